@@ -1,0 +1,39 @@
+# The app's everyday commands. `make run` starts the whole app in sandbox mode
+# with SQLite; `make test` is what CI runs.
+GO ?= go
+PKGS := ./...
+
+.PHONY: run build test generate check-generated lint fmt fuzz
+
+run:
+	$(GO) run ./cmd/checkout
+
+build:
+	$(GO) build -o bin/checkout ./cmd/checkout
+
+generate:
+	$(GO) tool templ generate -path templates
+
+# Fails when the committed *_templ.go files differ from what templ makes of
+# the .templ sources.
+check-generated:
+	@tmp=$$(mktemp -d); cp -r templates "$$tmp/"; \
+	$(GO) tool templ generate -path "$$tmp/templates" >/dev/null; \
+	if ! diff -r --exclude='*.templ' templates "$$tmp/templates" >/dev/null; then \
+		echo "generated templ code is stale: run 'make generate' and commit"; rm -rf "$$tmp"; exit 1; fi; \
+	rm -rf "$$tmp"
+
+lint: check-generated
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+test: lint
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# A short run of every fuzz target (longer runs: FUZZTIME=5m make fuzz).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./handlers -run '^$$' -fuzz FuzzPesapalIPN -fuzztime $(FUZZTIME)
