@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// config is the app's configuration, read from the environment
+// (design.md, "Configuration") and checked before anything starts.
+type config struct {
+	Addr          string
+	PublicURL     string
+	DB            string
+	Secret        string // "" until loadSecret
+	Sandbox       bool
+	AdminEmail    string
+	AdminPassword string
+	APIKey        string
+
+	PesapalURL            string
+	PesapalConsumerKey    string
+	PesapalConsumerSecret string
+}
+
+// configError names the variable at fault; main prints it as one line.
+type configError struct{ name, msg string }
+
+func (e *configError) Error() string { return e.name + ": " + e.msg }
+
+func bad(name, format string, args ...any) error {
+	return &configError{name: name, msg: fmt.Sprintf(format, args...)}
+}
+
+// loadConfig reads the environment through getenv.
+func loadConfig(getenv func(string) string) (*config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &config{
+		Addr:                  get("CHECKOUT_ADDR", ":8080"),
+		PublicURL:             strings.TrimRight(get("CHECKOUT_PUBLIC_URL", "http://localhost:8080"), "/"),
+		DB:                    get("CHECKOUT_DB", "checkout.db"),
+		Secret:                getenv("CHECKOUT_SECRET"),
+		AdminEmail:            strings.ToLower(get("CHECKOUT_ADMIN_EMAIL", "")),
+		AdminPassword:         getenv("CHECKOUT_ADMIN_PASSWORD"),
+		APIKey:                get("CHECKOUT_API_KEY", ""),
+		PesapalURL:            strings.TrimRight(get("PESAPAL_URL", "https://pay.pesapal.com/v3"), "/"),
+		PesapalConsumerKey:    get("PESAPAL_CONSUMER_KEY", ""),
+		PesapalConsumerSecret: get("PESAPAL_CONSUMER_SECRET", ""),
+	}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return nil, bad("CHECKOUT_ADDR", "%q is not a listen address such as :8080 or 127.0.0.1:8080", c.Addr)
+	}
+	if err := checkBaseURL(c.PublicURL); err != nil {
+		return nil, bad("CHECKOUT_PUBLIC_URL", "%v", err)
+	}
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return nil, bad("CHECKOUT_DB", "PostgreSQL is not supported yet; give a SQLite file path")
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return nil, bad("CHECKOUT_SECRET", "must be at least 32 bytes (got %d); generate one with: openssl rand -hex 32", len(c.Secret))
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		return nil, bad("CHECKOUT_ADMIN_PASSWORD", "set CHECKOUT_ADMIN_EMAIL and CHECKOUT_ADMIN_PASSWORD together")
+	}
+	if c.AdminEmail != "" {
+		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
+			return nil, bad("CHECKOUT_ADMIN_EMAIL", "%q is not an email address", c.AdminEmail)
+		}
+		if len(c.AdminPassword) < 12 {
+			return nil, bad("CHECKOUT_ADMIN_PASSWORD", "must be at least 12 characters")
+		}
+	}
+	if c.APIKey != "" && (len(c.APIKey) < 24 || strings.ContainsAny(c.APIKey, " \t\r\n")) {
+		return nil, bad("CHECKOUT_API_KEY", "must be at least 24 characters without spaces")
+	}
+	if (c.PesapalConsumerKey == "") != (c.PesapalConsumerSecret == "") {
+		return nil, bad("PESAPAL_CONSUMER_SECRET", "set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET together")
+	}
+	if err := checkBaseURL(c.PesapalURL); err != nil {
+		return nil, bad("PESAPAL_URL", "%v", err)
+	}
+
+	hasCredentials := c.PesapalConsumerKey != ""
+	switch v := strings.TrimSpace(getenv("CHECKOUT_SANDBOX")); v {
+	case "":
+		c.Sandbox = !hasCredentials
+	case "1", "true":
+		c.Sandbox = true
+	case "0", "false":
+		c.Sandbox = false
+	default:
+		return nil, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
+	}
+	if !c.Sandbox {
+		if !hasCredentials {
+			return nil, bad("CHECKOUT_SANDBOX", "is 0 but no provider has credentials; set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET")
+		}
+		if c.AdminEmail == "" {
+			return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")
+		}
+	}
+	return c, nil
+}
+
+func checkBaseURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute http or https URL", v)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must not contain credentials, a query or a fragment", v)
+	}
+	return nil
+}
+
+// loadSecret returns CHECKOUT_SECRET, or the secret stored beside the
+// database, generating and storing it the first time.
+func loadSecret(c *config, generate func() string) (secret string, created bool, err error) {
+	if c.Secret != "" {
+		return c.Secret, false, nil
+	}
+	path := c.DB + ".secret"
+	if b, err := os.ReadFile(path); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return "", false, bad("CHECKOUT_SECRET", "the stored secret in %s is too short; delete the file or set CHECKOUT_SECRET", path)
+		}
+		return s, false, nil
+	} else if !os.IsNotExist(err) {
+		return "", false, fmt.Errorf("read %s: %w", path, err)
+	}
+	s := generate()
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("store the generated secret in %s: %w", path, err)
+	}
+	return s, true, nil
+}

@@ -1,0 +1,281 @@
+// Command checkout runs the hosted checkout: the customer pages, the
+// merchant API, the provider returns and notifications, the admin, and the
+// reconciler. With no provider credentials it starts in sandbox mode, with
+// simulators of the providers under /sandbox/.
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"checkout/gateway/pesapal"
+	"checkout/gateway/sandbox"
+	"checkout/handlers"
+	"checkout/payments"
+	"checkout/store"
+	"checkout/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			fmt.Fprintln(os.Stderr, "configuration error: "+ce.Error())
+		} else {
+			fmt.Fprintln(os.Stderr, "checkout: "+err.Error())
+		}
+		os.Exit(1)
+	}
+}
+
+// app is a running instance, for tests that start and stop the whole app.
+type app struct {
+	URL     string
+	Sandbox *sandbox.Sandbox
+	Store   *store.Store
+	Service *payments.Service
+}
+
+// run starts the app and blocks until ctx ends. out receives the start-up
+// banner (the sandbox credentials and demo link); ready, when not nil, is
+// called once the server is listening.
+func run(ctx context.Context, getenv func(string) string, out io.Writer, ready func(*app)) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+
+	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	secret, created, err := loadSecret(cfg, func() string { return randomHex(32) })
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated a session secret and stored it beside the database", "path", cfg.DB+".secret")
+	}
+
+	// Listen before building the gateways: in sandbox mode the Pesapal client
+	// talks to the simulator on this very server.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &configError{name: "CHECKOUT_ADDR", msg: err.Error()}
+	}
+	defer ln.Close()
+
+	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
+	var sb *sandbox.Sandbox
+	var sandboxHandler http.Handler
+	if cfg.Sandbox {
+		sbSecret := randomHex(16)
+		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
+			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
+		defer sb.Close()
+		sandboxHandler = sb.Handler()
+		if key == "" {
+			key, sec = "sandbox-key", sbSecret
+			pesapalURL = loopbackURL(ln.Addr()) + sandbox.PesapalAPIPath
+		}
+	}
+	var pp *pesapal.Client
+	var ipn func(context.Context) (string, error)
+	var origins []string
+	if key != "" {
+		pp, err = pesapal.New(pesapal.Config{BaseURL: pesapalURL, ConsumerKey: key, ConsumerSecret: sec, Logger: log})
+		if err != nil {
+			return err
+		}
+		ipnURL := cfg.PublicURL + "/ipn/pesapal"
+		ipn = payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })
+		if !cfg.Sandbox || cfg.PesapalConsumerKey != "" {
+			origins = append(origins, web.Origin(pesapalURL))
+		}
+	}
+
+	var pesapalGW payments.Pesapal
+	if pp != nil {
+		pesapalGW = pp
+	}
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
+	sessions := handlers.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: origins, Sandbox: sandboxHandler, Logger: log})
+	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	if err := bootstrap(ctx, cfg, st, svc, out); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	if ipn != nil {
+		// Register the IPN URL now; a provider that is down only delays it
+		// to the first payment.
+		go func() {
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if _, err := ipn(rctx); err != nil {
+				log.Warn("pesapal IPN registration failed; retried at the first payment", "err", err)
+			}
+		}()
+	}
+
+	rctx, cancelReconciler := context.WithCancel(ctx)
+	reconciled := make(chan struct{})
+	go func() { defer close(reconciled); svc.RunReconciler(rctx, 5*time.Second) }()
+
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
+	if ready != nil {
+		ready(&app{URL: loopbackURL(ln.Addr()), Sandbox: sb, Store: st, Service: svc})
+	}
+
+	select {
+	case err := <-serveErr:
+		cancelReconciler()
+		<-reconciled
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	cancelReconciler()
+	<-reconciled
+	return err
+}
+
+// bootstrap creates the configured admin and merchant, and in sandbox mode
+// the demo ones and a demo checkout, printing what a new user needs.
+func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.Service, out io.Writer) error {
+	var lines []string
+	email, password := cfg.AdminEmail, cfg.AdminPassword
+	if email == "" && cfg.Sandbox {
+		email, password = "admin@localhost", randomHex(8)
+	}
+	if email != "" {
+		_, err := st.AdminByEmail(ctx, email)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			hash, err := store.HashPassword(password)
+			if err != nil {
+				return err
+			}
+			if err := st.CreateAdmin(ctx, store.NewID("adm", st.Now()), email, hash); err != nil {
+				return err
+			}
+			if cfg.AdminPassword == "" {
+				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s / %s  (shown once)", cfg.PublicURL, email, password))
+			} else {
+				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (password from CHECKOUT_ADMIN_PASSWORD)", cfg.PublicURL, email))
+			}
+		case err != nil:
+			return err
+		default:
+			lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (password as set when it was created)", cfg.PublicURL, email))
+		}
+	}
+
+	key := cfg.APIKey
+	if key == "" && cfg.Sandbox {
+		has, err := st.HasMerchant(ctx, "default")
+		if err != nil {
+			return err
+		}
+		if !has {
+			key = "sk_sandbox_" + randomHex(16)
+		} else {
+			lines = append(lines, "  API key:      the default merchant's key was shown when it was created")
+		}
+	}
+	if key != "" {
+		created, err := st.EnsureMerchant(ctx, "default", "Demo Shop", key)
+		if err != nil {
+			return err
+		}
+		if cfg.APIKey == "" && created {
+			lines = append(lines, "  API key:      "+key+"  (shown once)")
+		}
+	}
+
+	if cfg.Sandbox {
+		m, err := st.Merchant(ctx, "default")
+		if err != nil {
+			return err
+		}
+		co, err := svc.CreateCheckout(ctx, m, payments.CreateRequest{
+			Amount: []byte(`"1500.00"`), Currency: "KES", Reference: "demo-" + time.Now().UTC().Format("20060102-150405.000"),
+			Description: "Demo order: 2 bags of Kenyan AA coffee",
+			Customer:    &payments.Customer{Name: "Wanjiru Kamau", Email: "wanjiru@example.com"},
+		}, "sandbox demo")
+		if err != nil {
+			return fmt.Errorf("create the demo checkout: %w", err)
+		}
+		lines = append([]string{"  Demo checkout: " + svc.CheckoutURL(co.ID)}, lines...)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	mode := "live"
+	if cfg.Sandbox {
+		mode = "SANDBOX (simulated providers under " + cfg.PublicURL + "/sandbox/; no real money moves)"
+	}
+	fmt.Fprintf(out, "\nHosted checkout is running at %s, mode %s\n%s\n\n", cfg.PublicURL, mode, strings.Join(lines, "\n"))
+	return nil
+}
+
+// loopbackURL is how this process reaches its own listener.
+func loopbackURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := "127.0.0.1"
+	if tcp.IP != nil && !tcp.IP.IsUnspecified() {
+		host = tcp.IP.String()
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// deriveKey derives a purpose-bound 32-byte key from the app secret.
+func deriveKey(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}

@@ -1,0 +1,251 @@
+package pesapal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"checkout/gateway"
+)
+
+// Pesapal's status_code values.
+const (
+	StatusCodeInvalid   = 0
+	StatusCodeCompleted = 1
+	StatusCodeFailed    = 2
+	StatusCodeReversed  = 3
+)
+
+// Retry policy of GetTransactionStatus, after stripe-go: capped exponential
+// backoff with jitter.
+const (
+	maxStatusTries = 3
+	backoffBase    = 500 * time.Millisecond
+	backoffMax     = 5 * time.Second
+)
+
+// TransactionStatus is the GetTransactionStatus answer, field for field,
+// plus the tracking id that was asked about and the raw answer.
+type TransactionStatus struct {
+	// PaymentMethod is what the customer paid with: Visa, MPESA, MTN, ...
+	PaymentMethod string `json:"payment_method"`
+	// Amount is the amount paid; nil when Pesapal sent null or nothing.
+	Amount *gateway.Amount `json:"amount"`
+	// CreatedDate is when the payment was made, as Pesapal wrote it (UTC).
+	CreatedDate string `json:"created_date"`
+	// ConfirmationCode is the payment provider's confirmation code.
+	ConfirmationCode string `json:"confirmation_code"`
+	// PaymentStatusDescription is the status in words: INVALID, FAILED,
+	// COMPLETED or REVERSED (any case).
+	PaymentStatusDescription string `json:"payment_status_description"`
+	// Description describes the payment status, for example why it failed.
+	Description string `json:"description"`
+	// Message says whether the status request itself was processed.
+	Message string `json:"message"`
+	// PaymentAccount is the masked card or phone number used.
+	PaymentAccount string `json:"payment_account"`
+	// CallBackURL is the order's callback URL with its query.
+	CallBackURL string `json:"call_back_url"`
+	// StatusCode is 0 INVALID, 1 COMPLETED, 2 FAILED or 3 REVERSED.
+	StatusCode int `json:"status_code"`
+	// MerchantReference echoes the SubmitOrderRequest id.
+	MerchantReference string `json:"merchant_reference"`
+	// PaymentStatusCode is undocumented; the sample sends "".
+	PaymentStatusCode string `json:"payment_status_code"`
+	// Currency is the ISO code of the payment's currency.
+	Currency string `json:"currency"`
+	// Error is Pesapal's error object; all null on success, and the
+	// pending-payment object while the payment is pending (see
+	// PendingPayment).
+	Error *ErrorObject `json:"error"`
+	// Status is the answer's status code as text: "200", or "500" with the
+	// pending-payment error.
+	Status string `json:"status"`
+
+	// OrderTrackingID is the tracking id that was asked about (not part of
+	// Pesapal's answer).
+	OrderTrackingID string `json:"-"`
+	// Raw is Pesapal's answer as received; it carries no credential.
+	Raw []byte `json:"-"`
+}
+
+// PendingPayment reports Pesapal's pending quirk: a payment still pending
+// comes back as the error {"error_type": "api_error", "code":
+// "payment_details_not_found", "message": "Pending Payment"}.
+func (t TransactionStatus) PendingPayment() bool { return t.Error.pendingPayment() }
+
+// Result maps the answer to a gateway.Result.
+func (t TransactionStatus) Result() gateway.Result {
+	r := gateway.Result{
+		Status:            gateway.StatusPending,
+		Currency:          t.Currency,
+		Reference:         t.MerchantReference,
+		ProviderReference: t.OrderTrackingID,
+		Receipt:           t.ConfirmationCode,
+		Method:            t.PaymentMethod,
+		Raw:               t.Raw,
+	}
+	if t.Amount != nil {
+		r.Amount, r.HasAmount = *t.Amount, true
+	}
+	switch {
+	case t.PendingPayment():
+		// Checked first: "pending" wins over any status_code sent with it,
+		// since a wrong "pending" only delays, while a wrong final status
+		// could mark an order paid or failed.
+		r.Status = gateway.StatusPending
+	case t.StatusCode == StatusCodeCompleted:
+		r.Status = gateway.StatusSucceeded
+	case t.StatusCode == StatusCodeFailed:
+		r.Status = gateway.StatusFailed
+		r.Message = t.failureMessage("Pesapal reports the payment as failed")
+	case t.StatusCode == StatusCodeReversed:
+		r.Status = gateway.StatusReversed
+		r.Message = t.failureMessage("Pesapal reports the payment as reversed")
+	case t.StatusCode == StatusCodeInvalid:
+		// INVALID: the customer has not paid (yet). It is not a failure:
+		// the customer may still pay on Pesapal's page, and the checkout's
+		// own expiry ends an attempt that never completes.
+		r.Status = gateway.StatusPending
+	default:
+		// An unknown code never marks anything paid or failed; the message
+		// keeps it visible in the event log.
+		r.Status = gateway.StatusPending
+		r.Message = fmt.Sprintf("Pesapal sent an unknown status_code %d", t.StatusCode)
+	}
+	return r
+}
+
+// failureMessage picks the words that explain a failed or reversed payment.
+func (t TransactionStatus) failureMessage(fallback string) string {
+	for _, s := range []string{t.Description, t.PaymentStatusDescription} {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return fallback
+}
+
+// GetTransactionStatus asks Pesapal for the status of the order with the
+// given tracking id. A pending payment (Pesapal's pending quirk) is a
+// TransactionStatus whose Result is pending, not an error.
+//
+// Asking is safe to repeat, so network errors, timeouts and 5xx answers are
+// retried, up to 3 tries in all, with capped, jittered exponential backoff.
+func (c *Client) GetTransactionStatus(ctx context.Context, orderTrackingID string) (TransactionStatus, error) {
+	const op = "get transaction status"
+	if strings.TrimSpace(orderTrackingID) == "" {
+		return TransactionStatus{}, invalid(op, "orderTrackingId is required")
+	}
+	for try := 1; ; try++ {
+		ts, err := c.transactionStatusOnce(ctx, op, orderTrackingID)
+		if err == nil {
+			return ts, nil
+		}
+		retry, reason := shouldRetry(ctx, err)
+		if !retry || try == maxStatusTries {
+			return TransactionStatus{}, err
+		}
+		wait := backoff(try)
+		c.log.DebugContext(ctx, "pesapal retrying", "op", op, "try", try, "reason", reason, "wait", wait)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return TransactionStatus{}, &Error{Op: op, Message: "stopped before retrying (" + reason + ")", Err: serr}
+		}
+	}
+}
+
+// transactionStatusOnce is one try of GetTransactionStatus.
+func (c *Client) transactionStatusOnce(ctx context.Context, op, id string) (TransactionStatus, error) {
+	a, err := c.call(ctx, op, http.MethodGet, pathTransactionSts, url.Values{"orderTrackingId": {id}}, nil)
+	if err != nil {
+		return TransactionStatus{}, err
+	}
+	if ts, ok := pendingAnswer(a); ok {
+		ts.OrderTrackingID = id
+		return ts, nil
+	}
+	var ts TransactionStatus
+	if err := c.decode(op, a, &ts); err != nil {
+		return TransactionStatus{}, err
+	}
+	if err := c.bodyError(op, a, ts.Error, ts.Status, ts.Message); err != nil {
+		return TransactionStatus{}, err
+	}
+	ts.OrderTrackingID = id
+	ts.Raw = a.body
+	return ts, nil
+}
+
+// pendingAnswer recognises the pending quirk, whatever the HTTP status
+// (Pesapal sends it with 200 or 500; the 500 must not be retried as a
+// server failure).
+func pendingAnswer(a answer) (TransactionStatus, bool) {
+	if a.status == http.StatusUnauthorized {
+		return TransactionStatus{}, false
+	}
+	var probe struct {
+		Error *ErrorObject `json:"error"`
+	}
+	if json.Unmarshal(a.body, &probe) != nil || !probe.Error.pendingPayment() {
+		return TransactionStatus{}, false
+	}
+	var ts TransactionStatus
+	if err := json.Unmarshal(a.body, &ts); err != nil {
+		// The rest of a pending answer is not needed to say "pending": an
+		// odd field in it must not turn a pending payment into an error.
+		ts = TransactionStatus{Error: probe.Error}
+	}
+	ts.Raw = a.body
+	return ts, true
+}
+
+// shouldRetry says whether a failed try of a repeatable call may be tried
+// again, and why, after stripe-go.
+func shouldRetry(ctx context.Context, err error) (bool, string) {
+	if ctx.Err() != nil {
+		return false, "the caller's context is done"
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false, "not a Pesapal error"
+	}
+	switch {
+	case e.transport && errors.Is(e, context.DeadlineExceeded):
+		return true, "timed out"
+	case e.transport:
+		return true, "network error"
+	case e.HTTPStatus >= 500:
+		return true, fmt.Sprintf("HTTP %d", e.HTTPStatus)
+	}
+	return false, "not retryable"
+}
+
+// backoff is the wait after the given try (1-based): 500 ms doubling per
+// try, capped at 5 s, with jitter that keeps between half and all of it so
+// that clients retrying together spread out.
+func backoff(try int) time.Duration {
+	d := backoffBase << min(try-1, 10)
+	d = min(d, backoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Confirm asks Pesapal for the status of the attempt whose tracking id is
+// q.ProviderReference. It implements gateway.Confirmer. Comparing the
+// result's amount, currency and reference with the order is the caller's
+// job.
+func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, error) {
+	ts, err := c.GetTransactionStatus(ctx, q.ProviderReference)
+	if err != nil {
+		return gateway.Result{}, err
+	}
+	return ts.Result(), nil
+}
+
+// Client is a gateway.Confirmer.
+var _ gateway.Confirmer = (*Client)(nil)

@@ -1,0 +1,278 @@
+// Package sandbox simulates the payment providers' APIs so that the app can
+// run, and be tested, with no provider account anywhere.
+//
+// In sandbox mode the app mounts Handler under /sandbox/ on its own server
+// (without stripping the prefix); tests serve the same handler from an
+// httptest.Server. The simulators follow the provider documents in
+// shared/providers, including their quirks, and call the app back the way the
+// providers do: asynchronously, sometimes twice, retrying when the app does not
+// acknowledge.
+//
+// Pesapal API 3.0 is served under /sandbox/pesapal/v3 (see PesapalBaseURL):
+//
+//	POST /api/Auth/RequestToken                 consumer_key + consumer_secret -> token (expires after TokenTTL)
+//	POST /api/URLSetup/RegisterIPN              url + ipn_notification_type (GET or POST) -> ipn_id
+//	GET  /api/URLSetup/GetIpnList               the registered IPN URLs
+//	POST /api/Transactions/SubmitOrderRequest   an order -> order_tracking_id and redirect_url
+//	GET  /api/Transactions/GetTransactionStatus ?orderTrackingId= -> the payment status
+//
+// Every endpoint but RequestToken needs "Authorization: Bearer <token>".
+// The redirect_url points at the simulated payment page,
+// GET /sandbox/pesapal/pay?OrderTrackingId=..., which the app shows in an
+// iframe. Its Pay and Decline buttons record the outcome, send the customer
+// to the order's callback_url (in the window that redirect_mode names) and,
+// after Config.IPNDelay, send the IPN to the URL registered for the order.
+//
+// Where the document is silent the simulator chooses as follows (the real
+// client must not depend on more than the document says):
+//
+//   - Error answers carry the document's error object. Because the document
+//     names its first field "type" in one place and "error_type" in others,
+//     the generic error object carries both.
+//   - Validation errors answer HTTP 400, a duplicate order id HTTP 409, a
+//     missing, unknown or expired token HTTP 401, an unknown tracking id
+//     HTTP 404, a POST body that is not Content-Type application/json
+//     HTTP 415; the body's "status" repeats the HTTP status.
+//   - While an order is neither paid nor declined, GetTransactionStatus answers
+//     HTTP 200 with status "500", status_code 0, payment_status_description
+//     "INVALID", amount 0, null details and the error
+//     {"error_type":"api_error","code":"payment_details_not_found","message":"Pending Payment",...}:
+//     the amount is known only once the payment is final.
+//   - payment_status_description is written as in the document's sample
+//     ("Completed", "Failed", "Reversed"); created_date has no zone (UTC).
+//   - A declined payment, like the document's sample, still carries a
+//     confirmation_code, payment_method and payment_account.
+//   - Registering the same IPN URL with the same method again returns the
+//     first registration.
+//
+// The exported Pesapal* methods and counters are hooks for tests. All methods
+// are safe for concurrent use.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for Config fields left at their zero value (each field says
+// whether New applies it).
+const (
+	DefaultTokenTTL   = 5 * time.Minute
+	DefaultIPNDelay   = 300 * time.Millisecond
+	DefaultIPNRetries = 3
+	// DefaultDuplicateIPNRate is the chance of a second IPN that the app
+	// should configure in sandbox mode. New does not apply it: a zero
+	// DuplicateIPNRate means no duplicates, so that tests stay deterministic.
+	DefaultDuplicateIPNRate = 0.3
+	// DefaultHTTPTimeout is the timeout of the client used to send IPNs when
+	// Config.HTTPClient is nil.
+	DefaultHTTPTimeout = 10 * time.Second
+)
+
+// Config configures a Sandbox.
+type Config struct {
+	// PublicURL is the base URL where Handler is reachable, for example
+	// http://localhost:8080. The payment page's redirect_url and
+	// PesapalBaseURL are built from it.
+	PublicURL string
+	// ConsumerKey and ConsumerSecret are the only Pesapal credentials
+	// accepted by RequestToken. Both must be set; empty credentials are
+	// always refused.
+	ConsumerKey, ConsumerSecret string
+	// TokenTTL is how long an issued token is valid (DefaultTokenTTL when 0).
+	TokenTTL time.Duration
+	// IPNDelay is the wait before an IPN is sent, and the first backoff
+	// between tries (DefaultIPNDelay when 0; negative means no wait).
+	IPNDelay time.Duration
+	// DuplicateIPNRate is the chance, from 0 to 1, that an IPN is sent a
+	// second time. Zero means never (see DefaultDuplicateIPNRate).
+	DuplicateIPNRate float64
+	// IPNRetries is the number of extra tries when the IPN endpoint does not
+	// acknowledge with HTTP 200 and a JSON status of 200 (DefaultIPNRetries
+	// when 0; negative means no retry). The backoff starts at IPNDelay and
+	// doubles.
+	IPNRetries int
+	// HTTPClient sends IPNs (a client with DefaultHTTPTimeout when nil).
+	HTTPClient *http.Client
+	// Now is the clock for tokens and dates (time.Now when nil). Delays and
+	// backoffs use real time.
+	Now func() time.Time
+	// Logger receives a line per IPN try and failure (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Sandbox holds the simulated providers' state. Create it with New, serve
+// Handler, and Close it to stop pending notifications.
+type Sandbox struct {
+	cfg     Config
+	baseURL string // PublicURL without a trailing slash
+	log     *slog.Logger
+	now     func() time.Time
+	client  *http.Client
+
+	ctx    context.Context // cancelled by Close; every async send uses it
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	closed   bool
+	inflight int
+	idle     chan struct{} // closed whenever inflight is 0
+
+	pesapal pesapalState // guarded by mu
+}
+
+// New returns a Sandbox for cfg, with defaults for the zero fields.
+func New(cfg Config) *Sandbox {
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.IPNDelay == 0 {
+		cfg.IPNDelay = DefaultIPNDelay
+	} else if cfg.IPNDelay < 0 {
+		cfg.IPNDelay = 0
+	}
+	if cfg.IPNRetries == 0 {
+		cfg.IPNRetries = DefaultIPNRetries
+	} else if cfg.IPNRetries < 0 {
+		cfg.IPNRetries = 0
+	}
+	cfg.DuplicateIPNRate = min(max(cfg.DuplicateIPNRate, 0), 1)
+	s := &Sandbox{
+		cfg:     cfg,
+		baseURL: strings.TrimRight(cfg.PublicURL, "/"),
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		client:  cfg.HTTPClient,
+		idle:    make(chan struct{}),
+	}
+	close(s.idle)
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "sandbox")
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pesapal.init()
+	return s
+}
+
+// Handler serves every simulator at its full path under /sandbox/. Mount it
+// at /sandbox/ without stripping the prefix.
+func (s *Sandbox) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routePesapal(mux)
+	return mux
+}
+
+// Close stops the notifications still waiting or under way (their requests
+// are cancelled) and waits until every goroutine the Sandbox started has
+// returned. Nothing is sent afterwards. Close may be called more than once.
+func (s *Sandbox) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.WaitIPNs()
+}
+
+// WaitIPNs blocks until no notification is waiting or under way: every IPN
+// scheduled so far has been acknowledged or given up (after its retries).
+func (s *Sandbox) WaitIPNs() {
+	s.mu.Lock()
+	idle := s.idle
+	s.mu.Unlock()
+	<-idle
+}
+
+// goAsync runs f in a goroutine that Close cancels and waits for. It reports
+// false, and runs nothing, once the Sandbox is closed.
+func (s *Sandbox) goAsync(f func(ctx context.Context)) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	if s.inflight == 0 {
+		s.idle = make(chan struct{})
+	}
+	s.inflight++
+	s.mu.Unlock()
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			s.inflight--
+			if s.inflight == 0 {
+				close(s.idle)
+			}
+			s.mu.Unlock()
+		}()
+		f(s.ctx)
+	}()
+	return true
+}
+
+// sleepCtx waits d, or less when ctx ends; it reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// randomBytes returns n bytes from crypto/rand (which never fails).
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// newGUID returns a random (version 4) GUID in its usual text form.
+func newGUID() string {
+	b := randomBytes(16)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// newToken returns an opaque random bearer token.
+func newToken() string { return base64.RawURLEncoding.EncodeToString(randomBytes(32)) }
+
+// newNonce returns a random CSP nonce (base64url: nothing for HTML to escape).
+func newNonce() string { return base64.RawURLEncoding.EncodeToString(randomBytes(16)) }
+
+// newCode returns n (at most 26) random characters from A-Z and 2-7.
+func newCode(n int) string { return rand.Text()[:n] }
+
+// writeJSON writes v as the JSON answer with the given HTTP status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "sandbox: cannot encode answer", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/gateway"
+	"checkout/payments"
+	"checkout/store"
+	"checkout/templates"
+)
+
+const ordersPerPage = 50
+
+func adminPage(c *gin.Context, title string) templates.AdminPage {
+	return templates.AdminPage{Page: page(c, title), AdminEmail: c.GetString(keyAdmin)}
+}
+
+func when(t interface{ IsZero() bool }, format func() string) string {
+	if t.IsZero() {
+		return ""
+	}
+	return format()
+}
+
+// Orders is GET /admin/orders: newest first, filtered by status and method,
+// searched by reference, id, phone or receipt, paged by keyset.
+func (h *Handlers) Orders(c *gin.Context) {
+	f := templates.OrderFilter{Status: c.Query("status"), Method: c.Query("method"), Q: strings.TrimSpace(c.Query("q"))}
+	v := templates.OrdersPage{AdminPage: adminPage(c, "Orders"), Filter: f, MethodKeys: payments.AllMethods, FieldErrors: map[string]string{}}
+	for _, s := range store.Statuses {
+		v.Statuses = append(v.Statuses, string(s))
+	}
+	if f.Status != "" && !contains(v.Statuses, f.Status) {
+		v.FieldErrors["status"] = "Choose a status from the list."
+	}
+	if f.Method != "" && !contains(v.MethodKeys, f.Method) {
+		v.FieldErrors["method"] = "Choose a method from the list."
+	}
+	if len(f.Q) > 100 {
+		v.FieldErrors["q"] = "Search for one reference, id, phone number or receipt (at most 100 characters)."
+	}
+	if len(v.FieldErrors) > 0 {
+		render(c, http.StatusUnprocessableEntity, templates.OrdersView(v))
+		return
+	}
+	after := c.Query("after")
+	rows, more, err := h.svc.Store().ListCheckouts(c.Request.Context(), store.OrderFilter{
+		Status: store.Status(f.Status), Method: f.Method, Q: f.Q, After: after, Limit: ordersPerPage})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for _, co := range rows {
+		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
+			CreatedAt: co.CreatedAt.In(nairobi).Format("2 Jan 2006 15:04"), Reference: co.Reference, Description: co.Description,
+			Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped(), Status: string(co.Status), Method: co.Method,
+			Receipt: co.Receipt, Phone: co.CustomerPhone, Review: co.Review})
+	}
+	q := url.Values{}
+	for k, val := range map[string]string{"status": f.Status, "method": f.Method, "q": f.Q} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	if after != "" {
+		v.FirstURL = "/admin/orders?" + q.Encode()
+	}
+	if more && len(rows) > 0 {
+		q.Set("after", rows[len(rows)-1].ID)
+		v.NextURL = "/admin/orders?" + q.Encode()
+	}
+	render(c, http.StatusOK, templates.OrdersView(v))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Order is GET /admin/orders/{id}: everything about one order and its
+// timeline.
+func (h *Handlers) Order(c *gin.Context) {
+	h.renderOrder(c, c.Query("flash"))
+}
+
+func (h *Handlers) renderOrder(c *gin.Context, flash string) {
+	ctx := c.Request.Context()
+	st := h.svc.Store()
+	co, err := st.Checkout(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		notice(c, http.StatusNotFound, "Order not found", "There is no order with this id.")
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	attempts, err := st.Attempts(ctx, co.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	events, err := st.Events(ctx, co.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	fmtTime := "2 Jan 2006 15:04:05"
+	v := templates.OrderPage{AdminPage: adminPage(c, "Order "+co.Reference), Summary: h.summary(ctx, co),
+		Status: string(co.Status), Method: co.Method, Provider: co.Provider, ProviderReference: co.ProviderReference,
+		Receipt: co.Receipt, Message: co.Message, Currency: co.Currency,
+		CreatedAt: co.CreatedAt.In(nairobi).Format(fmtTime), ExpiresAt: co.ExpiresAt.In(nairobi).Format(fmtTime),
+		Customer: strings.TrimSpace(strings.Join([]string{co.CustomerName, co.CustomerEmail, co.CustomerPhone}, " ")),
+		SuccessURL: co.SuccessURL, CancelURL: co.CancelURL, Metadata: co.Metadata, Review: co.Review,
+		RecheckAction: "/admin/orders/" + co.ID + "/recheck", Flash: flashText(flash)}
+	if co.PaidAt != nil {
+		v.PaidAt = co.PaidAt.In(nairobi).Format(fmtTime)
+	}
+	for _, a := range attempts {
+		v.Attempts = append(v.Attempts, templates.AttemptRow{ID: a.ID, Provider: a.Provider, Method: a.Method,
+			Status: string(a.Status), ProviderReference: a.ProviderReference, Receipt: a.Receipt, Message: a.Message,
+			Phone: a.Phone, CreatedAt: a.CreatedAt.In(nairobi).Format(fmtTime), UpdatedAt: a.UpdatedAt.In(nairobi).Format(fmtTime),
+			Review: a.Review, ReviewReason: a.ReviewReason})
+	}
+	for _, e := range events {
+		v.Events = append(v.Events, templates.EventRow{At: e.CreatedAt.In(nairobi).Format(fmtTime), Kind: e.Kind,
+			Source: e.Source, Summary: e.Message, FromStatus: e.FromStatus, ToStatus: e.ToStatus, Payload: e.Payload})
+	}
+	render(c, http.StatusOK, templates.OrderView(v))
+}
+
+var flashes = map[string]string{
+	"rechecked": "Checked with the provider; the timeline shows the answer.",
+	"unchecked": "The provider could not be reached; the order is unchanged. Try again in a moment.",
+	"nothing":   "There is no payment attempt with a provider to check yet.",
+}
+
+func flashText(key string) string { return flashes[key] }
+
+// Recheck is POST /admin/orders/{id}/recheck: ask the provider now.
+func (h *Handlers) Recheck(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	co, err := h.svc.Store().Checkout(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		notice(c, http.StatusNotFound, "Order not found", "There is no order with this id.")
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	attempts, err := h.svc.Store().Attempts(ctx, co.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	flash := "nothing"
+	if len(attempts) > 0 {
+		flash = "rechecked"
+		if err := h.svc.RecheckCheckout(ctx, co.ID, "admin:"+c.GetString(keyAdmin)); err != nil {
+			h.log.WarnContext(ctx, "admin re-check failed", "checkout_id", co.ID, "err", err)
+			flash = "unchecked"
+		}
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/orders/"+co.ID+"?flash="+flash)
+}

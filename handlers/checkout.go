@@ -1,0 +1,257 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/gateway"
+	"checkout/payments"
+	"checkout/store"
+	"checkout/templates"
+)
+
+var methodLabels = map[string][2]string{
+	payments.MethodPesapal:  {"Pay with Pesapal", "Card, M-Pesa, Airtel Money and more"},
+	payments.MethodPokeaPay: {"Pay with PokeaPay", "M-Pesa or card on PokeaPay's page"},
+	payments.MethodSTK:      {"M-Pesa on your phone", "Approve a prompt on your phone"},
+}
+
+// loadCheckout loads the checkout named in the URL, answering a clear page
+// when it does not exist.
+func (h *Handlers) loadCheckout(c *gin.Context) (*store.Checkout, bool) {
+	co, err := h.svc.Checkout(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		notice(c, http.StatusNotFound, "Checkout not found",
+			"We could not find this checkout. Check the link, or ask the shop for a new one.")
+		return nil, false
+	}
+	if err != nil {
+		fail(c, err)
+		return nil, false
+	}
+	return co, true
+}
+
+func (h *Handlers) summary(ctx context.Context, co *store.Checkout) templates.Summary {
+	name := "the shop"
+	if m, err := h.svc.Store().Merchant(ctx, co.MerchantID); err == nil {
+		name = m.Name
+	}
+	return templates.Summary{ID: co.ID, MerchantName: name, Description: co.Description, Reference: co.Reference,
+		Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped()}
+}
+
+func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {
+	st := co.Status
+	if h.svc.PastDeadline(co) && st == store.StatusOpen {
+		st = store.StatusExpired
+	}
+	return templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: co.Message,
+		PollURL: "/c/" + co.ID + "/status", ReceiptURL: "/c/" + co.ID, Final: st != store.StatusOpen && st != store.StatusPending}
+}
+
+// CheckoutPage is GET /c/{id}: the order and the method choice, or the
+// receipt, or a clear page for a checkout that can no longer be paid.
+func (h *Handlers) CheckoutPage(c *gin.Context) {
+	co, ok := h.loadCheckout(c)
+	if !ok {
+		return
+	}
+	if !h.payable(c, co) {
+		return
+	}
+	h.renderCheckout(c, http.StatusOK, co, nil)
+}
+
+// payable renders the page for a checkout that cannot take a payment (paid:
+// the receipt) and reports whether the caller should go on.
+func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
+	switch {
+	case co.Status == store.StatusPaid:
+		h.renderReceipt(c, co)
+	case co.Status == store.StatusExpired || h.svc.PastDeadline(co) && co.Status == store.StatusOpen:
+		notice(c, http.StatusGone, "This checkout has expired",
+			"The time to pay for this order has passed and nothing was charged. Ask the shop for a new payment link.")
+	case co.Status == store.StatusCancelled:
+		notice(c, http.StatusGone, "This checkout was cancelled", "This order was cancelled and nothing was charged.")
+	case co.Status == store.StatusReversed:
+		notice(c, http.StatusGone, "This payment was reversed",
+			"The payment for this order was reversed by the provider. Contact the shop if you have questions.")
+	default:
+		return true
+	}
+	return false
+}
+
+func (h *Handlers) renderCheckout(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string) {
+	h.renderCheckoutForm(c, status, co, fieldErrs, "")
+}
+
+func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string) {
+	var methods []templates.MethodOption
+	for _, m := range h.svc.Methods(co) {
+		l := methodLabels[m.Key]
+		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
+	}
+	v := templates.CheckoutPage{
+		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
+		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
+		Pending: co.Status == store.StatusPending, Status: h.statusView(co),
+		PayAction: "/c/" + co.ID + "/pay", NeedsContact: payments.NeedsContact(co), Contact: contact,
+	}
+	if co.CancelURL != "" {
+		v.CancelAction = "/c/" + co.ID + "/cancel"
+	}
+	render(c, status, templates.CheckoutView(v))
+}
+
+func (h *Handlers) renderReceipt(c *gin.Context, co *store.Checkout) {
+	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: h.summary(c.Request.Context(), co),
+		Receipt: co.Receipt, Method: methodLabels[co.Method][0], Provider: co.Provider}
+	if co.PaidAt != nil {
+		v.PaidAt = co.PaidAt.In(nairobi).Format("2 Jan 2006, 15:04") + " EAT"
+	}
+	if co.SuccessURL != "" {
+		v.ReturnURL, v.ReturnLabel = co.SuccessURL, "Return to "+v.MerchantName
+	}
+	render(c, http.StatusOK, templates.ReceiptView(v))
+}
+
+// nairobi is East Africa Time (UTC+3, no daylight saving), the customers'
+// clock; a fixed zone needs no tzdata on the server.
+var nairobi = time.FixedZone("EAT", 3*60*60)
+
+// Pay is POST /c/{id}/pay: the customer chose a method.
+func (h *Handlers) Pay(c *gin.Context) {
+	co, ok := h.loadCheckout(c)
+	if !ok || !h.payable(c, co) {
+		return
+	}
+	method := c.PostForm("method")
+	switch method {
+	case payments.MethodPesapal:
+		_, err := h.svc.StartPesapal(c.Request.Context(), co.ID, c.PostForm("contact"))
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/c/"+co.ID+"/pesapal")
+	default:
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "Choose one of the payment methods below."})
+	}
+}
+
+// payError shows what went wrong starting a payment and reports whether
+// there was an error.
+func (h *Handlers) payError(c *gin.Context, co *store.Checkout, err error) bool {
+	var fe *payments.FieldError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &fe):
+		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"))
+	case errors.Is(err, payments.ErrMethodUnavailable):
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "That payment method is not available for this order."})
+	case errors.Is(err, payments.ErrNotPayable):
+		if fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID); ferr == nil && !h.payable(c, fresh) {
+			return true
+		}
+		notice(c, http.StatusConflict, "This checkout can no longer be paid", "Ask the shop for a new payment link.")
+	case errors.Is(err, payments.ErrProvider):
+		fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+		if ferr != nil {
+			fail(c, ferr)
+			return true
+		}
+		h.renderCheckout(c, http.StatusBadGateway, fresh, map[string]string{
+			"method": "The payment provider could not start the payment. Nothing was charged; please try again in a moment."})
+	default:
+		fail(c, err)
+	}
+	return true
+}
+
+// PesapalFrame is GET /c/{id}/pesapal: Pesapal's payment page in an iframe
+// on ours, with the live status below it.
+func (h *Handlers) PesapalFrame(c *gin.Context) {
+	co, ok := h.loadCheckout(c)
+	if !ok || !h.payable(c, co) {
+		return
+	}
+	a, err := h.svc.CurrentPesapalAttempt(c.Request.Context(), co.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	sum := h.summary(c.Request.Context(), co)
+	v := templates.PesapalFramePage{Page: page(c, "Pay with Pesapal"), Summary: sum, FrameURL: a.RedirectURL,
+		BackURL: "/c/" + co.ID, Status: h.statusView(co)}
+	render(c, http.StatusOK, templates.PesapalFrameView(v))
+}
+
+// Status is GET /c/{id}/status: the live status as an htmx fragment, or as
+// JSON for scripts.
+func (h *Handlers) Status(c *gin.Context) {
+	co, err := h.svc.Checkout(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		if wantsJSON(c) {
+			c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "not_found", "message": "no such checkout", "field": nil}})
+			return
+		}
+		notice(c, http.StatusNotFound, "Checkout not found", "We could not find this checkout.")
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	v := h.statusView(co)
+	if wantsJSON(c) {
+		c.JSON(http.StatusOK, gin.H{"id": co.ID, "status": v.Status, "method": nullable(co.Method),
+			"receipt": nullable(co.Receipt), "message": nullable(co.Message)})
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	if c.GetHeader("HX-Request") == "true" && v.Final {
+		// The page the customer is on (choice, iframe, return) is replaced by
+		// the final page: the receipt, or the notice.
+		c.Header("HX-Redirect", "/c/"+co.ID)
+	}
+	render(c, http.StatusOK, templates.StatusPartial(v))
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Cancel is POST /c/{id}/cancel: "Cancel and return" to the merchant.
+func (h *Handlers) Cancel(c *gin.Context) {
+	co, ok := h.loadCheckout(c)
+	if !ok || !h.payable(c, co) {
+		return
+	}
+	done, err := h.svc.Cancel(c.Request.Context(), co.ID)
+	if errors.Is(err, payments.ErrNotPayable) {
+		c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if done.CancelURL != "" {
+		c.Redirect(http.StatusSeeOther, done.CancelURL)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+}

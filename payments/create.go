@@ -1,0 +1,302 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"checkout/gateway"
+	"checkout/store"
+)
+
+// CreateRequest is the body of POST /api/v1/checkouts (design.md, "Merchant
+// API").
+type CreateRequest struct {
+	// Amount is a JSON number or a string of digits, in major units.
+	Amount      json.RawMessage            `json:"amount"`
+	Currency    string                     `json:"currency"`
+	Reference   string                     `json:"reference"`
+	Description string                     `json:"description"`
+	Customer    *Customer                  `json:"customer"`
+	SuccessURL  string                     `json:"success_url"`
+	CancelURL   string                     `json:"cancel_url"`
+	Methods     []string                   `json:"methods"`
+	Metadata    map[string]json.RawMessage `json:"metadata"`
+	ExpiresIn   *int64                     `json:"expires_in"`
+}
+
+// Customer is who pays, as far as the merchant knows.
+type Customer struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone"`
+}
+
+// Limits of the merchant API.
+const (
+	MinExpiresIn     = 900
+	MaxExpiresIn     = 86400
+	maxReference     = 50
+	maxDescription   = 100
+	maxURL           = 2000
+	maxMetadataKeys  = 50
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+)
+
+var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 \-]{6,18}[0-9]$`)
+
+// CreateCheckout validates a merchant's request and stores a new open
+// checkout. Bad input gives a *FieldError and creates nothing; a reference
+// the merchant already used gives a *FieldError with code "duplicate".
+func (s *Service) CreateCheckout(ctx context.Context, m *store.Merchant, req CreateRequest, source string) (*store.Checkout, error) {
+	co, err := s.validate(req)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	co.ID = store.NewID("chk", now)
+	co.MerchantID = m.ID
+	if err := s.st.CreateCheckout(ctx, co, source); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return nil, &FieldError{Code: "duplicate", Field: "reference",
+				Message: "a checkout with this reference already exists"}
+		}
+		return nil, fmt.Errorf("payments: create checkout: %w", err)
+	}
+	s.log.InfoContext(ctx, "checkout created", "checkout_id", co.ID, "merchant_id", m.ID, "amount", gateway.Amount(co.Amount).String())
+	return co, nil
+}
+
+func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
+	amount, err := parseAmountJSON(req.Amount)
+	if err != nil {
+		return nil, err
+	}
+	co := &store.Checkout{Amount: int64(amount)}
+
+	co.Currency = strings.TrimSpace(req.Currency)
+	if co.Currency == "" {
+		return nil, &FieldError{Code: "required", Field: "currency", Message: "currency is required (KES)"}
+	}
+	if co.Currency != strings.ToUpper(co.Currency) || !knownCurrency(co.Currency) {
+		return nil, invalid("currency", fmt.Sprintf("currency %q is not supported; use KES", co.Currency))
+	}
+
+	co.Reference = strings.TrimSpace(req.Reference)
+	if err := text("reference", co.Reference, maxReference, true); err != nil {
+		return nil, err
+	}
+	co.Description = strings.TrimSpace(req.Description)
+	if err := text("description", co.Description, maxDescription, true); err != nil {
+		return nil, err
+	}
+
+	if c := req.Customer; c != nil {
+		co.CustomerName = strings.TrimSpace(c.Name)
+		if err := text("customer.name", co.CustomerName, 100, false); err != nil {
+			return nil, err
+		}
+		co.CustomerEmail = strings.TrimSpace(c.Email)
+		if co.CustomerEmail != "" {
+			if err := checkEmail("customer.email", co.CustomerEmail); err != nil {
+				return nil, err
+			}
+		}
+		co.CustomerPhone = strings.TrimSpace(c.Phone)
+		if co.CustomerPhone != "" && !phonePattern.MatchString(co.CustomerPhone) {
+			return nil, invalid("customer.phone", "phone must be a telephone number such as 0712345678 or +254712345678")
+		}
+	}
+
+	for _, f := range []struct {
+		name string
+		val  string
+		dst  *string
+	}{{"success_url", req.SuccessURL, &co.SuccessURL}, {"cancel_url", req.CancelURL, &co.CancelURL}} {
+		v := strings.TrimSpace(f.val)
+		if v == "" {
+			continue
+		}
+		if err := CheckMerchantURL(v); err != nil {
+			return nil, invalid(f.name, err.Error())
+		}
+		*f.dst = v
+	}
+
+	if req.Methods != nil {
+		if len(req.Methods) == 0 {
+			return nil, invalid("methods", "methods must name at least one method, or be left out")
+		}
+		seen := map[string]bool{}
+		var keep []string
+		for _, m := range req.Methods {
+			if !known(m) {
+				return nil, invalid("methods", fmt.Sprintf("unknown method %q; use pesapal, pokeapay or stk", m))
+			}
+			if !s.Configured(m) {
+				return nil, invalid("methods", fmt.Sprintf("method %q is not configured on this server", m))
+			}
+			if !seen[m] {
+				seen[m] = true
+				keep = append(keep, m)
+			}
+		}
+		co.Methods = strings.Join(keep, ",")
+	}
+	usable := false
+	for _, m := range AllMethods {
+		if s.Configured(m) && (co.Methods == "" || strings.Contains(","+co.Methods+",", ","+m+",")) && supports(m, co.Currency) {
+			usable = true
+		}
+	}
+	if !usable {
+		return nil, invalid("currency", fmt.Sprintf("no available payment method takes %s", co.Currency))
+	}
+
+	if req.Metadata != nil {
+		md, err := flatMetadata(req.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		co.Metadata = md
+	}
+
+	expiresIn := int64(MaxExpiresIn)
+	if req.ExpiresIn != nil {
+		expiresIn = *req.ExpiresIn
+		if expiresIn < MinExpiresIn || expiresIn > MaxExpiresIn {
+			return nil, invalid("expires_in", fmt.Sprintf("expires_in must be between %d and %d seconds", MinExpiresIn, MaxExpiresIn))
+		}
+	}
+	co.ExpiresAt = s.now().Add(time.Duration(expiresIn) * time.Second)
+	return co, nil
+}
+
+func parseAmountJSON(raw json.RawMessage) (gateway.Amount, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, &FieldError{Code: "required", Field: "amount", Message: "amount is required"}
+	}
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
+			return 0, invalid("amount", "amount must be a number or a string of digits")
+		}
+		s = str
+	}
+	a, err := gateway.ParseAmount(s)
+	if err != nil {
+		return 0, invalid("amount", "amount must be digits with an optional point and at most 2 decimals, such as 1500 or 1500.50")
+	}
+	if a <= 0 {
+		return 0, invalid("amount", "amount must be greater than 0")
+	}
+	return a, nil
+}
+
+func knownCurrency(c string) bool {
+	for _, cs := range currencies {
+		for _, x := range cs {
+			if x == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func known(method string) bool {
+	for _, m := range AllMethods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// text checks a free-text field: length in characters and no control
+// characters.
+func text(field, v string, max int, required bool) error {
+	if v == "" {
+		if required {
+			return &FieldError{Code: "required", Field: field, Message: field + " is required"}
+		}
+		return nil
+	}
+	if !utf8.ValidString(v) {
+		return invalid(field, field+" must be valid UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return invalid(field, fmt.Sprintf("%s must be at most %d characters (got %d)", field, max, n))
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return invalid(field, field+" must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func checkEmail(field, v string) error {
+	addr, err := mail.ParseAddress(v)
+	if err != nil || addr.Address != v || len(v) > 254 || !strings.Contains(v[strings.LastIndexByte(v, '@'):], ".") {
+		return invalid(field, "email must be an address such as jane@example.com")
+	}
+	return nil
+}
+
+// CheckMerchantURL accepts an absolute http or https URL with a host and no
+// credentials (design.md, "URLs from merchants").
+func CheckMerchantURL(v string) error {
+	if len(v) > maxURL {
+		return fmt.Errorf("URL must be at most %d characters", maxURL)
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("URL is not valid")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("URL must start with http:// or https://")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return errors.New("URL must include a host")
+	}
+	if u.User != nil {
+		return errors.New("URL must not contain a user name or password")
+	}
+	return nil
+}
+
+func flatMetadata(in map[string]json.RawMessage) (string, error) {
+	if len(in) > maxMetadataKeys {
+		return "", invalid("metadata", fmt.Sprintf("metadata takes at most %d keys", maxMetadataKeys))
+	}
+	out := make(map[string]string, len(in))
+	for k, raw := range in {
+		if k == "" || utf8.RuneCountInString(k) > maxMetadataKey {
+			return "", invalid("metadata", fmt.Sprintf("metadata keys must be 1 to %d characters", maxMetadataKey))
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return "", invalid("metadata."+k, "metadata values must be strings")
+		}
+		if utf8.RuneCountInString(v) > maxMetadataValue {
+			return "", invalid("metadata."+k, fmt.Sprintf("metadata values must be at most %d characters", maxMetadataValue))
+		}
+		out[k] = v
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", fmt.Errorf("payments: encode metadata: %w", err)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,84 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"checkout/gateway"
+	"checkout/store"
+)
+
+// CheckoutObject is the checkout as the merchant API shows it. Every field
+// is always present; one with no value is null.
+type CheckoutObject struct {
+	ID                string            `json:"id"`
+	URL               string            `json:"url"`
+	Status            string            `json:"status"`
+	Amount            string            `json:"amount"`
+	Currency          string            `json:"currency"`
+	Reference         string            `json:"reference"`
+	Description       string            `json:"description"`
+	Method            *string           `json:"method"`
+	Provider          *string           `json:"provider"`
+	ProviderReference *string           `json:"provider_reference"`
+	Receipt           *string           `json:"receipt"`
+	Message           *string           `json:"message"`
+	CreatedAt         string            `json:"created_at"`
+	ExpiresAt         string            `json:"expires_at"`
+	PaidAt            *string           `json:"paid_at"`
+	Metadata          map[string]string `json:"metadata"`
+}
+
+// Object builds the API view of a checkout.
+func (s *Service) Object(co *store.Checkout) (CheckoutObject, error) {
+	o := CheckoutObject{
+		ID: co.ID, URL: s.CheckoutURL(co.ID), Status: string(co.Status), Amount: gateway.Amount(co.Amount).String(),
+		Currency: co.Currency, Reference: co.Reference, Description: co.Description,
+		Method: orNull(co.Method), Provider: orNull(co.Provider), ProviderReference: orNull(co.ProviderReference),
+		Receipt: orNull(co.Receipt), Message: orNull(co.Message),
+		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt),
+	}
+	if co.PaidAt != nil {
+		t := rfc3339(*co.PaidAt)
+		o.PaidAt = &t
+	}
+	if co.Metadata != "" {
+		if err := json.Unmarshal([]byte(co.Metadata), &o.Metadata); err != nil {
+			return o, fmt.Errorf("payments: metadata of %s: %w", co.ID, err)
+		}
+	}
+	return o, nil
+}
+
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Cancel ends a checkout at the customer's request ("Cancel and return").
+func (s *Service) Cancel(ctx context.Context, checkoutID string) (*store.Checkout, error) {
+	co, err := s.st.Cancel(ctx, checkoutID, "customer")
+	if errors.Is(err, store.ErrTransition) {
+		return nil, ErrNotPayable
+	}
+	return co, err
+}
+
+// Checkout loads a checkout for the customer pages.
+func (s *Service) Checkout(ctx context.Context, id string) (*store.Checkout, error) {
+	return s.st.Checkout(ctx, id)
+}
+
+// PastDeadline reports whether an open or pending checkout's deadline has
+// passed: the customer page shows it as expired at once, without waiting for
+// the reconciler to write the change (a GET changes nothing).
+func (s *Service) PastDeadline(co *store.Checkout) bool {
+	return !co.Final() && !s.now().Before(co.ExpiresAt)
+}

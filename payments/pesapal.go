@@ -1,0 +1,215 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"checkout/gateway"
+	"checkout/gateway/pesapal"
+	"checkout/store"
+)
+
+// ProviderPesapal names Pesapal in attempts and events.
+const ProviderPesapal = "pesapal"
+
+// First status check of a Pesapal attempt whose IPN has not come.
+const pesapalFirstCheck = 60 * time.Second
+
+// StartPesapal starts a Pesapal payment for a checkout and returns the
+// attempt whose RedirectURL the customer's iframe shows. A pending Pesapal
+// attempt that already has a payment page is reused, so a customer who
+// reloads or comes back does not pile up orders at Pesapal. contact is the
+// email or phone the customer typed when the merchant sent neither (Pesapal
+// requires one).
+func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) (*store.Attempt, error) {
+	co, err := s.st.Checkout(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	if co.Final() || !s.now().Before(co.ExpiresAt) {
+		return nil, ErrNotPayable
+	}
+	if !s.methodUsable(co, MethodPesapal) {
+		return nil, ErrMethodUnavailable
+	}
+	if a, err := s.CurrentPesapalAttempt(ctx, co.ID); err == nil {
+		return a, nil
+	}
+	billing, err := pesapalBilling(co, contact)
+	if err != nil {
+		return nil, err
+	}
+
+	ipnID, err := s.cfg.PesapalIPN(ctx)
+	if err != nil {
+		s.log.ErrorContext(ctx, "pesapal IPN registration failed", "checkout_id", co.ID, "err", err)
+		return nil, ErrProvider
+	}
+
+	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: ProviderPesapal, Method: MethodPesapal}
+	if err := s.st.StartAttempt(ctx, a, pesapalFirstCheck, "customer"); err != nil {
+		if errors.Is(err, store.ErrTransition) {
+			return nil, ErrNotPayable
+		}
+		return nil, fmt.Errorf("payments: start pesapal attempt: %w", err)
+	}
+	req := pesapal.OrderRequest{
+		ID:             a.ID, // unique per attempt, as Pesapal requires
+		Currency:       co.Currency,
+		Amount:         gateway.Amount(co.Amount),
+		Description:    co.Description,
+		RedirectMode:   "TOP_WINDOW",
+		CallbackURL:    s.cfg.PublicURL + "/return/pesapal",
+		NotificationID: ipnID,
+		BillingAddress: billing,
+	}
+	resp, err := s.cfg.Pesapal.SubmitOrderRequest(ctx, req)
+	if err != nil {
+		s.log.ErrorContext(ctx, "pesapal order request failed", "checkout_id", co.ID, "attempt_id", a.ID, "err", err)
+		msg := "Pesapal could not start the payment. Nothing was charged; please try again."
+		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+			return nil, fmt.Errorf("payments: record failed start: %w", nsErr)
+		}
+		return nil, ErrProvider
+	}
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		return nil, fmt.Errorf("payments: encode pesapal order response: %w", err)
+	}
+	if err := s.st.AttemptStarted(ctx, a.ID, resp.OrderTrackingID, resp.RedirectURL, string(raw)); err != nil {
+		return nil, fmt.Errorf("payments: record pesapal order: %w", err)
+	}
+	a.ProviderReference, a.RedirectURL = resp.OrderTrackingID, resp.RedirectURL
+	return a, nil
+}
+
+// CurrentPesapalAttempt is the newest pending Pesapal attempt of a checkout
+// with a payment page to show.
+func (s *Service) CurrentPesapalAttempt(ctx context.Context, checkoutID string) (*store.Attempt, error) {
+	as, err := s.st.PendingAttempts(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(as) - 1; i >= 0; i-- {
+		if as[i].Provider == ProviderPesapal && as[i].RedirectURL != "" {
+			return &as[i], nil
+		}
+	}
+	return nil, fmt.Errorf("payments: no pesapal attempt for %s: %w", checkoutID, store.ErrNotFound)
+}
+
+// pesapalBilling fills the billing address Pesapal requires: an email or a
+// phone, from the checkout or from what the customer typed.
+func pesapalBilling(co *store.Checkout, contact string) (pesapal.BillingAddress, error) {
+	b := pesapal.BillingAddress{EmailAddress: co.CustomerEmail, PhoneNumber: co.CustomerPhone, CountryCode: "KE"}
+	first, last, _ := strings.Cut(co.CustomerName, " ")
+	b.FirstName, b.LastName = first, strings.TrimSpace(last)
+	if b.EmailAddress != "" || b.PhoneNumber != "" {
+		return b, nil
+	}
+	contact = strings.TrimSpace(contact)
+	switch {
+	case contact == "":
+		return b, &FieldError{Code: "required", Field: "contact",
+			Message: "Enter your email address or phone number so Pesapal can send your receipt."}
+	case strings.Contains(contact, "@"):
+		if err := checkEmail("contact", contact); err != nil {
+			return b, &FieldError{Code: "invalid", Field: "contact", Message: "That email address does not look right."}
+		}
+		b.EmailAddress = contact
+	case phonePattern.MatchString(contact):
+		b.PhoneNumber = contact
+	default:
+		return b, &FieldError{Code: "invalid", Field: "contact",
+			Message: "Enter an email address (jane@example.com) or a phone number (0712345678)."}
+	}
+	return b, nil
+}
+
+// NeedsContact reports whether the Pesapal choice must ask the customer for
+// an email or phone.
+func NeedsContact(co *store.Checkout) bool { return co.CustomerEmail == "" && co.CustomerPhone == "" }
+
+// PesapalNotification handles an IPN or a return to the callback URL: it
+// stores the notification as received, asks Pesapal for the status, and
+// applies what Pesapal confirms. ErrNotConfirmed means Pesapal should retry.
+func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source, raw string) (*store.Checkout, store.Outcome, error) {
+	a, err := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
+	if errors.Is(err, store.ErrNotFound) && n.OrderMerchantReference != "" {
+		// The notification can overtake our write of the tracking id; the
+		// merchant reference is the attempt id. Its tracking id, if known,
+		// must agree.
+		if b, err2 := s.st.Attempt(ctx, n.OrderMerchantReference); err2 == nil && b.Provider == ProviderPesapal &&
+			(b.ProviderReference == "" || b.ProviderReference == n.OrderTrackingID) {
+			a, err = b, nil
+		}
+	}
+	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: raw,
+		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)}
+	if err != nil {
+		ev.Message = "Pesapal notification for an unknown tracking id " + n.OrderTrackingID
+		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
+			return nil, "", addErr
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			s.log.WarnContext(ctx, "pesapal notification for unknown order", "tracking_id", n.OrderTrackingID, "source", source)
+			return nil, "", ErrNotFound
+		}
+		return nil, "", err
+	}
+	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
+	if err := s.st.AddEvent(ctx, ev); err != nil {
+		return nil, "", err
+	}
+	q := gateway.Query{AttemptID: a.ID, ProviderReference: n.OrderTrackingID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
+	return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source)
+}
+
+// confirmAndApply asks the provider about an attempt and applies the answer.
+func (s *Service) confirmAndApply(ctx context.Context, a *store.Attempt, c gateway.Confirmer, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
+	if c == nil {
+		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
+	}
+	res, err := c.Confirm(ctx, q)
+	if err != nil {
+		s.log.WarnContext(ctx, "provider status query failed", "provider", a.Provider, "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
+		if addErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID,
+			Kind: store.EventError, Source: source, Message: "status query failed: " + err.Error()}); addErr != nil {
+			return nil, "", addErr
+		}
+		return nil, "", fmt.Errorf("%w: %v", ErrNotConfirmed, err)
+	}
+	out, err := s.st.ApplyResult(ctx, a.ID, storeResult(res, source))
+	if err != nil {
+		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
+	}
+	if out != store.OutcomeUnchanged {
+		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
+	}
+	co, err := s.st.Checkout(ctx, a.CheckoutID)
+	if err != nil {
+		return nil, "", err
+	}
+	return co, out, nil
+}
+
+func storeResult(r gateway.Result, source string) store.Result {
+	sr := store.Result{
+		Amount: int64(r.Amount), HasAmount: r.HasAmount, Currency: r.Currency, Reference: r.Reference,
+		ProviderReference: r.ProviderReference, Receipt: r.Receipt, Method: r.Method, Message: r.Message,
+		Source: source, Payload: string(r.Raw),
+	}
+	switch r.Status {
+	case gateway.StatusSucceeded:
+		sr.Status = store.AttemptSucceeded
+	case gateway.StatusFailed:
+		sr.Status = store.AttemptFailed
+	case gateway.StatusReversed:
+		sr.Reversed = true
+	}
+	return sr
+}

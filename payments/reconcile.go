@@ -1,0 +1,136 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"checkout/gateway"
+	"checkout/store"
+)
+
+// maxCheckInterval caps the reconciler's backoff (design.md: "backing off
+// to every 5 min").
+const maxCheckInterval = 5 * time.Minute
+
+// nextCheck is the delay before the check after the n-th (n >= 1): the first
+// delay doubled each time, capped, with 10% jitter so that many orders
+// started together do not query together.
+func nextCheck(first time.Duration, n int) time.Duration {
+	d := first
+	for i := 0; i < n && d < maxCheckInterval; i++ {
+		d *= 2
+	}
+	if d > maxCheckInterval {
+		d = maxCheckInterval
+	}
+	return d + time.Duration(rand.Int64N(int64(d/10)+1))
+}
+
+func (s *Service) confirmer(provider string) gateway.Confirmer {
+	switch provider {
+	case ProviderPesapal:
+		if s.cfg.Pesapal != nil {
+			return s.cfg.Pesapal
+		}
+	}
+	return nil
+}
+
+func firstCheck(provider string) time.Duration {
+	return pesapalFirstCheck
+}
+
+// Recheck asks the provider about one attempt now and applies the answer
+// (the reconciler, the return page and the admin's "Re-check" use it).
+func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) (*store.Checkout, store.Outcome, error) {
+	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
+	return s.confirmAndApply(ctx, a, s.confirmer(a.Provider), q, source)
+}
+
+// RecheckCheckout re-checks every attempt of a checkout that has a provider
+// reference and is not known to have succeeded (the admin's button).
+func (s *Service) RecheckCheckout(ctx context.Context, checkoutID, source string) error {
+	as, err := s.st.Attempts(ctx, checkoutID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range as {
+		a := &as[i]
+		if a.ProviderReference == "" || a.Status == store.AttemptSucceeded && a.Provider != ProviderPesapal {
+			continue
+		}
+		if _, _, err := s.Recheck(ctx, a, source); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reconcile runs one pass: query every pending attempt whose check is due,
+// then expire checkouts past their deadline (querying their pending attempts
+// one last time). Several processes may run it on one database: each due
+// check is claimed atomically, and every change is a guarded transition.
+func (s *Service) Reconcile(ctx context.Context) error {
+	now := s.now()
+	due, err := s.st.DueAttempts(ctx, now, 100)
+	if err != nil {
+		return err
+	}
+	for i := range due {
+		a := &due[i]
+		claimed, err := s.st.ClaimAttempt(ctx, a, now.Add(nextCheck(firstCheck(a.Provider), a.Checks+1)))
+		if err != nil {
+			return err
+		}
+		if !claimed || a.ProviderReference == "" {
+			continue
+		}
+		if _, _, err := s.Recheck(ctx, a, "reconciler"); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "reconcile: attempt not confirmed", "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
+		}
+	}
+
+	expiring, err := s.st.DueExpiries(ctx, now, 100)
+	if err != nil {
+		return err
+	}
+	for i := range expiring {
+		co := &expiring[i]
+		pending, err := s.st.PendingAttempts(ctx, co.ID)
+		if err != nil {
+			return err
+		}
+		for j := range pending {
+			if pending[j].ProviderReference == "" {
+				continue
+			}
+			if _, _, err := s.Recheck(ctx, &pending[j], "reconciler"); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "reconcile: last query before expiry failed", "attempt_id", pending[j].ID, "err", err)
+			}
+		}
+		if _, err := s.st.Expire(ctx, co.ID, "reconciler"); err != nil &&
+			!errors.Is(err, store.ErrTransition) && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunReconciler runs Reconcile every interval until ctx ends.
+func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "reconcile pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// Package payments is the service the handlers call: create a checkout,
+// start a payment with a provider, apply what the provider confirms, and
+// reconcile orders whose notifications never came. It holds the business
+// rules; the store holds the state machine, the gateway packages talk to
+// providers.
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"checkout/gateway"
+	"checkout/gateway/pesapal"
+	"checkout/store"
+)
+
+// Payment method keys, as the merchant API and the checkout page name them.
+const (
+	MethodPesapal  = "pesapal"
+	MethodPokeaPay = "pokeapay"
+	MethodSTK      = "stk"
+)
+
+// AllMethods lists every method the product knows, in the order the
+// checkout page offers them.
+var AllMethods = []string{MethodPesapal, MethodPokeaPay, MethodSTK}
+
+// Pesapal is what the service needs from the Pesapal client.
+type Pesapal interface {
+	SubmitOrderRequest(ctx context.Context, req pesapal.OrderRequest) (pesapal.OrderResponse, error)
+	gateway.Confirmer
+}
+
+// Config builds a Service.
+type Config struct {
+	// PublicURL is where customers and providers reach the app, without a
+	// trailing slash.
+	PublicURL string
+	// Pesapal is nil when Pesapal is not configured.
+	Pesapal Pesapal
+	// PesapalIPN returns the notification_id registered for /ipn/pesapal
+	// (see IPNOnce).
+	PesapalIPN func(ctx context.Context) (string, error)
+	Store        *store.Store
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Service is the payments service. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	st  *store.Store
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New checks the configuration and builds the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("payments: no store")
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("payments: no public URL")
+	}
+	if cfg.Pesapal != nil && cfg.PesapalIPN == nil {
+		return nil, errors.New("payments: Pesapal configured without IPN registration")
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}, nil
+}
+
+// Store gives handlers read access to the store.
+func (s *Service) Store() *store.Store { return s.st }
+
+// PublicURL is the app's public base URL.
+func (s *Service) PublicURL() string { return s.cfg.PublicURL }
+
+// CheckoutURL is the customer page of a checkout.
+func (s *Service) CheckoutURL(id string) string { return s.cfg.PublicURL + "/c/" + id }
+
+// Errors the handlers turn into pages and API answers.
+var (
+	// ErrNotFound: no such checkout (or not the merchant's).
+	ErrNotFound = store.ErrNotFound
+	// ErrNotPayable: the checkout is final or past its deadline.
+	ErrNotPayable = errors.New("this checkout can no longer be paid")
+	// ErrMethodUnavailable: the method is not configured or not allowed.
+	ErrMethodUnavailable = errors.New("this payment method is not available for this checkout")
+	// ErrProvider: the provider could not start the payment; nothing was
+	// charged and the customer can try again.
+	ErrProvider = errors.New("the payment provider could not start the payment")
+	// ErrNotConfirmed: the provider's status could not be obtained; the
+	// notification should be retried.
+	ErrNotConfirmed = errors.New("the payment status could not be confirmed with the provider")
+)
+
+// FieldError is bad input: which field, and a sentence for people.
+type FieldError struct {
+	Code    string // "invalid", "required", "duplicate", "malformed"
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, msg string) *FieldError {
+	return &FieldError{Code: "invalid", Field: field, Message: msg}
+}
+
+// Configured reports whether a method can be offered at all.
+func (s *Service) Configured(method string) bool {
+	switch method {
+	case MethodPesapal:
+		return s.cfg.Pesapal != nil
+	}
+	return false
+}
+
+// currencies lists what each method can charge.
+var currencies = map[string][]string{
+	MethodPesapal:  {"KES", "USD"},
+	MethodPokeaPay: {"KES"},
+	MethodSTK:      {"KES"},
+}
+
+func supports(method, currency string) bool {
+	for _, c := range currencies[method] {
+		if c == currency {
+			return true
+		}
+	}
+	return false
+}
+
+// MethodChoice is one method as the checkout page offers it.
+type MethodChoice struct {
+	Key       string
+	Available bool
+	// Why says why an allowed method cannot be used for this checkout.
+	Why string
+}
+
+// Methods lists the methods a checkout can be paid with: configured, allowed
+// by the merchant, and able to charge its currency.
+func (s *Service) Methods(co *store.Checkout) []MethodChoice {
+	allowed := map[string]bool{}
+	for _, m := range strings.Split(co.Methods, ",") {
+		if m != "" {
+			allowed[m] = true
+		}
+	}
+	var out []MethodChoice
+	for _, m := range AllMethods {
+		if !s.Configured(m) || (len(allowed) > 0 && !allowed[m]) {
+			continue
+		}
+		c := MethodChoice{Key: m, Available: true}
+		if !supports(m, co.Currency) {
+			c.Available, c.Why = false, fmt.Sprintf("Not available for payments in %s.", co.Currency)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Service) methodUsable(co *store.Checkout, method string) bool {
+	for _, m := range s.Methods(co) {
+		if m.Key == method {
+			return m.Available
+		}
+	}
+	return false
+}
+
+// IPNOnce wraps a registration call so that it succeeds once and is then
+// remembered; a failure is not remembered, so the next payment tries again.
+// The app registers at start-up, but a provider that is down then must not
+// stop the app, nor every later payment.
+func IPNOnce(register func(ctx context.Context) (string, error)) func(ctx context.Context) (string, error) {
+	var mu sync.Mutex
+	var id string
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id != "" {
+			return id, nil
+		}
+		got, err := register(ctx)
+		if err != nil {
+			return "", err
+		}
+		id = got
+		return id, nil
+	}
+}

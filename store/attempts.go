@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Attempt loads one payment attempt.
+func (s *Store) Attempt(ctx context.Context, id string) (*Attempt, error) {
+	var a Attempt
+	if err := s.r.WithContext(ctx).First(&a, "id = ?", id).Error; err != nil {
+		if notFound(err) {
+			return nil, fmt.Errorf("store: attempt %s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: load attempt %s: %w", id, err)
+	}
+	return &a, nil
+}
+
+// AttemptByProviderReference finds the attempt a provider knows by ref.
+func (s *Store) AttemptByProviderReference(ctx context.Context, provider, ref string) (*Attempt, error) {
+	var a Attempt
+	err := s.r.WithContext(ctx).Where("provider = ? AND provider_reference = ?", provider, ref).First(&a).Error
+	if err != nil {
+		if notFound(err) {
+			return nil, fmt.Errorf("store: %s attempt %q: %w", provider, ref, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: find %s attempt %q: %w", provider, ref, err)
+	}
+	return &a, nil
+}
+
+// Attempts lists a checkout's attempts, newest first.
+func (s *Store) Attempts(ctx context.Context, checkoutID string) ([]Attempt, error) {
+	var as []Attempt
+	if err := s.r.WithContext(ctx).Where("checkout_id = ?", checkoutID).Order("id DESC").Find(&as).Error; err != nil {
+		return nil, fmt.Errorf("store: attempts of %s: %w", checkoutID, err)
+	}
+	return as, nil
+}
+
+// PendingAttempts lists a checkout's attempts still waiting for a verdict.
+func (s *Store) PendingAttempts(ctx context.Context, checkoutID string) ([]Attempt, error) {
+	var as []Attempt
+	if err := s.r.WithContext(ctx).Where("checkout_id = ? AND status = ?", checkoutID, AttemptPending).
+		Order("id").Find(&as).Error; err != nil {
+		return nil, fmt.Errorf("store: pending attempts of %s: %w", checkoutID, err)
+	}
+	return as, nil
+}
+
+// DueAttempts lists pending attempts whose next provider check is due.
+func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]Attempt, error) {
+	var as []Attempt
+	err := s.r.WithContext(ctx).Where("status = ? AND next_check_at IS NOT NULL AND next_check_at <= ?", AttemptPending, now.UTC()).
+		Order("next_check_at").Limit(limit).Find(&as).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: due attempts: %w", err)
+	}
+	return as, nil
+}
+
+// ClaimAttempt takes the attempt's next check for this process: it moves
+// next_check_at to next only if nobody else claimed it since a was read
+// (checks works as a version). Several reconcilers can share a database;
+// each due check is claimed by exactly one.
+func (s *Store) ClaimAttempt(ctx context.Context, a *Attempt, next time.Time) (bool, error) {
+	var claimed bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Attempt{}).
+			Where("id = ? AND status = ? AND checks = ?", a.ID, AttemptPending, a.Checks).
+			Updates(map[string]any{"next_check_at": next.UTC(), "checks": a.Checks + 1})
+		if res.Error != nil {
+			return res.Error
+		}
+		claimed = res.RowsAffected == 1
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: claim attempt %s: %w", a.ID, err)
+	}
+	if claimed {
+		a.Checks++
+		n := next.UTC()
+		a.NextCheckAt = &n
+	}
+	return claimed, nil
+}
+
+// DueExpiries lists open or pending checkouts past their deadline.
+func (s *Store) DueExpiries(ctx context.Context, now time.Time, limit int) ([]Checkout, error) {
+	var cos []Checkout
+	err := s.r.WithContext(ctx).Where("status IN ? AND expires_at <= ?", []Status{StatusOpen, StatusPending}, now.UTC()).
+		Order("expires_at").Limit(limit).Find(&cos).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: due expiries: %w", err)
+	}
+	return cos, nil
+}

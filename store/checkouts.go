@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// CreateCheckout inserts a new open checkout and its "created" event.
+// A reference the merchant already used gives ErrDuplicate.
+func (s *Store) CreateCheckout(ctx context.Context, co *Checkout, source string) error {
+	now := s.now()
+	co.Status = StatusOpen
+	co.CreatedAt, co.UpdatedAt = now, now
+	co.ExpiresAt = co.ExpiresAt.UTC()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(co).Error; err != nil {
+			if duplicate(err) {
+				return fmt.Errorf("store: create checkout %q: %w", co.Reference, ErrDuplicate)
+			}
+			return fmt.Errorf("store: create checkout %q: %w", co.Reference, err)
+		}
+		return s.addEvent(tx, &Event{CheckoutID: co.ID, Kind: EventCreated, Source: source, ToStatus: string(StatusOpen),
+			Message: fmt.Sprintf("checkout created for %s %s", co.Currency, cents(co.Amount))})
+	})
+}
+
+// Checkout loads one checkout.
+func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
+	var co Checkout
+	if err := s.r.WithContext(ctx).First(&co, "id = ?", id).Error; err != nil {
+		if notFound(err) {
+			return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: load checkout %s: %w", id, err)
+	}
+	return &co, nil
+}
+
+// CheckoutForMerchant loads a checkout only if the merchant owns it.
+func (s *Store) CheckoutForMerchant(ctx context.Context, merchantID, id string) (*Checkout, error) {
+	co, err := s.Checkout(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if co.MerchantID != merchantID {
+		return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
+	}
+	return co, nil
+}
+
+// StartAttempt records a new payment attempt and moves an open checkout to
+// pending. A checkout that is final or past its deadline refuses it with
+// ErrTransition.
+func (s *Store) StartAttempt(ctx context.Context, a *Attempt, firstCheck time.Duration, source string) error {
+	return retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			var co Checkout
+			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
+				if notFound(err) {
+					return fmt.Errorf("store: checkout %s: %w", a.CheckoutID, ErrNotFound)
+				}
+				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+			}
+			now := s.now()
+			if co.Final() || !now.Before(co.ExpiresAt) {
+				return fmt.Errorf("store: start attempt on %s checkout %s: %w", co.Status, co.ID, ErrTransition)
+			}
+			next := now.Add(firstCheck)
+			a.Status = AttemptPending
+			a.Amount, a.Currency = co.Amount, co.Currency
+			a.NextCheckAt = &next
+			a.CreatedAt, a.UpdatedAt = now, now
+			if err := tx.Create(a).Error; err != nil {
+				return fmt.Errorf("store: create attempt for %s: %w", co.ID, err)
+			}
+			fields := map[string]any{"method": a.Method, "provider": a.Provider, "message": ""}
+			ev := Event{AttemptID: a.ID, Source: source, Message: fmt.Sprintf("%s payment started", a.Provider)}
+			if co.Status == StatusOpen {
+				return s.transition(tx, &co, StatusPending, ev, fields)
+			}
+			fields["updated_at"] = now
+			if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Updates(fields).Error; err != nil {
+				return fmt.Errorf("store: update checkout %s: %w", co.ID, err)
+			}
+			ev.CheckoutID, ev.Kind = co.ID, EventAttempt
+			return s.addEvent(tx, &ev)
+		})
+	})
+}
+
+// AttemptStarted records what the provider answered when the attempt
+// started: its own reference and where to send the customer.
+func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redirectURL, payload string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var a Attempt
+		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+			return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+		}
+		if err := tx.Model(&Attempt{}).Where("id = ?", attemptID).Updates(map[string]any{
+			"provider_reference": providerRef, "redirect_url": redirectURL, "updated_at": s.now(),
+		}).Error; err != nil {
+			return fmt.Errorf("store: update attempt %s: %w", attemptID, err)
+		}
+		if err := tx.Model(&Checkout{}).Where("id = ?", a.CheckoutID).Update("provider_reference", providerRef).Error; err != nil {
+			return fmt.Errorf("store: update checkout %s: %w", a.CheckoutID, err)
+		}
+		return s.addEvent(tx, &Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: EventAttempt, Source: a.Provider,
+			Message: "provider accepted the order, reference " + providerRef, Payload: payload})
+	})
+}
+
+// AttemptNotStarted fails an attempt the provider refused to start (nothing
+// was charged), returning the checkout to open with msg.
+func (s *Store) AttemptNotStarted(ctx context.Context, attemptID, msg, payload string) error {
+	return retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			var a Attempt
+			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+				return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+			}
+			if a.Status != AttemptPending {
+				return nil
+			}
+			var co Checkout
+			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
+				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+			}
+			if err := s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventError, Source: a.Provider,
+				Message: "provider did not start the payment", Payload: payload}); err != nil {
+				return err
+			}
+			if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
+				return err
+			}
+			return s.reopenIfIdle(tx, &co, &a, a.Provider, msg)
+		})
+	})
+}
+
+// Cancel ends an open or pending checkout at the customer's request.
+func (s *Store) Cancel(ctx context.Context, id, source string) (*Checkout, error) {
+	return s.end(ctx, id, StatusCancelled, source, "the customer cancelled and returned to the merchant")
+}
+
+// Expire ends an open or pending checkout whose deadline passed. The caller
+// queries pending attempts one last time first.
+func (s *Store) Expire(ctx context.Context, id, source string) (*Checkout, error) {
+	return s.end(ctx, id, StatusExpired, source, "the checkout expired")
+}
+
+func (s *Store) end(ctx context.Context, id string, to Status, source, msg string) (*Checkout, error) {
+	var co Checkout
+	err := retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.First(&co, "id = ?", id).Error; err != nil {
+				if notFound(err) {
+					return fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
+				}
+				return fmt.Errorf("store: load checkout %s: %w", id, err)
+			}
+			if to == StatusExpired && s.now().Before(co.ExpiresAt) {
+				return fmt.Errorf("store: expire checkout %s before its deadline: %w", id, ErrTransition)
+			}
+			if err := s.transition(tx, &co, to, Event{Source: source, Message: msg}, nil); err != nil {
+				return err
+			}
+			// Attempts still pending stop being polled on their own schedule; a
+			// late confirmation still arrives through IPNs and is flagged.
+			return tx.Model(&Attempt{}).Where("checkout_id = ? AND status = ?", id, AttemptPending).
+				Update("next_check_at", nil).Error
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &co, nil
+}
+
+// AddEvent stores one event, such as a notification as received, before it
+// is processed.
+func (s *Store) AddEvent(ctx context.Context, ev *Event) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.addEvent(tx, ev) })
+}
+
+// Events lists a checkout's timeline, newest first.
+func (s *Store) Events(ctx context.Context, checkoutID string) ([]Event, error) {
+	var evs []Event
+	if err := s.r.WithContext(ctx).Where("checkout_id = ?", checkoutID).Order("id DESC").Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("store: events of %s: %w", checkoutID, err)
+	}
+	return evs, nil
+}

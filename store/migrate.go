@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one step of the schema. Steps run in order, each in its own
+// transaction together with the row that records it, and never change once
+// released: a schema change is a new step at the end.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+// ddl runs statements written with two placeholders that differ between
+// dialects: {{pk}} for an auto-increment primary key and {{time}} for a
+// timestamp column.
+func ddl(stmts ...string) func(tx *gorm.DB) error {
+	return func(tx *gorm.DB) error {
+		pk, ts := "INTEGER PRIMARY KEY AUTOINCREMENT", "DATETIME"
+		if tx.Dialector.Name() == "postgres" {
+			pk, ts = "BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ"
+		}
+		for _, s := range stmts {
+			s = strings.ReplaceAll(s, "{{pk}}", pk)
+			s = strings.ReplaceAll(s, "{{time}}", ts)
+			if err := tx.Exec(s).Error; err != nil {
+				return fmt.Errorf("%s: %w", firstLine(s), err)
+			}
+		}
+		return nil
+	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+var migrations = []migration{
+	{1, "merchants, admins, checkouts, attempts, events", ddl(
+		`CREATE TABLE merchants (
+			id TEXT PRIMARY KEY,
+			name TEXT NOT NULL,
+			api_key_hash TEXT NOT NULL,
+			api_key_hint TEXT NOT NULL DEFAULT '',
+			webhook_url TEXT NOT NULL DEFAULT '',
+			webhook_secret TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX idx_merchants_api_key_hash ON merchants (api_key_hash)`,
+		`CREATE TABLE admin_users (
+			id TEXT PRIMARY KEY,
+			email TEXT NOT NULL,
+			password_hash TEXT NOT NULL,
+			failed_logins INTEGER NOT NULL DEFAULT 0,
+			last_failed_at {{time}},
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX idx_admin_users_email ON admin_users (email)`,
+		`CREATE TABLE checkouts (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			reference TEXT NOT NULL,
+			description TEXT NOT NULL,
+			amount BIGINT NOT NULL CHECK (amount > 0),
+			currency TEXT NOT NULL,
+			status TEXT NOT NULL,
+			method TEXT NOT NULL DEFAULT '',
+			provider TEXT NOT NULL DEFAULT '',
+			provider_reference TEXT NOT NULL DEFAULT '',
+			receipt TEXT NOT NULL DEFAULT '',
+			message TEXT NOT NULL DEFAULT '',
+			customer_name TEXT NOT NULL DEFAULT '',
+			customer_email TEXT NOT NULL DEFAULT '',
+			customer_phone TEXT NOT NULL DEFAULT '',
+			success_url TEXT NOT NULL DEFAULT '',
+			cancel_url TEXT NOT NULL DEFAULT '',
+			methods TEXT NOT NULL DEFAULT '',
+			metadata TEXT NOT NULL DEFAULT '',
+			review BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL,
+			expires_at {{time}} NOT NULL,
+			paid_at {{time}}
+		)`,
+		// Ids are time-ordered, so "newest first" is "id descending" and the
+		// admin's keyset pagination walks these indexes without sorting.
+		`CREATE UNIQUE INDEX idx_checkouts_merchant_reference ON checkouts (merchant_id, reference)`,
+		`CREATE INDEX idx_checkouts_reference ON checkouts (reference)`,
+		`CREATE INDEX idx_checkouts_status_id ON checkouts (status, id)`,
+		`CREATE INDEX idx_checkouts_method_id ON checkouts (method, id)`,
+		`CREATE INDEX idx_checkouts_customer_phone ON checkouts (customer_phone)`,
+		`CREATE INDEX idx_checkouts_receipt ON checkouts (receipt)`,
+		`CREATE INDEX idx_checkouts_status_expires ON checkouts (status, expires_at)`,
+		`CREATE TABLE attempts (
+			id TEXT PRIMARY KEY,
+			checkout_id TEXT NOT NULL REFERENCES checkouts (id),
+			provider TEXT NOT NULL,
+			method TEXT NOT NULL,
+			status TEXT NOT NULL,
+			amount BIGINT NOT NULL,
+			currency TEXT NOT NULL,
+			provider_reference TEXT NOT NULL DEFAULT '',
+			redirect_url TEXT NOT NULL DEFAULT '',
+			receipt TEXT NOT NULL DEFAULT '',
+			message TEXT NOT NULL DEFAULT '',
+			phone TEXT NOT NULL DEFAULT '',
+			review BOOLEAN NOT NULL DEFAULT FALSE,
+			review_reason TEXT NOT NULL DEFAULT '',
+			next_check_at {{time}},
+			checks INTEGER NOT NULL DEFAULT 0,
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL
+		)`,
+		`CREATE INDEX idx_attempts_checkout ON attempts (checkout_id)`,
+		`CREATE INDEX idx_attempts_provider_reference ON attempts (provider, provider_reference)`,
+		`CREATE INDEX idx_attempts_status_next_check ON attempts (status, next_check_at)`,
+		`CREATE TABLE events (
+			id {{pk}},
+			checkout_id TEXT NOT NULL,
+			attempt_id TEXT NOT NULL DEFAULT '',
+			kind TEXT NOT NULL,
+			source TEXT NOT NULL DEFAULT '',
+			from_status TEXT NOT NULL DEFAULT '',
+			to_status TEXT NOT NULL DEFAULT '',
+			message TEXT NOT NULL DEFAULT '',
+			payload TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL
+		)`,
+		`CREATE INDEX idx_events_checkout ON events (checkout_id, id)`,
+	)},
+}
+
+// schemaMigration records one applied step.
+type schemaMigration struct {
+	Version   int `gorm:"primaryKey"`
+	Name      string
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// migrate applies every step not yet recorded. Several processes may start
+// at once: each step's transaction re-checks its row after taking the write
+// lock, so a step runs once.
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.w.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + timeType(s.w) + ` NOT NULL)`).Error; err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	for _, m := range migrations {
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Model(&schemaMigration{}).Where("version = ?", m.version).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := m.up(tx); err != nil {
+				return err
+			}
+			return tx.Create(&schemaMigration{Version: m.version, Name: m.name, AppliedAt: s.now()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+func timeType(db *gorm.DB) string {
+	if db.Dialector.Name() == "postgres" {
+		return "TIMESTAMPTZ"
+	}
+	return "DATETIME"
+}

@@ -1,0 +1,146 @@
+package store
+
+import "time"
+
+// Status is a checkout's status (see design.md, "Checkout status").
+type Status string
+
+// Checkout statuses.
+const (
+	StatusOpen      Status = "open"
+	StatusPending   Status = "pending"
+	StatusPaid      Status = "paid"
+	StatusExpired   Status = "expired"
+	StatusCancelled Status = "cancelled"
+	StatusReversed  Status = "reversed"
+)
+
+// Statuses lists every checkout status, in the order people read them.
+var Statuses = []Status{StatusOpen, StatusPending, StatusPaid, StatusExpired, StatusCancelled, StatusReversed}
+
+// AttemptStatus is the status of one try of a payment method.
+type AttemptStatus string
+
+// Attempt statuses.
+const (
+	AttemptPending   AttemptStatus = "pending"
+	AttemptSucceeded AttemptStatus = "succeeded"
+	AttemptFailed    AttemptStatus = "failed"
+)
+
+// Merchant owns checkouts and authenticates to the API with a key, of which
+// only the SHA-256 hash is stored.
+type Merchant struct {
+	ID            string `gorm:"primaryKey"`
+	Name          string
+	APIKeyHash    string
+	APIKeyHint    string
+	WebhookURL    string
+	WebhookSecret string
+	CreatedAt     time.Time
+}
+
+// AdminUser can log in to the admin pages.
+type AdminUser struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	PasswordHash string
+	FailedLogins int
+	LastFailedAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Checkout is one order a customer pays. Amount is in cents.
+type Checkout struct {
+	ID                string `gorm:"primaryKey"`
+	MerchantID        string
+	Reference         string
+	Description       string
+	Amount            int64
+	Currency          string
+	Status            Status
+	Method            string
+	Provider          string
+	ProviderReference string
+	Receipt           string
+	Message           string
+	CustomerName      string
+	CustomerEmail     string
+	CustomerPhone     string
+	SuccessURL        string
+	CancelURL         string
+	// Methods is the comma-separated list of methods the merchant allowed;
+	// empty means every configured method.
+	Methods string
+	// Metadata is the merchant's flat string map, as JSON.
+	Metadata  string
+	Review    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time
+	PaidAt    *time.Time
+}
+
+// Final reports whether no payment can change the checkout any more
+// (a paid checkout can still be reversed by the provider).
+func (c *Checkout) Final() bool {
+	switch c.Status {
+	case StatusOpen, StatusPending:
+		return false
+	}
+	return true
+}
+
+// Attempt is one try of a payment method for a checkout. Amount and Currency
+// are copied from the checkout when the attempt starts: they are what the
+// provider must confirm.
+type Attempt struct {
+	ID                string `gorm:"primaryKey"`
+	CheckoutID        string
+	Provider          string
+	Method            string
+	Status            AttemptStatus
+	Amount            int64
+	Currency          string
+	ProviderReference string
+	RedirectURL       string
+	Receipt           string
+	Message           string
+	Phone             string
+	Review            bool
+	ReviewReason      string
+	// NextCheckAt is when the reconciler next asks the provider; nil once the
+	// attempt is final.
+	NextCheckAt *time.Time
+	Checks      int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Event kinds.
+const (
+	EventCreated      = "created"
+	EventNotification = "notification"
+	EventStatusQuery  = "status_query"
+	EventTransition   = "transition"
+	EventAttempt      = "attempt"
+	EventReview       = "review"
+	EventError        = "error"
+)
+
+// Event is one line of a checkout's timeline: a notification as received, a
+// provider's answer, a status change. Payloads are stored with secrets
+// removed.
+type Event struct {
+	ID         int64 `gorm:"primaryKey"`
+	CheckoutID string
+	AttemptID  string
+	Kind       string
+	Source     string
+	FromStatus string
+	ToStatus   string
+	Message    string
+	Payload    string
+	CreatedAt  time.Time
+}

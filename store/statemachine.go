@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// transitions lists every allowed change of a checkout's status. Anything
+// not listed is refused, so expired, cancelled and reversed are final, and
+// paid only moves on to reversed.
+//
+// open -> paid is allowed because a provider can confirm a payment for an
+// attempt it first reported failed (a Pesapal customer retries inside the
+// same payment page), after the checkout went back to open.
+var transitions = map[Status][]Status{
+	StatusOpen:    {StatusPending, StatusPaid, StatusExpired, StatusCancelled},
+	StatusPending: {StatusOpen, StatusPaid, StatusExpired, StatusCancelled},
+	StatusPaid:    {StatusReversed},
+}
+
+// CanTransition reports whether the state machine allows from -> to.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// transition changes a checkout's status inside tx: allowed by the table,
+// guarded by the status the caller read (so a concurrent change makes it fail
+// with ErrConflict instead of overwriting), and written with its event.
+func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, fields map[string]any) error {
+	if !CanTransition(co.Status, to) {
+		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, ErrTransition)
+	}
+	now := s.now()
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	fields["status"] = to
+	fields["updated_at"] = now
+	res := tx.Model(&Checkout{}).Where("id = ? AND status = ?", co.ID, co.Status).Updates(fields)
+	if res.Error != nil {
+		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, ErrConflict)
+	}
+	ev.CheckoutID = co.ID
+	ev.Kind = EventTransition
+	ev.FromStatus = string(co.Status)
+	ev.ToStatus = string(to)
+	if err := s.addEvent(tx, &ev); err != nil {
+		return err
+	}
+	co.Status = to
+	co.UpdatedAt = now
+	return nil
+}
+
+// setAttempt changes an attempt's status, guarded by the status read.
+func (s *Store) setAttempt(tx *gorm.DB, a *Attempt, to AttemptStatus, fields map[string]any) error {
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	fields["status"] = to
+	fields["updated_at"] = s.now()
+	if to != AttemptPending {
+		fields["next_check_at"] = nil
+	}
+	res := tx.Model(&Attempt{}).Where("id = ? AND status = ?", a.ID, a.Status).Updates(fields)
+	if res.Error != nil {
+		return fmt.Errorf("store: attempt %s %s -> %s: %w", a.ID, a.Status, to, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("store: attempt %s %s -> %s: %w", a.ID, a.Status, to, ErrConflict)
+	}
+	a.Status = to
+	return nil
+}
+
+func (s *Store) addEvent(tx *gorm.DB, ev *Event) error {
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = s.now()
+	}
+	if err := tx.Create(ev).Error; err != nil {
+		return fmt.Errorf("store: add %s event to %s: %w", ev.Kind, ev.CheckoutID, err)
+	}
+	return nil
+}
+
+// retryConflicts runs fn again when a guarded write lost a race (only
+// possible where the database lets two writers in, as PostgreSQL does).
+func retryConflicts(ctx context.Context, fn func() error) error {
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = fn(); !errors.Is(err, ErrConflict) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 10 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// Outcome says what applying a provider result did.
+type Outcome string
+
+// Outcomes of ApplyResult.
+const (
+	// OutcomeUnchanged: the result was already applied or says nothing new.
+	OutcomeUnchanged Outcome = "unchanged"
+	// OutcomePaid: the checkout became paid.
+	OutcomePaid Outcome = "paid"
+	// OutcomeFailed: the attempt failed (the checkout may be open again).
+	OutcomeFailed Outcome = "failed"
+	// OutcomeReversed: the paid checkout was reversed.
+	OutcomeReversed Outcome = "reversed"
+	// OutcomeReview: the result disagrees with the order, or money arrived
+	// for a checkout that can no longer take it; flagged for the admin.
+	OutcomeReview Outcome = "review"
+)
+
+// Result is a provider's confirmed verdict on an attempt, as the payments
+// service hands it to the store. Only a result from the provider's own status
+// call (or a verified hash) may be applied.
+type Result struct {
+	Status            AttemptStatus // or "" for pending
+	Reversed          bool
+	Amount            int64
+	HasAmount         bool
+	Currency          string
+	Reference         string
+	ProviderReference string
+	Receipt           string
+	Method            string
+	Message           string
+	Source            string // who asked: "ipn:pesapal", "return:pesapal", "reconciler", "admin:<email>"
+	Payload           string // the provider's answer, secrets removed
+}
+
+// ApplyResult applies a provider's confirmed result to an attempt and its
+// checkout in one transaction. Applying the same result twice changes
+// nothing the second time. A success whose amount, currency or reference
+// differs from the attempt is not paid: it is recorded and flagged.
+func (s *Store) ApplyResult(ctx context.Context, attemptID string, r Result) (Outcome, error) {
+	var out Outcome
+	err := retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			out, err = s.applyResult(tx, attemptID, r)
+			return err
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, error) {
+	var a Attempt
+	if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+		if notFound(err) {
+			return "", fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+		}
+		return "", fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+	}
+	var co Checkout
+	if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
+		return "", fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+	}
+	query := Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: r.Source,
+		Message: describeResult(r), Payload: r.Payload}
+	if err := s.addEvent(tx, &query); err != nil {
+		return "", err
+	}
+
+	switch {
+	case r.Reversed:
+		if co.Status != StatusPaid || a.Status != AttemptSucceeded {
+			return OutcomeUnchanged, nil
+		}
+		// A reversal of a second payment (money returned for a double
+		// payment) leaves the checkout paid by the attempt that paid it.
+		payer, err := s.payingAttempt(tx, co.ID)
+		if err != nil {
+			return "", err
+		}
+		if payer != "" && payer != a.ID {
+			return OutcomeReview, s.flag(tx, &co, &a, r.Source, fmt.Sprintf(
+				"the provider reversed this payment; the checkout was paid by attempt %s and stays paid", payer))
+		}
+		if err := s.transition(tx, &co, StatusReversed, Event{AttemptID: a.ID, Source: r.Source,
+			Message: "the provider reversed the payment"}, nil); err != nil {
+			return "", err
+		}
+		return OutcomeReversed, nil
+
+	case r.Status == AttemptSucceeded:
+		if a.Status == AttemptSucceeded {
+			return OutcomeUnchanged, nil
+		}
+		if reason := mismatch(&a, r); reason != "" {
+			return OutcomeReview, s.flag(tx, &co, &a, r.Source, reason)
+		}
+		if err := s.setAttempt(tx, &a, AttemptSucceeded, map[string]any{
+			"receipt": r.Receipt, "message": "", "provider_reference": firstNonEmpty(r.ProviderReference, a.ProviderReference),
+		}); err != nil {
+			return "", err
+		}
+		if co.Status != StatusOpen && co.Status != StatusPending {
+			why := fmt.Sprintf("the provider confirmed a payment for a checkout that is %s", co.Status)
+			if co.Status == StatusPaid {
+				why = "the provider confirmed a second payment for a checkout already paid"
+			}
+			return OutcomeReview, s.flag(tx, &co, &a, r.Source, why)
+		}
+		now := s.now()
+		if err := s.transition(tx, &co, StatusPaid, Event{AttemptID: a.ID, Source: r.Source,
+			Message: "payment confirmed by the provider"}, map[string]any{
+			"paid_at": now, "receipt": r.Receipt, "message": "", "provider": a.Provider, "method": a.Method,
+			"provider_reference": firstNonEmpty(r.ProviderReference, a.ProviderReference),
+		}); err != nil {
+			return "", err
+		}
+		return OutcomePaid, nil
+
+	case r.Status == AttemptFailed:
+		if a.Status != AttemptPending {
+			return OutcomeUnchanged, nil
+		}
+		msg := firstNonEmpty(r.Message, "The payment did not go through.")
+		if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
+			return "", err
+		}
+		return OutcomeFailed, s.reopenIfIdle(tx, &co, &a, r.Source, msg)
+	}
+	return OutcomeUnchanged, nil
+}
+
+// payingAttempt returns the id of the attempt whose success moved the
+// checkout to paid, read from that transition's event ("" if none is
+// recorded).
+func (s *Store) payingAttempt(tx *gorm.DB, checkoutID string) (string, error) {
+	var evs []Event
+	if err := tx.Where("checkout_id = ? AND kind = ? AND to_status = ?", checkoutID, EventTransition, StatusPaid).
+		Order("id DESC").Limit(1).Find(&evs).Error; err != nil {
+		return "", fmt.Errorf("store: find the payment of %s: %w", checkoutID, err)
+	}
+	if len(evs) == 0 {
+		return "", nil
+	}
+	return evs[0].AttemptID, nil
+}
+
+// reopenIfIdle returns a pending checkout to open after its attempt failed,
+// unless another attempt is still under way.
+func (s *Store) reopenIfIdle(tx *gorm.DB, co *Checkout, a *Attempt, source, msg string) error {
+	if co.Status != StatusPending {
+		return tx.Model(&Checkout{}).Where("id = ?", co.ID).Update("message", msg).Error
+	}
+	var others int64
+	if err := tx.Model(&Attempt{}).Where("checkout_id = ? AND status = ? AND id <> ?", co.ID, AttemptPending, a.ID).
+		Count(&others).Error; err != nil {
+		return fmt.Errorf("store: count attempts of %s: %w", co.ID, err)
+	}
+	if others > 0 {
+		return tx.Model(&Checkout{}).Where("id = ?", co.ID).Update("message", msg).Error
+	}
+	return s.transition(tx, co, StatusOpen, Event{AttemptID: a.ID, Source: source, Message: msg},
+		map[string]any{"message": msg})
+}
+
+// flag marks an attempt and its checkout for the admin's review.
+func (s *Store) flag(tx *gorm.DB, co *Checkout, a *Attempt, source, reason string) error {
+	if a.Review && a.ReviewReason == reason {
+		return nil // already flagged for this; the status query event is enough
+	}
+	if err := tx.Model(&Attempt{}).Where("id = ?", a.ID).
+		Updates(map[string]any{"review": true, "review_reason": reason, "updated_at": s.now()}).Error; err != nil {
+		return fmt.Errorf("store: flag attempt %s: %w", a.ID, err)
+	}
+	if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Update("review", true).Error; err != nil {
+		return fmt.Errorf("store: flag checkout %s: %w", co.ID, err)
+	}
+	return s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventReview, Source: source, Message: reason})
+}
+
+// mismatch names what in a successful result disagrees with the attempt.
+func mismatch(a *Attempt, r Result) string {
+	switch {
+	case !r.HasAmount:
+		return "the provider confirmed a payment without an amount"
+	case r.Amount != a.Amount:
+		return fmt.Sprintf("the provider reports %s paid, the order is for %s", cents(r.Amount), cents(a.Amount))
+	case r.Currency != a.Currency:
+		return fmt.Sprintf("the provider reports currency %q, the order is in %s", r.Currency, a.Currency)
+	case r.Reference != a.ID:
+		return fmt.Sprintf("the provider reports reference %q, the attempt is %s", r.Reference, a.ID)
+	}
+	return ""
+}
+
+func cents(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
+
+func describeResult(r Result) string {
+	switch {
+	case r.Reversed:
+		return "provider says: reversed"
+	case r.Status == AttemptSucceeded:
+		return "provider says: paid, receipt " + r.Receipt
+	case r.Status == AttemptFailed:
+		return "provider says: failed: " + r.Message
+	}
+	return "provider says: pending"
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

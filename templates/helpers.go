@@ -1,0 +1,144 @@
+package templates
+
+import (
+	"strings"
+
+	"github.com/a-h/templ"
+)
+
+// appName ends every page title.
+const appName = "Checkout"
+
+// pageTitle is the <title> text: the page's own title, then the app name.
+func pageTitle(title string) string {
+	if title == "" {
+		return appName
+	}
+	return title + " · " + appName
+}
+
+// statusLabels are the words shown in status badges. Checkout statuses
+// (open, pending, paid, expired, cancelled, reversed) and attempt statuses
+// (pending, succeeded, failed) share them.
+var statusLabels = map[string]string{
+	"open":      "Open",
+	"pending":   "Pending",
+	"paid":      "Paid",
+	"expired":   "Expired",
+	"cancelled": "Cancelled",
+	"reversed":  "Reversed",
+	"succeeded": "Succeeded",
+	"failed":    "Failed",
+}
+
+// statusLabel is the badge text of a status; an unknown status shows as is.
+func statusLabel(status string) string {
+	if l, ok := statusLabels[status]; ok {
+		return l
+	}
+	return status
+}
+
+// badgeClass is the class list of a status badge. Only known statuses get
+// a colour class, so a value from the database never becomes a class name.
+func badgeClass(status string) string {
+	if _, ok := statusLabels[status]; ok {
+		return "badge badge-" + status
+	}
+	return "badge"
+}
+
+// statusClass is the class list of the live status box; status-final lets
+// the stylesheet hide a method choice that no longer applies once a swap
+// brings a final status.
+func statusClass(v StatusView) string {
+	c := "status"
+	if _, ok := statusLabels[v.Status]; ok {
+		c += " status-" + v.Status
+	}
+	if v.Final {
+		c += " status-final"
+	}
+	return c
+}
+
+// methodLabels name the payment methods for people.
+var methodLabels = map[string]string{
+	"pesapal":  "Pesapal",
+	"pokeapay": "PokeaPay",
+	"stk":      "M-Pesa",
+}
+
+// methodLabel names a method key for people; an unknown key shows as is.
+func methodLabel(key string) string {
+	if l, ok := methodLabels[key]; ok {
+		return l
+	}
+	return key
+}
+
+// statusPageURL is the plain link that reloads the page showing a status,
+// for browsers without JavaScript.
+func statusPageURL(v StatusView) string {
+	if v.PageURL != "" {
+		return v.PageURL
+	}
+	return "/c/" + v.ID
+}
+
+// returnLabel is the text of the "return to the merchant" link.
+func returnLabel(label, merchant string) string {
+	if label != "" {
+		return label
+	}
+	if merchant != "" {
+		return "Return to " + merchant
+	}
+	return "Return to the shop"
+}
+
+// safeSrc passes a URL through templ's URL check before it goes into an
+// attribute templ does not check itself (iframe src): anything but http,
+// https, mailto, tel or a relative URL becomes a harmless placeholder.
+func safeSrc(u string) string {
+	return string(templ.URL(u))
+}
+
+// fieldError is the error of one form field, "" when it has none.
+func fieldError(errs map[string]string, field string) string {
+	return errs[field]
+}
+
+// fieldErrorID is the id of a field's error message, for aria-describedby.
+func fieldErrorID(field string) string {
+	return field + "-error"
+}
+
+// orDash shows an empty value as a dash, so a definition list has no holes.
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
+}
+
+// noticeHeading is the heading of a notice page: its own, or one that fits
+// the HTTP status.
+func noticeHeading(v NoticePage) string {
+	if v.Heading != "" {
+		return v.Heading
+	}
+	switch {
+	case v.Code == 404:
+		return "Page not found"
+	case v.Code == 403:
+		return "Not allowed"
+	case v.Code == 429:
+		return "Too many requests"
+	case v.Code >= 500:
+		return "Something went wrong"
+	case v.Code >= 400:
+		return "That did not work"
+	}
+	return "Notice"
+}

@@ -1,0 +1,201 @@
+// Package templates holds the app's HTML: templ components for the customer
+// checkout pages, the admin pages, and the partials that htmx swaps.
+//
+// Handlers fill the plain view structs below and render the matching
+// component; the components never reach into the store or the service. Every
+// value is auto-escaped by templ, and the markup is written for a strict CSP:
+// no inline styles, no inline event handlers, and every <script> carries the
+// request's nonce.
+package templates
+
+// Page is what every full page needs.
+type Page struct {
+	// Title is the page title; the layout adds the app name.
+	Title string
+	// Nonce is the request's CSP nonce, set on every <script>.
+	Nonce string
+	// CSRF is the synchronizer token put in every POST form as csrf_token.
+	CSRF string
+	// RequestID is shown on error pages so a customer can quote it.
+	RequestID string
+}
+
+// MethodOption is one payment method offered on the checkout page.
+type MethodOption struct {
+	// Key is the value posted as "method": pesapal, pokeapay or stk.
+	Key string
+	// Label is the full button text, for example "Pay with Pesapal".
+	Label string
+	// Hint is the small line under the label, for example
+	// "Card, M-Pesa, Airtel Money".
+	Hint string
+	// Disabled shows the method greyed out and not choosable.
+	Disabled bool
+	// DisabledReason says why, for example "Not available for USD".
+	DisabledReason string
+}
+
+// Summary is the order summary shown on every customer page.
+type Summary struct {
+	ID, MerchantName, Description, Reference string
+	// Amount is formatted for people, like "KES 1,500.00".
+	Amount string
+}
+
+// CheckoutPage is the checkout page at GET /c/{id}.
+type CheckoutPage struct {
+	Page
+	Summary
+	Methods []MethodOption
+	// Message says why the last attempt failed.
+	Message string
+	// FieldErrors maps a form field name ("method") to its error text.
+	FieldErrors map[string]string
+	// Pending is true while an attempt is under way.
+	Pending bool
+	Status  StatusView
+	// CancelAction is the POST target for "Cancel and return"; "" hides it.
+	CancelAction string
+	// PayAction is the POST target for choosing a method: /c/{id}/pay.
+	PayAction string
+	// NeedsContact asks for an email or phone (field "contact"): Pesapal
+	// needs one and the merchant sent neither.
+	NeedsContact bool
+	// Contact is what the customer typed, shown again with an error.
+	Contact string
+}
+
+// PesapalFramePage shows the Pesapal payment page in an iframe.
+type PesapalFramePage struct {
+	Page
+	Summary
+	// FrameURL is Pesapal's redirect_url for this order.
+	FrameURL string
+	// BackURL is the "Choose another method" link back to /c/{id}.
+	BackURL string
+	Status  StatusView
+}
+
+// StatusView is the live status of a checkout, rendered by StatusPartial.
+type StatusView struct {
+	ID, Status, Method, Receipt, Message string
+	// PollURL is what htmx polls while the status is not final:
+	// /c/{id}/status.
+	PollURL string
+	// ReceiptURL is the receipt page, linked once the checkout is paid.
+	ReceiptURL string
+	// PageURL is the plain "Refresh" link for browsers without JavaScript;
+	// when empty, /c/{ID} is used.
+	PageURL string
+	// Final is true when the status can no longer change by itself
+	// (paid, expired, cancelled, reversed): polling stops.
+	Final bool
+}
+
+// ResultPage is shown where a provider sends the customer back.
+type ResultPage struct {
+	Page
+	Summary
+	Status StatusView
+	// RetryURL is the "Try again" link, shown while the status is open.
+	RetryURL string
+	// ReturnURL is the merchant's page; ReturnLabel is the full link text,
+	// for example "Return to Duka La Mama". An empty label falls back to
+	// "Return to " + MerchantName.
+	ReturnURL, ReturnLabel string
+	// BreakOut renders the frame-busting script: this page may load inside
+	// our own Pesapal iframe.
+	BreakOut bool
+}
+
+// ReceiptPage is the receipt of a paid checkout.
+type ReceiptPage struct {
+	Page
+	Summary
+	Receipt, Method, Provider, PaidAt string
+	// ReturnURL and ReturnLabel work as in ResultPage.
+	ReturnURL, ReturnLabel string
+}
+
+// NoticePage is a short page with a heading and a sentence: an expired,
+// cancelled or unknown checkout, or an error.
+type NoticePage struct {
+	Page
+	Heading, Text string
+	// Code is the HTTP status the handler answers with; it picks a heading
+	// when Heading is empty.
+	Code int
+}
+
+// LoginPage is the admin login form.
+type LoginPage struct {
+	Page
+	Email string
+	// Error is the one generic message, like "Wrong email or password".
+	Error       string
+	FieldErrors map[string]string
+}
+
+// AdminPage is what every admin page needs: the admin chrome shows the nav
+// (Orders) and a logout form (POST /admin/logout).
+type AdminPage struct {
+	Page
+	AdminEmail string
+}
+
+// OrderFilter is the orders list filter, read from the query string.
+type OrderFilter struct{ Status, Method, Q string }
+
+// OrderRow is one line of the orders list.
+type OrderRow struct {
+	ID, URL, CreatedAt, Reference, Description, Amount, Status, Method, Receipt, Phone string
+	// Review flags an order with an attempt that needs a person to look.
+	Review bool
+}
+
+// OrdersPage is the admin orders list.
+type OrdersPage struct {
+	AdminPage
+	Filter OrderFilter
+	// Statuses and MethodKeys fill the filter's select boxes.
+	Statuses, MethodKeys []string
+
+	Rows []OrderRow
+	// NextURL and FirstURL are the paging links; "" hides each.
+	NextURL, FirstURL string
+	FieldErrors       map[string]string
+}
+
+// AttemptRow is one payment attempt on the order page.
+type AttemptRow struct {
+	ID, Provider, Method, Status, ProviderReference, Receipt, Message, Phone, CreatedAt, UpdatedAt string
+
+	// Review flags an attempt whose provider answer disagreed with the
+	// order; ReviewReason says how.
+	Review       bool
+	ReviewReason string
+}
+
+// EventRow is one entry of an order's timeline.
+type EventRow struct {
+	At, Kind, Source, Summary, FromStatus, ToStatus string
+	// Payload is the stored raw notification or answer (secrets redacted).
+	Payload string
+}
+
+// OrderPage is the admin page of one order.
+type OrderPage struct {
+	AdminPage
+	Summary
+	Status, Method, Provider, ProviderReference, Receipt, Message, Currency, CreatedAt, ExpiresAt, PaidAt, Customer, SuccessURL, CancelURL, Metadata string
+
+	// Review shows the "Needs review" alert.
+	Review   bool
+	Attempts []AttemptRow
+	// Events is the timeline, newest first.
+	Events []EventRow
+	// RecheckAction is the POST target of "Re-check with provider"; "" hides it.
+	RecheckAction string
+	// Flash is a one-time message, like the result of a re-check.
+	Flash string
+}

@@ -1,0 +1,110 @@
+// Package web builds the Gin engine: the middleware (request ids, logging,
+// recovery, security headers, sessions, CSRF) and the one route table of the
+// whole app.
+package web
+
+import (
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/handlers"
+	"checkout/static"
+)
+
+// Config is what the engine needs besides the handlers.
+type Config struct {
+	// ProviderOrigins are the origins of configured provider pages that our
+	// pages frame or post to (Pesapal's iframe).
+	ProviderOrigins []string
+	// Sandbox, when set, is mounted under /sandbox/.
+	Sandbox http.Handler
+	Logger  *slog.Logger
+}
+
+// New builds the engine with every route of the app.
+func New(h *handlers.Handlers, cfg Config) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Behind a proxy, set trusted proxies explicitly; by default the peer
+	// address is the client.
+	if err := r.SetTrustedProxies(nil); err != nil {
+		panic(err)
+	}
+	r.Use(handlers.RequestID(), handlers.Logger(cfg.Logger), handlers.Recover())
+
+	cop := http.NewCrossOriginProtection()
+	sess := h.Sessions()
+	frames := append([]string{"'self'"}, cfg.ProviderOrigins...)
+	customer := handlers.SecurityHeaders("'self'", frames, cfg.ProviderOrigins)
+	admin := handlers.SecurityHeaders("'none'", nil, nil)
+	bare := handlers.SecurityHeaders("'none'", nil, nil)
+	forms := []gin.HandlerFunc{handlers.CrossOrigin(cop), sess.CSRF()}
+
+	// Operations.
+	r.GET("/healthz", bare, h.Healthz)
+	r.GET("/readyz", bare, h.Readyz)
+
+	// Static files: vendored htmx and our CSS, embedded in the binary.
+	sub, err := fs.Sub(static.FS, ".")
+	if err != nil {
+		panic(err)
+	}
+	r.StaticFS("/static", http.FS(sub))
+
+	// Customer pages.
+	c := r.Group("/", customer)
+	c.Use(forms...)
+	c.GET("/c/:id", h.CheckoutPage)
+	c.POST("/c/:id/pay", h.Pay)
+	c.GET("/c/:id/pesapal", h.PesapalFrame)
+	c.GET("/c/:id/status", h.Status)
+	c.POST("/c/:id/cancel", h.Cancel)
+	c.GET("/return/pesapal", h.PesapalReturn)
+
+	// Provider notifications: server to server, exempt from CSRF,
+	// authenticated by asking the provider.
+	r.GET("/ipn/pesapal", bare, h.PesapalIPN)
+	r.POST("/ipn/pesapal", bare, h.PesapalIPN)
+
+	// Merchant API.
+	api := r.Group("/api/v1", bare, h.APIAuth())
+	api.POST("/checkouts", h.CreateCheckout)
+	api.GET("/checkouts/:id", h.GetCheckout)
+
+	// Admin.
+	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/orders") })
+	login := r.Group("/admin", admin)
+	login.Use(forms...)
+	login.GET("/login", h.LoginPage)
+	login.POST("/login", h.Login)
+	ad := r.Group("/admin", admin)
+	ad.Use(forms...)
+	ad.Use(sess.RequireAdmin())
+	ad.POST("/logout", h.Logout)
+	ad.GET("/orders", h.Orders)
+	ad.GET("/orders/:id", h.Order)
+	ad.POST("/orders/:id/recheck", h.Recheck)
+
+	// Simulators, in sandbox mode only. They set their own headers.
+	if cfg.Sandbox != nil {
+		r.Any("/sandbox/*path", gin.WrapH(cfg.Sandbox))
+	}
+
+	r.NoRoute(bare, h.NotFound)
+	r.NoMethod(bare, h.NotFound)
+	return r
+}
+
+// Origin returns the scheme://host of a URL, for the CSP.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
