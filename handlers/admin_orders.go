@@ -119,7 +119,7 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		Status: string(co.Status), Method: co.Method, Provider: co.Provider, ProviderReference: co.ProviderReference,
 		Receipt: co.Receipt, Message: co.Message, Currency: co.Currency,
 		CreatedAt: co.CreatedAt.In(nairobi).Format(fmtTime), ExpiresAt: co.ExpiresAt.In(nairobi).Format(fmtTime),
-		Customer: strings.TrimSpace(strings.Join([]string{co.CustomerName, co.CustomerEmail, co.CustomerPhone}, " ")),
+		Customer:   strings.TrimSpace(strings.Join([]string{co.CustomerName, co.CustomerEmail, co.CustomerPhone}, " ")),
 		SuccessURL: co.SuccessURL, CancelURL: co.CancelURL, Metadata: co.Metadata, Review: co.Review,
 		RecheckAction: "/admin/orders/" + co.ID + "/recheck", Flash: flashText(flash)}
 	if co.PaidAt != nil {

@@ -9,9 +9,9 @@ package handlers
 import (
 	"bytes"
 	"fmt"
-	"runtime/debug"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"

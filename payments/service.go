@@ -46,9 +46,9 @@ type Config struct {
 	// PesapalIPN returns the notification_id registered for /ipn/pesapal
 	// (see IPNOnce).
 	PesapalIPN func(ctx context.Context) (string, error)
-	Store        *store.Store
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Store      *store.Store
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
