@@ -36,4 +36,4 @@ test: lint
 # A short run of every fuzz target (longer runs: FUZZTIME=5m make fuzz).
 FUZZTIME ?= 20s
 fuzz:
-	$(GO) test ./handlers -run '^$$' -fuzz FuzzPesapalIPN -fuzztime $(FUZZTIME)
+	$(GO) test ./gateway/pesapal -run '^$$' -fuzz FuzzParseNotification -fuzztime $(FUZZTIME)

@@ -97,6 +97,9 @@ func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redi
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var a Attempt
 		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+			if notFound(err) {
+				return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+			}
 			return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
 		}
 		if err := tx.Model(&Attempt{}).Where("id = ?", attemptID).Updates(map[string]any{
@@ -119,6 +122,9 @@ func (s *Store) AttemptNotStarted(ctx context.Context, attemptID, msg, payload s
 		return s.tx(ctx, func(tx *gorm.DB) error {
 			var a Attempt
 			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+				if notFound(err) {
+					return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+				}
 				return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
 			}
 			if a.Status != AttemptPending {

@@ -266,8 +266,11 @@ func (s *Store) payingAttempt(tx *gorm.DB, checkoutID string) (string, error) {
 // reopenIfIdle returns a pending checkout to open after its attempt failed,
 // unless another attempt is still under way.
 func (s *Store) reopenIfIdle(tx *gorm.DB, co *Checkout, a *Attempt, source, msg string) error {
-	if co.Status != StatusPending {
+	if co.Status == StatusOpen {
 		return tx.Model(&Checkout{}).Where("id = ?", co.ID).Update("message", msg).Error
+	}
+	if co.Status != StatusPending {
+		return nil // a final checkout keeps its own story; the attempt holds the message
 	}
 	var others int64
 	if err := tx.Model(&Attempt{}).Where("checkout_id = ? AND status = ? AND id <> ?", co.ID, AttemptPending, a.ID).

@@ -33,7 +33,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
+	if err := run(ctx, os.Getenv, os.Stdout, runOptions{}); err != nil {
 		var ce *configError
 		if errors.As(err, &ce) {
 			fmt.Fprintln(os.Stderr, "configuration error: "+ce.Error())
@@ -52,10 +52,19 @@ type app struct {
 	Service *payments.Service
 }
 
+// runOptions are hooks for tests that run the whole app.
+type runOptions struct {
+	// Ready, when set, is called once the server is listening.
+	Ready func(*app)
+	// Now replaces the clock of the store and the payments service.
+	Now func() time.Time
+	// ReconcileEvery replaces the reconciler's interval (5 s).
+	ReconcileEvery time.Duration
+}
+
 // run starts the app and blocks until ctx ends. out receives the start-up
-// banner (the sandbox credentials and demo link); ready, when not nil, is
-// called once the server is listening.
-func run(ctx context.Context, getenv func(string) string, out io.Writer, ready func(*app)) error {
+// banner (the sandbox credentials and demo link).
+func run(ctx context.Context, getenv func(string) string, out io.Writer, opt runOptions) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -63,7 +72,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, ready f
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	slog.SetDefault(log)
 
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	st, err := store.Open(ctx, cfg.DB, store.Options{Now: opt.Now})
 	if err != nil {
 		return err
 	}
@@ -118,7 +127,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, ready f
 	if pp != nil {
 		pesapalGW = pp
 	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, Store: st, Logger: log})
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, Store: st, Logger: log, Now: opt.Now})
 	if err != nil {
 		return err
 	}
@@ -150,11 +159,15 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, ready f
 
 	rctx, cancelReconciler := context.WithCancel(ctx)
 	reconciled := make(chan struct{})
-	go func() { defer close(reconciled); svc.RunReconciler(rctx, 5*time.Second) }()
+	every := opt.ReconcileEvery
+	if every == 0 {
+		every = 5 * time.Second
+	}
+	go func() { defer close(reconciled); svc.RunReconciler(rctx, every) }()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
-	if ready != nil {
-		ready(&app{URL: loopbackURL(ln.Addr()), Sandbox: sb, Store: st, Service: svc})
+	if opt.Ready != nil {
+		opt.Ready(&app{URL: loopbackURL(ln.Addr()), Sandbox: sb, Store: st, Service: svc})
 	}
 
 	select {

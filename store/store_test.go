@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+func TestMigrationStepsAreNumberedInOrder(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Errorf("migrations[%d] has version %d, want %d: steps are appended, never reordered", i, m.version, i+1)
+		}
+		if m.name == "" || m.up == nil {
+			t.Errorf("migration %d has no name or no up function", m.version)
+		}
+	}
+}
+
+type migrationRow struct {
+	Version   int
+	Name      string
+	AppliedAt time.Time
+}
+
+func appliedMigrations(t *testing.T, db *gorm.DB) []migrationRow {
+	t.Helper()
+	var rows []migrationRow
+	if err := db.Raw("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").Scan(&rows).Error; err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	return rows
+}
+
+func wantMigrations(at time.Time) []migrationRow {
+	var want []migrationRow
+	for _, m := range migrations {
+		want = append(want, migrationRow{Version: m.version, Name: m.name, AppliedAt: at})
+	}
+	return want
+}
+
+func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "checkout.db")
+	first := newFakeClock(t0)
+	s1 := openTestStoreAt(t, path, first.Now)
+	if _, err := s1.EnsureMerchant(context.Background(), testMerchantID, "Test shop", testAPIKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Opened again an hour later: had a step run twice, applied_at (or the
+	// CREATE TABLE failing on an existing table) would tell.
+	later := newFakeClock(t0.Add(time.Hour))
+	s2 := openTestStoreAt(t, path, later.Now)
+	s3 := openTestStoreAt(t, path, later.Now)
+
+	assertFields(t, "schema_migrations", appliedMigrations(t, s3.w), wantMigrations(t0))
+	if ok, err := s3.HasMerchant(context.Background(), testMerchantID); err != nil || !ok {
+		t.Errorf("HasMerchant after reopening = %v, %v; want the data kept", ok, err)
+	}
+	if err := s2.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+// Two processes starting at once on a new file both open it, and each step
+// still runs once.
+func TestOpeningConcurrentlyOnANewFileMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "checkout.db")
+	clk := newFakeClock(t0)
+	start := make(chan struct{})
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		stores []*Store
+	)
+	for range 4 {
+		wg.Go(func() {
+			<-start
+			s, err := Open(context.Background(), path, Options{Now: clk.Now})
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			mu.Lock()
+			stores = append(stores, s)
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, s := range stores {
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	}
+	if len(stores) != 4 {
+		t.Fatalf("%d of 4 opens succeeded", len(stores))
+	}
+	assertFields(t, "schema_migrations", appliedMigrations(t, stores[0].w), wantMigrations(t0))
+}
+
+func TestConnectionsHaveTheSQLiteSettingsOfTheDesign(t *testing.T) {
+	s := openTestStore(t, nil)
+	pragma := func(db *gorm.DB, name string) string {
+		t.Helper()
+		var v string
+		if err := db.Raw("PRAGMA " + name).Scan(&v).Error; err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	tests := []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"foreign_keys", "1"},
+		{"busy_timeout", "5000"},
+		{"synchronous", "1"}, // NORMAL: safe with WAL, no fsync per commit
+	}
+	for _, tt := range tests {
+		t.Run("writer_"+tt.pragma, func(t *testing.T) {
+			if got := pragma(s.w, tt.pragma); got != tt.want {
+				t.Errorf("writer PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
+			}
+		})
+		t.Run("reader_"+tt.pragma, func(t *testing.T) {
+			if got := pragma(s.r, tt.pragma); got != tt.want {
+				t.Errorf("reader PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
+			}
+		})
+	}
+
+	t.Run("one_writer_connection_and_a_small_read_pool", func(t *testing.T) {
+		w, err := s.w.DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.r.DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Stats().MaxOpenConnections; got != 1 {
+			t.Errorf("writer pool max open = %d, want 1", got)
+		}
+		if got := r.Stats().MaxOpenConnections; got != 4 {
+			t.Errorf("reader pool max open = %d, want 4", got)
+		}
+	})
+
+	t.Run("reader_refuses_writes", func(t *testing.T) {
+		err := s.r.Exec("DELETE FROM merchants").Error
+		if err == nil || !strings.Contains(err.Error(), "readonly") {
+			t.Errorf("a write on the read pool gave %v, want a read-only error", err)
+		}
+	})
+
+	t.Run("foreign_keys_are_enforced", func(t *testing.T) {
+		co := &Checkout{ID: NewID("chk", t0), MerchantID: "m_missing", Reference: "x", Description: "x",
+			Amount: 100, Currency: "KES", ExpiresAt: t0.Add(time.Hour)}
+		err := s.CreateCheckout(context.Background(), co, "test")
+		if !errors.Is(err, gorm.ErrForeignKeyViolated) {
+			t.Errorf("CreateCheckout for an unknown merchant = %v, want a foreign key error", err)
+		}
+		if _, err := s.Checkout(context.Background(), co.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Checkout after the failed insert = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
+	tests := []struct {
+		name    string
+		dsn     string
+		wantErr string
+	}{
+		{"postgres_url", "postgres://u:p@localhost/checkout", "PostgreSQL is not supported yet"},
+		{"postgresql_url", "postgresql://localhost/checkout", "PostgreSQL is not supported yet"},
+		{"empty_path", "", "empty database path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(context.Background(), tt.dsn, Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || s != nil {
+				t.Errorf("Open(%q) = %v, %v; want nil and an error containing %q", tt.dsn, s, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestOpenCreatesTheDatabaseFolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "nested", "checkout.db")
+	s := openTestStoreAt(t, path, nil)
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+func TestStoreClockIsUTC(t *testing.T) {
+	nairobi := time.FixedZone("EAT", 3*60*60)
+	s := openTestStore(t, func() time.Time { return t0.In(nairobi) })
+	if got := s.Now(); got.Location() != time.UTC || !got.Equal(t0) {
+		t.Errorf("Now() = %s, want %s in UTC", got, t0)
+	}
+}

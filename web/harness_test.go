@@ -1,0 +1,313 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"checkout/gateway/pesapal"
+	"checkout/gateway/sandbox"
+	"checkout/handlers"
+	"checkout/payments"
+	"checkout/store"
+	"checkout/web"
+)
+
+const testAPIKey = "sk_test_0123456789abcdef0123456789"
+
+// clock is a fake clock the tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is the whole app on loopback: the engine on one httptest server, the
+// Pesapal simulator on another, a real SQLite file.
+type env struct {
+	t       *testing.T
+	app     *httptest.Server
+	sim     *sandbox.Sandbox
+	simSrv  *httptest.Server
+	store   *store.Store
+	svc     *payments.Service
+	clock   *clock
+	dbPath  string
+	pesapal *pesapal.Client
+}
+
+type envOptions struct {
+	dbPath     string
+	sim        *sandbox.Sandbox
+	simSrv     *httptest.Server
+	ipnRetries int
+	duplicates float64
+}
+
+// newEnv starts the app. A simulator can be shared between two envs (an
+// app restart on the same database).
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, clock: &clock{t: time.Now().UTC()}}
+	log := slog.New(slog.DiscardHandler)
+
+	// The app's server is created first (unstarted) so that its URL is
+	// known to the simulator, which sends IPNs there.
+	var engine http.Handler
+	e.app = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		engine.ServeHTTP(w, r)
+	}))
+	e.app.Start()
+	t.Cleanup(e.app.Close)
+
+	e.sim, e.simSrv = o.sim, o.simSrv
+	if e.sim == nil {
+		var simHandler http.Handler
+		e.simSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			simHandler.ServeHTTP(w, r)
+		}))
+		t.Cleanup(e.simSrv.Close)
+		retries := o.ipnRetries
+		if retries == 0 {
+			retries = -1
+		}
+		e.sim = sandbox.New(sandbox.Config{PublicURL: e.simSrv.URL, ConsumerKey: "test-key", ConsumerSecret: "test-secret",
+			IPNDelay: time.Millisecond, IPNRetries: retries, DuplicateIPNRate: o.duplicates})
+		simHandler = e.sim.Handler()
+		t.Cleanup(e.sim.Close)
+	}
+
+	e.dbPath = o.dbPath
+	if e.dbPath == "" {
+		e.dbPath = filepath.Join(t.TempDir(), "checkout.db")
+	}
+	st, err := store.Open(context.Background(), e.dbPath, store.Options{Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.store = st
+	if _, err := st.EnsureMerchant(context.Background(), "default", "Demo Shop", testAPIKey); err != nil {
+		t.Fatal(err)
+	}
+
+	pp, err := pesapal.New(pesapal.Config{BaseURL: e.sim.PesapalBaseURL(), ConsumerKey: "test-key", ConsumerSecret: "test-secret",
+		Now: e.clock.Now, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pesapal = pp
+	ipnURL := e.app.URL + "/ipn/pesapal"
+	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, Store: st, Logger: log, Now: e.clock.Now,
+		PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = svc
+	sess := handlers.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
+	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, ProviderOrigins: []string{e.simSrv.URL}})
+	return e
+}
+
+// browser is a customer's browser: a cookie jar, redirects followed.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{t: e.t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+type page struct {
+	status int
+	url    string
+	doc    *goquery.Document
+	body   string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, url: resp.Request.URL.String(), doc: doc, body: string(body)}
+}
+
+func (b *browser) get(u string) page {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// submit posts a form the page shows, with its hidden fields (the CSRF
+// token among them) and the given values.
+func (b *browser) submit(p page, formSel string, vals url.Values) page {
+	b.t.Helper()
+	form := p.doc.Find(formSel).First()
+	if form.Length() == 0 {
+		b.t.Fatalf("no form %q on %s:\n%s", formSel, p.url, p.body)
+	}
+	all := url.Values{}
+	form.Find("input[type=hidden]").Each(func(_ int, s *goquery.Selection) {
+		all.Set(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	for k, v := range vals {
+		all[k] = v
+	}
+	base, err := url.Parse(p.url)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	action, err := base.Parse(form.AttrOr("action", p.url))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(all.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// api calls the merchant API.
+func (e *env) api(method, path, body string) (int, map[string]any) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.app.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		e.t.Fatalf("%s %s: answer is not JSON: %v", method, path, err)
+	}
+	return resp.StatusCode, out
+}
+
+// createCheckout creates a KES 1,500.00 checkout and returns its id.
+func (e *env) createCheckout(ref string) string {
+	e.t.Helper()
+	status, obj := e.api(http.MethodPost, "/api/v1/checkouts",
+		`{"amount": "1500", "currency": "KES", "reference": "`+ref+`", "description": "Two bags of coffee", "customer": {"email": "jane@example.com"}}`)
+	if status != http.StatusCreated {
+		e.t.Fatalf("create checkout: %d %v", status, obj)
+	}
+	return obj["id"].(string)
+}
+
+// startPesapal has a customer choose Pesapal, and returns the browser, the
+// iframe page and the simulator's order.
+func (e *env) startPesapal(id string) (*browser, page, sandbox.Order) {
+	e.t.Helper()
+	b := e.browser()
+	p := b.get(e.app.URL + "/c/" + id)
+	if p.status != http.StatusOK {
+		e.t.Fatalf("checkout page: %d", p.status)
+	}
+	frame := b.submit(p, "form.method-choice", url.Values{"method": {"pesapal"}})
+	if frame.status != http.StatusOK || !strings.HasSuffix(frame.url, "/c/"+id+"/pesapal") {
+		e.t.Fatalf("after choosing Pesapal: %d at %s:\n%s", frame.status, frame.url, frame.body)
+	}
+	as, err := e.store.Attempts(context.Background(), id)
+	if err != nil || len(as) != 1 {
+		e.t.Fatalf("attempts: %v %d", err, len(as))
+	}
+	o, ok := e.sim.PesapalOrderByReference(as[0].ID)
+	if !ok {
+		e.t.Fatalf("the simulator has no order for attempt %s", as[0].ID)
+	}
+	return b, frame, o
+}
+
+func (e *env) checkout(id string) *store.Checkout {
+	e.t.Helper()
+	co, err := e.store.Checkout(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return co
+}
+
+// transitions counts the checkout's status changes to the given status.
+func (e *env) transitions(id string, to store.Status) int {
+	e.t.Helper()
+	evs, err := e.store.Events(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == store.EventTransition && ev.ToStatus == string(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// ipn sends Pesapal's POST IPN for an order, as Pesapal would.
+func (e *env) ipn(o sandbox.Order) (int, map[string]any) {
+	e.t.Helper()
+	body := `{"OrderNotificationType":"IPNCHANGE","OrderTrackingId":"` + o.TrackingID + `","OrderMerchantReference":"` + o.MerchantReference + `"}`
+	resp, err := http.Post(e.app.URL+"/ipn/pesapal", "application/json", strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ack map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&ack); err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, ack
+}
+
+func sandboxOrder(tracking, ref string) sandbox.Order {
+	return sandbox.Order{TrackingID: tracking, MerchantReference: ref}
+}
