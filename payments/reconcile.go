@@ -49,8 +49,9 @@ func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) 
 	return s.confirmAndApply(ctx, a, s.confirmer(a.Provider), q, source)
 }
 
-// RecheckCheckout re-checks every attempt of a checkout that has a provider
-// reference and is not known to have succeeded (the admin's button).
+// RecheckCheckout asks the provider about every attempt of a checkout that
+// reached the provider (the admin's button). A succeeded attempt is asked
+// too: the provider may have reversed it.
 func (s *Service) RecheckCheckout(ctx context.Context, checkoutID, source string) error {
 	as, err := s.st.Attempts(ctx, checkoutID)
 	if err != nil {
@@ -58,16 +59,21 @@ func (s *Service) RecheckCheckout(ctx context.Context, checkoutID, source string
 	}
 	var errs []error
 	for i := range as {
-		a := &as[i]
-		if a.ProviderReference == "" || a.Status == store.AttemptSucceeded && a.Provider != ProviderPesapal {
+		if as[i].ProviderReference == "" {
 			continue
 		}
-		if _, _, err := s.Recheck(ctx, a, source); err != nil {
+		if _, _, err := s.Recheck(ctx, &as[i], source); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// unstartedAfter is how long an attempt may wait for the provider's answer
+// to the start call; past it, the process that started it must have stopped
+// before the provider answered, the customer never saw a payment page, and
+// the attempt is failed so the checkout can be paid again.
+const unstartedAfter = 10 * time.Minute
 
 // Reconcile runs one pass: query every pending attempt whose check is due,
 // then expire checkouts past their deadline (querying their pending attempts
@@ -85,7 +91,16 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !claimed || a.ProviderReference == "" {
+		if !claimed {
+			continue
+		}
+		if a.ProviderReference == "" {
+			if now.Sub(a.CreatedAt) > unstartedAfter {
+				if err := s.st.AttemptNotStarted(ctx, a.ID, "The payment did not start. Nothing was charged; please try again.",
+					"no answer from the provider to the start of the payment"); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if _, _, err := s.Recheck(ctx, a, "reconciler"); err != nil && ctx.Err() == nil {
