@@ -111,7 +111,7 @@ func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Chec
 
 func (h *Handlers) renderReceipt(c *gin.Context, co *store.Checkout) {
 	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: h.summary(c.Request.Context(), co),
-		Receipt: co.Receipt, Method: methodLabels[co.Method][0], Provider: co.Provider}
+		Receipt: co.Receipt, Method: co.Method, Provider: co.Provider}
 	if co.PaidAt != nil {
 		v.PaidAt = co.PaidAt.In(nairobi).Format("2 Jan 2006, 15:04") + " EAT"
 	}

@@ -8,5 +8,5 @@ import "embed"
 // FS holds every stylesheet, script and text file of this folder, at the
 // root of the file system (app.css, htmx-2.0.11.min.js, htmx-LICENSE.txt).
 //
-//go:embed *.css *.js *.txt
+//go:embed *.css *.js *.txt *.svg
 var FS embed.FS
