@@ -103,7 +103,7 @@ func (h *Handlers) Login(c *gin.Context) {
 		render(c, http.StatusTooManyRequests, templates.LoginView(v))
 		return
 	}
-	ok, err := h.checkLogin(c, email, password)
+	u, ok, err := h.checkLogin(c, email, password)
 	if err != nil {
 		fail(c, err)
 		return
@@ -113,7 +113,7 @@ func (h *Handlers) Login(c *gin.Context) {
 		render(c, http.StatusUnauthorized, templates.LoginView(v))
 		return
 	}
-	if err := h.sessions.login(c, email); err != nil {
+	if err := h.sessions.login(c, u.Email, u.SessionEpoch); err != nil {
 		fail(c, err)
 		return
 	}
@@ -124,7 +124,7 @@ func (h *Handlers) Login(c *gin.Context) {
 // checkLogin verifies the password. During an account's wait after repeated
 // failures the password is not even checked, and the answer is the same
 // generic one, so the wait does not tell a guesser anything.
-func (h *Handlers) checkLogin(c *gin.Context, email, password string) (bool, error) {
+func (h *Handlers) checkLogin(c *gin.Context, email, password string) (*store.AdminUser, bool, error) {
 	ctx := c.Request.Context()
 	st := h.svc.Store()
 	u, err := st.AdminByEmail(ctx, email)
@@ -132,25 +132,25 @@ func (h *Handlers) checkLogin(c *gin.Context, email, password string) (bool, err
 		// Spend the same time as a real check so timing does not reveal
 		// which emails exist.
 		if _, err := store.VerifyPassword(dummyHash, password); err != nil {
-			return false, err
+			return nil, false, err
 		}
-		return false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if u.LastFailedAt != nil && time.Since(*u.LastFailedAt) < loginWait(u.FailedLogins) {
-		return false, nil
+		return nil, false, nil
 	}
 	ok, err := store.VerifyPassword(u.PasswordHash, password)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if !ok {
 		h.log.WarnContext(ctx, "admin login failed", "admin", email, "failures", u.FailedLogins+1)
-		return false, st.RecordLoginFailure(ctx, u.ID)
+		return nil, false, st.RecordLoginFailure(ctx, u.ID)
 	}
-	return true, st.ResetLoginFailures(ctx, u.ID)
+	return u, true, st.ResetLoginFailures(ctx, u.ID)
 }
 
 // dummyHash is a real Argon2id hash of a random password, checked against
@@ -163,8 +163,18 @@ var dummyHash = func() string {
 	return h
 }()
 
-// Logout is POST /admin/logout.
+// Logout is POST /admin/logout. It ends every session of the admin, copies
+// of the cookie included.
 func (h *Handlers) Logout(c *gin.Context) {
+	u, err := h.svc.Store().AdminByEmail(c.Request.Context(), c.GetString(keyAdmin))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.svc.Store().EndSessions(c.Request.Context(), u.ID); err != nil {
+		fail(c, err)
+		return
+	}
 	if err := h.sessions.logout(c); err != nil {
 		fail(c, err)
 		return

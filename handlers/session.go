@@ -4,11 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
+
+	"checkout/store"
 )
 
 // Context keys the middleware sets for handlers and templates.
@@ -47,7 +50,7 @@ func NewSessions(hashKey, blockKey []byte, secure bool) *Sessions {
 
 func (s *Sessions) get(c *gin.Context, name string, same http.SameSite) *sessions.Session {
 	// A cookie that does not decode (an old key, tampering) starts a new session.
-	sess, _ := s.store.Get(c.Request, name) //nolint:errcheck // Get returns a new session with the error
+	sess, _ := s.store.Get(c.Request, name) // on error Get still returns a new, empty session
 	sess.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: s.secure, SameSite: same}
 	return sess
 }
@@ -114,16 +117,35 @@ func CrossOrigin(cop *http.CrossOriginProtection) gin.HandlerFunc {
 }
 
 // RequireAdmin sends a request without a live admin session to the login
-// page, and keeps a live session alive.
-func (s *Sessions) RequireAdmin() gin.HandlerFunc {
+// page, and keeps a live session alive. A session is live when it was used in
+// the last AdminIdle, and its epoch is still the admin's (logout raises it).
+func (h *Handlers) RequireAdmin() gin.HandlerFunc {
+	s := h.sessions
 	return func(c *gin.Context) {
 		sess := s.admin(c)
 		email, _ := sess.Values["email"].(string)
 		seen, _ := sess.Values["seen"].(int64)
-		if email == "" || time.Since(time.Unix(seen, 0)) > AdminIdle {
+		epoch, _ := sess.Values["epoch"].(int64)
+		live := email != "" && time.Since(time.Unix(seen, 0)) <= AdminIdle
+		if live {
+			u, err := h.svc.Store().AdminByEmail(c.Request.Context(), email)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				live = false
+			case err != nil:
+				fail(c, err)
+				return
+			default:
+				live = u.SessionEpoch == epoch
+			}
+		}
+		if !live {
 			if email != "" {
 				sess.Options.MaxAge = -1
-				_ = sess.Save(c.Request, c.Writer) //nolint:errcheck // the redirect follows either way
+				if err := sess.Save(c.Request, c.Writer); err != nil {
+					fail(c, err)
+					return
+				}
 			}
 			c.Redirect(http.StatusSeeOther, "/admin/login")
 			c.Abort()
@@ -141,7 +163,7 @@ func (s *Sessions) RequireAdmin() gin.HandlerFunc {
 
 // login starts a fresh admin session and a fresh CSRF token, so nothing
 // from before the login carries over (session fixation).
-func (s *Sessions) login(c *gin.Context, email string) error {
+func (s *Sessions) login(c *gin.Context, email string, epoch int64) error {
 	cust := s.customer(c)
 	tok := randomToken()
 	cust.Values["csrf"] = tok
@@ -150,7 +172,7 @@ func (s *Sessions) login(c *gin.Context, email string) error {
 	}
 	c.Set(keyCSRF, tok)
 	adm := s.admin(c)
-	adm.Values = map[any]any{"email": email, "seen": time.Now().Unix(), "sid": randomToken()}
+	adm.Values = map[any]any{"email": email, "seen": time.Now().Unix(), "epoch": epoch}
 	return adm.Save(c.Request, c.Writer)
 }
 

@@ -53,3 +53,14 @@ func (s *Store) ResetLoginFailures(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// EndSessions raises the admin's session epoch, so that every session cookie
+// issued before (including copies of it) stops working.
+func (s *Store) EndSessions(ctx context.Context, id string) error {
+	err := s.w.WithContext(ctx).Model(&AdminUser{}).Where("id = ?", id).
+		Updates(map[string]any{"session_epoch": gorm.Expr("session_epoch + 1"), "updated_at": s.now()}).Error
+	if err != nil {
+		return fmt.Errorf("store: end sessions of %s: %w", id, err)
+	}
+	return nil
+}

@@ -140,6 +140,11 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_events_checkout ON events (checkout_id, id)`,
 	)},
+	// Admin sessions live in signed cookies; the epoch, carried in the cookie
+	// and compared on every request, lets logout end every copy of them.
+	{2, "admin session epoch", ddl(
+		`ALTER TABLE admin_users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -47,6 +47,9 @@ type AdminUser struct {
 	PasswordHash string
 	FailedLogins int
 	LastFailedAt *time.Time
+	// SessionEpoch is carried in the admin's session cookie; raising it
+	// ends every session issued before.
+	SessionEpoch int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

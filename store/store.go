@@ -91,7 +91,13 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	w, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
+	// Turning on WAL takes a lock that the busy timeout does not wait for,
+	// so several processes opening a new file at once retry here.
+	var w *gorm.DB
+	err := retryLocked(ctx, func() (err error) {
+		w, err = gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dsn, err)
 	}
@@ -104,7 +110,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	wdb.SetConnMaxLifetime(0)
 
 	s := &Store{w: w, now: func() time.Time { return now().UTC() }}
-	if err := s.migrate(ctx); err != nil {
+	if err := retryLocked(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		_ = wdb.Close()
 		return nil, err
 	}
@@ -155,6 +161,23 @@ func (s *Store) Now() time.Time { return s.now() }
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.w.WithContext(ctx).Transaction(fn)
+}
+
+// retryLocked repeats fn while SQLite answers "database is locked", for up
+// to about five seconds.
+func retryLocked(ctx context.Context, fn func() error) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = fn(); err == nil || !strings.Contains(err.Error(), "database is locked") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(10+i*5) * time.Millisecond):
+		}
+	}
+	return err
 }
 
 func notFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -82,9 +82,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login.Use(forms...)
 	login.GET("/login", h.LoginPage)
 	login.POST("/login", h.Login)
+	// The session is checked before the form checks, so a POST without a
+	// session (timed out, or no cookies at all) goes to the login page too
+	// instead of a "form expired" refusal; with a session, CSRF still applies.
 	ad := r.Group("/admin", admin)
+	ad.Use(h.RequireAdmin())
 	ad.Use(forms...)
-	ad.Use(sess.RequireAdmin())
 	ad.POST("/logout", h.Logout)
 	ad.GET("/orders", h.Orders)
 	ad.GET("/orders/:id", h.Order)
