@@ -18,7 +18,7 @@ generate:
 # the .templ sources.
 check-generated:
 	@tmp=$$(mktemp -d); cp -r templates "$$tmp/"; \
-	$(GO) tool templ generate -path "$$tmp/templates" >/dev/null; \
+	$(GO) tool templ generate -path "$$tmp/templates" >/dev/null 2>&1 || { echo "templ generate failed"; rm -rf "$$tmp"; exit 1; }; \
 	if ! diff -r --exclude='*.templ' templates "$$tmp/templates" >/dev/null; then \
 		echo "generated templ code is stale: run 'make generate' and commit"; rm -rf "$$tmp"; exit 1; fi; \
 	rm -rf "$$tmp"
