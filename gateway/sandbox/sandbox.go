@@ -45,8 +45,44 @@
 //   - Registering the same IPN URL with the same method again returns the
 //     first registration.
 //
-// The exported Pesapal* methods and counters are hooks for tests. All methods
-// are safe for concurrent use.
+// The PokeaPay web checkout is served under /sandbox/pokeapay/ (see
+// PokeaPayCheckoutURL and PokeaPayCoreURL):
+//
+//	GET  /sandbox/pokeapay/?oc=&live=&cn=&eml=&tel=&curr=&oref=&cb=&amt=&hsh=&v1=&v2=
+//	                                   the hosted checkout page (stands for https://pay.pokeapay.com/)
+//	POST /sandbox/pokeapay/pay         the page's Pay, Decline and Cancel buttons
+//	GET  /sandbox/pokeapay/core/api/payment/status?amount=&hash=&type=&bill_ref=&oc=
+//	                                   the payment verification (core stands for https://core.pokeapay.com)
+//
+// The page accepts only Config.PokeaPayOutletCode, and hsh must be the
+// lowercase hex HMAC-SHA1, with Config.PokeaPayHashKey, of live . oref . amt
+// . tel . eml . oc; a wrong hash is shown as such (HTTP 400) and records
+// nothing. The buttons send the customer to cb with oref, hsh (HMAC-SHA1 of
+// oref . oc), type (m or c), amount (amt as sent) and status (1 paid, 0
+// not). A payment also sends the IPN, a JSON POST of the document's body, to
+// Config.PokeaPayIPNURL after Config.IPNDelay (PokeaPay's IPN URL is set on
+// PokeaPay's side, not per order); a decline or a cancel sends none. The
+// verification answers {"status": <opaque value>, "oref": bill_ref}: success
+// only for a paid order whose amount and type match the query, failed for a
+// failed order or a mismatch, pending for an unknown or pending order.
+//
+// Where the PokeaPay document is silent the simulator chooses as follows:
+//
+//   - The verification's hash is ASSUMED to be HMAC-SHA1 of bill_ref . oc
+//     (the return URL's construction); a wrong hash or oc answers HTTP 401
+//     {"error": "..."}, a missing bill_ref HTTP 400.
+//   - live must be sent, as 1 or 0, since it is hashed; curr may be omitted
+//     (KES) but nothing else is accepted; amt is digits with at most two
+//     decimals; the outlet code is compared in uppercase (New uppercases
+//     Config.PokeaPayOutletCode).
+//   - Opening the same oref again shows the same order (a pending one takes
+//     the new customer details); with another amount it answers HTTP 409.
+//   - The return URL's status parameter is written "status" (the document's
+//     example also says "sstatus"); amount repeats amt as sent, also for a
+//     decline. The IPN is acknowledged by any 2xx answer.
+//
+// The exported Pesapal* and PokeaPay* methods and counters are hooks for
+// tests. All methods are safe for concurrent use.
 package sandbox
 
 import (
@@ -100,6 +136,16 @@ type Config struct {
 	// when 0; negative means no retry). The backoff starts at IPNDelay and
 	// doubles.
 	IPNRetries int
+	// PokeaPayOutletCode and PokeaPayHashKey are the only PokeaPay outlet
+	// code and hash key accepted. When either is empty the PokeaPay
+	// simulator refuses every checkout and verification. New uppercases the
+	// outlet code (PokeaPay assigns uppercase codes).
+	PokeaPayOutletCode, PokeaPayHashKey string
+	// PokeaPayIPNURL is where PokeaPay IPNs are posted (PokeaPay's IPN URL is
+	// set on PokeaPay's side, not per order). Empty means no IPN is sent.
+	// IPNDelay, DuplicateIPNRate and IPNRetries apply (any 2xx answer
+	// acknowledges a PokeaPay IPN).
+	PokeaPayIPNURL string
 	// HTTPClient sends IPNs (a client with DefaultHTTPTimeout when nil).
 	HTTPClient *http.Client
 	// Now is the clock for tokens and dates (time.Now when nil). Delays and
@@ -126,7 +172,8 @@ type Sandbox struct {
 	inflight int
 	idle     chan struct{} // closed whenever inflight is 0
 
-	pesapal pesapalState // guarded by mu
+	pesapal  pesapalState  // guarded by mu
+	pokeapay pokeaPayState // guarded by mu
 }
 
 // New returns a Sandbox for cfg, with defaults for the zero fields.
@@ -145,6 +192,7 @@ func New(cfg Config) *Sandbox {
 		cfg.IPNRetries = 0
 	}
 	cfg.DuplicateIPNRate = min(max(cfg.DuplicateIPNRate, 0), 1)
+	cfg.PokeaPayOutletCode = strings.ToUpper(cfg.PokeaPayOutletCode)
 	s := &Sandbox{
 		cfg:     cfg,
 		baseURL: strings.TrimRight(cfg.PublicURL, "/"),
@@ -166,6 +214,7 @@ func New(cfg Config) *Sandbox {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pesapal.init()
+	s.pokeapay.init()
 	return s
 }
 
@@ -174,6 +223,7 @@ func New(cfg Config) *Sandbox {
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routePesapal(mux)
+	s.routePokeaPay(mux)
 	return mux
 }
 

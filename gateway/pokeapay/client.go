@@ -1,0 +1,471 @@
+// Package pokeapay is the client for PokeaPay's web based integration,
+// written from the provider document (shared/providers/pokeapay-postman-collection.json,
+// folders "Payment Gateway Integration" and "IPN"): the hosted checkout URL
+// with its HMAC-SHA1 hash, the return URL and its hash, the payment
+// verification call, and the instant payment notification (IPN).
+//
+// It is shaped like stripe-go's clients and like the sibling pesapal client:
+// a Client built from a Config, request and answer types that mirror the
+// document field for field, one typed *Error, a timeout on every HTTP
+// exchange, and retries only where repeating is safe. Payment verification
+// only reads, so it is retried on network errors, timeouts and 5xx.
+//
+// Neither the return URL nor the IPN proves a payment: anyone can call the
+// return URL, and the IPN carries no signature. Only the payment
+// verification call (VerifyPayment, Confirm) may mark anything paid.
+//
+// The document's REST integration (login token, STK push, STK callback,
+// transaction query) will live in this package too, beside the web checkout;
+// it will add its own Config fields (its base URL and credentials) and reuse
+// the exchange and retry code in client.go.
+//
+// # What the document leaves open
+//
+// Every construction below is not stated by the document. Each is assumed,
+// kept in assumed.go where it is code, and must be confirmed against
+// PokeaPay's live sandbox:
+//
+//   - assumed: the checkout is a GET of CheckoutURL with every parameter in
+//     the query string. The document shows a GET carrying a form-data body,
+//     which a browser cannot send.
+//   - assumed: the checkout hash's $amount, $phone and $email are the amt,
+//     tel and eml values exactly as sent, and $live is the live value sent
+//     ("1" or "0"); the document names PHP variables, not parameters.
+//   - assumed: the return URL's hsh, like the checkout hsh, is the lowercase
+//     hex that PHP's hash_hmac writes; any other spelling is refused.
+//   - assumed: the return URL's status parameter is "status" (the text) or
+//     "sstatus" (the example URL); both are read.
+//   - assumed: the payment verification "hash" is the lowercase hex of
+//     HMAC-SHA1(hash key, bill_ref . oc), the construction of the return URL
+//     hash. The document gives the parameter and no construction.
+//   - assumed: the payment verification "amount" is the order's amount in
+//     major units with two decimals ("1500.00"), as amt is written; the
+//     document's example sends "10".
+//   - assumed: the payment verification "bill_ref" is the oref sent at
+//     checkout, and "type" is "m" (M-Pesa) or "c" (card) as on the return
+//     URL.
+//   - assumed: the payment verification answer is a JSON object with
+//     "status" (and "oref" when present), or a plain-text body (or JSON
+//     string) that is just one of the three status values, in any case;
+//     only an HTTP 2xx answer is read, and any other value is an error,
+//     never a success. An "oref" that is not the bill_ref asked about is
+//     refused. Error answers are undocumented: a JSON "message" or "error"
+//     is used as the error's text.
+//   - assumed: the IPN is a POST with a JSON body (a form body with the same
+//     keys is accepted too), its values strings or numbers, its amount in
+//     major units. The document gives neither a signature, an expected
+//     answer, nor the values of "method".
+//   - assumed: an IPN "method" containing "card", "visa" or "master" (any
+//     case) is a card payment (type "c"); anything else is M-Pesa ("m").
+//   - assumed: "cb" is the return URL the customer's browser is sent to; the
+//     IPN URL is set up with PokeaPay outside this integration.
+//   - assumed: the order reference is at most 50 characters (our limit; the
+//     document gives none), and KES is the only currency.
+//   - assumed: v1 and v2 are sent even when empty, as in the document's
+//     example; what PokeaPay does with them is not documented, and they are
+//     not read back.
+//
+// Because the verification hash is assumed, note that the document's
+// "failed" answer means "not all parameters fulfilled": until the hash is
+// confirmed, a "failed" could also mean PokeaPay refused our hash.
+//
+// The hash key never appears in errors or logs.
+package pokeapay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Defaults for Config fields left empty.
+const (
+	// DefaultCheckoutURL is the hosted payment page, from the document.
+	DefaultCheckoutURL = "https://pay.pokeapay.com/"
+	// DefaultCoreURL is the root of the payment verification call, from the
+	// document.
+	DefaultCoreURL = "https://core.pokeapay.com"
+	// DefaultTimeout bounds one HTTP exchange when Config.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+)
+
+// pathPaymentStatus is the payment verification path under Config.CoreURL.
+const pathPaymentStatus = "/api/payment/status"
+
+const (
+	// maxAnswer caps how much of an answer is read; the verification answer
+	// is one short value.
+	maxAnswer = 64 << 10
+	// maxOrderRef is our limit on oref / bill_ref (the document sets none).
+	maxOrderRef = 50
+	// maxText limits the other free-text values we send or read.
+	maxText = 255
+)
+
+// Retry policy of the payment verification, after stripe-go: capped
+// exponential backoff with jitter.
+const (
+	maxVerifyTries = 3
+	backoffBase    = 500 * time.Millisecond
+	backoffMax     = 5 * time.Second
+)
+
+// Config configures a Client. OutletCode and HashKey are required; the other
+// fields have defaults.
+type Config struct {
+	// CheckoutURL is the hosted payment page the customer is sent to
+	// (DefaultCheckoutURL when empty).
+	CheckoutURL string
+	// CoreURL is the root of the payment verification call, without its path
+	// (DefaultCoreURL when empty).
+	CoreURL string
+	// OutletCode is the outlet code PokeaPay assigned ("oc"). The document
+	// accepts it in UPPERCASE only.
+	OutletCode string
+	// HashKey is the merchant's hash key for the HMAC-SHA1 hashes. It never
+	// appears in errors or logs.
+	HashKey string
+	// Live sends live=1 (real money) when true, live=0 (demo) when false.
+	Live bool
+	// HTTPClient sends every request (a new http.Client when nil). Its own
+	// Timeout, if any, applies on top of Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds each HTTP exchange, each retry included
+	// (DefaultTimeout when zero).
+	Timeout time.Duration
+	// Sleep waits between retries and returns early with ctx's error when ctx
+	// ends (a timer when nil). Tests replace it so that nothing sleeps.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger receives Debug lines about exchanges and retries, never the
+	// hash key or a hash (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Client talks to PokeaPay. It is safe for concurrent use; create it with
+// New.
+type Client struct {
+	checkoutURL *url.URL
+	coreURL     string // without a trailing slash
+	outletCode  string
+	hashKey     string
+	live        bool
+	http        *http.Client
+	timeout     time.Duration
+	sleep       func(ctx context.Context, d time.Duration) error
+	log         *slog.Logger
+	// keyPattern finds the hash key in any case, to remove it from what
+	// PokeaPay writes; nil for a key too short to search for safely.
+	keyPattern *regexp.Regexp
+}
+
+// New checks cfg and returns a Client. It names the field when OutletCode
+// or HashKey is empty, OutletCode is not UPPERCASE, or a URL is not an
+// absolute http(s) URL.
+func New(cfg Config) (*Client, error) {
+	switch {
+	case strings.TrimSpace(cfg.OutletCode) == "":
+		return nil, errors.New("pokeapay: Config.OutletCode is required")
+	case cfg.OutletCode != strings.ToUpper(cfg.OutletCode):
+		return nil, errors.New("pokeapay: Config.OutletCode must be UPPERCASE (the document accepts no other)")
+	case strings.TrimSpace(cfg.OutletCode) != cfg.OutletCode || !printable(cfg.OutletCode):
+		return nil, errors.New("pokeapay: Config.OutletCode must be printable, without spaces around it")
+	case strings.TrimSpace(cfg.HashKey) == "":
+		return nil, errors.New("pokeapay: Config.HashKey is required")
+	case cfg.Timeout < 0:
+		return nil, errors.New("pokeapay: Config.Timeout must not be negative")
+	}
+	if cfg.CheckoutURL == "" {
+		cfg.CheckoutURL = DefaultCheckoutURL
+	}
+	if cfg.CoreURL == "" {
+		cfg.CoreURL = DefaultCoreURL
+	}
+	checkout, err := baseURL(cfg.CheckoutURL)
+	if err != nil {
+		return nil, errors.New("pokeapay: Config.CheckoutURL must be an absolute http(s) URL without query, like " + DefaultCheckoutURL)
+	}
+	if checkout.Path == "" {
+		checkout.Path = "/"
+	}
+	if _, err := baseURL(cfg.CoreURL); err != nil {
+		return nil, errors.New("pokeapay: Config.CoreURL must be an absolute http(s) URL without query, like " + DefaultCoreURL)
+	}
+	c := &Client{
+		checkoutURL: checkout,
+		coreURL:     strings.TrimRight(cfg.CoreURL, "/"),
+		outletCode:  cfg.OutletCode,
+		hashKey:     cfg.HashKey,
+		live:        cfg.Live,
+		http:        cfg.HTTPClient,
+		timeout:     cfg.Timeout,
+		sleep:       cfg.Sleep,
+		log:         cfg.Logger,
+	}
+	if len(c.hashKey) >= 4 {
+		c.keyPattern = regexp.MustCompile("(?i)" + regexp.QuoteMeta(c.hashKey))
+	}
+	if c.http == nil {
+		c.http = &http.Client{}
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.sleep == nil {
+		c.sleep = sleepTimer
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("provider", "pokeapay")
+	return c, nil
+}
+
+// baseURL parses an absolute http(s) URL that has no query or fragment.
+func baseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, errors.New("not an absolute http(s) URL without query")
+	}
+	return u, nil
+}
+
+// sleepTimer waits d unless ctx ends first.
+func sleepTimer(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// answer is one HTTP answer from PokeaPay, read in full.
+type answer struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// exchange sends one GET to target and reads its answer, within c.timeout.
+// A transport failure (no HTTP answer) is an *Error with HTTPStatus 0 that
+// wraps the cause; any HTTP answer, whatever its status, is returned as is.
+func (c *Client) exchange(ctx context.Context, op, target string) (answer, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
+	if err != nil {
+		return answer{}, &Error{Op: op, Message: "cannot build the request", Err: withoutQuery(err)}
+	}
+	path := req.URL.Path // logged instead of the URL, whose query holds a hash
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		err = withoutQuery(err)
+		c.log.DebugContext(ctx, "pokeapay exchange failed", "op", op, "path", path,
+			"duration", time.Since(start), "error", err)
+		return answer{}, transportError(op, actx, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return answer{}, transportError(op, actx, fmt.Errorf("reading the answer: %w", withoutQuery(err)))
+	}
+	if len(raw) > maxAnswer {
+		return answer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "answer is larger than 64 KiB"}
+	}
+	c.log.DebugContext(ctx, "pokeapay exchange", "op", op, "path", path,
+		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
+	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw}, nil
+}
+
+// withoutQuery drops the query from the URL that net/http puts in its
+// errors: the verification query carries a hash, which has no place in
+// error text or logs.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if before, _, found := strings.Cut(ue.URL, "?"); found {
+			ue.URL = before + "?[query removed]"
+		}
+	}
+	return err
+}
+
+// transportError describes a request that got no HTTP answer.
+func transportError(op string, actx context.Context, err error) *Error {
+	// net/http does not wrap the context's error on every path (a deadline
+	// that fires while the body is read, some custom transports), so it is
+	// attached here: errors.Is(err, context.DeadlineExceeded) must hold on
+	// every timeout.
+	if cerr := actx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w (%w)", cerr, err)
+	}
+	msg := "network error"
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		msg = "timed out"
+	case errors.Is(err, context.Canceled):
+		msg = "cancelled"
+	}
+	return &Error{Op: op, Message: msg, Err: err, transport: true}
+}
+
+// answerError turns an answer that is not a 2xx into an *Error. PokeaPay's
+// error bodies are not documented: a JSON "message" (or else a text
+// "error") is used when there is one, and any other body is not quoted: an
+// HTML error page says nothing useful and could echo anything.
+func (c *Client) answerError(op string, a answer) *Error {
+	e := &Error{Op: op, HTTPStatus: a.status}
+	var env struct {
+		Message flexString `json:"message"`
+		Error   flexString `json:"error"`
+	}
+	if json.Valid(a.body) && json.Unmarshal(a.body, &env) == nil {
+		e.Message = c.clean(string(env.Message))
+		if e.Message == "" {
+			e.Message = c.clean(string(env.Error))
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(a.status)
+	}
+	return e
+}
+
+// clean makes provider-written text fit for an error: the hash key removed
+// in any case (in case an answer echoes it, perhaps lower-cased), control
+// characters dropped, at most 200 characters.
+func (c *Client) clean(s string) string {
+	if c.keyPattern != nil {
+		s = c.keyPattern.ReplaceAllLiteralString(s, "[redacted]")
+	}
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200]) + "…"
+	}
+	return s
+}
+
+// redactBytes removes the hash key from an answer kept for the event log.
+func (c *Client) redactBytes(b []byte) []byte {
+	if c.keyPattern == nil || !c.keyPattern.Match(b) {
+		return b
+	}
+	return c.keyPattern.ReplaceAllLiteral(b, []byte("[redacted]"))
+}
+
+// shouldRetry says whether a failed try of a repeatable call may be tried
+// again, and why, after stripe-go.
+func shouldRetry(ctx context.Context, err error) (bool, string) {
+	if ctx.Err() != nil {
+		return false, "the caller's context is done"
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false, "not a PokeaPay error"
+	}
+	switch {
+	case e.transport && errors.Is(e, context.DeadlineExceeded):
+		return true, "timed out"
+	case e.transport:
+		return true, "network error"
+	case e.HTTPStatus >= 500:
+		return true, fmt.Sprintf("HTTP %d", e.HTTPStatus)
+	}
+	return false, "not retryable"
+}
+
+// backoff is the wait after the given try (1-based): 500 ms doubling per
+// try, capped at 5 s, with jitter that keeps between half and all of it so
+// that clients retrying together spread out.
+func backoff(try int) time.Duration {
+	d := backoffBase << min(try-1, 10)
+	d = min(d, backoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// encodeQuery writes key=value pairs in the given order. url.Values would
+// sort them; the document's order is kept so that a request reads like the
+// document's example.
+func encodeQuery(pairs [][2]string) string {
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(p[0]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p[1]))
+	}
+	return b.String()
+}
+
+// flexString reads a JSON string, number or null as text: PokeaPay's
+// answers and notifications are not documented as typed, and a PHP sender
+// may write 1500 or "1500". A number keeps the digits as written.
+type flexString string
+
+// UnmarshalJSON accepts a string, a number or null, and refuses anything
+// else (an object, an array, a boolean).
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return errors.New("empty value")
+	case b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+	case string(b) == "null":
+		*s = ""
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		// encoding/json has already checked that this is a valid number.
+		*s = flexString(b)
+	default:
+		return errors.New("value is not a string or a number")
+	}
+	return nil
+}
+
+// printable reports whether s is valid UTF-8 made of printable characters
+// (letters, marks, numbers, punctuation, symbols and the ASCII space).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
