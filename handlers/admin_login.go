@@ -140,6 +140,11 @@ func (h *Handlers) checkLogin(c *gin.Context, email, password string) (*store.Ad
 		return nil, false, err
 	}
 	if u.LastFailedAt != nil && time.Since(*u.LastFailedAt) < loginWait(u.FailedLogins) {
+		// Same work as a real check, so the wait does not show that the
+		// account exists.
+		if _, err := store.VerifyPassword(dummyHash, password); err != nil {
+			return nil, false, err
+		}
 		return nil, false, nil
 	}
 	ok, err := store.VerifyPassword(u.PasswordHash, password)

@@ -75,9 +75,11 @@ func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
 		h.renderReceipt(c, co)
 	case co.Status == store.StatusExpired || h.svc.PastDeadline(co) && co.Status == store.StatusOpen:
 		notice(c, http.StatusGone, "This checkout has expired",
-			"The time to pay for this order has passed and nothing was charged. Ask the shop for a new payment link.")
+			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
+				"If money left your account for this order, keep your receipt: the shop will see the payment.")
 	case co.Status == store.StatusCancelled:
-		notice(c, http.StatusGone, "This checkout was cancelled", "This order was cancelled and nothing was charged.")
+		notice(c, http.StatusGone, "This checkout was cancelled",
+			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.")
 	case co.Status == store.StatusReversed:
 		notice(c, http.StatusGone, "This payment was reversed",
 			"The payment for this order was reversed by the provider. Contact the shop if you have questions.")
@@ -139,6 +141,12 @@ func (h *Handlers) Pay(c *gin.Context) {
 			return
 		}
 		c.Redirect(http.StatusSeeOther, "/c/"+co.ID+"/pesapal")
+	case payments.MethodPokeaPay:
+		u, err := h.svc.StartPokeaPay(c.Request.Context(), co.ID)
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, u)
 	default:
 		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "Choose one of the payment methods below."})
 	}

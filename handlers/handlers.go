@@ -74,7 +74,7 @@ func fail(c *gin.Context, err error) {
 		return
 	}
 	notice(c, http.StatusInternalServerError, "Something went wrong",
-		"We could not complete this request. Nothing was charged by this page. Please try again in a moment.")
+		"We could not complete this request. Please try again in a moment.")
 }
 
 // notice renders the one-message page (expired, unknown, errors).

@@ -63,7 +63,24 @@ func orNull(s string) *string {
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Cancel ends a checkout at the customer's request ("Cancel and return").
+// Attempts under way are asked about first: a payment that went through
+// wins over the cancel (ErrNotPayable; the checkout is paid). One the
+// provider cannot confirm yet stays polled after the cancel, and if it
+// completes later it is flagged for review.
 func (s *Service) Cancel(ctx context.Context, checkoutID string) (*store.Checkout, error) {
+	pending, err := s.st.PendingAttempts(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range pending {
+		if pending[i].ProviderReference == "" {
+			continue
+		}
+		co, _, err := s.Recheck(ctx, &pending[i], "customer cancel")
+		if err == nil && co.Status == store.StatusPaid {
+			return nil, ErrNotPayable
+		}
+	}
 	co, err := s.st.Cancel(ctx, checkoutID, "customer")
 	if errors.Is(err, store.ErrTransition) {
 		return nil, ErrNotPayable

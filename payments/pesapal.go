@@ -80,7 +80,9 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 	if err != nil {
 		return nil, fmt.Errorf("payments: encode pesapal order response: %w", err)
 	}
-	if err := s.st.AttemptStarted(ctx, a.ID, resp.OrderTrackingID, resp.RedirectURL, string(raw)); err != nil {
+	// Pesapal now has the order: record it even if the customer's request
+	// is gone, or the reconciler could not ask about it.
+	if err := s.st.AttemptStarted(context.WithoutCancel(ctx), a.ID, resp.OrderTrackingID, resp.RedirectURL, string(raw)); err != nil {
 		return nil, fmt.Errorf("payments: record pesapal order: %w", err)
 	}
 	a.ProviderReference, a.RedirectURL = resp.OrderTrackingID, resp.RedirectURL
@@ -90,16 +92,7 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 // CurrentPesapalAttempt is the newest pending Pesapal attempt of a checkout
 // with a payment page to show.
 func (s *Service) CurrentPesapalAttempt(ctx context.Context, checkoutID string) (*store.Attempt, error) {
-	as, err := s.st.PendingAttempts(ctx, checkoutID)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(as) - 1; i >= 0; i-- {
-		if as[i].Provider == ProviderPesapal && as[i].RedirectURL != "" {
-			return &as[i], nil
-		}
-	}
-	return nil, fmt.Errorf("payments: no pesapal attempt for %s: %w", checkoutID, store.ErrNotFound)
+	return s.currentAttempt(ctx, checkoutID, ProviderPesapal)
 }
 
 // pesapalBilling fills the billing address Pesapal requires: an email or a
@@ -176,13 +169,24 @@ func (s *Service) confirmAndApply(ctx context.Context, a *store.Attempt, c gatew
 	}
 	res, err := c.Confirm(ctx, q)
 	if err != nil {
-		s.log.WarnContext(ctx, "provider status query failed", "provider", a.Provider, "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
-		if addErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID,
-			Kind: store.EventError, Source: source, Message: "status query failed: " + err.Error()}); addErr != nil {
-			return nil, "", addErr
-		}
-		return nil, "", fmt.Errorf("%w: %v", ErrNotConfirmed, err)
+		return nil, "", s.notConfirmed(ctx, a, source, err)
 	}
+	return s.apply(ctx, a, res, source)
+}
+
+// notConfirmed records that the provider could not be asked, and returns
+// ErrNotConfirmed (notifications answer so that the provider retries).
+func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source string, err error) error {
+	s.log.WarnContext(ctx, "provider status query failed", "provider", a.Provider, "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
+	if addErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID,
+		Kind: store.EventError, Source: source, Message: "status query failed: " + err.Error()}); addErr != nil {
+		return addErr
+	}
+	return fmt.Errorf("%w: %v", ErrNotConfirmed, err)
+}
+
+// apply hands a provider's confirmed answer to the state machine.
+func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string) (*store.Checkout, store.Outcome, error) {
 	out, err := s.st.ApplyResult(ctx, a.ID, storeResult(res, source))
 	if err != nil {
 		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)

@@ -34,11 +34,18 @@ func (s *Service) confirmer(provider string) gateway.Confirmer {
 		if s.cfg.Pesapal != nil {
 			return s.cfg.Pesapal
 		}
+	case ProviderPokeaPay:
+		if s.cfg.PokeaPay != nil {
+			return s.cfg.PokeaPay
+		}
 	}
 	return nil
 }
 
 func firstCheck(provider string) time.Duration {
+	if provider == ProviderPokeaPay {
+		return pokeapayFirstCheck
+	}
 	return pesapalFirstCheck
 }
 
@@ -89,7 +96,8 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		a := &due[i]
 		claimed, err := s.st.ClaimAttempt(ctx, a, now.Add(nextCheck(firstCheck(a.Provider), a.Checks+1)))
 		if err != nil {
-			return err
+			s.log.ErrorContext(ctx, "reconcile: claim", "attempt_id", a.ID, "err", err)
+			continue
 		}
 		if !claimed {
 			continue
@@ -98,7 +106,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			if now.Sub(a.CreatedAt) > unstartedAfter {
 				if err := s.st.AttemptNotStarted(ctx, a.ID, "The payment did not start. Nothing was charged; please try again.",
 					"no answer from the provider to the start of the payment"); err != nil {
-					return err
+					s.log.ErrorContext(ctx, "reconcile: fail unstarted attempt", "attempt_id", a.ID, "err", err)
 				}
 			}
 			continue
@@ -116,7 +124,8 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		co := &expiring[i]
 		pending, err := s.st.PendingAttempts(ctx, co.ID)
 		if err != nil {
-			return err
+			s.log.ErrorContext(ctx, "reconcile: attempts of expiring checkout", "checkout_id", co.ID, "err", err)
+			continue
 		}
 		for j := range pending {
 			if pending[j].ProviderReference == "" {
@@ -126,9 +135,12 @@ func (s *Service) Reconcile(ctx context.Context) error {
 				s.log.WarnContext(ctx, "reconcile: last query before expiry failed", "attempt_id", pending[j].ID, "err", err)
 			}
 		}
+		// Expired even when the last query failed: the deadline is the
+		// merchant's promise to the customer. The attempts stay polled, and a
+		// payment that completes late is flagged for review, not lost.
 		if _, err := s.st.Expire(ctx, co.ID, "reconciler"); err != nil &&
 			!errors.Is(err, store.ErrTransition) && !errors.Is(err, store.ErrConflict) {
-			return err
+			s.log.ErrorContext(ctx, "reconcile: expire", "checkout_id", co.ID, "err", err)
 		}
 	}
 	return nil

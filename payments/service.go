@@ -46,9 +46,11 @@ type Config struct {
 	// PesapalIPN returns the notification_id registered for /ipn/pesapal
 	// (see IPNOnce).
 	PesapalIPN func(ctx context.Context) (string, error)
-	Store      *store.Store
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// PokeaPay is nil when PokeaPay's web checkout is not configured.
+	PokeaPay PokeaPay
+	Store    *store.Store
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -123,6 +125,8 @@ func (s *Service) Configured(method string) bool {
 	switch method {
 	case MethodPesapal:
 		return s.cfg.Pesapal != nil
+	case MethodPokeaPay:
+		return s.cfg.PokeaPay != nil
 	}
 	return false
 }

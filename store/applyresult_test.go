@@ -284,6 +284,7 @@ func TestApplyResultSuccessForEndedCheckoutKeepsStatusAndFlagsReview(t *testing.
 			wantAttempt.Review = true
 			wantAttempt.ReviewReason = wantReason
 			wantAttempt.UpdatedAt = clk.Now()
+			wantAttempt.NextCheckAt = nil // settled: no more polling
 			assertFields(t, "attempt", loadAttempt(t, s, a.ID), wantAttempt)
 
 			wantCheckout := before.Checkout

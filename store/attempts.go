@@ -52,10 +52,17 @@ func (s *Store) PendingAttempts(ctx context.Context, checkoutID string) ([]Attem
 	return as, nil
 }
 
+// PollFor is how long after it started a pending attempt is still polled.
+// It outlives the longest checkout (24 h) so that a payment the provider
+// completes late, after the checkout expired or was cancelled, is still
+// found and flagged for review.
+const PollFor = 72 * time.Hour
+
 // DueAttempts lists pending attempts whose next provider check is due.
 func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]Attempt, error) {
 	var as []Attempt
-	err := s.r.WithContext(ctx).Where("status = ? AND next_check_at IS NOT NULL AND next_check_at <= ?", AttemptPending, now.UTC()).
+	err := s.r.WithContext(ctx).Where("status = ? AND next_check_at IS NOT NULL AND next_check_at <= ? AND created_at > ?",
+		AttemptPending, now.UTC(), now.UTC().Add(-PollFor)).
 		Order("next_check_at").Limit(limit).Find(&as).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: due attempts: %w", err)

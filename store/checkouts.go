@@ -107,7 +107,11 @@ func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redi
 		}).Error; err != nil {
 			return fmt.Errorf("store: update attempt %s: %w", attemptID, err)
 		}
-		if err := tx.Model(&Checkout{}).Where("id = ?", a.CheckoutID).Update("provider_reference", providerRef).Error; err != nil {
+		// The attempt always keeps its reference (it is how the provider is
+		// asked about it); the checkout shows it only while no other attempt
+		// has settled it.
+		if err := tx.Model(&Checkout{}).Where("id = ? AND status IN ?", a.CheckoutID, []Status{StatusOpen, StatusPending}).
+			Update("provider_reference", providerRef).Error; err != nil {
 			return fmt.Errorf("store: update checkout %s: %w", a.CheckoutID, err)
 		}
 		return s.addEvent(tx, &Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: EventAttempt, Source: a.Provider,
@@ -170,13 +174,10 @@ func (s *Store) end(ctx context.Context, id string, to Status, source, msg strin
 			if to == StatusExpired && s.now().Before(co.ExpiresAt) {
 				return fmt.Errorf("store: expire checkout %s before its deadline: %w", id, ErrTransition)
 			}
-			if err := s.transition(tx, &co, to, Event{Source: source, Message: msg}, nil); err != nil {
-				return err
-			}
-			// Attempts still pending stop being polled on their own schedule; a
-			// late confirmation still arrives through IPNs and is flagged.
-			return tx.Model(&Attempt{}).Where("checkout_id = ? AND status = ?", id, AttemptPending).
-				Update("next_check_at", nil).Error
+			// Attempts still pending keep being polled on their schedule (see
+			// DueAttempts): money a provider takes after this is found and
+			// flagged for review, never lost.
+			return s.transition(tx, &co, to, Event{Source: source, Message: msg}, nil)
 		})
 	})
 	if err != nil {

@@ -20,6 +20,8 @@ func TestDueAttemptsReturnsOnlyPendingAttemptsWhoseCheckIsDue(t *testing.T) {
 	applyResult(t, s, succeededAttempt.ID, succeeded(succeededAttempt, "DONE1"))
 	failedAttempt := start(5 * time.Second)
 	applyResult(t, s, failedAttempt.ID, failed("Declined"))
+	// The attempt of a cancelled checkout is still polled: its payment may
+	// yet complete at the provider.
 	ofCancelled := start(5 * time.Second)
 	if _, err := s.Cancel(context.Background(), ofCancelled.CheckoutID, "customer"); err != nil {
 		t.Fatal(err)
@@ -32,13 +34,15 @@ func TestDueAttemptsReturnsOnlyPendingAttemptsWhoseCheckIsDue(t *testing.T) {
 		limit int
 		want  []*Attempt
 	}{
-		{"nothing_due_before_the_first_check", at.Add(19 * time.Second), 10, nil},
-		{"due_exactly_at_next_check", at.Add(20 * time.Second), 10, []*Attempt{in20s}},
-		{"not_due_a_fraction_of_a_second_early", at.Add(20*time.Second + 400*time.Millisecond), 10, []*Attempt{in20s}},
-		{"fraction_of_a_second_due", at.Add(20*time.Second + 500*time.Millisecond), 10, []*Attempt{in20s, in20s500ms}},
-		{"all_pending_due_in_check_order", at.Add(time.Hour), 10, []*Attempt{in20s, in20s500ms, in60s}},
-		{"limit", at.Add(time.Hour), 2, []*Attempt{in20s, in20s500ms}},
-		{"now_in_another_time_zone", at.Add(20 * time.Second).In(nairobi), 10, []*Attempt{in20s}},
+		{"nothing_due_before_the_first_check", at.Add(4 * time.Second), 10, nil},
+		{"only_the_cancelled_checkouts_attempt_due", at.Add(19 * time.Second), 10, []*Attempt{ofCancelled}},
+		{"due_exactly_at_next_check", at.Add(20 * time.Second), 10, []*Attempt{ofCancelled, in20s}},
+		{"not_due_a_fraction_of_a_second_early", at.Add(20*time.Second + 400*time.Millisecond), 10, []*Attempt{ofCancelled, in20s}},
+		{"fraction_of_a_second_due", at.Add(20*time.Second + 500*time.Millisecond), 10, []*Attempt{ofCancelled, in20s, in20s500ms}},
+		{"all_pending_due_in_check_order", at.Add(time.Hour), 10, []*Attempt{ofCancelled, in20s, in20s500ms, in60s}},
+		{"limit", at.Add(time.Hour), 2, []*Attempt{ofCancelled, in20s}},
+		{"now_in_another_time_zone", at.Add(20 * time.Second).In(nairobi), 10, []*Attempt{ofCancelled, in20s}},
+		{"no_longer_polled_after_PollFor", at.Add(PollFor + time.Second), 10, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -190,6 +190,10 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		if co.Status != StatusPaid || a.Status != AttemptSucceeded {
 			return OutcomeUnchanged, nil
 		}
+		if r.Reference != "" && r.Reference != a.ID {
+			return OutcomeReview, s.flag(tx, &co, &a, r.Source,
+				fmt.Sprintf("the provider reports a reversal for reference %q, the attempt is %s", r.Reference, a.ID))
+		}
 		// A reversal of a second payment (money returned for a double
 		// payment) leaves the checkout paid by the attempt that paid it.
 		payer, err := s.payingAttempt(tx, co.ID)
@@ -208,6 +212,11 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 
 	case r.Status == AttemptSucceeded:
 		if a.Status == AttemptSucceeded {
+			// A provider whose status call carries no receipt (PokeaPay's
+			// verification) delivers it later in a notification.
+			if a.Receipt == "" && r.Receipt != "" {
+				return OutcomeUnchanged, s.fillReceipt(tx, &co, &a, r)
+			}
 			return OutcomeUnchanged, nil
 		}
 		if reason := mismatch(&a, r); reason != "" {
@@ -239,6 +248,10 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		if a.Status != AttemptPending {
 			return OutcomeUnchanged, nil
 		}
+		if r.Reference != "" && r.Reference != a.ID {
+			return OutcomeReview, s.flag(tx, &co, &a, r.Source,
+				fmt.Sprintf("the provider reports a failure for reference %q, the attempt is %s", r.Reference, a.ID))
+		}
 		msg := firstNonEmpty(r.Message, "The payment did not go through.")
 		if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
 			return "", err
@@ -261,6 +274,28 @@ func (s *Store) payingAttempt(tx *gorm.DB, checkoutID string) (string, error) {
 		return "", nil
 	}
 	return evs[0].AttemptID, nil
+}
+
+// fillReceipt records a receipt that arrived after the attempt succeeded,
+// on the attempt and, when this attempt paid it, on the checkout.
+func (s *Store) fillReceipt(tx *gorm.DB, co *Checkout, a *Attempt, r Result) error {
+	now := s.now()
+	if err := tx.Model(&Attempt{}).Where("id = ? AND receipt = ''", a.ID).
+		Updates(map[string]any{"receipt": r.Receipt, "updated_at": now}).Error; err != nil {
+		return fmt.Errorf("store: receipt of attempt %s: %w", a.ID, err)
+	}
+	payer, err := s.payingAttempt(tx, co.ID)
+	if err != nil {
+		return err
+	}
+	if payer == a.ID && co.Receipt == "" {
+		if err := tx.Model(&Checkout{}).Where("id = ? AND receipt = ''", co.ID).
+			Updates(map[string]any{"receipt": r.Receipt, "updated_at": now}).Error; err != nil {
+			return fmt.Errorf("store: receipt of checkout %s: %w", co.ID, err)
+		}
+	}
+	return s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventAttempt, Source: r.Source,
+		Message: "receipt " + r.Receipt + " recorded"})
 }
 
 // reopenIfIdle returns a pending checkout to open after its attempt failed,

@@ -263,7 +263,7 @@ func TestCancelAndExpireOfUnknownCheckoutAreNotFound(t *testing.T) {
 	}
 }
 
-func TestCancelReturnsTheCancelledCheckoutAndStopsPollingItsAttempts(t *testing.T) {
+func TestCancelReturnsTheCancelledCheckoutAndKeepsPollingItsAttempts(t *testing.T) {
 	s, clk := newTestEnv(t)
 	co := newCheckout(t, s, nil)
 	a := startAttempt(t, s, co.ID, "pokeapay", "stk", 20*time.Second)
@@ -280,9 +280,10 @@ func TestCancelReturnsTheCancelledCheckoutAndStopsPollingItsAttempts(t *testing.
 	if !got.UpdatedAt.Equal(clk.Now()) || !stored.UpdatedAt.Equal(clk.Now()) {
 		t.Errorf("returned updated_at %s, stored %s, want %s", got.UpdatedAt, stored.UpdatedAt, clk.Now())
 	}
+	// A payment the provider completes after the cancel must still be found.
 	att := loadAttempt(t, s, a.ID)
-	if att.Status != AttemptPending || att.NextCheckAt != nil {
-		t.Errorf("attempt status %s next_check_at %v, want pending and no next check", att.Status, att.NextCheckAt)
+	if att.Status != AttemptPending || att.NextCheckAt == nil || !att.NextCheckAt.Equal(a.NextCheckAt.UTC()) {
+		t.Errorf("attempt status %s next_check_at %v, want pending and still scheduled at %v", att.Status, att.NextCheckAt, a.NextCheckAt)
 	}
 	evs := eventsOf(t, s, co.ID, EventTransition)
 	ev := evs[len(evs)-1]

@@ -65,11 +65,13 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	c.GET("/c/:id/status", h.Status)
 	c.POST("/c/:id/cancel", h.Cancel)
 	c.GET("/return/pesapal", h.PesapalReturn)
+	c.GET("/return/pokeapay", h.PokeaPayReturn)
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.
 	r.GET("/ipn/pesapal", bare, h.PesapalIPN)
 	r.POST("/ipn/pesapal", bare, h.PesapalIPN)
+	r.POST("/ipn/pokeapay", bare, h.PokeaPayIPN)
 
 	// Merchant API.
 	api := r.Group("/api/v1", bare, h.APIAuth())

@@ -24,6 +24,12 @@ type config struct {
 	PesapalURL            string
 	PesapalConsumerKey    string
 	PesapalConsumerSecret string
+
+	PokeaPayCheckoutURL string
+	PokeaPayCoreURL     string
+	PokeaPayOutletCode  string
+	PokeaPayHashKey     string
+	PokeaPayLive        bool
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -54,6 +60,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		PesapalURL:            strings.TrimRight(get("PESAPAL_URL", "https://pay.pesapal.com/v3"), "/"),
 		PesapalConsumerKey:    get("PESAPAL_CONSUMER_KEY", ""),
 		PesapalConsumerSecret: get("PESAPAL_CONSUMER_SECRET", ""),
+		PokeaPayCheckoutURL:   get("POKEAPAY_CHECKOUT_URL", "https://pay.pokeapay.com/"),
+		PokeaPayCoreURL:       strings.TrimRight(get("POKEAPAY_CORE_URL", "https://core.pokeapay.com"), "/"),
+		PokeaPayOutletCode:    get("POKEAPAY_OUTLET_CODE", ""),
+		PokeaPayHashKey:       getenv("POKEAPAY_HASH_KEY"),
 	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
@@ -61,6 +71,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if err := checkBaseURL(c.PublicURL); err != nil {
 		return nil, bad("CHECKOUT_PUBLIC_URL", "%v", err)
+	}
+	if u, _ := url.Parse(c.PublicURL); u.Path != "" {
+		return nil, bad("CHECKOUT_PUBLIC_URL", "%q must not have a path: the app is served at the root of its host", c.PublicURL)
+	}
+	if strings.ContainsAny(c.DB, "?#%") {
+		return nil, bad("CHECKOUT_DB", "%q: a SQLite path must not contain ?, # or %%", c.DB)
 	}
 	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
 		return nil, bad("CHECKOUT_DB", "PostgreSQL is not supported yet; give a SQLite file path")
@@ -89,7 +105,28 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("PESAPAL_URL", "%v", err)
 	}
 
-	hasCredentials := c.PesapalConsumerKey != ""
+	if (c.PokeaPayOutletCode == "") != (c.PokeaPayHashKey == "") {
+		return nil, bad("POKEAPAY_HASH_KEY", "set POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY together")
+	}
+	if c.PokeaPayOutletCode != "" && c.PokeaPayOutletCode != strings.ToUpper(c.PokeaPayOutletCode) {
+		return nil, bad("POKEAPAY_OUTLET_CODE", "%q must be upper case, as PokeaPay issues it", c.PokeaPayOutletCode)
+	}
+	if err := checkBaseURL(c.PokeaPayCheckoutURL); err != nil {
+		return nil, bad("POKEAPAY_CHECKOUT_URL", "%v", err)
+	}
+	if err := checkBaseURL(c.PokeaPayCoreURL); err != nil {
+		return nil, bad("POKEAPAY_CORE_URL", "%v", err)
+	}
+	switch v := strings.TrimSpace(getenv("POKEAPAY_LIVE")); v {
+	case "", "1":
+		c.PokeaPayLive = true
+	case "0":
+		c.PokeaPayLive = false
+	default:
+		return nil, bad("POKEAPAY_LIVE", "%q must be 1 (live) or 0 (demo)", v)
+	}
+
+	hasCredentials := c.PesapalConsumerKey != "" || c.PokeaPayOutletCode != ""
 	switch v := strings.TrimSpace(getenv("CHECKOUT_SANDBOX")); v {
 	case "":
 		c.Sandbox = !hasCredentials
@@ -102,7 +139,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if !c.Sandbox {
 		if !hasCredentials {
-			return nil, bad("CHECKOUT_SANDBOX", "is 0 but no provider has credentials; set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET")
+			return nil, bad("CHECKOUT_SANDBOX", "is 0 but no provider has credentials; set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET, or POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY")
 		}
 		if c.AdminEmail == "" {
 			return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")

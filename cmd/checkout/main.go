@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"checkout/gateway/pesapal"
+	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
 	"checkout/payments"
@@ -95,11 +96,14 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	defer ln.Close()
 
 	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
+	var origins []string // provider pages we frame or send customers to
 	var sb *sandbox.Sandbox
 	var sandboxHandler http.Handler
 	if cfg.Sandbox {
 		sbSecret := randomHex(16)
+		sbHashKey := randomHex(16)
 		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
+			PokeaPayOutletCode: "SANDBOX01", PokeaPayHashKey: sbHashKey, PokeaPayIPNURL: cfg.PublicURL + "/ipn/pokeapay",
 			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
@@ -107,10 +111,29 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 			key, sec = "sandbox-key", sbSecret
 			pesapalURL = loopbackURL(ln.Addr()) + sandbox.PesapalAPIPath
 		}
+		if cfg.PokeaPayOutletCode == "" {
+			// The customer's browser goes to the simulated hosted page; our
+			// verification calls reach the simulator on this very server.
+			cfg.PokeaPayCheckoutURL = sb.PokeaPayCheckoutURL()
+			cfg.PokeaPayCoreURL = loopbackURL(ln.Addr()) + sandbox.PokeaPayCorePath
+			cfg.PokeaPayOutletCode, cfg.PokeaPayHashKey, cfg.PokeaPayLive = "SANDBOX01", sbHashKey, false
+		} else {
+			origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
+		}
+	} else if cfg.PokeaPayOutletCode != "" {
+		origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
+	}
+	var pokea payments.PokeaPay
+	if cfg.PokeaPayOutletCode != "" {
+		pc, err := pokeapay.New(pokeapay.Config{CheckoutURL: cfg.PokeaPayCheckoutURL, CoreURL: cfg.PokeaPayCoreURL,
+			OutletCode: cfg.PokeaPayOutletCode, HashKey: cfg.PokeaPayHashKey, Live: cfg.PokeaPayLive, Logger: log})
+		if err != nil {
+			return err
+		}
+		pokea = pc
 	}
 	var pp *pesapal.Client
 	var ipn func(context.Context) (string, error)
-	var origins []string
 	if key != "" {
 		pp, err = pesapal.New(pesapal.Config{BaseURL: pesapalURL, ConsumerKey: key, ConsumerSecret: sec, Logger: log})
 		if err != nil {
@@ -127,7 +150,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	if pp != nil {
 		pesapalGW = pp
 	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, Store: st, Logger: log, Now: opt.Now})
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, Store: st, Logger: log, Now: opt.Now})
 	if err != nil {
 		return err
 	}

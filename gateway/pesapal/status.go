@@ -249,3 +249,28 @@ func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, 
 
 // Client is a gateway.Confirmer.
 var _ gateway.Confirmer = (*Client)(nil)
+
+// UnmarshalJSON reads the answer leniently about the amount: an amount that
+// is null, missing or unreadable ("", "1,500.00") leaves Amount nil instead
+// of failing the whole answer. A completed payment without a readable amount
+// then cannot be marked paid (the payments service flags it for review),
+// while an unreadable answer would have left it unseen.
+func (t *TransactionStatus) UnmarshalJSON(b []byte) error {
+	type plain TransactionStatus
+	var aux struct {
+		plain
+		Amount json.RawMessage `json:"amount"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*t = TransactionStatus(aux.plain)
+	t.Amount = nil
+	if len(aux.Amount) > 0 {
+		var a gateway.Amount
+		if err := json.Unmarshal(aux.Amount, &a); err == nil {
+			t.Amount = &a
+		}
+	}
+	return nil
+}

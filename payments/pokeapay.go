@@ -1,0 +1,160 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"checkout/gateway"
+	"checkout/gateway/pokeapay"
+	"checkout/store"
+)
+
+// ProviderPokeaPay names PokeaPay's hosted checkout in attempts and events.
+const ProviderPokeaPay = "pokeapay"
+
+// First status check of a PokeaPay attempt whose IPN has not come.
+const pokeapayFirstCheck = 60 * time.Second
+
+// PokeaPay is what the service needs from the PokeaPay web checkout client.
+type PokeaPay interface {
+	CheckoutURL(r pokeapay.CheckoutRequest) (string, error)
+	ParseReturn(q url.Values) (pokeapay.Return, error)
+	VerifyReturn(r pokeapay.Return) error
+	gateway.Confirmer
+}
+
+// ErrForged: a return URL whose hash does not verify. Nothing changes.
+var ErrForged = errors.New("the return link is not signed by the provider")
+
+// StartPokeaPay records an attempt and returns the URL of PokeaPay's hosted
+// page for it. The attempt id is the order reference (oref) PokeaPay sees,
+// so every try has its own. A pending PokeaPay attempt is reused, so going
+// back and choosing PokeaPay again does not open a second order.
+func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string) (string, error) {
+	co, err := s.st.Checkout(ctx, checkoutID)
+	if err != nil {
+		return "", err
+	}
+	if co.Final() || !s.now().Before(co.ExpiresAt) {
+		return "", ErrNotPayable
+	}
+	if !s.methodUsable(co, MethodPokeaPay) {
+		return "", ErrMethodUnavailable
+	}
+	if a, err := s.currentAttempt(ctx, co.ID, ProviderPokeaPay); err == nil {
+		return a.RedirectURL, nil
+	}
+	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: ProviderPokeaPay, Method: MethodPokeaPay}
+	if err := s.st.StartAttempt(ctx, a, pokeapayFirstCheck, "customer"); err != nil {
+		if errors.Is(err, store.ErrTransition) {
+			return "", ErrNotPayable
+		}
+		return "", fmt.Errorf("payments: start pokeapay attempt: %w", err)
+	}
+	u, err := s.cfg.PokeaPay.CheckoutURL(pokeapay.CheckoutRequest{
+		OrderRef: a.ID, Amount: gateway.Amount(co.Amount), Currency: co.Currency,
+		CustomerName: co.CustomerName, Email: co.CustomerEmail, Phone: co.CustomerPhone,
+		CallbackURL: s.cfg.PublicURL + "/return/pokeapay", V1: co.ID,
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "pokeapay checkout url", "checkout_id", co.ID, "attempt_id", a.ID, "err", err)
+		msg := "PokeaPay could not start the payment. Nothing was charged; please try again."
+		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+			return "", fmt.Errorf("payments: record failed start: %w", nsErr)
+		}
+		return "", ErrProvider
+	}
+	// The oref is our own reference: PokeaPay queries and notifications name it.
+	if err := s.st.AttemptStarted(context.WithoutCancel(ctx), a.ID, a.ID, u, "redirect to PokeaPay's hosted page"); err != nil {
+		return "", fmt.Errorf("payments: record pokeapay redirect: %w", err)
+	}
+	return u, nil
+}
+
+// currentAttempt is the newest pending attempt of a checkout with this
+// provider and a page to send the customer to.
+func (s *Service) currentAttempt(ctx context.Context, checkoutID, provider string) (*store.Attempt, error) {
+	as, err := s.st.PendingAttempts(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(as) - 1; i >= 0; i-- {
+		if as[i].Provider == provider && as[i].RedirectURL != "" {
+			return &as[i], nil
+		}
+	}
+	return nil, fmt.Errorf("payments: no %s attempt for %s: %w", provider, checkoutID, store.ErrNotFound)
+}
+
+// PokeaPayReturn handles the customer's return from PokeaPay. The return's
+// hash must verify (else ErrForged and nothing changes), and even then it
+// only says "look now": the payment verification call decides.
+func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) (*store.Checkout, error) {
+	if s.cfg.PokeaPay == nil {
+		return nil, ErrNotFound
+	}
+	ret, err := s.cfg.PokeaPay.ParseReturn(q)
+	if err != nil {
+		return nil, ErrForged
+	}
+	if err := s.cfg.PokeaPay.VerifyReturn(ret); err != nil {
+		s.log.WarnContext(ctx, "pokeapay return with a bad hash", "oref", ret.OrderRef)
+		return nil, ErrForged
+	}
+	a, err := s.st.Attempt(ctx, ret.OrderRef)
+	if err != nil || a.Provider != ProviderPokeaPay {
+		return nil, ErrNotFound
+	}
+	if err := s.st.AddEvent(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventNotification,
+		Source: "return:pokeapay", Message: "customer returned from PokeaPay", Payload: raw}); err != nil {
+		return nil, err
+	}
+	co, _, err := s.Recheck(ctx, a, "return:pokeapay")
+	if errors.Is(err, ErrNotConfirmed) {
+		return s.st.Checkout(ctx, a.CheckoutID)
+	}
+	return co, err
+}
+
+// PokeaPayIPN handles PokeaPay's instant payment notification: stored as
+// received, then confirmed with the payment verification call. The amount it
+// reports must match the order, and its referenceno becomes the receipt.
+func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (*store.Checkout, store.Outcome, error) {
+	ev := &store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: raw,
+		Message: "PokeaPay IPN for " + n.BillReference}
+	a, err := s.st.Attempt(ctx, n.BillReference)
+	if err == nil && a.Provider != ProviderPokeaPay {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		ev.Message = "PokeaPay IPN for an unknown reference " + n.BillReference
+		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
+			return nil, "", addErr
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", ErrNotFound
+		}
+		return nil, "", err
+	}
+	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
+	if err := s.st.AddEvent(ctx, ev); err != nil {
+		return nil, "", err
+	}
+	res, err := s.cfg.PokeaPay.Confirm(ctx, gateway.Query{AttemptID: a.ID, ProviderReference: a.ID,
+		Amount: gateway.Amount(a.Amount), Currency: a.Currency})
+	if err != nil {
+		return nil, "", s.notConfirmed(ctx, a, "ipn:pokeapay", err)
+	}
+	if res.Status == gateway.StatusSucceeded {
+		res.Receipt = n.ReferenceNo
+		// The verification confirmed our amount; an IPN that reports another
+		// one contradicts it, and the order is flagged instead of paid.
+		if amt, ok := n.AmountCents(); ok {
+			res.Amount = amt
+		}
+	}
+	return s.apply(ctx, a, res, "ipn:pokeapay")
+}
