@@ -37,3 +37,4 @@ test: lint
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./gateway/pesapal -run '^$$' -fuzz FuzzParseNotification -fuzztime $(FUZZTIME)
+	$(GO) test ./gateway/pokeapay -run '^$$' -fuzz FuzzParseIPN -fuzztime $(FUZZTIME)

@@ -245,7 +245,11 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		return OutcomePaid, nil
 
 	case r.Status == AttemptFailed:
-		if a.Status != AttemptPending {
+		// An attempt flagged for review waits for a person: the provider
+		// reported money that disagrees with the order, and a later "failed"
+		// (PokeaPay answers so when the amount differs) must not reopen the
+		// checkout for a second payment.
+		if a.Status != AttemptPending || a.Review {
 			return OutcomeUnchanged, nil
 		}
 		if r.Reference != "" && r.Reference != a.ID {

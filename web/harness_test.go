@@ -18,6 +18,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"checkout/gateway/pesapal"
+	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
 	"checkout/payments"
@@ -25,7 +26,11 @@ import (
 	"checkout/web"
 )
 
-const testAPIKey = "sk_test_0123456789abcdef0123456789"
+const (
+	testAPIKey  = "sk_test_0123456789abcdef0123456789"
+	testOutlet  = "OCT00001"
+	testHashKey = "pk-test-hash-key-0123"
+)
 
 // clock is a fake clock the tests move by hand.
 type clock struct {
@@ -95,6 +100,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			retries = -1
 		}
 		e.sim = sandbox.New(sandbox.Config{PublicURL: e.simSrv.URL, ConsumerKey: "test-key", ConsumerSecret: "test-secret",
+			PokeaPayOutletCode: testOutlet, PokeaPayHashKey: testHashKey, PokeaPayIPNURL: e.app.URL + "/ipn/pokeapay",
 			IPNDelay: time.Millisecond, IPNRetries: retries, DuplicateIPNRate: o.duplicates})
 		simHandler = e.sim.Handler()
 		t.Cleanup(e.sim.Close)
@@ -121,7 +127,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.pesapal = pp
 	ipnURL := e.app.URL + "/ipn/pesapal"
-	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, Store: st, Logger: log, Now: e.clock.Now,
+	pk, err := pokeapay.New(pokeapay.Config{CheckoutURL: e.sim.PokeaPayCheckoutURL(), CoreURL: e.sim.PokeaPayCoreURL(),
+		OutletCode: testOutlet, HashKey: testHashKey, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, Store: st, Logger: log, Now: e.clock.Now,
 		PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
