@@ -52,6 +52,9 @@ type Result struct {
 	Method string
 	// Message explains a failure in words a person understands.
 	Message string
+	// Code is the M-Pesa result code when the provider reports one ("0",
+	// "1032", ...), so that the customer can be told what happened.
+	Code string
 	// Raw is the provider's answer with secrets removed, for the event log.
 	Raw []byte
 }
@@ -62,6 +65,8 @@ type Query struct {
 	ProviderReference string
 	Amount            Amount
 	Currency          string
+	// Phone is the M-Pesa number of an STK push (254 and 9 digits).
+	Phone string
 }
 
 // Confirmer is the common interface of every provider client: ask the
@@ -174,4 +179,66 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 	}
 	*a = v
 	return nil
+}
+
+// STKRequest asks a provider to send an M-Pesa prompt ("STK push") to a
+// phone.
+type STKRequest struct {
+	// Reference is our id for this prompt (the payment attempt id), unique
+	// per prompt: PokeaPay's orderRef, Pochipay's orderId.
+	Reference string
+	// Phone is 254 followed by 9 digits (see the payments service's
+	// normaliser).
+	Phone string
+	// Amount is in whole shillings: M-Pesa takes no cents.
+	Amount      Amount
+	CallbackURL string
+	// AccountReference is the merchant's order reference, shown to the
+	// customer where the API carries one (Pochipay's billRefNumber).
+	AccountReference string
+	// Description is a short narration.
+	Description                 string
+	CustomerName, CustomerEmail string
+}
+
+// STKStarted is the provider's answer to a push: the prompt is on its way.
+type STKStarted struct {
+	// ProviderReference is the provider's id to query with (Pochipay's
+	// collectionId; PokeaPay's orderRef, which is our Reference).
+	ProviderReference string
+	// Raw is the answer with secrets removed.
+	Raw []byte
+}
+
+// STKCallback is what a provider's STK callback names: which prompt to look
+// at. Its own verdict is not trusted; the provider's query decides.
+type STKCallback struct {
+	// Reference is our id for the prompt (STKRequest.Reference).
+	Reference         string
+	ProviderReference string
+	// Successful and Code are what the callback claims, for the event log.
+	Successful bool
+	Code       string
+	Message    string
+}
+
+// ErrSubscriberBusy: the phone already has a prompt in progress ("Unable to
+// lock subscriber"). Nothing was started and nothing failed: the customer
+// finishes or waits for the prompt on the phone, then tries again.
+var ErrSubscriberBusy = errors.New("a payment prompt is already in progress on this phone")
+
+// STKProvider is an M-Pesa STK push backend (PokeaPay's STK API or
+// Pochipay's M-Pesa collections).
+type STKProvider interface {
+	// Name is the provider's key in attempts and events: "pokeapay" or
+	// "pochipay".
+	Name() string
+	// Push sends the prompt. It is not retried on failure: a repeat could
+	// prompt the customer twice.
+	Push(ctx context.Context, r STKRequest) (STKStarted, error)
+	// ParseCallback reads a callback body.
+	ParseCallback(contentType string, body []byte) (STKCallback, error)
+	// Confirm asks the provider about a prompt (Query.AttemptID is the
+	// Reference, Query.Phone the number).
+	Confirmer
 }
