@@ -8,8 +8,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"checkout/gateway"
 )
 
 // checkoutLink builds the hosted checkout URL from the parameters in the
@@ -104,3 +108,83 @@ func TypeForMethod(method string) string {
 	}
 	return TypeMPesa
 }
+
+// The STK API (REST integration): every name below is assumed, in the
+// same sense as above, and listed in the package comment.
+
+// stkAuthScheme prefixes the token in the Authorization header.
+//
+// Assumed: "Bearer <token>". The document's Authentication folder is set to
+// Postman's bearer auth, which sends exactly that, but its STK examples
+// show an Authorization header holding a bare placeholder value.
+const stkAuthScheme = "Bearer "
+
+// stkTokenLifetime is how long a token is taken to live when its JWT
+// payload has no readable "exp".
+//
+// Assumed: one hour, the lifetime of the document's sample token (its iat
+// and exp are 3600 s apart). The document states none.
+const stkTokenLifetime = time.Hour
+
+// stkTokenRefused is the HTTP status of an answer that refuses the token
+// (expired, revoked); on it the client logs in again and repeats the call
+// once.
+//
+// Assumed: 401, the usual answer of an Express API (which PokeaPay's
+// headers show it is) to a bad bearer token. The document shows no such
+// answer.
+const stkTokenRefused = http.StatusUnauthorized
+
+// stkCallbackAssumed holds the STK callback fields the document does not
+// show.
+type stkCallbackAssumed struct {
+	// ResultCode is M-Pesa's result code ("0", "1032", ...), a string or a
+	// number.
+	//
+	// Assumed: "data.resultCode", read when present; the document's
+	// callbacks carry no code, so without it STKCallback.Code is empty.
+	ResultCode looseString `json:"resultCode"`
+}
+
+// transactionQueryData is the "data" of the transaction query answer.
+//
+// Assumed: the whole answer. The document's "Transaction Query" examples
+// are copies of the push answers and of the success callback, so the
+// answer is taken to be the same envelope, {"success": bool, "message":
+// string, "data": {...}}, with the fields below in data. In particular the
+// document's own "Transaction Query Success" example (the success callback
+// body, without a status) is NOT read as a success: it has no data.status,
+// and Confirm reports it as an error.
+type transactionQueryData struct {
+	// Status is "COMPLETED", "FAILED" or "PENDING" in any case, with
+	// "SUCCESS" and "PAID" also meaning completed (see stkStatusWords).
+	Status looseString `json:"status"`
+	// Receipt is the M-Pesa receipt; a completed status needs one.
+	Receipt looseString `json:"receipt"`
+	// Amount is in shillings, a number or a string.
+	Amount   looseString `json:"amount"`
+	Phone    looseString `json:"phone"`
+	OrderRef looseString `json:"orderRef"`
+	// ResultCode and ResultDesc are M-Pesa's result code and its text.
+	ResultCode looseString `json:"resultCode"`
+	ResultDesc looseString `json:"resultDesc"`
+}
+
+// stkStatusWords maps data.status, lower-cased, to our statuses. Any other
+// value is an error, never a success.
+//
+// Assumed: the words themselves (see transactionQueryData).
+var stkStatusWords = map[string]gateway.Status{
+	"completed": gateway.StatusSucceeded,
+	"success":   gateway.StatusSucceeded,
+	"paid":      gateway.StatusSucceeded,
+	"failed":    gateway.StatusFailed,
+	"pending":   gateway.StatusPending,
+}
+
+// stkPendingTexts, found (in any case) in the text of a query answer with
+// "success": false and no data.status, mean PokeaPay has nothing final yet
+// ("Transaction not found", "Request is pending"): pending, not a failure.
+//
+// Assumed: the texts; the document shows no such answer.
+var stkPendingTexts = []string{"not found", "pending"}

@@ -1,8 +1,11 @@
-// Package pokeapay is the client for PokeaPay's web based integration,
-// written from the provider document (shared/providers/pokeapay-postman-collection.json,
-// folders "Payment Gateway Integration" and "IPN"): the hosted checkout URL
-// with its HMAC-SHA1 hash, the return URL and its hash, the payment
-// verification call, and the instant payment notification (IPN).
+// Package pokeapay is the client for PokeaPay, written from the provider
+// document (shared/providers/pokeapay-postman-collection.json). Client is
+// the web based integration (folders "Payment Gateway Integration" and
+// "IPN"): the hosted checkout URL with its HMAC-SHA1 hash, the return URL
+// and its hash, the payment verification call, and the instant payment
+// notification (IPN). STKClient is the REST integration (folder "API
+// Integration"): login, M-Pesa STK push, the STK callback and the
+// transaction query; see "M-Pesa STK push" below.
 //
 // It is shaped like stripe-go's clients and like the sibling pesapal client:
 // a Client built from a Config, request and answer types that mirror the
@@ -14,10 +17,37 @@
 // return URL, and the IPN carries no signature. Only the payment
 // verification call (VerifyPayment, Confirm) may mark anything paid.
 //
-// The document's REST integration (login token, STK push, STK callback,
-// transaction query) will live in this package too, beside the web checkout;
-// it will add its own Config fields (its base URL and credentials) and reuse
-// the exchange and retry code in client.go.
+// # M-Pesa STK push
+//
+// STKClient implements gateway.STKProvider under the name "pokeapay". It is
+// built by NewSTK from its own STKConfig (the REST API root, the login
+// email and password, the outlet code), apart from Client, whose hash key
+// and URLs it does not need; it shares Client's *Error, retry policy and
+// text cleaning.
+//
+//   - Login: POST {APIURL}/login {"email", "password"} answers a JWT in
+//     data.token. The token is cached until 60 s before the expiry read from
+//     its payload's "exp" (the signature is not checked: it is our own
+//     token). Concurrent callers without a token share one login; a 401 on
+//     any call drops the token, logs in again and repeats the call once.
+//   - Push: POST {APIURL}/stkPush/transaction with every field of the
+//     document. The phone must match ^(254(7|1)\d{8})$ and the amount be
+//     whole shillings, checked before anything is sent. Never retried (a
+//     repeat could prompt twice), except the one repeat after a 401.
+//   - Quirk: the HTTP status and "success" disagree in the document's
+//     samples (a validation failure with HTTP 200 and success false; "Unable
+//     to lock subscriber" with 400 and with 422), so answers are judged by
+//     "success" and the error text. An error containing "lock subscriber"
+//     (any case: the sample spells it "Unableto lock subscriber") wraps
+//     gateway.ErrSubscriberBusy.
+//   - Callback: ParseCallback reads the document's success and failure
+//     bodies; orderRef is our reference. It is not signed, so only the
+//     query decides.
+//   - Query: POST {APIURL}/transaction/query {"amount", "phone",
+//     "outletCode", "orderRef"} is Confirm. It only reads, so it is retried
+//     on network errors, timeouts and 5xx, up to 3 tries.
+//
+// The STK API's email, password and tokens never appear in errors or logs.
 //
 // # What the document leaves open
 //
@@ -68,6 +98,35 @@
 // Because the verification hash is assumed, note that the document's
 // "failed" answer means "not all parameters fulfilled": until the hash is
 // confirmed, a "failed" could also mean PokeaPay refused our hash.
+//
+// For the STK API (names in assumed.go, under "The STK API"):
+//
+//   - assumed: the token goes in "Authorization: Bearer <token>" (the
+//     document's Authentication folder uses bearer auth; its STK examples
+//     show a bare placeholder value).
+//   - assumed: a token whose payload has no readable "exp" lives one hour,
+//     the lifetime of the document's sample token.
+//   - assumed: PokeaPay answers HTTP 401 to an expired or revoked token.
+//   - assumed: the STK callback may carry M-Pesa's result code as
+//     data.resultCode (string or number); the document shows none, and
+//     STKCallback.Code is then empty.
+//   - assumed: the STK callback is the JSON body the document shows, in
+//     any content type; the Authorization header on the document's example
+//     (a placeholder) is not explained, so it is not checked.
+//   - assumed: the whole transaction query answer, which the document does
+//     not show (its examples are copies of the push answers and of the
+//     callback): {"success", "message", "data": {"status", "receipt",
+//     "amount", "phone", "orderRef", "resultCode", "resultDesc"}}, status
+//     "COMPLETED", "FAILED" or "PENDING" in any case, "SUCCESS" and "PAID"
+//     also meaning completed, amount in shillings. Completed needs success
+//     true, HTTP 2xx and a receipt; failed carries resultCode and
+//     resultDesc; a success false with "not found" or "pending" in its
+//     text (and no status) is pending. Anything else is an error, the
+//     document's own example answer included.
+//   - assumed: variable1 carries the merchant's order reference
+//     (STKRequest.AccountReference) and variable2 is sent empty; the
+//     document gives neither a meaning. STKRequest.Description has no field
+//     and is not sent.
 //
 // The hash key never appears in errors or logs.
 package pokeapay
@@ -360,6 +419,13 @@ func (c *Client) clean(s string) string {
 	if c.keyPattern != nil {
 		s = c.keyPattern.ReplaceAllLiteralString(s, "[redacted]")
 	}
+	return tidyText(s)
+}
+
+// tidyText makes provider-written text fit for an error or the event log:
+// control characters and invalid UTF-8 dropped, spaces trimmed, at most 200
+// characters. It removes no secret: callers redact first.
+func tidyText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return -1

@@ -27,7 +27,8 @@ var ErrInvalidIPN = errors.New("pokeapay: invalid IPN")
 // transport failure. Use errors.As to read it; Unwrap gives the cause, so
 // errors.Is(err, context.DeadlineExceeded) holds on a timeout.
 //
-// Its text never contains the hash key.
+// Its text never contains the hash key, nor the STK API's email, password
+// or token.
 type Error struct {
 	// HTTPStatus is the HTTP status of PokeaPay's answer; 0 when there was
 	// no answer (transport failure, or a request refused before sending).

@@ -1,0 +1,356 @@
+package pokeapay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"checkout/gateway"
+)
+
+// DefaultAPIURL is the root of PokeaPay's REST API (login, STK push,
+// transaction query), from the document.
+const DefaultAPIURL = "https://saf.pokeapay.com/api/v1"
+
+// The STK API's paths under STKConfig.APIURL, from the document.
+const (
+	pathLogin            = "/login"
+	pathSTKPush          = "/stkPush/transaction"
+	pathTransactionQuery = "/transaction/query"
+)
+
+// STKConfig configures an STKClient. Email, Password and OutletCode are
+// required; the other fields have defaults.
+type STKConfig struct {
+	// APIURL is the REST API root, without a trailing path
+	// (DefaultAPIURL when empty). /login, /stkPush/transaction and
+	// /transaction/query are appended.
+	APIURL string
+	// Email and Password are the merchant's API login. Neither appears in
+	// errors or logs.
+	Email    string
+	Password string
+	// OutletCode is the outlet code PokeaPay assigned, sent as "outletCode"
+	// with every push and query.
+	OutletCode string
+	// HTTPClient sends every request (a new http.Client when nil). Its own
+	// Timeout, if any, applies on top of Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds each HTTP exchange, logins and each retry included
+	// (DefaultTimeout, 10 s, when zero).
+	Timeout time.Duration
+	// Now is the clock used for token expiry (time.Now when nil).
+	Now func() time.Time
+	// Sleep waits between retries of the transaction query and returns
+	// early with ctx's error when ctx ends (a timer when nil). Tests replace
+	// it so that nothing sleeps.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger receives Debug lines about exchanges, retries and logins, and
+	// a Warn when a push answer names another orderRef; never a credential
+	// or a token (discarded when nil).
+	Logger *slog.Logger
+}
+
+// STKClient talks to PokeaPay's REST API: M-Pesa STK push, its callback and
+// the transaction query. It implements gateway.STKProvider, is safe for
+// concurrent use, and is created with NewSTK.
+type STKClient struct {
+	api        string // APIURL without a trailing slash
+	email      string
+	password   string
+	outletCode string
+	http       *http.Client
+	timeout    time.Duration
+	now        func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
+	log        *slog.Logger
+	// secrets find the email and the password in any case, to remove them
+	// from what PokeaPay writes back; a value too short to search for
+	// safely has none.
+	secrets []*regexp.Regexp
+
+	tok tokenCache
+}
+
+// NewSTK checks cfg and returns an STKClient. It names the field when
+// Email, Password or OutletCode is empty, OutletCode is not plain text,
+// Timeout is negative, or APIURL is not an absolute http(s) URL.
+func NewSTK(cfg STKConfig) (*STKClient, error) {
+	switch {
+	case strings.TrimSpace(cfg.Email) == "":
+		return nil, errors.New("pokeapay: STKConfig.Email is required")
+	case strings.TrimSpace(cfg.Password) == "":
+		return nil, errors.New("pokeapay: STKConfig.Password is required")
+	case strings.TrimSpace(cfg.OutletCode) == "":
+		return nil, errors.New("pokeapay: STKConfig.OutletCode is required")
+	case strings.TrimSpace(cfg.OutletCode) != cfg.OutletCode || !printable(cfg.OutletCode):
+		return nil, errors.New("pokeapay: STKConfig.OutletCode must be printable, without spaces around it")
+	case cfg.Timeout < 0:
+		return nil, errors.New("pokeapay: STKConfig.Timeout must not be negative")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if _, err := baseURL(cfg.APIURL); err != nil {
+		return nil, errors.New("pokeapay: STKConfig.APIURL must be an absolute http(s) URL without query, like " + DefaultAPIURL)
+	}
+	c := &STKClient{
+		api:        strings.TrimRight(cfg.APIURL, "/"),
+		email:      cfg.Email,
+		password:   cfg.Password,
+		outletCode: cfg.OutletCode,
+		http:       cfg.HTTPClient,
+		timeout:    cfg.Timeout,
+		now:        cfg.Now,
+		sleep:      cfg.Sleep,
+		log:        cfg.Logger,
+	}
+	for _, s := range []string{cfg.Email, cfg.Password} {
+		if len(s) >= 4 {
+			c.secrets = append(c.secrets, regexp.MustCompile("(?i)"+regexp.QuoteMeta(s)))
+		}
+	}
+	if c.http == nil {
+		c.http = &http.Client{}
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = sleepTimer
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("provider", "pokeapay", "api", "stk")
+	return c, nil
+}
+
+// Name is the provider's key in attempts and events.
+func (c *STKClient) Name() string { return "pokeapay" }
+
+// STKClient is an M-Pesa STK push backend.
+var _ gateway.STKProvider = (*STKClient)(nil)
+
+// stkAnswer is one HTTP answer from the STK API, read in full.
+type stkAnswer struct {
+	status      int
+	contentType string
+	body        []byte
+	bearer      string // the token sent, so that text can be cleaned of it
+}
+
+// exchange POSTs one JSON body to path and reads the answer, within
+// c.timeout. A transport failure (no HTTP answer) is an *Error with
+// HTTPStatus 0 that wraps the cause; any HTTP answer, whatever its status,
+// is returned as is. Bodies are never logged: the login answer holds the
+// token.
+func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byte, bearer string) (stkAnswer, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.api+path, bytes.NewReader(payload))
+	if err != nil {
+		return stkAnswer{}, &Error{Op: op, Message: "cannot build the request", Err: err}
+	}
+	// The document's STK requests carry both headers.
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", stkAuthScheme+bearer)
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.log.DebugContext(ctx, "pokeapay exchange failed", "op", op, "path", path,
+			"duration", time.Since(start), "error", err)
+		return stkAnswer{}, transportError(op, actx, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return stkAnswer{}, transportError(op, actx, fmt.Errorf("reading the answer: %w", err))
+	}
+	if len(raw) > maxAnswer {
+		return stkAnswer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "answer is larger than 64 KiB"}
+	}
+	c.log.DebugContext(ctx, "pokeapay exchange", "op", op, "path", path,
+		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
+	return stkAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
+}
+
+// call sends one authenticated request. When PokeaPay refuses the token
+// (stkTokenRefused) the cached token is dropped and the request is sent
+// once more with a new one; a second refusal is an *Error.
+func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stkAnswer, error) {
+	body, err := encodeJSON(payload)
+	if err != nil {
+		return stkAnswer{}, &Error{Op: op, Message: "cannot encode the request", Err: err}
+	}
+	tok, err := c.bearer(ctx)
+	if err != nil {
+		return stkAnswer{}, err
+	}
+	a, err := c.exchange(ctx, op, path, body, tok)
+	if err != nil || a.status != stkTokenRefused {
+		return a, err
+	}
+	// The token was refused before anything was done (it expired early, was
+	// revoked, or our clock is off), so sending again is safe even for a
+	// push. Only once.
+	c.dropToken(tok)
+	c.log.DebugContext(ctx, "pokeapay token refused, logging in again", "op", op)
+	tok, err = c.bearer(ctx)
+	if err != nil {
+		return stkAnswer{}, err
+	}
+	a, err = c.exchange(ctx, op, path, body, tok)
+	if err == nil && a.status == stkTokenRefused {
+		c.dropToken(tok)
+		return stkAnswer{}, &Error{Op: op, HTTPStatus: a.status, Message: "PokeaPay refused a new token too"}
+	}
+	return a, err
+}
+
+// withRetries runs once until it succeeds, fails in a way that is not safe
+// to repeat, or has run 3 times, waiting with capped, jittered backoff in
+// between. Only calls that read may use it: never the push.
+func (c *STKClient) withRetries(ctx context.Context, op string, once func() (gateway.Result, error)) (gateway.Result, error) {
+	for try := 1; ; try++ {
+		r, err := once()
+		if err == nil {
+			return r, nil
+		}
+		retry, reason := shouldRetry(ctx, err)
+		if !retry || try == maxVerifyTries {
+			return gateway.Result{}, err
+		}
+		wait := backoff(try)
+		c.log.DebugContext(ctx, "pokeapay retrying", "op", op, "try", try, "reason", reason, "wait", wait)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return gateway.Result{}, &Error{Op: op, Message: "stopped before retrying (" + reason + ")", Err: serr}
+		}
+	}
+}
+
+// stkEnvelope is the shape of every STK API answer and callback in the
+// document: {"success": ..., "message": ..., "error": ..., "data": {...}}.
+type stkEnvelope struct {
+	Success looseBool   `json:"success"`
+	Message looseString `json:"message"`
+	Error   looseString `json:"error"`
+	// Data is read by each caller into its own type (see decodeData).
+	Data json.RawMessage `json:"data"`
+}
+
+// envelope reads an answer's envelope. A body that is not a JSON object is
+// an *Error that describes it without quoting it: an HTML error page says
+// nothing useful and could echo anything.
+func (c *STKClient) envelope(op string, a stkAnswer) (stkEnvelope, error) {
+	env, err := readEnvelope(a.body)
+	if err != nil {
+		ct := a.contentType
+		if ct == "" {
+			ct = "no content type"
+		}
+		msg := fmt.Sprintf("answer is not a JSON object (%s, %d bytes)", ct, len(a.body))
+		if len(bytes.TrimSpace(a.body)) == 0 {
+			msg = "empty answer"
+		}
+		return stkEnvelope{}, &Error{Op: op, HTTPStatus: a.status, Message: msg}
+	}
+	return env, nil
+}
+
+// readEnvelope decodes a JSON object into the envelope. Its values are read
+// leniently (see looseString), so only a body that is not a JSON object
+// fails.
+func readEnvelope(body []byte) (stkEnvelope, error) {
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 || t[0] != '{' {
+		return stkEnvelope{}, errors.New("not a JSON object")
+	}
+	var env stkEnvelope
+	if err := json.Unmarshal(t, &env); err != nil {
+		return stkEnvelope{}, err
+	}
+	return env, nil
+}
+
+// decodeData reads the envelope's data into v when it is a JSON object;
+// missing, null or any other value leaves v empty, so that the code that
+// needs a value reports it missing.
+func decodeData(data json.RawMessage, v any) {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 || t[0] != '{' {
+		return
+	}
+	// The fields are lenient types that never fail, and data is valid JSON
+	// (it came out of a valid document), so this cannot fail.
+	_ = json.Unmarshal(t, v)
+}
+
+// text is the envelope's provider text: "error" (failures), else
+// "message", cleaned of secrets.
+func (c *STKClient) text(env stkEnvelope, bearer string) string {
+	if s := c.clean(env.Error.text(), bearer); s != "" {
+		return s
+	}
+	return c.clean(env.Message.text(), bearer)
+}
+
+// clean makes provider-written text fit for an error or the event log: the
+// email, password and token removed, then tidied (see tidyText).
+func (c *STKClient) clean(s, bearer string) string {
+	return tidyText(c.redact(s, bearer))
+}
+
+// redact removes the email and password (in any case) and the token from s.
+func (c *STKClient) redact(s, bearer string) string {
+	for _, p := range c.secrets {
+		s = p.ReplaceAllLiteralString(s, "[redacted]")
+	}
+	if len(bearer) >= 4 {
+		s = strings.ReplaceAll(s, bearer, "[redacted]")
+	}
+	return s
+}
+
+// redactBytes removes the credentials and the token from an answer kept
+// for the event log.
+func (c *STKClient) redactBytes(b []byte, bearer string) []byte {
+	out := b
+	for _, p := range c.secrets {
+		if p.Match(out) {
+			out = p.ReplaceAllLiteral(out, []byte("[redacted]"))
+		}
+	}
+	if len(bearer) >= 4 && bytes.Contains(out, []byte(bearer)) {
+		out = bytes.ReplaceAll(out, []byte(bearer), []byte("[redacted]"))
+	}
+	return out
+}
+
+// encodeJSON writes v as compact JSON without HTML escaping, so that a
+// callback URL's "&" goes out as written.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,140 @@
+package pokeapay
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"checkout/gateway"
+)
+
+// stkPhonePattern is the document's pattern for "phone", which PokeaPay
+// checks itself (its validation error quotes it). Checking it here refuses
+// a bad number before anything is sent.
+var stkPhonePattern = regexp.MustCompile(`^(254(7|1)\d{8})$`)
+
+// busyMarker is in PokeaPay's error when the phone already has a prompt:
+// "Unable to lock subscriber, a transaction is already in process for the
+// current subscriber" (the document's sample spells it "Unableto"). It is
+// compared in any case.
+const busyMarker = "lock subscriber"
+
+// Push asks PokeaPay to send an M-Pesa prompt to r.Phone
+// (POST /stkPush/transaction) with every field of the document: amount
+// (whole shillings, a JSON number), phone, callBackUrl, outletCode,
+// orderRef (r.Reference), variable1 (r.AccountReference), variable2
+// (empty), customerName and customerEmail. r.Description has no field in
+// the document and is not sent.
+//
+// The request is checked before anything is sent (not even a login): the
+// phone must match ^(254(7|1)\d{8})$, the amount must be more than zero and
+// whole shillings, the reference printable and at most 50 characters, the
+// callback URL absolute http(s). A refusal wraps ErrInvalidRequest.
+//
+// PokeaPay's answer is judged by its "success" and its text, not its HTTP
+// status: the document shows a validation failure with HTTP 200 and
+// "Unable to lock subscriber" with 400 and with 422. An error text
+// containing "lock subscriber" (any case) is an *Error wrapping
+// gateway.ErrSubscriberBusy: the phone already has a prompt, and nothing
+// was started. Any other failure is an *Error with PokeaPay's text.
+//
+// Push is never retried, not even after a timeout, since a repeat could
+// prompt the customer twice. A transport error therefore leaves the
+// outcome unknown: the prompt may be on the phone, and only Confirm can
+// tell. The single exception is a 401 (the token refused before anything
+// was done), which is sent once more with a new token.
+func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKStarted, error) {
+	const op = "stk push"
+	req, err := c.pushRequest(op, r)
+	if err != nil {
+		return gateway.STKStarted{}, err
+	}
+	a, err := c.call(ctx, op, pathSTKPush, req)
+	if err != nil {
+		return gateway.STKStarted{}, err
+	}
+	env, err := c.envelope(op, a)
+	if err != nil {
+		return gateway.STKStarted{}, err
+	}
+	if !env.Success.isTrue() {
+		return gateway.STKStarted{}, c.pushRefused(op, a, env)
+	}
+	var d stkPushData
+	decodeData(env.Data, &d)
+	ref := c.clean(d.OrderRef.text(), a.bearer)
+	switch {
+	case ref == "":
+		// The document's answer echoes orderRef, which is ours anyway.
+		ref = req.OrderRef
+	case ref != req.OrderRef:
+		// Not refused: with "success" the prompt may be on the phone, and an
+		// error would invite a second push. The query asks by our
+		// reference, so this one is only recorded.
+		c.log.WarnContext(ctx, "pokeapay push answer names another orderRef", "op", op,
+			"order_ref", req.OrderRef, "answer_order_ref", ref)
+	}
+	c.log.DebugContext(ctx, "pokeapay push accepted", "op", op, "order_ref", req.OrderRef)
+	return gateway.STKStarted{ProviderReference: ref, Raw: c.redactBytes(a.body, a.bearer)}, nil
+}
+
+// pushRefused is the error for a push answer without success.
+func (c *STKClient) pushRefused(op string, a stkAnswer, env stkEnvelope) *Error {
+	e := &Error{Op: op, HTTPStatus: a.status, Message: c.text(env, a.bearer)}
+	for _, s := range []string{env.Error.text(), env.Message.text()} {
+		if strings.Contains(strings.ToLower(s), busyMarker) {
+			e.Err = gateway.ErrSubscriberBusy
+			break
+		}
+	}
+	if e.Message == "" {
+		e.Message = "PokeaPay did not start the prompt"
+	}
+	return e
+}
+
+// pushRequest builds the push body from r, or refuses r.
+func (c *STKClient) pushRequest(op string, r gateway.STKRequest) (stkPushRequest, error) {
+	ref := strings.TrimSpace(r.Reference)
+	req := stkPushRequest{
+		Phone:         r.Phone,
+		CallBackURL:   strings.TrimSpace(r.CallbackURL),
+		OutletCode:    c.outletCode,
+		OrderRef:      ref,
+		Variable1:     strings.TrimSpace(r.AccountReference),
+		Variable2:     "",
+		CustomerName:  strings.TrimSpace(r.CustomerName),
+		CustomerEmail: strings.TrimSpace(r.CustomerEmail),
+	}
+	switch {
+	case ref == "":
+		return stkPushRequest{}, invalid(op, "reference is required")
+	case utf8.RuneCountInString(ref) > maxOrderRef:
+		return stkPushRequest{}, invalid(op, "reference is longer than %d characters", maxOrderRef)
+	case !stkPhonePattern.MatchString(r.Phone):
+		// The number itself is not quoted: it is the customer's.
+		return stkPushRequest{}, invalid(op, "phone must be 254 followed by 7 or 1 and 8 digits")
+	case r.Amount <= 0:
+		return stkPushRequest{}, invalid(op, "amount must be more than zero")
+	case !r.Amount.Whole():
+		return stkPushRequest{}, invalid(op, "amount %s has cents; M-Pesa takes whole shillings", r.Amount)
+	case !absoluteHTTP(req.CallBackURL) || !printable(req.CallBackURL):
+		return stkPushRequest{}, invalid(op, "callback URL must be an absolute http(s) URL")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"reference", ref},
+		{"account reference", req.Variable1},
+		{"customer name", req.CustomerName},
+		{"customer email", req.CustomerEmail},
+	} {
+		if !printable(f.value) {
+			return stkPushRequest{}, invalid(op, "%s contains a character that is not printable", f.name)
+		}
+		if utf8.RuneCountInString(f.value) > maxText {
+			return stkPushRequest{}, invalid(op, "%s is longer than %d characters", f.name, maxText)
+		}
+	}
+	req.Amount = int64(r.Amount / 100)
+	return req, nil
+}

@@ -1,0 +1,321 @@
+package pokeapay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"checkout/gateway"
+)
+
+func TestSTKConfirmSendsTheDocumentQuery(t *testing.T) {
+	f := newSTKFake(t)
+	c := f.client(&sleepRecorder{})
+	if _, err := c.Confirm(context.Background(), stkQueryOK()); err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	reqs := f.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("requests = %v", f.paths())
+	}
+	q := reqs[1]
+	if q.Method != http.MethodPost || q.Path != "/api/v1/transaction/query" ||
+		q.ContentType != "application/json" || q.Accept != "application/json" ||
+		!strings.HasPrefix(q.Authorization, "Bearer ") {
+		t.Fatalf("query request = %+v", q)
+	}
+	want := map[string]any{
+		"amount":     json.Number("1500"),
+		"phone":      "254712345678",
+		"outletCode": stkTestOutlet,
+		"orderRef":   "pay_1",
+	}
+	if got := decodeBody(t, q.Body); !reflect.DeepEqual(got, want) {
+		t.Fatalf("query body = %v, want %v", got, want)
+	}
+}
+
+func TestSTKConfirmMapsQueryAnswers(t *testing.T) {
+	// The document's own "Transaction Query Success" example: a copy of the
+	// success callback, without a status.
+	const documentExample = "{\n    \"success\": true,\n    \"message\": \"Transaction completed successfully\",\n    \"data\": {\n        \"receipt\": \"receipt\",\n        \"firstname\": \"firstname\",\n        \"middlename\": \"middlename\",\n        \"lastname\": \"lastname\",\n        \"orderRef\": \"some_order\",\n        \"amount\": 1,\n        \"phone\": \"2547xxxxxxxx\",\n        \"outletCode\": \"outlet code\",\n        \"variable1\": \"v1\",\n        \"variable2\": \"v2\"\n    }\n}"
+	const op = "transaction query"
+	ok := func(status gateway.Status) gateway.Result {
+		return gateway.Result{Status: status, Currency: "KES", Reference: "pay_1", ProviderReference: "pay_1", Method: "M-Pesa"}
+	}
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		attempt string         // the AttemptID asked about, when not pay_1
+		want    gateway.Result // Raw is the body
+		wantErr *Error
+	}{
+		{name: "completed", status: 200, body: queryCompleted, want: func() gateway.Result {
+			r := ok(gateway.StatusSucceeded)
+			r.Amount, r.HasAmount, r.Receipt, r.Code = 150000, true, "SBK12XYZ9Q", "0"
+			return r
+		}()},
+		{name: "success in lower case, amount as a decimal string", status: 200,
+			body: `{"success":true,"data":{"status":"success","receipt":"SBK1","amount":"1500.00"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusSucceeded)
+				r.Amount, r.HasAmount, r.Receipt, r.Code = 150000, true, "SBK1", "0"
+				return r
+			}()},
+		{name: "paid without an amount has no amount", status: 200,
+			body: `{"success":"true","data":{"status":"Paid","receipt":"SBK2","orderRef":"pay_1"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusSucceeded)
+				r.Receipt, r.Code = "SBK2", "0"
+				return r
+			}()},
+		{name: "completed with an unreadable amount has no amount", status: 200,
+			body: `{"success":true,"data":{"status":"COMPLETED","receipt":"SBK3","amount":"1,500"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusSucceeded)
+				r.Receipt, r.Code = "SBK3", "0"
+				return r
+			}()},
+		{name: "failed with code 1032", status: 200,
+			body: `{"success":true,"message":"Query done","data":{"status":"FAILED","amount":1500,"phone":"254712345678","orderRef":"pay_1","resultCode":1032,"resultDesc":"Request cancelled by user"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusFailed)
+				r.Amount, r.HasAmount, r.Code, r.Message = 150000, true, "1032", "Request cancelled by user"
+				return r
+			}()},
+		{name: "failed with success false, text from message", status: 400,
+			body: `{"success":false,"message":"The balance is insufficient for the transaction","data":{"status":"failed","resultCode":"1"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusFailed)
+				r.Code, r.Message = "1", "The balance is insufficient for the transaction"
+				return r
+			}()},
+		{name: "failed without any text", status: 200, body: `{"success":true,"data":{"status":"FAILED"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusFailed)
+				r.Message = "PokeaPay reports the M-Pesa payment as failed."
+				return r
+			}()},
+		{name: "pending", status: 200, body: `{"success":true,"message":"Transaction pending","data":{"status":"PENDING","orderRef":"pay_1"}}`,
+			want: ok(gateway.StatusPending)},
+		{name: "not found with HTTP 404 is pending", status: 404, body: `{"success":false,"error":"Transaction not found"}`,
+			want: ok(gateway.StatusPending)},
+		{name: "success false saying pending is pending", status: 200, body: `{"success":false,"message":"Request is Pending"}`,
+			want: ok(gateway.StatusPending)},
+
+		{name: "garbage", status: 200, body: `<html>hello</html>`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: "answer is not a JSON object (application/json; charset=utf-8, 18 bytes)"}},
+		{name: "JSON array", status: 200, body: `[{"status":"COMPLETED"}]`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: "answer is not a JSON object (application/json; charset=utf-8, 24 bytes)"}},
+		{name: "the document's example answer has no status", status: 200, body: documentExample, attempt: "some_order",
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: "unexpected answer: answer has no data.status: Transaction completed successfully"}},
+		{name: "success true without data", status: 200, body: `{"success":true}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: "unexpected answer: answer has no data.status"}},
+		{name: "completed without a receipt", status: 200, body: `{"success":true,"data":{"status":"COMPLETED","amount":1500}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: data.status "COMPLETED" without data.receipt`}},
+		{name: "completed with success false", status: 200, body: `{"success":false,"data":{"status":"COMPLETED","receipt":"SBK1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: data.status "COMPLETED" without success true`}},
+		{name: "completed without success", status: 200, body: `{"data":{"status":"COMPLETED","receipt":"SBK1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: data.status "COMPLETED" without success true`}},
+		{name: "completed with HTTP 400", status: 400, body: `{"success":true,"data":{"status":"COMPLETED","receipt":"SBK1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 400, Message: `unexpected answer: data.status "COMPLETED" with HTTP 400`}},
+		{name: "completed with result code 1032", status: 200, body: `{"success":true,"data":{"status":"COMPLETED","receipt":"SBK1","resultCode":"1032"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: data.status "COMPLETED" with data.resultCode "1032"`}},
+		{name: "failed with result code 0", status: 200, body: `{"success":true,"data":{"status":"FAILED","resultCode":0}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: data.status "FAILED" with data.resultCode 0`}},
+		{name: "unknown status", status: 200, body: `{"success":true,"data":{"status":"REVERSED","receipt":"SBK1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: unknown data.status "REVERSED"`}},
+		{name: "status of the wrong type", status: 200, body: `{"success":true,"data":{"status":true,"receipt":"SBK1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: answer has no data.status`}},
+		{name: "another orderRef", status: 200, body: `{"success":true,"data":{"status":"COMPLETED","receipt":"SBK1","orderRef":"pay_2"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: `unexpected answer: answer is about another orderRef (asked "pay_1", got "pay_2")`}},
+		{name: "success false with another text", status: 400, body: `{"success":false,"error":"Invalid outlet code"}`,
+			wantErr: &Error{Op: op, HTTPStatus: 400, Message: "Invalid outlet code"}},
+		{name: "success false without text", status: 200, body: `{"success":false}`,
+			wantErr: &Error{Op: op, HTTPStatus: 200, Message: "PokeaPay did not answer the query"}},
+		{name: "subscriber busy is not a verdict", status: 400, body: `{"success":false,"error":"Unableto lock subscriber"}`,
+			wantErr: &Error{Op: op, HTTPStatus: 400, Message: "Unableto lock subscriber"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			f.set(func(f *stkFake) { f.query = stkJSON(tc.status, tc.body) })
+			sleeper := &sleepRecorder{}
+			c := f.client(sleeper)
+			q := stkQueryOK()
+			if tc.attempt != "" {
+				q.AttemptID = tc.attempt
+			}
+			got, err := c.Confirm(context.Background(), q)
+			if tc.wantErr != nil {
+				if e := asError(t, err); !reflect.DeepEqual(e, tc.wantErr) {
+					t.Fatalf("error = %#v\nwant %#v", e, tc.wantErr)
+				}
+				if !reflect.DeepEqual(got, gateway.Result{}) {
+					t.Fatalf("Confirm = %+v with an error", got)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Confirm: %v", err)
+				}
+				want := tc.want
+				want.Raw = []byte(tc.body)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("Confirm = %+v\nwant %+v", got, want)
+				}
+			}
+			if got := f.paths(); !reflect.DeepEqual(got, []string{"/login", "/transaction/query"}) {
+				t.Fatalf("requests = %v (an answer with a verdict or a 4xx is not retried)", got)
+			}
+			if w := sleeper.Waits(); len(w) != 0 {
+				t.Fatalf("waits = %v", w)
+			}
+		})
+	}
+}
+
+func TestSTKConfirmRetriesWhatIsSafe(t *testing.T) {
+	unavailable := text(http.StatusServiceUnavailable, "text/html", "<h1>503</h1>")
+	tests := []struct {
+		name      string
+		handler   http.HandlerFunc
+		wantTries int
+		wantErr   *Error // nil: succeeds
+	}{
+		{"503 twice then completed", sequence(unavailable, unavailable, stkJSON(200, queryCompleted)), 3, nil},
+		{"500 JSON then completed", sequence(stkJSON(500, `{"success":true,"data":{"status":"COMPLETED","receipt":"X"}}`), stkJSON(200, queryCompleted)), 2, nil},
+		{"503 three times", unavailable, 3, &Error{Op: "transaction query", HTTPStatus: 503, Message: "Service Unavailable"}},
+		{"502 with text three times", stkJSON(502, `{"success":false,"error":"Bad gateway"}`), 3,
+			&Error{Op: "transaction query", HTTPStatus: 502, Message: "Bad gateway"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			f.set(func(f *stkFake) { f.query = tc.handler })
+			sleeper := &sleepRecorder{}
+			c := f.client(sleeper)
+			got, err := c.Confirm(context.Background(), stkQueryOK())
+			if tc.wantErr == nil {
+				if err != nil || got.Status != gateway.StatusSucceeded {
+					t.Fatalf("Confirm = %+v, %v", got, err)
+				}
+			} else if e := asError(t, err); !reflect.DeepEqual(e, tc.wantErr) {
+				t.Fatalf("error = %#v, want %#v", e, tc.wantErr)
+			}
+			want := []string{"/login"}
+			for range tc.wantTries {
+				want = append(want, "/transaction/query")
+			}
+			if got := f.paths(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("requests = %v, want %v", got, want)
+			}
+			waits := sleeper.Waits()
+			if len(waits) != tc.wantTries-1 {
+				t.Fatalf("waits = %v, want %d", waits, tc.wantTries-1)
+			}
+			for i, w := range waits {
+				full := backoffBase << i
+				if w < full/2 || w > full {
+					t.Errorf("wait %d = %v, want between %v and %v", i+1, w, full/2, full)
+				}
+			}
+		})
+	}
+}
+
+func TestSTKConfirmRetriesTimeoutsAndLoginFailures(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		f := newSTKFake(t)
+		sleeper := &sleepRecorder{}
+		c := f.client(sleeper)
+		// Logged in first, so that the short timeout bounds only the query.
+		if _, err := c.Push(context.Background(), stkPushOK()); err != nil {
+			t.Fatalf("Push: %v", err)
+		}
+		f.set(func(f *stkFake) { f.query = sequence(hang, stkJSON(200, queryCompleted)) })
+		c.timeout = 200 * time.Millisecond
+		got, err := c.Confirm(context.Background(), stkQueryOK())
+		if err != nil || got.Status != gateway.StatusSucceeded {
+			t.Fatalf("Confirm = %+v, %v", got, err)
+		}
+		want := []string{"/login", "/stkPush/transaction", "/transaction/query", "/transaction/query"}
+		if got := f.paths(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("requests = %v, want %v", got, want)
+		}
+		if n := len(sleeper.Waits()); n != 1 {
+			t.Fatalf("waits = %d, want 1", n)
+		}
+	})
+	t.Run("login answering 503", func(t *testing.T) {
+		f := newSTKFake(t)
+		f.set(func(f *stkFake) { f.login = sequence(text(503, "text/plain", "down"), f.issueToken) })
+		sleeper := &sleepRecorder{}
+		c := f.client(sleeper)
+		got, err := c.Confirm(context.Background(), stkQueryOK())
+		if err != nil || got.Status != gateway.StatusSucceeded {
+			t.Fatalf("Confirm = %+v, %v", got, err)
+		}
+		if got := f.paths(); !reflect.DeepEqual(got, []string{"/login", "/login", "/transaction/query"}) {
+			t.Fatalf("requests = %v", got)
+		}
+		if n := len(sleeper.Waits()); n != 1 {
+			t.Fatalf("waits = %d, want 1", n)
+		}
+	})
+}
+
+func TestSTKConfirmStopsWhenTheWaitIsCancelled(t *testing.T) {
+	f := newSTKFake(t)
+	f.set(func(f *stkFake) { f.query = text(503, "text/plain", "down") })
+	sleeper := &sleepRecorder{err: context.Canceled}
+	c := f.client(sleeper)
+	_, err := c.Confirm(context.Background(), stkQueryOK())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want Canceled", err)
+	}
+	if got := f.paths(); !reflect.DeepEqual(got, []string{"/login", "/transaction/query"}) {
+		t.Fatalf("requests = %v", got)
+	}
+}
+
+func TestSTKConfirmRefusesBadQueriesWithoutAnyRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(q *gateway.Query)
+	}{
+		{"no attempt id", func(q *gateway.Query) { q.AttemptID = "" }},
+		{"long attempt id", func(q *gateway.Query) { q.AttemptID = strings.Repeat("a", 51) }},
+		{"no phone", func(q *gateway.Query) { q.Phone = "" }},
+		{"local phone", func(q *gateway.Query) { q.Phone = "0712345678" }},
+		{"amount with cents", func(q *gateway.Query) { q.Amount = 150001 }},
+		{"zero amount", func(q *gateway.Query) { q.Amount = 0 }},
+		{"other currency", func(q *gateway.Query) { q.Currency = "USD" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			c := f.client(&sleepRecorder{})
+			q := stkQueryOK()
+			tc.mod(&q)
+			got, err := c.Confirm(context.Background(), q)
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("error = %v, want ErrInvalidRequest", err)
+			}
+			if e := asError(t, err); e.Op != "transaction query" || e.HTTPStatus != 0 {
+				t.Fatalf("error = %#v", e)
+			}
+			if !reflect.DeepEqual(got, gateway.Result{}) {
+				t.Fatalf("Confirm = %+v", got)
+			}
+			if n := len(f.requests()); n != 0 {
+				t.Fatalf("requests = %v, want none", f.paths())
+			}
+		})
+	}
+}
