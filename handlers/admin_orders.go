@@ -49,8 +49,12 @@ func (h *Handlers) Orders(c *gin.Context) {
 		return
 	}
 	after := c.Query("after")
+	phone, err := payments.NormalizePhone(f.Q)
+	if err != nil {
+		phone = ""
+	}
 	rows, more, err := h.svc.Store().ListCheckouts(c.Request.Context(), store.OrderFilter{
-		Status: store.Status(f.Status), Method: f.Method, Q: f.Q, After: after, Limit: ordersPerPage})
+		Status: store.Status(f.Status), Method: f.Method, Q: f.Q, Phone: phone, After: after, Limit: ordersPerPage})
 	if err != nil {
 		fail(c, err)
 		return

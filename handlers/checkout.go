@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,8 +51,14 @@ func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {
 	if h.svc.PastDeadline(co) && st == store.StatusOpen {
 		st = store.StatusExpired
 	}
-	return templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: co.Message,
-		PollURL: "/c/" + co.ID + "/status", ReceiptURL: "/c/" + co.ID, Final: st != store.StatusOpen && st != store.StatusPending}
+	v := templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: co.Message,
+		ReceiptURL: "/c/" + co.ID, Final: st != store.StatusOpen && st != store.StatusPending}
+	if st == store.StatusPending {
+		// Polled while a payment is under way; when it ends either way the
+		// page is replaced (see Status).
+		v.PollURL = "/c/" + co.ID + "/status?while=pending"
+	}
+	return v
 }
 
 // CheckoutPage is GET /c/{id}: the order and the method choice, or the
@@ -95,15 +102,19 @@ func (h *Handlers) renderCheckout(c *gin.Context, status int, co *store.Checkout
 
 func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string) {
 	var methods []templates.MethodOption
+	var stk *templates.STKForm
 	for _, m := range h.svc.Methods(co) {
 		l := methodLabels[m.Key]
 		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
+		if m.Key == payments.MethodSTK {
+			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
+		}
 	}
 	v := templates.CheckoutPage{
 		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
 		Pending: co.Status == store.StatusPending, Status: h.statusView(co),
-		PayAction: "/c/" + co.ID + "/pay", NeedsContact: payments.NeedsContact(co), Contact: contact,
+		PayAction: "/c/" + co.ID + "/pay", NeedsContact: payments.NeedsContact(co), Contact: contact, STK: stk,
 	}
 	if co.CancelURL != "" {
 		v.CancelAction = "/c/" + co.ID + "/cancel"
@@ -141,6 +152,21 @@ func (h *Handlers) Pay(c *gin.Context) {
 			return
 		}
 		c.Redirect(http.StatusSeeOther, "/c/"+co.ID+"/pesapal")
+	case payments.MethodSTK:
+		_, err := h.svc.StartSTK(c.Request.Context(), co.ID, c.PostForm("phone"))
+		if errors.Is(err, payments.ErrPhoneBusy) {
+			fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+			if ferr != nil {
+				fail(c, ferr)
+				return
+			}
+			h.renderCheckout(c, http.StatusConflict, fresh, nil)
+			return
+		}
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/c/"+co.ID+"/stk")
 	case payments.MethodPokeaPay:
 		u, err := h.svc.StartPokeaPay(c.Request.Context(), co.ID)
 		if h.payError(c, co, err) {
@@ -227,9 +253,11 @@ func (h *Handlers) Status(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	if c.GetHeader("HX-Request") == "true" && v.Final {
-		// The page the customer is on (choice, iframe, return) is replaced by
-		// the final page: the receipt, or the notice.
+	if c.GetHeader("HX-Request") == "true" && (v.Final || c.Query("while") == "pending" && v.Status != string(store.StatusPending)) {
+		// The page the customer is on (choice, iframe, return, "check your
+		// phone") is replaced by the checkout page: the receipt, the notice,
+		// or, when a page waiting on a payment sees it fail, the choice again
+		// with the reason.
 		c.Header("HX-Redirect", "/c/"+co.ID)
 	}
 	render(c, http.StatusOK, templates.StatusPartial(v))
@@ -262,4 +290,48 @@ func (h *Handlers) Cancel(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+}
+
+// stkPhone fills the M-Pesa number: what the customer just typed, else the
+// last number tried, else the checkout's phone.
+func (h *Handlers) stkPhone(c *gin.Context, co *store.Checkout) string {
+	if p := c.PostForm("phone"); p != "" {
+		return p
+	}
+	if p := h.svc.LastSTKPhone(c.Request.Context(), co.ID); p != "" {
+		return localPhone(p)
+	}
+	return localPhone(co.CustomerPhone)
+}
+
+// localPhone writes 254712345678 the way Kenyans read it: 0712 345 678.
+func localPhone(p string) string {
+	if len(p) == 12 && strings.HasPrefix(p, "254") {
+		return "0" + p[3:6] + " " + p[6:9] + " " + p[9:]
+	}
+	return p
+}
+
+// STKWait is GET /c/{id}/stk: "Check your phone" while the M-Pesa prompt is
+// on the customer's phone.
+func (h *Handlers) STKWait(c *gin.Context) {
+	co, ok := h.loadCheckout(c)
+	if !ok || !h.payable(c, co) {
+		return
+	}
+	a, err := h.svc.CurrentSTKAttempt(c.Request.Context(), co.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
+	v := templates.STKWaitPage{Page: page(c, "Check your phone"), Summary: h.summary(c.Request.Context(), co),
+		Phone: localPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(co),
+		RetryAction: "/c/" + co.ID + "/pay", RetryPhone: localPhone(a.Phone), BackURL: "/c/" + co.ID}
+	v.Status.PageURL = "/c/" + co.ID + "/stk"
+	render(c, http.StatusOK, templates.STKWaitView(v))
 }

@@ -115,6 +115,11 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 		if co.CustomerPhone != "" && !phonePattern.MatchString(co.CustomerPhone) {
 			return nil, invalid("customer.phone", "phone must be a telephone number such as 0712345678 or +254712345678")
 		}
+		// Kenyan mobile numbers are kept in one form (254 and nine digits),
+		// so that the admin finds them however they were typed.
+		if p, err := NormalizePhone(co.CustomerPhone); err == nil {
+			co.CustomerPhone = p
+		}
 	}
 
 	for _, f := range []struct {

@@ -73,7 +73,7 @@ func (s *Service) Cancel(ctx context.Context, checkoutID string) (*store.Checkou
 		return nil, err
 	}
 	for i := range pending {
-		if pending[i].ProviderReference == "" {
+		if pending[i].ProviderReference == "" && pending[i].Method != MethodSTK {
 			continue
 		}
 		co, _, err := s.Recheck(ctx, &pending[i], "customer cancel")
@@ -99,3 +99,6 @@ func (s *Service) Checkout(ctx context.Context, id string) (*store.Checkout, err
 func (s *Service) PastDeadline(co *store.Checkout) bool {
 	return !co.Final() && !s.now().Before(co.ExpiresAt)
 }
+
+// Since is how long ago t was on the service's clock.
+func (s *Service) Since(t time.Time) time.Duration { return s.now().Sub(t) }

@@ -28,8 +28,14 @@ func nextCheck(first time.Duration, n int) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d/10)+1))
 }
 
-func (s *Service) confirmer(provider string) gateway.Confirmer {
-	switch provider {
+func (s *Service) confirmer(a *store.Attempt) gateway.Confirmer {
+	if a.Method == MethodSTK {
+		if s.cfg.STK != nil && s.cfg.STK.Name() == a.Provider {
+			return s.cfg.STK
+		}
+		return nil
+	}
+	switch a.Provider {
 	case ProviderPesapal:
 		if s.cfg.Pesapal != nil {
 			return s.cfg.Pesapal
@@ -42,8 +48,11 @@ func (s *Service) confirmer(provider string) gateway.Confirmer {
 	return nil
 }
 
-func firstCheck(provider string) time.Duration {
-	if provider == ProviderPokeaPay {
+func firstCheck(a *store.Attempt) time.Duration {
+	switch {
+	case a.Method == MethodSTK:
+		return stkFirstCheck
+	case a.Provider == ProviderPokeaPay:
 		return pokeapayFirstCheck
 	}
 	return pesapalFirstCheck
@@ -52,8 +61,9 @@ func firstCheck(provider string) time.Duration {
 // Recheck asks the provider about one attempt now and applies the answer
 // (the reconciler, the return page and the admin's "Re-check" use it).
 func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) (*store.Checkout, store.Outcome, error) {
-	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
-	return s.confirmAndApply(ctx, a, s.confirmer(a.Provider), q, source)
+	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
+		Currency: a.Currency, Phone: a.Phone}
+	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source)
 }
 
 // RecheckCheckout asks the provider about every attempt of a checkout that
@@ -66,7 +76,7 @@ func (s *Service) RecheckCheckout(ctx context.Context, checkoutID, source string
 	}
 	var errs []error
 	for i := range as {
-		if as[i].ProviderReference == "" {
+		if as[i].ProviderReference == "" && as[i].Method != MethodSTK {
 			continue
 		}
 		if _, _, err := s.Recheck(ctx, &as[i], source); err != nil {
@@ -94,7 +104,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	}
 	for i := range due {
 		a := &due[i]
-		claimed, err := s.st.ClaimAttempt(ctx, a, now.Add(nextCheck(firstCheck(a.Provider), a.Checks+1)))
+		claimed, err := s.st.ClaimAttempt(ctx, a, now.Add(nextCheck(firstCheck(a), a.Checks+1)))
 		if err != nil {
 			s.log.ErrorContext(ctx, "reconcile: claim", "attempt_id", a.ID, "err", err)
 			continue
@@ -102,7 +112,9 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		if !claimed {
 			continue
 		}
-		if a.ProviderReference == "" {
+		// An STK prompt is asked about by our own reference, so it needs no
+		// provider reference; the others were never shown to the customer.
+		if a.ProviderReference == "" && a.Method != MethodSTK {
 			if now.Sub(a.CreatedAt) > unstartedAfter {
 				if err := s.st.AttemptNotStarted(ctx, a.ID, "The payment did not start. Nothing was charged; please try again.",
 					"no answer from the provider to the start of the payment"); err != nil {
@@ -128,7 +140,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			continue
 		}
 		for j := range pending {
-			if pending[j].ProviderReference == "" {
+			if pending[j].ProviderReference == "" && pending[j].Method != MethodSTK {
 				continue
 			}
 			if _, _, err := s.Recheck(ctx, &pending[j], "reconciler"); err != nil && ctx.Err() == nil {

@@ -48,9 +48,12 @@ type Config struct {
 	PesapalIPN func(ctx context.Context) (string, error)
 	// PokeaPay is nil when PokeaPay's web checkout is not configured.
 	PokeaPay PokeaPay
-	Store    *store.Store
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// STK is the M-Pesa STK push backend (PokeaPay's STK API or Pochipay);
+	// nil when none is configured.
+	STK    gateway.STKProvider
+	Store  *store.Store
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -127,6 +130,8 @@ func (s *Service) Configured(method string) bool {
 		return s.cfg.Pesapal != nil
 	case MethodPokeaPay:
 		return s.cfg.PokeaPay != nil
+	case MethodSTK:
+		return s.cfg.STK != nil
 	}
 	return false
 }
@@ -170,8 +175,11 @@ func (s *Service) Methods(co *store.Checkout) []MethodChoice {
 			continue
 		}
 		c := MethodChoice{Key: m, Available: true}
-		if !supports(m, co.Currency) {
+		switch {
+		case !supports(m, co.Currency):
 			c.Available, c.Why = false, fmt.Sprintf("Not available for payments in %s.", co.Currency)
+		case m == MethodSTK && co.Amount%100 != 0:
+			c.Available, c.Why = false, "M-Pesa takes whole shillings, and this amount has cents. Choose another method."
 		}
 		out = append(out, c)
 	}

@@ -9,11 +9,15 @@ import (
 )
 
 // OrderFilter narrows the admin's order list. Q matches a checkout id,
-// merchant reference, customer phone or receipt exactly.
+// merchant reference, customer phone, receipt, or the phone or receipt of
+// one of its payment attempts, exactly.
 type OrderFilter struct {
 	Status Status
 	Method string
 	Q      string
+	// Phone is Q written as 254 and nine digits, when Q is a phone number
+	// (the caller normalises it); phones are stored that way.
+	Phone string
 	// After is the id of the last row of the previous page ("" for the
 	// first page).
 	After string
@@ -54,10 +58,17 @@ func listQuery(db *gorm.DB, f OrderFilter) *gorm.DB {
 		// drive the outer query. Written as one OR, SQLite either merges the
 		// four indexes and then sorts, or, with a status or method filter,
 		// walks every row of that status testing the OR.
+		phone := f.Phone
+		if phone == "" {
+			phone = term
+		}
 		q = q.Where(`id IN (SELECT id FROM checkouts WHERE id = ?
 			UNION ALL SELECT id FROM checkouts WHERE reference = ?
 			UNION ALL SELECT id FROM checkouts WHERE customer_phone = ?
-			UNION ALL SELECT id FROM checkouts WHERE receipt = ?)`, term, term, term, term)
+			UNION ALL SELECT id FROM checkouts WHERE customer_phone = ?
+			UNION ALL SELECT id FROM checkouts WHERE receipt = ?
+			UNION ALL SELECT checkout_id FROM attempts WHERE phone = ?
+			UNION ALL SELECT checkout_id FROM attempts WHERE receipt = ?)`, term, term, term, phone, term, phone, term)
 	}
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)

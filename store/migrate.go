@@ -145,6 +145,12 @@ var migrations = []migration{
 	{2, "admin session epoch", ddl(
 		`ALTER TABLE admin_users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0`,
 	)},
+	// The admin finds an order by the M-Pesa number or receipt of any of its
+	// payment attempts.
+	{3, "attempt phone and receipt indexes", ddl(
+		`CREATE INDEX idx_attempts_phone ON attempts (phone)`,
+		`CREATE INDEX idx_attempts_receipt ON attempts (receipt)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -63,6 +63,36 @@ type CheckoutPage struct {
 	NeedsContact bool
 	// Contact is what the customer typed, shown again with an error.
 	Contact string
+	// STK is the M-Pesa prompt form; nil hides it.
+	STK *STKForm
+}
+
+// STKForm is the M-Pesa STK push option: its own form with the phone
+// number (field "phone"), posted to PayAction with method=stk.
+type STKForm struct {
+	// Phone fills the field: what the customer typed, the checkout's phone
+	// or the last number tried.
+	Phone string
+	// Disabled hides the field and says why (e.g. the amount has cents).
+	Disabled       bool
+	DisabledReason string
+}
+
+// STKWaitPage is the "Check your phone" page while an M-Pesa prompt is on
+// the customer's phone.
+type STKWaitPage struct {
+	Page
+	Summary
+	// Phone is the number the prompt went to, written for people.
+	Phone string
+	// Seconds is how long the prompt stays on the phone from now.
+	Seconds int
+	Status  StatusView
+	// RetryAction is the form that pushes again (another number allowed),
+	// shown when the countdown ends; RetryPhone fills it.
+	RetryAction, RetryPhone string
+	// BackURL leads back to the method choice.
+	BackURL string
 }
 
 // PesapalFramePage shows the Pesapal payment page in an iframe.

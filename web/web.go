@@ -62,6 +62,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	c.GET("/c/:id", h.CheckoutPage)
 	c.POST("/c/:id/pay", h.Pay)
 	c.GET("/c/:id/pesapal", h.PesapalFrame)
+	c.GET("/c/:id/stk", h.STKWait)
 	c.GET("/c/:id/status", h.Status)
 	c.POST("/c/:id/cancel", h.Cancel)
 	c.GET("/return/pesapal", h.PesapalReturn)
@@ -72,6 +73,8 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	r.GET("/ipn/pesapal", bare, h.PesapalIPN)
 	r.POST("/ipn/pesapal", bare, h.PesapalIPN)
 	r.POST("/ipn/pokeapay", bare, h.PokeaPayIPN)
+	r.POST("/callback/pokeapay-stk", bare, h.STKCallback("pokeapay"))
+	r.POST("/callback/pochipay", bare, h.STKCallback("pochipay"))
 
 	// Merchant API.
 	api := r.Group("/api/v1", bare, h.APIAuth())

@@ -1,0 +1,213 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"checkout/gateway"
+	"checkout/store"
+)
+
+// STK push timing.
+const (
+	// stkFirstCheck: a prompt with no callback is first queried 20 s after
+	// the push (design.md, "Reconciliation").
+	stkFirstCheck = 20 * time.Second
+	// STKPromptWindow is how long a prompt is taken to be on the phone. While
+	// one is, a second submit shows it instead of pushing again; after it,
+	// the customer may try again (M-Pesa gives up on a prompt after about a
+	// minute).
+	STKPromptWindow = 75 * time.Second
+)
+
+// ErrPhoneBusy: the phone already has an M-Pesa prompt in progress. Nothing
+// started, nothing failed; the checkout stays open with a message.
+var ErrPhoneBusy = errors.New("an M-Pesa prompt is already in progress on this phone")
+
+// stkMessages are the sentences customers see for M-Pesa's result codes.
+var stkMessages = map[string]string{
+	"1":    "Your M-Pesa balance is not enough for this payment. Top up or use another number, then try again.",
+	"1001": "Another M-Pesa payment is in progress on this phone. Finish it, then try again.",
+	"1019": "The M-Pesa prompt expired before it was answered. Try again and enter your PIN when it appears.",
+	"1032": "You cancelled the M-Pesa prompt. Nothing was charged; you can try again.",
+	"1037": "We could not reach your phone. Check that it is on and has signal, then try again.",
+	"2001": "The M-Pesa PIN was wrong. Nothing was charged; try again with the right PIN.",
+}
+
+// STKMessage is the customer's sentence for an M-Pesa result code.
+func STKMessage(code string) string {
+	if m, ok := stkMessages[code]; ok {
+		return m
+	}
+	return "The M-Pesa payment did not go through. Nothing was charged; you can try again."
+}
+
+// STKCallbackPath is where a backend's callbacks come in.
+func STKCallbackPath(provider string) string {
+	if provider == ProviderPokeaPay {
+		return "/callback/pokeapay-stk"
+	}
+	return "/callback/" + provider
+}
+
+// StartSTK sends an M-Pesa prompt to the phone the customer typed. While a
+// prompt for this checkout is still on a phone, it returns that attempt and
+// pushes nothing: one active prompt per checkout.
+func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (*store.Attempt, error) {
+	co, err := s.st.Checkout(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	if co.Final() || !s.now().Before(co.ExpiresAt) {
+		return nil, ErrNotPayable
+	}
+	if !s.methodUsable(co, MethodSTK) {
+		return nil, ErrMethodUnavailable
+	}
+	phone, err := NormalizePhone(phoneInput)
+	if err != nil {
+		return nil, &FieldError{Code: "invalid", Field: "phone", Message: ErrPhone.Error()}
+	}
+	if a, err := s.ActiveSTKAttempt(ctx, co.ID); err == nil {
+		return a, nil
+	}
+
+	p := s.cfg.STK
+	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: p.Name(), Method: MethodSTK, Phone: phone}
+	if err := s.st.StartAttempt(ctx, a, stkFirstCheck, "customer"); err != nil {
+		if errors.Is(err, store.ErrTransition) {
+			return nil, ErrNotPayable
+		}
+		return nil, fmt.Errorf("payments: start stk attempt: %w", err)
+	}
+	started, err := p.Push(ctx, gateway.STKRequest{
+		Reference: a.ID, Phone: phone, Amount: gateway.Amount(co.Amount),
+		CallbackURL:      s.cfg.PublicURL + STKCallbackPath(p.Name()),
+		AccountReference: co.Reference, Description: co.Description,
+		CustomerName: co.CustomerName, CustomerEmail: co.CustomerEmail,
+	})
+	if err != nil && uncertain(err) {
+		// No answer: the prompt may be on the phone all the same. The attempt
+		// stays pending and is queried like any other (both backends can be
+		// asked by our own reference), so a payment is not missed and the
+		// customer is not prompted twice.
+		s.log.WarnContext(ctx, "stk push unanswered; querying later", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
+		if evErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: store.EventError,
+			Source: p.Name(), Message: "no answer to the push; the prompt may have been sent: " + err.Error()}); evErr != nil {
+			return nil, evErr
+		}
+		return a, nil
+	}
+	if err != nil {
+		msg := "M-Pesa could not send the prompt. Nothing was charged; please try again."
+		out := ErrProvider
+		if errors.Is(err, gateway.ErrSubscriberBusy) {
+			msg = "Your phone already has an M-Pesa prompt waiting. Answer or cancel it on the phone, then try again."
+			out = ErrPhoneBusy
+		}
+		s.log.WarnContext(ctx, "stk push refused", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
+		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+			return nil, fmt.Errorf("payments: record refused push: %w", nsErr)
+		}
+		return nil, out
+	}
+	// The prompt is on its way: record it even if the customer's request is
+	// gone, so that its callback and the reconciler find it.
+	if err := s.st.AttemptStarted(context.WithoutCancel(ctx), a.ID, started.ProviderReference, "", string(started.Raw)); err != nil {
+		return nil, fmt.Errorf("payments: record stk push: %w", err)
+	}
+	a.ProviderReference = started.ProviderReference
+	return a, nil
+}
+
+// uncertain reports whether a push failed without an answer from the
+// provider (a timeout or a broken connection), so that it may have been
+// carried out.
+func uncertain(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
+}
+
+// ActiveSTKAttempt is the checkout's prompt still on a phone: pending and
+// pushed less than STKPromptWindow ago.
+func (s *Service) ActiveSTKAttempt(ctx context.Context, checkoutID string) (*store.Attempt, error) {
+	a, err := s.CurrentSTKAttempt(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	if s.now().Sub(a.CreatedAt) >= STKPromptWindow {
+		return nil, fmt.Errorf("payments: stk prompt of %s has timed out: %w", checkoutID, store.ErrNotFound)
+	}
+	return a, nil
+}
+
+// CurrentSTKAttempt is the checkout's newest pending STK attempt.
+func (s *Service) CurrentSTKAttempt(ctx context.Context, checkoutID string) (*store.Attempt, error) {
+	as, err := s.st.PendingAttempts(ctx, checkoutID)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(as) - 1; i >= 0; i-- {
+		if as[i].Method == MethodSTK {
+			return &as[i], nil
+		}
+	}
+	return nil, fmt.Errorf("payments: no stk attempt for %s: %w", checkoutID, store.ErrNotFound)
+}
+
+// LastSTKPhone is the number of the checkout's newest STK attempt, to fill
+// the form again.
+func (s *Service) LastSTKPhone(ctx context.Context, checkoutID string) string {
+	as, err := s.st.Attempts(ctx, checkoutID)
+	if err != nil {
+		return ""
+	}
+	for _, a := range as {
+		if a.Method == MethodSTK && a.Phone != "" {
+			return a.Phone
+		}
+	}
+	return ""
+}
+
+// ErrInvalidCallback: the body is not a callback of this provider.
+var ErrInvalidCallback = errors.New("not a callback of this provider")
+
+// STKCallback handles a backend's STK callback: stored as received, then
+// confirmed with the provider's own query (PokeaPay's transaction query,
+// Pochipay's transaction status). The callback's own verdict is not trusted.
+func (s *Service) STKCallback(ctx context.Context, provider, contentType string, body []byte) (*store.Checkout, store.Outcome, error) {
+	p := s.cfg.STK
+	if p == nil || p.Name() != provider {
+		return nil, "", ErrNotFound
+	}
+	cb, err := p.ParseCallback(contentType, body)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrInvalidCallback, err)
+	}
+	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: string(body),
+		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
+	a, err := s.st.Attempt(ctx, cb.Reference)
+	if err == nil && (a.Provider != provider || a.Method != MethodSTK) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		ev.Message = "M-Pesa callback for an unknown reference " + cb.Reference
+		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
+			return nil, "", addErr
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", ErrNotFound
+		}
+		return nil, "", err
+	}
+	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
+	if err := s.st.AddEvent(ctx, ev); err != nil {
+		return nil, "", err
+	}
+	return s.Recheck(ctx, a, "callback:"+provider)
+}
