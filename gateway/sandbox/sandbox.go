@@ -81,8 +81,93 @@
 //     example also says "sstatus"); amount repeats amt as sent, also for a
 //     decline. The IPN is acknowledged by any 2xx answer.
 //
-// The exported Pesapal* and PokeaPay* methods and counters are hooks for
-// tests. All methods are safe for concurrent use.
+// Two M-Pesa STK push APIs share one simulated phone. PokeaPay's STK API is
+// served under /sandbox/pokeapay/stk/api/v1 (see PokeaPaySTKURL; it stands
+// for https://saf.pokeapay.com/api/v1):
+//
+//	POST /login                {"email","password"} -> {"success":true,"message":"Login successful","data":{"token":<JWT>}}
+//	POST /stkPush/transaction  {amount, phone, callBackUrl, outletCode, orderRef, variable1, variable2,
+//	                           customerName, customerEmail} -> {"success":true,"message":"Transaction initiated successfully",
+//	                           "data":{"orderRef","amount","phone"}}
+//	POST /transaction/query    {amount, phone, outletCode, orderRef} -> the prompt's status
+//
+// Only Config.PokeaPaySTKEmail and PokeaPaySTKPassword log in (a wrong pair
+// answers 400 {"success":false,"error":"The credentials you provided are
+// incorrect"}); the token is a JWT (HS256, payload iat, exp and a random
+// jti) that expires after Config.STKTokenTTL. The other two calls need it
+// in "Authorization: Bearer <token>" (the bare token, as the document's
+// query example sends it, is accepted too); a missing, unknown or expired
+// token answers 401 {"success":false,"error":"Unauthorized"}. A push is
+// checked as the document's validator does, in the order of its fields,
+// and the first problem answers 422 with Joi's sentence and the request
+// echoed as data (a phone must match /^(254(7|1)\d{8})$/, the amount is a
+// positive whole number, callBackUrl an absolute http(s) URL). Then an
+// outletCode other than Config.PokeaPayOutletCode answers 400, an orderRef
+// already pushed 400, and a phone that already has a pending prompt (from
+// either provider: M-Pesa locks the subscriber) 400 with the document's
+// sentence, typo kept: "Unableto lock subscriber, a transaction is already
+// in process for the current subscriber".
+//
+// The transaction query's answer is NOT in the document (its "Transaction
+// Query Success" example is a copy of the success callback, with no
+// status): the simulator answers the shape the app's client assumes,
+//
+//	{"success": true, "message": "...", "data": {"status": "PENDING" | "COMPLETED" | "FAILED",
+//	 "receipt" (completed only), "amount", "phone", "orderRef", "resultCode", "resultDesc"}}
+//
+// (resultCode and resultDesc are "" while pending). It needs the push's
+// orderRef, phone and amount and the outlet code; an unknown orderRef, or a
+// phone or amount other than the push's, answers 404 {"success":false,
+// "error":"Transaction not found"}. After the phone answers, the callback
+// is a JSON POST to callBackUrl: the document's success body (receipt,
+// firstname, middlename, lastname from customerName, orderRef, amount,
+// phone, outletCode, variable1, variable2) or failure body (success false,
+// message M-Pesa's sentence, no receipt or names), each with an ASSUMED
+// extra data.resultCode.
+//
+// Pochipay is served under /sandbox/pochipay/api/v1 (see PochipayURL; it
+// stands for https://app.pochipay.com/api/v1). Its page lost its sample
+// bodies, so these shapes are the ones the project's notes give, ASSUMED,
+// every answer wrapped as {"result", "message", "errors"}:
+//
+//	POST /account/token                          {"email","password"} -> result {accessToken, tokenType "Bearer", expiresIn}
+//	POST /collections/mpesa                      {orderId, billRefNumber, phoneNumber, amount, narration, callbackUrl}
+//	                                             -> result {collectionId (a GUID), isProcessing true}
+//	POST /collections/mpesa/transaction-status   {collectionId} -> result {status, isSuccessful, mpesaReference, amount,
+//	                                             orderId, phoneNumber, collectionId, resultCode, resultDescription, failReason}
+//	GET  /collections/mpesa/collection-query     ?OrderId= or ?MpesaReference= or ?BillReferenceNumber= -> the same result
+//
+// Only Config.PochipayEmail and PochipayPassword get a token (else 401,
+// "Invalid credentials"); it expires after Config.PochipayTokenTTL
+// (expiresIn, 3600 s by default) and the other calls need "Authorization:
+// Bearer <token>" (else 401, "Unauthorized"; a Pochipay token is no good
+// on PokeaPay, nor the reverse). Body field names match in any
+// case, as ASP.NET reads them. A collection needs orderId, billRefNumber,
+// a phoneNumber matching ^254(7|1)\d{8}$, a positive whole amount and an
+// absolute callbackUrl (narration is optional); every problem is listed in
+// errors with HTTP 400. A used orderId answers 400, and a phone with a
+// pending prompt 400 "A transaction is already in process for this
+// subscriber". Status is "Pending", "Complete" or "Failed"; the
+// collection-query finds the newest collection that matches every
+// parameter given; an unknown collection answers 404 {"result":null,"message":"Not found","errors":["Not
+// found"]}. The callback is a JSON POST to callbackUrl of {orderId,
+// billRefNumber, phoneNumber, amount, thirdPartyReference (the receipt, ""
+// on failure), isSuccessful, failReason, resultDescription, resultCode}.
+//
+// The phone, GET /sandbox/phone (PhonePath), lists the pending prompts of
+// both providers, newest first, with Approve (result code 0 and a receipt,
+// "SBX" and 7 letters or digits), Decline (1032 "Request cancelled by
+// user"), Wrong PIN (2001 "The initiator information is invalid.") and No
+// answer (1037 "DS timeout user cannot be reached"); it reloads itself
+// every 3 seconds with a meta refresh (no script). A button records the
+// answer, schedules the callback (IPNDelay, DuplicateIPNRate, IPNRetries as
+// for IPNs; any 2xx acknowledges it) and answers 303 back to the phone. A
+// prompt nobody answers stays pending. STKAnswer also answers 1 ("The
+// balance is insufficient for the transaction."), 1001 and 1019. In both
+// APIs amounts are JSON numbers of shillings (1500, not "1500.00").
+//
+// The exported Pesapal*, PokeaPay* and STK* methods and counters are hooks
+// for tests. All methods are safe for concurrent use.
 package sandbox
 
 import (
@@ -125,16 +210,19 @@ type Config struct {
 	ConsumerKey, ConsumerSecret string
 	// TokenTTL is how long an issued token is valid (DefaultTokenTTL when 0).
 	TokenTTL time.Duration
-	// IPNDelay is the wait before an IPN is sent, and the first backoff
-	// between tries (DefaultIPNDelay when 0; negative means no wait).
+	// IPNDelay is the wait before an IPN or an STK callback is sent, and the
+	// first backoff between tries (DefaultIPNDelay when 0; negative means no
+	// wait).
 	IPNDelay time.Duration
-	// DuplicateIPNRate is the chance, from 0 to 1, that an IPN is sent a
-	// second time. Zero means never (see DefaultDuplicateIPNRate).
+	// DuplicateIPNRate is the chance, from 0 to 1, that an IPN or an STK
+	// callback is sent a second time. Zero means never (see
+	// DefaultDuplicateIPNRate).
 	DuplicateIPNRate float64
 	// IPNRetries is the number of extra tries when the IPN endpoint does not
 	// acknowledge with HTTP 200 and a JSON status of 200 (DefaultIPNRetries
 	// when 0; negative means no retry). The backoff starts at IPNDelay and
-	// doubles.
+	// doubles. The same retries apply to PokeaPay IPNs and STK callbacks,
+	// which any 2xx answer acknowledges.
 	IPNRetries int
 	// PokeaPayOutletCode and PokeaPayHashKey are the only PokeaPay outlet
 	// code and hash key accepted. When either is empty the PokeaPay
@@ -146,7 +234,21 @@ type Config struct {
 	// IPNDelay, DuplicateIPNRate and IPNRetries apply (any 2xx answer
 	// acknowledges a PokeaPay IPN).
 	PokeaPayIPNURL string
-	// HTTPClient sends IPNs (a client with DefaultHTTPTimeout when nil).
+	// PokeaPaySTKEmail and PokeaPaySTKPassword are the only credentials the
+	// PokeaPay STK API's login accepts (empty ones accept nothing). Its
+	// pushes and queries must name PokeaPayOutletCode as outletCode.
+	PokeaPaySTKEmail, PokeaPaySTKPassword string
+	// STKTokenTTL is how long a PokeaPay STK token is valid, rounded up to
+	// whole seconds (DefaultSTKTokenTTL when 0).
+	STKTokenTTL time.Duration
+	// PochipayEmail and PochipayPassword are the only credentials Pochipay's
+	// /account/token accepts (empty ones accept nothing).
+	PochipayEmail, PochipayPassword string
+	// PochipayTokenTTL is how long a Pochipay token is valid, rounded up to
+	// whole seconds (DefaultPochipayTokenTTL when 0).
+	PochipayTokenTTL time.Duration
+	// HTTPClient sends IPNs and STK callbacks (a client with
+	// DefaultHTTPTimeout when nil).
 	HTTPClient *http.Client
 	// Now is the clock for tokens and dates (time.Now when nil). Delays and
 	// backoffs use real time.
@@ -174,12 +276,19 @@ type Sandbox struct {
 
 	pesapal  pesapalState  // guarded by mu
 	pokeapay pokeaPayState // guarded by mu
+	stk      stkState      // guarded by mu: both STK simulators
 }
 
 // New returns a Sandbox for cfg, with defaults for the zero fields.
 func New(cfg Config) *Sandbox {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.STKTokenTTL <= 0 {
+		cfg.STKTokenTTL = DefaultSTKTokenTTL
+	}
+	if cfg.PochipayTokenTTL <= 0 {
+		cfg.PochipayTokenTTL = DefaultPochipayTokenTTL
 	}
 	if cfg.IPNDelay == 0 {
 		cfg.IPNDelay = DefaultIPNDelay
@@ -215,6 +324,7 @@ func New(cfg Config) *Sandbox {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.pesapal.init()
 	s.pokeapay.init()
+	s.stk.init()
 	return s
 }
 
@@ -224,6 +334,9 @@ func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routePesapal(mux)
 	s.routePokeaPay(mux)
+	s.routePokeaPaySTK(mux)
+	s.routePochipay(mux)
+	s.routePhone(mux)
 	return mux
 }
 
@@ -239,7 +352,8 @@ func (s *Sandbox) Close() {
 }
 
 // WaitIPNs blocks until no notification is waiting or under way: every IPN
-// scheduled so far has been acknowledged or given up (after its retries).
+// and STK callback scheduled so far has been acknowledged or given up
+// (after its retries).
 func (s *Sandbox) WaitIPNs() {
 	s.mu.Lock()
 	idle := s.idle
