@@ -17,7 +17,9 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"checkout/gateway"
 	"checkout/gateway/pesapal"
+	"checkout/gateway/pochipay"
 	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
@@ -70,6 +72,9 @@ type envOptions struct {
 	simSrv     *httptest.Server
 	ipnRetries int
 	duplicates float64
+	// stk names the M-Pesa STK backend: "pokeapay", "pochipay" or "" for
+	// none.
+	stk string
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -101,6 +106,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		e.sim = sandbox.New(sandbox.Config{PublicURL: e.simSrv.URL, ConsumerKey: "test-key", ConsumerSecret: "test-secret",
 			PokeaPayOutletCode: testOutlet, PokeaPayHashKey: testHashKey, PokeaPayIPNURL: e.app.URL + "/ipn/pokeapay",
+			PokeaPaySTKEmail: "stk@example.com", PokeaPaySTKPassword: "stk-password",
+			PochipayEmail: "pochi@example.com", PochipayPassword: "pochi-password",
 			IPNDelay: time.Millisecond, IPNRetries: retries, DuplicateIPNRate: o.duplicates})
 		simHandler = e.sim.Handler()
 		t.Cleanup(e.sim.Close)
@@ -132,7 +139,25 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, Store: st, Logger: log, Now: e.clock.Now,
+	var stk gateway.STKProvider
+	noSleep := func(context.Context, time.Duration) error { return nil }
+	switch o.stk {
+	case "pokeapay":
+		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: e.sim.PokeaPaySTKURL(), Email: "stk@example.com",
+			Password: "stk-password", OutletCode: testOutlet, Now: e.clock.Now, Sleep: noSleep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stk = c
+	case "pochipay":
+		c, err := pochipay.New(pochipay.Config{BaseURL: e.sim.PochipayURL(), Email: "pochi@example.com",
+			Password: "pochi-password", Now: e.clock.Now, Sleep: noSleep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stk = c
+	}
+	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
 		PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)

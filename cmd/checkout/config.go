@@ -20,6 +20,8 @@ type config struct {
 	AdminEmail    string
 	AdminPassword string
 	APIKey        string
+	// MerchantName is the default merchant's name, shown to customers.
+	MerchantName string
 
 	PesapalURL            string
 	PesapalConsumerKey    string
@@ -30,6 +32,16 @@ type config struct {
 	PokeaPayOutletCode  string
 	PokeaPayHashKey     string
 	PokeaPayLive        bool
+
+	PokeaPayAPIURL   string
+	PokeaPayEmail    string
+	PokeaPayPassword string
+	PochipayURL      string
+	PochipayEmail    string
+	PochipayPassword string
+	// STKProvider is "pokeapay", "pochipay", or "" when no STK backend is
+	// configured.
+	STKProvider string
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -57,6 +69,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		AdminEmail:            strings.ToLower(get("CHECKOUT_ADMIN_EMAIL", "")),
 		AdminPassword:         getenv("CHECKOUT_ADMIN_PASSWORD"),
 		APIKey:                get("CHECKOUT_API_KEY", ""),
+		MerchantName:          get("CHECKOUT_MERCHANT_NAME", ""),
 		PesapalURL:            strings.TrimRight(get("PESAPAL_URL", "https://pay.pesapal.com/v3"), "/"),
 		PesapalConsumerKey:    get("PESAPAL_CONSUMER_KEY", ""),
 		PesapalConsumerSecret: get("PESAPAL_CONSUMER_SECRET", ""),
@@ -64,6 +77,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		PokeaPayCoreURL:       strings.TrimRight(get("POKEAPAY_CORE_URL", "https://core.pokeapay.com"), "/"),
 		PokeaPayOutletCode:    get("POKEAPAY_OUTLET_CODE", ""),
 		PokeaPayHashKey:       getenv("POKEAPAY_HASH_KEY"),
+		PokeaPayAPIURL:        strings.TrimRight(get("POKEAPAY_API_URL", "https://saf.pokeapay.com/api/v1"), "/"),
+		PokeaPayEmail:         get("POKEAPAY_EMAIL", ""),
+		PokeaPayPassword:      getenv("POKEAPAY_PASSWORD"),
+		PochipayURL:           strings.TrimRight(get("POCHIPAY_URL", "https://app.pochipay.com/api/v1"), "/"),
+		PochipayEmail:         get("POCHIPAY_EMAIL", ""),
+		PochipayPassword:      getenv("POCHIPAY_PASSWORD"),
 	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
@@ -126,7 +145,23 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("POKEAPAY_LIVE", "%q must be 1 (live) or 0 (demo)", v)
 	}
 
-	hasCredentials := c.PesapalConsumerKey != "" || c.PokeaPayOutletCode != ""
+	if (c.PokeaPayEmail == "") != (c.PokeaPayPassword == "") {
+		return nil, bad("POKEAPAY_PASSWORD", "set POKEAPAY_EMAIL and POKEAPAY_PASSWORD together")
+	}
+	if c.PokeaPayEmail != "" && c.PokeaPayOutletCode == "" {
+		return nil, bad("POKEAPAY_OUTLET_CODE", "is required for PokeaPay's STK push (with POKEAPAY_EMAIL)")
+	}
+	if err := checkBaseURL(c.PokeaPayAPIURL); err != nil {
+		return nil, bad("POKEAPAY_API_URL", "%v", err)
+	}
+	if (c.PochipayEmail == "") != (c.PochipayPassword == "") {
+		return nil, bad("POCHIPAY_PASSWORD", "set POCHIPAY_EMAIL and POCHIPAY_PASSWORD together")
+	}
+	if err := checkBaseURL(c.PochipayURL); err != nil {
+		return nil, bad("POCHIPAY_URL", "%v", err)
+	}
+
+	hasCredentials := c.PesapalConsumerKey != "" || c.PokeaPayOutletCode != "" || c.PochipayEmail != ""
 	switch v := strings.TrimSpace(getenv("CHECKOUT_SANDBOX")); v {
 	case "":
 		c.Sandbox = !hasCredentials
@@ -137,6 +172,46 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	default:
 		return nil, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
 	}
+	// The STK backend: as chosen, else the one with credentials, else (in
+	// sandbox mode) PokeaPay's simulator.
+	pokeaSTK, pochi := c.PokeaPayEmail != "", c.PochipayEmail != ""
+	switch v := strings.TrimSpace(getenv("CHECKOUT_STK_PROVIDER")); v {
+	case "pokeapay":
+		if !pokeaSTK && !c.Sandbox {
+			return nil, bad("CHECKOUT_STK_PROVIDER", "is pokeapay but POKEAPAY_EMAIL and POKEAPAY_PASSWORD are not set")
+		}
+		c.STKProvider = v
+	case "pochipay":
+		if !pochi && !c.Sandbox {
+			return nil, bad("CHECKOUT_STK_PROVIDER", "is pochipay but POCHIPAY_EMAIL and POCHIPAY_PASSWORD are not set")
+		}
+		c.STKProvider = v
+	case "":
+		switch {
+		case pokeaSTK && pochi:
+			return nil, bad("CHECKOUT_STK_PROVIDER", "both PokeaPay and Pochipay have credentials: choose pokeapay or pochipay")
+		case pokeaSTK:
+			c.STKProvider = "pokeapay"
+		case pochi:
+			c.STKProvider = "pochipay"
+		case c.Sandbox:
+			c.STKProvider = "pokeapay"
+		}
+	default:
+		return nil, bad("CHECKOUT_STK_PROVIDER", "%q must be pokeapay or pochipay", v)
+	}
+
+	if n := len([]rune(c.MerchantName)); n > 80 {
+		return nil, bad("CHECKOUT_MERCHANT_NAME", "must be at most 80 characters (got %d)", n)
+	}
+	if c.MerchantName == "" {
+		c.MerchantName = "Demo Shop"
+		if !c.Sandbox {
+			u, _ := url.Parse(c.PublicURL) // checked above
+			c.MerchantName = u.Hostname()
+		}
+	}
+
 	if !c.Sandbox {
 		if !hasCredentials {
 			return nil, bad("CHECKOUT_SANDBOX", "is 0 but no provider has credentials; set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET, or POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY")

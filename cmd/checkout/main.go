@@ -22,7 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"checkout/gateway"
 	"checkout/gateway/pesapal"
+	"checkout/gateway/pochipay"
 	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
@@ -97,6 +99,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 
 	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
 	var origins []string // provider pages we frame or send customers to
+	var stkOutlet string // the simulator's outlet code, when PokeaPay's STK API is simulated
 	var sb *sandbox.Sandbox
 	var sandboxHandler http.Handler
 	if cfg.Sandbox {
@@ -104,12 +107,25 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		sbHashKey := randomHex(16)
 		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
 			PokeaPayOutletCode: "SANDBOX01", PokeaPayHashKey: sbHashKey, PokeaPayIPNURL: cfg.PublicURL + "/ipn/pokeapay",
+			PokeaPaySTKEmail: "stk@sandbox.local", PokeaPaySTKPassword: sbSecret,
+			PochipayEmail: "pochipay@sandbox.local", PochipayPassword: sbSecret,
 			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
 		if key == "" {
 			key, sec = "sandbox-key", sbSecret
 			pesapalURL = loopbackURL(ln.Addr()) + sandbox.PesapalAPIPath
+		}
+		// STK backends without credentials talk to the simulators on this
+		// very server; the outlet code is the simulator's unless PokeaPay's
+		// web checkout is real.
+		if cfg.PokeaPayEmail == "" {
+			cfg.PokeaPayAPIURL = loopbackURL(ln.Addr()) + sandbox.PokeaPaySTKPath
+			cfg.PokeaPayEmail, cfg.PokeaPayPassword, stkOutlet = "stk@sandbox.local", sbSecret, "SANDBOX01"
+		}
+		if cfg.PochipayEmail == "" {
+			cfg.PochipayURL = loopbackURL(ln.Addr()) + sandbox.PochipayPath
+			cfg.PochipayEmail, cfg.PochipayPassword = "pochipay@sandbox.local", sbSecret
 		}
 		if cfg.PokeaPayOutletCode == "" {
 			// The customer's browser goes to the simulated hosted page; our
@@ -122,6 +138,27 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		}
 	} else if cfg.PokeaPayOutletCode != "" {
 		origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
+	}
+	var stk gateway.STKProvider
+	switch cfg.STKProvider {
+	case "pokeapay":
+		outlet := cfg.PokeaPayOutletCode
+		if stkOutlet != "" {
+			outlet = stkOutlet
+		}
+		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: cfg.PokeaPayAPIURL, Email: cfg.PokeaPayEmail,
+			Password: cfg.PokeaPayPassword, OutletCode: outlet, Logger: log})
+		if err != nil {
+			return err
+		}
+		stk = c
+	case "pochipay":
+		c, err := pochipay.New(pochipay.Config{BaseURL: cfg.PochipayURL, Email: cfg.PochipayEmail,
+			Password: cfg.PochipayPassword, Logger: log})
+		if err != nil {
+			return err
+		}
+		stk = c
 	}
 	var pokea payments.PokeaPay
 	if cfg.PokeaPayOutletCode != "" {
@@ -150,7 +187,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	if pp != nil {
 		pesapalGW = pp
 	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, Store: st, Logger: log, Now: opt.Now})
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now})
 	if err != nil {
 		return err
 	}
@@ -253,12 +290,20 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		}
 	}
 	if key != "" {
-		created, err := st.EnsureMerchant(ctx, "default", "Demo Shop", key)
+		created, err := st.EnsureMerchant(ctx, "default", cfg.MerchantName, key)
 		if err != nil {
 			return err
 		}
 		if cfg.APIKey == "" && created {
 			lines = append(lines, "  API key:      "+key+"  (shown once)")
+		}
+	}
+
+	if has, err := st.HasMerchant(ctx, "default"); err != nil {
+		return err
+	} else if has {
+		if err := st.RenameMerchant(ctx, "default", cfg.MerchantName); err != nil {
+			return err
 		}
 	}
 
@@ -270,12 +315,13 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		co, err := svc.CreateCheckout(ctx, m, payments.CreateRequest{
 			Amount: []byte(`"1500.00"`), Currency: "KES", Reference: "demo-" + time.Now().UTC().Format("20060102-150405.000"),
 			Description: "Demo order: 2 bags of Kenyan AA coffee",
-			Customer:    &payments.Customer{Name: "Wanjiru Kamau", Email: "wanjiru@example.com"},
+			Customer:    &payments.Customer{Name: "Wanjiru Kamau", Email: "wanjiru@example.com", Phone: "0712 345 678"},
 		}, "sandbox demo")
 		if err != nil {
 			return fmt.Errorf("create the demo checkout: %w", err)
 		}
-		lines = append([]string{"  Demo checkout: " + svc.CheckoutURL(co.ID)}, lines...)
+		lines = append([]string{"  Demo checkout: " + svc.CheckoutURL(co.ID),
+			"  Sandbox phone: " + cfg.PublicURL + sandbox.PhonePath + "  (approve M-Pesa prompts here)"}, lines...)
 	}
 	if len(lines) == 0 {
 		return nil
