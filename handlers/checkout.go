@@ -85,8 +85,13 @@ func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
 			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
 				"If money left your account for this order, keep your receipt: the shop will see the payment.")
 	case co.Status == store.StatusCancelled:
-		notice(c, http.StatusGone, "This checkout was cancelled",
-			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.")
+		label := ""
+		if co.CancelURL != "" {
+			label = "Return to " + h.summary(c.Request.Context(), co).MerchantName
+		}
+		noticeWithLink(c, http.StatusGone, "This checkout was cancelled",
+			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.",
+			co.CancelURL, label)
 	case co.Status == store.StatusReversed:
 		notice(c, http.StatusGone, "This payment was reversed",
 			"The payment for this order was reversed by the provider. Contact the shop if you have questions.")
@@ -285,11 +290,10 @@ func (h *Handlers) Cancel(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if done.CancelURL != "" {
-		c.Redirect(http.StatusSeeOther, done.CancelURL)
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
+	// The cancelled page links back to the merchant: a redirect from this
+	// form post straight to the merchant's site would be blocked by the
+	// page's form-action policy.
+	c.Redirect(http.StatusSeeOther, "/c/"+done.ID)
 }
 
 // stkPhone fills the M-Pesa number: what the customer just typed, else the

@@ -79,7 +79,13 @@ func fail(c *gin.Context, err error) {
 
 // notice renders the one-message page (expired, unknown, errors).
 func notice(c *gin.Context, status int, heading, text string) {
-	v := templates.NoticePage{Page: page(c, heading), Heading: heading, Text: text, Code: status}
+	noticeWithLink(c, status, heading, text, "", "")
+}
+
+// noticeWithLink is notice with a "Return to <merchant>" link.
+func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, returnLabel string) {
+	v := templates.NoticePage{Page: page(c, heading), Heading: heading, Text: text, Code: status,
+		ReturnURL: returnURL, ReturnLabel: returnLabel}
 	var buf bytes.Buffer
 	if err := templates.NoticeView(v).Render(c.Request.Context(), &buf); err != nil {
 		c.String(status, heading)

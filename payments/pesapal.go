@@ -43,6 +43,17 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 	if err != nil {
 		return nil, err
 	}
+	if NeedsContact(co) {
+		// What the customer typed for the receipt is theirs: keep it on the
+		// order, where the admin and the merchant see it.
+		phone := billing.PhoneNumber
+		if p, err := NormalizePhone(phone); err == nil {
+			phone = p
+		}
+		if err := s.st.SetCustomerContact(ctx, co.ID, billing.EmailAddress, phone); err != nil {
+			return nil, err
+		}
+	}
 
 	ipnID, err := s.cfg.PesapalIPN(ctx)
 	if err != nil {

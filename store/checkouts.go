@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -199,4 +200,21 @@ func (s *Store) Events(ctx context.Context, checkoutID string) ([]Event, error) 
 		return nil, fmt.Errorf("store: events of %s: %w", checkoutID, err)
 	}
 	return evs, nil
+}
+
+// SetCustomerContact records the email or phone a customer typed on the
+// checkout page, when the merchant sent neither, with an event.
+func (s *Store) SetCustomerContact(ctx context.Context, id, email, phone string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Checkout{}).Where("id = ? AND customer_email = '' AND customer_phone = ''", id).
+			Updates(map[string]any{"customer_email": email, "customer_phone": phone, "updated_at": s.now()})
+		if res.Error != nil {
+			return fmt.Errorf("store: customer contact of %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return s.addEvent(tx, &Event{CheckoutID: id, Kind: EventAttempt, Source: "customer",
+			Message: "the customer gave " + strings.TrimSpace(email+" "+phone) + " for the receipt"})
+	})
 }

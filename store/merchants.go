@@ -87,3 +87,11 @@ func (s *Store) HasMerchant(ctx context.Context, id string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// RenameMerchant sets the name customers see for the merchant.
+func (s *Store) RenameMerchant(ctx context.Context, id, name string) error {
+	if err := s.w.WithContext(ctx).Model(&Merchant{}).Where("id = ?", id).Update("name", name).Error; err != nil {
+		return fmt.Errorf("store: rename merchant %s: %w", id, err)
+	}
+	return nil
+}

@@ -347,12 +347,12 @@ func TestStatusPartial(t *testing.T) {
 		{
 			name:     "open after a failed attempt",
 			v:        StatusView{ID: "co_1", Status: "open", Message: "Insufficient funds", PollURL: "/c/co_1/status", PageURL: "/return/pesapal?x=1"},
-			wantPoll: true, wantBadge: "badge-open", wantText: "The last payment did not go through: Insufficient funds", wantLink: "/return/pesapal?x=1",
+			wantPoll: true, wantBadge: "badge-failed", wantText: "The last payment did not go through: Insufficient funds", wantLink: "/return/pesapal?x=1",
 		},
 		{
 			name:     "pending",
 			v:        StatusView{ID: "co_1", Status: "pending", Method: "pesapal", PollURL: "/c/co_1/status"},
-			wantPoll: true, wantBadge: "badge-pending", wantText: "Waiting for confirmation from the provider…", wantLink: "/c/co_1",
+			wantPoll: true, wantBadge: "badge-pending", wantText: "Waiting for your payment…", wantLink: "/c/co_1",
 		},
 		{
 			name:     "pending stk",
@@ -610,7 +610,7 @@ func TestNoticeView(t *testing.T) {
 	if got := text(doc.Find("h1")); got != "Something went wrong" {
 		t.Errorf("heading = %q", got)
 	}
-	if got := text(doc.Find(".request-id")); got != "Reference: req-42" {
+	if got := text(doc.Find(".request-id")); got != "Request id (quote it if you contact support): req-42" {
 		t.Errorf("request id = %q", got)
 	}
 

@@ -152,6 +152,8 @@ type ReceiptPage struct {
 type NoticePage struct {
 	Page
 	Heading, Text string
+	// ReturnURL, when set, is a "Return to <merchant>" link (ReturnLabel).
+	ReturnURL, ReturnLabel string
 	// Code is the HTTP status the handler answers with; it picks a heading
 	// when Heading is empty.
 	Code int

@@ -294,8 +294,10 @@ func TestUnknownCheckoutAndRouteGetClear404Pages(t *testing.T) {
 			if p := strings.TrimSpace(r.doc.Find("section.notice p").First().Text()); p != tc.text {
 				t.Fatalf("text %q, want %q", p, tc.text)
 			}
-			if id := r.doc.Find(".request-id .mono").Text(); id == "" || id != r.header.Get("X-Request-ID") {
-				t.Fatalf("request id on page %q, header %q", id, r.header.Get("X-Request-ID"))
+			// A request id is for errors on our side; here it would only be
+			// mistaken for the order's reference.
+			if r.doc.Find(".request-id").Length() != 0 {
+				t.Fatal("a 404 page shows a request id")
 			}
 			for _, leak := range []string{"record not found", "store:", "sql", "gorm"} {
 				if strings.Contains(strings.ToLower(r.body), leak) {
