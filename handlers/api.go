@@ -2,9 +2,13 @@ package handlers
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,11 +27,15 @@ const (
 // apiError writes the merchant API's error shape:
 // {"error": {"code": "...", "message": "...", "field": "..." or null}}.
 func apiError(c *gin.Context, status int, code, msg, field string) {
+	c.AbortWithStatusJSON(status, errorBody(code, msg, field))
+}
+
+func errorBody(code, msg, field string) gin.H {
 	var f any
 	if field != "" {
 		f = field
 	}
-	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg, "field": f}})
+	return gin.H{"error": gin.H{"code": code, "message": msg, "field": f}}
 }
 
 // APIAuth checks the Bearer API key and loads its merchant.
@@ -65,8 +73,14 @@ func merchant(c *gin.Context) *store.Merchant {
 	return m
 }
 
-// CreateCheckout is POST /api/v1/checkouts.
+// CreateCheckout is POST /api/v1/checkouts. With an Idempotency-Key
+// header, see createIdempotent.
 func (h *Handlers) CreateCheckout(c *gin.Context) {
+	key, hasKey, keyErr := idempotencyKey(c.Request.Header)
+	if keyErr != "" {
+		apiError(c, http.StatusBadRequest, "invalid", keyErr, headerIdempotencyKey)
+		return
+	}
 	if ct := c.ContentType(); ct != "application/json" {
 		apiError(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json", "")
 		return
@@ -80,10 +94,29 @@ func (h *Handlers) CreateCheckout(c *gin.Context) {
 		apiError(c, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB", "")
 		return
 	}
+	if hasKey {
+		h.createIdempotent(c, key, body)
+		return
+	}
+	status, answer, err := h.create(c, body)
+	switch {
+	case err != nil:
+		fail(c, err)
+	case status == http.StatusCreated:
+		c.Header("Cache-Control", "no-store")
+		c.JSON(status, answer)
+	default:
+		c.AbortWithStatusJSON(status, answer)
+	}
+}
+
+// create decodes the body and creates the checkout. It returns the answer
+// for the merchant (201 with the checkout object, or a 4xx with the error
+// shape), or an error for a failure on our side.
+func (h *Handlers) create(c *gin.Context, body []byte) (int, any, error) {
 	var req payments.CreateRequest
 	if code, msg, field := decodeStrict(body, &req); code != "" {
-		apiError(c, http.StatusBadRequest, code, msg, field)
-		return
+		return http.StatusBadRequest, errorBody(code, msg, field), nil
 	}
 	co, err := h.svc.CreateCheckout(c.Request.Context(), merchant(c), req, "api")
 	var fe *payments.FieldError
@@ -93,13 +126,123 @@ func (h *Handlers) CreateCheckout(c *gin.Context) {
 		if fe.Code == "duplicate" {
 			status = http.StatusConflict
 		}
-		apiError(c, status, fe.Code, fe.Message, fe.Field)
-		return
+		return status, errorBody(fe.Code, fe.Message, fe.Field), nil
 	case err != nil:
+		return 0, nil, err
+	}
+	obj, err := h.svc.Object(co)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, obj, nil
+}
+
+const headerIdempotencyKey = "Idempotency-Key"
+
+// idempotencyKey reads the Idempotency-Key header: 1 to 255 printable
+// ASCII characters, sent once. bad is the message for a key refused.
+func idempotencyKey(hdr http.Header) (key string, ok bool, bad string) {
+	vals := hdr.Values(headerIdempotencyKey)
+	switch {
+	case len(vals) == 0:
+		return "", false, ""
+	case len(vals) > 1:
+		return "", false, "send one Idempotency-Key header"
+	}
+	key = vals[0]
+	if key == "" || len(key) > store.MaxIdempotencyKey {
+		return "", false, fmt.Sprintf("Idempotency-Key must be 1 to %d characters", store.MaxIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return "", false, "Idempotency-Key must be printable ASCII characters"
+		}
+	}
+	return key, true, ""
+}
+
+// createIdempotent is CreateCheckout with an Idempotency-Key: the first
+// request with a key runs and its answer is stored, byte for byte; the same
+// key and body answer that again, another body or a request still running
+// with the key answer 409. Answers a retry cannot change (201, 4xx) are
+// stored; a failure on our side is not, so that a retry may succeed.
+func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
+	ctx := c.Request.Context()
+	m := merchant(c)
+	sum := sha256.Sum256(body)
+	claim, err := h.svc.Store().BeginIdempotency(ctx, m.ID, key, hex.EncodeToString(sum[:]))
+	if err != nil {
 		fail(c, err)
 		return
 	}
-	h.writeCheckout(c, http.StatusCreated, co)
+	switch claim.Result {
+	case store.IdempotencyReplay:
+		c.Header("Idempotent-Replayed", "true")
+		writeStored(c, claim.ResponseStatus, claim.ResponseBody)
+		return
+	case store.IdempotencyMismatch:
+		apiError(c, http.StatusConflict, "idempotency_error",
+			"this Idempotency-Key was used with a different request", headerIdempotencyKey)
+		return
+	case store.IdempotencyInProgress:
+		c.Header("Retry-After", "1")
+		apiError(c, http.StatusConflict, "idempotency_error",
+			"a request with this Idempotency-Key is still being processed; retry shortly", headerIdempotencyKey)
+		return
+	}
+	if claim.TookOver {
+		h.log.WarnContext(ctx, "idempotency key taken over from a request that did not finish",
+			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID)
+	}
+
+	// The key is released even if the client goes away or the creation
+	// panics: otherwise retries would be told "in progress" until the lock
+	// lapses.
+	bg := context.WithoutCancel(ctx)
+	settled := false
+	defer func() {
+		if !settled {
+			h.abandon(bg, c, claim)
+		}
+	}()
+
+	status, answer, err := h.create(c, body)
+	var out []byte
+	if err == nil {
+		out, err = json.Marshal(answer)
+	}
+	settled = true
+	if err != nil {
+		// Released before the 500 is sent, so that a retry runs again.
+		h.abandon(bg, c, claim)
+		fail(c, err)
+		return
+	}
+	// Stored before it is sent, so a retry that follows the answer replays
+	// it instead of hearing "in progress".
+	if err := h.svc.Store().FinishIdempotency(bg, claim, status, out); err != nil {
+		// The checkout exists (or the error stands) whatever the store
+		// says: this client still gets the true answer. The key stays
+		// running until its lock lapses and a retry takes it over.
+		h.log.ErrorContext(ctx, "storing the idempotent answer failed",
+			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID, "err", err)
+	}
+	writeStored(c, status, out)
+}
+
+func (h *Handlers) abandon(ctx context.Context, c *gin.Context, claim *store.IdempotencyClaim) {
+	if err := h.svc.Store().AbandonIdempotency(ctx, claim); err != nil {
+		h.log.ErrorContext(ctx, "releasing an idempotency key failed",
+			"request_id", c.GetString(keyRequestID), "merchant_id", claim.MerchantID, "err", err)
+	}
+}
+
+// writeStored sends an API answer as the exact bytes given (what was
+// stored for the idempotency key), never encoded again.
+func writeStored(c *gin.Context, status int, body []byte) {
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "application/json; charset=utf-8", body)
+	c.Abort()
 }
 
 // decodeStrict decodes one JSON object, refusing unknown fields, and names

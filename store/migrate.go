@@ -151,6 +151,24 @@ var migrations = []migration{
 		`CREATE INDEX idx_attempts_phone ON attempts (phone)`,
 		`CREATE INDEX idx_attempts_receipt ON attempts (receipt)`,
 	)},
+	// Idempotency-Key on POST /api/v1/checkouts: the first answer per
+	// merchant and key, kept 24 h (pruned by created_at). locked_until lets
+	// a retry take over a key whose request died while running.
+	{4, "idempotency keys", ddl(
+		`CREATE TABLE idempotency_keys (
+			id {{pk}},
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			key TEXT NOT NULL,
+			request_hash TEXT NOT NULL,
+			status TEXT NOT NULL CHECK (status IN ('running', 'done')),
+			response_status INTEGER NOT NULL DEFAULT 0,
+			response_body TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			locked_until {{time}} NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX idx_idempotency_keys_merchant_key ON idempotency_keys (merchant_id, key)`,
+		`CREATE INDEX idx_idempotency_keys_created ON idempotency_keys (created_at)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	hashA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	hashB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+func begin(t *testing.T, s *Store, merchantID, key, hash string) *IdempotencyClaim {
+	t.Helper()
+	c, err := s.BeginIdempotency(context.Background(), merchantID, key, hash)
+	if err != nil {
+		t.Fatalf("BeginIdempotency(%s, %s): %v", merchantID, key, err)
+	}
+	return c
+}
+
+func finish(t *testing.T, s *Store, c *IdempotencyClaim, status int, body string) {
+	t.Helper()
+	if err := s.FinishIdempotency(context.Background(), c, status, []byte(body)); err != nil {
+		t.Fatalf("FinishIdempotency(%s): %v", c.Key, err)
+	}
+}
+
+// assertClaim compares every field of the claim.
+func assertClaim(t *testing.T, what string, got *IdempotencyClaim, want IdempotencyClaim) {
+	t.Helper()
+	assertFields(t, what, *got, want)
+}
+
+func idempotencyRows(t *testing.T, s *Store) []idempotencyKey {
+	t.Helper()
+	var rows []idempotencyKey
+	if err := s.r.Order("id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestIdempotencyFinishedKeyReplaysTheStoredAnswerByteForByte(t *testing.T) {
+	s, _ := newTestEnv(t)
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "first", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyStarted,
+		LockedUntil: t0.Add(IdempotencyLock)})
+
+	// Bytes a re-encoding would change: key order, spacing, escapes, non-ASCII.
+	body := "{\"z\":1,  \"a\":\"\\u003cb\\u003e é \\u2028\"}\n"
+	finish(t, s, c, 201, body)
+
+	again := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "same body", again, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(body)})
+
+	other := begin(t, s, testMerchantID, "key-1", hashB)
+	assertClaim(t, "other body", other, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashB, Result: IdempotencyMismatch})
+
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(rows))
+	}
+	assertFields(t, "row", rows[0], idempotencyKey{ID: rows[0].ID, MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA,
+		Status: idemDone, ResponseStatus: 201, ResponseBody: body, CreatedAt: t0, LockedUntil: t0.Add(IdempotencyLock)})
+}
+
+func TestIdempotencyRunningKeyIsInProgressOrMismatch(t *testing.T) {
+	s, clk := newTestEnv(t)
+	begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock - time.Millisecond)
+
+	same := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "same body", same, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyInProgress})
+	other := begin(t, s, testMerchantID, "key-1", hashB)
+	assertClaim(t, "other body", other, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashB, Result: IdempotencyMismatch})
+
+	if err := s.FinishIdempotency(context.Background(), same, 201, []byte("{}")); err == nil {
+		t.Error("FinishIdempotency with an in-progress claim succeeded")
+	}
+	if err := s.AbandonIdempotency(context.Background(), same); err == nil {
+		t.Error("AbandonIdempotency with an in-progress claim succeeded")
+	}
+}
+
+func TestIdempotencyLapsedLockIsTakenOverBySameBodyOnly(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	dead := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock)
+
+	other := begin(t, s, testMerchantID, "key-1", hashB)
+	assertClaim(t, "other body", other, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashB, Result: IdempotencyMismatch})
+
+	taken := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "same body", taken, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyStarted,
+		TookOver: true, LockedUntil: clk.Now().Add(IdempotencyLock)})
+	// The new hold runs for a full lock period again.
+	clk.Advance(IdempotencyLock - time.Millisecond)
+	if c := begin(t, s, testMerchantID, "key-1", hashA); c.Result != IdempotencyInProgress {
+		t.Fatalf("during the new hold: %s, want in_progress", c.Result)
+	}
+
+	// The request that lost the key wakes up and gives up: the new hold
+	// stays.
+	if err := s.AbandonIdempotency(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	if rows := idempotencyRows(t, s); len(rows) != 1 || rows[0].Status != idemRunning {
+		t.Fatalf("after the old holder abandoned: %+v", rows)
+	}
+
+	finish(t, s, taken, 201, `{"id":"chk_1"}`)
+	// The old holder finishing late does not overwrite the stored answer.
+	err := s.FinishIdempotency(ctx, dead, 500, []byte(`{"late":true}`))
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("late finish: %v, want ErrConflict", err)
+	}
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "replay", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(`{"id":"chk_1"}`)})
+}
+
+func TestIdempotencyAbandonedKeyStartsAgain(t *testing.T) {
+	s, _ := newTestEnv(t)
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	if err := s.AbandonIdempotency(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if rows := idempotencyRows(t, s); len(rows) != 0 {
+		t.Fatalf("%d rows after abandon, want 0", len(rows))
+	}
+	// Even with another body: an abandoned request left no answer to
+	// protect.
+	again := begin(t, s, testMerchantID, "key-1", hashB)
+	assertClaim(t, "after abandon", again, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashB, Result: IdempotencyStarted,
+		LockedUntil: t0.Add(IdempotencyLock)})
+	if err := s.FinishIdempotency(context.Background(), c, 201, []byte("{}")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("finishing the abandoned claim: %v, want ErrConflict", err)
+	}
+}
+
+func TestIdempotencyFinishOfAMissingKeyIsNotFound(t *testing.T) {
+	s, clk := newTestEnv(t)
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyRetention + time.Second)
+	if _, err := s.PruneIdempotencyKeys(context.Background(), IdempotencyRetention); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishIdempotency(context.Background(), c, 201, []byte("{}")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("FinishIdempotency: %v, want ErrNotFound", err)
+	}
+}
+
+func TestIdempotencyKeysAreScopedToTheMerchant(t *testing.T) {
+	s, _ := newTestEnv(t)
+	if _, err := s.EnsureMerchant(context.Background(), "m_other", "Other shop", "sk_other_0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, s, begin(t, s, testMerchantID, "shared", hashA), 201, `{"id":"chk_1"}`)
+	c := begin(t, s, "m_other", "shared", hashB)
+	assertClaim(t, "other merchant", c, IdempotencyClaim{MerchantID: "m_other", Key: "shared", RequestHash: hashB, Result: IdempotencyStarted,
+		LockedUntil: t0.Add(IdempotencyLock)})
+	finish(t, s, c, 201, `{"id":"chk_2"}`)
+	if c := begin(t, s, testMerchantID, "shared", hashA); string(c.ResponseBody) != `{"id":"chk_1"}` {
+		t.Fatalf("first merchant's replay: %s %q", c.Result, c.ResponseBody)
+	}
+}
+
+func TestIdempotencyKeysAreKeptADayThenPruned(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	finish(t, s, begin(t, s, testMerchantID, "old", hashA), 201, `{"id":"chk_old"}`)
+	clk.Advance(12 * time.Hour)
+	finish(t, s, begin(t, s, testMerchantID, "young", hashA), 201, `{"id":"chk_young"}`)
+
+	clk.Advance(12 * time.Hour)
+	if n, err := s.PruneIdempotencyKeys(ctx, IdempotencyRetention); err != nil || n != 0 {
+		t.Fatalf("prune at exactly 24 h: %d, %v; want 0 (kept at least 24 h)", n, err)
+	}
+	if c := begin(t, s, testMerchantID, "old", hashB); c.Result != IdempotencyMismatch {
+		t.Fatalf("old key at 24 h: %s, want mismatch", c.Result)
+	}
+
+	clk.Advance(time.Second)
+	n, err := s.PruneIdempotencyKeys(ctx, IdempotencyRetention)
+	if err != nil || n != 1 {
+		t.Fatalf("prune after 24 h: %d, %v; want 1", n, err)
+	}
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 || rows[0].Key != "young" {
+		t.Fatalf("rows after prune: %+v", rows)
+	}
+	c := begin(t, s, testMerchantID, "old", hashB)
+	assertClaim(t, "pruned key reused", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "old", RequestHash: hashB, Result: IdempotencyStarted,
+		LockedUntil: clk.Now().Add(IdempotencyLock)})
+
+	if _, err := s.PruneIdempotencyKeys(ctx, time.Hour); err == nil {
+		t.Fatal("pruning keys younger than 24 h was allowed")
+	}
+}
+
+func TestIdempotencyBeginTreatsExpiredKeysAsNew(t *testing.T) {
+	s, clk := newTestEnv(t)
+	finish(t, s, begin(t, s, testMerchantID, "key-1", hashA), 201, `{"id":"chk_1"}`)
+	finish(t, s, begin(t, s, testMerchantID, "key-2", hashA), 201, `{"id":"chk_2"}`)
+	clk.Advance(IdempotencyRetention + time.Millisecond)
+
+	c := begin(t, s, testMerchantID, "key-1", hashB)
+	assertClaim(t, "expired key", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashB, Result: IdempotencyStarted,
+		LockedUntil: clk.Now().Add(IdempotencyLock)})
+	// Begin swept the other expired key too.
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 || rows[0].Key != "key-1" || rows[0].RequestHash != hashB || !rows[0].CreatedAt.Equal(clk.Now()) {
+		t.Fatalf("rows: %+v", rows)
+	}
+}
+
+func TestIdempotencyRefusesEmptyAndLongKeys(t *testing.T) {
+	s, _ := newTestEnv(t)
+	for _, key := range []string{"", strings.Repeat("k", MaxIdempotencyKey+1)} {
+		if _, err := s.BeginIdempotency(context.Background(), testMerchantID, key, hashA); err == nil {
+			t.Errorf("key of %d bytes accepted", len(key))
+		}
+	}
+	c := begin(t, s, testMerchantID, strings.Repeat("k", MaxIdempotencyKey), hashA)
+	if c.Result != IdempotencyStarted {
+		t.Fatalf("key of %d bytes: %s", MaxIdempotencyKey, c.Result)
+	}
+}
+
+func TestIdempotencyConcurrentFirstRequestsStartOnce(t *testing.T) {
+	s, _ := newTestEnv(t)
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]IdempotencyResult, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			c, err := s.BeginIdempotency(context.Background(), testMerchantID, "race", hashA)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i] = c.Result
+		}()
+	}
+	close(start)
+	wg.Wait()
+	started := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("request %d: %v", i, errs[i])
+			continue
+		}
+		switch results[i] {
+		case IdempotencyStarted:
+			started++
+		case IdempotencyInProgress:
+		default:
+			t.Errorf("request %d: %s", i, results[i])
+		}
+	}
+	if started != 1 {
+		t.Fatalf("%d requests started, want exactly 1", started)
+	}
+}
