@@ -33,12 +33,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
+
+	"checkout/gateway/internal/httpx"
 )
 
 // Endpoint paths under Config.BaseURL, as the document names them.
@@ -102,7 +102,7 @@ type Client struct {
 	log     *slog.Logger
 	sleep   func(ctx context.Context, d time.Duration) error
 
-	tok tokenCache
+	tok httpx.TokenCache
 }
 
 // New checks cfg and returns a Client. It names the missing field when
@@ -146,21 +146,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.log = c.log.With("provider", "pesapal")
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = httpx.Sleep
 	}
+	c.tok.Fetch, c.tok.Now = c.requestToken, c.now
 	return c, nil
-}
-
-// sleepTimer waits d unless ctx ends first.
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // answer is one HTTP answer from Pesapal, read in full.
@@ -217,24 +206,11 @@ func (c *Client) exchange(ctx context.Context, op, method, path string, query ur
 	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
 }
 
-// transportError describes a request that got no HTTP answer.
+// transportError describes a request that got no HTTP answer (see
+// httpx.TransportFailure).
 func (c *Client) transportError(op string, actx context.Context, err error) *Error {
-	// net/http does not wrap the context's error on every path (a deadline
-	// that fires while the body is read, some custom transports), so it is
-	// attached here: errors.Is(err, context.DeadlineExceeded) must hold on
-	// every timeout.
-	if cerr := actx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		err = fmt.Errorf("%w (%w)", cerr, err)
-	}
-	msg := "network error"
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		msg = "timed out"
-	case errors.Is(err, context.Canceled):
-		msg = "cancelled"
-	}
-	return &Error{Op: op, Message: msg, Err: err, transport: true}
+	cause, what := httpx.TransportFailure(actx, err)
+	return &Error{Op: op, Message: what, Err: cause, transport: true}
 }
 
 // call sends one authenticated request. When Pesapal answers 401 the cached
@@ -259,7 +235,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	// A 401 means Pesapal refused the token before doing anything (it
 	// expired early, was revoked, or our clock is off), so repeating is safe
 	// even for SubmitOrderRequest. Only once: a second 401 is an error.
-	c.dropToken(tok)
+	c.tok.Drop(tok)
 	c.log.DebugContext(ctx, "pesapal token refused, renewing", "op", op)
 	tok, err = c.bearer(ctx)
 	if err != nil {
@@ -274,7 +250,7 @@ func (c *Client) decode(op string, a answer, v any) error {
 		return c.answerError(op, a)
 	}
 	if !json.Valid(a.body) {
-		return &Error{Op: op, HTTPStatus: a.status, Message: notJSON(a)}
+		return &Error{Op: op, HTTPStatus: a.status, Message: httpx.NotJSON(a.contentType, len(a.body))}
 	}
 	if err := json.Unmarshal(a.body, v); err != nil {
 		// encoding/json's messages name fields and types, never values.
@@ -291,7 +267,7 @@ func (c *Client) answerError(op string, a answer) *Error {
 		if len(bytes.TrimSpace(a.body)) == 0 {
 			e.Message = "empty answer (" + http.StatusText(a.status) + ")"
 		} else {
-			e.Message = notJSON(a)
+			e.Message = httpx.NotJSON(a.contentType, len(a.body))
 		}
 		return e
 	}
@@ -347,31 +323,6 @@ func (c *Client) redact(s, bearer string) string {
 	return s
 }
 
-// notJSON describes an answer whose body is not JSON, without quoting it: an
-// HTML error page says nothing useful and could echo anything.
-func notJSON(a answer) string {
-	ct := a.contentType
-	if ct == "" {
-		ct = "no content type"
-	}
-	return fmt.Sprintf("answer is not JSON (%s, %d bytes)", ct, len(a.body))
-}
-
-// tokenCache holds the current bearer token and the request fetching a new one.
-type tokenCache struct {
-	mu      sync.Mutex
-	value   string
-	renewAt time.Time
-	flight  *tokenFlight // non-nil while a token request is under way
-}
-
-// tokenFlight is one token request that every waiting caller shares.
-type tokenFlight struct {
-	done  chan struct{}
-	value string
-	err   error
-}
-
 // tokenRequest is the RequestToken body.
 type tokenRequest struct {
 	ConsumerKey    string `json:"consumer_key"`
@@ -387,63 +338,21 @@ type tokenResponse struct {
 	Message    string       `json:"message"`
 }
 
-// bearer returns a valid token: the cached one, or a new one. Concurrent
-// callers that find no token share a single token request.
+// bearer returns a valid token from c.tok, which shares one token request
+// among concurrent callers. A caller whose ctx ends first gets an *Error;
+// the request goes on for the others.
 func (c *Client) bearer(ctx context.Context) (string, error) {
-	c.tok.mu.Lock()
-	if c.tok.value != "" && c.now().Before(c.tok.renewAt) {
-		v := c.tok.value
-		c.tok.mu.Unlock()
-		return v, nil
-	}
-	f := c.tok.flight
-	if f == nil {
-		f = &tokenFlight{done: make(chan struct{})}
-		c.tok.flight = f
-		// The request runs apart from this caller's context so that one
-		// caller giving up does not fail the others waiting on it; exchange
-		// still bounds it with c.timeout.
-		go c.fetchToken(context.WithoutCancel(ctx), f)
-	}
-	c.tok.mu.Unlock()
-
-	select {
-	case <-f.done:
-		return f.value, f.err
-	case <-ctx.Done():
+	tok, err := c.tok.Token(ctx)
+	if errors.Is(err, httpx.ErrStoppedWaiting) {
 		return "", &Error{Op: "request token", Message: "stopped waiting for a token", Err: ctx.Err()}
 	}
-}
-
-// fetchToken runs one token request and publishes its outcome to f's waiters.
-func (c *Client) fetchToken(ctx context.Context, f *tokenFlight) {
-	value, renewAt, err := c.requestToken(ctx)
-	c.tok.mu.Lock()
-	// A token whose renewal time has already passed (our clock ahead of
-	// Pesapal's) is still handed to the callers waiting now, just not cached.
-	if err == nil && c.now().Before(renewAt) {
-		c.tok.value, c.tok.renewAt = value, renewAt
-	}
-	c.tok.flight = nil
-	f.value, f.err = value, err
-	c.tok.mu.Unlock()
-	if err == nil {
-		c.log.DebugContext(ctx, "pesapal token renewed", "renew_at", renewAt)
-	}
-	close(f.done)
-}
-
-// dropToken forgets the cached token if it is still the one Pesapal refused;
-// a newer token fetched meanwhile by another caller is kept.
-func (c *Client) dropToken(refused string) {
-	c.tok.mu.Lock()
-	if c.tok.value == refused {
-		c.tok.value = ""
-	}
-	c.tok.mu.Unlock()
+	return tok, err
 }
 
 // requestToken asks RequestToken for a token and works out when to renew it.
+// It is c.tok's Fetch. A token whose renewal time has already passed (our
+// clock ahead of Pesapal's) is still used by the callers waiting for it,
+// just not cached.
 func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	const op = "request token"
 	payload, err := json.Marshal(tokenRequest{ConsumerKey: c.key, ConsumerSecret: c.secret})
@@ -464,7 +373,9 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	if tr.Token == "" {
 		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.status, Message: "answer has no token"}
 	}
-	return tr.Token, c.renewTime(tr.ExpiryDate), nil
+	renewAt := c.renewTime(tr.ExpiryDate)
+	c.log.DebugContext(ctx, "pesapal token renewed", "renew_at", renewAt)
+	return tr.Token, renewAt, nil
 }
 
 // renewTime is when a token with the given expiryDate should be replaced:

@@ -597,22 +597,6 @@ func TestCallerGivingUpOnTokenDoesNotFailOthers(t *testing.T) {
 	}
 }
 
-func TestDropTokenKeepsANewerToken(t *testing.T) {
-	c, err := New(Config{BaseURL: "https://pay.pesapal.com/v3", ConsumerKey: testKey, ConsumerSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.tok.value = "newer-token"
-	c.dropToken("refused-token")
-	if c.tok.value != "newer-token" {
-		t.Errorf("a token fetched by another caller was dropped")
-	}
-	c.dropToken("newer-token")
-	if c.tok.value != "" {
-		t.Errorf("the refused token was kept")
-	}
-}
-
 func TestErrorObjectReadsEitherSpelling(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -647,20 +631,5 @@ func TestErrorObjectReadsEitherSpelling(t *testing.T) {
 				t.Errorf("kind() = %q, want %q", v.Error.kind(), tt.wantKind)
 			}
 		})
-	}
-}
-
-func TestDefaultSleepStopsWithTheContext(t *testing.T) {
-	if err := sleepTimer(t.Context(), time.Millisecond); err != nil {
-		t.Errorf("short sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	start := time.Now()
-	if err := sleepTimer(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled sleep: error %v, want context.Canceled", err)
-	}
-	if time.Since(start) > time.Second {
-		t.Errorf("cancelled sleep did not return at once")
 	}
 }

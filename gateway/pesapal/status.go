@@ -3,15 +3,14 @@ package pesapal
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // Pesapal's status_code values.
@@ -206,33 +205,16 @@ func pendingAnswer(a answer) (TransactionStatus, bool) {
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried
-// again, and why, after stripe-go.
+// again, and why (see httpx.ShouldRetry): on network errors, timeouts and
+// 5xx answers.
 func shouldRetry(ctx context.Context, err error) (bool, string) {
-	if ctx.Err() != nil {
-		return false, "the caller's context is done"
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return false, "not a Pesapal error"
-	}
-	switch {
-	case e.transport && errors.Is(e, context.DeadlineExceeded):
-		return true, "timed out"
-	case e.transport:
-		return true, "network error"
-	case e.HTTPStatus >= 500:
-		return true, fmt.Sprintf("HTTP %d", e.HTTPStatus)
-	}
-	return false, "not retryable"
+	return httpx.ShouldRetry(ctx, err, "Pesapal", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
 }
 
 // backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, with jitter that keeps between half and all of it so
-// that clients retrying together spread out.
+// try, capped at 5 s, jittered (see httpx.Backoff).
 func backoff(try int) time.Duration {
-	d := backoffBase << min(try-1, 10)
-	d = min(d, backoffMax)
-	return d/2 + rand.N(d/2+1)
+	return httpx.Backoff(try, backoffBase, backoffMax)
 }
 
 // Confirm asks Pesapal for the status of the attempt whose tracking id is

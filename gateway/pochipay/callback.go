@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // maxCallback caps the callback body; Pochipay's is a few hundred bytes.
@@ -43,7 +42,7 @@ func parseCallback(body []byte) (gateway.STKCallback, error) {
 	switch {
 	case ref == "":
 		return gateway.STKCallback{}, fmt.Errorf("%w: no orderId", ErrInvalidCallback)
-	case !printable(ref) || utf8.RuneCountInString(ref) > 100:
+	case !httpx.Printable(ref) || utf8.RuneCountInString(ref) > 100:
 		// Our ids are short and plain; anything else was not sent by us.
 		return gateway.STKCallback{}, fmt.Errorf("%w: orderId is not one of our references", ErrInvalidCallback)
 	}
@@ -63,15 +62,5 @@ func parseCallback(body []byte) (gateway.STKCallback, error) {
 // plainText drops control characters and invalid UTF-8 from s and keeps at
 // most maxMessageLen characters, for text that ends up in the event log.
 func plainText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxMessageLen {
-		s = string([]rune(s)[:maxMessageLen]) + "…"
-	}
-	return s
+	return httpx.TidyText(s, maxMessageLen)
 }

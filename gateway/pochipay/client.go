@@ -77,16 +77,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"checkout/gateway/internal/httpx"
 )
 
 // Defaults for Config fields left empty.
@@ -161,7 +158,7 @@ type Client struct {
 	log      *slog.Logger
 	// secrets finds the email and the password in any case, to remove them
 	// from text Pochipay writes.
-	secrets []*regexp.Regexp
+	secrets httpx.Secrets
 
 	tok tokenCache
 }
@@ -196,13 +193,7 @@ func New(cfg Config) (*Client, error) {
 		sleep:    cfg.Sleep,
 		log:      cfg.Logger,
 	}
-	for _, s := range []string{cfg.Email, cfg.Password} {
-		// Shorter values would match ordinary words; the email is at least
-		// "a@b.c" long anyway.
-		if len(s) >= 4 {
-			c.secrets = append(c.secrets, regexp.MustCompile("(?i)"+regexp.QuoteMeta(s)))
-		}
-	}
+	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -213,29 +204,24 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = httpx.Sleep
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pochipay")
+	c.tok.Fetch, c.tok.Now = c.requestToken, c.now
+	// Read at each wait, so that a test may set waiting after New.
+	c.tok.OnWait = func() {
+		if c.tok.waiting != nil {
+			c.tok.waiting()
+		}
+	}
 	return c, nil
 }
 
 // Name is the provider's key in attempts and events.
 func (c *Client) Name() string { return "pochipay" }
-
-// sleepTimer waits d unless ctx ends first.
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // answer is one HTTP answer from Pochipay, read in full.
 type answer struct {
@@ -292,24 +278,11 @@ func (c *Client) exchange(ctx context.Context, op, method, path string, query ur
 	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
 }
 
-// transportError describes a request that got no HTTP answer.
+// transportError describes a request that got no HTTP answer (see
+// httpx.TransportFailure).
 func transportError(op string, actx context.Context, err error) *Error {
-	// net/http does not wrap the context's error on every path (a deadline
-	// that fires while the body is read, some custom transports), so it is
-	// attached here: errors.Is(err, context.DeadlineExceeded) must hold on
-	// every timeout.
-	if cerr := actx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		err = fmt.Errorf("%w (%w)", cerr, err)
-	}
-	what := "network error"
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		what = "timed out"
-	case errors.Is(err, context.Canceled):
-		what = "cancelled"
-	}
-	return &Error{Op: op, Err: fmt.Errorf("%s: %w", what, err), transport: true}
+	cause, what := httpx.TransportFailure(actx, err)
+	return &Error{Op: op, Err: fmt.Errorf("%s: %w", what, cause), transport: true}
 }
 
 // call sends one authenticated request. When Pochipay answers 401 the
@@ -336,7 +309,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	// expired early, was revoked, or our clock is off), so repeating is
 	// safe even for the collection request. Only once: a second 401 is an
 	// error.
-	c.dropToken(tok)
+	c.tok.Drop(tok)
 	c.log.DebugContext(ctx, "pochipay token refused, renewing", "op", op)
 	tok, err = c.bearer(ctx)
 	if err != nil {
@@ -353,7 +326,7 @@ func (c *Client) decode(op string, a answer, v any) error {
 		return c.answerError(op, a)
 	}
 	if !json.Valid(a.body) {
-		return &Error{Op: op, HTTPStatus: a.status, Err: errors.New(notJSON(a))}
+		return &Error{Op: op, HTTPStatus: a.status, Err: errors.New(httpx.NotJSON(a.contentType, len(a.body)))}
 	}
 	var env envelope
 	if err := json.Unmarshal(a.body, &env); err != nil {
@@ -382,7 +355,7 @@ func (c *Client) answerError(op string, a answer) *Error {
 	case len(bytes.TrimSpace(a.body)) == 0:
 		e.Err = errors.New("empty answer (" + http.StatusText(a.status) + ")")
 	case !json.Valid(a.body):
-		e.Err = errors.New(notJSON(a))
+		e.Err = errors.New(httpx.NotJSON(a.contentType, len(a.body)))
 	default:
 		var env envelope
 		if json.Unmarshal(a.body, &env) == nil {
@@ -410,76 +383,24 @@ func (c *Client) cleanAll(a answer, lists ...messages) []string {
 	return out
 }
 
-// clean makes provider-written text fit for an error: credentials and the
-// bearer token removed (in case an answer echoes them), control characters
-// dropped, at most maxMessageLen characters.
+// clean makes provider-written text fit for an error: the email, the
+// password and the bearer token removed (in case an answer echoes them),
+// control characters dropped, at most maxMessageLen characters.
 func (c *Client) clean(s, bearer string) string {
-	return plainText(c.redact(s, bearer))
-}
-
-// redact removes the email, the password and the bearer token from s.
-func (c *Client) redact(s, bearer string) string {
-	for _, re := range c.secrets {
-		s = re.ReplaceAllLiteralString(s, "[redacted]")
-	}
-	if len(bearer) >= 4 {
-		s = strings.ReplaceAll(s, bearer, "[redacted]")
-	}
-	return s
-}
-
-// redactBytes is redact for an answer kept for the event log.
-func (c *Client) redactBytes(b []byte, bearer string) []byte {
-	out := b
-	for _, re := range c.secrets {
-		if re.Match(out) {
-			out = re.ReplaceAllLiteral(out, []byte("[redacted]"))
-		}
-	}
-	if len(bearer) >= 4 && bytes.Contains(out, []byte(bearer)) {
-		out = bytes.ReplaceAll(out, []byte(bearer), []byte("[redacted]"))
-	}
-	return out
-}
-
-// notJSON describes an answer whose body is not JSON, without quoting it:
-// an HTML error page says nothing useful and could echo anything.
-func notJSON(a answer) string {
-	ct := a.contentType
-	if ct == "" {
-		ct = "no content type"
-	}
-	return fmt.Sprintf("answer is not JSON (%s, %d bytes)", ct, len(a.body))
+	return plainText(c.secrets.Redact(s, bearer))
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried
-// again, and why, after stripe-go.
+// again, and why (see httpx.ShouldRetry): on network errors, timeouts and
+// 5xx answers.
 func shouldRetry(ctx context.Context, err error) (bool, string) {
-	if ctx.Err() != nil {
-		return false, "the caller's context is done"
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return false, "not a Pochipay error"
-	}
-	switch {
-	case e.transport && errors.Is(e, context.DeadlineExceeded):
-		return true, "timed out"
-	case e.transport:
-		return true, "network error"
-	case e.HTTPStatus >= 500:
-		return true, fmt.Sprintf("HTTP %d", e.HTTPStatus)
-	}
-	return false, "not retryable"
+	return httpx.ShouldRetry(ctx, err, "Pochipay", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
 }
 
 // backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, with jitter that keeps between half and all of it so
-// that clients retrying together spread out.
+// try, capped at 5 s, jittered (see httpx.Backoff).
 func backoff(try int) time.Duration {
-	d := backoffBase << min(try-1, 10)
-	d = min(d, backoffMax)
-	return d/2 + rand.N(d/2+1)
+	return httpx.Backoff(try, backoffBase, backoffMax)
 }
 
 // withRetries runs a repeatable call up to maxStatusTries times while
@@ -502,17 +423,4 @@ func withRetries[T any](ctx context.Context, c *Client, op string, once func() (
 			return zero, &Error{Op: op, Err: fmt.Errorf("stopped before retrying (%s): %w", reason, serr)}
 		}
 	}
-}
-
-// printable reports whether s is valid UTF-8 made of printable characters.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }

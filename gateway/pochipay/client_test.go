@@ -467,22 +467,6 @@ func TestAnswersKeptForTheEventLogAreRedacted(t *testing.T) {
 	}
 }
 
-func TestDropTokenKeepsANewerToken(t *testing.T) {
-	c, err := New(Config{Email: testEmail, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.tok.value = "newer"
-	c.dropToken("older")
-	if c.tok.value != "newer" {
-		t.Errorf("token = %q, want the newer token kept", c.tok.value)
-	}
-	c.dropToken("newer")
-	if c.tok.value != "" {
-		t.Errorf("token = %q, want it dropped", c.tok.value)
-	}
-}
-
 func TestErrorsAndMessagesAreReadInEveryShape(t *testing.T) {
 	tests := []struct {
 		name string
@@ -537,17 +521,6 @@ func TestErrorTextLeavesOutEmptyParts(t *testing.T) {
 		if !errors.Is(tt.err, tt.err.Err) && tt.err.Err != nil {
 			t.Errorf("%q does not unwrap to its Err", tt.want)
 		}
-	}
-}
-
-func TestDefaultSleepStopsWithTheContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := sleepTimer(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("sleepTimer = %v, want context.Canceled", err)
-	}
-	if err := sleepTimer(context.Background(), 0); err != nil {
-		t.Errorf("sleepTimer(0) = %v", err)
 	}
 }
 

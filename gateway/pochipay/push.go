@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // phonePattern is the M-Pesa number Pochipay takes: 254, then 7 or 1, then
@@ -45,7 +46,7 @@ func (c *Client) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKSta
 	// its way whatever it says, and the status call decides.
 	c.log.DebugContext(ctx, "pochipay push accepted", "order_id", req.OrderID, "collection_id", id,
 		"is_processing", res.IsProcessing.Value, "is_processing_set", res.IsProcessing.Set)
-	return gateway.STKStarted{ProviderReference: id, Raw: c.redactBytes(a.body, a.bearer)}, nil
+	return gateway.STKStarted{ProviderReference: id, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
 }
 
 // collection builds the collection request from r, or refuses r.
@@ -62,7 +63,7 @@ func collection(op string, r gateway.STKRequest) (collectionRequest, error) {
 	switch {
 	case ref == "":
 		return collectionRequest{}, invalid(op, "reference is required")
-	case !printable(ref) || !printable(billRef) || !printable(narration):
+	case !httpx.Printable(ref) || !httpx.Printable(billRef) || !httpx.Printable(narration):
 		return collectionRequest{}, invalid(op, "reference, account reference and description must be printable text")
 	case !phonePattern.MatchString(r.Phone):
 		// The number itself is not quoted: it is the customer's.

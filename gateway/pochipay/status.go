@@ -50,7 +50,7 @@ func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, 
 		}
 		if a.status == http.StatusNotFound {
 			return gateway.Result{Status: gateway.StatusPending, Currency: "KES", Reference: orderID,
-				Method: "M-Pesa", Raw: c.redactBytes(a.body, a.bearer)}, nil
+				Method: "M-Pesa", Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
 		}
 		return c.statusResult(op, a, q)
 	})
@@ -71,7 +71,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Res
 		ProviderReference: firstNonEmpty(strings.TrimSpace(q.ProviderReference), plainText(s.CollectionID.text())),
 		Receipt:           plainText(s.MpesaReference.text()),
 		Method:            "M-Pesa",
-		Raw:               c.redactBytes(a.body, a.bearer),
+		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
 	}
 	// An unreadable amount leaves HasAmount false: the payments service then
 	// holds a success for review instead of marking it paid.
@@ -99,14 +99,14 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Res
 			return fail("status Failed with result.resultCode 0")
 		}
 		r.Status, r.Code = gateway.StatusFailed, code
-		r.Message = firstNonEmpty(plainText(c.redact(s.FailReason.text(), a.bearer)),
-			plainText(c.redact(s.ResultDescription.text(), a.bearer)), "Pochipay reports the collection as failed")
+		r.Message = firstNonEmpty(plainText(c.secrets.Redact(s.FailReason.text(), a.bearer)),
+			plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer)), "Pochipay reports the collection as failed")
 	case statusPending:
 		r.Status = gateway.StatusPending
 	case "":
 		return fail("answer has no result.status")
 	default:
-		return fail("unknown result.status %q", plainText(c.redact(status, a.bearer)))
+		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.bearer)))
 	}
 	return r, nil
 }

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
+
+	"checkout/gateway/internal/httpx"
 )
 
 const (
@@ -20,90 +21,31 @@ const (
 	tokenEarly = 60 * time.Second
 )
 
-// tokenCache holds the current bearer token and the request fetching a new
-// one.
+// tokenCache is the client's bearer token (see httpx.TokenCache), with the
+// test hook under the name this package's tests set.
 type tokenCache struct {
-	mu      sync.Mutex
-	value   string
-	renewAt time.Time
-	flight  *tokenFlight // non-nil while a token request is under way
+	httpx.TokenCache
 
 	// waiting, when set (by tests), is called each time a caller starts
-	// waiting for a token request.
+	// waiting for a token request; New makes TokenCache.OnWait call it.
 	waiting func()
 }
 
-// tokenFlight is one token request that every waiting caller shares.
-type tokenFlight struct {
-	done  chan struct{}
-	value string
-	err   error
-}
-
-// bearer returns a valid token: the cached one, or a new one. Concurrent
-// callers that find no token share a single token request.
+// bearer returns a valid token from c.tok, which shares one token request
+// among concurrent callers. A caller whose ctx ends first gets an *Error;
+// the request goes on for the others.
 func (c *Client) bearer(ctx context.Context) (string, error) {
-	c.tok.mu.Lock()
-	if c.tok.value != "" && c.now().Before(c.tok.renewAt) {
-		v := c.tok.value
-		c.tok.mu.Unlock()
-		return v, nil
-	}
-	f := c.tok.flight
-	if f == nil {
-		f = &tokenFlight{done: make(chan struct{})}
-		c.tok.flight = f
-		// The request runs apart from this caller's context so that one
-		// caller giving up does not fail the others waiting on it; exchange
-		// still bounds it with c.timeout.
-		go c.fetchToken(context.WithoutCancel(ctx), f)
-	}
-	waiting := c.tok.waiting
-	c.tok.mu.Unlock()
-	if waiting != nil {
-		waiting()
-	}
-
-	select {
-	case <-f.done:
-		return f.value, f.err
-	case <-ctx.Done():
+	tok, err := c.tok.Token(ctx)
+	if errors.Is(err, httpx.ErrStoppedWaiting) {
 		return "", &Error{Op: "request token", Err: errors.Join(errors.New("stopped waiting for a token"), ctx.Err())}
 	}
-}
-
-// fetchToken runs one token request and publishes its outcome to f's
-// waiters.
-func (c *Client) fetchToken(ctx context.Context, f *tokenFlight) {
-	value, renewAt, err := c.requestToken(ctx)
-	c.tok.mu.Lock()
-	// A token whose renewal time has already passed (a very short
-	// expiresIn) is still handed to the callers waiting now, just not
-	// cached.
-	if err == nil && c.now().Before(renewAt) {
-		c.tok.value, c.tok.renewAt = value, renewAt
-	}
-	c.tok.flight = nil
-	f.value, f.err = value, err
-	c.tok.mu.Unlock()
-	if err == nil {
-		c.log.DebugContext(ctx, "pochipay token renewed", "renew_at", renewAt)
-	}
-	close(f.done)
-}
-
-// dropToken forgets the cached token if it is still the one Pochipay
-// refused; a newer token fetched meanwhile by another caller is kept.
-func (c *Client) dropToken(refused string) {
-	c.tok.mu.Lock()
-	if c.tok.value == refused {
-		c.tok.value = ""
-	}
-	c.tok.mu.Unlock()
+	return tok, err
 }
 
 // requestToken asks /account/token for a token and works out when to
-// renew it.
+// renew it. It is c.tok's Fetch. A token whose renewal time has already
+// passed (a very short expiresIn) is still used by the callers waiting for
+// it, just not cached.
 func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	const op = "request token"
 	payload, err := json.Marshal(tokenRequest{Email: c.email, Password: c.password})
@@ -126,7 +68,9 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	if tok == "" {
 		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.status, Err: errors.New("answer has no result.accessToken")}
 	}
-	return tok, issued.Add(lifetime(tr.ExpiresIn.text()) - tokenEarly), nil
+	renewAt := issued.Add(lifetime(tr.ExpiresIn.text()) - tokenEarly)
+	c.log.DebugContext(ctx, "pochipay token renewed", "renew_at", renewAt)
+	return tok, renewAt, nil
 }
 
 // lifetime reads expiresIn (seconds): tokenLifetime when it is missing,

@@ -139,15 +139,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"checkout/gateway/internal/httpx"
 )
 
 // Defaults for Config fields left empty.
@@ -225,9 +222,9 @@ type Client struct {
 	timeout     time.Duration
 	sleep       func(ctx context.Context, d time.Duration) error
 	log         *slog.Logger
-	// keyPattern finds the hash key in any case, to remove it from what
-	// PokeaPay writes; nil for a key too short to search for safely.
-	keyPattern *regexp.Regexp
+	// secrets finds the hash key in any case, to remove it from what
+	// PokeaPay writes; empty for a key too short to search for safely.
+	secrets httpx.Secrets
 }
 
 // New checks cfg and returns a Client. It names the field when OutletCode
@@ -273,9 +270,7 @@ func New(cfg Config) (*Client, error) {
 		sleep:       cfg.Sleep,
 		log:         cfg.Logger,
 	}
-	if len(c.hashKey) >= 4 {
-		c.keyPattern = regexp.MustCompile("(?i)" + regexp.QuoteMeta(c.hashKey))
-	}
+	c.secrets = httpx.NewSecrets(c.hashKey)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -283,7 +278,7 @@ func New(cfg Config) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = httpx.Sleep
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -302,18 +297,6 @@ func baseURL(s string) (*url.URL, error) {
 		return nil, errors.New("not an absolute http(s) URL without query")
 	}
 	return u, nil
-}
-
-// sleepTimer waits d unless ctx ends first.
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // answer is one HTTP answer from PokeaPay, read in full.
@@ -370,24 +353,11 @@ func withoutQuery(err error) error {
 	return err
 }
 
-// transportError describes a request that got no HTTP answer.
+// transportError describes a request that got no HTTP answer (see
+// httpx.TransportFailure).
 func transportError(op string, actx context.Context, err error) *Error {
-	// net/http does not wrap the context's error on every path (a deadline
-	// that fires while the body is read, some custom transports), so it is
-	// attached here: errors.Is(err, context.DeadlineExceeded) must hold on
-	// every timeout.
-	if cerr := actx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		err = fmt.Errorf("%w (%w)", cerr, err)
-	}
-	msg := "network error"
-	var ne net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		msg = "timed out"
-	case errors.Is(err, context.Canceled):
-		msg = "cancelled"
-	}
-	return &Error{Op: op, Message: msg, Err: err, transport: true}
+	cause, what := httpx.TransportFailure(actx, err)
+	return &Error{Op: op, Message: what, Err: cause, transport: true}
 }
 
 // answerError turns an answer that is not a 2xx into an *Error. PokeaPay's
@@ -416,65 +386,32 @@ func (c *Client) answerError(op string, a answer) *Error {
 // in any case (in case an answer echoes it, perhaps lower-cased), control
 // characters dropped, at most 200 characters.
 func (c *Client) clean(s string) string {
-	if c.keyPattern != nil {
-		s = c.keyPattern.ReplaceAllLiteralString(s, "[redacted]")
-	}
-	return tidyText(s)
+	return tidyText(c.secrets.Redact(s, ""))
 }
 
 // tidyText makes provider-written text fit for an error or the event log:
 // control characters and invalid UTF-8 dropped, spaces trimmed, at most 200
 // characters. It removes no secret: callers redact first.
 func tidyText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > 200 {
-		s = string([]rune(s)[:200]) + "…"
-	}
-	return s
+	return httpx.TidyText(s, 200)
 }
 
 // redactBytes removes the hash key from an answer kept for the event log.
 func (c *Client) redactBytes(b []byte) []byte {
-	if c.keyPattern == nil || !c.keyPattern.Match(b) {
-		return b
-	}
-	return c.keyPattern.ReplaceAllLiteral(b, []byte("[redacted]"))
+	return c.secrets.RedactBytes(b, "")
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried
-// again, and why, after stripe-go.
+// again, and why (see httpx.ShouldRetry): on network errors, timeouts and
+// 5xx answers.
 func shouldRetry(ctx context.Context, err error) (bool, string) {
-	if ctx.Err() != nil {
-		return false, "the caller's context is done"
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return false, "not a PokeaPay error"
-	}
-	switch {
-	case e.transport && errors.Is(e, context.DeadlineExceeded):
-		return true, "timed out"
-	case e.transport:
-		return true, "network error"
-	case e.HTTPStatus >= 500:
-		return true, fmt.Sprintf("HTTP %d", e.HTTPStatus)
-	}
-	return false, "not retryable"
+	return httpx.ShouldRetry(ctx, err, "PokeaPay", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
 }
 
 // backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, with jitter that keeps between half and all of it so
-// that clients retrying together spread out.
+// try, capped at 5 s, jittered (see httpx.Backoff).
 func backoff(try int) time.Duration {
-	d := backoffBase << min(try-1, 10)
-	d = min(d, backoffMax)
-	return d/2 + rand.N(d/2+1)
+	return httpx.Backoff(try, backoffBase, backoffMax)
 }
 
 // encodeQuery writes key=value pairs in the given order. url.Values would
@@ -523,15 +460,8 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 }
 
 // printable reports whether s is valid UTF-8 made of printable characters
-// (letters, marks, numbers, punctuation, symbols and the ASCII space).
+// (see httpx.Printable). The short name reads better at this package's many
+// field checks.
 func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
+	return httpx.Printable(s)
 }

@@ -169,21 +169,6 @@ func TestVerificationRawHasTheKeyRemoved(t *testing.T) {
 	}
 }
 
-func TestDefaultSleepStopsWithTheContext(t *testing.T) {
-	if err := sleepTimer(t.Context(), time.Millisecond); err != nil {
-		t.Errorf("short sleep: %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	start := time.Now()
-	if err := sleepTimer(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled sleep: error %v, want context.Canceled", err)
-	}
-	if time.Since(start) > time.Second {
-		t.Errorf("cancelled sleep did not return at once")
-	}
-}
-
 func TestBackoffIsCappedAndJittered(t *testing.T) {
 	tests := []struct {
 		try  int

@@ -9,11 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // DefaultAPIURL is the root of PokeaPay's REST API (login, STK push,
@@ -75,7 +75,7 @@ type STKClient struct {
 	// secrets find the email and the password in any case, to remove them
 	// from what PokeaPay writes back; a value too short to search for
 	// safely has none.
-	secrets []*regexp.Regexp
+	secrets httpx.Secrets
 
 	tok tokenCache
 }
@@ -113,11 +113,7 @@ func NewSTK(cfg STKConfig) (*STKClient, error) {
 		sleep:      cfg.Sleep,
 		log:        cfg.Logger,
 	}
-	for _, s := range []string{cfg.Email, cfg.Password} {
-		if len(s) >= 4 {
-			c.secrets = append(c.secrets, regexp.MustCompile("(?i)"+regexp.QuoteMeta(s)))
-		}
-	}
+	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -128,12 +124,19 @@ func NewSTK(cfg STKConfig) (*STKClient, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = httpx.Sleep
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pokeapay", "api", "stk")
+	c.tok.Fetch, c.tok.Now = c.login, c.now
+	// Read at each wait, so that a test may set waiting after NewSTK.
+	c.tok.OnWait = func() {
+		if c.tok.waiting != nil {
+			c.tok.waiting()
+		}
+	}
 	return c, nil
 }
 
@@ -210,7 +213,7 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 	// The token was refused before anything was done (it expired early, was
 	// revoked, or our clock is off), so sending again is safe even for a
 	// push. Only once.
-	c.dropToken(tok)
+	c.tok.Drop(tok)
 	c.log.DebugContext(ctx, "pokeapay token refused, logging in again", "op", op)
 	tok, err = c.bearer(ctx)
 	if err != nil {
@@ -218,7 +221,7 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 	}
 	a, err = c.exchange(ctx, op, path, body, tok)
 	if err == nil && a.status == stkTokenRefused {
-		c.dropToken(tok)
+		c.tok.Drop(tok)
 		return stkAnswer{}, &Error{Op: op, HTTPStatus: a.status, Message: "PokeaPay refused a new token too"}
 	}
 	return a, err
@@ -312,35 +315,10 @@ func (c *STKClient) text(env stkEnvelope, bearer string) string {
 }
 
 // clean makes provider-written text fit for an error or the event log: the
-// email, password and token removed, then tidied (see tidyText).
+// email, password (in any case) and token removed, then tidied (see
+// tidyText).
 func (c *STKClient) clean(s, bearer string) string {
-	return tidyText(c.redact(s, bearer))
-}
-
-// redact removes the email and password (in any case) and the token from s.
-func (c *STKClient) redact(s, bearer string) string {
-	for _, p := range c.secrets {
-		s = p.ReplaceAllLiteralString(s, "[redacted]")
-	}
-	if len(bearer) >= 4 {
-		s = strings.ReplaceAll(s, bearer, "[redacted]")
-	}
-	return s
-}
-
-// redactBytes removes the credentials and the token from an answer kept
-// for the event log.
-func (c *STKClient) redactBytes(b []byte, bearer string) []byte {
-	out := b
-	for _, p := range c.secrets {
-		if p.Match(out) {
-			out = p.ReplaceAllLiteral(out, []byte("[redacted]"))
-		}
-	}
-	if len(bearer) >= 4 && bytes.Contains(out, []byte(bearer)) {
-		out = bytes.ReplaceAll(out, []byte(bearer), []byte("[redacted]"))
-	}
-	return out
+	return tidyText(c.secrets.Redact(s, bearer))
 }
 
 // encodeJSON writes v as compact JSON without HTML escaping, so that a

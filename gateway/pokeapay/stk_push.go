@@ -76,7 +76,7 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 			"order_ref", req.OrderRef, "answer_order_ref", ref)
 	}
 	c.log.DebugContext(ctx, "pokeapay push accepted", "op", op, "order_ref", req.OrderRef)
-	return gateway.STKStarted{ProviderReference: ref, Raw: c.redactBytes(a.body, a.bearer)}, nil
+	return gateway.STKStarted{ProviderReference: ref, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
 }
 
 // pushRefused is the error for a push answer without success.

@@ -102,7 +102,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		Reference:         ref,
 		ProviderReference: ref,
 		Method:            "M-Pesa",
-		Raw:               c.redactBytes(a.body, a.bearer),
+		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
 	}
 	// An unreadable amount leaves HasAmount false: the payments service then
 	// holds a success for review instead of marking it paid.

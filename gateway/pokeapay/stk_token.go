@@ -4,102 +4,47 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"checkout/gateway/internal/httpx"
 )
 
 // tokenEarly renews a token this long before it expires, so that a token
 // taken from the cache does not expire on its way to PokeaPay.
 const tokenEarly = 60 * time.Second
 
-// tokenCache holds the current token and the login fetching a new one.
+// tokenCache is the STK client's login token (see httpx.TokenCache), with
+// the test hook under the name this package's tests set.
 type tokenCache struct {
-	mu      sync.Mutex
-	value   string
-	renewAt time.Time
-	flight  *tokenFlight // non-nil while a login is under way
+	httpx.TokenCache
 
 	// waiting, when set (by tests), is called each time a caller starts
-	// waiting for a login.
+	// waiting for a login; NewSTK makes TokenCache.OnWait call it.
 	waiting func()
 }
 
-// tokenFlight is one login that every waiting caller shares.
-type tokenFlight struct {
-	done  chan struct{}
-	value string
-	err   error
-}
-
-// bearer returns a valid token: the cached one, or a new one. Concurrent
-// callers that find no token share a single login.
+// bearer returns a valid token from c.tok, which shares one login among
+// concurrent callers. A caller whose ctx ends first gets an *Error; the
+// login goes on for the others.
 func (c *STKClient) bearer(ctx context.Context) (string, error) {
-	c.tok.mu.Lock()
-	if c.tok.value != "" && c.now().Before(c.tok.renewAt) {
-		v := c.tok.value
-		c.tok.mu.Unlock()
-		return v, nil
-	}
-	f := c.tok.flight
-	if f == nil {
-		f = &tokenFlight{done: make(chan struct{})}
-		c.tok.flight = f
-		// The login runs apart from this caller's context so that one
-		// caller giving up does not fail the others waiting on it; exchange
-		// still bounds it with c.timeout.
-		go c.fetchToken(context.WithoutCancel(ctx), f)
-	}
-	waiting := c.tok.waiting
-	c.tok.mu.Unlock()
-	if waiting != nil {
-		waiting()
-	}
-
-	select {
-	case <-f.done:
-		return f.value, f.err
-	case <-ctx.Done():
+	tok, err := c.tok.Token(ctx)
+	if errors.Is(err, httpx.ErrStoppedWaiting) {
 		return "", &Error{Op: "login", Message: "stopped waiting for a token", Err: ctx.Err()}
 	}
-}
-
-// fetchToken runs one login and publishes its outcome to f's waiters.
-func (c *STKClient) fetchToken(ctx context.Context, f *tokenFlight) {
-	value, renewAt, err := c.login(ctx)
-	c.tok.mu.Lock()
-	// A token whose renewal time has already passed (an exp in our past:
-	// PokeaPay's clock behind ours) is still handed to the callers waiting
-	// now, just not cached.
-	if err == nil && c.now().Before(renewAt) {
-		c.tok.value, c.tok.renewAt = value, renewAt
-	}
-	c.tok.flight = nil
-	f.value, f.err = value, err
-	c.tok.mu.Unlock()
-	if err == nil {
-		c.log.DebugContext(ctx, "pokeapay logged in", "renew_at", renewAt)
-	}
-	close(f.done)
-}
-
-// dropToken forgets the cached token if it is still the one PokeaPay
-// refused; a newer token fetched meanwhile by another caller is kept.
-func (c *STKClient) dropToken(refused string) {
-	c.tok.mu.Lock()
-	if c.tok.value == refused {
-		c.tok.value = ""
-	}
-	c.tok.mu.Unlock()
+	return tok, err
 }
 
 // login asks POST /login for a token and works out when to renew it. The
 // answer is judged by its "success" and its token, not its HTTP status
 // (the document's refusal came with 400, but the STK answers show the two
 // disagreeing). A refusal is an *Error with PokeaPay's text, cleaned of the
-// email and password.
+// email and password. It is c.tok's Fetch. A token whose renewal time has
+// already passed (an exp in our past: PokeaPay's clock behind ours) is still
+// used by the callers waiting for it, just not cached.
 func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
 	const op = "login"
 	payload, err := encodeJSON(loginRequest{Email: c.email, Password: c.password})
@@ -134,7 +79,9 @@ func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
 		}
 		return "", time.Time{}, e
 	}
-	return tok, c.renewTime(tok), nil
+	renewAt := c.renewTime(tok)
+	c.log.DebugContext(ctx, "pokeapay logged in", "renew_at", renewAt)
+	return tok, renewAt, nil
 }
 
 // renewTime is when tok should be replaced: tokenEarly before the expiry
