@@ -109,11 +109,13 @@ func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Chec
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
 	for _, m := range h.svc.Methods(co) {
+		if m.Key == payments.MethodSTK {
+			// A form of its own: it needs the phone number.
+			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
+			continue
+		}
 		l := methodLabels[m.Key]
 		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
-		if m.Key == payments.MethodSTK {
-			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
-		}
 	}
 	v := templates.CheckoutPage{
 		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
@@ -232,6 +234,10 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 	sum := h.summary(c.Request.Context(), co)
 	v := templates.PesapalFramePage{Page: page(c, "Pay with Pesapal"), Summary: sum, FrameURL: a.RedirectURL,
 		BackURL: "/c/" + co.ID, Status: h.statusView(co)}
+	// Pesapal lets the customer try again inside its own page after a
+	// decline, so this page stays through a failure and only a final status
+	// replaces it.
+	v.Status.PollURL = strings.Replace(v.Status.PollURL, "?while=pending", "", 1)
 	render(c, http.StatusOK, templates.PesapalFrameView(v))
 }
 
@@ -252,13 +258,18 @@ func (h *Handlers) Status(c *gin.Context) {
 		return
 	}
 	v := h.statusView(co)
+	ended := v.Status != string(store.StatusPending)
+	if id := c.Query("attempt"); id != "" && !ended {
+		a, err := h.svc.Store().Attempt(c.Request.Context(), id)
+		ended = err == nil && a.CheckoutID == co.ID && a.Status != store.AttemptPending
+	}
 	if wantsJSON(c) {
 		c.JSON(http.StatusOK, gin.H{"id": co.ID, "status": v.Status, "method": nullable(co.Method),
 			"receipt": nullable(co.Receipt), "message": nullable(co.Message)})
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	if c.GetHeader("HX-Request") == "true" && (v.Final || c.Query("while") == "pending" && v.Status != string(store.StatusPending)) {
+	if c.GetHeader("HX-Request") == "true" && (v.Final || c.Query("while") == "pending" && ended) {
 		// The page the customer is on (choice, iframe, return, "check your
 		// phone") is replaced by the checkout page: the receipt, the notice,
 		// or, when a page waiting on a payment sees it fail, the choice again
@@ -303,17 +314,9 @@ func (h *Handlers) stkPhone(c *gin.Context, co *store.Checkout) string {
 		return p
 	}
 	if p := h.svc.LastSTKPhone(c.Request.Context(), co.ID); p != "" {
-		return localPhone(p)
+		return payments.LocalPhone(p)
 	}
-	return localPhone(co.CustomerPhone)
-}
-
-// localPhone writes 254712345678 the way Kenyans read it: 0712 345 678.
-func localPhone(p string) string {
-	if len(p) == 12 && strings.HasPrefix(p, "254") {
-		return "0" + p[3:6] + " " + p[6:9] + " " + p[9:]
-	}
-	return p
+	return payments.LocalPhone(co.CustomerPhone)
 }
 
 // STKWait is GET /c/{id}/stk: "Check your phone" while the M-Pesa prompt is
@@ -334,8 +337,14 @@ func (h *Handlers) STKWait(c *gin.Context) {
 	}
 	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
 	v := templates.STKWaitPage{Page: page(c, "Check your phone"), Summary: h.summary(c.Request.Context(), co),
-		Phone: localPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(co),
-		RetryAction: "/c/" + co.ID + "/pay", RetryPhone: localPhone(a.Phone), BackURL: "/c/" + co.ID}
+		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(co),
+		RetryAction: "/c/" + co.ID + "/pay", RetryPhone: payments.LocalPhone(a.Phone), BackURL: "/c/" + co.ID}
 	v.Status.PageURL = "/c/" + co.ID + "/stk"
+	if v.Status.PollURL != "" {
+		// This page waits on this prompt, not on the checkout: another
+		// attempt left pending (a provider page the customer walked away
+		// from) must not keep it waiting after the prompt has ended.
+		v.Status.PollURL += "&attempt=" + a.ID
+	}
 	render(c, http.StatusOK, templates.STKWaitView(v))
 }

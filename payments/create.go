@@ -159,11 +159,15 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 	}
 	usable := false
 	for _, m := range AllMethods {
-		if s.Configured(m) && (co.Methods == "" || strings.Contains(","+co.Methods+",", ","+m+",")) && supports(m, co.Currency) {
+		if s.Configured(m) && (co.Methods == "" || strings.Contains(","+co.Methods+",", ","+m+",")) && supports(m, co.Currency) &&
+			(m != MethodSTK || co.Amount%100 == 0) {
 			usable = true
 		}
 	}
 	if !usable {
+		if co.Methods == MethodSTK && co.Amount%100 != 0 {
+			return nil, invalid("amount", "M-Pesa STK push takes whole shillings; this amount has cents")
+		}
 		return nil, invalid("currency", fmt.Sprintf("no available payment method takes %s", co.Currency))
 	}
 

@@ -148,15 +148,20 @@ func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (
 	if err != nil {
 		return nil, "", s.notConfirmed(ctx, a, "ipn:pokeapay", err)
 	}
-	// An IPN reporting money moved for another amount disagrees with the
-	// order. The verification cannot tell us more (it answers "failed" when
-	// the amount differs), so the order is flagged for a person, never paid:
-	// the state machine's mismatch check sees the IPN's amount.
-	if amt, ok := n.AmountCents(); ok && int64(amt) != a.Amount {
+	// A verified success wins over anything the (unsigned) IPN says; its
+	// referenceno is then the receipt. When the verification does not
+	// confirm, an IPN reporting money moved for another amount disagrees
+	// with the order: the verification cannot tell us more (it answers
+	// "failed" when the amount differs), so the order is flagged for a
+	// person, never paid (the state machine's mismatch check sees the IPN's
+	// amount).
+	amt, hasAmt := n.AmountCents()
+	switch {
+	case res.Status == gateway.StatusSucceeded:
+		res.Receipt = n.ReferenceNo
+	case hasAmt && int64(amt) != a.Amount:
 		res = gateway.Result{Status: gateway.StatusSucceeded, Amount: amt, HasAmount: true, Currency: a.Currency,
 			Reference: n.BillReference, ProviderReference: a.ID, Receipt: n.ReferenceNo, Raw: res.Raw}
-	} else if res.Status == gateway.StatusSucceeded {
-		res.Receipt = n.ReferenceNo
 	}
 	return s.apply(ctx, a, res, "ipn:pokeapay")
 }

@@ -123,8 +123,15 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			}
 			continue
 		}
-		if _, _, err := s.Recheck(ctx, a, "reconciler"); err != nil && ctx.Err() == nil {
+		_, out, err := s.Recheck(ctx, a, "reconciler")
+		if err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "reconcile: attempt not confirmed", "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
+		}
+		if a.Method == MethodSTK && (out == store.OutcomeUnchanged || err != nil) && now.Sub(a.CreatedAt) > stkGiveUp {
+			if err := s.st.FailAttempt(ctx, a.ID, STKMessage("1019"),
+				"no answer to the M-Pesa prompt; taken as unanswered", ""); err != nil {
+				s.log.ErrorContext(ctx, "reconcile: give up on prompt", "attempt_id", a.ID, "err", err)
+			}
 		}
 	}
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"checkout/gateway"
@@ -72,19 +74,26 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 	if err != nil {
 		return nil, &FieldError{Code: "invalid", Field: "phone", Message: ErrPhone.Error()}
 	}
-	if a, err := s.ActiveSTKAttempt(ctx, co.ID); err == nil {
-		return a, nil
-	}
 
 	p := s.cfg.STK
 	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: p.Name(), Method: MethodSTK, Phone: phone}
-	if err := s.st.StartAttempt(ctx, a, stkFirstCheck, "customer"); err != nil {
-		if errors.Is(err, store.ErrTransition) {
-			return nil, ErrNotPayable
-		}
+	active, err := s.st.StartExclusiveAttempt(ctx, a, stkFirstCheck, STKPromptWindow, "customer")
+	switch {
+	case errors.Is(err, store.ErrTransition):
+		return nil, ErrNotPayable
+	case err != nil:
 		return nil, fmt.Errorf("payments: start stk attempt: %w", err)
+	case active != nil && active.Phone != phone:
+		return nil, &FieldError{Code: "busy", Field: "phone", Message: fmt.Sprintf(
+			"An M-Pesa prompt is already on %s. Answer or cancel it on that phone, or wait a minute, then try another number.",
+			LocalPhone(active.Phone))}
+	case active != nil:
+		return active, nil // one prompt per checkout: show the one on the phone
 	}
-	started, err := p.Push(ctx, gateway.STKRequest{
+	// The push outlives the customer's request: a cancelled push could have
+	// reached the phone with nobody listening for its answer.
+	pctx := context.WithoutCancel(ctx)
+	started, err := p.Push(pctx, gateway.STKRequest{
 		Reference: a.ID, Phone: phone, Amount: gateway.Amount(co.Amount),
 		CallbackURL:      s.cfg.PublicURL + STKCallbackPath(p.Name()),
 		AccountReference: co.Reference, Description: co.Description,
@@ -128,9 +137,29 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 // provider (a timeout or a broken connection), so that it may have been
 // carried out.
 func uncertain(err error) bool {
+	// Refused connections and failed look-ups never reached the provider.
+	var dns *net.DNSError
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) {
+		return false
+	}
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne)
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || (errors.As(err, &ne) && ne.Timeout())
 }
+
+// LocalPhone writes 254712345678 the way Kenyans read it: 0712 345 678.
+func LocalPhone(p string) string {
+	if len(p) == 12 && strings.HasPrefix(p, "254") {
+		return "0" + p[3:6] + " " + p[6:9] + " " + p[9:]
+	}
+	return p
+}
+
+// stkGiveUp is how long after the push a prompt the provider still calls
+// pending (or does not know) is taken as unanswered: M-Pesa drops a prompt
+// after about a minute, and a callback that comes later still pays the
+// order (a failed attempt may succeed).
+const stkGiveUp = 3 * time.Minute
 
 // ActiveSTKAttempt is the checkout's prompt still on a phone: pending and
 // pushed less than STKPromptWindow ago.

@@ -57,39 +57,41 @@ func (s *Store) CheckoutForMerchant(ctx context.Context, merchantID, id string) 
 // ErrTransition.
 func (s *Store) StartAttempt(ctx context.Context, a *Attempt, firstCheck time.Duration, source string) error {
 	return retryConflicts(ctx, func() error {
-		return s.tx(ctx, func(tx *gorm.DB) error {
-			var co Checkout
-			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
-				if notFound(err) {
-					return fmt.Errorf("store: checkout %s: %w", a.CheckoutID, ErrNotFound)
-				}
-				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
-			}
-			now := s.now()
-			if co.Final() || !now.Before(co.ExpiresAt) {
-				return fmt.Errorf("store: start attempt on %s checkout %s: %w", co.Status, co.ID, ErrTransition)
-			}
-			next := now.Add(firstCheck)
-			a.Status = AttemptPending
-			a.Amount, a.Currency = co.Amount, co.Currency
-			a.NextCheckAt = &next
-			a.CreatedAt, a.UpdatedAt = now, now
-			if err := tx.Create(a).Error; err != nil {
-				return fmt.Errorf("store: create attempt for %s: %w", co.ID, err)
-			}
-			fields := map[string]any{"method": a.Method, "provider": a.Provider, "message": ""}
-			ev := Event{AttemptID: a.ID, Source: source, Message: fmt.Sprintf("%s payment started", a.Provider)}
-			if co.Status == StatusOpen {
-				return s.transition(tx, &co, StatusPending, ev, fields)
-			}
-			fields["updated_at"] = now
-			if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Updates(fields).Error; err != nil {
-				return fmt.Errorf("store: update checkout %s: %w", co.ID, err)
-			}
-			ev.CheckoutID, ev.Kind = co.ID, EventAttempt
-			return s.addEvent(tx, &ev)
-		})
+		return s.tx(ctx, func(tx *gorm.DB) error { return s.startAttempt(tx, a, firstCheck, source) })
 	})
+}
+
+func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, source string) error {
+	var co Checkout
+	if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
+		if notFound(err) {
+			return fmt.Errorf("store: checkout %s: %w", a.CheckoutID, ErrNotFound)
+		}
+		return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+	}
+	now := s.now()
+	if co.Final() || !now.Before(co.ExpiresAt) {
+		return fmt.Errorf("store: start attempt on %s checkout %s: %w", co.Status, co.ID, ErrTransition)
+	}
+	next := now.Add(firstCheck)
+	a.Status = AttemptPending
+	a.Amount, a.Currency = co.Amount, co.Currency
+	a.NextCheckAt = &next
+	a.CreatedAt, a.UpdatedAt = now, now
+	if err := tx.Create(a).Error; err != nil {
+		return fmt.Errorf("store: create attempt for %s: %w", co.ID, err)
+	}
+	fields := map[string]any{"method": a.Method, "provider": a.Provider, "message": ""}
+	ev := Event{AttemptID: a.ID, Source: source, Message: fmt.Sprintf("%s payment started", a.Provider)}
+	if co.Status == StatusOpen {
+		return s.transition(tx, &co, StatusPending, ev, fields)
+	}
+	fields["updated_at"] = now
+	if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Updates(fields).Error; err != nil {
+		return fmt.Errorf("store: update checkout %s: %w", co.ID, err)
+	}
+	ev.CheckoutID, ev.Kind = co.ID, EventAttempt
+	return s.addEvent(tx, &ev)
 }
 
 // AttemptStarted records what the provider answered when the attempt
@@ -123,32 +125,7 @@ func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redi
 // AttemptNotStarted fails an attempt the provider refused to start (nothing
 // was charged), returning the checkout to open with msg.
 func (s *Store) AttemptNotStarted(ctx context.Context, attemptID, msg, payload string) error {
-	return retryConflicts(ctx, func() error {
-		return s.tx(ctx, func(tx *gorm.DB) error {
-			var a Attempt
-			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
-				if notFound(err) {
-					return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
-				}
-				return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
-			}
-			if a.Status != AttemptPending {
-				return nil
-			}
-			var co Checkout
-			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
-				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
-			}
-			if err := s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventError, Source: a.Provider,
-				Message: "provider did not start the payment", Payload: payload}); err != nil {
-				return err
-			}
-			if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
-				return err
-			}
-			return s.reopenIfIdle(tx, &co, &a, a.Provider, msg)
-		})
-	})
+	return s.FailAttempt(ctx, attemptID, msg, "provider did not start the payment", payload)
 }
 
 // Cancel ends an open or pending checkout at the customer's request.

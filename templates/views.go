@@ -63,7 +63,8 @@ type CheckoutPage struct {
 	NeedsContact bool
 	// Contact is what the customer typed, shown again with an error.
 	Contact string
-	// STK is the M-Pesa prompt form; nil hides it.
+	// STK is the M-Pesa prompt form, shown below the method buttons (STK
+	// is not among Methods: it needs a phone number); nil hides it.
 	STK *STKForm
 }
 

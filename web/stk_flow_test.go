@@ -60,10 +60,10 @@ func TestSTKPushHappyPathTurnsTheWaitingPageIntoTheReceipt(t *testing.T) {
 				t.Errorf("waiting page lacks %q", want)
 			}
 		}
-		if poll := wait.doc.Find("#status").AttrOr("hx-get", ""); poll != "/c/"+id+"/status?while=pending" {
+		a := e.stkAttempt(id)
+		if poll := wait.doc.Find("#status").AttrOr("hx-get", ""); poll != "/c/"+id+"/status?while=pending&attempt="+a.ID {
 			t.Errorf("waiting page polls %q", poll)
 		}
-		a := e.stkAttempt(id)
 		prompt, ok := e.sim.STKPrompt(provider, a.ID)
 		if !ok || prompt.Phone != "254712345678" || prompt.Amount != gateway.Amount(150000) ||
 			!strings.HasSuffix(prompt.CallbackURL, payments.STKCallbackPath(provider)) {
@@ -332,5 +332,113 @@ func TestCheckoutWithCentsDoesNotOfferSTK(t *testing.T) {
 	}
 	if n := len(e.sim.STKPrompts()); n != 0 {
 		t.Fatalf("%d prompts sent", n)
+	}
+}
+
+func TestCheckoutPageOffersSTKOnlyThroughItsPhoneForm(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	p := e.browser().get(e.app.URL + "/c/" + e.createCheckout("stk-form"))
+	if n := p.doc.Find(`button[name=method][value=stk]`).Length(); n != 0 {
+		t.Fatalf("%d M-Pesa buttons without a phone field", n)
+	}
+	if p.doc.Find("form.stk-form input#phone").Length() != 1 {
+		t.Fatal("no M-Pesa form")
+	}
+	if strings.Contains(p.doc.Find("form.method-choice").First().Text(), "continue") {
+		t.Fatal("template code leaked into the page")
+	}
+}
+
+func TestConcurrentSTKSubmitsPushOnePrompt(t *testing.T) {
+	stkBackends(t, func(t *testing.T, e *env, provider string) {
+		id := e.createCheckout("stk-race")
+		b := e.browser()
+		p := b.get(e.app.URL + "/c/" + id)
+		var wg sync.WaitGroup
+		for i := 0; i < 6; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b.submit(p, "form.stk-form", url.Values{"phone": {"0712345678"}})
+			}()
+		}
+		wg.Wait()
+		if n := len(e.sim.STKPrompts()); n != 1 {
+			t.Fatalf("prompts = %d, want 1", n)
+		}
+		as, err := e.store.Attempts(context.Background(), id)
+		if err != nil || len(as) != 1 {
+			t.Fatalf("attempts = %d (%v), want 1", len(as), err)
+		}
+	})
+}
+
+func TestAnotherNumberWhileAPromptIsOnAPhoneIsRefusedWithAReason(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	id := e.createCheckout("stk-other")
+	b := e.browser()
+	e.pushSTK(b, id, "0712345678")
+	p := e.pushSTK(b, id, "0722000111")
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "already on 0712 345 678") {
+		t.Fatalf("second number: %d\n%s", p.status, p.body)
+	}
+	if p.doc.Find("form.stk-form input#phone").AttrOr("aria-invalid", "") != "true" {
+		t.Fatal("the phone field is not marked")
+	}
+	if n := len(e.sim.STKPrompts()); n != 1 {
+		t.Fatalf("prompts = %d", n)
+	}
+}
+
+func TestUnansweredPromptIsGivenUpAfterThreeMinutes(t *testing.T) {
+	stkBackends(t, func(t *testing.T, e *env, provider string) {
+		id := e.createCheckout("stk-silent")
+		e.pushSTK(e.browser(), id, "0712345678")
+		for i := 0; i < 6; i++ { // the reconciler keeps asking; the phone never answers
+			e.clock.Advance(40 * time.Second)
+			if err := e.svc.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		co := e.checkout(id)
+		if co.Status != store.StatusOpen || co.Message != payments.STKMessage("1019") {
+			t.Fatalf("after 4 minutes: %s %q", co.Status, co.Message)
+		}
+	})
+}
+
+func TestWaitingPageLeavesWhenItsPromptEndsEvenIfAnotherPaymentIsPending(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	id := e.createCheckout("stk-mixed")
+	e.startPokeaPay(id) // a PokeaPay page the customer walked away from
+	b := e.browser()
+	wait := e.pushSTK(b, id, "0712345678")
+	a := e.stkAttempt(id)
+	if err := e.sim.STKAnswer("pokeapay", a.ID, "2001", true); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.WaitIPNs()
+	if co := e.checkout(id); co.Status != store.StatusPending {
+		t.Fatalf("status %s; the PokeaPay attempt keeps the checkout pending", co.Status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.app.URL+wait.doc.Find("#status").AttrOr("hx-get", ""), nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("HX-Redirect"); got != "/c/"+id {
+		t.Fatalf("HX-Redirect = %q: the waiting page would wait forever", got)
+	}
+}
+
+func TestAPIRefusesASTKOnlyCheckoutWithCents(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	status, obj := e.api(http.MethodPost, "/api/v1/checkouts",
+		`{"amount": "10.50", "currency": "KES", "reference": "stk-cents", "description": "Tea", "methods": ["stk"]}`)
+	errObj, _ := obj["error"].(map[string]any)
+	if status != http.StatusUnprocessableEntity || errObj["field"] != "amount" {
+		t.Fatalf("status %d %v", status, obj)
 	}
 }

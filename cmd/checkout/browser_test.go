@@ -2,8 +2,9 @@ package main
 
 // The real-browser end-to-end tests: the whole app in sandbox mode, and a
 // headless Chromium the size of a cheap phone paying a checkout through a
-// provider's simulator: Pesapal's page in our iframe, and PokeaPay's hosted
-// page that the whole window is sent to.
+// provider's simulator: Pesapal's page in our iframe, PokeaPay's hosted
+// page that the whole window is sent to, and an M-Pesa prompt (STK push)
+// answered on the sandbox phone in a second tab while the first waits.
 
 import (
 	"bytes"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"checkout/gateway/sandbox"
+	"checkout/payments"
 )
 
 const (
@@ -131,6 +134,7 @@ type checkoutObject struct {
 	Currency string  `json:"currency"`
 	Method   *string `json:"method"`
 	Receipt  *string `json:"receipt"`
+	Message  *string `json:"message"`
 }
 
 // browserAPI calls the merchant API and decodes the checkout object,
@@ -376,16 +380,43 @@ func browserOpenPhone(t *testing.T, chrome string) *browserPhone {
 	if err := chromedp.Listen(ctx, p.console.listen); err != nil {
 		t.Fatalf("start Chromium (%s): %v", chrome, err)
 	}
-	t.Cleanup(func() {
-		lines, bad := p.console.snapshot()
-		for _, l := range lines {
-			t.Log(l)
-		}
-		for _, b := range bad {
-			t.Errorf("the browser reported: %s", b)
-		}
-	})
+	t.Cleanup(func() { p.reportConsole("") })
 	return p
+}
+
+// reportConsole logs what the tab's pages wrote, each line after label,
+// and fails the test for each CSP violation and uncaught exception.
+func (p *browserPhone) reportConsole(label string) {
+	lines, bad := p.console.snapshot()
+	for _, l := range lines {
+		p.t.Log(label + l)
+	}
+	for _, b := range bad {
+		p.t.Errorf("the browser reported: %s%s", label, b)
+	}
+}
+
+// newTab opens a second tab in the same browser (chromedp.NewContext from
+// the tab's context shares its allocator and browser), with its own console
+// record, reported and checked like the first tab's, each line after label.
+// The tab is closed when the test ends, before the browser.
+func (p *browserPhone) newTab(label string) *browserPhone {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	tab := &browserPhone{t: p.t, ctx: ctx, shots: p.shots, console: &consoleRecorder{}}
+	if err := chromedp.Listen(ctx, tab.console.listen); err != nil {
+		p.t.Fatalf("open a second tab: %v", err)
+	}
+	p.t.Cleanup(func() { tab.reportConsole(label) })
+	return tab
+}
+
+// phoneViewport is the cheap phone's viewport, with mobile and touch
+// emulation; each tab needs it once.
+func phoneViewport() chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile,
+		chromedp.EmulatePortrait, chromedp.EmulateTouch)
 }
 
 // step runs actions, failing the test with what and the page it was on.
@@ -447,8 +478,7 @@ func (p *browserPhone) screenshot(name string) {
 func (p *browserPhone) openCheckout(co checkoutObject, sel, description, shot string) {
 	p.t.Helper()
 	p.step("open the checkout page",
-		chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile,
-			chromedp.EmulatePortrait, chromedp.EmulateTouch),
+		phoneViewport(),
 		chromedp.Navigate(co.URL),
 		chromedp.WaitVisible(chromedp.CSS(sel)),
 	)
@@ -507,6 +537,13 @@ func (p *browserPhone) openReceipt(co checkoutObject, mentions ...string) (detai
 		chromedp.Navigate(co.URL),
 		chromedp.WaitVisible(chromedp.CSS(`#receipt-heading`)),
 	)
+	return p.checkReceipt(mentions...)
+}
+
+// checkReceipt checks the receipt the tab shows and that its details
+// mention each of mentions, and returns the text of the details.
+func (p *browserPhone) checkReceipt(mentions ...string) (details string) {
+	p.t.Helper()
 	if got := p.text("#receipt-heading"); got != "Payment received" {
 		p.t.Errorf("receipt heading = %q, want Payment received", got)
 	}
@@ -728,4 +765,324 @@ func TestBrowserPaysWithPokeaPayOnAPhone(t *testing.T) {
 	p.screenshot("pokeapay-receipt")
 
 	t.Logf("the payment in the browser took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// The M-Pesa prompt (STK push) tests: the customer's phone number, as the
+// merchant sends it and as the checkout writes it back, and as M-Pesa has it.
+const (
+	stkCustomerPhone = "0712 345 678"
+	stkMSISDN        = "254712345678"
+	stkDescription   = "Two bags of coffee"
+)
+
+// browserSTKCheckout is the merchant creating a checkout of KES 1,500 with
+// the customer's phone through the API.
+func browserSTKCheckout(t *testing.T, base, reference string) checkoutObject {
+	t.Helper()
+	return browserCreateCheckout(t, base, map[string]any{
+		"amount": "1500", "currency": "KES", "reference": reference, "description": stkDescription,
+		"customer": map[string]string{"phone": stkCustomerPhone},
+	})
+}
+
+// checkSTKForm checks that the checkout page the tab shows offers the
+// M-Pesa form, filled with phone.
+func (p *browserPhone) checkSTKForm(phone string) {
+	p.t.Helper()
+	if got := p.text(`form.stk-form legend`); got != "M-Pesa on your phone" {
+		p.t.Errorf("the M-Pesa form's legend is %q, want M-Pesa on your phone", got)
+	}
+	value, err := chromedp.Run(p.ctx, chromedp.Value(chromedp.CSS(`form.stk-form #phone`)))
+	if err != nil {
+		p.t.Fatalf("read the M-Pesa number: %v", err)
+	}
+	if value != phone {
+		p.t.Errorf("the M-Pesa number is filled with %q, want %q", value, phone)
+	}
+	if got := p.text(`form.stk-form button[type=submit]`); got != "Send M-Pesa prompt" {
+		p.t.Errorf("the M-Pesa form's button says %q, want Send M-Pesa prompt", got)
+	}
+}
+
+// pushSTK presses "Send M-Pesa prompt" and checks the page it leads to:
+// "Check your phone" at /c/{id}/stk with the number and the amount, a
+// countdown that counts down (so its nonce'd script runs under the CSP),
+// and the status that polls while the payment is pending. The page is
+// captured as shot.
+func (p *browserPhone) pushSTK(co checkoutObject, shot string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Tap(chromedp.CSS(`form.stk-form button[type=submit]`)))); err != nil {
+		p.t.Fatalf("press Send M-Pesa prompt (at %s): %v", p.at(), err)
+	}
+	p.step("wait for Check your phone", chromedp.WaitVisible(chromedp.CSS(`#stk-heading`)))
+	if loc := p.location(); loc != co.URL+"/stk" {
+		p.t.Fatalf("after sending the prompt the browser is at %s, want %s/stk", loc, co.URL)
+	}
+	if got := p.text(`#stk-heading`); got != "Check your phone" {
+		p.t.Errorf("the waiting page's heading is %q, want Check your phone", got)
+	}
+	if got := p.text(`.stk-wait .amount`); got != "KES 1,500.00" {
+		p.t.Errorf("the waiting page's amount is %q, want KES 1,500.00", got)
+	}
+	if got := p.text(`.stk-wait strong.mono`); got != stkCustomerPhone {
+		p.t.Errorf("the waiting page says the prompt went to %q, want %q", got, stkCustomerPhone)
+	}
+	attrs, err := chromedp.Run(p.ctx, chromedp.Attributes(chromedp.CSS(`#status`)))
+	if err != nil {
+		p.t.Fatalf("read the status: %v", err)
+	}
+	// It waits on this prompt (&attempt=), not on the whole checkout.
+	if !strings.HasPrefix(attrs["hx-get"], "/c/"+co.ID+"/status?while=pending&attempt=pay_") || attrs["hx-trigger"] != "every 3s" {
+		p.t.Errorf("the waiting page's status polls %q on %q, want /c/%s/status?while=pending&attempt=<prompt> every 3s",
+			attrs["hx-get"], attrs["hx-trigger"], co.ID)
+	}
+
+	// The countdown starts at the prompt's seconds left and counts down.
+	countdown := func() int {
+		p.t.Helper()
+		s := p.text(`#countdown`)
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			p.t.Fatalf("the countdown shows %q, not a number", s)
+		}
+		return n
+	}
+	first := countdown()
+	if first <= 0 || first > int(payments.STKPromptWindow/time.Second) {
+		p.t.Errorf("the countdown starts at %d, want 1 to %d seconds", first, int(payments.STKPromptWindow/time.Second))
+	}
+	p.step("let the countdown run", chromedp.Sleep(1500*time.Millisecond))
+	if second := countdown(); second >= first {
+		p.t.Errorf("the countdown showed %d, then %d 1.5 s later: it does not count down (is its script blocked?)", first, second)
+	}
+	p.checkWidth("the waiting page")
+	p.screenshot(shot)
+}
+
+// topNavigations records the URLs the tab's top frame goes to from now on,
+// and returns a func that reads them.
+func (p *browserPhone) topNavigations() func() []string {
+	p.t.Helper()
+	var (
+		mu   sync.Mutex
+		urls []string
+	)
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.t.Cleanup(cancel)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ev, ok := ev.(*page.EventFrameNavigated); ok && ev.Frame != nil && ev.Frame.ParentID == "" {
+			mu.Lock()
+			urls = append(urls, ev.Frame.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		p.t.Fatalf("listen for navigations: %v", err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), urls...)
+	}
+}
+
+// waitTurnsInto waits up to 15 s, without touching the tab, until it shows
+// sel, and checks that it got there by itself: the waiting page's status
+// poll (htmx, every 3 s) answered HX-Redirect, so the one navigation since
+// navs began went to the checkout's URL, from the waiting page (the
+// referrer). It returns how long it took.
+func (p *browserPhone) waitTurnsInto(co checkoutObject, sel, what string, navs func() []string) time.Duration {
+	p.t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("the waiting page did not turn into %s by itself within 15 s (at %s, navigations %q): %v",
+			what, p.at(), navs(), err)
+	}
+	took := time.Since(start)
+	if loc := p.location(); loc != co.URL {
+		p.t.Errorf("the waiting page turned into %s at %s, want %s", what, loc, co.URL)
+	}
+	if got := navs(); len(got) != 1 || got[0] != co.URL {
+		p.t.Errorf("the tab navigated to %q while waiting, want only %s (the status poll's HX-Redirect)", got, co.URL)
+	}
+	referrer, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.referrer`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if referrer != co.URL+"/stk" {
+		p.t.Errorf("%s was opened from %q, want the waiting page %s/stk", what, referrer, co.URL)
+	}
+	return took
+}
+
+// answerPrompt opens the sandbox phone in the tab, finds the one pending
+// prompt for stkMSISDN (checked against the simulator), captures it as
+// shot, and presses the button of action (approve, decline, ...). The page
+// reloads itself every 3 s, so a tap may land on a page being replaced:
+// the press is tried again, on a fresh page, until the simulator has the
+// answer (a second answer changes nothing). It returns the answered prompt.
+func (p *browserPhone) answerPrompt(base string, sb *sandbox.Sandbox, action, label, shot string) sandbox.STKPrompt {
+	p.t.Helper()
+	p.step("open the sandbox phone",
+		phoneViewport(),
+		chromedp.Navigate(base+sandbox.PhonePath),
+		chromedp.WaitVisible(chromedp.CSS(`section.card button.approve`)),
+	)
+	ids, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("section.card"))
+		.filter(s => Array.from(s.querySelectorAll("dd")).some(d => d.textContent.trim() === "`+stkMSISDN+`"))
+		.map(s => s.querySelector("input[name=id]").value)`))
+	if err != nil {
+		p.t.Fatalf("find the prompt on the sandbox phone: %v", err)
+	}
+	if len(ids) != 1 {
+		p.t.Fatalf("the sandbox phone shows %d pending prompts for %s, want 1: %q", len(ids), stkMSISDN, p.text(`main`))
+	}
+	var prompt sandbox.STKPrompt
+	for _, pr := range sb.STKPrompts() {
+		if pr.ID == ids[0] {
+			prompt = pr
+		}
+	}
+	if prompt.ID == "" || prompt.Phone != stkMSISDN || prompt.Status != sandbox.STKPending || prompt.Amount != 150000 {
+		p.t.Fatalf("the simulator has the phone page's prompt %s as %+v, want pending for %s, KES 1,500", ids[0], prompt, stkMSISDN)
+	}
+	card := `section.card:has(input[name=id][value="` + prompt.ID + `"])`
+	// M-Pesa takes whole shillings: the phone writes no cents.
+	if got := p.text(card + ` .amount`); got != "KES 1,500" {
+		p.t.Errorf("the sandbox phone's prompt asks for %q, want KES 1,500", got)
+	}
+	button := card + ` button[name=action][value=` + action + `]`
+	if got := p.text(button); got != label {
+		p.t.Errorf("the sandbox phone's %s button says %q, want %s", action, got, label)
+	}
+	p.checkWidth("the sandbox phone")
+	p.screenshot(shot)
+
+	for try := 1; ; try++ {
+		if try > 1 {
+			p.step("open the sandbox phone again",
+				chromedp.Navigate(base+sandbox.PhonePath),
+				chromedp.WaitVisible(chromedp.CSS(button)),
+			)
+		}
+		if _, err := chromedp.Run(p.ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+			chromedp.Tap(chromedp.CSS(button)))); err != nil {
+			p.t.Fatalf("press %s on the sandbox phone (at %s): %v", label, p.at(), err)
+		}
+		for range 20 {
+			if got, _ := sb.STKPrompt(prompt.Provider, prompt.Reference); got.Status != sandbox.STKPending {
+				return got
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if try == 3 {
+			p.t.Fatalf("the prompt is still pending after pressing %s on the sandbox phone %d times", label, try)
+		}
+		p.t.Logf("the prompt is still pending after pressing %s on the sandbox phone (try %d); pressing it again", label, try)
+	}
+}
+
+func TestBrowserSTKPushWaitingPageTurnsIntoReceipt(t *testing.T) {
+	chrome := browserChrome(t)
+	start := time.Now()
+
+	base, sb := browserStartApp(t, browserFreePort(t))
+	const reference = "browser-stk-1"
+	co := browserSTKCheckout(t, base, reference)
+
+	// The checkout page offers the M-Pesa form, filled with the customer's
+	// number as the merchant sent it.
+	p := browserOpenPhone(t, chrome)
+	p.openCheckout(co, `form.stk-form #phone`, stkDescription, "stk-checkout")
+	p.checkSTKForm(stkCustomerPhone)
+	p.step("scroll to the M-Pesa form", chromedp.ScrollIntoView(chromedp.CSS(`form.stk-form`)))
+	p.screenshot("stk-form")
+
+	// Send the prompt: "Check your phone", with a live countdown.
+	p.pushSTK(co, "stk-wait")
+
+	// The customer approves the prompt on the sandbox phone, in a second
+	// tab; the waiting page is left alone.
+	navs := p.topNavigations()
+	phone := p.newTab("sandbox phone tab: ")
+	prompt := phone.answerPrompt(base, sb, "approve", "Approve", "stk-phone")
+	if prompt.Status != sandbox.STKCompleted || prompt.ResultCode != sandbox.STKCodeSuccess || prompt.Receipt == "" {
+		t.Fatalf("the approved prompt is %s (%q) with the receipt %q, want completed (0) with a receipt",
+			prompt.Status, prompt.ResultCode, prompt.Receipt)
+	}
+	phone.step("wait for the phone's list of answered prompts", chromedp.WaitVisible(chromedp.CSS(`main li`)))
+	if got := phone.text(`main li`); !strings.Contains(got, stkMSISDN) || !strings.Contains(got, "approved, receipt "+prompt.Receipt) {
+		t.Errorf("the sandbox phone lists the answer as %q, want %s approved with the receipt %s", got, stkMSISDN, prompt.Receipt)
+	}
+
+	// The waiting page turns into the receipt by itself.
+	took := p.waitTurnsInto(co, `#receipt-heading`, "the receipt", navs)
+	t.Logf("the waiting page turned into the receipt %v after the approval", took.Round(time.Millisecond))
+	details := p.checkReceipt(stkDescription, reference, co.ID, "M-Pesa", prompt.Receipt)
+	p.screenshot("stk-receipt")
+	if strings.Contains(details, "—") {
+		t.Errorf("the receipt lacks a detail: %q", details)
+	}
+
+	// The merchant sees it paid by M-Pesa, with M-Pesa's receipt.
+	got := browserPaidCheckout(t, base, co.ID, "stk", 5*time.Second)
+	if got.Receipt != nil && *got.Receipt != prompt.Receipt {
+		t.Errorf("API checkout receipt = %q, want the M-Pesa receipt %q", *got.Receipt, prompt.Receipt)
+	}
+
+	t.Logf("the payment in the browser took %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestBrowserSTKDeclineShowsTheReasonAndTryAgain(t *testing.T) {
+	chrome := browserChrome(t)
+
+	base, sb := browserStartApp(t, browserFreePort(t))
+	co := browserSTKCheckout(t, base, "browser-stk-decline-1")
+
+	p := browserOpenPhone(t, chrome)
+	p.openCheckout(co, `form.stk-form #phone`, stkDescription, "stk-decline-checkout")
+	p.checkSTKForm(stkCustomerPhone)
+	p.pushSTK(co, "stk-decline-wait")
+
+	// The customer declines the prompt on the sandbox phone.
+	navs := p.topNavigations()
+	phone := p.newTab("sandbox phone tab: ")
+	prompt := phone.answerPrompt(base, sb, "decline", "Decline", "stk-decline-phone")
+	if prompt.Status != sandbox.STKFailed || prompt.ResultCode != sandbox.STKCodeCancelled {
+		t.Fatalf("the declined prompt is %s (%q), want failed (1032)", prompt.Status, prompt.ResultCode)
+	}
+
+	// The waiting page goes back to the checkout page by itself, with the
+	// reason and the M-Pesa form again.
+	took := p.waitTurnsInto(co, `.pay-area form.stk-form #phone`, "the checkout page", navs)
+	t.Logf("the waiting page turned into the checkout page %v after the decline", took.Round(time.Millisecond))
+	reason := payments.STKMessage(sandbox.STKCodeCancelled)
+	if !strings.HasPrefix(reason, "You cancelled the M-Pesa prompt") {
+		t.Fatalf("STKMessage(1032) = %q, want the sentence for a cancelled prompt", reason)
+	}
+	if got := p.text(`.alert`); got != reason {
+		t.Errorf("the checkout page's alert says %q, want %q", got, reason)
+	}
+	// Nothing is under way any more: no live status, no waiting page.
+	if other, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](
+		`document.querySelector("#status, #stk-heading, #receipt-heading") !== null`)); err != nil || other {
+		t.Errorf("after the decline the checkout page still shows a status, the waiting page or a receipt (%v)", err)
+	}
+	if got := p.text(`.summary .amount`); got != "KES 1,500.00" {
+		t.Errorf("the checkout page's amount is %q after the decline, want KES 1,500.00", got)
+	}
+	p.checkSTKForm(stkCustomerPhone)
+	p.checkWidth("the checkout page after the decline")
+	p.screenshot("stk-declined")
+
+	// The merchant sees it still open, with the reason.
+	got := browserAPI(t, http.MethodGet, base+"/api/v1/checkouts/"+co.ID, nil, http.StatusOK)
+	if got.Status != "open" || got.Receipt != nil {
+		t.Errorf("API checkout after the decline: status %q receipt %s, want open with none", got.Status, browserOrNull(got.Receipt))
+	}
+	if got.Message == nil || *got.Message != reason {
+		t.Errorf("API checkout message after the decline = %s, want %q", browserOrNull(got.Message), reason)
+	}
 }

@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// StartExclusiveAttempt is StartAttempt for a method that may have only one
+// attempt under way per checkout (an M-Pesa prompt): if the checkout already
+// has a pending attempt of a.Method started less than within ago, nothing is
+// written and that attempt is returned. The check and the insert are one
+// transaction, so two submits at once start one attempt.
+func (s *Store) StartExclusiveAttempt(ctx context.Context, a *Attempt, firstCheck, within time.Duration, source string) (*Attempt, error) {
+	var existing *Attempt
+	err := retryConflicts(ctx, func() error {
+		existing = nil
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			var found []Attempt
+			if err := tx.Where("checkout_id = ? AND method = ? AND status = ? AND created_at > ?",
+				a.CheckoutID, a.Method, AttemptPending, s.now().Add(-within)).Order("id DESC").Limit(1).Find(&found).Error; err != nil {
+				return fmt.Errorf("store: active attempts of %s: %w", a.CheckoutID, err)
+			}
+			if len(found) == 1 {
+				existing = &found[0]
+				return nil
+			}
+			return s.startAttempt(tx, a, firstCheck, source)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return existing, nil
+}
+
+// FailAttempt fails a pending attempt that will not complete (the provider
+// refused to start it, or an M-Pesa prompt went unanswered), returning the
+// checkout to open with msg for the customer. why goes to the timeline.
+func (s *Store) FailAttempt(ctx context.Context, attemptID, msg, why, payload string) error {
+	return retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			var a Attempt
+			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+				if notFound(err) {
+					return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+				}
+				return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+			}
+			if a.Status != AttemptPending {
+				return nil
+			}
+			var co Checkout
+			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
+				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+			}
+			if err := s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventError, Source: a.Provider,
+				Message: why, Payload: payload}); err != nil {
+				return err
+			}
+			if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
+				return err
+			}
+			return s.reopenIfIdle(tx, &co, &a, a.Provider, msg)
+		})
+	})
+}
