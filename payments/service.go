@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -50,10 +51,19 @@ type Config struct {
 	PokeaPay PokeaPay
 	// STK is the M-Pesa STK push backend (PokeaPay's STK API or Pochipay);
 	// nil when none is configured.
-	STK    gateway.STKProvider
-	Store  *store.Store
-	Logger *slog.Logger
-	Now    func() time.Time
+	STK gateway.STKProvider
+	// WebhookAllowPrivate lets merchants' webhook URLs reach loopback and
+	// private addresses (CHECKOUT_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
+	// WebhookClient sends webhooks; nil builds NewWebhookClient
+	// (WebhookAllowPrivate).
+	WebhookClient *http.Client
+	// WebhookJitter spreads each retry delay; nil is ±10% at random
+	// (tests pin it).
+	WebhookJitter func(time.Duration) time.Duration
+	Store         *store.Store
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -82,7 +92,17 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}, nil
+	if cfg.WebhookClient == nil {
+		cfg.WebhookClient = NewWebhookClient(cfg.WebhookAllowPrivate)
+	}
+	if cfg.WebhookJitter == nil {
+		cfg.WebhookJitter = jitter
+	}
+	s := &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
+	// Webhook bodies are written by the store with each status change;
+	// they carry the checkout object only this package can build.
+	cfg.Store.SetWebhookPayload(s.webhookPayload)
+	return s, nil
 }
 
 // Store gives handlers read access to the store.

@@ -169,6 +169,39 @@ var migrations = []migration{
 		`CREATE UNIQUE INDEX idx_idempotency_keys_merchant_key ON idempotency_keys (merchant_id, key)`,
 		`CREATE INDEX idx_idempotency_keys_created ON idempotency_keys (created_at)`,
 	)},
+	// Merchant webhooks (outbox): a delivery row is written in the same
+	// transaction as the status change it reports; its id is the
+	// webhook-id, the same on every try. claimed_until lets several
+	// workers share the table: a try is claimed by one of them, and a
+	// worker that died mid-try lets go when the claim runs out.
+	{5, "webhook deliveries", ddl(
+		`CREATE TABLE webhook_deliveries (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			checkout_id TEXT NOT NULL,
+			event_type TEXT NOT NULL,
+			payload TEXT NOT NULL,
+			status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_attempt_at {{time}},
+			claimed_until {{time}},
+			last_status_code INTEGER NOT NULL DEFAULT 0,
+			last_error TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			delivered_at {{time}}
+		)`,
+		`CREATE INDEX idx_webhook_deliveries_status_next ON webhook_deliveries (status, next_attempt_at)`,
+		`CREATE INDEX idx_webhook_deliveries_checkout ON webhook_deliveries (checkout_id, id)`,
+		`CREATE TABLE webhook_attempts (
+			id {{pk}},
+			delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id),
+			attempted_at {{time}} NOT NULL,
+			status_code INTEGER NOT NULL DEFAULT 0,
+			error TEXT NOT NULL DEFAULT '',
+			duration_ms BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX idx_webhook_attempts_delivery ON webhook_attempts (delivery_id, id)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -61,6 +61,10 @@ func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, field
 	}
 	co.Status = to
 	co.UpdatedAt = now
+	// The merchant's webhook is written with the change (outbox).
+	if typ := webhookEventFor(to); typ != "" {
+		return s.enqueueWebhook(tx, co.ID, typ)
+	}
 	return nil
 }
 

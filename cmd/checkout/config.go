@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"checkout/payments"
 )
 
 // config is the app's configuration, read from the environment
@@ -42,6 +44,15 @@ type config struct {
 	// STKProvider is "pokeapay", "pochipay", or "" when no STK backend is
 	// configured.
 	STKProvider string
+
+	// WebhookURL and WebhookSecret are the default merchant's webhook
+	// endpoint and whsec_ secret ("" when not set; a secret is generated
+	// when only the URL is given).
+	WebhookURL    string
+	WebhookSecret string
+	// WebhookAllowPrivate lets webhook URLs reach loopback and private
+	// addresses.
+	WebhookAllowPrivate bool
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -199,6 +210,33 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	default:
 		return nil, bad("CHECKOUT_STK_PROVIDER", "%q must be pokeapay or pochipay", v)
+	}
+
+	switch v := strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_ALLOW_PRIVATE")); v {
+	case "":
+		c.WebhookAllowPrivate = c.Sandbox
+	case "1", "true":
+		c.WebhookAllowPrivate = true
+	case "0", "false":
+		c.WebhookAllowPrivate = false
+	default:
+		return nil, bad("CHECKOUT_WEBHOOK_ALLOW_PRIVATE", "%q must be 1 or 0", v)
+	}
+	c.WebhookURL = get("CHECKOUT_WEBHOOK_URL", "")
+	c.WebhookSecret = strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_SECRET"))
+	if c.WebhookURL != "" {
+		if err := payments.CheckWebhookURL(c.WebhookURL, c.WebhookAllowPrivate); err != nil {
+			return nil, bad("CHECKOUT_WEBHOOK_URL", "%q: %v", c.WebhookURL, err)
+		}
+	}
+	if c.WebhookSecret != "" {
+		if c.WebhookURL == "" {
+			return nil, bad("CHECKOUT_WEBHOOK_SECRET", "is set without CHECKOUT_WEBHOOK_URL")
+		}
+		// The value itself is never repeated in the message: it is a secret.
+		if _, err := payments.ParseWebhookSecret(c.WebhookSecret); err != nil {
+			return nil, bad("CHECKOUT_WEBHOOK_SECRET", "%v", err)
+		}
 	}
 
 	if n := len([]rune(c.MerchantName)); n > 80 {

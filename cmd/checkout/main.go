@@ -187,7 +187,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	if pp != nil {
 		pesapalGW = pp
 	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now})
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now,
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate})
 	if err != nil {
 		return err
 	}
@@ -224,6 +225,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		every = 5 * time.Second
 	}
 	go func() { defer close(reconciled); svc.RunReconciler(rctx, every) }()
+	// The webhook worker shares the reconciler's lifetime.
+	delivered := make(chan struct{})
+	go func() { defer close(delivered); svc.RunWebhooks(rctx, time.Second) }()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
 	if opt.Ready != nil {
@@ -234,6 +238,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	case err := <-serveErr:
 		cancelReconciler()
 		<-reconciled
+		<-delivered
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
@@ -243,6 +248,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	err = srv.Shutdown(shutCtx)
 	cancelReconciler()
 	<-reconciled
+	<-delivered
 	return err
 }
 
@@ -307,6 +313,14 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		}
 	}
 
+	if cfg.WebhookURL != "" {
+		line, err := setDefaultWebhook(ctx, cfg, st)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, line)
+	}
+
 	if cfg.Sandbox {
 		m, err := st.Merchant(ctx, "default")
 		if err != nil {
@@ -332,6 +346,32 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	}
 	fmt.Fprintf(out, "\nHosted checkout is running at %s, mode %s\n%s\n\n", cfg.PublicURL, mode, strings.Join(lines, "\n"))
 	return nil
+}
+
+// setDefaultWebhook sets CHECKOUT_WEBHOOK_URL on the default merchant, with
+// CHECKOUT_WEBHOOK_SECRET, else the secret it already has, else a new one,
+// which the returned banner line shows once (never the log).
+func setDefaultWebhook(ctx context.Context, cfg *config, st *store.Store) (string, error) {
+	m, err := st.Merchant(ctx, "default")
+	if errors.Is(err, store.ErrNotFound) {
+		return "", &configError{name: "CHECKOUT_WEBHOOK_URL", msg: "is set but there is no default merchant; set CHECKOUT_API_KEY too"}
+	}
+	if err != nil {
+		return "", err
+	}
+	secret, line := cfg.WebhookSecret, "  Webhooks:     "+cfg.WebhookURL+"  (secret from CHECKOUT_WEBHOOK_SECRET)"
+	if secret == "" {
+		if _, err := payments.ParseWebhookSecret(m.WebhookSecret); err == nil {
+			secret, line = m.WebhookSecret, "  Webhooks:     "+cfg.WebhookURL+"  (secret as shown when it was created)"
+		} else {
+			secret = payments.NewWebhookSecret()
+			line = "  Webhooks:     " + cfg.WebhookURL + "  secret " + secret + "  (shown once)"
+		}
+	}
+	if err := st.SetMerchantWebhook(ctx, "default", cfg.WebhookURL, secret); err != nil {
+		return "", err
+	}
+	return line, nil
 }
 
 // loopbackURL is how this process reaches its own listener.

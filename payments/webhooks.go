@@ -1,0 +1,332 @@
+package payments
+
+import (
+	"context"
+	"crypto/hmac"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"checkout/store"
+)
+
+// Merchant webhooks (design.md, "Merchant webhooks"): Standard Webhooks
+// headers and signature, an outbox in the store written with each status
+// change, and a worker that delivers it with retries.
+
+// webhookTimeout bounds one delivery try.
+const webhookTimeout = 15 * time.Second
+
+// webhookClaim is how long a worker holds a delivery: longer than a try,
+// so a live worker is never overtaken; a dead one lets go when it ends.
+const webhookClaim = time.Minute
+
+// webhookRetries are the delays after the first, second, ... failed try
+// (Standard Webhooks' schedule); after the last one the delivery fails.
+var webhookRetries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour,
+	5 * time.Hour, 10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
+
+// jitter spreads d by up to ±10%, so that deliveries that failed together
+// (a merchant's server down) do not all come back at once.
+func jitter(d time.Duration) time.Duration {
+	span := int64(d / 5)
+	if span <= 0 {
+		return d
+	}
+	return d - d/10 + time.Duration(rand.Int64N(span+1))
+}
+
+// WebhookEnvelope is the body of every webhook: Standard Webhooks'
+// recommended shape, with the checkout object as data.
+type WebhookEnvelope struct {
+	Type      string         `json:"type"`
+	Timestamp string         `json:"timestamp"`
+	Data      CheckoutObject `json:"data"`
+}
+
+func (s *Service) webhookPayload(co *store.Checkout, eventType string, at time.Time) ([]byte, error) {
+	obj, err := s.Object(co)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(WebhookEnvelope{Type: eventType, Timestamp: rfc3339(at), Data: obj})
+}
+
+// secretPrefix starts every webhook secret (Standard Webhooks).
+const secretPrefix = "whsec_"
+
+// NewWebhookSecret returns a new random secret: whsec_ and 32 random bytes
+// in base64.
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	if _, err := crand.Read(b); err != nil {
+		panic("payments: no randomness: " + err.Error()) // crypto/rand never fails on Linux
+	}
+	return secretPrefix + base64.StdEncoding.EncodeToString(b)
+}
+
+// ParseWebhookSecret returns the HMAC key of a whsec_ secret: the
+// base64-decoded part, 24 to 64 bytes.
+func ParseWebhookSecret(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, secretPrefix)
+	if !ok {
+		return nil, errors.New("a webhook secret starts with whsec_")
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		if key, err = base64.RawStdEncoding.DecodeString(b64); err != nil {
+			return nil, errors.New("the part after whsec_ must be base64")
+		}
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return nil, fmt.Errorf("the secret must decode to 24 to 64 bytes (got %d)", len(key))
+	}
+	return key, nil
+}
+
+// SignWebhook is the Standard Webhooks signature of one message:
+// "v1," + base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)).
+func SignWebhook(key []byte, id string, timestamp int64, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + strconv.FormatInt(timestamp, 10) + "."))
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// CheckWebhookURL accepts a merchant's webhook URL: http or https, a host,
+// no credentials, and unless allowPrivate no loopback or private literal
+// address (names are checked again after DNS, when dialled).
+func CheckWebhookURL(v string, allowPrivate bool) error {
+	if err := CheckMerchantURL(v); err != nil {
+		return err
+	}
+	if allowPrivate {
+		return nil
+	}
+	u, _ := url.Parse(v) // checked above
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return errors.New("URL must not point at this machine (set CHECKOUT_WEBHOOK_ALLOW_PRIVATE=1 to allow it)")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && blockedAddr(ip) {
+		return fmt.Errorf("URL must not point at a loopback, private or link-local address (%s); set CHECKOUT_WEBHOOK_ALLOW_PRIVATE=1 to allow it", ip)
+	}
+	return nil
+}
+
+// blockedPrefixes are ranges the standard library does not classify but
+// that no merchant's public server lives in.
+var blockedPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT; some clouds' metadata
+	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and broadcast
+}
+
+// blockedAddr reports whether a webhook may not be sent to ip: loopback,
+// private, link-local (169.254.169.254, the cloud metadata address, among
+// them), unspecified, multicast, and the ranges above.
+func blockedAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || !ip.IsValid() {
+		return true
+	}
+	for _, p := range blockedPrefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// errBlockedAddress is the dialler's refusal.
+var errBlockedAddress = errors.New("webhook address refused: loopback, private, link-local or metadata address")
+
+// guardControl runs after DNS resolution, on the address actually dialled,
+// so a name that resolves (or re-resolves) to an internal address is
+// refused too.
+func guardControl(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", errBlockedAddress, address)
+	}
+	if blockedAddr(ap.Addr()) {
+		return fmt.Errorf("%w: %s", errBlockedAddress, ap.Addr())
+	}
+	return nil
+}
+
+// NewWebhookClient is the HTTP client webhooks are sent with: a 15 s
+// timeout, redirects not followed, no proxy, and unless allowPrivate a
+// dialler that refuses internal addresses.
+func NewWebhookClient(allowPrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.Control = guardControl
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial for us, past the guard
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          50,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: webhookTimeout,
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       webhookTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// DeliverWebhooks runs one pass of the delivery worker: every due delivery
+// is claimed (atomically: several processes may share the database), sent,
+// and its outcome recorded.
+func (s *Service) DeliverWebhooks(ctx context.Context) error {
+	for {
+		now := s.now()
+		due, err := s.st.DueWebhookDeliveries(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		sent := 0
+		for i := range due {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d := &due[i]
+			claimed, err := s.st.ClaimWebhookDelivery(ctx, d, now, now.Add(webhookClaim))
+			if err != nil {
+				s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
+				continue
+			}
+			if !claimed {
+				continue
+			}
+			sent++
+			if err := s.deliver(ctx, d); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "webhooks: record", "delivery_id", d.ID, "err", err)
+			}
+		}
+		// A full page may hide more due deliveries behind it.
+		if len(due) < 100 || sent == 0 {
+			return nil
+		}
+	}
+}
+
+// deliver makes one try of a claimed delivery and records it.
+func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery) error {
+	m, err := s.st.Merchant(ctx, d.MerchantID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	try := store.WebhookTry{At: now}
+	if m.WebhookURL == "" {
+		try.Error, try.Outcome = "not sent: the merchant has no webhook endpoint (disabled or removed)", store.DeliveryFailed
+		return s.st.RecordWebhookTry(ctx, d, try)
+	}
+	key, err := ParseWebhookSecret(m.WebhookSecret)
+	if err != nil {
+		try.Error = "not sent: the merchant's webhook secret is not usable: " + err.Error()
+		s.schedule(d, &try)
+		return s.st.RecordWebhookTry(ctx, d, try)
+	}
+
+	started := time.Now()
+	code, sendErr := s.post(ctx, m.WebhookURL, key, d, now)
+	try.Duration = time.Since(started)
+	try.StatusCode = code
+	switch {
+	case sendErr != nil:
+		try.Error = sendErr.Error()
+		s.schedule(d, &try)
+	case code >= 200 && code < 300:
+		try.Outcome = store.DeliveryDelivered
+	case code == http.StatusGone:
+		// Standard Webhooks: 410 means the endpoint is gone for good.
+		try.Error, try.Outcome, try.DisableURL = "the endpoint answered 410 Gone; it was disabled", store.DeliveryFailed, m.WebhookURL
+		s.log.WarnContext(ctx, "webhooks: endpoint gone, disabled", "merchant_id", m.ID, "delivery_id", d.ID)
+	default:
+		try.Error = fmt.Sprintf("the endpoint answered HTTP %d", code)
+		s.schedule(d, &try)
+	}
+	if ctx.Err() != nil && try.Outcome != store.DeliveryDelivered {
+		// Stopping: this try says nothing about the merchant. The claim
+		// runs out and the next worker tries again with the same id.
+		return nil
+	}
+	return s.st.RecordWebhookTry(context.WithoutCancel(ctx), d, try)
+}
+
+// schedule sets the next try after a failed one, or gives up after the last.
+func (s *Service) schedule(d *store.WebhookDelivery, try *store.WebhookTry) {
+	n := d.Attempts // failed tries before this one
+	if n >= len(webhookRetries) {
+		try.Outcome = store.DeliveryFailed
+		return
+	}
+	try.Outcome, try.NextAt = store.DeliveryPending, try.At.Add(s.cfg.WebhookJitter(webhookRetries[n]))
+}
+
+// post sends one signed try and returns the HTTP status.
+func (s *Service) post(ctx context.Context, endpoint string, key []byte, d *store.WebhookDelivery, now time.Time) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
+	defer cancel()
+	body := []byte(d.Payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(d.Payload))
+	if err != nil {
+		return 0, fmt.Errorf("build request: %w", err)
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "hosted-checkout-webhooks/1")
+	req.Header.Set("webhook-id", d.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", SignWebhook(key, d.ID, ts, body))
+	resp, err := s.cfg.WebhookClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	// Read a little so the connection can be reused; the answer's content
+	// means nothing to us.
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)); err != nil {
+		s.log.DebugContext(ctx, "webhooks: reading the answer", "delivery_id", d.ID, "err", err)
+	}
+	return resp.StatusCode, nil
+}
+
+// RunWebhooks runs DeliverWebhooks every interval until ctx ends.
+func (s *Service) RunWebhooks(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.DeliverWebhooks(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "webhook pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
