@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -81,20 +82,19 @@ func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
 	case co.Status == store.StatusPaid:
 		h.renderReceipt(c, co)
 	case co.Status == store.StatusExpired || h.svc.PastDeadline(co) && co.Status == store.StatusOpen:
-		notice(c, http.StatusGone, "This checkout has expired",
+		u, label := h.cancelReturn(c, co)
+		noticeWithLink(c, http.StatusGone, "This checkout has expired",
 			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
-				"If money left your account for this order, keep your receipt: the shop will see the payment.")
+				"If money left your account for this order, keep your receipt: the shop will see the payment.", u, label)
 	case co.Status == store.StatusCancelled:
-		label := ""
-		if co.CancelURL != "" {
-			label = "Return to " + h.summary(c.Request.Context(), co).MerchantName
-		}
+		u, label := h.cancelReturn(c, co)
 		noticeWithLink(c, http.StatusGone, "This checkout was cancelled",
 			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.",
-			co.CancelURL, label)
+			u, label)
 	case co.Status == store.StatusReversed:
-		notice(c, http.StatusGone, "This payment was reversed",
-			"The payment for this order was reversed by the provider. Contact the shop if you have questions.")
+		u, label := h.cancelReturn(c, co)
+		noticeWithLink(c, http.StatusGone, "This payment was reversed",
+			"The payment for this order was reversed by the provider. Contact the shop if you have questions.", u, label)
 	default:
 		return true
 	}
@@ -136,7 +136,7 @@ func (h *Handlers) renderReceipt(c *gin.Context, co *store.Checkout) {
 		v.PaidAt = co.PaidAt.In(nairobi).Format("2 Jan 2006, 15:04") + " EAT"
 	}
 	if co.SuccessURL != "" {
-		v.ReturnURL, v.ReturnLabel = co.SuccessURL, "Return to "+v.MerchantName
+		v.ReturnURL, v.ReturnLabel, v.AutoReturn = withCheckoutID(co.SuccessURL, co.ID), "Return to "+v.MerchantName, true
 	}
 	render(c, http.StatusOK, templates.ReceiptView(v))
 }
@@ -347,4 +347,27 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		v.Status.PollURL += "&attempt=" + a.ID
 	}
 	render(c, http.StatusOK, templates.STKWaitView(v))
+}
+
+// cancelReturn is the link back to the merchant for an order that ended
+// unpaid: cancel_url with the checkout id.
+func (h *Handlers) cancelReturn(c *gin.Context, co *store.Checkout) (string, string) {
+	if co.CancelURL == "" {
+		return "", ""
+	}
+	return withCheckoutID(co.CancelURL, co.ID), "Return to " + h.summary(c.Request.Context(), co).MerchantName
+}
+
+// withCheckoutID appends checkout_id to a merchant's URL, so that the shop
+// knows which order the customer comes back from. The URL was checked when
+// the checkout was created.
+func withCheckoutID(raw, id string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("checkout_id", id)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -60,7 +60,7 @@ func (h *Handlers) renderResult(c *gin.Context, co *store.Checkout) {
 		v.RetryURL = "/c/" + co.ID
 	case store.StatusPaid:
 		if co.SuccessURL != "" {
-			v.ReturnURL, v.ReturnLabel = co.SuccessURL, "Return to "+sum.MerchantName
+			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), "Return to "+sum.MerchantName
 		}
 	}
 	render(c, http.StatusOK, templates.ResultView(v))

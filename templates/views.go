@@ -146,6 +146,9 @@ type ReceiptPage struct {
 	Receipt, Method, Provider, PaidAt string
 	// ReturnURL and ReturnLabel work as in ResultPage.
 	ReturnURL, ReturnLabel string
+	// AutoReturn sends the customer back to ReturnURL after a few seconds
+	// (the merchant's success_url).
+	AutoReturn bool
 }
 
 // NoticePage is a short page with a heading and a sentence: an expired,

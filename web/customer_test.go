@@ -25,7 +25,7 @@ func TestCancelAndReturnLandsOnOurPageWithALinkBackToTheShop(t *testing.T) {
 	if after.status != http.StatusGone || after.url != e.app.URL+"/c/"+id {
 		t.Fatalf("after cancel: %d at %s", after.status, after.url)
 	}
-	link := after.doc.Find(`a[href="https://shop.example/cart?id=7"]`)
+	link := after.doc.Find(`a[href="https://shop.example/cart?checkout_id=` + id + `&id=7"]`)
 	if link.Length() != 1 || !strings.Contains(link.Text(), "Return to Demo Shop") {
 		t.Fatalf("no link back to the shop:\n%s", after.body)
 	}
@@ -70,5 +70,29 @@ func TestContactTypedForPesapalIsKeptOnTheOrder(t *testing.T) {
 	co := e.checkout(id)
 	if co.CustomerPhone != "254712345678" || co.CustomerEmail != "" {
 		t.Fatalf("customer phone %q email %q", co.CustomerPhone, co.CustomerEmail)
+	}
+}
+
+func TestReceiptReturnsToTheShopWithTheCheckoutIDAndGoesThereBySelf(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, obj := e.api(http.MethodPost, "/api/v1/checkouts", `{"amount": "500", "currency": "KES", "reference": "return-1",
+		"description": "Sugar", "customer": {"email": "a@example.com"}, "success_url": "https://shop.example/thanks"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, obj)
+	}
+	id := obj["id"].(string)
+	b, _, order := e.startPesapal(id)
+	if err := e.sim.PesapalComplete(order.TrackingID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.WaitIPNs()
+	p := b.get(e.app.URL + "/c/" + id)
+	want := "https://shop.example/thanks?checkout_id=" + id
+	if p.doc.Find(`.actions a[href="`+want+`"]`).Length() != 1 {
+		t.Fatalf("no return link to %s:\n%s", want, p.body)
+	}
+	script := p.doc.Find("script[nonce]").Last().Text()
+	if !strings.Contains(script, "setTimeout") || !strings.Contains(p.body, "Taking you back to Demo Shop") {
+		t.Fatal("the receipt does not go back to the shop by itself")
 	}
 }
