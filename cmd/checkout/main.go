@@ -202,7 +202,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	if err := bootstrap(ctx, cfg, st, svc, out); err != nil {
+	if err := bootstrap(ctx, cfg, st, svc, sb, out); err != nil {
 		_ = srv.Close()
 		return err
 	}
@@ -253,8 +253,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 }
 
 // bootstrap creates the configured admin and merchant, and in sandbox mode
-// the demo ones and a demo checkout, printing what a new user needs.
-func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.Service, out io.Writer) error {
+// the demo ones and a demo checkout, printing what a new user needs. sb is
+// the sandbox in sandbox mode (else nil).
+func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.Service, sb *sandbox.Sandbox, out io.Writer) error {
 	var lines []string
 	email, password := cfg.AdminEmail, cfg.AdminPassword
 	if email == "" && cfg.Sandbox {
@@ -322,9 +323,21 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	}
 
 	if cfg.Sandbox {
+		var inboxLine string
+		if cfg.WebhookURL == "" {
+			var err error
+			if inboxLine, err = setInboxWebhook(ctx, cfg, st); err != nil {
+				return err
+			}
+		}
 		m, err := st.Merchant(ctx, "default")
 		if err != nil {
 			return err
+		}
+		// The inbox verifies with the default merchant's secret, also when
+		// CHECKOUT_WEBHOOK_URL points elsewhere (or at the inbox itself).
+		if sb != nil {
+			sb.SetWebhookSecret(m.WebhookSecret)
 		}
 		co, err := svc.CreateCheckout(ctx, m, payments.CreateRequest{
 			Amount: []byte(`"1500.00"`), Currency: "KES", Reference: "demo-" + time.Now().UTC().Format("20060102-150405.000"),
@@ -334,8 +347,12 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		if err != nil {
 			return fmt.Errorf("create the demo checkout: %w", err)
 		}
-		lines = append([]string{"  Demo checkout: " + svc.CheckoutURL(co.ID),
-			"  Sandbox phone: " + cfg.PublicURL + sandbox.PhonePath + "  (approve M-Pesa prompts here)"}, lines...)
+		head := []string{"  Demo checkout: " + svc.CheckoutURL(co.ID),
+			"  Sandbox phone: " + cfg.PublicURL + sandbox.PhonePath + "  (approve M-Pesa prompts here)"}
+		if inboxLine != "" {
+			head = append(head, inboxLine)
+		}
+		lines = append(head, lines...)
 	}
 	if len(lines) == 0 {
 		return nil
@@ -372,6 +389,34 @@ func setDefaultWebhook(ctx context.Context, cfg *config, st *store.Store) (strin
 		return "", err
 	}
 	return line, nil
+}
+
+// setInboxWebhook points the default merchant's webhook at the sandbox's
+// webhook inbox (sandbox mode without CHECKOUT_WEBHOOK_URL), with the
+// secret it already has, else a new one, and returns the banner line.
+func setInboxWebhook(ctx context.Context, cfg *config, st *store.Store) (string, error) {
+	inbox := cfg.PublicURL + sandbox.WebhooksPath
+	if err := payments.CheckWebhookURL(inbox, cfg.WebhookAllowPrivate); err != nil {
+		// CHECKOUT_WEBHOOK_ALLOW_PRIVATE=0 with a local public URL: the
+		// worker could not reach the inbox anyway.
+		return "  Webhook inbox: " + inbox + "  (not used: " + err.Error() + ")", nil
+	}
+	m, err := st.Merchant(ctx, "default")
+	if err != nil {
+		return "", err
+	}
+	if m.WebhookURL != "" && m.WebhookURL != inbox {
+		// Set in the admin: the admin's choice stays across restarts.
+		return "  Webhook inbox: " + inbox + "  (the default merchant's webhook goes to " + m.WebhookURL + ")", nil
+	}
+	secret := m.WebhookSecret
+	if _, err := payments.ParseWebhookSecret(secret); err != nil {
+		secret = payments.NewWebhookSecret()
+	}
+	if err := st.SetMerchantWebhook(ctx, "default", inbox, secret); err != nil {
+		return "", err
+	}
+	return "  Webhook inbox: " + inbox + "  (signed events arrive here)", nil
 }
 
 // loopbackURL is how this process reaches its own listener.

@@ -166,8 +166,21 @@
 // balance is insufficient for the transaction."), 1001 and 1019. In both
 // APIs amounts are JSON numbers of shillings (1500, not "1500.00").
 //
-// The exported Pesapal*, PokeaPay* and STK* methods and counters are hooks
-// for tests. All methods are safe for concurrent use.
+// The webhook inbox, /sandbox/webhooks (WebhooksPath), stands for a
+// merchant's server: in sandbox mode the app points the default merchant's
+// webhook at it. POST receives a delivery (body up to 1 MiB) and verifies it
+// as Standard Webhooks says, with Config.WebhookSecret (or the one given to
+// SetWebhookSecret): webhook-timestamp within 5 minutes of now, and one of
+// the space-separated "v1,<base64>" in webhook-signature equal to
+// base64(HMAC-SHA256(key after "whsec_", id.timestamp.body)). A verified
+// delivery answers 204, also when its webhook-id already arrived (it is
+// then marked duplicate); anything else answers 401. Either way the
+// delivery is kept, newest first, the last 200. GET is a page listing them
+// (event type, webhook-id, verified or why not, checkout id and status,
+// the body) that reloads itself every 3 seconds.
+//
+// The exported Pesapal*, PokeaPay*, STK* and Webhook* methods and counters
+// are hooks for tests. All methods are safe for concurrent use.
 package sandbox
 
 import (
@@ -247,6 +260,10 @@ type Config struct {
 	// PochipayTokenTTL is how long a Pochipay token is valid, rounded up to
 	// whole seconds (DefaultPochipayTokenTTL when 0).
 	PochipayTokenTTL time.Duration
+	// WebhookSecret is the default merchant's whsec_ secret, which the
+	// webhook inbox verifies signatures with (see WebhooksPath). It may be
+	// set later with SetWebhookSecret; while empty nothing verifies.
+	WebhookSecret string
 	// HTTPClient sends IPNs and STK callbacks (a client with
 	// DefaultHTTPTimeout when nil).
 	HTTPClient *http.Client
@@ -277,6 +294,7 @@ type Sandbox struct {
 	pesapal  pesapalState  // guarded by mu
 	pokeapay pokeaPayState // guarded by mu
 	stk      stkState      // guarded by mu: both STK simulators
+	inbox    webhookInbox  // guarded by mu: the webhook inbox
 }
 
 // New returns a Sandbox for cfg, with defaults for the zero fields.
@@ -325,6 +343,7 @@ func New(cfg Config) *Sandbox {
 	s.pesapal.init()
 	s.pokeapay.init()
 	s.stk.init()
+	s.inbox.secret = cfg.WebhookSecret
 	return s
 }
 
@@ -337,6 +356,7 @@ func (s *Sandbox) Handler() http.Handler {
 	s.routePokeaPaySTK(mux)
 	s.routePochipay(mux)
 	s.routePhone(mux)
+	s.routeWebhooks(mux)
 	return mux
 }
 
