@@ -139,6 +139,10 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		v.Events = append(v.Events, templates.EventRow{At: e.CreatedAt.In(nairobi).Format(fmtTime), Kind: e.Kind,
 			Source: e.Source, Summary: e.Message, FromStatus: e.FromStatus, ToStatus: e.ToStatus, Payload: e.Payload})
 	}
+	if v.Deliveries, err = h.orderDeliveries(ctx, co.ID); err != nil {
+		fail(c, err)
+		return
+	}
 	render(c, http.StatusOK, templates.OrderView(v))
 }
 
@@ -146,6 +150,8 @@ var flashes = map[string]string{
 	"rechecked": "Checked with the provider; the timeline shows the answer.",
 	"unchecked": "The provider could not be reached; the order is unchanged. Try again in a moment.",
 	"nothing":   "There is no payment attempt with a provider to check yet.",
+	"resent":    "Webhook queued again with the same webhook-id; it goes out on the worker's next pass.",
+	"already":   "This webhook is already queued; it goes out on the worker's next pass.",
 }
 
 func flashText(key string) string { return flashes[key] }

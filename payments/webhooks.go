@@ -106,6 +106,16 @@ func SignWebhook(key []byte, id string, timestamp int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// signWebhookKeys is the webhook-signature header with one signature per
+// key, space-separated (Standard Webhooks), the current secret's first.
+func signWebhookKeys(keys [][]byte, id string, timestamp int64, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = SignWebhook(k, id, timestamp, body)
+	}
+	return strings.Join(sigs, " ")
+}
+
 // CheckWebhookURL accepts a merchant's webhook URL: http or https, a host,
 // no credentials, and unless allowPrivate no loopback or private literal
 // address (names are checked again after DNS, when dialled).
@@ -234,7 +244,7 @@ func (s *Service) DeliverWebhooks(ctx context.Context) error {
 
 // deliver makes one try of a claimed delivery and records it.
 func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery) error {
-	m, err := s.st.Merchant(ctx, d.MerchantID)
+	m, err := s.st.MerchantWebhookOf(ctx, d.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -251,8 +261,17 @@ func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery) error {
 		return s.st.RecordWebhookTry(ctx, d, try)
 	}
 
+	keys := [][]byte{key}
+	// During a rotation the replaced secret signs too, so a receiver still
+	// checking with it accepts the delivery.
+	if m.WebhookPreviousSecret != "" && m.WebhookPreviousUntil != nil && now.Before(*m.WebhookPreviousUntil) {
+		if old, err := ParseWebhookSecret(m.WebhookPreviousSecret); err == nil {
+			keys = append(keys, old)
+		}
+	}
+
 	started := time.Now()
-	code, sendErr := s.post(ctx, m.WebhookURL, key, d, now)
+	code, sendErr := s.post(ctx, m.WebhookURL, keys, d, now)
 	try.Duration = time.Since(started)
 	try.StatusCode = code
 	switch {
@@ -288,7 +307,7 @@ func (s *Service) schedule(d *store.WebhookDelivery, try *store.WebhookTry) {
 }
 
 // post sends one signed try and returns the HTTP status.
-func (s *Service) post(ctx context.Context, endpoint string, key []byte, d *store.WebhookDelivery, now time.Time) (int, error) {
+func (s *Service) post(ctx context.Context, endpoint string, keys [][]byte, d *store.WebhookDelivery, now time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
 	body := []byte(d.Payload)
@@ -301,7 +320,7 @@ func (s *Service) post(ctx context.Context, endpoint string, key []byte, d *stor
 	req.Header.Set("User-Agent", "hosted-checkout-webhooks/1")
 	req.Header.Set("webhook-id", d.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", SignWebhook(key, d.ID, ts, body))
+	req.Header.Set("webhook-signature", signWebhookKeys(keys, d.ID, ts, body))
 	resp, err := s.cfg.WebhookClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -330,3 +349,82 @@ func (s *Service) RunWebhooks(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// webhookRotationOverlap is how long a replaced secret keeps signing.
+const webhookRotationOverlap = 24 * time.Hour
+
+// WebhookAllowPrivate reports whether merchants' webhook URLs may point
+// at loopback and private addresses (CHECKOUT_WEBHOOK_ALLOW_PRIVATE).
+func (s *Service) WebhookAllowPrivate() bool { return s.cfg.WebhookAllowPrivate }
+
+// SetWebhookURL sets a merchant's webhook URL ("" turns webhooks off),
+// checked as design.md says. A merchant without a usable secret gets a new
+// one, returned so it can be shown once; otherwise the secret is kept and
+// "" is returned. Bad input is a *FieldError for field "url".
+func (s *Service) SetWebhookURL(ctx context.Context, merchantID, raw string) (string, error) {
+	u := strings.TrimSpace(raw)
+	if len(u) > 2000 {
+		return "", invalid("url", "The URL is too long (at most 2,000 characters).")
+	}
+	if u != "" {
+		if err := CheckWebhookURL(u, s.cfg.WebhookAllowPrivate); err != nil {
+			return "", invalid("url", err.Error())
+		}
+	}
+	m, err := s.st.MerchantWebhookOf(ctx, merchantID)
+	if err != nil {
+		return "", err
+	}
+	secret := ""
+	if _, err := ParseWebhookSecret(m.WebhookSecret); u != "" && err != nil {
+		secret = NewWebhookSecret()
+	}
+	if err := s.st.SetMerchantWebhookURL(ctx, merchantID, u, secret); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// RotateWebhookSecret gives the merchant a new whsec_ secret and returns
+// it (to be shown once). The old one keeps signing, beside the new one,
+// for 24 hours.
+func (s *Service) RotateWebhookSecret(ctx context.Context, merchantID string) (string, error) {
+	secret := NewWebhookSecret()
+	if err := s.st.RotateWebhookSecret(ctx, merchantID, secret, s.now().Add(webhookRotationOverlap)); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// webhookTestData is the data of a webhook.test event.
+type webhookTestData struct {
+	MerchantID string `json:"merchant_id"`
+	Message    string `json:"message"`
+}
+
+// SendTestWebhook queues a webhook.test event for the merchant; the
+// worker delivers it like any other. store.ErrNoWebhookURL when the
+// merchant has no endpoint.
+func (s *Service) SendTestWebhook(ctx context.Context, merchantID string) (*store.WebhookDelivery, error) {
+	now := s.now()
+	body, err := json.Marshal(struct {
+		Type      string          `json:"type"`
+		Timestamp string          `json:"timestamp"`
+		Data      webhookTestData `json:"data"`
+	}{store.WebhookTestEvent, rfc3339(now), webhookTestData{MerchantID: merchantID,
+		Message: "A test event sent from the admin. No checkout changed."}})
+	if err != nil {
+		return nil, fmt.Errorf("payments: test webhook: %w", err)
+	}
+	return s.st.EnqueueWebhookEvent(ctx, merchantID, store.WebhookTestEvent, body)
+}
+
+// ResendWebhook queues a failed or delivered delivery again, with the same
+// webhook-id and body. store.ErrDeliveryPending when it is already queued.
+func (s *Service) ResendWebhook(ctx context.Context, deliveryID string) (*store.WebhookDelivery, error) {
+	return s.st.ResendWebhookDelivery(ctx, deliveryID)
+}
+
+// Now is the service's clock (tests move it), for pages that compare times
+// with what the service stored.
+func (s *Service) Now() time.Time { return s.now() }

@@ -202,6 +202,13 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_webhook_attempts_delivery ON webhook_attempts (delivery_id, id)`,
 	)},
+	// Secret rotation: the secret replaced by a rotation keeps signing
+	// deliveries (beside the new one) until webhook_previous_until, so a
+	// merchant can switch its receiver over without losing an event.
+	{6, "webhook secret rotation", ddl(
+		`ALTER TABLE merchants ADD COLUMN webhook_previous_secret TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN webhook_previous_until {{time}}`,
+	)},
 }
 
 // schemaMigration records one applied step.

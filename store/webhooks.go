@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -245,14 +246,15 @@ func (s *Store) RecordWebhookTry(ctx context.Context, d *WebhookDelivery, t Webh
 			if dis.Error != nil {
 				return fmt.Errorf("store: disable webhook of merchant %s: %w", d.MerchantID, dis.Error)
 			}
-			if dis.RowsAffected == 1 {
+			if dis.RowsAffected == 1 && d.CheckoutID != "" {
 				if err := s.addEvent(tx, &Event{CheckoutID: d.CheckoutID, Kind: EventWebhook, Source: "webhooks",
 					Message: fmt.Sprintf("the merchant's webhook endpoint %s answered 410 Gone and was disabled", t.DisableURL)}); err != nil {
 					return err
 				}
 			}
 		}
-		if t.Outcome == DeliveryFailed {
+		// A test event belongs to no checkout, so to no timeline.
+		if t.Outcome == DeliveryFailed && d.CheckoutID != "" {
 			return s.addEvent(tx, &Event{CheckoutID: d.CheckoutID, Kind: EventWebhook, Source: "webhooks",
 				Message: fmt.Sprintf("webhook %s (%s) failed after %d attempts: %s", d.EventType, d.ID, d.Attempts+1,
 					firstNonEmpty(t.Error, fmt.Sprintf("HTTP %d", t.StatusCode)))})
@@ -289,4 +291,143 @@ func (s *Store) WebhookAttempts(ctx context.Context, deliveryID string) ([]Webho
 		return nil, fmt.Errorf("store: webhook attempts of %s: %w", deliveryID, err)
 	}
 	return as, nil
+}
+
+// WebhookTestEvent is the event the admin's "Send test event" queues.
+const WebhookTestEvent = "webhook.test"
+
+// MerchantWebhook is a merchant's webhook settings, with the secret a
+// rotation replaced: it keeps signing deliveries until PreviousUntil.
+type MerchantWebhook struct {
+	ID, Name                  string
+	WebhookURL, WebhookSecret string
+	WebhookPreviousSecret     string
+	WebhookPreviousUntil      *time.Time
+}
+
+// MerchantWebhooks lists every merchant's webhook settings, by id.
+func (s *Store) MerchantWebhooks(ctx context.Context) ([]MerchantWebhook, error) {
+	var ms []MerchantWebhook
+	if err := s.r.WithContext(ctx).Table("merchants").Select("id", "name", "webhook_url", "webhook_secret",
+		"webhook_previous_secret", "webhook_previous_until").Order("id").Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("store: merchants' webhooks: %w", err)
+	}
+	return ms, nil
+}
+
+// MerchantWebhookOf loads one merchant's webhook settings.
+func (s *Store) MerchantWebhookOf(ctx context.Context, merchantID string) (*MerchantWebhook, error) {
+	var ms []MerchantWebhook
+	if err := s.r.WithContext(ctx).Table("merchants").Select("id", "name", "webhook_url", "webhook_secret",
+		"webhook_previous_secret", "webhook_previous_until").Where("id = ?", merchantID).Limit(1).Find(&ms).Error; err != nil {
+		return nil, fmt.Errorf("store: webhook of merchant %s: %w", merchantID, err)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("store: webhook of merchant %s: %w", merchantID, ErrNotFound)
+	}
+	return &ms[0], nil
+}
+
+// SetMerchantWebhookURL changes only the merchant's webhook URL; a secret
+// is set at the same time when given ("" keeps the one it has).
+func (s *Store) SetMerchantWebhookURL(ctx context.Context, merchantID, url, secret string) error {
+	fields := map[string]any{"webhook_url": url}
+	if secret != "" {
+		fields["webhook_secret"] = secret
+	}
+	res := s.w.WithContext(ctx).Model(&Merchant{}).Where("id = ?", merchantID).Updates(fields)
+	if res.Error != nil {
+		return fmt.Errorf("store: webhook URL of merchant %s: %w", merchantID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("store: webhook URL of merchant %s: %w", merchantID, ErrNotFound)
+	}
+	return nil
+}
+
+// RotateWebhookSecret makes secret the merchant's webhook secret; the one
+// it replaces keeps signing (beside the new one) until keepUntil. One
+// statement: SQL reads the old secret before the row changes.
+func (s *Store) RotateWebhookSecret(ctx context.Context, merchantID, secret string, keepUntil time.Time) error {
+	res := s.w.WithContext(ctx).Model(&Merchant{}).Where("id = ?", merchantID).Updates(map[string]any{
+		"webhook_previous_secret": gorm.Expr("webhook_secret"),
+		"webhook_previous_until":  keepUntil.UTC(),
+		"webhook_secret":          secret,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("store: rotate webhook secret of merchant %s: %w", merchantID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("store: rotate webhook secret of merchant %s: %w", merchantID, ErrNotFound)
+	}
+	return nil
+}
+
+// ErrNoWebhookURL: the merchant has no webhook endpoint to send to.
+var ErrNoWebhookURL = errors.New("the merchant has no webhook URL")
+
+// EnqueueWebhookEvent queues an event that no status change carries (the
+// admin's test event) for a merchant, through the same outbox and worker.
+func (s *Store) EnqueueWebhookEvent(ctx context.Context, merchantID, eventType string, payload []byte) (*WebhookDelivery, error) {
+	var d WebhookDelivery
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var m Merchant
+		if err := tx.Select("id", "webhook_url").First(&m, "id = ?", merchantID).Error; err != nil {
+			if notFound(err) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if m.WebhookURL == "" {
+			return ErrNoWebhookURL
+		}
+		now := s.now()
+		d = WebhookDelivery{ID: NewID("msg", now), MerchantID: m.ID, EventType: eventType, Payload: string(payload),
+			Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
+		return tx.Create(&d).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: queue %s for merchant %s: %w", eventType, merchantID, err)
+	}
+	return &d, nil
+}
+
+// ErrDeliveryPending: the delivery is already waiting for its next try.
+var ErrDeliveryPending = errors.New("the delivery is already queued")
+
+// ResendWebhookDelivery queues a failed or delivered delivery again, with
+// the same webhook-id and body, due now. Attempts are kept: they are the
+// delivery's history (and its version for claims).
+func (s *Store) ResendWebhookDelivery(ctx context.Context, id string) (*WebhookDelivery, error) {
+	now := s.now()
+	res := s.w.WithContext(ctx).Model(&WebhookDelivery{}).
+		Where("id = ? AND status IN ?", id, []string{DeliveryFailed, DeliveryDelivered}).
+		Updates(map[string]any{"status": DeliveryPending, "next_attempt_at": now, "claimed_until": nil, "delivered_at": nil})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: resend webhook delivery %s: %w", id, res.Error)
+	}
+	d, err := s.WebhookDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected != 1 {
+		return d, fmt.Errorf("store: resend webhook delivery %s: %w", id, ErrDeliveryPending)
+	}
+	return d, nil
+}
+
+// RecentWebhookDeliveries lists deliveries of all merchants for the admin:
+// failures first, then pending, then delivered, newest first within each,
+// at most limit.
+func (s *Store) RecentWebhookDeliveries(ctx context.Context, limit int) ([]WebhookDelivery, error) {
+	var ds []WebhookDelivery
+	err := s.r.WithContext(ctx).
+		// The statuses are our constants, written into the SQL (GORM's
+		// Order takes no bound values).
+		Order("CASE status WHEN '" + DeliveryFailed + "' THEN 0 WHEN '" + DeliveryPending + "' THEN 1 ELSE 2 END, id DESC").
+		Limit(limit).Find(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: recent webhook deliveries: %w", err)
+	}
+	return ds, nil
 }

@@ -234,4 +234,66 @@ type OrderPage struct {
 	RecheckAction string
 	// Flash is a one-time message, like the result of a re-check.
 	Flash string
+	// Deliveries are the merchant webhooks this order sent, oldest first.
+	Deliveries []DeliveryRow
+}
+
+// WebhookTry is one try of a webhook delivery.
+type WebhookTry struct {
+	At string
+	// StatusCode is the HTTP status the endpoint answered; 0 when no
+	// answer came (Error says why).
+	StatusCode int
+	Error      string
+}
+
+// DeliveryRow is one merchant webhook delivery, on the order page and on
+// the deliveries page.
+type DeliveryRow struct {
+	// ID is the webhook-id, the same on every try.
+	ID, EventType, Status, Merchant, CreatedAt string
+	// CheckoutID and CheckoutURL (the admin order page) are empty for a
+	// test event.
+	CheckoutID, CheckoutURL string
+	Attempts                int
+	// NextAttemptAt is when a pending delivery is tried next.
+	NextAttemptAt  string
+	LastStatusCode int
+	LastError      string
+	Tries          []WebhookTry
+	// ResendAction is the POST target of "Resend"; "" hides it (a pending
+	// delivery is already queued).
+	ResendAction string
+}
+
+// DeliveriesPage is the admin list of webhook deliveries of all merchants.
+type DeliveriesPage struct {
+	AdminPage
+	Rows  []DeliveryRow
+	Flash string
+	// Capped is true when more deliveries exist than are listed.
+	Capped bool
+	Limit  int
+}
+
+// WebhookSettings is one merchant's webhook settings form.
+type WebhookSettings struct {
+	MerchantID, MerchantName, URL string
+	// SecretHint is the last 4 characters of the secret; NewSecret is the
+	// whole secret, set only on the answer that created it (shown once).
+	SecretHint, NewSecret string
+	// PreviousUntil says until when the replaced secret keeps signing.
+	PreviousUntil string
+	// URLAction, RotateAction and TestAction are the POST targets.
+	URLAction, RotateAction, TestAction string
+	FieldErrors                         map[string]string
+}
+
+// WebhooksPage is the admin webhook settings page.
+type WebhooksPage struct {
+	AdminPage
+	Merchants []WebhookSettings
+	Flash     string
+	// AllowPrivate says loopback and private addresses are accepted.
+	AllowPrivate bool
 }

@@ -100,6 +100,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.GET("/orders", h.Orders)
 	ad.GET("/orders/:id", h.Order)
 	ad.POST("/orders/:id/recheck", h.Recheck)
+	ad.GET("/deliveries", h.Deliveries)
+	ad.POST("/deliveries/:id/resend", h.ResendDelivery)
+	ad.GET("/webhooks", h.Webhooks)
+	ad.POST("/webhooks/:merchant/url", h.SaveWebhookURL)
+	ad.POST("/webhooks/:merchant/rotate", h.RotateWebhookSecret)
+	ad.POST("/webhooks/:merchant/test", h.SendTestWebhook)
 
 	// Simulators, in sandbox mode only. They set their own headers.
 	if cfg.Sandbox != nil {
