@@ -222,7 +222,11 @@ func (s *Service) DeliverWebhooks(ctx context.Context) error {
 				return ctx.Err()
 			}
 			d := &due[i]
-			claimed, err := s.st.ClaimWebhookDelivery(ctx, d, now, now.Add(webhookClaim))
+			// The claim is timed from now, not from the start of the pass: the
+			// sends before it may have taken up to 15 s each, and a claim that
+			// has already run out would let another worker send this one too.
+			claimAt := s.now()
+			claimed, err := s.st.ClaimWebhookDelivery(ctx, d, claimAt, claimAt.Add(webhookClaim))
 			if err != nil {
 				s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
 				continue

@@ -347,10 +347,15 @@ func (s *Store) SetMerchantWebhookURL(ctx context.Context, merchantID, url, secr
 
 // RotateWebhookSecret makes secret the merchant's webhook secret; the one
 // it replaces keeps signing (beside the new one) until keepUntil. One
-// statement: SQL reads the old secret before the row changes.
+// statement: SQL reads the old secret before the row changes. A second
+// rotation while an earlier one is still overlapping keeps the older
+// secret signing instead: that is the one the merchant's server has, and
+// the secret in between was never installed.
 func (s *Store) RotateWebhookSecret(ctx context.Context, merchantID, secret string, keepUntil time.Time) error {
 	res := s.w.WithContext(ctx).Model(&Merchant{}).Where("id = ?", merchantID).Updates(map[string]any{
-		"webhook_previous_secret": gorm.Expr("webhook_secret"),
+		"webhook_previous_secret": gorm.Expr(
+			"CASE WHEN webhook_previous_secret <> '' AND webhook_previous_until > ? THEN webhook_previous_secret ELSE webhook_secret END",
+			s.now()),
 		"webhook_previous_until":  keepUntil.UTC(),
 		"webhook_secret":          secret,
 	})
