@@ -356,8 +356,8 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, merchantID, secret stri
 		"webhook_previous_secret": gorm.Expr(
 			"CASE WHEN webhook_previous_secret <> '' AND webhook_previous_until > ? THEN webhook_previous_secret ELSE webhook_secret END",
 			s.now()),
-		"webhook_previous_until":  keepUntil.UTC(),
-		"webhook_secret":          secret,
+		"webhook_previous_until": keepUntil.UTC(),
+		"webhook_secret":         secret,
 	})
 	if res.Error != nil {
 		return fmt.Errorf("store: rotate webhook secret of merchant %s: %w", merchantID, res.Error)
