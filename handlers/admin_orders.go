@@ -20,13 +20,6 @@ func adminPage(c *gin.Context, title string) templates.AdminPage {
 	return templates.AdminPage{Page: page(c, title), AdminEmail: c.GetString(keyAdmin)}
 }
 
-func when(t interface{ IsZero() bool }, format func() string) string {
-	if t.IsZero() {
-		return ""
-	}
-	return format()
-}
-
 // Orders is GET /admin/orders: newest first, filtered by status and method,
 // searched by reference, id, phone or receipt, paged by keyset.
 func (h *Handlers) Orders(c *gin.Context) {

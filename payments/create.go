@@ -160,12 +160,12 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 	usable := false
 	for _, m := range AllMethods {
 		if s.Configured(m) && (co.Methods == "" || strings.Contains(","+co.Methods+",", ","+m+",")) && supports(m, co.Currency) &&
-			(m != MethodSTK || co.Amount%100 == 0) {
+			(m != MethodSTK || gateway.Amount(co.Amount).Whole()) {
 			usable = true
 		}
 	}
 	if !usable {
-		if co.Methods == MethodSTK && co.Amount%100 != 0 {
+		if co.Methods == MethodSTK && !gateway.Amount(co.Amount).Whole() {
 			return nil, invalid("amount", "M-Pesa STK push takes whole shillings; this amount has cents")
 		}
 		return nil, invalid("currency", fmt.Sprintf("no available payment method takes %s", co.Currency))

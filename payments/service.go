@@ -198,7 +198,7 @@ func (s *Service) Methods(co *store.Checkout) []MethodChoice {
 		switch {
 		case !supports(m, co.Currency):
 			c.Available, c.Why = false, fmt.Sprintf("Not available for payments in %s.", co.Currency)
-		case m == MethodSTK && co.Amount%100 != 0:
+		case m == MethodSTK && !gateway.Amount(co.Amount).Whole():
 			c.Available, c.Why = false, "M-Pesa takes whole shillings, and this amount has cents. Choose another method."
 		}
 		out = append(out, c)
