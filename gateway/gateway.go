@@ -28,6 +28,11 @@ const (
 	StatusFailed Status = "failed"
 	// StatusReversed: a completed payment was reversed by the provider.
 	StatusReversed Status = "reversed"
+	// StatusNotFound: the provider says it has no record of the attempt
+	// (it never heard of it). Not a failure by itself: a provider may not
+	// know a prompt for a moment after accepting it, so the payments service
+	// decides when "not found" means the payment will never happen.
+	StatusNotFound Status = "not_found"
 )
 
 // Result is what a provider's own status call said about one payment attempt.

@@ -209,6 +209,15 @@ var migrations = []migration{
 		`ALTER TABLE merchants ADD COLUMN webhook_previous_secret TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE merchants ADD COLUMN webhook_previous_until {{time}}`,
 	)},
+	// Settings the app remembers across starts (the mode a database was
+	// created in, the configuration last applied at start-up).
+	{7, "settings", ddl(
+		`CREATE TABLE settings (
+			key TEXT PRIMARY KEY,
+			value TEXT NOT NULL,
+			updated_at {{time}} NOT NULL
+		)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -37,7 +37,10 @@ type fetcher struct {
 	clock *clock
 	life  time.Duration
 	gate  chan struct{}
-	calls atomic.Int32
+	// started, when set, receives once per fetch after its context is
+	// recorded.
+	started chan struct{}
+	calls   atomic.Int32
 
 	mu  sync.Mutex
 	err error
@@ -50,6 +53,9 @@ func (f *fetcher) Fetch(ctx context.Context) (string, time.Time, error) {
 	f.ctx = ctx
 	err := f.err
 	f.mu.Unlock()
+	if f.started != nil {
+		f.started <- struct{}{}
+	}
 	if f.gate != nil {
 		<-f.gate
 	}
@@ -168,7 +174,7 @@ func TestFailedFetchIsReturnedAndNotCached(t *testing.T) {
 }
 
 func TestCallerGivingUpDoesNotFailOthers(t *testing.T) {
-	f := &fetcher{clock: newClock(), life: time.Minute, gate: make(chan struct{})}
+	f := &fetcher{clock: newClock(), life: time.Minute, gate: make(chan struct{}), started: make(chan struct{}, 1)}
 	c := newCache(f)
 	waits := make(chan struct{}, 2)
 	c.OnWait = func() { waits <- struct{}{} }
@@ -177,6 +183,7 @@ func TestCallerGivingUpDoesNotFailOthers(t *testing.T) {
 	gaveUp := make(chan error, 1)
 	go func() { _, err := c.Token(ctx); gaveUp <- err }()
 	<-waits
+	<-f.started // the fetch has recorded its context
 	stayed := make(chan string, 1)
 	go func() { tok, _ := c.Token(context.Background()); stayed <- tok }()
 	<-waits

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// setting is one remembered value (migration 7).
+type setting struct {
+	Key       string `gorm:"primaryKey"`
+	Value     string
+	UpdatedAt time.Time
+}
+
+func (setting) TableName() string { return "settings" }
+
+// Setting returns a remembered value, or ErrNotFound.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var row setting
+	err := s.r.WithContext(ctx).Where("key = ?", key).Take(&row).Error
+	if notFound(err) {
+		return "", fmt.Errorf("store: setting %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	return row.Value, nil
+}
+
+// SetSetting remembers value under key, replacing what was there.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}},
+			DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"})}).
+			Create(&setting{Key: key, Value: value, UpdatedAt: s.now()}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: set setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// ClaimSetting remembers value under key unless a value is there already,
+// and returns the value that is remembered now: value the first time, the
+// earlier one after. Processes starting together agree on one value.
+func (s *Store) ClaimSetting(ctx context.Context, key, value string) (string, error) {
+	var stored string
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&setting{Key: key, Value: value, UpdatedAt: s.now()}).Error; err != nil {
+			return err
+		}
+		var row setting
+		if err := tx.Where("key = ?", key).Take(&row).Error; err != nil {
+			return err
+		}
+		stored = row.Value
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: claim setting %s: %w", key, err)
+	}
+	return stored, nil
+}

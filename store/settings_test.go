@@ -1,0 +1,29 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+func TestSettingsRememberAndClaimOnce(t *testing.T) {
+	s := openTestStore(t, nil)
+	ctx := context.Background()
+	if _, err := s.Setting(ctx, "mode"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Setting before any write: err = %v, want ErrNotFound", err)
+	}
+	got, err := s.ClaimSetting(ctx, "mode", "test")
+	if err != nil || got != "test" {
+		t.Fatalf("first ClaimSetting = %q, %v; want test", got, err)
+	}
+	got, err = s.ClaimSetting(ctx, "mode", "live")
+	if err != nil || got != "test" {
+		t.Fatalf("second ClaimSetting = %q, %v; want the first value, test", got, err)
+	}
+	if err := s.SetSetting(ctx, "mode", "live"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Setting(ctx, "mode"); err != nil || v != "live" {
+		t.Fatalf("Setting after SetSetting = %q, %v; want live", v, err)
+	}
+}
