@@ -182,8 +182,10 @@ func (c *Client) transactionStatusOnce(ctx context.Context, op, id string) (Tran
 }
 
 // pendingAnswer recognises the pending quirk, whatever the HTTP status
-// (Pesapal sends it with 200 or 500; the 500 must not be retried as a
-// server failure).
+// (200, 400 or 500: a 500 must not be retried as a server failure) and
+// wherever the error object sits: under "error", or as the whole body
+// ({"error_type": "api_error", "code": "payment_details_not_found", ...}).
+// See testdata/ASSUMED.md.
 func pendingAnswer(a answer) (TransactionStatus, bool) {
 	if a.status == http.StatusUnauthorized {
 		return TransactionStatus{}, false
@@ -191,15 +193,24 @@ func pendingAnswer(a answer) (TransactionStatus, bool) {
 	var probe struct {
 		Error *ErrorObject `json:"error"`
 	}
-	if json.Unmarshal(a.body, &probe) != nil || !probe.Error.pendingPayment() {
+	if json.Unmarshal(a.body, &probe) != nil {
 		return TransactionStatus{}, false
+	}
+	obj := probe.Error
+	if !obj.pendingPayment() {
+		var top ErrorObject
+		if json.Unmarshal(a.body, &top) != nil || !top.pendingPayment() {
+			return TransactionStatus{}, false
+		}
+		obj = &top
 	}
 	var ts TransactionStatus
 	if err := json.Unmarshal(a.body, &ts); err != nil {
 		// The rest of a pending answer is not needed to say "pending": an
 		// odd field in it must not turn a pending payment into an error.
-		ts = TransactionStatus{Error: probe.Error}
+		ts = TransactionStatus{}
 	}
+	ts.Error = obj
 	ts.Raw = a.body
 	return ts, true
 }
