@@ -274,14 +274,14 @@ func checkJSON(t *testing.T, label string, got, want map[string]any) {
 	}
 }
 
-// apiErrorWant is the generic error object with a code.
-func apiErrorWant(code string) map[string]any {
-	return map[string]any{
-		"error_type": "api_error",
-		"type":       "api_error",
-		"code":       code,
-		"message":    matches(`.`),
-	}
+// errorWant is the document's Error Object with a code:
+// {"error": {"type": "api_error", "code": code, "message": "..."}}.
+func errorWant(code string) map[string]any {
+	return map[string]any{"error": map[string]any{
+		"type":    "api_error",
+		"code":    code,
+		"message": matches(`.`),
+	}}
 }
 
 // ipnRequest is one request the IPN receiver got.

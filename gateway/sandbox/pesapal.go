@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -77,6 +76,13 @@ type Order struct {
 	// answer's created_date); zero while pending.
 	ProcessedAt time.Time
 	UpdatedAt   time.Time // when StatusCode last changed
+	// PendingTopLevel is set on every other order submitted, the first
+	// included: while it is pending, GetTransactionStatus answers it with
+	// Pesapal's bare "Pending Payment" error object and HTTP 500. The other
+	// orders are answered, while pending, with the full status answer
+	// carrying that object under "error", with HTTP 200. Both forms are
+	// Pesapal's; a client must read each as pending.
+	PendingTopLevel bool
 }
 
 // ipnRegistration is one registered IPN URL.
@@ -96,6 +102,7 @@ type pesapalState struct {
 	orders        map[string]*Order // by tracking id
 	byRef         map[string]string // merchant reference -> tracking id
 	failStatus    int               // GetTransactionStatus calls still to answer 503
+	ordersTaken   int               // orders accepted so far
 	statusQueries int
 	ipnsSent      int
 }
@@ -122,29 +129,23 @@ func (s *Sandbox) routePesapal(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PesapalPayPath, s.pesapalPaySubmit)
 }
 
-// apiError is the document's error object. The document calls its first
-// field "type" in the Error Object section and "error_type" elsewhere: both
-// are written.
+// apiError is the inside of the document's Error Object, which names its
+// first field "type". Success answers carry an "error" that is null.
 type apiError struct {
-	ErrorType string `json:"error_type"`
-	Type      string `json:"type"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
-func newAPIError(code, message string) *apiError {
-	return &apiError{ErrorType: errTypeAPI, Type: errTypeAPI, Code: code, Message: message}
-}
-
-// errorAnswer is the answer of a call that failed, when the endpoint has no
-// richer shape.
+// errorAnswer is the document's Error Object, the answer of every call that
+// fails ({"error": {"type", "code", "message"}}, nothing else), whatever
+// the endpoint.
 type errorAnswer struct {
-	Error  *apiError `json:"error"`
-	Status string    `json:"status"`
+	Error apiError `json:"error"`
 }
 
 func writeAPIError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, errorAnswer{Error: newAPIError(code, message), Status: fmt.Sprint(status)})
+	writeJSON(w, status, errorAnswer{Error: apiError{Type: errTypeAPI, Code: code, Message: message}})
 }
 
 // decodeBody reads a JSON request body into v. On failure it has answered
@@ -191,12 +192,8 @@ func (s *Sandbox) pesapalRequestToken(w http.ResponseWriter, r *http.Request) {
 	keyOK := subtle.ConstantTimeCompare([]byte(req.ConsumerKey), []byte(s.cfg.ConsumerKey)) == 1
 	secretOK := subtle.ConstantTimeCompare([]byte(req.ConsumerSecret), []byte(s.cfg.ConsumerSecret)) == 1
 	if !keyOK || !secretOK || req.ConsumerKey == "" || req.ConsumerSecret == "" {
-		const msg = "Invalid consumer_key or consumer_secret"
-		writeJSON(w, http.StatusUnauthorized, tokenAnswer{
-			Error:   newAPIError("invalid_consumer_key_or_secret_provided", msg),
-			Status:  "401",
-			Message: msg,
-		})
+		writeAPIError(w, http.StatusUnauthorized, "invalid_consumer_key_or_secret_provided",
+			"Invalid consumer_key or consumer_secret")
 		return
 	}
 	token := newToken()
@@ -426,13 +423,7 @@ func (s *Sandbox) pesapalSubmitOrder(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	fail := func(status int, code, message string) {
-		answer := orderAnswer{Error: newAPIError(code, message), Status: fmt.Sprint(status)}
-		if req.ID != "" {
-			answer.MerchantReference = &req.ID
-		}
-		writeJSON(w, status, answer)
-	}
+	fail := func(status int, code, message string) { writeAPIError(w, status, code, message) }
 	amount, code, msg := validateOrder(&req)
 	if code != "" {
 		fail(http.StatusBadRequest, code, msg)
@@ -463,7 +454,9 @@ func (s *Sandbox) pesapalSubmitOrder(w http.ResponseWriter, r *http.Request) {
 		Email:             req.BillingAddress.Email,
 		Phone:             req.BillingAddress.Phone,
 		CreatedAt:         s.now(),
+		PendingTopLevel:   s.pesapal.ordersTaken%2 == 0,
 	}
+	s.pesapal.ordersTaken++
 	o.UpdatedAt = o.CreatedAt
 	s.pesapal.orders[o.TrackingID] = o
 	s.pesapal.byRef[o.MerchantReference] = o.TrackingID
@@ -486,24 +479,40 @@ type statusError struct {
 	CallBackURL *string `json:"call_back_url"`
 }
 
-// statusAnswer is GetTransactionStatus's answer, with the sample's fields.
+// statusAnswer is GetTransactionStatus's answer, with the sample's fields
+// and kinds: strings for what is not known yet are empty, never null.
 type statusAnswer struct {
-	PaymentMethod            *string     `json:"payment_method"`
+	PaymentMethod            string      `json:"payment_method"`
 	Amount                   json.Number `json:"amount"`
 	CreatedDate              string      `json:"created_date"`
-	ConfirmationCode         *string     `json:"confirmation_code"`
+	ConfirmationCode         string      `json:"confirmation_code"`
 	PaymentStatusDescription string      `json:"payment_status_description"`
-	Description              *string     `json:"description"`
+	Description              string      `json:"description"`
 	Message                  string      `json:"message"`
-	PaymentAccount           *string     `json:"payment_account"`
-	CallBackURL              *string     `json:"call_back_url"`
+	PaymentAccount           string      `json:"payment_account"`
+	CallBackURL              string      `json:"call_back_url"`
 	StatusCode               int         `json:"status_code"`
-	MerchantReference        *string     `json:"merchant_reference"`
-	PaymentStatusCode        *string     `json:"payment_status_code"`
-	Currency                 *string     `json:"currency"`
+	MerchantReference        string      `json:"merchant_reference"`
+	PaymentStatusCode        string      `json:"payment_status_code"`
+	Currency                 string      `json:"currency"`
 	Error                    statusError `json:"error"`
 	Status                   string      `json:"status"`
 }
+
+// pendingError is Pesapal's "Pending Payment" error object, which
+// GetTransactionStatus sends alone, as the whole body, for some pending
+// orders (see Order.PendingTopLevel).
+type pendingError struct {
+	ErrorType string `json:"error_type"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+// The pending error object's code and message.
+const (
+	codePendingPayment = "payment_details_not_found"
+	msgPendingPayment  = "Pending Payment"
+)
 
 // statusDescriptions are payment_status_description per status_code, with
 // the casing of the document's sample ("Failed").
@@ -589,7 +598,7 @@ func (s *Sandbox) pesapalTransactionStatus(w http.ResponseWriter, r *http.Reques
 	}
 	id := queryValue(r, "orderTrackingId")
 	if id == "" {
-		writeStatusError(w, http.StatusBadRequest, "missing_order_tracking_id", "the orderTrackingId query parameter is required")
+		writeAPIError(w, http.StatusBadRequest, "missing_order_tracking_id", "the orderTrackingId query parameter is required")
 		return
 	}
 	s.mu.Lock()
@@ -600,37 +609,42 @@ func (s *Sandbox) pesapalTransactionStatus(w http.ResponseWriter, r *http.Reques
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeStatusError(w, http.StatusNotFound, "order_not_found", "no order has this orderTrackingId")
+		writeAPIError(w, http.StatusNotFound, "order_not_found", "no order has this orderTrackingId")
+		return
+	}
+	if order.StatusCode == PesapalStatusInvalid && order.PendingTopLevel {
+		// A payment still pending, answered as the bare error object
+		// (testdata/assumed-gettransactionstatus-pending-toplevel.json in
+		// gateway/pesapal) with HTTP 500: not a server failure.
+		writeJSON(w, http.StatusInternalServerError, pendingError{
+			ErrorType: errTypeAPI, Code: codePendingPayment, Message: msgPendingPayment,
+		})
 		return
 	}
 	writeJSON(w, http.StatusOK, statusFor(&order))
 }
 
-// writeStatusError answers GetTransactionStatus with an error object.
-func writeStatusError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, struct {
-		Error  statusError `json:"error"`
-		Status string      `json:"status"`
-	}{statusError{ErrorType: ptr(errTypeAPI), Code: &code, Message: &message}, fmt.Sprint(status)})
-}
-
-// statusFor builds GetTransactionStatus's answer for an order.
+// statusFor builds GetTransactionStatus's answer for an order: the
+// document's sample for a final order, and while it is pending the same
+// answer with nothing known yet and the pending error object under "error"
+// (testdata/assumed-gettransactionstatus-pending-nested.json in
+// gateway/pesapal).
 func statusFor(o *Order) statusAnswer {
 	callback := pesapalCallback(o, "")
 	if o.StatusCode == PesapalStatusInvalid {
-		// The pending quirk: HTTP 200, status "500", nothing known yet.
 		return statusAnswer{
 			Amount:                   "0",
 			CreatedDate:              "0001-01-01T00:00:00",
 			PaymentStatusDescription: statusDescriptions[PesapalStatusInvalid],
 			Message:                  msgProcessed,
-			CallBackURL:              &callback,
+			CallBackURL:              callback,
 			StatusCode:               PesapalStatusInvalid,
-			MerchantReference:        ptr(o.MerchantReference),
+			MerchantReference:        o.MerchantReference,
+			Currency:                 o.Currency,
 			Error: statusError{
 				ErrorType:   ptr(errTypeAPI),
-				Code:        ptr("payment_details_not_found"),
-				Message:     ptr("Pending Payment"),
+				Code:        ptr(codePendingPayment),
+				Message:     ptr(msgPendingPayment),
 				CallBackURL: &callback,
 			},
 			Status: "500",
@@ -644,19 +658,19 @@ func statusFor(o *Order) statusAnswer {
 		description = msgReversed
 	}
 	return statusAnswer{
-		PaymentMethod:            ptr(o.PaymentMethod),
+		PaymentMethod:            o.PaymentMethod,
 		Amount:                   jsonAmount(o.PaidAmount),
 		CreatedDate:              o.ProcessedAt.UTC().Format(pesapalDateBare),
-		ConfirmationCode:         ptr(o.ConfirmationCode),
+		ConfirmationCode:         o.ConfirmationCode,
 		PaymentStatusDescription: statusDescriptions[o.StatusCode],
-		Description:              &description,
+		Description:              description,
 		Message:                  msgProcessed,
-		PaymentAccount:           ptr(o.PaymentAccount),
-		CallBackURL:              &callback,
+		PaymentAccount:           o.PaymentAccount,
+		CallBackURL:              callback,
 		StatusCode:               o.StatusCode,
-		MerchantReference:        ptr(o.MerchantReference),
-		PaymentStatusCode:        ptr(""),
-		Currency:                 ptr(o.Currency),
+		MerchantReference:        o.MerchantReference,
+		PaymentStatusCode:        "",
+		Currency:                 o.Currency,
 		Status:                   "200",
 	}
 }

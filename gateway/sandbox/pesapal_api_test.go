@@ -56,10 +56,7 @@ func TestRequestTokenIssuesTokenThatExpiresAfterTTL(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("at expiry: HTTP %d, want 401: %s", resp.StatusCode, raw)
 	}
-	checkJSON(t, "expired token answer", decodeObject(t, raw), map[string]any{
-		"error":  apiErrorWant("token_expired"),
-		"status": "401",
-	})
+	checkJSON(t, "expired token answer", decodeObject(t, raw), errorWant("token_expired"))
 	if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
 		t.Errorf("WWW-Authenticate = %q", got)
 	}
@@ -85,7 +82,7 @@ func TestExpireTokensExpiresEveryIssuedToken(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("HTTP %d, want 401: %s", resp.StatusCode, raw)
 		}
-		checkJSON(t, "answer", decodeObject(t, raw), map[string]any{"error": apiErrorWant("token_expired"), "status": "401"})
+		checkJSON(t, "answer", decodeObject(t, raw), errorWant("token_expired"))
 	}
 	if resp, raw := e.do("GET", e.apiURL("/api/URLSetup/GetIpnList"), e.token(), nil); resp.StatusCode != 200 {
 		t.Fatalf("token issued after ExpireTokens: HTTP %d, want 200: %s", resp.StatusCode, raw)
@@ -124,7 +121,7 @@ func TestEveryAPIEndpointButRequestTokenNeedsABearerToken(t *testing.T) {
 				if resp.StatusCode != http.StatusUnauthorized {
 					t.Fatalf("HTTP %d, want 401: %s", resp.StatusCode, raw)
 				}
-				checkJSON(t, "answer", decodeObject(t, raw), map[string]any{"error": apiErrorWant(a.code), "status": "401"})
+				checkJSON(t, "answer", decodeObject(t, raw), errorWant(a.code))
 			})
 		}
 	}
@@ -148,13 +145,7 @@ func TestRequestTokenRefusesWrongCredentials(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("HTTP %d, want 401: %s", resp.StatusCode, raw)
 			}
-			checkJSON(t, "answer", decodeObject(t, raw), map[string]any{
-				"token":      nil,
-				"expiryDate": nil,
-				"error":      apiErrorWant("invalid_consumer_key_or_secret_provided"),
-				"status":     "401",
-				"message":    "Invalid consumer_key or consumer_secret",
-			})
+			checkJSON(t, "answer", decodeObject(t, raw), errorWant("invalid_consumer_key_or_secret_provided"))
 		})
 	}
 	if got := e.sb.TokensIssued(); got != 0 {
@@ -194,10 +185,7 @@ func TestRequestBodiesMustBeJSON(t *testing.T) {
 			if resp.StatusCode != c.status {
 				t.Fatalf("HTTP %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
-			checkJSON(t, "answer", decodeObject(t, raw), map[string]any{
-				"error":  apiErrorWant(c.code),
-				"status": strconv.Itoa(c.status),
-			})
+			checkJSON(t, "answer", decodeObject(t, raw), errorWant(c.code))
 		})
 	}
 }
@@ -295,7 +283,7 @@ func TestRegisterIPNRejectsBadURLAndMethod(t *testing.T) {
 			if resp.StatusCode != 400 {
 				t.Fatalf("HTTP %d, want 400: %s", resp.StatusCode, raw)
 			}
-			checkJSON(t, "answer", decodeObject(t, raw), map[string]any{"error": apiErrorWant(c.code), "status": "400"})
+			checkJSON(t, "answer", decodeObject(t, raw), errorWant(c.code))
 		})
 	}
 	_, raw := e.do("GET", e.apiURL("/api/URLSetup/GetIpnList"), token, nil)
@@ -344,6 +332,7 @@ func TestSubmitOrderRequestAnswersTrackingIDAndRedirectURL(t *testing.T) {
 		StatusCode:        PesapalStatusInvalid,
 		CreatedAt:         e.clock.Now(),
 		UpdatedAt:         e.clock.Now(),
+		PendingTopLevel:   true, // the first order submitted
 	}
 	if o != want {
 		t.Errorf("PesapalOrder =\n%+v\nwant\n%+v", o, want)
@@ -406,17 +395,7 @@ func TestSubmitOrderRequestRejectsInvalidOrders(t *testing.T) {
 			if resp.StatusCode != 400 {
 				t.Fatalf("HTTP %d, want 400: %s", resp.StatusCode, raw)
 			}
-			var ref any
-			if id, ok := body["id"].(string); ok && id != "" {
-				ref = id
-			}
-			checkJSON(t, "answer", decodeObject(t, raw), map[string]any{
-				"order_tracking_id":  nil,
-				"merchant_reference": ref,
-				"redirect_url":       nil,
-				"error":              apiErrorWant(c.code),
-				"status":             "400",
-			})
+			checkJSON(t, "answer", decodeObject(t, raw), errorWant(c.code))
 		})
 	}
 	// Edge values that are valid.
@@ -444,43 +423,53 @@ func TestSubmitOrderRequestRefusesADuplicateID(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict {
 		t.Fatalf("HTTP %d, want 409: %s", resp.StatusCode, raw)
 	}
-	checkJSON(t, "answer", decodeObject(t, raw), map[string]any{
-		"order_tracking_id":  nil,
-		"merchant_reference": "att_1",
-		"redirect_url":       nil,
-		"error":              apiErrorWant("duplicate_merchant_reference"),
-		"status":             "409",
-	})
+	checkJSON(t, "answer", decodeObject(t, raw), errorWant("duplicate_merchant_reference"))
 	if o, _ := e.sb.PesapalOrderByReference("att_1"); o.TrackingID != first || o.Amount != 150000 {
 		t.Errorf("the first order changed: %+v", o)
 	}
 }
 
-func TestGetTransactionStatusBeforePaymentAnswersThePendingQuirk(t *testing.T) {
+func TestGetTransactionStatusBeforePaymentAnswersThePendingErrorObjectInBothForms(t *testing.T) {
 	e := newEnv(t, nil)
 	token := e.token()
 	ipnID := e.registerIPN(token, "https://shop.example/ipn/pesapal", "GET")
-	id := e.submit(token, orderBody("att_7", ipnID, "https://shop.example/return?lang=sw"))
+	first := e.submit(token, orderBody("att_6", ipnID, "https://shop.example/return?lang=sw"))
+	second := e.submit(token, orderBody("att_7", ipnID, "https://shop.example/return?lang=sw"))
 
-	resp, body := e.status(token, id)
-	if resp.StatusCode != 200 {
-		t.Fatalf("HTTP %d, want 200: %v", resp.StatusCode, body)
+	// The first order (and every other one after it): the bare error object
+	// with HTTP 500, every time it is asked while pending.
+	for range 2 {
+		resp, body := e.status(token, first)
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("first order: HTTP %d, want 500: %v", resp.StatusCode, body)
+		}
+		checkJSON(t, "top-level pending answer", body, map[string]any{
+			"error_type": "api_error",
+			"code":       "payment_details_not_found",
+			"message":    "Pending Payment",
+		})
 	}
-	callback := "https://shop.example/return?lang=sw&OrderTrackingId=" + id + "&OrderMerchantReference=att_7"
-	checkJSON(t, "pending answer", body, map[string]any{
-		"payment_method":             nil,
+
+	// The second: the whole status answer with the object under "error".
+	resp, body := e.status(token, second)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("second order: HTTP %d, want 200: %v", resp.StatusCode, body)
+	}
+	callback := "https://shop.example/return?lang=sw&OrderTrackingId=" + second + "&OrderMerchantReference=att_7"
+	checkJSON(t, "nested pending answer", body, map[string]any{
+		"payment_method":             "",
 		"amount":                     json.Number("0"),
 		"created_date":               "0001-01-01T00:00:00",
-		"confirmation_code":          nil,
+		"confirmation_code":          "",
 		"payment_status_description": "INVALID",
-		"description":                nil,
+		"description":                "",
 		"message":                    "Request processed successfully",
-		"payment_account":            nil,
+		"payment_account":            "",
 		"call_back_url":              callback,
 		"status_code":                json.Number("0"),
 		"merchant_reference":         "att_7",
-		"payment_status_code":        nil,
-		"currency":                   nil,
+		"payment_status_code":        "",
+		"currency":                   "KES",
 		"error": map[string]any{
 			"error_type":    "api_error",
 			"code":          "payment_details_not_found",
@@ -489,8 +478,16 @@ func TestGetTransactionStatusBeforePaymentAnswersThePendingQuirk(t *testing.T) {
 		},
 		"status": "500",
 	})
-	if got := e.sb.StatusQueries(); got != 1 {
-		t.Errorf("StatusQueries() = %d, want 1", got)
+	if got := e.sb.StatusQueries(); got != 3 {
+		t.Errorf("StatusQueries() = %d, want 3", got)
+	}
+	for _, c := range []struct {
+		id   string
+		want bool
+	}{{first, true}, {second, false}} {
+		if o, _ := e.sb.PesapalOrder(c.id); o.PendingTopLevel != c.want {
+			t.Errorf("order %s: PendingTopLevel = %v, want %v", o.MerchantReference, o.PendingTopLevel, c.want)
+		}
 	}
 }
 
@@ -512,12 +509,7 @@ func TestGetTransactionStatusForUnknownOrMissingTrackingID(t *testing.T) {
 			if resp.StatusCode != c.status {
 				t.Fatalf("HTTP %d, want %d: %s", resp.StatusCode, c.status, raw)
 			}
-			checkJSON(t, "answer", decodeObject(t, raw), map[string]any{
-				"error": map[string]any{
-					"error_type": "api_error", "code": c.code, "message": matches(`.`), "call_back_url": nil,
-				},
-				"status": strconv.Itoa(c.status),
-			})
+			checkJSON(t, "answer", decodeObject(t, raw), errorWant(c.code))
 		})
 	}
 }
@@ -534,9 +526,9 @@ func TestFailStatusQueriesAnswers503ThenRecovers(t *testing.T) {
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("query %d: HTTP %d, want 503: %s", i+1, resp.StatusCode, raw)
 		}
-		checkJSON(t, "answer", decodeObject(t, raw), map[string]any{"error": apiErrorWant("service_unavailable"), "status": "503"})
+		checkJSON(t, "answer", decodeObject(t, raw), errorWant("service_unavailable"))
 	}
-	if resp, body := e.status(token, id); resp.StatusCode != 200 || body["status"] != "500" {
+	if resp, body := e.status(token, id); resp.StatusCode != 500 || body["code"] != "payment_details_not_found" {
 		t.Fatalf("third query: HTTP %d %v, want the pending answer", resp.StatusCode, body)
 	}
 	if got := e.sb.StatusQueries(); got != 3 {
@@ -548,7 +540,8 @@ func TestGetTransactionStatusAcceptsTheParameterInAnyCase(t *testing.T) {
 	e := newEnv(t, nil)
 	token := e.token()
 	ipnID := e.registerIPN(token, "https://shop.example/ipn/pesapal", "GET")
-	id := e.submit(token, orderBody("att_case", ipnID, "https://shop.example/return"))
+	e.submit(token, orderBody("att_first", ipnID, "https://shop.example/return"))
+	id := e.submit(token, orderBody("att_case", ipnID, "https://shop.example/return")) // answered in full while pending
 	resp, raw := e.do("GET", e.apiURL("/api/Transactions/GetTransactionStatus?OrderTrackingId="+id), token, nil)
 	if body := decodeObject(t, raw); resp.StatusCode != 200 || body["merchant_reference"] != "att_case" {
 		t.Errorf("HTTP %d %v, want the order's answer", resp.StatusCode, body)
