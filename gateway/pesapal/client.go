@@ -12,9 +12,12 @@
 //
 // Pesapal quirks handled here:
 //   - A payment still pending is answered as an error object with code
-//     payment_details_not_found ("Pending Payment"), with HTTP 200 or 500 and
-//     a body status of "500". It is reported as pending: not an error, not a
-//     failure, and not retried.
+//     payment_details_not_found ("Pending Payment"): alone as the whole
+//     body, or under "error" in the full status answer (body status "500"),
+//     with HTTP 200, 400 or 500. Wherever it sits it is reported as pending:
+//     not an error, not a failure, and not retried. The document shows
+//     neither form; testdata/ASSUMED.md lists them with the other shapes we
+//     assume.
 //   - status_code 0 (INVALID) means nothing has been paid yet; it maps to
 //     pending and the checkout's own expiry ends it.
 //   - The body's "status" is a string ("200", "500") that can disagree with
