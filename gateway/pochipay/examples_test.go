@@ -41,7 +41,7 @@ func TestDocumentExamplesStatusAnswers(t *testing.T) {
 	}{
 		{"complete", 200, gateway.Result{Status: gateway.StatusSucceeded, Receipt: exampleReceipt, Code: "0"}},
 		{"complete-amount", 200, gateway.Result{Status: gateway.StatusSucceeded, Receipt: exampleReceipt, Code: "0", Amount: 10000, HasAmount: true}},
-		{"failed", 200, gateway.Result{Status: gateway.StatusFailed, Message: "Request cancelled by user"}},
+		{"failed", 200, gateway.Result{Status: gateway.StatusFailed, Message: "Request cancelled by user", Code: "1032"}},
 		{"pending", 200, gateway.Result{Status: gateway.StatusPending}},
 		{"notfound", 404, gateway.Result{Status: gateway.StatusNotFound, Message: "Collection not found"}},
 	} {
@@ -120,7 +120,7 @@ func TestDocumentExamplesCollectionCallbacks(t *testing.T) {
 		{"assumed-collections-callback-success.json", gateway.STKCallback{Reference: exampleOrderID, Successful: true,
 			Message: "The service request is processed successfully."}},
 		{"assumed-collections-callback-failed.json", gateway.STKCallback{Reference: exampleOrderID, Successful: false,
-			Message: "Request cancelled by user"}},
+			Code: "1032", Message: "Request cancelled by user"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newFake(t, nil).client(&sleepRecorder{})

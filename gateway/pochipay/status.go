@@ -159,9 +159,10 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		case code == "0":
 			return fail("status Failed with result.resultCode 0")
 		}
-		r.Status, r.Code = gateway.StatusFailed, code
-		r.Message = firstNonEmpty(plainText(c.secrets.Redact(s.FailReason.text(), a.bearer)),
-			plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer)), "Pochipay reports the collection as failed")
+		reason := plainText(c.secrets.Redact(s.FailReason.text(), a.bearer))
+		desc := plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer))
+		r.Status, r.Code = gateway.StatusFailed, firstNonEmpty(code, mpesaCode(reason), mpesaCode(desc))
+		r.Message = firstNonEmpty(reason, desc, "Pochipay reports the collection as failed")
 	case statusPending:
 		r.Status = gateway.StatusPending
 	case "":
@@ -170,6 +171,33 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.bearer)))
 	}
 	return r, nil
+}
+
+// mpesaSentences are M-Pesa's own result descriptions (Safaricom's
+// ResultDesc) with their result codes. Pochipay's documented fields carry
+// no result code, only failReason and resultDescription; when they pass
+// M-Pesa's sentence on, the code tells the customer what happened
+// (assumed, see testdata/ASSUMED.md).
+var mpesaSentences = []struct {
+	code string
+	text *regexp.Regexp
+}{
+	{"1", regexp.MustCompile(`(?i)\binsufficient\b`)},
+	{"1001", regexp.MustCompile(`(?i)lock(ing)?\s+(the\s+)?subscriber|already\s+in\s+process`)},
+	{"1019", regexp.MustCompile(`(?i)transaction\s+has\s+expired`)},
+	{"1032", regexp.MustCompile(`(?i)cancel+ed\s+by\s+(the\s+)?(user|customer)`)},
+	{"1037", regexp.MustCompile(`(?i)\bDS\s+timeout|cannot\s+be\s+reached|no\s+response\s+from\s+(the\s+)?user`)},
+	{"2001", regexp.MustCompile(`(?i)initiator\s+information\s+is\s+invalid|\bwrong\s+pin\b`)},
+}
+
+// mpesaCode is the M-Pesa result code whose sentence text is, or "".
+func mpesaCode(text string) string {
+	for _, m := range mpesaSentences {
+		if m.text.MatchString(text) {
+			return m.code
+		}
+	}
+	return ""
 }
 
 // firstNonEmpty returns the first of its arguments that is not empty.

@@ -84,6 +84,30 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			},
 		},
 		{
+			name: "Failed without a resultCode takes M-Pesa's code from failReason",
+			body: `{"result":{"status":"Failed","isSuccessful":false,"mpesaReference":null,"failReason":"The balance is insufficient for the transaction.","resultDescription":null}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Code, r.Message = gateway.StatusFailed, "1", "The balance is insufficient for the transaction."
+				return r
+			},
+		},
+		{
+			name: "Failed without a resultCode takes M-Pesa's code from resultDescription",
+			body: `{"result":{"status":"Failed","failReason":"Payment failed","resultDescription":"The initiator information is invalid."}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Code, r.Message = gateway.StatusFailed, "2001", "Payment failed"
+				return r
+			},
+		},
+		{
+			name: "Failed with a sentence M-Pesa does not use has no code",
+			body: `{"result":{"status":"Failed","failReason":"Something else went wrong"}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusFailed, "Something else went wrong"
+				return r
+			},
+		},
+		{
 			name: "Failed without a code or a reason",
 			body: `{"result":{"status":"Failed","orderId":"pay_01"}}`,
 			want: func(r gateway.Result) gateway.Result {
@@ -409,6 +433,26 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 		}
 		if len(seen) < 2 {
 			t.Errorf("backoff(%d) is not jittered: %v", try, seen)
+		}
+	}
+}
+
+func TestMpesaCodeKnowsMpesaSentences(t *testing.T) {
+	for text, want := range map[string]string{
+		"The balance is insufficient for the transaction.":                                          "1",
+		"Unable to lock subscriber, a transaction is already in process for the current subscriber": "1001",
+		"Transaction has expired":                        "1019",
+		"Request cancelled by user":                      "1032",
+		"Request Cancelled by the customer":              "1032",
+		"DS timeout user cannot be reached":              "1037",
+		"No response from user.":                         "1037",
+		"The initiator information is invalid.":          "2001",
+		"The service request is processed successfully.": "",
+		"":             "",
+		"expired card": "",
+	} {
+		if got := mpesaCode(text); got != want {
+			t.Errorf("mpesaCode(%q) = %q, want %q", text, got, want)
 		}
 	}
 }
