@@ -54,7 +54,7 @@ func parseCallback(body []byte) (gateway.STKCallback, error) {
 		Reference:         ref,
 		ProviderReference: plainText(cb.CollectionID.text()),
 		Successful:        cb.IsSuccessful.Set && cb.IsSuccessful.Value,
-		Code:              plainText(cb.ResultCode.text()),
+		Code:              firstNonEmpty(plainText(cb.ResultCode.text()), mpesaCode(msg)),
 		Message:           plainText(msg),
 	}, nil
 }

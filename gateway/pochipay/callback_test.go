@@ -42,11 +42,11 @@ func TestParseCallbackReadsSuccessAndFailureBodies(t *testing.T) {
 			want: gateway.STKCallback{Reference: "pay_01", Code: "1032", Message: "Request cancelled by user"},
 		},
 		{
-			name:        "failure with only a description and unknown fields",
+			name:        "failure with only M-Pesa's description and unknown fields takes its code",
 			contentType: "",
 			body: `{"OrderId":" pay_01 ","isSuccessful":0,"resultDescription":"DS timeout user cannot be reached",` +
 				`"extra":{"nested":[1,2,3]},"merchant":null}`,
-			want: gateway.STKCallback{Reference: "pay_01", Message: "DS timeout user cannot be reached"},
+			want: gateway.STKCallback{Reference: "pay_01", Code: "1037", Message: "DS timeout user cannot be reached"},
 		},
 		{
 			name:        "numeric orderId and unreadable isSuccessful",

@@ -2,8 +2,8 @@
 // push), written from the published page (shared/providers/pochipay-api.txt)
 // and the project's notes on it (shared/providers/README.md): bearer
 // tokens, the collection request, the collection callback, and the two
-// status calls, transaction-status and collection-query. Disbursements are
-// not implemented.
+// status calls, transaction-status and collection-query. Disbursements have
+// their request and answer types (wire.go) but no call yet.
 //
 // It is shaped like stripe-go's clients and the sibling pesapal client: a
 // Client built from a Config, request and answer types (wire.go), one typed
@@ -20,50 +20,12 @@
 //
 // # Assumed, confirm against the live sandbox
 //
-// The published page lost every sample body, so every field name below is
-// missing from it. The names come from Pochipay's developer site (the token
-// answer and the result/message/errors wrapper) or from a public
-// integration (the rest), and live in wire.go only:
-//
-//   - token answer: {"result": {"accessToken", "tokenType", "expiresIn"},
-//     "errors": []}, expiresIn in seconds. The page's own text says
-//     "access_token", which is read when accessToken is missing. The
-//     request's "email" and "password" are on the page.
-//   - every answer: the wrapper "result", "message", "errors". The shape of
-//     "errors" is not published: a string, an array of strings or of
-//     objects, or an ASP.NET validation map are all read, every string and
-//     number in them kept as a message.
-//   - POST /collections/mpesa: "orderId" (our attempt id),
-//     "billRefNumber", "phoneNumber" (2547XXXXXXXX), "amount" (a JSON
-//     integer of whole shillings), "narration", "callbackUrl"; the answer's
-//     result "collectionId", "isProcessing".
-//   - collection callback: "orderId", "billRefNumber", "phoneNumber",
-//     "amount", "thirdPartyReference" (the M-Pesa receipt),
-//     "isSuccessful", "failReason", "resultDescription"; and, further
-//     assumed, "resultCode" and "collectionId" when present.
-//   - POST /collections/mpesa/transaction-status: "collectionId" (sent as a
-//     JSON string); GET /collections/mpesa/collection-query?OrderId= (the
-//     parameter is on the page). Both answer result "status" ("Complete",
-//     "Failed", "Pending", any case), "isSuccessful", "mpesaReference",
-//     "amount" (shillings), "orderId", "phoneNumber", "collectionId",
-//     "resultDescription", "failReason", and the further assumed
-//     "resultCode".
-//
-// Assumed behaviour, to confirm too:
-//
-//   - a refused or expired token is answered 401.
-//   - a phone that already has a prompt is an error whose text says
-//     "lock subscriber", "already in process" (or "in progress") or 1001;
-//     it wraps gateway.ErrSubscriberBusy.
-//   - a 404 from collection-query means Pochipay has nothing for the order
-//     yet (the push answer was lost before Pochipay recorded it), so the
-//     attempt stays pending; a 404 from transaction-status, asked with an
-//     id Pochipay gave us, is an error.
-//   - "Complete" counts as paid only with isSuccessful true (and a
-//     resultCode of 0 when one is sent); a "Complete" or "Failed" answer
-//     whose other fields disagree is an error, never a success.
-//   - the narration is the description, or the bill reference when there is
-//     none, in case Pochipay requires one.
+// The published page lost every sample body. The token answer is
+// documented (Pochipay's developer site, quoted in the project's notes);
+// every other field name, and what the client makes of each answer
+// (not found, no amount, the texts of a busy phone), is an assumption.
+// testdata/ASSUMED.md lists each one once, next to the example bodies the
+// tests hold the client to; the names themselves live in wire.go only.
 //
 // The password, the email and bearer tokens never appear in errors, logs or
 // the answers kept for the event log.

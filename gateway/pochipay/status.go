@@ -1,10 +1,13 @@
 package pochipay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"checkout/gateway"
@@ -22,11 +25,14 @@ const (
 //
 // With a collection id (q.ProviderReference) it asks transaction-status.
 // Without one (the push answer was lost) it asks collection-query for the
-// order id q.AttemptID, and a 404 there means Pochipay has nothing yet:
-// pending. Both calls only read, so network errors, timeouts and 5xx are
-// retried, up to 3 tries in all. Any answer that cannot be mapped is an
-// *Error, never a success. Comparing the amount, currency and reference
-// with the attempt is the caller's job.
+// order id q.AttemptID. Either answering that it has no record of the
+// collection (a 404 carrying a JSON body) is gateway.StatusNotFound; what
+// that means is the payments service's decision. Both calls only read, so
+// network errors, timeouts and 5xx are retried, up to 3 tries in all. Any
+// answer that cannot be mapped is an *Error, never a success. Comparing the
+// amount, currency and reference with the attempt is the caller's job; a
+// success whose answer reports no amount (Pochipay's documented fields have
+// none) has HasAmount false.
 func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, error) {
 	if id := strings.TrimSpace(q.ProviderReference); id != "" {
 		const op = "transaction status"
@@ -35,29 +41,78 @@ func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, 
 			if err != nil {
 				return gateway.Result{}, err
 			}
-			return c.statusResult(op, a, q)
+			return c.statusResult(op, a, q, orderID(q))
 		})
 	}
 	const op = "collection query"
-	orderID := strings.TrimSpace(q.AttemptID)
-	if orderID == "" {
+	id := orderID(q)
+	if id == "" {
 		return gateway.Result{}, invalid(op, "a collection id or an order id is required")
 	}
 	return withRetries(ctx, c, op, func() (gateway.Result, error) {
-		a, err := c.call(ctx, op, http.MethodGet, pathCollectionQuery, url.Values{queryOrderID: {orderID}}, nil)
+		a, err := c.call(ctx, op, http.MethodGet, pathCollectionQuery, url.Values{queryOrderID: {id}}, nil)
 		if err != nil {
 			return gateway.Result{}, err
 		}
-		if a.status == http.StatusNotFound {
-			return gateway.Result{Status: gateway.StatusPending, Currency: "KES", Reference: orderID,
-				Method: "M-Pesa", Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
-		}
-		return c.statusResult(op, a, q)
+		return c.statusResult(op, a, q, id)
 	})
 }
 
-// statusResult maps a transaction-status or collection-query answer.
-func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Result, error) {
+// orderID is the order id Pochipay knows the attempt by: our attempt id.
+func orderID(q gateway.Query) string { return strings.TrimSpace(q.AttemptID) }
+
+// notFoundText recognises Pochipay saying it has no record of a
+// collection in an answer with no result (assumed texts, see
+// testdata/ASSUMED.md).
+var notFoundText = regexp.MustCompile(`(?i)\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bno\s+(\w+\s+){0,2}found\b`)
+
+// notFound reports whether a is Pochipay saying it has no record of the
+// collection, with the texts it gave: a 404 whose body is JSON (the page
+// lists a 404 for both status calls), or a 2xx with no result whose text
+// says so. A 404 without a JSON body is not: a wrong base URL looks like
+// that, and must stay an error rather than tell the payments service that
+// every payment is unknown.
+func (c *Client) notFound(a answer) (bool, []string) {
+	t := bytes.TrimSpace(a.body)
+	if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return false, nil
+	}
+	var env envelope
+	if err := json.Unmarshal(t, &env); err != nil {
+		return a.status == http.StatusNotFound, nil
+	}
+	texts := c.cleanAll(a, env.Message, env.Errors)
+	if a.status == http.StatusNotFound {
+		return true, texts
+	}
+	if a.status < 200 || a.status > 299 {
+		return false, nil
+	}
+	if r := bytes.TrimSpace(env.Result); len(r) != 0 && string(r) != "null" {
+		return false, nil
+	}
+	for _, m := range texts {
+		if notFoundText.MatchString(m) {
+			return true, texts
+		}
+	}
+	return false, nil
+}
+
+// statusResult maps a transaction-status or collection-query answer;
+// order is the order id asked about.
+func (c *Client) statusResult(op string, a answer, q gateway.Query, order string) (gateway.Result, error) {
+	if ok, texts := c.notFound(a); ok {
+		return gateway.Result{
+			Status:            gateway.StatusNotFound,
+			Currency:          "KES",
+			Reference:         order,
+			ProviderReference: strings.TrimSpace(q.ProviderReference),
+			Method:            "M-Pesa",
+			Message:           firstNonEmpty(strings.Join(texts, "; "), "Pochipay has no record of this collection"),
+			Raw:               c.secrets.RedactBytes(a.body, a.bearer),
+		}, nil
+	}
 	var s statusResult
 	if err := c.decode(op, a, &s); err != nil {
 		return gateway.Result{}, err
@@ -67,15 +122,21 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Res
 	}
 	r := gateway.Result{
 		Currency:          "KES", // Pochipay's only currency
-		Reference:         firstNonEmpty(plainText(s.OrderID.text()), strings.TrimSpace(q.AttemptID)),
+		Reference:         firstNonEmpty(plainText(s.OrderID.text()), order),
 		ProviderReference: firstNonEmpty(strings.TrimSpace(q.ProviderReference), plainText(s.CollectionID.text())),
 		Receipt:           plainText(s.MpesaReference.text()),
 		Method:            "M-Pesa",
 		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
 	}
-	// An unreadable amount leaves HasAmount false: the payments service then
-	// holds a success for review instead of marking it paid.
-	if amt, err := gateway.ParseProviderAmount(s.Amount.text()); err == nil {
+	// No documented status shape has an amount, so a success without one
+	// is a success (HasAmount false: the payments service pays the pushed
+	// amount, which the customer cannot change). An amount that is there
+	// but unreadable is an error: it must never pass for "not reported".
+	if s.Amount.Set {
+		amt, err := gateway.ParseProviderAmount(s.Amount.Text)
+		if !s.Amount.OK || err != nil {
+			return fail("unreadable result.amount")
+		}
 		r.Amount, r.HasAmount = amt, true
 	}
 	code := plainText(s.ResultCode.text())
@@ -98,9 +159,10 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Res
 		case code == "0":
 			return fail("status Failed with result.resultCode 0")
 		}
-		r.Status, r.Code = gateway.StatusFailed, code
-		r.Message = firstNonEmpty(plainText(c.secrets.Redact(s.FailReason.text(), a.bearer)),
-			plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer)), "Pochipay reports the collection as failed")
+		reason := plainText(c.secrets.Redact(s.FailReason.text(), a.bearer))
+		desc := plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer))
+		r.Status, r.Code = gateway.StatusFailed, firstNonEmpty(code, mpesaCode(reason), mpesaCode(desc))
+		r.Message = firstNonEmpty(reason, desc, "Pochipay reports the collection as failed")
 	case statusPending:
 		r.Status = gateway.StatusPending
 	case "":
@@ -109,6 +171,33 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query) (gateway.Res
 		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.bearer)))
 	}
 	return r, nil
+}
+
+// mpesaSentences are M-Pesa's own result descriptions (Safaricom's
+// ResultDesc) with their result codes. Pochipay's documented fields carry
+// no result code, only failReason and resultDescription; when they pass
+// M-Pesa's sentence on, the code tells the customer what happened
+// (assumed, see testdata/ASSUMED.md).
+var mpesaSentences = []struct {
+	code string
+	text *regexp.Regexp
+}{
+	{"1", regexp.MustCompile(`(?i)\binsufficient\b`)},
+	{"1001", regexp.MustCompile(`(?i)lock(ing)?\s+(the\s+)?subscriber|already\s+in\s+process`)},
+	{"1019", regexp.MustCompile(`(?i)transaction\s+has\s+expired`)},
+	{"1032", regexp.MustCompile(`(?i)cancel+ed\s+by\s+(the\s+)?(user|customer)`)},
+	{"1037", regexp.MustCompile(`(?i)\bDS\s+timeout|cannot\s+be\s+reached|no\s+response\s+from\s+(the\s+)?user`)},
+	{"2001", regexp.MustCompile(`(?i)initiator\s+information\s+is\s+invalid|\bwrong\s+pin\b`)},
+}
+
+// mpesaCode is the M-Pesa result code whose sentence text is, or "".
+func mpesaCode(text string) string {
+	for _, m := range mpesaSentences {
+		if m.text.MatchString(text) {
+			return m.code
+		}
+	}
+	return ""
 }
 
 // firstNonEmpty returns the first of its arguments that is not empty.

@@ -21,9 +21,10 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 		return gateway.Result{Currency: "KES", Reference: "pay_01", ProviderReference: "col_123", Method: "M-Pesa", Raw: []byte(body)}
 	}
 	tests := []struct {
-		name string
-		body string
-		want func(r gateway.Result) gateway.Result
+		name   string
+		status int // 200 when zero
+		body   string
+		want   func(r gateway.Result) gateway.Result
 	}{
 		{
 			name: "Complete and successful is paid",
@@ -50,15 +51,15 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			},
 		},
 		{
-			name: "Complete with an unreadable amount has no amount",
-			body: `{"result":{"status":"Complete","isSuccessful":1,"mpesaReference":"QK1","amount":"1,500","orderId":"pay_01"}}`,
+			name: "Complete with a null amount is a success without an amount",
+			body: `{"result":{"status":"Complete","isSuccessful":1,"mpesaReference":"QK1","amount":null,"orderId":"pay_01"}}`,
 			want: func(r gateway.Result) gateway.Result {
 				r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, "QK1", "0"
 				return r
 			},
 		},
 		{
-			name: "Complete without an amount has no amount",
+			name: "Complete without an amount is a success without an amount",
 			body: `{"result":{"status":"COMPLETE","isSuccessful":true,"mpesaReference":"QK1","orderId":"pay_01"}}`,
 			want: func(r gateway.Result) gateway.Result {
 				r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, "QK1", "0"
@@ -83,6 +84,30 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			},
 		},
 		{
+			name: "Failed without a resultCode takes M-Pesa's code from failReason",
+			body: `{"result":{"status":"Failed","isSuccessful":false,"mpesaReference":null,"failReason":"The balance is insufficient for the transaction.","resultDescription":null}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Code, r.Message = gateway.StatusFailed, "1", "The balance is insufficient for the transaction."
+				return r
+			},
+		},
+		{
+			name: "Failed without a resultCode takes M-Pesa's code from resultDescription",
+			body: `{"result":{"status":"Failed","failReason":"Payment failed","resultDescription":"The initiator information is invalid."}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Code, r.Message = gateway.StatusFailed, "2001", "Payment failed"
+				return r
+			},
+		},
+		{
+			name: "Failed with a sentence M-Pesa does not use has no code",
+			body: `{"result":{"status":"Failed","failReason":"Something else went wrong"}}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusFailed, "Something else went wrong"
+				return r
+			},
+		},
+		{
 			name: "Failed without a code or a reason",
 			body: `{"result":{"status":"Failed","orderId":"pay_01"}}`,
 			want: func(r gateway.Result) gateway.Result {
@@ -99,6 +124,32 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			},
 		},
 		{
+			name:   "404 with a JSON body is not found, with Pochipay's text",
+			status: http.StatusNotFound,
+			body:   `{"result":null,"message":"Collection not found","errors":[]}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusNotFound, "Collection not found"
+				return r
+			},
+		},
+		{
+			name:   "404 with an ASP.NET problem body and no text is not found",
+			status: http.StatusNotFound,
+			body:   `{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusNotFound, "Pochipay has no record of this collection"
+				return r
+			},
+		},
+		{
+			name: "200 with no result and errors saying not found is not found",
+			body: `{"result":null,"message":"Failed","errors":["No collection found for the given id"]}`,
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusNotFound, "Failed; No collection found for the given id"
+				return r
+			},
+		},
+		{
 			name: "pending in capitals with a stray code stays pending without it",
 			body: `{"result":{"status":" PENDING ","resultCode":"1037"}}`,
 			want: func(r gateway.Result) gateway.Result {
@@ -109,7 +160,11 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusOK, tt.body)})
+			status := tt.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(status, tt.body)})
 			c := f.client(&sleepRecorder{})
 
 			got, err := c.Confirm(t.Context(), statusQuery)
@@ -166,8 +221,16 @@ func TestConfirmRefusesAnswersThatCannotMeanSuccess(t *testing.T) {
 			"pochipay: transaction status: HTTP 200: Collection not found", []string{"Collection not found"}},
 		{"not JSON", 200, `Complete`,
 			"pochipay: transaction status: HTTP 200: answer is not JSON (application/json; charset=utf-8, 8 bytes)", nil},
-		{"404 for a collection id we were given", 404, `{"result":null,"message":"Collection not found","errors":[]}`,
-			"pochipay: transaction status: HTTP 404: Collection not found", []string{"Collection not found"}},
+		{"Complete with an unreadable amount", 200, `{"result":{"status":"Complete","isSuccessful":true,"mpesaReference":"QK1","amount":"1,500"}}`,
+			"pochipay: transaction status: HTTP 200: unreadable result.amount", nil},
+		{"Complete with an amount that is not a number", 200, `{"result":{"status":"Complete","isSuccessful":true,"mpesaReference":"QK1","amount":{"value":1500}}}`,
+			"pochipay: transaction status: HTTP 200: unreadable result.amount", nil},
+		{"404 without a body (a wrong URL looks like this)", 404, ``,
+			"pochipay: transaction status: HTTP 404: empty answer (Not Found)", nil},
+		{"404 with an HTML page", 404, `<html><body>Not Found</body></html>`,
+			"pochipay: transaction status: HTTP 404: answer is not JSON (application/json; charset=utf-8, 35 bytes)", nil},
+		{"200 with no result saying something else", 200, `{"result":null,"message":"Collection found","errors":["Try later"]}`,
+			"pochipay: transaction status: HTTP 200: Collection found; Try later", []string{"Collection found", "Try later"}},
 		{"400", 400, `{"errors":{"CollectionId":["The value 'col_123' is not valid."]}}`,
 			"pochipay: transaction status: HTTP 400: CollectionId: The value 'col_123' is not valid.", []string{"CollectionId: The value 'col_123' is not valid."}},
 	}
@@ -205,13 +268,12 @@ func TestConfirmWithoutCollectionIdFallsBackToCollectionQuery(t *testing.T) {
 		want   func(gateway.Result) gateway.Result
 	}{
 		{
-			name: "404 means nothing there yet: pending", status: http.StatusNotFound,
+			name: "404 with a JSON body is not found", status: http.StatusNotFound,
 			body: `{"result":null,"message":"Collection not found","errors":["Not found"]}`,
-			want: func(r gateway.Result) gateway.Result { r.Status = gateway.StatusPending; return r },
-		},
-		{
-			name: "404 without a body is pending too", status: http.StatusNotFound, body: ``,
-			want: func(r gateway.Result) gateway.Result { r.Status = gateway.StatusPending; return r },
+			want: func(r gateway.Result) gateway.Result {
+				r.Status, r.Message = gateway.StatusNotFound, "Collection not found; Not found"
+				return r
+			},
 		},
 		{
 			name: "Complete learns the collection id", status: http.StatusOK,
@@ -294,8 +356,11 @@ func TestStatusCallsAreRetriedOnlyWhenSafe(t *testing.T) {
 			"pochipay: transaction status: HTTP 503: Service Unavailable", 3, ""},
 		{"transaction-status 400 is not retried", pathTransactionStatus, raw(http.StatusBadRequest, `{"errors":["bad id"]}`),
 			"pochipay: transaction status: HTTP 400: bad id", 1, ""},
-		{"collection-query 502, then 404 pending", pathCollectionQuery,
-			sequence(raw(http.StatusBadGateway, ``), raw(http.StatusNotFound, ``)), "", 2, gateway.StatusPending},
+		{"collection-query 502, then 404 not found", pathCollectionQuery,
+			sequence(raw(http.StatusBadGateway, ``), raw(http.StatusNotFound, `{"result":null,"message":"Collection not found","errors":[]}`)),
+			"", 2, gateway.StatusNotFound},
+		{"collection-query 404 without a body is an error, not retried", pathCollectionQuery, raw(http.StatusNotFound, ``),
+			"pochipay: collection query: HTTP 404: empty answer (Not Found)", 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,6 +433,26 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 		}
 		if len(seen) < 2 {
 			t.Errorf("backoff(%d) is not jittered: %v", try, seen)
+		}
+	}
+}
+
+func TestMpesaCodeKnowsMpesaSentences(t *testing.T) {
+	for text, want := range map[string]string{
+		"The balance is insufficient for the transaction.":                                          "1",
+		"Unable to lock subscriber, a transaction is already in process for the current subscriber": "1001",
+		"Transaction has expired":                        "1019",
+		"Request cancelled by user":                      "1032",
+		"Request Cancelled by the customer":              "1032",
+		"DS timeout user cannot be reached":              "1037",
+		"No response from user.":                         "1037",
+		"The initiator information is invalid.":          "2001",
+		"The service request is processed successfully.": "",
+		"":             "",
+		"expired card": "",
+	} {
+		if got := mpesaCode(text); got != want {
+			t.Errorf("mpesaCode(%q) = %q, want %q", text, got, want)
 		}
 	}
 }

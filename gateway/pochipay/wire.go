@@ -2,8 +2,9 @@ package pochipay
 
 // This file holds every request and answer type, and so every field name
 // this client sends or reads. The published page lost its sample bodies:
-// each name here is assumed (see the package comment) and must be confirmed
-// against Pochipay's live sandbox. Confirming them means reading this file.
+// each name here but the token answer's is assumed (testdata/ASSUMED.md,
+// next to the example bodies) and must be confirmed against Pochipay's live
+// sandbox. Confirming them means reading this file.
 //
 // Answers are read leniently: unknown fields are ignored, names match in
 // any case (encoding/json's rule), and a value of an unexpected type reads
@@ -46,12 +47,15 @@ type envelope struct {
 
 // collectionRequest is the POST /collections/mpesa body.
 type collectionRequest struct {
-	OrderID       string `json:"orderId"`
-	BillRefNumber string `json:"billRefNumber"`
+	OrderID string `json:"orderId"`
+	// BillRefNumber and Narration are filled in when the attempt has no
+	// value for them (see collection); omitempty keeps an empty one from
+	// ever going out as "".
+	BillRefNumber string `json:"billRefNumber,omitempty"`
 	PhoneNumber   string `json:"phoneNumber"`
 	// Amount is in whole shillings, sent as a JSON integer.
 	Amount      int64  `json:"amount"`
-	Narration   string `json:"narration"`
+	Narration   string `json:"narration,omitempty"`
 	CallbackURL string `json:"callbackUrl"`
 }
 
@@ -78,10 +82,11 @@ type statusResult struct {
 	Status         flexString `json:"status"`
 	IsSuccessful   flexBool   `json:"isSuccessful"`
 	MpesaReference flexString `json:"mpesaReference"`
-	// Amount is in shillings, a number or a string.
-	Amount      flexString `json:"amount"`
-	OrderID     flexString `json:"orderId"`
-	PhoneNumber flexString `json:"phoneNumber"`
+	// Amount is in shillings, a number or a string; it is in no documented
+	// status shape, so null or missing means "not reported".
+	Amount      optionalAmount `json:"amount"`
+	OrderID     flexString     `json:"orderId"`
+	PhoneNumber flexString     `json:"phoneNumber"`
 	// CollectionID is read when present, so that an attempt found by the
 	// collection query learns its collection id.
 	CollectionID flexString `json:"collectionId"`
@@ -108,6 +113,106 @@ type callbackBody struct {
 	ResultCode flexString `json:"resultCode"`
 	// CollectionID is read when present; not in any published shape.
 	CollectionID flexString `json:"collectionId"`
+}
+
+// The disbursement types below have no call yet (payouts come later); they
+// hold the assumed names in this file with the rest, and the tests decode
+// every disbursement example with them.
+
+// sendToMobileRequest is the POST /disbursement/send-to-mobile body.
+type sendToMobileRequest struct {
+	CallbackURL       string                  `json:"callbackUrl"`
+	RequestID         string                  `json:"requestId"`
+	DisbursementTitle string                  `json:"disbursementTitle"`
+	Recipients        []sendToMobileRecipient `json:"recipients"`
+}
+
+// sendToMobileRecipient is one payout of a send-to-mobile request.
+type sendToMobileRecipient struct {
+	// Amount is in whole shillings, a JSON integer.
+	Amount int64 `json:"amount"`
+	// Remarks is left out when empty, never sent as "".
+	Remarks           string `json:"remarks,omitempty"`
+	TrackingReference string `json:"trackingReference"`
+	PhoneNumber       string `json:"phoneNumber"`
+}
+
+// sendToMobileResult is the "result" of the send-to-mobile answer.
+type sendToMobileResult struct {
+	RequestID    flexString `json:"requestId"`
+	IsProcessing flexBool   `json:"isProcessing"`
+}
+
+// payoutCallback is the disbursement callback.
+type payoutCallback struct {
+	Successful        flexBool   `json:"successful"`
+	RequestID         flexString `json:"requestId"`
+	TrackingReference flexString `json:"trackingReference"`
+	// ThirdPartyReference is the M-Pesa receipt of the payout.
+	ThirdPartyReference flexString `json:"thirdPartyReference"`
+	FailReason          flexString `json:"failReason"`
+}
+
+// trackingRequest is the body of POST /disbursement/transaction-status and
+// POST /disbursement/cancel.
+type trackingRequest struct {
+	TrackingReference string `json:"trackingReference"`
+}
+
+// disbursementStatusResult is the "result" of the disbursement
+// transaction-status answer.
+type disbursementStatusResult struct {
+	TrackingReference flexString `json:"trackingReference"`
+	// Status is "Pending" or "Completed" (the page's word), in any case.
+	Status              flexString `json:"status"`
+	ThirdPartyReference flexString `json:"thirdPartyReference"`
+	// NarrationID is set on a pending disbursement that execute-narration
+	// can retry.
+	NarrationID flexString `json:"narrationId"`
+	FailReason  flexString `json:"failReason"`
+}
+
+// executeNarrationRequest is the POST /disbursement/execute-narration body.
+type executeNarrationRequest struct {
+	NarrationID string `json:"narrationId"`
+}
+
+// balanceResult is the "result" of GET /account/balance.
+type balanceResult struct {
+	Currency flexString `json:"currency"`
+	// Balance is in shillings, a number or a string.
+	Balance optionalAmount `json:"balance"`
+}
+
+// optionalAmount reads an amount that may be missing. Set is false when
+// the key is missing, null or "" (not reported); otherwise Text holds the
+// number's digits or the string's text, and OK says whether it was a
+// number or a string at all (an object, an array or a boolean is not an
+// amount, which the code that needs it reports).
+type optionalAmount struct {
+	Set  bool
+	OK   bool
+	Text string
+}
+
+// UnmarshalJSON never fails: see optionalAmount.
+func (a *optionalAmount) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*a = optionalAmount{}
+	switch {
+	case len(b) == 0 || string(b) == "null":
+	case b[0] == '"':
+		var v string
+		if json.Unmarshal(b, &v) == nil && strings.TrimSpace(v) == "" {
+			return nil
+		}
+		*a = optionalAmount{Set: true, OK: true, Text: strings.TrimSpace(v)}
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		*a = optionalAmount{Set: true, OK: true, Text: string(b)}
+	default:
+		*a = optionalAmount{Set: true}
+	}
+	return nil
 }
 
 // flexString reads a JSON string or number as text (a number keeps its

@@ -15,7 +15,7 @@ const (
 	pochipayBadLogin     = "Invalid credentials"
 	pochipayUnauthorized = "Unauthorized"
 	pochipayBusy         = "A transaction is already in process for this subscriber"
-	pochipayNotFound     = "Not found"
+	pochipayNotFound     = "Collection not found"
 	pochipayDuplicate    = "OrderId already exists: use a new orderId for every collection"
 	pochipayUnavailable  = "Service temporarily unavailable, try again"
 	pochipayManyProblems = "One or more validation errors occurred."
@@ -188,18 +188,21 @@ func (s *Sandbox) pochipayCollect(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// pochipayStatusResult is the result of both status calls.
+// pochipayStatusResult is the result of both status calls, in the shape
+// of gateway/pochipay/testdata/assumed-collections-status-*.json (the
+// page lost its bodies; ASSUMED.md there says where each name comes
+// from). A text with no value is null.
 type pochipayStatusResult struct {
-	Status            string      `json:"status"` // Pending, Complete or Failed
-	IsSuccessful      bool        `json:"isSuccessful"`
-	MpesaReference    string      `json:"mpesaReference"`
-	Amount            json.Number `json:"amount"`
-	OrderID           string      `json:"orderId"`
-	PhoneNumber       string      `json:"phoneNumber"`
-	CollectionID      string      `json:"collectionId"`
-	ResultCode        string      `json:"resultCode"`
-	ResultDescription string      `json:"resultDescription"`
-	FailReason        string      `json:"failReason"`
+	Status         string  `json:"status"` // Pending, Complete or Failed
+	IsSuccessful   bool    `json:"isSuccessful"`
+	MpesaReference *string `json:"mpesaReference"`
+	// Amount is in no documented shape: it is reported only when
+	// STKAnswerAmount made the provider take another amount than asked
+	// (the assumed-collections-*-complete-amount.json example), so that a
+	// test can show a mismatch; otherwise a success carries no amount.
+	Amount            *json.Number `json:"amount,omitempty"`
+	FailReason        *string      `json:"failReason"`
+	ResultDescription *string      `json:"resultDescription"`
 }
 
 // pochipayStatusWords are the status per prompt status.
@@ -209,26 +212,32 @@ var pochipayStatusWords = map[string]string{
 	STKFailed:    "Failed",
 }
 
-// pochipayStatusFor builds a status result: the receipt and the paid
-// amount once complete, the result code and its sentence once answered,
-// failReason on failure.
+// nullable is s, or nil (JSON null) when s is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// pochipayStatusFor builds a status result: the receipt once complete,
+// M-Pesa's sentence once answered, failReason on failure, and the amount
+// only when it differs from the one asked.
 func pochipayStatusFor(p *STKPrompt) pochipayStatusResult {
 	res := pochipayStatusResult{
 		Status:            pochipayStatusWords[p.Status],
-		Amount:            jsonAmount(p.Amount),
-		OrderID:           p.Reference,
-		PhoneNumber:       p.Phone,
-		CollectionID:      p.CollectionID,
-		ResultCode:        p.ResultCode,
-		ResultDescription: p.ResultDesc,
+		ResultDescription: nullable(p.ResultDesc),
 	}
 	switch p.Status {
 	case STKCompleted:
 		res.IsSuccessful = true
-		res.MpesaReference = p.Receipt
-		res.Amount = jsonAmount(p.PaidAmount)
+		res.MpesaReference = nullable(p.Receipt)
+		if p.PaidAmount != p.Amount {
+			a := jsonAmount(p.PaidAmount)
+			res.Amount = &a
+		}
 	case STKFailed:
-		res.FailReason = p.ResultDesc
+		res.FailReason = nullable(p.ResultDesc)
 	}
 	return res
 }
@@ -309,31 +318,37 @@ func (s *Sandbox) pochipayCollectionQuery(w http.ResponseWriter, r *http.Request
 	writePochipayStatus(w, found)
 }
 
-// pochipayCallbackPayload is the collection callback.
+// pochipayCallbackPayload is the collection callback, in the shape of
+// gateway/pochipay/testdata/assumed-collections-callback-*.json. A text
+// with no value is null.
 type pochipayCallbackPayload struct {
-	OrderID             string      `json:"orderId"`
-	BillRefNumber       string      `json:"billRefNumber"`
-	PhoneNumber         string      `json:"phoneNumber"`
-	Amount              json.Number `json:"amount"`
-	ThirdPartyReference string      `json:"thirdPartyReference"` // the receipt; "" on failure
-	IsSuccessful        bool        `json:"isSuccessful"`
-	FailReason          string      `json:"failReason"`
-	ResultDescription   string      `json:"resultDescription"`
-	ResultCode          string      `json:"resultCode"` // not in any published shape
+	OrderID       string      `json:"orderId"`
+	BillRefNumber string      `json:"billRefNumber"`
+	PhoneNumber   string      `json:"phoneNumber"`
+	Amount        json.Number `json:"amount"`
+	// ThirdPartyReference is the M-Pesa receipt; null on failure.
+	ThirdPartyReference *string `json:"thirdPartyReference"`
+	IsSuccessful        bool    `json:"isSuccessful"`
+	FailReason          *string `json:"failReason"`
+	ResultDescription   *string `json:"resultDescription"`
 }
 
-// pochipayCallbackBody is the callback of an answered collection.
+// pochipayCallbackBody is the callback of an answered collection: the
+// amount paid (the amount asked unless STKAnswerAmount said otherwise).
 func pochipayCallbackBody(p *STKPrompt) pochipayCallbackPayload {
 	res := pochipayStatusFor(p)
+	amount := p.Amount
+	if p.Status == STKCompleted {
+		amount = p.PaidAmount
+	}
 	return pochipayCallbackPayload{
 		OrderID:             p.Reference,
 		BillRefNumber:       p.BillRefNumber,
 		PhoneNumber:         p.Phone,
-		Amount:              res.Amount,
+		Amount:              jsonAmount(amount),
 		ThirdPartyReference: res.MpesaReference,
 		IsSuccessful:        res.IsSuccessful,
 		FailReason:          res.FailReason,
 		ResultDescription:   res.ResultDescription,
-		ResultCode:          res.ResultCode,
 	}
 }

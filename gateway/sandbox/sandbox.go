@@ -127,14 +127,16 @@
 //
 // Pochipay is served under /sandbox/pochipay/api/v1 (see PochipayURL; it
 // stands for https://app.pochipay.com/api/v1). Its page lost its sample
-// bodies, so these shapes are the ones the project's notes give, ASSUMED,
-// every answer wrapped as {"result", "message", "errors"}:
+// bodies: every body here has the shape of an example in
+// gateway/pochipay/testdata (the token answer documented, the rest
+// assumed and listed in ASSUMED.md there), every answer wrapped as
+// {"result", "message", "errors"}, a text with no value null:
 //
 //	POST /account/token                          {"email","password"} -> result {accessToken, tokenType "Bearer", expiresIn}
 //	POST /collections/mpesa                      {orderId, billRefNumber, phoneNumber, amount, narration, callbackUrl}
 //	                                             -> result {collectionId (a GUID), isProcessing true}
-//	POST /collections/mpesa/transaction-status   {collectionId} -> result {status, isSuccessful, mpesaReference, amount,
-//	                                             orderId, phoneNumber, collectionId, resultCode, resultDescription, failReason}
+//	POST /collections/mpesa/transaction-status   {collectionId} -> result {status, isSuccessful, mpesaReference,
+//	                                             failReason, resultDescription}, and amount only after STKAnswerAmount
 //	GET  /collections/mpesa/collection-query     ?OrderId= or ?MpesaReference= or ?BillReferenceNumber= -> the same result
 //
 // Only Config.PochipayEmail and PochipayPassword get a token (else 401,
@@ -149,10 +151,11 @@
 // pending prompt 400 "A transaction is already in process for this
 // subscriber". Status is "Pending", "Complete" or "Failed"; the
 // collection-query finds the newest collection that matches every
-// parameter given; an unknown collection answers 404 {"result":null,"message":"Not found","errors":["Not
-// found"]}. The callback is a JSON POST to callbackUrl of {orderId,
-// billRefNumber, phoneNumber, amount, thirdPartyReference (the receipt, ""
-// on failure), isSuccessful, failReason, resultDescription, resultCode}.
+// parameter given; an unknown collection answers 404
+// {"result":null,"message":"Collection not found","errors":["Collection
+// not found"]}. The callback is a JSON POST to callbackUrl of {orderId,
+// billRefNumber, phoneNumber, amount, thirdPartyReference (the receipt,
+// null on failure), isSuccessful, failReason, resultDescription}.
 //
 // The phone, GET /sandbox/phone (PhonePath), lists the pending prompts of
 // both providers, newest first, with Approve (result code 0 and a receipt,
