@@ -119,15 +119,10 @@ func (h *Handlers) create(c *gin.Context, body []byte) (int, any, error) {
 		return http.StatusBadRequest, errorBody(code, msg, field), nil
 	}
 	co, err := h.svc.CreateCheckout(c.Request.Context(), merchant(c), req, "api")
-	var fe *payments.FieldError
-	switch {
-	case errors.As(err, &fe):
-		status := http.StatusUnprocessableEntity
-		if fe.Code == "duplicate" {
-			status = http.StatusConflict
-		}
-		return status, errorBody(fe.Code, fe.Message, fe.Field), nil
-	case err != nil:
+	if status, answer, ok := refusal(err); ok {
+		return status, answer, nil
+	}
+	if err != nil {
 		return 0, nil, err
 	}
 	obj, err := h.svc.Object(co)
@@ -135,6 +130,49 @@ func (h *Handlers) create(c *gin.Context, body []byte) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusCreated, obj, nil
+}
+
+// refusal is the answer for a *payments.FieldError: 409 for a reference
+// taken, else 422, with the error shape. ok is false for other errors.
+func refusal(err error) (status int, answer any, ok bool) {
+	var fe *payments.FieldError
+	if !errors.As(err, &fe) {
+		return 0, nil, false
+	}
+	status = http.StatusUnprocessableEntity
+	if fe.Code == "duplicate" {
+		status = http.StatusConflict
+	}
+	return status, errorBody(fe.Code, fe.Message, fe.Field), true
+}
+
+// createOnce is create for a request holding its Idempotency-Key: a 201
+// is stored as the key's answer in the transaction that creates the
+// checkout (stored is true); a refusal is returned encoded, for the caller
+// to store.
+func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.IdempotencyClaim) (status int, out []byte, stored bool, err error) {
+	var req payments.CreateRequest
+	if code, msg, field := decodeStrict(body, &req); code != "" {
+		out, err = json.Marshal(errorBody(code, msg, field))
+		return http.StatusBadRequest, out, false, err
+	}
+	_, status, out, err = h.svc.CreateCheckoutOnce(c.Request.Context(), merchant(c), req, "api", claim,
+		func(co *store.Checkout) (int, []byte, error) {
+			obj, err := h.svc.Object(co)
+			if err != nil {
+				return 0, nil, err
+			}
+			b, err := json.Marshal(obj)
+			return http.StatusCreated, b, err
+		})
+	if st, answer, ok := refusal(err); ok {
+		out, err = json.Marshal(answer)
+		return st, out, false, err
+	}
+	if err != nil {
+		return 0, nil, false, err
+	}
+	return status, out, true, nil
 }
 
 const headerIdempotencyKey = "Idempotency-Key"
@@ -165,7 +203,8 @@ func idempotencyKey(hdr http.Header) (key string, ok bool, bad string) {
 // request with a key runs and its answer is stored, byte for byte; the same
 // key and body answer that again, another body or a request still running
 // with the key answer 409. Answers a retry cannot change (201, 4xx) are
-// stored; a failure on our side is not, so that a retry may succeed.
+// stored, a 201 in the transaction that creates the checkout; a failure on
+// our side is not, so that a retry may succeed.
 func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 	ctx := c.Request.Context()
 	m := merchant(c)
@@ -206,26 +245,28 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 		}
 	}()
 
-	status, answer, err := h.create(c, body)
-	var out []byte
-	if err == nil {
-		out, err = json.Marshal(answer)
-	}
+	status, out, stored, err := h.createOnce(c, body, claim)
 	settled = true
 	if err != nil {
 		// Released before the 500 is sent, so that a retry runs again.
+		// (When this request's hold lapsed and a retry took the key over,
+		// nothing was created here and the release leaves that hold: the
+		// next retry gets the key's answer.)
 		h.abandon(bg, c, claim)
 		fail(c, err)
 		return
 	}
-	// Stored before it is sent, so a retry that follows the answer replays
-	// it instead of hearing "in progress".
-	if err := h.svc.Store().FinishIdempotency(bg, claim, status, out); err != nil {
-		// The checkout exists (or the error stands) whatever the store
-		// says: this client still gets the true answer. The key stays
-		// running until its lock lapses and a retry takes it over.
-		h.log.ErrorContext(ctx, "storing the idempotent answer failed",
-			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID, "err", err)
+	if !stored {
+		// A refusal created nothing, so it is stored on its own; before it
+		// is sent, so a retry that follows the answer replays it instead
+		// of hearing "in progress".
+		if err := h.svc.Store().FinishIdempotency(bg, claim, status, out); err != nil {
+			// The refusal stands whatever the store says: this client
+			// still gets it. The key stays running until its lock lapses
+			// and a retry takes it over.
+			h.log.ErrorContext(ctx, "storing the idempotent answer failed",
+				"request_id", c.GetString(keyRequestID), "merchant_id", m.ID, "err", err)
+		}
 	}
 	writeStored(c, status, out)
 }

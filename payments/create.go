@@ -58,22 +58,61 @@ var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 \-]{6,18}[0-9]$`)
 // checkout. Bad input gives a *FieldError and creates nothing; a reference
 // the merchant already used gives a *FieldError with code "duplicate".
 func (s *Service) CreateCheckout(ctx context.Context, m *store.Merchant, req CreateRequest, source string) (*store.Checkout, error) {
+	co, err := s.newCheckout(m, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.CreateCheckout(ctx, co, source); err != nil {
+		return nil, createError(err)
+	}
+	s.logCreated(ctx, co)
+	return co, nil
+}
+
+// CreateCheckoutOnce is CreateCheckout for a request that holds its
+// Idempotency-Key (claim): the checkout and the key's answer, which answer
+// builds from the checkout as inserted, are stored in one transaction, so
+// that a crash never leaves a checkout whose retry would find its
+// reference taken. It returns the checkout and the stored answer. Errors
+// are CreateCheckout's; besides, store.ErrConflict or store.ErrNotFound
+// (wrapped) when the key is no longer the claim's, and nothing was
+// created.
+func (s *Service) CreateCheckoutOnce(ctx context.Context, m *store.Merchant, req CreateRequest, source string,
+	claim *store.IdempotencyClaim, answer store.IdempotentAnswer) (*store.Checkout, int, []byte, error) {
+	co, err := s.newCheckout(m, req)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	status, body, err := s.st.CreateCheckoutOnce(ctx, co, source, claim, answer)
+	if err != nil {
+		return nil, 0, nil, createError(err)
+	}
+	s.logCreated(ctx, co)
+	return co, status, body, nil
+}
+
+// newCheckout validates the request and builds the merchant's checkout.
+func (s *Service) newCheckout(m *store.Merchant, req CreateRequest) (*store.Checkout, error) {
 	co, err := s.validate(req)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	co.ID = store.NewID("chk", now)
+	co.ID = store.NewID("chk", s.now())
 	co.MerchantID = m.ID
-	if err := s.st.CreateCheckout(ctx, co, source); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return nil, &FieldError{Code: "duplicate", Field: "reference",
-				Message: "a checkout with this reference already exists"}
-		}
-		return nil, fmt.Errorf("payments: create checkout: %w", err)
-	}
-	s.log.InfoContext(ctx, "checkout created", "checkout_id", co.ID, "merchant_id", m.ID, "amount", gateway.Amount(co.Amount).String())
 	return co, nil
+}
+
+// createError turns a taken reference into the merchant's "duplicate".
+func createError(err error) error {
+	if errors.Is(err, store.ErrDuplicate) {
+		return &FieldError{Code: "duplicate", Field: "reference",
+			Message: "a checkout with this reference already exists"}
+	}
+	return fmt.Errorf("payments: create checkout: %w", err)
+}
+
+func (s *Service) logCreated(ctx context.Context, co *store.Checkout) {
+	s.log.InfoContext(ctx, "checkout created", "checkout_id", co.ID, "merchant_id", co.MerchantID, "amount", gateway.Amount(co.Amount).String())
 }
 
 func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {

@@ -394,10 +394,20 @@ func (s *Service) SetWebhookURL(ctx context.Context, merchantID, raw string) (st
 // for 24 hours.
 func (s *Service) RotateWebhookSecret(ctx context.Context, merchantID string) (string, error) {
 	secret := NewWebhookSecret()
-	if err := s.st.RotateWebhookSecret(ctx, merchantID, secret, s.now().Add(webhookRotationOverlap)); err != nil {
+	if err := s.RotateWebhookSecretTo(ctx, merchantID, secret); err != nil {
 		return "", err
 	}
 	return secret, nil
+}
+
+// RotateWebhookSecretTo makes secret, a whsec_ secret chosen elsewhere
+// (CHECKOUT_WEBHOOK_SECRET), the merchant's webhook secret as
+// RotateWebhookSecret does: the one it replaces keeps signing for 24 hours.
+func (s *Service) RotateWebhookSecretTo(ctx context.Context, merchantID, secret string) error {
+	if _, err := ParseWebhookSecret(secret); err != nil {
+		return fmt.Errorf("payments: rotate webhook secret of %s: %w", merchantID, err)
+	}
+	return s.st.RotateWebhookSecret(ctx, merchantID, secret, s.now().Add(webhookRotationOverlap))
 }
 
 // webhookTestData is the data of a webhook.test event.

@@ -12,20 +12,29 @@ import (
 // CreateCheckout inserts a new open checkout and its "created" event.
 // A reference the merchant already used gives ErrDuplicate.
 func (s *Store) CreateCheckout(ctx context.Context, co *Checkout, source string) error {
+	s.newCheckout(co)
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.createCheckout(tx, co, source) })
+}
+
+// newCheckout sets what every new checkout starts with.
+func (s *Store) newCheckout(co *Checkout) {
 	now := s.now()
 	co.Status = StatusOpen
 	co.CreatedAt, co.UpdatedAt = now, now
 	co.ExpiresAt = co.ExpiresAt.UTC()
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(co).Error; err != nil {
-			if duplicate(err) {
-				return fmt.Errorf("store: create checkout %q: %w", co.Reference, ErrDuplicate)
-			}
-			return fmt.Errorf("store: create checkout %q: %w", co.Reference, err)
+}
+
+// createCheckout inserts the checkout and its "created" event in tx; the
+// caller has set the status and times.
+func (s *Store) createCheckout(tx *gorm.DB, co *Checkout, source string) error {
+	if err := tx.Create(co).Error; err != nil {
+		if duplicate(err) {
+			return fmt.Errorf("store: create checkout %q: %w", co.Reference, ErrDuplicate)
 		}
-		return s.addEvent(tx, &Event{CheckoutID: co.ID, Kind: EventCreated, Source: source, ToStatus: string(StatusOpen),
-			Message: fmt.Sprintf("checkout created for %s %s", co.Currency, cents(co.Amount))})
-	})
+		return fmt.Errorf("store: create checkout %q: %w", co.Reference, err)
+	}
+	return s.addEvent(tx, &Event{CheckoutID: co.ID, Kind: EventCreated, Source: source, ToStatus: string(StatusOpen),
+		Message: fmt.Sprintf("checkout created for %s %s", co.Currency, cents(co.Amount))})
 }
 
 // Checkout loads one checkout.

@@ -182,25 +182,66 @@ func (s *Store) FinishIdempotency(ctx context.Context, c *IdempotencyClaim, stat
 	if c.Result != IdempotencyStarted {
 		return fmt.Errorf("store: finish idempotency key with a %s claim", c.Result)
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&idempotencyKey{}).
-			Where("merchant_id = ? AND key = ? AND request_hash = ? AND status = ?", c.MerchantID, c.Key, c.RequestHash, idemRunning).
-			Updates(map[string]any{"status": idemDone, "response_status": status, "response_body": string(body)})
-		if res.Error != nil {
-			return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, res.Error)
+	return s.tx(ctx, func(tx *gorm.DB) error { return finishIdempotency(tx, c, status, body) })
+}
+
+// finishIdempotency stores the answer in tx (see FinishIdempotency).
+func finishIdempotency(tx *gorm.DB, c *IdempotencyClaim, status int, body []byte) error {
+	res := tx.Model(&idempotencyKey{}).
+		Where("merchant_id = ? AND key = ? AND request_hash = ? AND status = ?", c.MerchantID, c.Key, c.RequestHash, idemRunning).
+		Updates(map[string]any{"status": idemDone, "response_status": status, "response_body": string(body)})
+	if res.Error != nil {
+		return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&idempotencyKey{}).Where("merchant_id = ? AND key = ?", c.MerchantID, c.Key).Count(&n).Error; err != nil {
+		return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, ErrNotFound)
+	}
+	return fmt.Errorf("store: finish idempotency key for %s: finished or held for another body: %w", c.MerchantID, ErrConflict)
+}
+
+// IdempotentAnswer builds the answer a key stores for the checkout its
+// request created, from the checkout as inserted: the status and the exact
+// bytes a retry gets back.
+type IdempotentAnswer func(co *Checkout) (status int, body []byte, err error)
+
+// CreateCheckoutOnce is CreateCheckout for a request that holds its
+// Idempotency-Key (c is IdempotencyStarted): the checkout, its "created"
+// event and the key's answer, built by answer, commit in one transaction.
+// A crash leaves all of them or none, so no checkout exists whose key has
+// no answer, and a retry never finds the reference taken by its own first
+// try. It returns the stored answer. ErrDuplicate: the reference is taken
+// (nothing is written; the caller stores that refusal with
+// FinishIdempotency). ErrConflict or ErrNotFound: the key is no longer
+// this caller's (taken over, finished by another, or gone); nothing is
+// written.
+func (s *Store) CreateCheckoutOnce(ctx context.Context, co *Checkout, source string, c *IdempotencyClaim, answer IdempotentAnswer) (int, []byte, error) {
+	if c.Result != IdempotencyStarted {
+		return 0, nil, fmt.Errorf("store: create checkout with a %s idempotency claim", c.Result)
+	}
+	s.newCheckout(co)
+	var status int
+	var body []byte
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.createCheckout(tx, co, source); err != nil {
+			return err
 		}
-		if res.RowsAffected == 1 {
-			return nil
+		var err error
+		if status, body, err = answer(co); err != nil {
+			return fmt.Errorf("store: answer for checkout %s: %w", co.ID, err)
 		}
-		var n int64
-		if err := tx.Model(&idempotencyKey{}).Where("merchant_id = ? AND key = ?", c.MerchantID, c.Key).Count(&n).Error; err != nil {
-			return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, ErrNotFound)
-		}
-		return fmt.Errorf("store: finish idempotency key for %s: finished or held for another body: %w", c.MerchantID, ErrConflict)
+		return finishIdempotency(tx, c, status, body)
 	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, body, nil
 }
 
 // AbandonIdempotency releases a key without storing an answer (a server

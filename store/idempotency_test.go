@@ -274,3 +274,167 @@ func TestIdempotencyConcurrentFirstRequestsStartOnce(t *testing.T) {
 		t.Fatalf("%d requests started, want exactly 1", started)
 	}
 }
+
+// unsavedCheckout is a checkout for KES 1,500.00 not yet stored.
+func unsavedCheckout(s *Store, ref string) *Checkout {
+	return &Checkout{ID: NewID("chk", s.Now()), MerchantID: testMerchantID, Reference: ref, Description: "Two bags of maize",
+		Amount: testAmount, Currency: "KES", ExpiresAt: s.Now().Add(24 * time.Hour)}
+}
+
+// answerWithID is the answer a key stores: 201 and the checkout's id.
+func answerWithID(co *Checkout) (int, []byte, error) {
+	return 201, []byte(`{"id":"` + co.ID + `","status":"` + string(co.Status) + `"}`), nil
+}
+
+func checkoutRows(t *testing.T, s *Store) []Checkout {
+	t.Helper()
+	var rows []Checkout
+	if err := s.r.Order("id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestCreateCheckoutOnceStoresTheCheckoutItsEventAndTheKeysAnswerTogether(t *testing.T) {
+	s, _ := newTestEnv(t)
+	ctx := context.Background()
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	co := unsavedCheckout(s, "ord-1")
+	status, body, err := s.CreateCheckoutOnce(ctx, co, "api", c, answerWithID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"` + co.ID + `","status":"open"}`
+	if status != 201 || string(body) != want {
+		t.Fatalf("answer %d %s, want 201 %s", status, body, want)
+	}
+	got, err := s.Checkout(ctx, co.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusOpen || !got.CreatedAt.Equal(t0) || got.Reference != "ord-1" {
+		t.Fatalf("checkout %+v", got)
+	}
+	evs, err := s.Events(ctx, co.ID)
+	if err != nil || len(evs) != 1 || evs[0].Kind != EventCreated || evs[0].Source != "api" {
+		t.Fatalf("events %+v, %v; want one created event from api", evs, err)
+	}
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 {
+		t.Fatalf("%d keys, want 1", len(rows))
+	}
+	assertFields(t, "key", rows[0], idempotencyKey{ID: rows[0].ID, MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA,
+		Status: idemDone, ResponseStatus: 201, ResponseBody: want, CreatedAt: t0, LockedUntil: t0.Add(IdempotencyLock)})
+	again := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "retry", again, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(want)})
+}
+
+// TestCreateCheckoutOnceCrashAfterTheInsertLeavesNothingAndTheRetryCreates:
+// the process dies after the checkout's insert, before the key's answer is
+// written (the answer builder panics there). Nothing of the checkout is
+// left, so the retry that takes the key over once its lock lapses creates
+// the checkout instead of finding its reference taken.
+func TestCreateCheckoutOnceCrashAfterTheInsertLeavesNothingAndTheRetryCreates(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	dead := begin(t, s, testMerchantID, "key-1", hashA)
+	func() {
+		defer func() {
+			if r := recover(); r != "process died" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		_, _, _ = s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", dead, func(*Checkout) (int, []byte, error) {
+			panic("process died")
+		})
+	}()
+	if rows := checkoutRows(t, s); len(rows) != 0 {
+		t.Fatalf("%d checkouts after the crash, want 0: %+v", len(rows), rows)
+	}
+	var events int64
+	if err := s.r.Model(&Event{}).Count(&events).Error; err != nil || events != 0 {
+		t.Fatalf("%d events after the crash (%v), want 0", events, err)
+	}
+	if rows := idempotencyRows(t, s); len(rows) != 1 || rows[0].Status != idemRunning || rows[0].ResponseBody != "" {
+		t.Fatalf("key after the crash: %+v, want running with no answer", rows)
+	}
+
+	clk.Advance(IdempotencyLock)
+	retry := begin(t, s, testMerchantID, "key-1", hashA)
+	if retry.Result != IdempotencyStarted || !retry.TookOver {
+		t.Fatalf("retry: %s took over %v, want started by takeover", retry.Result, retry.TookOver)
+	}
+	co := unsavedCheckout(s, "ord-1")
+	status, body, err := s.CreateCheckoutOnce(ctx, co, "api", retry, answerWithID)
+	if err != nil || status != 201 {
+		t.Fatalf("retry: %d %s %v, want 201", status, body, err)
+	}
+	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != co.ID {
+		t.Fatalf("checkouts %+v, want only %s", rows, co.ID)
+	}
+	if c := begin(t, s, testMerchantID, "key-1", hashA); c.Result != IdempotencyReplay || string(c.ResponseBody) != string(body) {
+		t.Fatalf("after the retry: %s %s, want a replay of %s", c.Result, c.ResponseBody, body)
+	}
+}
+
+func TestCreateCheckoutOnceByAHolderWhoseKeyWasTakenOverCreatesNothing(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	slow := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock)
+	taken := begin(t, s, testMerchantID, "key-1", hashA)
+	first := unsavedCheckout(s, "ord-1")
+	if _, _, err := s.CreateCheckoutOnce(ctx, first, "api", taken, answerWithID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The slow request wakes up with a reference of its own: its checkout
+	// must not exist beside the one the key answers.
+	late := unsavedCheckout(s, "ord-1-late")
+	_, _, err := s.CreateCheckoutOnce(ctx, late, "api", slow, answerWithID)
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("late create: %v, want ErrConflict", err)
+	}
+	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != first.ID {
+		t.Fatalf("checkouts %+v, want only %s", rows, first.ID)
+	}
+}
+
+func TestCreateCheckoutOnceWithATakenReferenceWritesNothing(t *testing.T) {
+	s, _ := newTestEnv(t)
+	ctx := context.Background()
+	newCheckout(t, s, func(co *Checkout) { co.Reference = "taken" })
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	called := false
+	_, _, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "taken"), "api", c, func(co *Checkout) (int, []byte, error) {
+		called = true
+		return answerWithID(co)
+	})
+	if !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("err = %v, want ErrDuplicate", err)
+	}
+	if called {
+		t.Error("the answer was built for a checkout that was not inserted")
+	}
+	if rows := checkoutRows(t, s); len(rows) != 1 {
+		t.Fatalf("%d checkouts, want the first only", len(rows))
+	}
+	// The caller stores the refusal on the key it still holds.
+	finish(t, s, c, 409, `{"error":"duplicate"}`)
+	if again := begin(t, s, testMerchantID, "key-1", hashA); again.Result != IdempotencyReplay || again.ResponseStatus != 409 {
+		t.Fatalf("retry: %s %d, want a replay of the 409", again.Result, again.ResponseStatus)
+	}
+}
+
+func TestCreateCheckoutOnceRefusesAClaimItDoesNotHold(t *testing.T) {
+	s, _ := newTestEnv(t)
+	finish(t, s, begin(t, s, testMerchantID, "key-1", hashA), 201, `{}`)
+	replay := begin(t, s, testMerchantID, "key-1", hashA)
+	if _, _, err := s.CreateCheckoutOnce(context.Background(), unsavedCheckout(s, "ord-1"), "api", replay, answerWithID); err == nil {
+		t.Fatal("created with a replay claim")
+	}
+	if rows := checkoutRows(t, s); len(rows) != 0 {
+		t.Fatalf("%d checkouts, want 0", len(rows))
+	}
+}

@@ -430,3 +430,52 @@ func TestIdempotencyKeyIsReleasedAfterAServerError(t *testing.T) {
 		t.Fatalf("%d checkouts, want 1", n)
 	}
 }
+
+// TestIdempotencyAnswerLostAfterTheInsertNeverTurnsARetryInto409: the
+// write of the key's answer fails after the checkout's insert, as it does
+// when the process dies between them. The checkout and the answer commit
+// together or not at all: no checkout is left whose key has no answer, and
+// the retry after the key's lock lapses is a 201 (with the first answer's
+// checkout id, if the first answer was a 201), never "duplicate".
+func TestIdempotencyAnswerLostAfterTheInsertNeverTurnsARetryInto409(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	db, err := sql.Open("sqlite3", e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER lose_answer BEFORE UPDATE ON idempotency_keys WHEN NEW.status = 'done'
+		BEGIN SELECT RAISE(ABORT, 'process died'); END`); err != nil {
+		t.Fatal(err)
+	}
+	body := checkoutBody("crash-1")
+	first := e.postIdempotent(testAPIKey, "crash-key", body)
+
+	// Every checkout created under a key has the key's answer naming it.
+	var orphans int
+	if err := db.QueryRow(`SELECT count(*) FROM checkouts c WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys k
+		WHERE k.status = 'done' AND k.response_body LIKE '%"' || c.id || '"%')`).Scan(&orphans); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 {
+		t.Errorf("%d checkouts exist without their key's answer (first answer %d %s)", orphans, first.status, first.body)
+	}
+
+	if _, err := db.Exec(`DROP TRIGGER lose_answer`); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(store.IdempotencyLock)
+	retry := e.postIdempotent(testAPIKey, "crash-key", body)
+	if retry.status != http.StatusCreated {
+		t.Fatalf("retry: %d %s, want 201 (first answer %d %s)", retry.status, retry.body, first.status, first.body)
+	}
+	if first.status == http.StatusCreated && retry.checkoutID(t) != first.checkoutID(t) {
+		t.Fatalf("retry answered checkout %s, the first answer %s", retry.checkoutID(t), first.checkoutID(t))
+	}
+	if n := e.checkoutCount(); n != 1 {
+		t.Fatalf("%d checkouts, want 1", n)
+	}
+	if again := e.postIdempotent(testAPIKey, "crash-key", body); again.status != http.StatusCreated || !bytes.Equal(again.body, retry.body) {
+		t.Fatalf("replay: %d %s, want the retry's 201", again.status, again.body)
+	}
+}

@@ -314,11 +314,9 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		}
 	}
 
-	if cfg.WebhookURL != "" {
-		line, err := setDefaultWebhook(ctx, cfg, st)
-		if err != nil {
-			return err
-		}
+	if line, err := applyWebhookEnv(ctx, cfg, st, svc); err != nil {
+		return err
+	} else if line != "" {
 		lines = append(lines, line)
 	}
 
@@ -363,32 +361,6 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	}
 	fmt.Fprintf(out, "\nHosted checkout is running at %s, mode %s\n%s\n\n", cfg.PublicURL, mode, strings.Join(lines, "\n"))
 	return nil
-}
-
-// setDefaultWebhook sets CHECKOUT_WEBHOOK_URL on the default merchant, with
-// CHECKOUT_WEBHOOK_SECRET, else the secret it already has, else a new one,
-// which the returned banner line shows once (never the log).
-func setDefaultWebhook(ctx context.Context, cfg *config, st *store.Store) (string, error) {
-	m, err := st.Merchant(ctx, "default")
-	if errors.Is(err, store.ErrNotFound) {
-		return "", &configError{name: "CHECKOUT_WEBHOOK_URL", msg: "is set but there is no default merchant; set CHECKOUT_API_KEY too"}
-	}
-	if err != nil {
-		return "", err
-	}
-	secret, line := cfg.WebhookSecret, "  Webhooks:     "+cfg.WebhookURL+"  (secret from CHECKOUT_WEBHOOK_SECRET)"
-	if secret == "" {
-		if _, err := payments.ParseWebhookSecret(m.WebhookSecret); err == nil {
-			secret, line = m.WebhookSecret, "  Webhooks:     "+cfg.WebhookURL+"  (secret as shown when it was created)"
-		} else {
-			secret = payments.NewWebhookSecret()
-			line = "  Webhooks:     " + cfg.WebhookURL + "  secret " + secret + "  (shown once)"
-		}
-	}
-	if err := st.SetMerchantWebhook(ctx, "default", cfg.WebhookURL, secret); err != nil {
-		return "", err
-	}
-	return line, nil
 }
 
 // setInboxWebhook points the default merchant's webhook at the sandbox's
