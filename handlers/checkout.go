@@ -62,6 +62,18 @@ func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {
 	return v
 }
 
+// withNote adds what the customer should read about a payment whose
+// provider is silent (payments.WaitingNote). Without it the page still says
+// "waiting", so a failure to find it is logged, not shown.
+func (h *Handlers) withNote(c *gin.Context, co *store.Checkout, v *templates.StatusView) {
+	note, err := h.svc.WaitingNote(c.Request.Context(), co)
+	if err != nil {
+		h.log.WarnContext(c.Request.Context(), "waiting note", "checkout_id", co.ID, "request_id", c.GetString(keyRequestID), "err", err)
+		return
+	}
+	v.Note = note
+}
+
 // CheckoutPage is GET /c/{id}: the order and the method choice, or the
 // receipt, or a clear page for a checkout that can no longer be paid.
 func (h *Handlers) CheckoutPage(c *gin.Context) {
@@ -123,6 +135,7 @@ func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Chec
 		Pending: co.Status == store.StatusPending, Status: h.statusView(co),
 		PayAction: "/c/" + co.ID + "/pay", NeedsContact: payments.NeedsContact(co), Contact: contact, STK: stk,
 	}
+	h.withNote(c, co, &v.Status)
 	if co.CancelURL != "" {
 		v.CancelAction = "/c/" + co.ID + "/cancel"
 	}
@@ -258,14 +271,21 @@ func (h *Handlers) Status(c *gin.Context) {
 		return
 	}
 	v := h.statusView(co)
+	h.withNote(c, co, &v)
 	ended := v.Status != string(store.StatusPending)
 	if id := c.Query("attempt"); id != "" && !ended {
 		a, err := h.svc.Store().Attempt(c.Request.Context(), id)
 		ended = err == nil && a.CheckoutID == co.ID && a.Status != store.AttemptPending
 	}
 	if wantsJSON(c) {
+		// The message is what the page says: a silent M-Pesa prompt's note
+		// before an older failure's reason.
+		msg := co.Message
+		if v.Note != "" {
+			msg = v.Note
+		}
 		c.JSON(http.StatusOK, gin.H{"id": co.ID, "status": v.Status, "method": nullable(co.Method),
-			"receipt": nullable(co.Receipt), "message": nullable(co.Message)})
+			"receipt": nullable(co.Receipt), "message": nullable(msg)})
 		return
 	}
 	c.Header("Cache-Control", "no-store")
@@ -340,6 +360,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(co),
 		RetryAction: "/c/" + co.ID + "/pay", RetryPhone: payments.LocalPhone(a.Phone), BackURL: "/c/" + co.ID}
 	v.Status.PageURL = "/c/" + co.ID + "/stk"
+	h.withNote(c, co, &v.Status)
 	if v.Status.PollURL != "" {
 		// This page waits on this prompt, not on the checkout: another
 		// attempt left pending (a provider page the customer walked away

@@ -63,6 +63,9 @@ func firstCheck(a *store.Attempt) time.Duration {
 func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) (*store.Checkout, store.Outcome, error) {
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
+	if a.Method == MethodSTK {
+		return s.confirmSTK(ctx, a, q, source)
+	}
 	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source)
 }
 
@@ -89,13 +92,23 @@ func (s *Service) RecheckCheckout(ctx context.Context, checkoutID, source string
 // unstartedAfter is how long an attempt may wait for the provider's answer
 // to the start call; past it, the process that started it must have stopped
 // before the provider answered, the customer never saw a payment page, and
-// the attempt is failed so the checkout can be paid again.
+// the attempt is failed so the checkout can be paid again. It is the one
+// failure without the provider's word, and only for an attempt with no
+// provider reference and no page: nothing the customer could have paid. An
+// STK push is never such an attempt (a push with no answer may have reached
+// the phone; it is asked about by our own reference).
 const unstartedAfter = 10 * time.Minute
 
 // Reconcile runs one pass: query every pending attempt whose check is due,
 // then expire checkouts past their deadline (querying their pending attempts
 // one last time). Several processes may run it on one database: each due
 // check is claimed atomically, and every change is a guarded transition.
+//
+// An attempt fails only on the provider's word (failed, cancelled, or, for
+// a prompt, "no record" once it could no longer be answered). Silence (a
+// query that errors or keeps answering pending) keeps it pending, asked
+// with backoff (nextCheck) for store.PollFor after it started; then the
+// automatic checks stop with an event, and it stays pending for the admin.
 func (s *Service) Reconcile(ctx context.Context) error {
 	now := s.now()
 	due, err := s.st.DueAttempts(ctx, now, 100)
@@ -114,7 +127,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		}
 		// An STK prompt is asked about by our own reference, so it needs no
 		// provider reference; the others were never shown to the customer.
-		if a.ProviderReference == "" && a.Method != MethodSTK {
+		if a.ProviderReference == "" && a.RedirectURL == "" && a.Method != MethodSTK {
 			if now.Sub(a.CreatedAt) > unstartedAfter {
 				if err := s.st.AttemptNotStarted(ctx, a.ID, "The payment did not start. Nothing was charged; please try again.",
 					"no answer from the provider to the start of the payment"); err != nil {
@@ -123,16 +136,18 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			}
 			continue
 		}
-		_, out, err := s.Recheck(ctx, a, "reconciler")
-		if err != nil && ctx.Err() == nil {
+		if _, _, err := s.Recheck(ctx, a, "reconciler"); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "reconcile: attempt not confirmed", "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
 		}
-		if a.Method == MethodSTK && (out == store.OutcomeUnchanged || err != nil) && now.Sub(a.CreatedAt) > stkGiveUp {
-			if err := s.st.FailAttempt(ctx, a.ID, STKMessage("1019"),
-				"no answer to the M-Pesa prompt; taken as unanswered", ""); err != nil {
-				s.log.ErrorContext(ctx, "reconcile: give up on prompt", "attempt_id", a.ID, "err", err)
-			}
-		}
+	}
+
+	stopped, err := s.st.StopPolling(ctx, now, 100)
+	for i := range stopped {
+		s.log.WarnContext(ctx, "reconcile: no verdict after the polling time; attempt left pending for the admin",
+			"attempt_id", stopped[i].ID, "checkout_id", stopped[i].CheckoutID, "provider", stopped[i].Provider)
+	}
+	if err != nil {
+		return err
 	}
 
 	expiring, err := s.st.DueExpiries(ctx, now, 100)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/pochipay"
+	"checkout/gateway/pokeapay"
 	"checkout/store"
 )
 
@@ -133,18 +135,39 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 	return a, nil
 }
 
-// uncertain reports whether a push failed without an answer from the
-// provider (a timeout or a broken connection), so that it may have been
-// carried out.
+// uncertain reports whether a push failed without a clear refusal from the
+// provider, so that the prompt may be on the phone all the same: no answer
+// at all (a timeout, a broken connection), or a server error (the provider,
+// or the gateway in front of it, failed while the push was being handled).
+// A provider that answered with a refusal (a 4xx, or an answer saying it did
+// not start the prompt), a connection refused, a failed look-up and a
+// request refused before sending never started a prompt.
 func uncertain(err error) bool {
-	// Refused connections and failed look-ups never reached the provider.
 	var dns *net.DNSError
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) || errors.Is(err, gateway.ErrSubscriberBusy) ||
+		errors.Is(err, pokeapay.ErrInvalidRequest) || errors.Is(err, pochipay.ErrInvalidRequest) {
 		return false
+	}
+	if status := answerStatus(err); status != 0 {
+		return status >= 500
 	}
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// answerStatus is the HTTP status of the provider's answer named in an STK
+// client's error; 0 when no answer came back.
+func answerStatus(err error) int {
+	var pk *pokeapay.Error
+	if errors.As(err, &pk) {
+		return pk.HTTPStatus
+	}
+	var pc *pochipay.Error
+	if errors.As(err, &pc) {
+		return pc.HTTPStatus
+	}
+	return 0
 }
 
 // LocalPhone writes 254712345678 the way Kenyans read it: 0712 345 678.
@@ -155,11 +178,92 @@ func LocalPhone(p string) string {
 	return p
 }
 
-// stkGiveUp is how long after the push a prompt the provider still calls
-// pending (or does not know) is taken as unanswered: M-Pesa drops a prompt
-// after about a minute, and a callback that comes later still pays the
-// order (a failed attempt may succeed).
-const stkGiveUp = 3 * time.Minute
+// STKNoAnswer is what the customer reads once a prompt has left the phone
+// and the provider has given no verdict yet (no callback, and its query
+// answers "pending", or nothing, or "no record" before that could mean
+// anything). The attempt stays pending and is asked about with backoff: a
+// payment the customer approved is found when the provider answers.
+const STKNoAnswer = "We have not heard back from M-Pesa yet. If you approved the payment, you do not need to pay again."
+
+// stkNotFoundMessage is the customer's sentence when the provider has no
+// record of a prompt once it could no longer be answered.
+const stkNotFoundMessage = "M-Pesa has no record of this payment, so nothing was charged. You can try again."
+
+// stkResult applies the rules of an M-Pesa prompt to a provider's answer:
+//
+//   - "not found" is the provider's word that the prompt never existed only
+//     once STKPromptWindow has passed since the push: a provider may not
+//     know a prompt for a moment after accepting it, and until the prompt
+//     leaves the phone the customer may still approve it. Earlier it is
+//     "pending". After it, the attempt fails and the customer may try again.
+//   - a failure carries M-Pesa's result code; the customer reads a sentence
+//     for it.
+//   - a success may come without an amount (Pochipay's documented status
+//     fields have none): the customer cannot change the amount of a prompt,
+//     so it is for the amount pushed (store.Result.AmountFixed). An amount
+//     that is reported is still compared.
+func (s *Service) stkResult(a *store.Attempt, res gateway.Result, source string) store.Result {
+	switch res.Status {
+	case gateway.StatusNotFound:
+		if s.now().Sub(a.CreatedAt) < STKPromptWindow {
+			res.Status = gateway.StatusPending
+			break
+		}
+		res.Status, res.Message = gateway.StatusFailed, stkNotFoundMessage
+	case gateway.StatusFailed:
+		res.Message = STKMessage(res.Code)
+	}
+	sr := storeResult(res, source)
+	sr.AmountFixed = true
+	return sr
+}
+
+// confirmSTK asks the STK backend about a prompt and applies its answer
+// with the rules of stkResult. Silence (an error) changes nothing: the
+// attempt stays pending and the reconciler asks again.
+func (s *Service) confirmSTK(ctx context.Context, a *store.Attempt, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
+	c := s.confirmer(a)
+	if c == nil {
+		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
+	}
+	res, err := c.Confirm(ctx, q)
+	if err != nil {
+		return nil, "", s.notConfirmed(ctx, a, source, err)
+	}
+	out, err := s.st.ApplyResult(ctx, a.ID, s.stkResult(a, res, source))
+	if err != nil {
+		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
+	}
+	if out != store.OutcomeUnchanged {
+		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
+	}
+	co, err := s.st.Checkout(ctx, a.CheckoutID)
+	if err != nil {
+		return nil, "", err
+	}
+	return co, out, nil
+}
+
+// WaitingNote is what the customer should read about a checkout that waits
+// on a payment, beyond "waiting": STKNoAnswer when its payment is an M-Pesa
+// prompt whose window has passed with no verdict, "" otherwise. The status
+// page, its htmx partial and its JSON say the same.
+func (s *Service) WaitingNote(ctx context.Context, co *store.Checkout) (string, error) {
+	if co.Status != store.StatusPending || co.Method != MethodSTK {
+		return "", nil
+	}
+	a, err := s.CurrentSTKAttempt(ctx, co.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if s.now().Sub(a.CreatedAt) < STKPromptWindow {
+		return "", nil
+	}
+	return STKNoAnswer, nil
+}
 
 // ActiveSTKAttempt is the checkout's prompt still on a phone: pending and
 // pushed less than STKPromptWindow ago.

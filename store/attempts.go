@@ -70,6 +70,46 @@ func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]At
 	return as, nil
 }
 
+// StopPolling ends the automatic checks of pending attempts started more
+// than PollFor before now: their next check is cleared and an event says so.
+// They stay pending (no provider said they failed), and the admin can still
+// ask the provider from the order page. It returns the attempts it stopped.
+func (s *Store) StopPolling(ctx context.Context, now time.Time, limit int) ([]Attempt, error) {
+	var as []Attempt
+	err := s.r.WithContext(ctx).Where("status = ? AND next_check_at IS NOT NULL AND created_at <= ?",
+		AttemptPending, now.UTC().Add(-PollFor)).Order("created_at").Limit(limit).Find(&as).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts past the polling time: %w", err)
+	}
+	var stopped []Attempt
+	for i := range as {
+		a := as[i]
+		done := false
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			// Guarded: a verdict applied or a check claimed meanwhile wins.
+			res := tx.Model(&Attempt{}).Where("id = ? AND status = ? AND checks = ?", a.ID, AttemptPending, a.Checks).
+				Updates(map[string]any{"next_check_at": nil, "updated_at": s.now()})
+			if res.Error != nil {
+				return res.Error
+			}
+			if done = res.RowsAffected == 1; !done {
+				return nil
+			}
+			return s.addEvent(tx, &Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: EventError, Source: "reconciler",
+				Message: fmt.Sprintf("no final answer from %s %d h after the payment started: no longer asked automatically. "+
+					"The payment stays pending; \"Re-check with provider\" asks again", a.Provider, int(PollFor.Hours()))})
+		})
+		if err != nil {
+			return stopped, fmt.Errorf("store: stop polling attempt %s: %w", a.ID, err)
+		}
+		if done {
+			a.NextCheckAt = nil
+			stopped = append(stopped, a)
+		}
+	}
+	return stopped, nil
+}
+
 // ClaimAttempt takes the attempt's next check for this process: it moves
 // next_check_at to next only if nobody else claimed it since a was read
 // (checks works as a version). Several reconcilers can share a database;

@@ -114,7 +114,8 @@ type Attempt struct {
 	Review            bool
 	ReviewReason      string
 	// NextCheckAt is when the reconciler next asks the provider; nil once the
-	// attempt is final.
+	// attempt is final, or once it was polled for PollFor without a verdict
+	// (it then stays pending; see StopPolling).
 	NextCheckAt *time.Time
 	Checks      int
 	CreatedAt   time.Time

@@ -195,3 +195,46 @@ func checkoutIDs[T Checkout | *Checkout](cos []T) []string {
 	}
 	return out
 }
+
+func TestStopPollingLeavesAnAttemptPendingPastPollForWithAnEvent(t *testing.T) {
+	s, clk := newTestEnv(t)
+	started := clk.Now()
+	co := newCheckout(t, s, func(co *Checkout) { co.ExpiresAt = started.Add(time.Hour) })
+	old := startAttempt(t, s, co.ID, "pokeapay", "stk", 20*time.Second)
+	clk.Advance(time.Hour)
+	young := startAttempt(t, s, newCheckout(t, s, nil).ID, "pokeapay", "stk", 20*time.Second)
+	ctx := context.Background()
+
+	// Just inside PollFor: still polled.
+	if got, err := s.StopPolling(ctx, started.Add(PollFor-time.Second), 10); err != nil || len(got) != 0 {
+		t.Fatalf("StopPolling inside PollFor = %v, %v", attemptIDs(got), err)
+	}
+	clk.Advance(PollFor)
+	got, err := s.StopPolling(ctx, started.Add(PollFor), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != old.ID || got[0].NextCheckAt != nil {
+		t.Fatalf("stopped %v, want only %s", attemptIDs(got), old.ID)
+	}
+	att := loadAttempt(t, s, old.ID)
+	if att.Status != AttemptPending || att.NextCheckAt != nil || att.Review {
+		t.Fatalf("stopped attempt = %s next %v review %v, want pending, no next check, not flagged", att.Status, att.NextCheckAt, att.Review)
+	}
+	if y := loadAttempt(t, s, young.ID); y.NextCheckAt == nil {
+		t.Fatal("a younger attempt lost its next check")
+	}
+	evs := eventsOf(t, s, co.ID, EventError)
+	if len(evs) != 1 || evs[0].AttemptID != old.ID || evs[0].Source != "reconciler" ||
+		evs[0].Message != `no final answer from pokeapay 72 h after the payment started: no longer asked automatically. `+
+			`The payment stays pending; "Re-check with provider" asks again` {
+		t.Fatalf("events = %+v", evs)
+	}
+	// Once: the next pass finds nothing to stop and writes no event.
+	if again, err := s.StopPolling(ctx, started.Add(PollFor+time.Minute), 10); err != nil || len(again) != 0 {
+		t.Fatalf("second StopPolling = %v, %v", attemptIDs(again), err)
+	}
+	if n := len(eventsOf(t, s, co.ID, EventError)); n != 1 {
+		t.Fatalf("%d events after the second pass", n)
+	}
+}

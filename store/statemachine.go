@@ -138,10 +138,17 @@ const (
 // service hands it to the store. Only a result from the provider's own status
 // call (or a verified hash) may be applied.
 type Result struct {
-	Status            AttemptStatus // or "" for pending
-	Reversed          bool
-	Amount            int64
-	HasAmount         bool
+	Status    AttemptStatus // or "" for pending
+	Reversed  bool
+	Amount    int64
+	HasAmount bool
+	// AmountFixed says the customer could not pay another amount than the
+	// attempt's: an M-Pesa prompt carries the amount we pushed, and the
+	// customer can only approve or refuse it. A success confirmed without an
+	// amount is then for the attempt's amount; an amount that is reported is
+	// still compared. A hosted page, where the amount could be changed, never
+	// sets it.
+	AmountFixed       bool
 	Currency          string
 	Reference         string
 	ProviderReference string
@@ -345,9 +352,9 @@ func (s *Store) flag(tx *gorm.DB, co *Checkout, a *Attempt, source, reason strin
 // mismatch names what in a successful result disagrees with the attempt.
 func mismatch(a *Attempt, r Result) string {
 	switch {
-	case !r.HasAmount:
+	case !r.HasAmount && !r.AmountFixed:
 		return "the provider confirmed a payment without an amount"
-	case r.Amount != a.Amount:
+	case r.HasAmount && r.Amount != a.Amount:
 		return fmt.Sprintf("the provider reports %s paid, the order is for %s", cents(r.Amount), cents(a.Amount))
 	case r.Currency != a.Currency:
 		return fmt.Sprintf("the provider reports currency %q, the order is in %s", r.Currency, a.Currency)
@@ -363,6 +370,8 @@ func describeResult(r Result) string {
 	switch {
 	case r.Reversed:
 		return "provider says: reversed"
+	case r.Status == AttemptSucceeded && !r.HasAmount && r.AmountFixed:
+		return "provider says: paid, receipt " + r.Receipt + " (no amount reported; the prompt's amount, which the customer could not change)"
 	case r.Status == AttemptSucceeded:
 		return "provider says: paid, receipt " + r.Receipt
 	case r.Status == AttemptFailed:

@@ -121,6 +121,10 @@ type StatusView struct {
 	// Final is true when the status can no longer change by itself
 	// (paid, expired, cancelled, reversed): polling stops.
 	Final bool
+	// Note is what the customer should read about a pending payment beyond
+	// "waiting": an M-Pesa prompt whose window passed with no verdict yet
+	// (payments.WaitingNote). The JSON status says the same as message.
+	Note string
 }
 
 // ResultPage is shown where a provider sends the customer back.

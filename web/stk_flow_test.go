@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -390,19 +391,77 @@ func TestAnotherNumberWhileAPromptIsOnAPhoneIsRefusedWithAReason(t *testing.T) {
 	}
 }
 
-func TestUnansweredPromptIsGivenUpAfterThreeMinutes(t *testing.T) {
+func TestSilentPromptStaysPendingTellsTheCustomerAndIsPaidWhenApprovedLate(t *testing.T) {
 	stkBackends(t, func(t *testing.T, e *env, provider string) {
 		id := e.createCheckout("stk-silent")
-		e.pushSTK(e.browser(), id, "0712345678")
-		for i := 0; i < 6; i++ { // the reconciler keeps asking; the phone never answers
+		b := e.browser()
+		e.pushSTK(b, id, "0712345678")
+		a := e.stkAttempt(id)
+		for i := 0; i < 6; i++ { // the reconciler keeps asking; M-Pesa says nothing yet
 			e.clock.Advance(40 * time.Second)
 			if err := e.svc.Reconcile(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}
 		co := e.checkout(id)
-		if co.Status != store.StatusOpen || co.Message != payments.STKMessage("1019") {
-			t.Fatalf("after 4 minutes: %s %q", co.Status, co.Message)
+		if co.Status != store.StatusPending || co.Message != "" {
+			t.Fatalf("after 4 minutes of silence: %s %q, want pending", co.Status, co.Message)
+		}
+		if got := e.stkAttempt(id); got.Status != store.AttemptPending || got.NextCheckAt == nil {
+			t.Fatalf("attempt %s next %v, want pending and still polled", got.Status, got.NextCheckAt)
+		}
+
+		// The waiting page says what is happening, and leads back to the
+		// method choice.
+		wait := b.get(e.app.URL + "/c/" + id + "/stk")
+		if h := strings.TrimSpace(wait.doc.Find("h1").Text()); h != "Waiting for M-Pesa" {
+			t.Errorf("heading %q", h)
+		}
+		if !strings.Contains(wait.doc.Find("#status").Text(), payments.STKNoAnswer) {
+			t.Errorf("the waiting page does not say %q:\n%s", payments.STKNoAnswer, wait.body)
+		}
+		if href := wait.doc.Find("p.back a").AttrOr("href", ""); href != "/c/"+id {
+			t.Errorf("another method links to %q", href)
+		}
+		// Its poll says the same, and keeps the page.
+		req, _ := http.NewRequest(http.MethodGet, e.app.URL+wait.doc.Find("#status").AttrOr("hx-get", ""), nil)
+		req.Header.Set("HX-Request", "true")
+		partial := b.do(req)
+		if partial.status != http.StatusOK || !strings.Contains(partial.body, payments.STKNoAnswer) {
+			t.Errorf("status partial: %d\n%s", partial.status, partial.body)
+		}
+		// So does the JSON status.
+		req, _ = http.NewRequest(http.MethodGet, e.app.URL+"/c/"+id+"/status", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil || st["status"] != "pending" || st["message"] != payments.STKNoAnswer {
+			t.Errorf("JSON status %v (%v)", st, err)
+		}
+		// The checkout page offers the other methods with the same words.
+		choice := b.get(e.app.URL + "/c/" + id)
+		if choice.doc.Find("form.method-choice").Length() == 0 || !strings.Contains(choice.body, payments.STKNoAnswer) {
+			t.Errorf("checkout page:\n%s", choice.body)
+		}
+
+		// The customer had approved; M-Pesa's answer comes late, with no
+		// callback: the next check finds it.
+		if err := e.sim.STKAnswer(provider, a.ID, "0", false); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 12 && e.checkout(id).Status == store.StatusPending; i++ {
+			e.clock.Advance(30 * time.Second)
+			if err := e.svc.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if co := e.checkout(id); co.Status != store.StatusPaid || co.Receipt == "" || co.Review {
+			t.Fatalf("after the late approval: %s receipt %q review %v", co.Status, co.Receipt, co.Review)
 		}
 	})
 }
