@@ -39,7 +39,8 @@ func (h *Handlers) Sessions() *Sessions { return h.sessions }
 
 // page fills the parts every page needs from the request.
 func page(c *gin.Context, title string) templates.Page {
-	return templates.Page{Title: title, Nonce: c.GetString(keyNonce), CSRF: c.GetString(keyCSRF), RequestID: c.GetString(keyRequestID)}
+	return templates.Page{Title: title, Nonce: c.GetString(keyNonce), CSRF: c.GetString(keyCSRF), RequestID: c.GetString(keyRequestID),
+		TestMode: c.GetBool(keyTestMode)}
 }
 
 // render writes a templ component into a buffer first, so a render error

@@ -20,6 +20,7 @@ const (
 	keyCSRF      = "csrf_token"
 	keyRequestID = "request_id"
 	keyAdmin     = "admin_email"
+	keyTestMode  = "test_mode"
 )
 
 // AdminIdle is how long an admin session lives without a request.

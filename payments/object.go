@@ -30,6 +30,8 @@ type CheckoutObject struct {
 	ExpiresAt         string            `json:"expires_at"`
 	PaidAt            *string           `json:"paid_at"`
 	Metadata          map[string]string `json:"metadata"`
+	// Livemode is false for a checkout made in test mode.
+	Livemode bool `json:"livemode"`
 }
 
 // Object builds the API view of a checkout.
@@ -39,7 +41,7 @@ func (s *Service) Object(co *store.Checkout) (CheckoutObject, error) {
 		Currency: co.Currency, Reference: co.Reference, Description: co.Description,
 		Method: orNull(co.Method), Provider: orNull(co.Provider), ProviderReference: orNull(co.ProviderReference),
 		Receipt: orNull(co.Receipt), Message: orNull(co.Message),
-		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt),
+		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt), Livemode: s.Livemode(),
 	}
 	if co.PaidAt != nil {
 		t := rfc3339(*co.PaidAt)

@@ -52,6 +52,11 @@ type Config struct {
 	// STK is the M-Pesa STK push backend (PokeaPay's STK API or Pochipay);
 	// nil when none is configured.
 	STK gateway.STKProvider
+	// TestMode is true when every provider is simulated
+	// (CHECKOUT_SANDBOX): API objects and webhook payloads then say
+	// "livemode": false, and every page shows a "Test mode" mark. The zero
+	// value is live mode, so a forgotten field never hides real money.
+	TestMode bool
 	// WebhookAllowPrivate lets merchants' webhook URLs reach loopback and
 	// private addresses (CHECKOUT_WEBHOOK_ALLOW_PRIVATE).
 	WebhookAllowPrivate bool
@@ -107,6 +112,10 @@ func New(cfg Config) (*Service, error) {
 
 // Store gives handlers read access to the store.
 func (s *Service) Store() *store.Store { return s.st }
+
+// Livemode reports whether real providers move real money (false in test
+// mode).
+func (s *Service) Livemode() bool { return !s.cfg.TestMode }
 
 // PublicURL is the app's public base URL.
 func (s *Service) PublicURL() string { return s.cfg.PublicURL }

@@ -52,9 +52,12 @@ func jitter(d time.Duration) time.Duration {
 // WebhookEnvelope is the body of every webhook: Standard Webhooks'
 // recommended shape, with the checkout object as data.
 type WebhookEnvelope struct {
-	Type      string         `json:"type"`
-	Timestamp string         `json:"timestamp"`
-	Data      CheckoutObject `json:"data"`
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	// Livemode is false for an event of test mode, so a merchant's
+	// endpoint can refuse test events on its live side.
+	Livemode bool           `json:"livemode"`
+	Data     CheckoutObject `json:"data"`
 }
 
 func (s *Service) webhookPayload(co *store.Checkout, eventType string, at time.Time) ([]byte, error) {
@@ -62,7 +65,7 @@ func (s *Service) webhookPayload(co *store.Checkout, eventType string, at time.T
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(WebhookEnvelope{Type: eventType, Timestamp: rfc3339(at), Data: obj})
+	return json.Marshal(WebhookEnvelope{Type: eventType, Timestamp: rfc3339(at), Livemode: s.Livemode(), Data: obj})
 }
 
 // secretPrefix starts every webhook secret (Standard Webhooks).
@@ -424,8 +427,9 @@ func (s *Service) SendTestWebhook(ctx context.Context, merchantID string) (*stor
 	body, err := json.Marshal(struct {
 		Type      string          `json:"type"`
 		Timestamp string          `json:"timestamp"`
+		Livemode  bool            `json:"livemode"`
 		Data      webhookTestData `json:"data"`
-	}{store.WebhookTestEvent, rfc3339(now), webhookTestData{MerchantID: merchantID,
+	}{store.WebhookTestEvent, rfc3339(now), s.Livemode(), webhookTestData{MerchantID: merchantID,
 		Message: "A test event sent from the admin. No checkout changed."}})
 	if err != nil {
 		return nil, fmt.Errorf("payments: test webhook: %w", err)

@@ -125,6 +125,8 @@ type whEnv struct {
 	fake   *scripted
 	secret string
 	rcv    *receiver
+	// testMode builds the service in test mode (set it, then call open).
+	testMode bool
 }
 
 var webhookT0 = time.Date(2025, 3, 14, 9, 30, 0, 250_000_000, time.UTC)
@@ -159,6 +161,7 @@ func (e *whEnv) open() {
 func (e *whEnv) service(st *store.Store) *Service {
 	e.t.Helper()
 	svc, err := New(Config{PublicURL: "http://shop.test", Store: st, Now: e.clock.now, Pesapal: e.fake, Logger: slog.New(slog.DiscardHandler),
+		TestMode:            e.testMode,
 		PesapalIPN:          func(context.Context) (string, error) { return "ipn-1", nil },
 		WebhookAllowPrivate: true, WebhookJitter: func(d time.Duration) time.Duration { return d }})
 	if err != nil {
@@ -267,13 +270,13 @@ func TestPaidCheckoutSendsOneSignedCheckoutPaidWebhookThatVerifiesIndependently(
 	}
 	for k, want := range map[string]any{"id": co.ID, "status": "paid", "amount": "1500.00", "currency": "KES",
 		"reference": "order-1", "receipt": "QK12345678", "provider": "pesapal", "message": nil,
-		"url": "http://shop.test/c/" + co.ID, "paid_at": "2025-03-14T09:30:00Z"} {
+		"url": "http://shop.test/c/" + co.ID, "paid_at": "2025-03-14T09:30:00Z", "livemode": true} {
 		if got, ok := body.Data[k]; !ok || got != want {
 			t.Errorf("data.%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if len(body.Data) != 16 {
-		t.Errorf("data has %d fields, want the checkout object's 16", len(body.Data))
+	if len(body.Data) != 17 {
+		t.Errorf("data has %d fields, want the checkout object's 17", len(body.Data))
 	}
 
 	ds := e.deliveries(co.ID)

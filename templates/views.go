@@ -18,6 +18,9 @@ type Page struct {
 	CSRF string
 	// RequestID is shown on error pages so a customer can quote it.
 	RequestID string
+	// TestMode shows the "Test mode" mark: the providers are simulated and
+	// no real money moves.
+	TestMode bool
 }
 
 // MethodOption is one payment method offered on the checkout page.

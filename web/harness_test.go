@@ -75,6 +75,8 @@ type envOptions struct {
 	// stk names the M-Pesa STK backend: "pokeapay", "pochipay" or "" for
 	// none.
 	stk string
+	// testMode builds the service in test mode (CHECKOUT_SANDBOX).
+	testMode bool
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -158,7 +160,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		stk = c
 	}
 	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
-		PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+		TestMode: o.testMode, PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
 	}

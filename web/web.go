@@ -23,6 +23,10 @@ type Config struct {
 	// Sandbox, when set, is mounted under /sandbox/.
 	Sandbox http.Handler
 	Logger  *slog.Logger
+	// Ready is the app's start-up state: until it is ready, every route but
+	// /healthz and /readyz answers 503. nil serves at once (tests that
+	// build the engine after start-up).
+	Ready *handlers.Readiness
 }
 
 // New builds the engine with every route of the app.
@@ -35,7 +39,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	if err := r.SetTrustedProxies(nil); err != nil {
 		panic(err)
 	}
-	r.Use(handlers.RequestID(), handlers.Logger(cfg.Logger), handlers.Recover())
+	ready := cfg.Ready
+	if ready == nil {
+		ready = handlers.NewReadiness()
+		ready.Ready()
+	}
+	r.Use(handlers.RequestID(), handlers.Logger(cfg.Logger), handlers.Recover(), ready.Gate(), h.TestModeMark())
 
 	cop := http.NewCrossOriginProtection()
 	sess := h.Sessions()
@@ -47,7 +56,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	// Operations.
 	r.GET("/healthz", bare, h.Healthz)
-	r.GET("/readyz", bare, h.Readyz)
+	r.GET("/readyz", bare, h.Readyz(ready))
 
 	// Static files: vendored htmx and our CSS, embedded in the binary.
 	sub, err := fs.Sub(static.FS, ".")

@@ -105,6 +105,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if u, _ := url.Parse(c.PublicURL); u.Path != "" {
 		return nil, bad("CHECKOUT_PUBLIC_URL", "%q must not have a path: the app is served at the root of its host", c.PublicURL)
 	}
+	// The mode comes first: a credential in test mode, or a public
+	// deployment with none, is refused before any detail of a provider.
+	sandbox, err := testMode(getenv, c.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	c.Sandbox = sandbox
 	if strings.ContainsAny(c.DB, "?#%") {
 		return nil, bad("CHECKOUT_DB", "%q: a SQLite path must not contain ?, # or %%", c.DB)
 	}
@@ -172,17 +179,6 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("POCHIPAY_URL", "%v", err)
 	}
 
-	hasCredentials := c.PesapalConsumerKey != "" || c.PokeaPayOutletCode != "" || c.PochipayEmail != ""
-	switch v := strings.TrimSpace(getenv("CHECKOUT_SANDBOX")); v {
-	case "":
-		c.Sandbox = !hasCredentials
-	case "1", "true":
-		c.Sandbox = true
-	case "0", "false":
-		c.Sandbox = false
-	default:
-		return nil, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
-	}
 	// The STK backend: as chosen, else the one with credentials, else (in
 	// sandbox mode) PokeaPay's simulator.
 	pokeaSTK, pochi := c.PokeaPayEmail != "", c.PochipayEmail != ""
@@ -250,13 +246,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 
-	if !c.Sandbox {
-		if !hasCredentials {
-			return nil, bad("CHECKOUT_SANDBOX", "is 0 but no provider has credentials; set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET, or POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY")
-		}
-		if c.AdminEmail == "" {
-			return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")
-		}
+	if !c.Sandbox && c.PesapalConsumerKey == "" && c.PokeaPayOutletCode == "" && c.PochipayEmail == "" {
+		// Payout credentials alone take no payment.
+		return nil, bad("CHECKOUT_SANDBOX", "live mode needs a payment provider; set %s", providerVars)
+	}
+	if !c.Sandbox && c.AdminEmail == "" {
+		return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")
 	}
 	return c, nil
 }

@@ -1,7 +1,8 @@
 // Command checkout runs the hosted checkout: the customer pages, the
 // merchant API, the provider returns and notifications, the admin, and the
-// reconciler. With no provider credentials it starts in sandbox mode, with
-// simulators of the providers under /sandbox/.
+// reconciler. In sandbox (test) mode, chosen with CHECKOUT_SANDBOX=1 or
+// assumed with no provider credentials on a loopback public URL, the
+// providers are simulated under /sandbox/.
 package main
 
 import (
@@ -57,8 +58,16 @@ type app struct {
 
 // runOptions are hooks for tests that run the whole app.
 type runOptions struct {
-	// Ready, when set, is called once the server is listening.
+	// Starting, when set, is called once the port accepts connections and
+	// before start-up (admin, merchant, API key) runs; start-up waits for
+	// it to return.
+	Starting func(url string)
+	// Ready, when set, is called once start-up is done and every route
+	// serves.
 	Ready func(*app)
+	// Draining, when set, is called at shutdown after /readyz turned 503
+	// and before the server stops; the shutdown waits for it to return.
+	Draining func(url string)
 	// Now replaces the clock of the store and the payments service.
 	Now func() time.Time
 	// ReconcileEvery replaces the reconciler's interval (5 s).
@@ -80,6 +89,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		return err
 	}
 	defer st.Close()
+	if err := claimMode(ctx, st, cfg); err != nil {
+		return err
+	}
 
 	secret, created, err := loadSecret(cfg, func() string { return randomHex(32) })
 	if err != nil {
@@ -89,8 +101,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		log.Info("generated a session secret and stored it beside the database", "path", cfg.DB+".secret")
 	}
 
-	// Listen before building the gateways: in sandbox mode the Pesapal client
-	// talks to the simulator on this very server.
+	// Listen before building the gateways: in sandbox mode the provider
+	// clients talk to the simulators on this very server, at its address.
+	// Nothing but /healthz and /readyz is served until start-up is done.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return &configError{name: "CHECKOUT_ADDR", msg: err.Error()}
@@ -99,10 +112,11 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 
 	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
 	var origins []string // provider pages we frame or send customers to
-	var stkOutlet string // the simulator's outlet code, when PokeaPay's STK API is simulated
 	var sb *sandbox.Sandbox
 	var sandboxHandler http.Handler
 	if cfg.Sandbox {
+		// Test mode has no real credential (loadConfig refuses one): every
+		// provider is the simulator on this very server.
 		sbSecret := randomHex(16)
 		sbHashKey := randomHex(16)
 		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
@@ -112,42 +126,25 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
-		if key == "" {
-			key, sec = "sandbox-key", sbSecret
-			pesapalURL = loopbackURL(ln.Addr()) + sandbox.PesapalAPIPath
-		}
-		// STK backends without credentials talk to the simulators on this
-		// very server; the outlet code is the simulator's unless PokeaPay's
-		// web checkout is real.
-		if cfg.PokeaPayEmail == "" {
-			cfg.PokeaPayAPIURL = loopbackURL(ln.Addr()) + sandbox.PokeaPaySTKPath
-			cfg.PokeaPayEmail, cfg.PokeaPayPassword, stkOutlet = "stk@sandbox.local", sbSecret, "SANDBOX01"
-		}
-		if cfg.PochipayEmail == "" {
-			cfg.PochipayURL = loopbackURL(ln.Addr()) + sandbox.PochipayPath
-			cfg.PochipayEmail, cfg.PochipayPassword = "pochipay@sandbox.local", sbSecret
-		}
-		if cfg.PokeaPayOutletCode == "" {
-			// The customer's browser goes to the simulated hosted page; our
-			// verification calls reach the simulator on this very server.
-			cfg.PokeaPayCheckoutURL = sb.PokeaPayCheckoutURL()
-			cfg.PokeaPayCoreURL = loopbackURL(ln.Addr()) + sandbox.PokeaPayCorePath
-			cfg.PokeaPayOutletCode, cfg.PokeaPayHashKey, cfg.PokeaPayLive = "SANDBOX01", sbHashKey, false
-		} else {
-			origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
-		}
+		self := loopbackURL(ln.Addr())
+		key, sec, pesapalURL = "sandbox-key", sbSecret, self+sandbox.PesapalAPIPath
+		cfg.PokeaPayAPIURL = self + sandbox.PokeaPaySTKPath
+		cfg.PokeaPayEmail, cfg.PokeaPayPassword = "stk@sandbox.local", sbSecret
+		cfg.PochipayURL = self + sandbox.PochipayPath
+		cfg.PochipayEmail, cfg.PochipayPassword = "pochipay@sandbox.local", sbSecret
+		// The customer's browser goes to the simulated hosted page; our
+		// verification calls reach the simulator on this very server.
+		cfg.PokeaPayCheckoutURL = sb.PokeaPayCheckoutURL()
+		cfg.PokeaPayCoreURL = self + sandbox.PokeaPayCorePath
+		cfg.PokeaPayOutletCode, cfg.PokeaPayHashKey, cfg.PokeaPayLive = "SANDBOX01", sbHashKey, false
 	} else if cfg.PokeaPayOutletCode != "" {
 		origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
 	}
 	var stk gateway.STKProvider
 	switch cfg.STKProvider {
 	case "pokeapay":
-		outlet := cfg.PokeaPayOutletCode
-		if stkOutlet != "" {
-			outlet = stkOutlet
-		}
 		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: cfg.PokeaPayAPIURL, Email: cfg.PokeaPayEmail,
-			Password: cfg.PokeaPayPassword, OutletCode: outlet, Logger: log})
+			Password: cfg.PokeaPayPassword, OutletCode: cfg.PokeaPayOutletCode, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -178,7 +175,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		}
 		ipnURL := cfg.PublicURL + "/ipn/pesapal"
 		ipn = payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })
-		if !cfg.Sandbox || cfg.PesapalConsumerKey != "" {
+		if !cfg.Sandbox {
 			origins = append(origins, web.Origin(pesapalURL))
 		}
 	}
@@ -188,24 +185,32 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		pesapalGW = pp
 	}
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now,
-		WebhookAllowPrivate: cfg.WebhookAllowPrivate})
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox})
 	if err != nil {
 		return err
 	}
 
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
 	sessions := handlers.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: origins, Sandbox: sandboxHandler, Logger: log})
+	ready := handlers.NewReadiness()
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 
+	// Serving starts now so that /readyz can say "starting" (503); every
+	// other route answers 503 with Retry-After until start-up is done. A
+	// merchant request that arrives before its API key exists must never
+	// hear 401. Start-up itself needs no request served.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-
+	if opt.Starting != nil {
+		opt.Starting(loopbackURL(ln.Addr()))
+	}
 	if err := bootstrap(ctx, cfg, st, svc, sb, out); err != nil {
 		_ = srv.Close()
 		return err
 	}
+	ready.Ready()
 	if ipn != nil {
 		// Register the IPN URL now; a provider that is down only delays it
 		// to the first payment.
@@ -242,7 +247,13 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
+	// Draining first: /readyz answers 503 while the requests under way
+	// finish, so a load balancer stops sending new ones.
+	ready.Drain()
 	log.Info("shutting down")
+	if opt.Draining != nil {
+		opt.Draining(loopbackURL(ln.Addr()))
+	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
@@ -357,7 +368,7 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	}
 	mode := "live"
 	if cfg.Sandbox {
-		mode = "SANDBOX (simulated providers under " + cfg.PublicURL + "/sandbox/; no real money moves)"
+		mode = "SANDBOX, test mode (simulated providers under " + cfg.PublicURL + "/sandbox/; no real money moves)"
 	}
 	fmt.Fprintf(out, "\nHosted checkout is running at %s, mode %s\n%s\n\n", cfg.PublicURL, mode, strings.Join(lines, "\n"))
 	return nil
