@@ -15,7 +15,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 		failed  = `{"status":"ccc0377a8afbf50e7094f5c23a8af223","oref":"pay_1"}`
 		pending = `{"status":"c69f06e1a9b016d133907b4e5f5864d2"}`
 		// Assumed fields (testdata/ASSUMED.md, "Verification answer").
-		withFacts = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1","amount":"1500.00","referenceno":"QLD82TMWJE"}`
+		withFacts   = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1","amount":"1500.00","referenceno":"QLD82TMWJE"}`
 		withReceipt = `{"status":"c4812ee2b789226193ad2511495fa559","amount":1500,"receipt":"RCP1"}`
 	)
 	q := gateway.Query{AttemptID: "pay_1", ProviderReference: "pay_1", Amount: 150000, Currency: "KES"}
