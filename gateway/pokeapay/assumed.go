@@ -163,3 +163,22 @@ var stkPendingTexts = []string{"lock subscriber", "in process", "pending"}
 // "success": false, mean PokeaPay has no record of the prompt:
 // gateway.StatusNotFound (ASSUMED.md, "STK query not found").
 var stkNotFoundTexts = []string{"not found", "does not exist", "no record"}
+
+// mpesaCodeTexts maps M-Pesa's own result descriptions, lower-cased, to
+// their result codes. PokeaPay's failure bodies carry a reason ("Failed
+// Reason" in the document) and no code; when the reason is one of these
+// M-Pesa sentences, the code is taken from it so that the customer is told
+// what happened (ASSUMED.md, "STK result code").
+var mpesaCodeTexts = map[string]string{
+	"the balance is insufficient for the transaction": "1",
+	"transaction has expired":                         "1019",
+	"request cancelled by user":                       "1032",
+	"ds timeout user cannot be reached":               "1037",
+	"the initiator information is invalid":            "2001",
+}
+
+// mpesaCodeFor returns the M-Pesa result code of a failure reason that is
+// one of M-Pesa's own sentences (any case, a final period ignored), or "".
+func mpesaCodeFor(reason string) string {
+	return mpesaCodeTexts[strings.TrimSuffix(strings.ToLower(strings.TrimSpace(reason)), ".")]
+}

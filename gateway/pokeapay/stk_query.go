@@ -157,6 +157,9 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		if code == "0" {
 			return fail("a failure with data.resultCode 0")
 		}
+		if code == "" {
+			code = mpesaCodeFor(text)
+		}
 		r.Status, r.Code, r.Message = gateway.StatusFailed, code, text
 		return r, nil
 	case orderRef != "" && orderRef != ref && env.Error.text() == "":

@@ -86,11 +86,18 @@ func TestSTKConfirmMapsQueryAnswers(t *testing.T) {
 				r.Code, r.Message = "1032", "Request cancelled by user"
 				return r
 			}()},
-		{name: "failure body with HTTP 400", status: 400,
-			body: `{"success":false,"message":"The balance is insufficient for the transaction","data":{"orderRef":"pay_1"}}`,
+		{name: "failure body whose reason is an M-Pesa sentence has its code", status: 200,
+			body: `{"success":false,"message":"DS timeout user cannot be reached","data":{"orderRef":"pay_1"}}`,
 			want: func() gateway.Result {
 				r := ok(gateway.StatusFailed)
-				r.Message = "The balance is insufficient for the transaction"
+				r.Code, r.Message = "1037", "DS timeout user cannot be reached"
+				return r
+			}()},
+		{name: "failure body with HTTP 400", status: 400,
+			body: `{"success":false,"message":"The account is closed","data":{"orderRef":"pay_1"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusFailed)
+				r.Message = "The account is closed"
 				return r
 			}()},
 		{name: "subscriber busy is pending", status: 422, body: `{"success":false,"error":"Unable to lock subscriber"}`,
