@@ -1,8 +1,9 @@
 package pokeapay
 
-// This file holds every construction the document leaves open, so that
-// confirming them against PokeaPay's live sandbox means reading one file.
-// Each is listed, with the reason for the choice, in the package comment.
+// This file holds the code of the constructions the document leaves open.
+// Each is written down once, with what the document says, why the choice
+// and what to confirm with PokeaPay, in testdata/ASSUMED.md; the comments
+// here name its section.
 
 import (
 	"bytes"
@@ -12,8 +13,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"checkout/gateway"
 )
 
 // checkoutLink builds the hosted checkout URL from the parameters in the
@@ -39,15 +38,30 @@ func VerificationHash(hashKey, billRef, oc string) string {
 	return hmacSHA1Hex(hashKey, billRef+oc)
 }
 
-// verificationAnswer is the payment verification answer.
-//
-// Assumed: a JSON object with "status" (one of the three documented values)
-// and, when present, "oref"; a "message" is kept for error text. The
-// document lists these "variables" without showing an answer.
+// verificationAnswer is the payment verification answer: a JSON object
+// with "status" (one of the three documented values) and, when present,
+// "oref", "amount" (major units, a string or a number) and a receipt,
+// "referenceno" (the IPN's name for it) or "receipt"; "message" and "error"
+// are kept for error text. The document lists the status values without
+// showing an answer (ASSUMED.md, "Verification answer").
 type verificationAnswer struct {
-	Status  flexString `json:"status"`
-	Oref    flexString `json:"oref"`
-	Message flexString `json:"message"`
+	Status      flexString `json:"status"`
+	Oref        flexString `json:"oref"`
+	Amount      flexString `json:"amount"`
+	ReferenceNo flexString `json:"referenceno"`
+	Receipt     flexString `json:"receipt"`
+	Message     flexString `json:"message"`
+	Error       flexString `json:"error"`
+}
+
+// parsedVerification is one verification answer once read.
+type parsedVerification struct {
+	// status is trimmed; when known it is one of the three values, in the
+	// documented lower-case spelling.
+	status string
+	known  bool
+	// oref, amount, receipt and message are trimmed, "" when absent.
+	oref, amount, receipt, message string
 }
 
 // errNoStatus says an answer carried no status value at all.
@@ -55,39 +69,47 @@ var errNoStatus = errors.New("answer has no status")
 
 // parseVerification reads a 2xx verification answer: the JSON object above,
 // a JSON string, or (assumed too) a plain-text body that is just one of the
-// three status values, in any case. It returns the status value trimmed,
-// as sent, with known true when it is one of the three (then status is the
-// documented lower-case spelling), and the oref and message when the
-// answer has them. An unknown status is returned with known false, so that
-// the caller can report it.
-func parseVerification(body []byte) (status, oref, message string, known bool, err error) {
+// three status values, in any case. An unknown status is returned with
+// known false, so that the caller can report it.
+func parseVerification(body []byte) (parsedVerification, error) {
+	var p parsedVerification
 	t := bytes.TrimSpace(body)
 	switch {
 	case len(t) == 0:
-		return "", "", "", false, errNoStatus
+		return p, errNoStatus
 	case t[0] == '{':
 		var a verificationAnswer
 		if err := json.Unmarshal(t, &a); err != nil {
-			return "", "", "", false, err
+			return p, err
 		}
-		status, oref, message = string(a.Status), strings.TrimSpace(string(a.Oref)), string(a.Message)
+		p.status = string(a.Status)
+		p.oref = strings.TrimSpace(string(a.Oref))
+		p.amount = strings.TrimSpace(string(a.Amount))
+		p.receipt = strings.TrimSpace(string(a.ReferenceNo))
+		if p.receipt == "" {
+			p.receipt = strings.TrimSpace(string(a.Receipt))
+		}
+		p.message = strings.TrimSpace(string(a.Message))
+		if p.message == "" {
+			p.message = strings.TrimSpace(string(a.Error))
+		}
 	case t[0] == '"':
 		var s string
 		if err := json.Unmarshal(t, &s); err != nil {
-			return "", "", "", false, err
+			return p, err
 		}
-		status = s
+		p.status = s
 	default:
-		status = string(t)
+		p.status = string(t)
 	}
-	status = strings.TrimSpace(status)
-	if status == "" {
-		return "", oref, message, false, errNoStatus
+	p.status = strings.TrimSpace(p.status)
+	if p.status == "" {
+		return p, errNoStatus
 	}
-	if lower := strings.ToLower(status); statusValues[lower] != "" {
-		return lower, oref, message, true, nil
+	if lower := strings.ToLower(p.status); statusValues[lower] != "" {
+		p.status, p.known = lower, true
 	}
-	return status, oref, message, false, nil
+	return p, nil
 }
 
 // TypeForMethod maps an IPN's "method" to the verification type: "c" (card)
@@ -109,82 +131,54 @@ func TypeForMethod(method string) string {
 	return TypeMPesa
 }
 
-// The STK API (REST integration): every name below is assumed, in the
-// same sense as above, and listed in the package comment.
-
-// stkAuthScheme prefixes the token in the Authorization header.
-//
-// Assumed: "Bearer <token>". The document's Authentication folder is set to
-// Postman's bearer auth, which sends exactly that, but its STK examples
-// show an Authorization header holding a bare placeholder value.
-const stkAuthScheme = "Bearer "
+// The STK API (REST integration).
 
 // stkTokenLifetime is how long a token is taken to live when its JWT
-// payload has no readable "exp".
-//
-// Assumed: one hour, the lifetime of the document's sample token (its iat
-// and exp are 3600 s apart). The document states none.
+// payload has no readable "exp" (ASSUMED.md, "STK token lifetime").
 const stkTokenLifetime = time.Hour
 
 // stkTokenRefused is the HTTP status of an answer that refuses the token
-// (expired, revoked); on it the client logs in again and repeats the call
-// once.
-//
-// Assumed: 401, the usual answer of an Express API (which PokeaPay's
-// headers show it is) to a bad bearer token. The document shows no such
-// answer.
+// (expired, revoked, or sent in a form PokeaPay does not take); on it the
+// client tries the other Authorization form or logs in again (ASSUMED.md,
+// "STK Authorization header" and "STK token refused").
 const stkTokenRefused = http.StatusUnauthorized
 
 // stkCallbackAssumed holds the STK callback fields the document does not
 // show.
 type stkCallbackAssumed struct {
 	// ResultCode is M-Pesa's result code ("0", "1032", ...), a string or a
-	// number.
-	//
-	// Assumed: "data.resultCode", read when present; the document's
-	// callbacks carry no code, so without it STKCallback.Code is empty.
+	// number, read when present (ASSUMED.md, "STK result code").
 	ResultCode looseString `json:"resultCode"`
 }
 
-// transactionQueryData is the "data" of the transaction query answer.
-//
-// Assumed: the whole answer. The document's "Transaction Query" examples
-// are copies of the push answers and of the success callback, so the
-// answer is taken to be the same envelope, {"success": bool, "message":
-// string, "data": {...}}, with the fields below in data. In particular the
-// document's own "Transaction Query Success" example (the success callback
-// body, without a status) is NOT read as a success: it has no data.status,
-// and Confirm reports it as an error.
-type transactionQueryData struct {
-	// Status is "COMPLETED", "FAILED" or "PENDING" in any case, with
-	// "SUCCESS" and "PAID" also meaning completed (see stkStatusWords).
-	Status looseString `json:"status"`
-	// Receipt is the M-Pesa receipt; a completed status needs one.
-	Receipt looseString `json:"receipt"`
-	// Amount is in shillings, a number or a string.
-	Amount   looseString `json:"amount"`
-	Phone    looseString `json:"phone"`
-	OrderRef looseString `json:"orderRef"`
-	// ResultCode and ResultDesc are M-Pesa's result code and its text.
-	ResultCode looseString `json:"resultCode"`
-	ResultDesc looseString `json:"resultDesc"`
+// stkPendingTexts, found (in any case) in the "error" or "message" of a
+// query answer with "success": false, mean PokeaPay has nothing final yet.
+// "lock subscriber" is the document's own Transaction Query "Error" answer
+// ("Unableto lock subscriber, a transaction is already in process for the
+// current subscriber"); the others are assumed (ASSUMED.md, "STK query
+// pending texts").
+var stkPendingTexts = []string{"lock subscriber", "in process", "pending"}
+
+// stkNotFoundTexts, found (in any case) in the text of a query answer with
+// "success": false, mean PokeaPay has no record of the prompt:
+// gateway.StatusNotFound (ASSUMED.md, "STK query not found").
+var stkNotFoundTexts = []string{"not found", "does not exist", "no record"}
+
+// mpesaCodeTexts maps M-Pesa's own result descriptions, lower-cased, to
+// their result codes. PokeaPay's failure bodies carry a reason ("Failed
+// Reason" in the document) and no code; when the reason is one of these
+// M-Pesa sentences, the code is taken from it so that the customer is told
+// what happened (ASSUMED.md, "STK result code").
+var mpesaCodeTexts = map[string]string{
+	"the balance is insufficient for the transaction": "1",
+	"transaction has expired":                         "1019",
+	"request cancelled by user":                       "1032",
+	"ds timeout user cannot be reached":               "1037",
+	"the initiator information is invalid":            "2001",
 }
 
-// stkStatusWords maps data.status, lower-cased, to our statuses. Any other
-// value is an error, never a success.
-//
-// Assumed: the words themselves (see transactionQueryData).
-var stkStatusWords = map[string]gateway.Status{
-	"completed": gateway.StatusSucceeded,
-	"success":   gateway.StatusSucceeded,
-	"paid":      gateway.StatusSucceeded,
-	"failed":    gateway.StatusFailed,
-	"pending":   gateway.StatusPending,
+// mpesaCodeFor returns the M-Pesa result code of a failure reason that is
+// one of M-Pesa's own sentences (any case, a final period ignored), or "".
+func mpesaCodeFor(reason string) string {
+	return mpesaCodeTexts[strings.TrimSuffix(strings.ToLower(strings.TrimSpace(reason)), ".")]
 }
-
-// stkPendingTexts, found (in any case) in the text of a query answer with
-// "success": false and no data.status, mean PokeaPay has nothing final yet
-// ("Transaction not found", "Request is pending"): pending, not a failure.
-//
-// Assumed: the texts; the document shows no such answer.
-var stkPendingTexts = []string{"not found", "pending"}

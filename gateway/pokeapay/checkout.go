@@ -29,10 +29,13 @@ type CheckoutRequest struct {
 	Currency string
 	// CustomerName is "cn".
 	CustomerName string
-	// Email is "eml", the customer's email address; it is part of the hash.
+	// Email is "eml", the customer's email address; it is part of the hash
+	// and required, so that no hashed field is empty (ASSUMED.md, "Checkout
+	// hash boundaries").
 	Email string
-	// Phone is "tel", the customer's phone number; it is part of the hash.
-	// Normalising it (254 + 9 digits) is the caller's job.
+	// Phone is "tel", the customer's phone number; it is part of the hash
+	// and required, like Email. Normalising it (254 + 9 digits) is the
+	// caller's job.
 	Phone string
 	// CallbackURL is "cb": where PokeaPay sends the customer back, with the
 	// return parameters (see ParseReturn). Absolute http(s).
@@ -44,8 +47,9 @@ type CheckoutRequest struct {
 // CheckoutURL returns the URL of PokeaPay's hosted payment page for r: the
 // Client's CheckoutURL with every parameter of the document, in its order:
 // oc, live, cn, eml, tel, curr, oref, cb, amt, hsh, v1, v2. Text values are
-// sent without surrounding spaces, and hsh is computed over exactly what is
-// sent. The request is checked first; nothing is sent to PokeaPay.
+// sent without surrounding spaces, amt is written by WireAmount, and hsh is
+// computed over exactly what is sent. The request is checked first (oref,
+// amount, tel, eml and cb are required); nothing is sent to PokeaPay.
 func (c *Client) CheckoutURL(r CheckoutRequest) (string, error) {
 	const op = "checkout URL"
 	r = r.trimmed()
@@ -53,7 +57,7 @@ func (c *Client) CheckoutURL(r CheckoutRequest) (string, error) {
 		return "", err
 	}
 	live := c.liveValue()
-	amt := r.Amount.String()
+	amt := WireAmount(r.Amount)
 	hsh := CheckoutHash(c.hashKey, live, r.OrderRef, amt, r.Phone, r.Email, c.outletCode)
 	return checkoutLink(c.checkoutURL, [][2]string{
 		{"oc", c.outletCode},
@@ -69,6 +73,16 @@ func (c *Client) CheckoutURL(r CheckoutRequest) (string, error) {
 		{"v1", r.V1},
 		{"v2", r.V2},
 	}), nil
+}
+
+// WireAmount writes an amount the way this client sends it to PokeaPay:
+// major units, always two decimals, no thousands separator ("1500.00"), as
+// the document's checkout asks ("amt=1234.00 and NOT amt=1,234.00"). The
+// checkout link's amt and the payment verification's amount are both
+// written by it, so that the verification asks about exactly the amount
+// string the link carried (ASSUMED.md, "Verification amount").
+func WireAmount(a gateway.Amount) string {
+	return a.String()
 }
 
 // liveValue is the document's live parameter: "1" live, "0" demo.
@@ -115,6 +129,12 @@ func (r CheckoutRequest) validate(op string) error {
 		return invalid(op, "oref is longer than %d characters", maxOrderRef)
 	case r.Amount <= 0:
 		return invalid(op, "amt must be more than zero")
+	case r.Phone == "":
+		// tel and eml are hashed next to each other and to amt: an empty
+		// one would let two different links share a hash input.
+		return invalid(op, "tel is required")
+	case r.Email == "":
+		return invalid(op, "eml is required")
 	case r.Currency != "" && r.Currency != CurrencyKES:
 		return invalid(op, "curr must be KES")
 	case !absoluteHTTP(r.CallbackURL):

@@ -110,7 +110,7 @@ func TestCheckoutURLKeepsTheConfiguredPage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.CheckoutURL(CheckoutRequest{OrderRef: "o1", Amount: 100, CallbackURL: "https://shop.example/r"})
+			got, err := c.CheckoutURL(CheckoutRequest{OrderRef: "o1", Amount: 100, Phone: "254700000000", Email: "a@example.com", CallbackURL: "https://shop.example/r"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,6 +133,8 @@ func TestCheckoutURLRefusesInvalidRequests(t *testing.T) {
 		{"oref of 51 characters", func(r *CheckoutRequest) { r.OrderRef = strings.Repeat("a", 51) }, "oref is longer than 50 characters"},
 		{"zero amount", func(r *CheckoutRequest) { r.Amount = 0 }, "amt must be more than zero"},
 		{"negative amount", func(r *CheckoutRequest) { r.Amount = -100 }, "amt must be more than zero"},
+		{"no phone", func(r *CheckoutRequest) { r.Phone = " " }, "tel is required"},
+		{"no email", func(r *CheckoutRequest) { r.Email = "" }, "eml is required"},
 		{"currency USD", func(r *CheckoutRequest) { r.Currency = "USD" }, "curr must be KES"},
 		{"currency in lower case", func(r *CheckoutRequest) { r.Currency = "kes" }, "curr must be KES"},
 		{"no callback", func(r *CheckoutRequest) { r.CallbackURL = "" }, "cb must be an absolute http(s) URL"},
@@ -183,7 +185,7 @@ func TestCheckoutURLAmountIsExact(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			c := newClient(t, true)
-			got, err := c.CheckoutURL(CheckoutRequest{OrderRef: "o1", Amount: tt.amount, CallbackURL: "https://s.example/r"})
+			got, err := c.CheckoutURL(CheckoutRequest{OrderRef: "o1", Amount: tt.amount, Phone: "254700000000", Email: "a@example.com", CallbackURL: "https://s.example/r"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,10 +28,13 @@
 //   - Login: POST {APIURL}/login {"email", "password"} answers a JWT in
 //     data.token. The token is cached until 60 s before the expiry read from
 //     its payload's "exp" (the signature is not checked: it is our own
-//     token). Concurrent callers without a token share one login; a 401 on
-//     any call drops the token, logs in again and repeats the call once.
-//   - Push: POST {APIURL}/stkPush/transaction with every field of the
-//     document. The phone must match ^(254(7|1)\d{8})$ and the amount be
+//     token). Concurrent callers without a token share one login. The
+//     token is sent bare ("Authorization: <token>"), as in the document's
+//     example; a first 401 tries "Bearer <token>" once and the accepted
+//     form is kept. A 401 in the accepted form drops the token, logs in
+//     again and repeats the call once.
+//   - Push: POST {APIURL}/stkPush/transaction with the document's fields,
+//     optional ones left out when they have no value. The phone must match ^(254(7|1)\d{8})$ and the amount be
 //     whole shillings, checked before anything is sent. Never retried (a
 //     repeat could prompt twice), except the one repeat after a 401.
 //   - Quirk: the HTTP status and "success" disagree in the document's
@@ -44,89 +47,19 @@
 //     bodies; orderRef is our reference. It is not signed, so only the
 //     query decides.
 //   - Query: POST {APIURL}/transaction/query {"amount", "phone",
-//     "outletCode", "orderRef"} is Confirm. It only reads, so it is retried
+//     "outletCode", "orderRef"} is Confirm, read as the document's saved
+//     answers mean them (see queryResult). It only reads, so it is retried
 //     on network errors, timeouts and 5xx, up to 3 tries.
 //
 // The STK API's email, password and tokens never appear in errors or logs.
 //
 // # What the document leaves open
 //
-// Every construction below is not stated by the document. Each is assumed,
-// kept in assumed.go where it is code, and must be confirmed against
-// PokeaPay's live sandbox:
-//
-//   - assumed: the checkout is a GET of CheckoutURL with every parameter in
-//     the query string. The document shows a GET carrying a form-data body,
-//     which a browser cannot send.
-//   - assumed: the checkout hash's $amount, $phone and $email are the amt,
-//     tel and eml values exactly as sent, and $live is the live value sent
-//     ("1" or "0"); the document names PHP variables, not parameters.
-//   - assumed: the return URL's hsh, like the checkout hsh, is the lowercase
-//     hex that PHP's hash_hmac writes; any other spelling is refused.
-//   - assumed: the return URL's status parameter is "status" (the text) or
-//     "sstatus" (the example URL); both are read.
-//   - assumed: the payment verification "hash" is the lowercase hex of
-//     HMAC-SHA1(hash key, bill_ref . oc), the construction of the return URL
-//     hash. The document gives the parameter and no construction.
-//   - assumed: the payment verification "amount" is the order's amount in
-//     major units with two decimals ("1500.00"), as amt is written; the
-//     document's example sends "10".
-//   - assumed: the payment verification "bill_ref" is the oref sent at
-//     checkout, and "type" is "m" (M-Pesa) or "c" (card) as on the return
-//     URL.
-//   - assumed: the payment verification answer is a JSON object with
-//     "status" (and "oref" when present), or a plain-text body (or JSON
-//     string) that is just one of the three status values, in any case;
-//     only an HTTP 2xx answer is read, and any other value is an error,
-//     never a success. An "oref" that is not the bill_ref asked about is
-//     refused. Error answers are undocumented: a JSON "message" or "error"
-//     is used as the error's text.
-//   - assumed: the IPN is a POST with a JSON body (a form body with the same
-//     keys is accepted too), its values strings or numbers, its amount in
-//     major units. The document gives neither a signature, an expected
-//     answer, nor the values of "method".
-//   - assumed: an IPN "method" containing "card", "visa" or "master" (any
-//     case) is a card payment (type "c"); anything else is M-Pesa ("m").
-//   - assumed: "cb" is the return URL the customer's browser is sent to; the
-//     IPN URL is set up with PokeaPay outside this integration.
-//   - assumed: the order reference is at most 50 characters (our limit; the
-//     document gives none), and KES is the only currency.
-//   - assumed: v1 and v2 are sent even when empty, as in the document's
-//     example; what PokeaPay does with them is not documented, and they are
-//     not read back.
-//
-// Because the verification hash is assumed, note that the document's
-// "failed" answer means "not all parameters fulfilled": until the hash is
-// confirmed, a "failed" could also mean PokeaPay refused our hash.
-//
-// For the STK API (names in assumed.go, under "The STK API"):
-//
-//   - assumed: the token goes in "Authorization: Bearer <token>" (the
-//     document's Authentication folder uses bearer auth; its STK examples
-//     show a bare placeholder value).
-//   - assumed: a token whose payload has no readable "exp" lives one hour,
-//     the lifetime of the document's sample token.
-//   - assumed: PokeaPay answers HTTP 401 to an expired or revoked token.
-//   - assumed: the STK callback may carry M-Pesa's result code as
-//     data.resultCode (string or number); the document shows none, and
-//     STKCallback.Code is then empty.
-//   - assumed: the STK callback is the JSON body the document shows, in
-//     any content type; the Authorization header on the document's example
-//     (a placeholder) is not explained, so it is not checked.
-//   - assumed: the whole transaction query answer, which the document does
-//     not show (its examples are copies of the push answers and of the
-//     callback): {"success", "message", "data": {"status", "receipt",
-//     "amount", "phone", "orderRef", "resultCode", "resultDesc"}}, status
-//     "COMPLETED", "FAILED" or "PENDING" in any case, "SUCCESS" and "PAID"
-//     also meaning completed, amount in shillings. Completed needs success
-//     true, HTTP 2xx and a receipt; failed carries resultCode and
-//     resultDesc; a success false with "not found" or "pending" in its
-//     text (and no status) is pending. Anything else is an error, the
-//     document's own example answer included.
-//   - assumed: variable1 carries the merchant's order reference
-//     (STKRequest.AccountReference) and variable2 is sent empty; the
-//     document gives neither a meaning. STKRequest.Description has no field
-//     and is not sent.
+// Every construction the documents do not state is written once, with the
+// reason for the choice and what to confirm with PokeaPay, in
+// testdata/ASSUMED.md, next to the fixtures of every document example
+// (testdata/doc-*) that the tests hold the client to. The code of those
+// constructions is in assumed.go.
 //
 // The hash key never appears in errors or logs.
 package pokeapay

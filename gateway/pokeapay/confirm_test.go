@@ -14,6 +14,9 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 		success = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1"}`
 		failed  = `{"status":"ccc0377a8afbf50e7094f5c23a8af223","oref":"pay_1"}`
 		pending = `{"status":"c69f06e1a9b016d133907b4e5f5864d2"}`
+		// Assumed fields (testdata/ASSUMED.md, "Verification answer").
+		withFacts   = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1","amount":"1500.00","referenceno":"QLD82TMWJE"}`
+		withReceipt = `{"status":"c4812ee2b789226193ad2511495fa559","amount":1500,"receipt":"RCP1"}`
 	)
 	q := gateway.Query{AttemptID: "pay_1", ProviderReference: "pay_1", Amount: 150000, Currency: "KES"}
 	tests := []struct {
@@ -26,14 +29,29 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 			name: "M-Pesa success asks nothing more",
 			m:    jsonAnswer(success), c: jsonAnswer(failed),
 			wantTypes: []string{"m"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "M-Pesa", Raw: []byte(`{"m":` + success + `}`)},
+		},
+		{
+			name: "a success with an amount and a referenceno reports both",
+			m:    jsonAnswer(withFacts), c: jsonAnswer(failed),
+			wantTypes: []string{"m"},
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Receipt: "QLD82TMWJE",
+				Currency: "KES", Reference: "pay_1", ProviderReference: "pay_1", Method: "M-Pesa", Raw: []byte(`{"m":` + withFacts + `}`)},
+		},
+		{
+			name: "a success with a numeric amount and a receipt reports both",
+			m:    jsonAnswer(pending), c: jsonAnswer(withReceipt),
+			wantTypes: []string{"m", "c"},
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Receipt: "RCP1",
+				Currency: "KES", Reference: "pay_1", ProviderReference: "pay_1", Method: "Card",
+				Raw: []byte(`{"m":` + pending + `,"c":` + withReceipt + `}`)},
 		},
 		{
 			name: "M-Pesa pending and card success is a card success",
 			m:    jsonAnswer(pending), c: jsonAnswer(success),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card",
 				Raw: []byte(`{"m":` + pending + `,"c":` + success + `}`)},
 		},
@@ -41,7 +59,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 			name: "plain-text card success is kept as a JSON string",
 			m:    text(http.StatusOK, "text/plain", StatusValueFailed), c: text(http.StatusOK, "text/plain", StatusValueSuccess+"\n"),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card",
 				Raw: []byte(`{"m":"` + StatusValueFailed + `","c":"` + StatusValueSuccess + `\n"}`)},
 		},
@@ -70,7 +88,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 			name: "an M-Pesa error does not hide a card success",
 			m:    text(http.StatusBadRequest, "", ""), c: jsonAnswer(success),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card", Raw: []byte(`{"c":` + success + `}`)},
 		},
 	}

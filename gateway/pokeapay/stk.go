@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"checkout/gateway"
@@ -78,6 +79,10 @@ type STKClient struct {
 	secrets httpx.Secrets
 
 	tok tokenCache
+	// auth is the form of the Authorization header: the document's bare
+	// token until PokeaPay refuses it and accepts "Bearer <token>" instead
+	// (see authForm).
+	auth authForm
 }
 
 // NewSTK checks cfg and returns an STKClient. It names the field when
@@ -159,7 +164,7 @@ type stkAnswer struct {
 // HTTPStatus 0 that wraps the cause; any HTTP answer, whatever its status,
 // is returned as is. Bodies are never logged: the login answer holds the
 // token.
-func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byte, bearer string) (stkAnswer, error) {
+func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byte, bearer string, form int32) (stkAnswer, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -171,7 +176,7 @@ func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byt
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	if bearer != "" {
-		req.Header.Set("Authorization", stkAuthScheme+bearer)
+		req.Header.Set("Authorization", authHeader(form, bearer))
 	}
 
 	start := time.Now()
@@ -194,9 +199,18 @@ func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byt
 	return stkAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
 }
 
-// call sends one authenticated request. When PokeaPay refuses the token
-// (stkTokenRefused) the cached token is dropped and the request is sent
-// once more with a new one; a second refusal is an *Error.
+// call sends one authenticated request.
+//
+// The token goes bare ("Authorization: <token>"), as in the document's only
+// authenticated example. When PokeaPay answers 401 to the bare form before
+// any answer has shown which form it takes, the request is sent once more
+// with "Bearer <token>"; the form PokeaPay accepts is then kept for the
+// client's life (see authForm). When the token is refused in the form
+// PokeaPay takes (or in both), the cached token is dropped and the request
+// is sent once more with a new one; a further refusal is an *Error.
+//
+// Every repeat follows a 401, an answer given before anything was done, so
+// repeating is safe even for a push.
 func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stkAnswer, error) {
 	body, err := encodeJSON(payload)
 	if err != nil {
@@ -206,25 +220,91 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 	if err != nil {
 		return stkAnswer{}, err
 	}
-	a, err := c.exchange(ctx, op, path, body, tok)
+	form, known := c.auth.get()
+	a, err := c.exchange(ctx, op, path, body, tok, form)
 	if err != nil || a.status != stkTokenRefused {
+		if err == nil {
+			c.auth.learnFrom(a, form)
+		}
 		return a, err
 	}
-	// The token was refused before anything was done (it expired early, was
-	// revoked, or our clock is off), so sending again is safe even for a
-	// push. Only once.
+	if !known {
+		// The form has never been accepted: try the other one once, with
+		// the same token.
+		other := authBearer
+		if form == authBearer {
+			other = authBare
+		}
+		c.log.DebugContext(ctx, "pokeapay refused the token's form, trying the other", "op", op)
+		a, err = c.exchange(ctx, op, path, body, tok, other)
+		if err != nil || a.status != stkTokenRefused {
+			if err == nil {
+				c.auth.learnFrom(a, other)
+			}
+			return a, err
+		}
+	}
+	// The token itself was refused (it expired early, was revoked, or our
+	// clock is off). Only once.
 	c.tok.Drop(tok)
 	c.log.DebugContext(ctx, "pokeapay token refused, logging in again", "op", op)
 	tok, err = c.bearer(ctx)
 	if err != nil {
 		return stkAnswer{}, err
 	}
-	a, err = c.exchange(ctx, op, path, body, tok)
+	form, _ = c.auth.get()
+	a, err = c.exchange(ctx, op, path, body, tok, form)
 	if err == nil && a.status == stkTokenRefused {
 		c.tok.Drop(tok)
 		return stkAnswer{}, &Error{Op: op, HTTPStatus: a.status, Message: "PokeaPay refused a new token too"}
 	}
+	if err == nil {
+		c.auth.learnFrom(a, form)
+	}
 	return a, err
+}
+
+// The forms of the Authorization header.
+const (
+	// authBare sends the token alone, as the document's Transaction Query
+	// example does.
+	authBare int32 = iota
+	// authBearer sends "Bearer <token>".
+	authBearer
+)
+
+// authHeader writes the Authorization header's value in the given form.
+func authHeader(form int32, tok string) string {
+	if form == authBearer {
+		return "Bearer " + tok
+	}
+	return tok
+}
+
+// authForm remembers which Authorization form PokeaPay accepts: unknown
+// (the bare form is sent) until an answer other than 401 shows the form it
+// took. Once known it does not change. Safe for concurrent use.
+type authForm struct {
+	// v is 0 while unknown, else 1 + the form.
+	v atomic.Int32
+}
+
+// get returns the form to send and whether PokeaPay is known to take it.
+func (f *authForm) get() (form int32, known bool) {
+	v := f.v.Load()
+	if v == 0 {
+		return authBare, false
+	}
+	return v - 1, true
+}
+
+// learnFrom records that PokeaPay took the form, unless a form is known
+// already, when the answer shows it: any answer but a 401 (refused) or a
+// 5xx (which may come from a proxy that never looked).
+func (f *authForm) learnFrom(a stkAnswer, form int32) {
+	if a.status != stkTokenRefused && a.status < 500 {
+		f.v.CompareAndSwap(0, form+1)
+	}
 }
 
 // withRetries runs once until it succeeds, fails in a way that is not safe

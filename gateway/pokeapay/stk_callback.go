@@ -69,11 +69,15 @@ func parseSTKCallback(body []byte) (gateway.STKCallback, error) {
 	if msg == "" {
 		msg = tidyText(env.Error.text())
 	}
+	code := tidyText(d.ResultCode.text())
+	if code == "" && !env.Success.isTrue() {
+		code = mpesaCodeFor(msg)
+	}
 	return gateway.STKCallback{
 		Reference:         ref,
 		ProviderReference: ref,
 		Successful:        env.Success.isTrue(),
-		Code:              tidyText(d.ResultCode.text()),
+		Code:              code,
 		Message:           msg,
 	}, nil
 }

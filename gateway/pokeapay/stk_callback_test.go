@@ -133,3 +133,11 @@ func FuzzParseSTKCallback(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCallbackTakesTheCodeFromAnMPesaReason(t *testing.T) {
+	got, err := parseSTKCallback([]byte(`{"success":false,"message":"Request cancelled by user","data":{"orderRef":"pay_1"}}`))
+	want := gateway.STKCallback{Reference: "pay_1", ProviderReference: "pay_1", Code: "1032", Message: "Request cancelled by user"}
+	if err != nil || got != want {
+		t.Fatalf("parseSTKCallback = %+v, %v; want %+v", got, err, want)
+	}
+}

@@ -88,6 +88,9 @@ type stkFake struct {
 	opaque bool
 	// rejectAll answers 401 to every push and query, new tokens included.
 	rejectAll bool
+	// bearerOnly takes the token only as "Bearer <token>"; otherwise only
+	// the document's bare form ("Authorization: <token>") is taken.
+	bearerOnly bool
 	// loginGate, when set, holds every login until it is closed.
 	loginGate chan struct{}
 	login     http.HandlerFunc // replaces the fake's own login when set
@@ -125,7 +128,10 @@ func (f *stkFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.logins++
 	case "/api/v1/stkPush/transaction", "/api/v1/transaction/query":
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, ok := r.Header.Get("Authorization"), true
+		if f.bearerOnly {
+			tok, ok = strings.CutPrefix(tok, "Bearer ")
+		}
 		if !ok || !f.valid[tok] || f.rejectAll {
 			h = stkJSON(http.StatusUnauthorized, `{"success":false,"error":"Unauthorized"}`)
 		} else if r.URL.Path == "/api/v1/stkPush/transaction" {
@@ -243,5 +249,6 @@ func decodeBody(t *testing.T, body string) map[string]any {
 	return m
 }
 
-// queryCompleted is an assumed completed transaction query answer.
-const queryCompleted = `{"success":true,"message":"Transaction completed successfully","data":{"status":"COMPLETED","receipt":"SBK12XYZ9Q","amount":1500,"phone":"254712345678","orderRef":"pay_1","resultCode":"0","resultDesc":"The service request is processed successfully."}}`
+// queryCompleted is a completed transaction query answer in the shape of
+// the document's "Transaction Query Success" example.
+const queryCompleted = `{"success":true,"message":"Transaction completed successfully","data":{"receipt":"SBK12XYZ9Q","firstname":"Wanjiku","middlename":"","lastname":"Kamau","orderRef":"pay_1","amount":1500,"phone":"254712345678","outletCode":"OTC100001","variable1":"INV-1001","variable2":""}}`

@@ -21,11 +21,12 @@ var stkPhonePattern = regexp.MustCompile(`^(254(7|1)\d{8})$`)
 const busyMarker = "lock subscriber"
 
 // Push asks PokeaPay to send an M-Pesa prompt to r.Phone
-// (POST /stkPush/transaction) with every field of the document: amount
-// (whole shillings, a JSON number), phone, callBackUrl, outletCode,
-// orderRef (r.Reference), variable1 (r.AccountReference), variable2
-// (empty), customerName and customerEmail. r.Description has no field in
-// the document and is not sent.
+// (POST /stkPush/transaction) with the document's fields: amount (whole
+// shillings, a JSON number), phone, callBackUrl, outletCode, orderRef
+// (r.Reference), and, when they have a value, variable1
+// (r.AccountReference), customerName and customerEmail; variable2 is not
+// used. An optional field without a value is left out, never sent as "".
+// r.Description has no field in the document and is not sent.
 //
 // The request is checked before anything is sent (not even a login): the
 // phone must match ^(254(7|1)\d{8})$, the amount must be more than zero and
@@ -103,7 +104,6 @@ func (c *STKClient) pushRequest(op string, r gateway.STKRequest) (stkPushRequest
 		OutletCode:    c.outletCode,
 		OrderRef:      ref,
 		Variable1:     strings.TrimSpace(r.AccountReference),
-		Variable2:     "",
 		CustomerName:  strings.TrimSpace(r.CustomerName),
 		CustomerEmail: strings.TrimSpace(r.CustomerEmail),
 	}

@@ -10,9 +10,6 @@ import (
 	"checkout/gateway"
 )
 
-// msgSTKFailed explains a failed query without PokeaPay's own words.
-const msgSTKFailed = "PokeaPay reports the M-Pesa payment as failed."
-
 // Confirm asks PokeaPay's transaction query about a prompt
 // (POST /transaction/query with the document's body: amount in whole
 // shillings, phone, outletCode, and orderRef = q.AttemptID). It implements
@@ -23,15 +20,9 @@ const msgSTKFailed = "PokeaPay reports the M-Pesa payment as failed."
 // and more than zero, and q.Currency empty or KES. A refusal wraps
 // ErrInvalidRequest.
 //
-// The answer is not documented (the document's examples are copies of the
-// push and callback bodies); its assumed shape is transactionQueryData in
-// assumed.go. A completed status with a receipt is StatusSucceeded, with
-// the amount PokeaPay reports (HasAmount only when it reports a readable
-// one), the receipt, Code "0", Currency KES and Reference the orderRef;
-// failed is StatusFailed with M-Pesa's resultCode and resultDesc; pending,
-// or "success": false with a "not found" or "pending" text, is
-// StatusPending. Anything else is an *Error, never a success; comparing the
-// amount with the attempt is the caller's job.
+// The answer is read as the document's saved answers mean it (see
+// queryResult and testdata/ASSUMED.md). Comparing the amount with the
+// attempt is the caller's job.
 //
 // Asking only reads, so network errors, timeouts and 5xx answers are
 // retried, up to 3 tries in all, with capped, jittered backoff.
@@ -67,7 +58,32 @@ func (c *STKClient) Confirm(ctx context.Context, q gateway.Query) (gateway.Resul
 	})
 }
 
-// queryResult maps one transaction query answer about ref.
+// queryResult maps one transaction query answer about ref. The document's
+// examples under "Transaction Query" decide it:
+//
+//   - "Transaction Query Success" ({"success": true, "message": ...,
+//     "data": {"receipt", ..., "orderRef", "amount", ...}}, the success
+//     callback's body): StatusSucceeded with the receipt, Code "0", and the
+//     amount when data.amount is there (HasAmount; an amount that is there
+//     but unreadable is an error). It needs HTTP 2xx and a receipt.
+//   - "stkPush Transaction POST Success" ({"success": true, "message":
+//     "Transaction initiated successfully", "data": {"orderRef", "amount",
+//     "phone"}}, no receipt): the prompt is under way, StatusPending.
+//   - "Error" ({"success": false, "error": "Unableto lock subscriber, a
+//     transaction is already in process ..."}): StatusPending, as is any
+//     "success": false whose text says pending (stkPendingTexts).
+//   - a "success": false whose text says the transaction is not found
+//     (stkNotFoundTexts, assumed): StatusNotFound.
+//   - the failure callback's body ({"success": false, "message": "Failed
+//     Reason", "data": {"orderRef", ...}}, no "error"), about ref:
+//     StatusFailed with the reason as Message (assumed: the document shows
+//     it as a callback, not as a query answer).
+//   - "Invalid/Missing Inputs" ({"success": false, "error": "\"phone\" ...
+//     fails to match ...", "data": {the request}}) and anything else: an
+//     *Error with PokeaPay's text, never a success.
+//
+// A 5xx is an error whatever its body says. An answer whose data.orderRef
+// names another reference is an error.
 func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Result, error) {
 	if a.status >= 500 {
 		// Whatever the body says, a 5xx is PokeaPay failing: an error, which
@@ -84,19 +100,17 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 	if err != nil {
 		return gateway.Result{}, err
 	}
-	var d transactionQueryData
+	var d stkCallbackData
 	decodeData(env.Data, &d)
+	text := c.text(env, a.bearer)
 	fail := func(format string, args ...any) (gateway.Result, error) {
 		e := &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer: " + fmt.Sprintf(format, args...)}
-		if s := c.text(env, a.bearer); s != "" {
-			e.Message += ": " + s
+		if text != "" {
+			e.Message += ": " + text
 		}
 		return gateway.Result{}, e
 	}
-
-	if got := c.clean(d.OrderRef.text(), a.bearer); got != "" && got != ref {
-		return fail("answer is about another orderRef (asked %q, got %q)", ref, got)
-	}
+	orderRef := c.clean(d.OrderRef.text(), a.bearer)
 	r := gateway.Result{
 		Currency:          CurrencyKES,
 		Reference:         ref,
@@ -104,64 +118,66 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		Method:            "M-Pesa",
 		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
 	}
-	// An unreadable amount leaves HasAmount false: the payments service then
-	// holds a success for review instead of marking it paid.
-	if amt, err := gateway.ParseProviderAmount(d.Amount.text()); err == nil {
-		r.Amount, r.HasAmount = amt, true
-	}
-	status := d.Status.text()
 	code := c.clean(d.ResultCode.text(), a.bearer)
-	switch kind := stkStatusWords[strings.ToLower(status)]; {
-	case kind == gateway.StatusSucceeded:
+	switch {
+	case !env.Success.Set:
+		return fail("answer has no success flag")
+	case env.Success.Value:
+		if orderRef != "" && orderRef != ref {
+			return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
+		}
 		receipt := c.clean(d.Receipt.text(), a.bearer)
 		switch {
-		case !env.Success.isTrue():
-			return fail("data.status %q without success true", status)
 		case a.status < 200 || a.status > 299:
-			return fail("data.status %q with HTTP %d", status, a.status)
+			return fail("success true with HTTP %d", a.status)
 		case receipt == "":
-			return fail("data.status %q without data.receipt", status)
+			// "Transaction initiated successfully": asked, not yet paid.
+			r.Status = gateway.StatusPending
+			return r, nil
 		case code != "" && code != "0":
-			return fail("data.status %q with data.resultCode %q", status, code)
+			return fail("data.receipt with data.resultCode %q", code)
+		}
+		if amt := d.Amount.text(); amt != "" {
+			v, err := gateway.ParseProviderAmount(amt)
+			if err != nil {
+				return fail("data.amount %q is not an amount", c.clean(amt, a.bearer))
+			}
+			r.Amount, r.HasAmount = v, true
 		}
 		r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, receipt, "0"
-	case kind == gateway.StatusFailed:
-		if code == "0" {
-			return fail("data.status %q with data.resultCode 0", status)
-		}
-		r.Status, r.Code = gateway.StatusFailed, code
-		r.Message = c.clean(d.ResultDesc.text(), a.bearer)
-		if r.Message == "" {
-			r.Message = c.text(env, a.bearer)
-		}
-		if r.Message == "" {
-			r.Message = msgSTKFailed
-		}
-	case kind == gateway.StatusPending:
+		return r, nil
+	case saysAny(stkPendingTexts, env.Error.text(), env.Message.text()):
 		r.Status = gateway.StatusPending
-	case status == "" && !env.Success.isTrue():
-		if saysPending(env, d) {
-			r.Status = gateway.StatusPending
-			break
+		return r, nil
+	case saysAny(stkNotFoundTexts, env.Error.text(), env.Message.text()):
+		r.Status, r.Message = gateway.StatusNotFound, text
+		return r, nil
+	case env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
+		// The failure callback's body, about this prompt.
+		if code == "0" {
+			return fail("a failure with data.resultCode 0")
 		}
-		e := &Error{Op: op, HTTPStatus: a.status, Message: c.text(env, a.bearer)}
-		if e.Message == "" {
-			e.Message = "PokeaPay did not answer the query"
+		if code == "" {
+			code = mpesaCodeFor(text)
 		}
-		return gateway.Result{}, e
-	case status == "":
-		return fail("answer has no data.status")
-	default:
-		return fail("unknown data.status %q", c.clean(status, a.bearer))
+		r.Status, r.Code, r.Message = gateway.StatusFailed, code, text
+		return r, nil
+	case orderRef != "" && orderRef != ref && env.Error.text() == "":
+		return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
 	}
-	return r, nil
+	e := &Error{Op: op, HTTPStatus: a.status, Message: text}
+	if e.Message == "" {
+		e.Message = "PokeaPay did not answer the query"
+	}
+	return gateway.Result{}, e
 }
 
-// saysPending reports a failure text meaning "nothing final yet".
-func saysPending(env stkEnvelope, d transactionQueryData) bool {
-	for _, s := range []string{env.Error.text(), env.Message.text(), d.ResultDesc.text()} {
+// saysAny reports whether any of texts contains one of markers, in any
+// case.
+func saysAny(markers []string, texts ...string) bool {
+	for _, s := range texts {
 		s = strings.ToLower(s)
-		for _, m := range stkPendingTexts {
+		for _, m := range markers {
 			if strings.Contains(s, m) {
 				return true
 			}

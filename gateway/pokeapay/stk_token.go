@@ -51,7 +51,7 @@ func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, &Error{Op: op, Message: "cannot encode the request"}
 	}
-	a, err := c.exchange(ctx, op, pathLogin, payload, "")
+	a, err := c.exchange(ctx, op, pathLogin, payload, "", authBare)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -61,7 +61,8 @@ func TestSTKLogsInOnceForManyCalls(t *testing.T) {
 		t.Errorf("login body = %v, want %v", body, want)
 	}
 	for _, r := range reqs[1:] {
-		if r.Method != http.MethodPost || !strings.HasPrefix(r.Authorization, "Bearer ey") {
+		// The document's bare form: "Authorization: eyJ...".
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.Authorization, "ey") {
 			t.Errorf("%s: method %s, Authorization %q", r.Path, r.Method, r.Authorization)
 		}
 		if r.Authorization != reqs[1].Authorization {
@@ -271,7 +272,8 @@ func TestSTK401LogsInAgainAndRepeatsOnce(t *testing.T) {
 			if e.HTTPStatus != http.StatusUnauthorized || e.Message != "PokeaPay refused a new token too" {
 				t.Fatalf("error = %#v", e)
 			}
-			want := []string{"/login", call.path, "/login", call.path}
+			// Bare refused, Bearer refused, a new token bare refused.
+			want := []string{"/login", call.path, call.path, "/login", call.path}
 			if got := f.paths(); !reflect.DeepEqual(got, want) {
 				t.Fatalf("requests = %v, want %v", got, want)
 			}

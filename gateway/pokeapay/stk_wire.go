@@ -28,8 +28,11 @@ type loginData struct {
 	Token looseString `json:"token"`
 }
 
-// stkPushRequest is the POST /stkPush/transaction body. Every field is
-// sent, empty or not, as in the document's example.
+// stkPushRequest is the POST /stkPush/transaction body, with the
+// document's field names. The document's example fills every field; the
+// optional ones (variable1, variable2, customerName, customerEmail) are
+// left out when they have no value, never sent as "": PokeaPay's error
+// examples are those of a validator (Joi) that refuses empty strings.
 type stkPushRequest struct {
 	// Amount is in whole shillings, a JSON number (the document sends 1).
 	Amount int64 `json:"amount"`
@@ -39,12 +42,12 @@ type stkPushRequest struct {
 	OutletCode  string `json:"outletCode"`
 	// OrderRef is our reference for the prompt: the payment attempt id.
 	OrderRef string `json:"orderRef"`
-	// Variable1 carries the merchant's order reference; Variable2 is sent
-	// empty.
-	Variable1     string `json:"variable1"`
-	Variable2     string `json:"variable2"`
-	CustomerName  string `json:"customerName"`
-	CustomerEmail string `json:"customerEmail"`
+	// Variable1 carries the merchant's order reference; Variable2 is not
+	// used.
+	Variable1     string `json:"variable1,omitempty"`
+	Variable2     string `json:"variable2,omitempty"`
+	CustomerName  string `json:"customerName,omitempty"`
+	CustomerEmail string `json:"customerEmail,omitempty"`
 }
 
 // stkPushData is the "data" of the push answer
@@ -55,8 +58,10 @@ type stkPushData struct {
 	Phone    looseString `json:"phone"`
 }
 
-// stkCallbackData is the "data" of the STK callback. The success callback
-// carries every field; the failure callback has no receipt and no names.
+// stkCallbackData is the "data" of the STK callback and of the
+// transaction query answer (the document's "Transaction Query Success"
+// example is the success callback's body). The success body carries every
+// field; the failure body has no receipt and no names.
 type stkCallbackData struct {
 	Receipt    looseString `json:"receipt"`
 	Firstname  looseString `json:"firstname"`
@@ -72,8 +77,8 @@ type stkCallbackData struct {
 	stkCallbackAssumed
 }
 
-// transactionQueryRequest is the POST /transaction/query body. Its answer
-// is not documented: see transactionQueryData in assumed.go.
+// transactionQueryRequest is the POST /transaction/query body. Its answers
+// are the document's saved responses: see queryResult.
 type transactionQueryRequest struct {
 	// Amount is in whole shillings, a JSON number.
 	Amount     int64  `json:"amount"`

@@ -44,6 +44,13 @@ type Verification struct {
 	// (an answer naming another oref is refused), else the bill_ref asked
 	// about.
 	OrderRef string
+	// Amount is the amount the answer reports, when it reports one
+	// (HasAmount); an amount that is there but unreadable is an error.
+	Amount    gateway.Amount
+	HasAmount bool
+	// Receipt is the receipt the answer reports ("referenceno" or
+	// "receipt"), "" when none.
+	Receipt string
 	// Raw is PokeaPay's answer, with the hash key removed should it appear.
 	Raw []byte
 }
@@ -64,8 +71,9 @@ func (v Verification) GatewayStatus() gateway.Status {
 //
 //	GET {CoreURL}/api/payment/status?amount=&hash=&type=&bill_ref=&oc=
 //
-// amount is the order's amount: PokeaPay checks it, and answers "failed,
-// not all parameters fulfilled" when it does not match what was paid. An
+// amount is the order's amount, written by WireAmount exactly as the
+// checkout link's amt: PokeaPay checks it, and answers "failed, not all
+// parameters fulfilled" when it does not match what was paid. An
 // answer that is not one of the three documented values, or that names
 // another oref, is an *Error, never a success.
 //
@@ -87,7 +95,7 @@ func (c *Client) VerifyPayment(ctx context.Context, billRef string, amount gatew
 		return Verification{}, invalid(op, "type must be %q or %q", TypeMPesa, TypeCard)
 	}
 	target := c.coreURL + pathPaymentStatus + "?" + encodeQuery([][2]string{
-		{"amount", amount.String()},
+		{"amount", WireAmount(amount)},
 		{"hash", VerificationHash(c.hashKey, billRef, c.outletCode)},
 		{"type", typ},
 		{"bill_ref", billRef},
@@ -119,20 +127,28 @@ func (c *Client) verifyOnce(ctx context.Context, op, target, billRef string) (Ve
 	if a.status < 200 || a.status > 299 {
 		return Verification{}, c.answerError(op, a)
 	}
-	status, oref, message, known, err := parseVerification(a.body)
+	p, err := parseVerification(a.body)
 	switch {
 	case err != nil:
 		// encoding/json's messages name types and offsets, never values.
 		return Verification{}, &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer", Err: err}
-	case !known:
-		return Verification{}, c.unknownStatus(op, a, status, message)
-	case oref != "" && oref != billRef:
+	case !p.known:
+		return Verification{}, c.unknownStatus(op, a, p.status, p.message)
+	case p.oref != "" && p.oref != billRef:
 		return Verification{}, &Error{Op: op, HTTPStatus: a.status,
-			Message: fmt.Sprintf("answer is about another oref (asked %q, got %q)", billRef, c.clean(oref))}
+			Message: fmt.Sprintf("answer is about another oref (asked %q, got %q)", billRef, c.clean(p.oref))}
 	}
-	v := Verification{Status: status, OrderRef: billRef, Raw: c.redactBytes(a.body)}
-	if oref != "" {
-		v.OrderRef = oref
+	v := Verification{Status: p.status, OrderRef: billRef, Receipt: c.clean(p.receipt), Raw: c.redactBytes(a.body)}
+	if p.amount != "" {
+		amt, err := gateway.ParseProviderAmount(p.amount)
+		if err != nil {
+			return Verification{}, &Error{Op: op, HTTPStatus: a.status,
+				Message: fmt.Sprintf("unexpected answer: amount %q is not an amount", c.clean(p.amount))}
+		}
+		v.Amount, v.HasAmount = amt, true
+	}
+	if p.oref != "" {
+		v.OrderRef = p.oref
 	}
 	return v, nil
 }
@@ -171,12 +187,14 @@ func (c *Client) unknownStatus(op string, a answer, status, message string) *Err
 // error on either call, without a success from the other, is returned as
 // the error.
 //
-// The result has Amount = q.Amount and HasAmount only on success: PokeaPay
-// checked that amount, since it is a verification parameter and a mismatch
-// answers "failed". Reference and ProviderReference are the oref; Method
-// is "M-Pesa" or "Card" on success; Raw holds the answers by type, as
-// {"m": ..., "c": ...}. There is no receipt: the IPN's referenceno is the
-// only one PokeaPay sends.
+// On success the result carries the amount and the receipt the answer
+// reports, if any (HasAmount only when it reports a readable amount; the
+// documented answer is a status alone, so usually neither). The amount
+// asked about is a verification parameter that PokeaPay checks (a mismatch
+// answers "failed"), so a success without an amount confirms q.Amount; the
+// caller decides what to do with it. Reference and ProviderReference are
+// the oref; Method is "M-Pesa" or "Card" on success; Raw holds the answers
+// by type, as {"m": ..., "c": ...}.
 func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, error) {
 	const op = "confirm"
 	if q.Currency != "" && q.Currency != CurrencyKES {
@@ -206,8 +224,9 @@ func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, 
 		case gateway.StatusSucceeded:
 			return gateway.Result{
 				Status:            gateway.StatusSucceeded,
-				Amount:            q.Amount,
-				HasAmount:         true,
+				Amount:            v.Amount,
+				HasAmount:         v.HasAmount,
+				Receipt:           v.Receipt,
 				Currency:          q.Currency,
 				Reference:         ref,
 				ProviderReference: ref,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -346,5 +347,43 @@ func TestVerifyPaymentRefusesBadArgumentsBeforeSending(t *testing.T) {
 func TestGatewayStatusOfAnUnknownValueIsPending(t *testing.T) {
 	if got := (Verification{Status: "anything"}).GatewayStatus(); got != gateway.StatusPending {
 		t.Errorf("GatewayStatus() = %s, want pending", got)
+	}
+}
+
+func TestVerificationSendsTheAmountStringTheLinkCarried(t *testing.T) {
+	for _, amount := range []gateway.Amount{1, 1000, 150000, 150050, 123456700} {
+		t.Run(amount.String(), func(t *testing.T) {
+			f := newCore(t, jsonAnswer(`{"status":"c4812ee2b789226193ad2511495fa559"}`))
+			c := f.client(&sleepRecorder{})
+			link, err := c.CheckoutURL(CheckoutRequest{OrderRef: "pay_1", Amount: amount, Phone: "254722000000",
+				Email: "a@example.com", CallbackURL: "https://shop.example/r"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Confirm(t.Context(), gateway.Query{AttemptID: "pay_1", Amount: amount}); err != nil {
+				t.Fatalf("Confirm: %v", err)
+			}
+			amt := u.Query().Get("amt")
+			if got := f.requests()[0].Query.Get("amount"); got != amt || amt != WireAmount(amount) {
+				t.Errorf("verification amount %q, link amt %q: not the same string", got, amt)
+			}
+			if !strings.Contains(amt, ".") || len(amt)-strings.Index(amt, ".") != 3 {
+				t.Errorf("amt %q does not have two decimals", amt)
+			}
+		})
+	}
+}
+
+func TestVerificationWithAnUnreadableAmountIsAnError(t *testing.T) {
+	f := newCore(t, jsonAnswer(`{"status":"c4812ee2b789226193ad2511495fa559","amount":"1,500"}`))
+	c := f.client(&sleepRecorder{})
+	v, err := c.VerifyPayment(t.Context(), "pay_1", 150000, TypeMPesa)
+	e := asError(t, err)
+	if e.Message != `unexpected answer: amount "1,500" is not an amount` || e.HTTPStatus != 200 || !reflect.DeepEqual(v, Verification{}) {
+		t.Fatalf("VerifyPayment = %+v, %#v", v, e)
 	}
 }

@@ -103,7 +103,12 @@ func (e *testEnv) do(method, url, token string, body any) (*http.Response, []byt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		auth := "Bearer " + token
+		if strings.Contains(url, PokeaPaySTKPath) {
+			// PokeaPay's STK API takes the bare token, as its document shows.
+			auth = token
+		}
+		req.Header.Set("Authorization", auth)
 	}
 	return e.send(req)
 }

@@ -79,16 +79,12 @@ func (s *Sandbox) pokeaPaySTKLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // pokeaPaySTKAuthorized reports whether r carries a valid PokeaPay STK
-// token; if not, it has answered 401. The token is taken from
-// "Authorization: Bearer <token>" or, as the document's query example
-// sends it, a bare "Authorization: <token>".
+// token; if not, it has answered 401. Only the document's form is taken:
+// the bare token, "Authorization: <token>", as its Transaction Query
+// example sends it ("Bearer <token>" is refused, so that a client that
+// sends it is caught here rather than in production).
 func (s *Sandbox) pokeaPaySTKAuthorized(w http.ResponseWriter, r *http.Request) bool {
-	h := strings.TrimSpace(r.Header.Get("Authorization"))
-	token := h
-	if scheme, rest, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		token = strings.TrimSpace(rest)
-	}
-	if s.stkTokenValid(STKPokeaPay, token) {
+	if s.stkTokenValid(STKPokeaPay, r.Header.Get("Authorization")) {
 		return true
 	}
 	writePokeaPaySTKError(w, http.StatusUnauthorized, pokeaPaySTKUnauthorized)
@@ -220,33 +216,13 @@ func (s *Sandbox) pokeaPaySTKPush(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// pokeaPaySTKQueryData is the data of a transaction query answer. The
-// document shows no query answer of its own: this is the shape the app's
-// client assumes.
-type pokeaPaySTKQueryData struct {
-	Status     string      `json:"status"` // PENDING, COMPLETED or FAILED
-	Receipt    string      `json:"receipt,omitempty"`
-	Amount     json.Number `json:"amount"`
-	Phone      string      `json:"phone"`
-	OrderRef   string      `json:"orderRef"`
-	ResultCode string      `json:"resultCode"`
-	ResultDesc string      `json:"resultDesc"`
-}
-
-// pokeaPaySTKStatusWords are the query's status per prompt status.
-var pokeaPaySTKStatusWords = map[string]string{
-	STKPending:   "PENDING",
-	STKCompleted: "COMPLETED",
-	STKFailed:    "FAILED",
-}
-
-// pokeaPaySTKQueryMessages are the query answer's message per prompt
-// status.
-var pokeaPaySTKQueryMessages = map[string]string{
-	STKPending:   "Transaction is being processed",
-	STKCompleted: "Transaction completed successfully",
-	STKFailed:    "Transaction failed",
-}
+// The transaction query answers with the document's shapes
+// (gateway/pokeapay/testdata/ASSUMED.md): a completed prompt with the
+// "Transaction Query Success" example (the success callback's body), a
+// prompt still waiting with the "stkPush Transaction POST Success" example
+// (the push answer, no receipt), a failed prompt with the failed callback's
+// body, and an unknown prompt with {"success": false, "error":
+// "Transaction not found"} and HTTP 404 (assumed).
 
 func (s *Sandbox) pokeaPaySTKQuery(w http.ResponseWriter, r *http.Request) {
 	if s.stkQueryStart(STKPokeaPay) {
@@ -277,28 +253,21 @@ func (s *Sandbox) pokeaPaySTKQuery(w http.ResponseWriter, r *http.Request) {
 		writePokeaPaySTKError(w, http.StatusNotFound, pokeaPaySTKNotFound)
 		return
 	}
-	data := pokeaPaySTKQueryData{
-		Status:     pokeaPaySTKStatusWords[p.Status],
-		Amount:     jsonAmount(p.Amount),
-		Phone:      p.Phone,
-		OrderRef:   p.Reference,
-		ResultCode: p.ResultCode,
-		ResultDesc: p.ResultDesc,
+	switch p.Status {
+	case STKPending:
+		writeJSON(w, http.StatusOK, pokeaPaySTKAnswer{
+			Success: true,
+			Message: "Transaction initiated successfully",
+			Data:    pokeaPaySTKPushData{OrderRef: p.Reference, Amount: jsonAmount(p.Amount), Phone: p.Phone},
+		})
+	default:
+		writeJSON(w, http.StatusOK, pokeaPaySTKCallbackBody(&p))
 	}
-	if p.Status == STKCompleted {
-		data.Receipt = p.Receipt
-		data.Amount = jsonAmount(p.PaidAmount)
-	}
-	writeJSON(w, http.StatusOK, pokeaPaySTKAnswer{
-		Success: true,
-		Message: pokeaPaySTKQueryMessages[p.Status],
-		Data:    data,
-	})
 }
 
-// pokeaPaySTKCallbackData is the data of a callback: the document's
-// fields, the receipt and the names only on success, and resultCode (not
-// in the document) on both.
+// pokeaPaySTKCallbackData is the data of a callback (and of the query's
+// answer about an answered prompt): the document's fields, the receipt and
+// the names only on success.
 type pokeaPaySTKCallbackData struct {
 	Receipt    string      `json:"receipt,omitempty"`
 	Firstname  *string     `json:"firstname,omitempty"`
@@ -310,7 +279,6 @@ type pokeaPaySTKCallbackData struct {
 	OutletCode string      `json:"outletCode"`
 	Variable1  string      `json:"variable1"`
 	Variable2  string      `json:"variable2"`
-	ResultCode string      `json:"resultCode"`
 }
 
 // pokeaPaySTKCallbackBody is the callback of an answered prompt: on
@@ -325,7 +293,6 @@ func pokeaPaySTKCallbackBody(p *STKPrompt) pokeaPaySTKAnswer {
 		OutletCode: p.OutletCode,
 		Variable1:  p.Variable1,
 		Variable2:  p.Variable2,
-		ResultCode: p.ResultCode,
 	}
 	if p.Status != STKCompleted {
 		return pokeaPaySTKAnswer{Message: p.ResultDesc, Data: data}

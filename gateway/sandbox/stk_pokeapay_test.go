@@ -106,9 +106,11 @@ func TestPokeaPaySTKCallsNeedAValidToken(t *testing.T) {
 	query := `{"amount":1500,"phone":"` + stkPhone + `","outletCode":"` + ppOutlet + `","orderRef":"ORD-1"}`
 	for name, auth := range map[string]string{
 		"no header":      "",
-		"unknown token":  "Bearer " + token + "x",
-		"Pochipay token": "Bearer " + pochi,
-		"Basic scheme":   "Basic " + token,
+		"unknown token":  token + "x",
+		"Pochipay token": pochi,
+		// Only the document's bare form is taken.
+		"Bearer scheme": "Bearer " + token,
+		"Basic scheme":  "Basic " + token,
 	} {
 		resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), auth, "application/json", string(push))
 		exactly(t, "push, "+name, resp, raw, 401, want)
@@ -116,19 +118,20 @@ func TestPokeaPaySTKCallsNeedAValidToken(t *testing.T) {
 		exactly(t, "query, "+name, resp, raw, 401, want)
 	}
 
-	// The bare token, as the document's query example sends it, works.
+	// The bare token, as the document's query example sends it, is the
+	// form that works.
 	if resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), token, "application/json", query); resp.StatusCode != 200 {
 		t.Errorf("query with the bare token: HTTP %d %s", resp.StatusCode, raw)
 	}
 
 	e.sb.ExpireSTKTokens()
-	resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), "Bearer "+token, "application/json", query)
+	resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), token, "application/json", query)
 	exactly(t, "query after ExpireSTKTokens", resp, raw, 401, want)
 	fresh := e.stkLogin()
 	if fresh == token {
 		t.Error("a new login gave the expired token again")
 	}
-	if resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), "Bearer "+fresh, "application/json", query); resp.StatusCode != 200 {
+	if resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), fresh, "application/json", query); resp.StatusCode != 200 {
 		t.Errorf("query with a new token: HTTP %d %s", resp.StatusCode, raw)
 	}
 	if n := e.sb.STKLogins(STKPokeaPay); n != 2 {
@@ -209,13 +212,13 @@ func TestPokeaPaySTKPushRejectsInvalidInputsWithJoiMessages(t *testing.T) {
 			`\"customerName\" must be a string`},
 	}
 	for _, c := range cases {
-		resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), "Bearer "+token, "application/json", c.body)
+		resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), token, "application/json", c.body)
 		exactly(t, c.name, resp, raw, 422, `{"success":false,"error":"`+c.err+`","data":`+c.body+`}`)
 	}
 
 	// The request is echoed as sent (here indented, as in the document).
 	indented := "{\n    \"amount\": 1,\n    \"phone\": \"2547xxxxxxxx\",\n    \"orderRef\": \"order\"\n}"
-	resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), "Bearer "+token, "application/json", indented)
+	resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), token, "application/json", indented)
 	exactly(t, "the document's 2547xxxxxxxx", resp, raw, 422,
 		`{"success":false,"error":"\"phone\" with value \"2547xxxxxxxx\" fails to match the required pattern: /^(254(7|1)\\d{8})$/",`+
 			`"data":{"amount":1,"phone":"2547xxxxxxxx","orderRef":"order"}}`)
@@ -225,7 +228,7 @@ func TestPokeaPaySTKPushRejectsInvalidInputsWithJoiMessages(t *testing.T) {
 		"broken JSON": {"application/json", `{"amount":1`},
 		"JSON array":  {"application/json", `[1]`},
 	} {
-		resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), "Bearer "+token, c.contentType, c.body)
+		resp, raw := e.doRaw("POST", e.stkURL("/stkPush/transaction"), token, c.contentType, c.body)
 		if resp.StatusCode != 400 || decodeObject(t, raw)["success"] != false {
 			t.Errorf("%s: HTTP %d %s, want 400 with success false", name, resp.StatusCode, raw)
 		}
@@ -278,9 +281,10 @@ func TestPokeaPaySTKQueryOfAPendingPushAnswersPending(t *testing.T) {
 	resp, raw := e.do("POST", e.stkURL("/transaction/query"), token, map[string]any{
 		"amount": json.Number("1500"), "phone": stkPhone, "outletCode": ppOutlet, "orderRef": "ORD-1",
 	})
+	// The document's "stkPush Transaction POST Success" answer, saved under
+	// Transaction Query: asked, not yet paid.
 	exactly(t, "pending query", resp, raw, 200,
-		`{"success":true,"message":"Transaction is being processed","data":{"status":"PENDING","amount":1500,`+
-			`"phone":"254712345678","orderRef":"ORD-1","resultCode":"","resultDesc":""}}`)
+		`{"success":true,"message":"Transaction initiated successfully","data":{"orderRef":"ORD-1","amount":1500,"phone":"254712345678"}}`)
 	if n := e.sb.STKQueries(STKPokeaPay); n != 1 {
 		t.Errorf("STKQueries = %d, want 1", n)
 	}
@@ -299,7 +303,7 @@ func TestPokeaPaySTKQueryOfAnUnknownOrMismatchedPushAnswers404(t *testing.T) {
 		resp, raw := e.do("POST", e.stkURL("/transaction/query"), token, body)
 		exactly(t, name, resp, raw, 404, notFound)
 	}
-	resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), "Bearer "+token, "application/json",
+	resp, raw := e.doRaw("POST", e.stkURL("/transaction/query"), token, "application/json",
 		`{"amount":1500,"phone":"254712345678","outletCode":"OCT00001"}`)
 	exactly(t, "no orderRef", resp, raw, 422,
 		`{"success":false,"error":"\"orderRef\" is required","data":{"amount":1500,"phone":"254712345678","outletCode":"OCT00001"}}`)
@@ -356,8 +360,8 @@ func TestSTKAnswerAmountMakesQueryAndCallbackReportTheOtherAmount(t *testing.T) 
 	// The query still names the push by the amount asked, and reports the
 	// amount paid.
 	_, q := e.stkQuery(token, "ORD-1", stkPhone)
-	if d := q["data"].(map[string]any); d["status"] != "COMPLETED" || d["amount"] != json.Number("1000") {
-		t.Errorf("PokeaPay query = %v, want COMPLETED with amount 1000", q)
+	if d := q["data"].(map[string]any); q["success"] != true || d["receipt"] == "" || d["amount"] != json.Number("1000") {
+		t.Errorf("PokeaPay query = %v, want a success with a receipt and amount 1000", q)
 	}
 
 	if err := e.sb.STKAnswerAmount(STKPochipay, "COL-1", gateway.Amount(150050), true); err != nil {
