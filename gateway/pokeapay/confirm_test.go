@@ -17,6 +17,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 		// Assumed fields (testdata/ASSUMED.md, "Verification answer").
 		withFacts   = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1","amount":"1500.00","referenceno":"QLD82TMWJE"}`
 		withReceipt = `{"status":"c4812ee2b789226193ad2511495fa559","amount":1500,"receipt":"RCP1"}`
+		otherAmount = `{"status":"c4812ee2b789226193ad2511495fa559","oref":"pay_1","amount":"900.00"}`
 	)
 	q := gateway.Query{AttemptID: "pay_1", ProviderReference: "pay_1", Amount: 150000, Currency: "KES"}
 	tests := []struct {
@@ -26,10 +27,10 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 		want      gateway.Result
 	}{
 		{
-			name: "M-Pesa success asks nothing more",
+			name: "M-Pesa success asks nothing more and confirms the amount asked about",
 			m:    jsonAnswer(success), c: jsonAnswer(failed),
 			wantTypes: []string{"m"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "M-Pesa", Raw: []byte(`{"m":` + success + `}`)},
 		},
 		{
@@ -48,10 +49,17 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 				Raw: []byte(`{"m":` + pending + `,"c":` + withReceipt + `}`)},
 		},
 		{
+			name: "a success reporting another amount reports that amount, for the caller to compare",
+			m:    jsonAnswer(otherAmount), c: jsonAnswer(failed),
+			wantTypes: []string{"m"},
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 90000, HasAmount: true, Currency: "KES",
+				Reference: "pay_1", ProviderReference: "pay_1", Method: "M-Pesa", Raw: []byte(`{"m":` + otherAmount + `}`)},
+		},
+		{
 			name: "M-Pesa pending and card success is a card success",
 			m:    jsonAnswer(pending), c: jsonAnswer(success),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card",
 				Raw: []byte(`{"m":` + pending + `,"c":` + success + `}`)},
 		},
@@ -59,7 +67,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 			name: "plain-text card success is kept as a JSON string",
 			m:    text(http.StatusOK, "text/plain", StatusValueFailed), c: text(http.StatusOK, "text/plain", StatusValueSuccess+"\n"),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card",
 				Raw: []byte(`{"m":"` + StatusValueFailed + `","c":"` + StatusValueSuccess + `\n"}`)},
 		},
@@ -88,7 +96,7 @@ func TestConfirmAsksBothChannelsAndReportsWhatPokeaPayVerified(t *testing.T) {
 			name: "an M-Pesa error does not hide a card success",
 			m:    text(http.StatusBadRequest, "", ""), c: jsonAnswer(success),
 			wantTypes: []string{"m", "c"},
-			want: gateway.Result{Status: gateway.StatusSucceeded, Currency: "KES",
+			want: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Currency: "KES",
 				Reference: "pay_1", ProviderReference: "pay_1", Method: "Card", Raw: []byte(`{"c":` + success + `}`)},
 		},
 	}

@@ -188,11 +188,12 @@ func (c *Client) unknownStatus(op string, a answer, status, message string) *Err
 // the error.
 //
 // On success the result carries the amount and the receipt the answer
-// reports, if any (HasAmount only when it reports a readable amount; the
-// documented answer is a status alone, so usually neither). The amount
-// asked about is a verification parameter that PokeaPay checks (a mismatch
-// answers "failed"), so a success without an amount confirms q.Amount; the
-// caller decides what to do with it. Reference and ProviderReference are
+// reports, if any (the documented answer is a status alone, so usually
+// neither). The amount asked about is a verification parameter that
+// PokeaPay checks (the failed value reads "Not all parameters fulfilled"),
+// so a success without an amount of its own confirms q.Amount: the result
+// then has Amount = q.Amount and HasAmount. An amount the answer does report
+// is returned as reported, for the caller to compare. Reference and ProviderReference are
 // the oref; Method is "M-Pesa" or "Card" on success; Raw holds the answers
 // by type, as {"m": ..., "c": ...}.
 func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, error) {
@@ -222,10 +223,14 @@ func (c *Client) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, 
 		ref = v.OrderRef
 		switch v.GatewayStatus() {
 		case gateway.StatusSucceeded:
+			amount := q.Amount // checked by PokeaPay as a parameter
+			if v.HasAmount {
+				amount = v.Amount
+			}
 			return gateway.Result{
 				Status:            gateway.StatusSucceeded,
-				Amount:            v.Amount,
-				HasAmount:         v.HasAmount,
+				Amount:            amount,
+				HasAmount:         true,
 				Receipt:           v.Receipt,
 				Currency:          q.Currency,
 				Reference:         ref,
