@@ -202,6 +202,9 @@ func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Resul
 	if a.Method == MethodSTK && res.Status == gateway.StatusFailed {
 		res.Message = STKMessage(res.Code)
 	}
+	if a.Method == MethodPokeaPay {
+		res = pokeapayVerified(a, res)
+	}
 	out, err := s.st.ApplyResult(ctx, a.ID, storeResult(res, source))
 	if err != nil {
 		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
