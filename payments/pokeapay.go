@@ -153,7 +153,7 @@ func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		ev.Message = "PokeaPay IPN for an unknown reference " + n.BillReference + ipnClaims(n)
+		ev.Message = "PokeaPay IPN for an unknown reference " + n.BillReference
 		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
 			return nil, "", addErr
 		}
