@@ -212,11 +212,11 @@ func (h *Handlers) renderContactStep(c *gin.Context, co *store.Checkout, need *p
 		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
 	switch {
 	case step.AskPhone && step.AskEmail:
-		step.Why = "PokeaPay needs your phone number and email address with every payment, and sends your receipt to them."
+		step.Why = "PokeaPay asks for your phone number and email address with every payment."
 	case step.AskPhone:
-		step.Why = "PokeaPay needs your phone number with every payment."
+		step.Why = "PokeaPay asks for your phone number with every payment."
 	default:
-		step.Why = "PokeaPay needs your email address with every payment, and sends your receipt there."
+		step.Why = "PokeaPay asks for your email address with every payment."
 	}
 	status, errs := http.StatusOK, map[string]string(nil)
 	if c.PostForm("step") == "contact" {

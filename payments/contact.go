@@ -101,7 +101,7 @@ func pokeapayContact(co *store.Checkout, in CustomerContact) (email, phone strin
 		need.Values[FieldCustomerEmail] = typedEmail
 		switch {
 		case typedEmail == "":
-			need.Errors[FieldCustomerEmail] = "Enter your email address: PokeaPay sends your receipt there."
+			need.Errors[FieldCustomerEmail] = "Enter your email address: PokeaPay needs it with every payment."
 		case checkEmail(FieldCustomerEmail, typedEmail) != nil:
 			need.Errors[FieldCustomerEmail] = "That email address does not look right. Write it like jane@example.com."
 		default:
