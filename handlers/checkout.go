@@ -118,9 +118,16 @@ func (h *Handlers) renderCheckout(c *gin.Context, status int, co *store.Checkout
 }
 
 func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string) {
+	h.renderCheckoutPage(c, status, co, fieldErrs, contact, nil)
+}
+
+func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string,
+	step *templates.ContactStep) {
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
+	pesapal := false
 	for _, m := range h.svc.Methods(co) {
+		pesapal = pesapal || m.Key == payments.MethodPesapal && m.Available
 		if m.Key == payments.MethodSTK {
 			// A form of its own: it needs the phone number.
 			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
@@ -133,7 +140,11 @@ func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Chec
 		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
 		Pending: co.Status == store.StatusPending, Status: h.statusView(co),
-		PayAction: "/c/" + co.ID + "/pay", NeedsContact: payments.NeedsContact(co), Contact: contact, STK: stk,
+		PayAction: "/c/" + co.ID + "/pay", NeedsContact: pesapal && payments.NeedsContact(co), Contact: contact, STK: stk,
+		ContactStep: step,
+	}
+	if step != nil {
+		v.Page = page(c, "Your details for "+step.Provider)
 	}
 	h.withNote(c, co, &v.Status)
 	if co.CancelURL != "" {
@@ -188,7 +199,13 @@ func (h *Handlers) Pay(c *gin.Context) {
 		}
 		c.Redirect(http.StatusSeeOther, "/c/"+co.ID+"/stk")
 	case payments.MethodPokeaPay:
-		u, err := h.svc.StartPokeaPay(c.Request.Context(), co.ID)
+		u, err := h.svc.StartPokeaPay(c.Request.Context(), co.ID, payments.CustomerContact{Contact: c.PostForm("contact"),
+			Email: c.PostForm(payments.FieldCustomerEmail), Phone: c.PostForm(payments.FieldCustomerPhone)})
+		var need *payments.ContactNeeded
+		if errors.As(err, &need) {
+			h.renderContactStep(c, co, need)
+			return
+		}
 		if h.payError(c, co, err) {
 			return
 		}
@@ -196,6 +213,29 @@ func (h *Handlers) Pay(c *gin.Context) {
 	default:
 		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "Choose one of the payment methods below."})
 	}
+}
+
+// renderContactStep asks for the details PokeaPay still needs. Coming from
+// the method choice it is a question (200, nothing marked); the step's own
+// form sent back with something missing or wrong is marked field by field
+// (422).
+func (h *Handlers) renderContactStep(c *gin.Context, co *store.Checkout, need *payments.ContactNeeded) {
+	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: "/c/" + co.ID,
+		AskPhone: need.Asks(payments.FieldCustomerPhone), AskEmail: need.Asks(payments.FieldCustomerEmail),
+		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
+	switch {
+	case step.AskPhone && step.AskEmail:
+		step.Why = "PokeaPay asks for your phone number and email address with every payment."
+	case step.AskPhone:
+		step.Why = "PokeaPay asks for your phone number with every payment."
+	default:
+		step.Why = "PokeaPay asks for your email address with every payment."
+	}
+	status, errs := http.StatusOK, map[string]string(nil)
+	if c.PostForm("step") == "contact" {
+		status, errs = http.StatusUnprocessableEntity, need.Errors
+	}
+	h.renderCheckoutPage(c, status, co, errs, "", step)
 }
 
 // payError shows what went wrong starting a payment and reports whether

@@ -143,13 +143,14 @@ func NeedsContact(co *store.Checkout) bool { return co.CustomerEmail == "" && co
 // applies what Pesapal confirms. ErrNotConfirmed means Pesapal should retry.
 func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source, raw string) (*store.Checkout, store.Outcome, error) {
 	a, err := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
+	claimed := false
 	if errors.Is(err, store.ErrNotFound) && n.OrderMerchantReference != "" {
 		// The notification can overtake our write of the tracking id; the
 		// merchant reference is the attempt id. Its tracking id, if known,
 		// must agree.
 		if b, err2 := s.st.Attempt(ctx, n.OrderMerchantReference); err2 == nil && b.Provider == ProviderPesapal &&
 			(b.ProviderReference == "" || b.ProviderReference == n.OrderTrackingID) {
-			a, err = b, nil
+			a, err, claimed = b, nil, b.ProviderReference == ""
 		}
 	}
 	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: raw,
@@ -170,7 +171,43 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 		return nil, "", err
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: n.OrderTrackingID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
-	return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source)
+	if !claimed {
+		return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source)
+	}
+	return s.confirmClaimedTrackingID(ctx, a, q, source)
+}
+
+// confirmClaimedTrackingID asks Pesapal about a tracking id that only the
+// (unsigned) notification ties to the attempt, before our own record of it
+// is written. Pesapal's answer counts for the attempt only when it names the
+// attempt as its merchant reference; otherwise the notification claimed
+// another order's tracking id (or Pesapal does not say yet), nothing changes
+// and the answer asks Pesapal to notify again, by when the tracking id is
+// ours.
+func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
+	if s.cfg.Pesapal == nil {
+		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
+	}
+	res, err := s.cfg.Pesapal.Confirm(ctx, q)
+	if err != nil {
+		return nil, "", s.notConfirmed(ctx, a, source, err)
+	}
+	if res.Reference != a.ID {
+		s.log.WarnContext(ctx, "pesapal notification names a tracking id of another order", "attempt_id", a.ID,
+			"checkout_id", a.CheckoutID, "tracking_id", q.ProviderReference, "merchant_reference", res.Reference)
+		// Another order's answer is not kept here: it is not this
+		// checkout's business.
+		msg := "ignored: Pesapal's answer for tracking id " + q.ProviderReference + " does not name this attempt as its merchant reference"
+		if res.Reference == "" {
+			msg = "not applied yet: Pesapal's answer for tracking id " + q.ProviderReference + " names no merchant reference"
+		}
+		if err := s.st.AddEvent(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventError,
+			Source: source, Message: msg}); err != nil {
+			return nil, "", err
+		}
+		return nil, "", fmt.Errorf("%w: tracking id %s is not known to belong to %s", ErrNotConfirmed, q.ProviderReference, a.ID)
+	}
+	return s.apply(ctx, a, res, source)
 }
 
 // confirmAndApply asks the provider about an attempt and applies the answer.
@@ -201,6 +238,9 @@ func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source str
 func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string) (*store.Checkout, store.Outcome, error) {
 	if a.Method == MethodSTK && res.Status == gateway.StatusFailed {
 		res.Message = STKMessage(res.Code)
+	}
+	if a.Method == MethodPokeaPay {
+		res = pokeapayVerified(a, res)
 	}
 	out, err := s.st.ApplyResult(ctx, a.ID, storeResult(res, source))
 	if err != nil {

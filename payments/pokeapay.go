@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"checkout/gateway"
@@ -33,7 +35,14 @@ var ErrForged = errors.New("the return link is not signed by the provider")
 // page for it. The attempt id is the order reference (oref) PokeaPay sees,
 // so every try has its own. A pending PokeaPay attempt is reused, so going
 // back and choosing PokeaPay again does not open a second order.
-func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string) (string, error) {
+//
+// PokeaPay's link is signed over live . oref . amount . phone . email .
+// outlet code with no separators, so every one of them is sent: a checkout
+// without a customer phone or email needs what the customer typed (see
+// CustomerContact); when something is missing or wrong the answer is a
+// *ContactNeeded and nothing changes. What the customer gives is kept on the
+// checkout.
+func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string, in CustomerContact) (string, error) {
 	co, err := s.st.Checkout(ctx, checkoutID)
 	if err != nil {
 		return "", err
@@ -47,6 +56,14 @@ func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string) (string,
 	if a, err := s.currentAttempt(ctx, co.ID, ProviderPokeaPay); err == nil {
 		return a.RedirectURL, nil
 	}
+	email, phone, err := pokeapayContact(co, in)
+	if err != nil {
+		return "", err
+	}
+	// Kept where the checkout had none (the merchant's values stay).
+	if err := s.st.SetCustomerContact(ctx, co.ID, email, phone); err != nil {
+		return "", err
+	}
 	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: ProviderPokeaPay, Method: MethodPokeaPay}
 	if err := s.st.StartAttempt(ctx, a, pokeapayFirstCheck, "customer"); err != nil {
 		if errors.Is(err, store.ErrTransition) {
@@ -56,7 +73,7 @@ func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string) (string,
 	}
 	u, err := s.cfg.PokeaPay.CheckoutURL(pokeapay.CheckoutRequest{
 		OrderRef: a.ID, Amount: gateway.Amount(co.Amount), Currency: co.Currency,
-		CustomerName: co.CustomerName, Email: co.CustomerEmail, Phone: co.CustomerPhone,
+		CustomerName: co.CustomerName, Email: email, Phone: phone,
 		CallbackURL: s.cfg.PublicURL + "/return/pokeapay", V1: co.ID,
 	})
 	if err != nil {
@@ -119,12 +136,18 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) 
 	return co, err
 }
 
-// PokeaPayIPN handles PokeaPay's instant payment notification: stored as
-// received, then confirmed with the payment verification call. The amount it
-// reports must match the order, and its referenceno becomes the receipt.
+// PokeaPayIPN handles PokeaPay's instant payment notification. It is
+// unsigned: anyone can send one, so it only says "look now". What it claims
+// (referenceno, amount, payer, method, fees) is written in the timeline and
+// used nowhere else; the payment verification alone decides, and its answer
+// is applied as any other (see apply): a receipt or an amount comes only from
+// it.
 func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (*store.Checkout, store.Outcome, error) {
+	if s.cfg.PokeaPay == nil {
+		return nil, "", ErrNotFound
+	}
 	ev := &store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: raw,
-		Message: "PokeaPay IPN for " + n.BillReference}
+		Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)}
 	a, err := s.st.Attempt(ctx, n.BillReference)
 	if err == nil && a.Provider != ProviderPokeaPay {
 		err = store.ErrNotFound
@@ -143,25 +166,40 @@ func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (
 	if err := s.st.AddEvent(ctx, ev); err != nil {
 		return nil, "", err
 	}
-	res, err := s.cfg.PokeaPay.Confirm(ctx, gateway.Query{AttemptID: a.ID, ProviderReference: a.ID,
-		Amount: gateway.Amount(a.Amount), Currency: a.Currency})
-	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, "ipn:pokeapay", err)
+	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
+	return s.confirmAndApply(ctx, a, s.cfg.PokeaPay, q, "ipn:pokeapay")
+}
+
+// ipnClaims writes what an IPN claims for the timeline, marked as claims.
+func ipnClaims(n pokeapay.IPN) string {
+	var parts []string
+	for _, f := range []struct{ key, val string }{
+		{"amount", n.Amount}, {"referenceno", n.ReferenceNo}, {"method", n.Method},
+		{"accountname", n.AccountName}, {"accountno", n.AccountNo}, {"fees", n.Fees},
+	} {
+		if f.val != "" {
+			parts = append(parts, f.key+" "+strconv.Quote(f.val))
+		}
 	}
-	// A verified success wins over anything the (unsigned) IPN says; its
-	// referenceno is then the receipt. When the verification does not
-	// confirm, an IPN reporting money moved for another amount disagrees
-	// with the order: the verification cannot tell us more (it answers
-	// "failed" when the amount differs), so the order is flagged for a
-	// person, never paid (the state machine's mismatch check sees the IPN's
-	// amount).
-	amt, hasAmt := n.AmountCents()
-	switch {
-	case res.Status == gateway.StatusSucceeded:
-		res.Receipt = n.ReferenceNo
-	case hasAmt && int64(amt) != a.Amount:
-		res = gateway.Result{Status: gateway.StatusSucceeded, Amount: amt, HasAmount: true, Currency: a.Currency,
-			Reference: n.BillReference, ProviderReference: a.ID, Receipt: n.ReferenceNo, Raw: res.Raw}
+	if len(parts) == 0 {
+		return ""
 	}
-	return s.apply(ctx, a, res, "ipn:pokeapay")
+	return " (unverified claims: " + strings.Join(parts, ", ") + ")"
+}
+
+// pokeapayVerified completes a payment verification's success for the state
+// machine. The verification is asked with the order's amount and answers
+// "failed" when that is not what was paid, so a success that reports no
+// amount of its own confirms the order's; an amount it does report is kept,
+// and a different one sends the attempt to review. A receipt is only ever
+// the verification's own.
+func pokeapayVerified(a *store.Attempt, res gateway.Result) gateway.Result {
+	if res.Status != gateway.StatusSucceeded || res.HasAmount {
+		return res
+	}
+	res.Amount, res.HasAmount = gateway.Amount(a.Amount), true
+	if res.Currency == "" {
+		res.Currency = a.Currency
+	}
+	return res
 }

@@ -188,19 +188,31 @@ func (s *Store) Events(ctx context.Context, checkoutID string) ([]Event, error) 
 	return evs, nil
 }
 
-// SetCustomerContact records the email or phone a customer typed on the
-// checkout page, when the merchant sent neither, with an event.
+// SetCustomerContact records the email and the phone a customer typed on
+// the checkout page, each only where the checkout has none (a value the
+// merchant sent is never replaced), with an event. An empty value is left
+// alone.
 func (s *Store) SetCustomerContact(ctx context.Context, id, email, phone string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Checkout{}).Where("id = ? AND customer_email = '' AND customer_phone = ''", id).
-			Updates(map[string]any{"customer_email": email, "customer_phone": phone, "updated_at": s.now()})
-		if res.Error != nil {
-			return fmt.Errorf("store: customer contact of %s: %w", id, res.Error)
+		var gave []string
+		for _, f := range []struct{ column, value string }{{"customer_email", email}, {"customer_phone", phone}} {
+			if f.value == "" {
+				continue
+			}
+			// Guarded per field: a concurrent choice that filled it first wins.
+			res := tx.Model(&Checkout{}).Where("id = ? AND "+f.column+" = ''", id).
+				Updates(map[string]any{f.column: f.value, "updated_at": s.now()})
+			if res.Error != nil {
+				return fmt.Errorf("store: customer contact of %s: %w", id, res.Error)
+			}
+			if res.RowsAffected == 1 {
+				gave = append(gave, f.value)
+			}
 		}
-		if res.RowsAffected == 0 {
+		if len(gave) == 0 {
 			return nil
 		}
 		return s.addEvent(tx, &Event{CheckoutID: id, Kind: EventAttempt, Source: "customer",
-			Message: "the customer gave " + strings.TrimSpace(email+" "+phone) + " for the receipt"})
+			Message: "the customer gave " + strings.Join(gave, " and ") + " for the receipt"})
 	})
 }

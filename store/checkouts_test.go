@@ -267,3 +267,55 @@ func TestAddEventKeepsTheNotificationAndEventsListNewestFirst(t *testing.T) {
 		t.Errorf("oldest event kind = %s, want created", evs[1].Kind)
 	}
 }
+
+func TestSetCustomerContactFillsOnlyWhatTheCheckoutLacks(t *testing.T) {
+	cases := []struct {
+		name                 string
+		hadEmail, hadPhone   string
+		email, phone         string
+		wantEmail, wantPhone string
+		wantEvent            string // "" when nothing is recorded
+	}{
+		{"neither before, both given", "", "", "jane@example.com", "254712345678",
+			"jane@example.com", "254712345678", "the customer gave jane@example.com and 254712345678 for the receipt"},
+		{"email before, phone given", "shop@example.com", "", "other@example.com", "254712345678",
+			"shop@example.com", "254712345678", "the customer gave 254712345678 for the receipt"},
+		{"phone before, email given", "", "254700000001", "jane@example.com", "254712345678",
+			"jane@example.com", "254700000001", "the customer gave jane@example.com for the receipt"},
+		{"both before", "shop@example.com", "254700000001", "jane@example.com", "254712345678",
+			"shop@example.com", "254700000001", ""},
+		{"nothing given", "", "", "", "", "", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestEnv(t)
+			ctx := context.Background()
+			co := newCheckout(t, s, func(c *Checkout) { c.CustomerEmail, c.CustomerPhone = tc.hadEmail, tc.hadPhone })
+			before, err := s.Events(ctx, co.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetCustomerContact(ctx, co.ID, tc.email, tc.phone); err != nil {
+				t.Fatalf("SetCustomerContact: %v", err)
+			}
+			got, err := s.Checkout(ctx, co.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.CustomerEmail != tc.wantEmail || got.CustomerPhone != tc.wantPhone {
+				t.Fatalf("contact = %q %q, want %q %q", got.CustomerEmail, got.CustomerPhone, tc.wantEmail, tc.wantPhone)
+			}
+			evs, err := s.Events(ctx, co.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.wantEvent == "" && len(evs) != len(before):
+				t.Fatalf("an event was recorded: %q", evs[0].Message)
+			case tc.wantEvent != "" && (len(evs) != len(before)+1 || evs[0].Message != tc.wantEvent ||
+				evs[0].Kind != EventAttempt || evs[0].Source != "customer"):
+				t.Fatalf("events %d (before %d), newest %+v, want %q", len(evs), len(before), evs[0], tc.wantEvent)
+			}
+		})
+	}
+}

@@ -223,8 +223,8 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 
 	case r.Status == AttemptSucceeded:
 		if a.Status == AttemptSucceeded {
-			// A provider whose status call carries no receipt (PokeaPay's
-			// verification) delivers it later in a notification.
+			// A status call that carried no receipt (PokeaPay's
+			// verification may not) can carry one on a later call.
 			if a.Receipt == "" && r.Receipt != "" {
 				return OutcomeUnchanged, s.fillReceipt(tx, &co, &a, r)
 			}

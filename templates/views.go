@@ -62,13 +62,33 @@ type CheckoutPage struct {
 	// PayAction is the POST target for choosing a method: /c/{id}/pay.
 	PayAction string
 	// NeedsContact asks for an email or phone (field "contact"): Pesapal
-	// needs one and the merchant sent neither.
+	// is offered, needs one, and the merchant sent neither.
 	NeedsContact bool
 	// Contact is what the customer typed, shown again with an error.
 	Contact string
+	// ContactStep, when set, replaces the method choice with the form
+	// that asks for the details a chosen method still needs.
+	ContactStep *ContactStep
 	// STK is the M-Pesa prompt form, shown below the method buttons (STK
 	// is not among Methods: it needs a phone number); nil hides it.
 	STK *STKForm
+}
+
+// ContactStep asks for what a method needs before the customer leaves
+// for the provider's page (PokeaPay signs every payment with the customer's
+// phone and email). Only the fields the checkout lacks are shown; the form
+// posts to PayAction with the method again and step=contact.
+type ContactStep struct {
+	// Method is posted as "method"; Provider names it for people.
+	Method, Provider string
+	// Why is the sentence above the fields.
+	Why string
+	// AskPhone and AskEmail show the fields customer_phone and
+	// customer_email; Phone and Email fill them with what was typed.
+	AskPhone, AskEmail bool
+	Phone, Email       string
+	// BackURL leads back to the method choice.
+	BackURL string
 }
 
 // STKForm is the M-Pesa STK push option: its own form with the phone

@@ -17,14 +17,18 @@ import (
 	"checkout/store"
 )
 
-// startPokeaPay has a customer choose PokeaPay; the browser follows the
-// redirect to the simulated hosted page. It returns the browser, that page
-// and the attempt (whose id is the oref PokeaPay sees).
+// startPokeaPay has a customer choose PokeaPay, give the phone number
+// PokeaPay asks for when the checkout has none (0712 345 678), and follow
+// the redirect to the simulated hosted page. It returns the browser, that
+// page and the attempt (whose id is the oref PokeaPay sees).
 func (e *env) startPokeaPay(id string) (*browser, page, store.Attempt) {
 	e.t.Helper()
 	b := e.browser()
 	p := b.get(e.app.URL + "/c/" + id)
 	hosted := b.submit(p, "form.method-choice", url.Values{"method": {"pokeapay"}})
+	if hosted.doc.Find("form.contact-step").Length() == 1 {
+		hosted = b.submit(hosted, "form.contact-step", url.Values{"customer_phone": {"0712 345 678"}})
+	}
 	if hosted.status != http.StatusOK || !strings.HasPrefix(hosted.url, e.sim.PokeaPayCheckoutURL()) {
 		e.t.Fatalf("after choosing PokeaPay: %d at %s:\n%s", hosted.status, hosted.url, hosted.body)
 	}
@@ -66,7 +70,8 @@ func TestPokeaPayPaymentThroughSimulatorShowsReceipt(t *testing.T) {
 	}
 	params := q.Query()
 	if params.Get("oref") != a.ID || params.Get("amt") != "1500.00" || params.Get("oc") != testOutlet ||
-		params.Get("cb") != e.app.URL+"/return/pokeapay" || params.Get("eml") != "jane@example.com" || params.Get("curr") != "KES" {
+		params.Get("cb") != e.app.URL+"/return/pokeapay" || params.Get("eml") != "jane@example.com" ||
+		params.Get("tel") != "254712345678" || params.Get("curr") != "KES" {
 		t.Fatalf("checkout URL parameters: %v", params)
 	}
 	if !strings.Contains(hosted.body, "KES 1,500.00") {
@@ -81,12 +86,12 @@ func TestPokeaPayPaymentThroughSimulatorShowsReceipt(t *testing.T) {
 		t.Fatalf("after the return: %s provider %q", co.Status, co.Provider)
 	}
 
-	// The IPN (twice) brings the receipt and changes nothing else.
+	// The IPN (twice) changes nothing: the receipt is the verification's
+	// own, if it carries one, never the IPN's referenceno.
 	e.sim.WaitIPNs()
-	order, _ := e.sim.PokeaPayOrder(a.ID)
 	co := e.checkout(id)
-	if co.Receipt == "" || co.Receipt != order.ReferenceNo || co.Review {
-		t.Fatalf("receipt %q (PokeaPay %q), review %v", co.Receipt, order.ReferenceNo, co.Review)
+	if want := e.verifiedPokeaPay(a).Receipt; co.Receipt != want || co.Review {
+		t.Fatalf("receipt %q (the verification's %q), review %v", co.Receipt, want, co.Review)
 	}
 	if n := e.transitions(id, store.StatusPaid); n != 1 {
 		t.Fatalf("transitions to paid = %d", n)
@@ -149,7 +154,7 @@ func TestPokeaPayIPNsThatMustChangeNothing(t *testing.T) {
 		}
 	})
 
-	t.Run("amount mismatch is flagged, not paid, and not reopened later", func(t *testing.T) {
+	t.Run("a payment of another amount fails on PokeaPay's word; the IPN's amount is only in the timeline", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		id := e.createCheckout("pk-4")
 		_, _, a := e.startPokeaPay(id)
@@ -160,27 +165,22 @@ func TestPokeaPayIPNsThatMustChangeNothing(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("IPN answered %d", status)
 		}
-		check := func(when string) {
-			co := e.checkout(id)
-			if co.Status != store.StatusPending || !co.Review || co.PaidAt != nil {
-				t.Fatalf("%s: status %s review %v", when, co.Status, co.Review)
-			}
-			att, err := e.store.Attempt(context.Background(), a.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if att.Status != store.AttemptPending || !att.Review || !strings.Contains(att.ReviewReason, "1.00") {
-				t.Fatalf("%s: attempt %s review %v %q", when, att.Status, att.Review, att.ReviewReason)
-			}
+		// The verification, asked with the order's amount, answers
+		// "failed": the attempt fails and the customer can pay again.
+		co := e.checkout(id)
+		if co.Status != store.StatusOpen || co.Review || co.Receipt != "" || co.PaidAt != nil || co.Message == "" {
+			t.Fatalf("after the IPN: status %s review %v receipt %q message %q", co.Status, co.Review, co.Receipt, co.Message)
 		}
-		check("after the IPN")
-		// The verification answers "failed" for the wrong amount; the
-		// reconciler must not reopen the checkout for a second payment.
-		e.clock.Advance(2 * time.Minute)
-		if err := e.svc.Reconcile(context.Background()); err != nil {
+		att, err := e.store.Attempt(context.Background(), a.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		check("after the reconciler")
+		if att.Status != store.AttemptFailed || att.Review || att.Receipt != "" {
+			t.Fatalf("attempt %s review %v receipt %q", att.Status, att.Review, att.Receipt)
+		}
+		if ev := e.ipnEvent(id); !strings.Contains(ev.Message, `amount "1.00"`) || !strings.Contains(ev.Message, `referenceno "RX2"`) {
+			t.Fatalf("the IPN's claims are not in the timeline: %q", ev.Message)
+		}
 	})
 }
 
@@ -204,8 +204,8 @@ func TestConcurrentDuplicatePokeaPayIPNsMakeOneTransition(t *testing.T) {
 	}
 	wg.Wait()
 	co := e.checkout(id)
-	if co.Status != store.StatusPaid || co.Receipt != order.ReferenceNo || co.Review {
-		t.Fatalf("status %s receipt %q review %v", co.Status, co.Receipt, co.Review)
+	if want := e.verifiedPokeaPay(a).Receipt; co.Status != store.StatusPaid || co.Receipt != want || co.Review {
+		t.Fatalf("status %s receipt %q (the verification's %q) review %v", co.Status, co.Receipt, want, co.Review)
 	}
 	if n := e.transitions(id, store.StatusPaid); n != 1 {
 		t.Fatalf("transitions to paid = %d, want 1", n)
@@ -286,4 +286,108 @@ func TestAdminRecheckPaysPokeaPayOrderWhoseReturnAndIPNNeverCame(t *testing.T) {
 	if top := timeline(after)[0]; top != (timelineEvent{kind: "transition", source: "admin:" + adminEmail, from: "Pending", to: "Paid"}) {
 		t.Fatalf("newest event %+v", top)
 	}
+}
+
+// verifiedPokeaPay asks PokeaPay's verification about an attempt the way the
+// app does, with a client of its own: what it answers is the only source of
+// a receipt.
+func (e *env) verifiedPokeaPay(a store.Attempt) gateway.Result {
+	e.t.Helper()
+	pk, err := pokeapay.New(pokeapay.Config{CheckoutURL: e.sim.PokeaPayCheckoutURL(), CoreURL: e.sim.PokeaPayCoreURL(),
+		OutletCode: testOutlet, HashKey: testHashKey, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := pk.Confirm(context.Background(), gateway.Query{AttemptID: a.ID, ProviderReference: a.ID,
+		Amount: gateway.Amount(a.Amount), Currency: a.Currency})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// ipnEvent is the newest PokeaPay IPN in a checkout's timeline.
+func (e *env) ipnEvent(id string) store.Event {
+	e.t.Helper()
+	evs, err := e.store.Events(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Source == "ipn:pokeapay" && ev.Kind == store.EventNotification {
+			return ev
+		}
+	}
+	e.t.Fatal("no PokeaPay IPN in the timeline")
+	return store.Event{}
+}
+
+func TestForgedPokeaPayIPNChangesNoReceiptAndNoReviewFlag(t *testing.T) {
+	t.Run("another amount while PokeaPay says pending, then PokeaPay's failed still fails the attempt", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		id := e.createCheckout("pk-forged-1")
+		b, hosted, a := e.startPokeaPay(id)
+		if status, body := e.pokeapayIPN(ipnBody(a.ID, "1.00", "FORGED1")); status != http.StatusOK {
+			t.Fatalf("IPN answered %d %s", status, body)
+		}
+		co := e.checkout(id)
+		if co.Status != store.StatusPending || co.Review || co.Receipt != "" {
+			t.Fatalf("after the forged IPN: status %s review %v receipt %q", co.Status, co.Review, co.Receipt)
+		}
+		att, err := e.store.Attempt(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if att.Status != store.AttemptPending || att.Review || att.Receipt != "" {
+			t.Fatalf("attempt after the forged IPN: %s review %v receipt %q", att.Status, att.Review, att.Receipt)
+		}
+		if ev := e.ipnEvent(id); !strings.Contains(ev.Message, `referenceno "FORGED1"`) || !strings.Contains(ev.Payload, "FORGED1") {
+			t.Fatalf("the IPN's claims are not in the timeline: %q %q", ev.Message, ev.Payload)
+		}
+
+		// The customer declines on PokeaPay's page: PokeaPay's own "failed".
+		result := b.submit(hosted, "form", url.Values{"action": {"decline"}, "type": {"m"}})
+		if result.status != http.StatusOK {
+			t.Fatalf("after Decline: %d", result.status)
+		}
+		co = e.checkout(id)
+		if co.Status != store.StatusOpen || co.Review || co.Message == "" {
+			t.Fatalf("after PokeaPay's failed: status %s review %v message %q", co.Status, co.Review, co.Message)
+		}
+		if att, err = e.store.Attempt(context.Background(), a.ID); err != nil || att.Status != store.AttemptFailed || att.Review {
+			t.Fatalf("attempt after PokeaPay's failed: %v %s review %v", err, att.Status, att.Review)
+		}
+	})
+
+	t.Run("after a verified success the receipt stays the verification's", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		id := e.createCheckout("pk-forged-2")
+		b, hosted, a := e.startPokeaPay(id)
+		if result := b.submit(hosted, "form", url.Values{"action": {"pay"}, "type": {"m"}}); result.status != http.StatusOK {
+			t.Fatalf("after Pay: %d", result.status)
+		}
+		paid := e.checkout(id)
+		if paid.Status != store.StatusPaid {
+			t.Fatalf("after the return: %s", paid.Status)
+		}
+		for _, amount := range []string{"1500.00", "1.00"} {
+			if status, body := e.pokeapayIPN(ipnBody(a.ID, amount, "FORGED2")); status != http.StatusOK {
+				t.Fatalf("IPN answered %d %s", status, body)
+			}
+		}
+		co := e.checkout(id)
+		if co.Status != store.StatusPaid || co.Receipt != paid.Receipt || co.Receipt == "FORGED2" || co.Review {
+			t.Fatalf("after the forged IPNs: status %s receipt %q (was %q) review %v", co.Status, co.Receipt, paid.Receipt, co.Review)
+		}
+		att, err := e.store.Attempt(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if att.Status != store.AttemptSucceeded || att.Receipt != paid.Receipt || att.Review {
+			t.Fatalf("attempt: %s receipt %q review %v", att.Status, att.Receipt, att.Review)
+		}
+		if n := e.transitions(id, store.StatusPaid); n != 1 {
+			t.Fatalf("transitions to paid = %d", n)
+		}
+	})
 }
