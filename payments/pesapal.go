@@ -233,16 +233,14 @@ func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source str
 	return fmt.Errorf("%w: %v", ErrNotConfirmed, err)
 }
 
-// apply hands a provider's confirmed answer to the state machine. An STK
-// failure carries M-Pesa's result code; the customer reads a sentence for it.
+// apply hands a provider's confirmed answer to the state machine, with the
+// rules of the attempt's method (an STK prompt's in stkResult).
 func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string) (*store.Checkout, store.Outcome, error) {
-	if a.Method == MethodSTK && res.Status == gateway.StatusFailed {
-		res.Message = STKMessage(res.Code)
+	sr := storeResult(res, source)
+	if a.Method == MethodSTK {
+		sr = s.stkResult(a, res, source)
 	}
-	if a.Method == MethodPokeaPay {
-		res = pokeapayVerified(a, res)
-	}
-	out, err := s.st.ApplyResult(ctx, a.ID, storeResult(res, source))
+	out, err := s.st.ApplyResult(ctx, a.ID, sr)
 	if err != nil {
 		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
 	}

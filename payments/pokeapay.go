@@ -186,20 +186,3 @@ func ipnClaims(n pokeapay.IPN) string {
 	}
 	return " (unverified claims: " + strings.Join(parts, ", ") + ")"
 }
-
-// pokeapayVerified completes a payment verification's success for the state
-// machine. The verification is asked with the order's amount and answers
-// "failed" when that is not what was paid, so a success that reports no
-// amount of its own confirms the order's; an amount it does report is kept,
-// and a different one sends the attempt to review. A receipt is only ever
-// the verification's own.
-func pokeapayVerified(a *store.Attempt, res gateway.Result) gateway.Result {
-	if res.Status != gateway.StatusSucceeded || res.HasAmount {
-		return res
-	}
-	res.Amount, res.HasAmount = gateway.Amount(a.Amount), true
-	if res.Currency == "" {
-		res.Currency = a.Currency
-	}
-	return res
-}

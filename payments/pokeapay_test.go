@@ -258,9 +258,11 @@ func TestPokeaPayIPNIsAClaimAndTheVerificationDecides(t *testing.T) {
 		wantReceipt  string
 		wantReview   bool
 	}{
-		{name: "success without an amount or receipt pays the order's amount and takes no receipt from the IPN",
+		// The client reports a verified success without an amount of its
+		// own at the amount it asked about (gateway/pokeapay, Confirm).
+		{name: "success at the amount asked pays the order and takes no receipt from the IPN",
 			ipnAmount: "1.00", ipnReceipt: "RX1",
-			verification: gateway.Result{Status: gateway.StatusSucceeded},
+			verification: gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true},
 			wantOutcome:  store.OutcomePaid, wantStatus: store.StatusPaid, wantAttempt: store.AttemptSucceeded},
 		{name: "success with its own receipt: that receipt, not the IPN's",
 			ipnAmount: "1500.00", ipnReceipt: "RX2",
@@ -335,7 +337,8 @@ func TestPokeaPayIPNAfterAVerifiedSuccessKeepsTheVerifiedReceipt(t *testing.T) {
 	e := newPKEnv(t)
 	ctx := context.Background()
 	co, a := e.started()
-	e.pk.answers(gateway.Result{Status: gateway.StatusSucceeded, Reference: a.ID, ProviderReference: a.ID, Currency: "KES"})
+	e.pk.answers(gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Reference: a.ID,
+		ProviderReference: a.ID, Currency: "KES"})
 	if _, out, err := e.svc.Recheck(ctx, a, "return:pokeapay"); err != nil || out != store.OutcomePaid {
 		t.Fatalf("verified success: %s %v", out, err)
 	}
@@ -345,8 +348,8 @@ func TestPokeaPayIPNAfterAVerifiedSuccessKeepsTheVerifiedReceipt(t *testing.T) {
 		{"QK1", "RX2", "QK1"},
 		{"", "RX3", "QK1"},
 	} {
-		e.pk.answers(gateway.Result{Status: gateway.StatusSucceeded, Reference: a.ID, ProviderReference: a.ID, Currency: "KES",
-			Receipt: tc.verified})
+		e.pk.answers(gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Reference: a.ID,
+			ProviderReference: a.ID, Currency: "KES", Receipt: tc.verified})
 		got, _, err := e.svc.PokeaPayIPN(ctx, pokeapay.IPN{BillReference: a.ID, Amount: "1.00", ReferenceNo: tc.claimed}, "{}")
 		if err != nil {
 			t.Fatal(err)

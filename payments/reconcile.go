@@ -63,9 +63,6 @@ func firstCheck(a *store.Attempt) time.Duration {
 func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) (*store.Checkout, store.Outcome, error) {
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	if a.Method == MethodSTK {
-		return s.confirmSTK(ctx, a, q, source)
-	}
 	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source)
 }
 

@@ -218,32 +218,6 @@ func (s *Service) stkResult(a *store.Attempt, res gateway.Result, source string)
 	return sr
 }
 
-// confirmSTK asks the STK backend about a prompt and applies its answer
-// with the rules of stkResult. Silence (an error) changes nothing: the
-// attempt stays pending and the reconciler asks again.
-func (s *Service) confirmSTK(ctx context.Context, a *store.Attempt, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
-	c := s.confirmer(a)
-	if c == nil {
-		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
-	}
-	res, err := c.Confirm(ctx, q)
-	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, source, err)
-	}
-	out, err := s.st.ApplyResult(ctx, a.ID, s.stkResult(a, res, source))
-	if err != nil {
-		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
-	}
-	if out != store.OutcomeUnchanged {
-		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
-	}
-	co, err := s.st.Checkout(ctx, a.CheckoutID)
-	if err != nil {
-		return nil, "", err
-	}
-	return co, out, nil
-}
-
 // WaitingNote is what the customer should read about a checkout that waits
 // on a payment, beyond "waiting": STKNoAnswer when its payment is an M-Pesa
 // prompt whose window has passed with no verdict, "" otherwise. The status
