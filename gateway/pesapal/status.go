@@ -99,6 +99,13 @@ func (t TransactionStatus) Result() gateway.Result {
 		// since a wrong "pending" only delays, while a wrong final status
 		// could mark an order paid or failed.
 		r.Status = gateway.StatusPending
+	case t.contradicts():
+		// status_code "represents" payment_status_description; when the
+		// two disagree nothing final is believed. Pending keeps the
+		// attempt polled, and the message keeps the answer visible.
+		r.Status = gateway.StatusPending
+		r.Message = fmt.Sprintf("Pesapal's status_code %d disagrees with its payment_status_description %q",
+			t.StatusCode, strings.TrimSpace(t.PaymentStatusDescription))
 	case t.StatusCode == StatusCodeCompleted:
 		r.Status = gateway.StatusSucceeded
 	case t.StatusCode == StatusCodeFailed:
@@ -119,6 +126,24 @@ func (t TransactionStatus) Result() gateway.Result {
 		r.Message = fmt.Sprintf("Pesapal sent an unknown status_code %d", t.StatusCode)
 	}
 	return r
+}
+
+// statusWords are the payment_status_description each status_code stands
+// for.
+var statusWords = map[int]string{
+	StatusCodeInvalid:   "invalid",
+	StatusCodeCompleted: "completed",
+	StatusCodeFailed:    "failed",
+	StatusCodeReversed:  "reversed",
+}
+
+// contradicts reports an answer whose payment_status_description names
+// another status than its status_code. An empty description contradicts
+// nothing.
+func (t TransactionStatus) contradicts() bool {
+	d := strings.ToLower(strings.TrimSpace(t.PaymentStatusDescription))
+	w, known := statusWords[t.StatusCode]
+	return d != "" && known && d != w
 }
 
 // failureMessage picks the words that explain a failed or reversed payment.

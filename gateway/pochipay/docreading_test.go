@@ -507,24 +507,6 @@ func TestDocReading_Confirm_CompleteWithoutAmountIsSucceededHasAmountFalse(t *te
 	}
 }
 
-// UNCLEAR reading: the README names the status answer's receipt
-// mpesaReference and the callback's thirdPartyReference, and its status shape
-// ends in "...". Read here: a status answer that names the receipt
-// thirdPartyReference (derived: mpesaReference renamed) still gives the
-// receipt. The other reading: only mpesaReference counts in a status answer.
-func TestDocReading_Confirm_CompleteWithThirdPartyReferenceReceipt(t *testing.T) {
-	body := strings.Replace(statusComplete, `"mpesaReference"`, `"thirdPartyReference"`, 1)
-	d := newDocServer(t, map[string]route{statusPath: {200, body}})
-	c := newDocClient(t, d, nil)
-	res, err := c.Confirm(context.Background(), byCollection())
-	if err != nil {
-		t.Fatalf("Confirm: %v", err)
-	}
-	if res.Status != gateway.StatusSucceeded || res.Receipt != "SGR7XK2P1Q" {
-		t.Errorf("status %q receipt %q, want succeeded with receipt SGR7XK2P1Q from thirdPartyReference", res.Status, res.Receipt)
-	}
-}
-
 func TestDocReading_Confirm_FailedIsFailedWithReason(t *testing.T) {
 	for _, q := range []gateway.Query{byCollection(), byOrder()} {
 		d := newDocServer(t, map[string]route{statusPath: {200, statusFailed}, queryPath: {200, statusFailed}})

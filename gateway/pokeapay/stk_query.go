@@ -63,7 +63,8 @@ func (c *STKClient) Confirm(ctx context.Context, q gateway.Query) (gateway.Resul
 //
 //   - "Transaction Query Success" ({"success": true, "message": ...,
 //     "data": {"receipt", ..., "orderRef", "amount", ...}}, the success
-//     callback's body): StatusSucceeded with the receipt, Code "0", and the
+//     callback's body): StatusSucceeded with the receipt, the resultCode
+//     only when the answer has one (the example has none), and the
 //     amount when data.amount is there (HasAmount; an amount that is there
 //     but unreadable is an error). It needs HTTP 2xx and a receipt.
 //   - "stkPush Transaction POST Success" ({"success": true, "message":
@@ -144,7 +145,9 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 			}
 			r.Amount, r.HasAmount = v, true
 		}
-		r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, receipt, "0"
+		// Code is M-Pesa's code only when PokeaPay reports one; the
+		// documented success carries none.
+		r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, receipt, code
 		return r, nil
 	case saysAny(stkPendingTexts, env.Error.text(), env.Message.text()):
 		r.Status = gateway.StatusPending

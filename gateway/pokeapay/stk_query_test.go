@@ -57,21 +57,28 @@ func TestSTKConfirmMapsQueryAnswers(t *testing.T) {
 	}{
 		{name: "completed", status: 200, body: queryCompleted, want: func() gateway.Result {
 			r := ok(gateway.StatusSucceeded)
-			r.Amount, r.HasAmount, r.Receipt, r.Code = 150000, true, "SBK12XYZ9Q", "0"
+			r.Amount, r.HasAmount, r.Receipt = 150000, true, "SBK12XYZ9Q"
 			return r
 		}()},
 		{name: "success with an amount as a decimal string", status: 200,
 			body: `{"success":"true","data":{"receipt":"SBK1","amount":"1500.00"}}`,
 			want: func() gateway.Result {
 				r := ok(gateway.StatusSucceeded)
-				r.Amount, r.HasAmount, r.Receipt, r.Code = 150000, true, "SBK1", "0"
+				r.Amount, r.HasAmount, r.Receipt = 150000, true, "SBK1"
 				return r
 			}()},
 		{name: "success without an amount has no amount", status: 200,
 			body: `{"success":true,"message":"Transaction completed successfully","data":{"receipt":"SBK2","orderRef":"pay_1"}}`,
 			want: func() gateway.Result {
 				r := ok(gateway.StatusSucceeded)
-				r.Receipt, r.Code = "SBK2", "0"
+				r.Receipt = "SBK2"
+				return r
+			}()},
+		{name: "success reporting result code 0 keeps it", status: 200,
+			body: `{"success":true,"data":{"receipt":"SBK3","orderRef":"pay_1","resultCode":"0"}}`,
+			want: func() gateway.Result {
+				r := ok(gateway.StatusSucceeded)
+				r.Receipt, r.Code = "SBK3", "0"
 				return r
 			}()},
 		{name: "success true without a receipt is pending", status: 200,
