@@ -170,6 +170,10 @@ func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (
 	return s.confirmAndApply(ctx, a, s.cfg.PokeaPay, q, "ipn:pokeapay")
 }
 
+// maxClaim bounds each claimed value quoted in the timeline; the raw body is
+// in the event's payload.
+const maxClaim = 64
+
 // ipnClaims writes what an IPN claims for the timeline, marked as claims.
 func ipnClaims(n pokeapay.IPN) string {
 	var parts []string
@@ -178,7 +182,11 @@ func ipnClaims(n pokeapay.IPN) string {
 		{"accountname", n.AccountName}, {"accountno", n.AccountNo}, {"fees", n.Fees},
 	} {
 		if f.val != "" {
-			parts = append(parts, f.key+" "+strconv.Quote(f.val))
+			v := f.val
+			if r := []rune(v); len(r) > maxClaim {
+				v = string(r[:maxClaim]) + "…"
+			}
+			parts = append(parts, f.key+" "+strconv.Quote(v))
 		}
 	}
 	if len(parts) == 0 {

@@ -363,3 +363,16 @@ func TestPokeaPayIPNAfterAVerifiedSuccessKeepsTheVerifiedReceipt(t *testing.T) {
 		t.Fatalf("checkout %v %+v", err, got)
 	}
 }
+
+func TestIPNClaimsQuotedInTheTimelineAreClippedEach(t *testing.T) {
+	long := strings.Repeat("9", 255)
+	got := ipnClaims(pokeapay.IPN{Amount: long, ReferenceNo: "RX1", AccountName: strings.Repeat("é", 100)})
+	want := ` (unverified claims: amount "` + strings.Repeat("9", maxClaim) + `…", referenceno "RX1", accountname "` +
+		strings.Repeat("é", maxClaim) + `…")`
+	if got != want {
+		t.Fatalf("ipnClaims =\n %s\nwant\n %s", got, want)
+	}
+	if ipnClaims(pokeapay.IPN{}) != "" {
+		t.Fatal("an IPN that claims nothing adds nothing to the message")
+	}
+}
