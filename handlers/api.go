@@ -148,15 +148,16 @@ func refusal(err error) (status int, answer any, ok bool) {
 
 // createOnce is create for a request holding its Idempotency-Key: a 201
 // is stored as the key's answer in the transaction that creates the
-// checkout (stored is true); a refusal is returned encoded, for the caller
-// to store.
-func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.IdempotencyClaim) (status int, out []byte, stored bool, err error) {
+// checkout (stored is true), and so is the answer another request with
+// the same key and body stored first (ans.Replayed); a refusal is returned
+// encoded, for the caller to store.
+func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.IdempotencyClaim) (ans store.StoredAnswer, stored bool, err error) {
 	var req payments.CreateRequest
 	if code, msg, field := decodeStrict(body, &req); code != "" {
-		out, err = json.Marshal(errorBody(code, msg, field))
-		return http.StatusBadRequest, out, false, err
+		out, err := json.Marshal(errorBody(code, msg, field))
+		return store.StoredAnswer{Status: http.StatusBadRequest, Body: out}, false, err
 	}
-	_, status, out, err = h.svc.CreateCheckoutOnce(c.Request.Context(), merchant(c), req, "api", claim,
+	_, ans, err = h.svc.CreateCheckoutOnce(c.Request.Context(), merchant(c), req, "api", claim,
 		func(co *store.Checkout) (int, []byte, error) {
 			obj, err := h.svc.Object(co)
 			if err != nil {
@@ -166,16 +167,20 @@ func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.Idempote
 			return http.StatusCreated, b, err
 		})
 	if st, answer, ok := refusal(err); ok {
-		out, err = json.Marshal(answer)
-		return st, out, false, err
+		out, err := json.Marshal(answer)
+		return store.StoredAnswer{Status: st, Body: out}, false, err
 	}
 	if err != nil {
-		return 0, nil, false, err
+		return store.StoredAnswer{}, false, err
 	}
-	return status, out, true, nil
+	return ans, true, nil
 }
 
 const headerIdempotencyKey = "Idempotency-Key"
+
+// msgIdempotencyInProgress answers a request whose key another request
+// with the same body holds.
+const msgIdempotencyInProgress = "a request with this Idempotency-Key is still being processed; retry shortly"
 
 // idempotencyKey reads the Idempotency-Key header: 1 to 255 printable
 // ASCII characters, sent once. bad is the message for a key refused.
@@ -225,8 +230,7 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 		return
 	case store.IdempotencyInProgress:
 		c.Header("Retry-After", "1")
-		apiError(c, http.StatusConflict, "idempotency_error",
-			"a request with this Idempotency-Key is still being processed; retry shortly", headerIdempotencyKey)
+		apiError(c, http.StatusConflict, "idempotency_error", msgIdempotencyInProgress, headerIdempotencyKey)
 		return
 	}
 	if claim.TookOver {
@@ -245,13 +249,21 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 		}
 	}()
 
-	status, out, stored, err := h.createOnce(c, body, claim)
+	ans, stored, err := h.createOnce(c, body, claim)
 	settled = true
+	if errors.Is(err, store.ErrConflict) {
+		// This request ran past its lock and a retry with the same key and
+		// body took the key over; nothing was created here. The key's
+		// answer will be the retry's: this client is told to ask again,
+		// as any request that finds the key running is.
+		h.log.WarnContext(ctx, "idempotency key taken over while its request ran; nothing created",
+			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID)
+		c.Header("Retry-After", "1")
+		apiError(c, http.StatusConflict, "idempotency_error", msgIdempotencyInProgress, headerIdempotencyKey)
+		return
+	}
 	if err != nil {
 		// Released before the 500 is sent, so that a retry runs again.
-		// (When this request's hold lapsed and a retry took the key over,
-		// nothing was created here and the release leaves that hold: the
-		// next retry gets the key's answer.)
 		h.abandon(bg, c, claim)
 		fail(c, err)
 		return
@@ -260,7 +272,7 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 		// A refusal created nothing, so it is stored on its own; before it
 		// is sent, so a retry that follows the answer replays it instead
 		// of hearing "in progress".
-		if err := h.svc.Store().FinishIdempotency(bg, claim, status, out); err != nil {
+		if err := h.svc.Store().FinishIdempotency(bg, claim, ans.Status, ans.Body); err != nil {
 			// The refusal stands whatever the store says: this client
 			// still gets it. The key stays running until its lock lapses
 			// and a retry takes it over.
@@ -268,7 +280,13 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 				"request_id", c.GetString(keyRequestID), "merchant_id", m.ID, "err", err)
 		}
 	}
-	writeStored(c, status, out)
+	if ans.Replayed {
+		// Another request with this key and body finished it while this
+		// one ran (it took the key over after this one's lock lapsed):
+		// its answer is this request's too.
+		c.Header("Idempotent-Replayed", "true")
+	}
+	writeStored(c, ans.Status, ans.Body)
 }
 
 func (h *Handlers) abandon(ctx context.Context, c *gin.Context, claim *store.IdempotencyClaim) {

@@ -73,22 +73,28 @@ func (s *Service) CreateCheckout(ctx context.Context, m *store.Merchant, req Cre
 // Idempotency-Key (claim): the checkout and the key's answer, which answer
 // builds from the checkout as inserted, are stored in one transaction, so
 // that a crash never leaves a checkout whose retry would find its
-// reference taken. It returns the checkout and the stored answer. Errors
-// are CreateCheckout's; besides, store.ErrConflict or store.ErrNotFound
-// (wrapped) when the key is no longer the claim's, and nothing was
-// created.
+// reference taken. It returns the checkout and the stored answer; when
+// another request with the same key and body finished the key first (it
+// took the key over after this request's lock lapsed), the answer is
+// that request's, Replayed, and the checkout is nil: nothing was created.
+// Errors are CreateCheckout's; besides, store.ErrConflict or
+// store.ErrNotFound (wrapped) when the key is no longer the claim's, and
+// nothing was created.
 func (s *Service) CreateCheckoutOnce(ctx context.Context, m *store.Merchant, req CreateRequest, source string,
-	claim *store.IdempotencyClaim, answer store.IdempotentAnswer) (*store.Checkout, int, []byte, error) {
+	claim *store.IdempotencyClaim, answer store.IdempotentAnswer) (*store.Checkout, store.StoredAnswer, error) {
 	co, err := s.newCheckout(m, req)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, store.StoredAnswer{}, err
 	}
-	status, body, err := s.st.CreateCheckoutOnce(ctx, co, source, claim, answer)
+	stored, err := s.st.CreateCheckoutOnce(ctx, co, source, claim, answer)
 	if err != nil {
-		return nil, 0, nil, createError(err)
+		return nil, store.StoredAnswer{}, createError(err)
+	}
+	if stored.Replayed {
+		return nil, stored, nil
 	}
 	s.logCreated(ctx, co)
-	return co, status, body, nil
+	return co, stored, nil
 }
 
 // newCheckout validates the request and builds the merchant's checkout.

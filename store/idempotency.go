@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -173,11 +174,11 @@ func (s *Store) BeginIdempotency(ctx context.Context, merchantID, key, requestHa
 }
 
 // FinishIdempotency stores the answer of a request that holds its key
-// (IdempotencyStarted), so that retries get it byte for byte. If the key
-// was taken over meanwhile by a retry of the same body, the first answer
-// stored wins (both answer that body; a real answer beats none) and the
-// later one gets ErrConflict, as does a key now held for another body;
-// a key no longer there gives ErrNotFound.
+// (IdempotencyStarted), so that retries get it byte for byte. Only the
+// key's current holder writes: a request whose lock lapsed and was taken
+// over by a retry of the same body writes nothing and gets ErrConflict
+// (the retry's answer stands), as does one whose key was finished or is
+// now held for another body; a key no longer there gives ErrNotFound.
 func (s *Store) FinishIdempotency(ctx context.Context, c *IdempotencyClaim, status int, body []byte) error {
 	if c.Result != IdempotencyStarted {
 		return fmt.Errorf("store: finish idempotency key with a %s claim", c.Result)
@@ -187,8 +188,12 @@ func (s *Store) FinishIdempotency(ctx context.Context, c *IdempotencyClaim, stat
 
 // finishIdempotency stores the answer in tx (see FinishIdempotency).
 func finishIdempotency(tx *gorm.DB, c *IdempotencyClaim, status int, body []byte) error {
+	// The lease this caller claimed identifies its hold: a takeover always
+	// sets a later one, so a holder whose lock lapsed and was taken over
+	// matches no row, even though merchant, key, body and status still do.
 	res := tx.Model(&idempotencyKey{}).
-		Where("merchant_id = ? AND key = ? AND request_hash = ? AND status = ?", c.MerchantID, c.Key, c.RequestHash, idemRunning).
+		Where("merchant_id = ? AND key = ? AND request_hash = ? AND status = ? AND locked_until = ?",
+			c.MerchantID, c.Key, c.RequestHash, idemRunning, c.LockedUntil).
 		Updates(map[string]any{"status": idemDone, "response_status": status, "response_body": string(body)})
 	if res.Error != nil {
 		return fmt.Errorf("store: finish idempotency key for %s: %w", c.MerchantID, res.Error)
@@ -211,37 +216,85 @@ func finishIdempotency(tx *gorm.DB, c *IdempotencyClaim, status int, body []byte
 // bytes a retry gets back.
 type IdempotentAnswer func(co *Checkout) (status int, body []byte, err error)
 
+// StoredAnswer is the key's answer CreateCheckoutOnce gives its request.
+type StoredAnswer struct {
+	Status int
+	Body   []byte
+	// Replayed: the answer is not this request's own but the one another
+	// request with the same key and body stored first (one that took the
+	// key over after this request's lock lapsed); this request wrote
+	// nothing.
+	Replayed bool
+}
+
 // CreateCheckoutOnce is CreateCheckout for a request that holds its
 // Idempotency-Key (c is IdempotencyStarted): the checkout, its "created"
 // event and the key's answer, built by answer, commit in one transaction.
 // A crash leaves all of them or none, so no checkout exists whose key has
 // no answer, and a retry never finds the reference taken by its own first
-// try. It returns the stored answer. ErrDuplicate: the reference is taken
-// (nothing is written; the caller stores that refusal with
-// FinishIdempotency). ErrConflict or ErrNotFound: the key is no longer
-// this caller's (taken over, finished by another, or gone); nothing is
-// written.
-func (s *Store) CreateCheckoutOnce(ctx context.Context, co *Checkout, source string, c *IdempotencyClaim, answer IdempotentAnswer) (int, []byte, error) {
+// try. It returns the stored answer.
+//
+// When the reference is taken (ErrDuplicate) or the key is no longer this
+// caller's (ErrConflict), the key is read again: if another request with
+// the same key and body finished it meanwhile, its answer is returned,
+// Replayed, and nothing is written. That request took the key over after
+// this one's lock lapsed, and the reference it holds is its own checkout,
+// not a reason to refuse. Otherwise the error is returned and nothing is
+// written: ErrDuplicate, the reference is taken by another checkout (the
+// caller stores that refusal with FinishIdempotency); ErrConflict, the key
+// is held by another request or was finished for another body;
+// ErrNotFound, the key is gone.
+func (s *Store) CreateCheckoutOnce(ctx context.Context, co *Checkout, source string, c *IdempotencyClaim, answer IdempotentAnswer) (StoredAnswer, error) {
 	if c.Result != IdempotencyStarted {
-		return 0, nil, fmt.Errorf("store: create checkout with a %s idempotency claim", c.Result)
+		return StoredAnswer{}, fmt.Errorf("store: create checkout with a %s idempotency claim", c.Result)
 	}
 	s.newCheckout(co)
-	var status int
-	var body []byte
+	var out StoredAnswer
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := s.createCheckout(tx, co, source); err != nil {
 			return err
 		}
 		var err error
-		if status, body, err = answer(co); err != nil {
+		if out.Status, out.Body, err = answer(co); err != nil {
 			return fmt.Errorf("store: answer for checkout %s: %w", co.ID, err)
 		}
-		return finishIdempotency(tx, c, status, body)
+		return finishIdempotency(tx, c, out.Status, out.Body)
 	})
-	if err != nil {
-		return 0, nil, err
+	if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrConflict) {
+		// Read after the rollback, not in the failed transaction (which
+		// PostgreSQL refuses to continue).
+		replay, ok, rerr := s.finishedAnswer(ctx, c)
+		if rerr != nil {
+			// Unknown whether the key was answered meanwhile: a server
+			// error, so that the retry finds out, rather than a refusal
+			// that may contradict the key's answer.
+			return StoredAnswer{}, fmt.Errorf("%v; then %w", err, rerr)
+		}
+		if ok {
+			return replay, nil
+		}
 	}
-	return status, body, nil
+	if err != nil {
+		return StoredAnswer{}, err
+	}
+	return out, nil
+}
+
+// finishedAnswer reads c's key: ok when it is done for c's body, with its
+// stored answer.
+func (s *Store) finishedAnswer(ctx context.Context, c *IdempotencyClaim) (StoredAnswer, bool, error) {
+	var row idempotencyKey
+	err := s.r.WithContext(ctx).Where("merchant_id = ? AND key = ?", c.MerchantID, c.Key).First(&row).Error
+	if notFound(err) {
+		return StoredAnswer{}, false, nil
+	}
+	if err != nil {
+		return StoredAnswer{}, false, fmt.Errorf("store: read idempotency key for %s: %w", c.MerchantID, err)
+	}
+	if row.Status != idemDone || row.RequestHash != c.RequestHash {
+		return StoredAnswer{}, false, nil
+	}
+	return StoredAnswer{Status: row.ResponseStatus, Body: []byte(row.ResponseBody), Replayed: true}, true, nil
 }
 
 // AbandonIdempotency releases a key without storing an answer (a server

@@ -126,6 +126,47 @@ func TestIdempotencyLapsedLockIsTakenOverBySameBodyOnly(t *testing.T) {
 		ResponseStatus: 201, ResponseBody: []byte(`{"id":"chk_1"}`)})
 }
 
+// TestIdempotencyFinishByAHolderWhoseKeyWasTakenOverWritesNothing: the
+// slow request answers after a retry took its key over, before the retry
+// answers. It holds the key no longer, so it writes nothing and the
+// retry's answer is the one stored.
+func TestIdempotencyFinishByAHolderWhoseKeyWasTakenOverWritesNothing(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	slow := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock)
+	taken := begin(t, s, testMerchantID, "key-1", hashA)
+
+	err := s.FinishIdempotency(ctx, slow, 201, []byte(`{"id":"chk_slow"}`))
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("the slow request's finish: %v, want ErrConflict", err)
+	}
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 {
+		t.Fatalf("%d keys, want 1", len(rows))
+	}
+	assertFields(t, "key after the slow finish", rows[0], idempotencyKey{ID: rows[0].ID, MerchantID: testMerchantID, Key: "key-1",
+		RequestHash: hashA, Status: idemRunning, CreatedAt: t0, LockedUntil: taken.LockedUntil})
+
+	finish(t, s, taken, 201, `{"id":"chk_retry"}`)
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "replay", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(`{"id":"chk_retry"}`)})
+}
+
+// TestIdempotencyHolderPastItsLockFinishesWhileNoOneTookOver: a lapsed lock
+// only lets a retry take the key; until one does, the key is still the
+// slow request's to answer.
+func TestIdempotencyHolderPastItsLockFinishesWhileNoOneTookOver(t *testing.T) {
+	s, clk := newTestEnv(t)
+	slow := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock + time.Second)
+	finish(t, s, slow, 201, `{"id":"chk_slow"}`)
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "replay", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(`{"id":"chk_slow"}`)})
+}
+
 func TestIdempotencyAbandonedKeyStartsAgain(t *testing.T) {
 	s, _ := newTestEnv(t)
 	c := begin(t, s, testMerchantID, "key-1", hashA)
@@ -300,14 +341,12 @@ func TestCreateCheckoutOnceStoresTheCheckoutItsEventAndTheKeysAnswerTogether(t *
 	ctx := context.Background()
 	c := begin(t, s, testMerchantID, "key-1", hashA)
 	co := unsavedCheckout(s, "ord-1")
-	status, body, err := s.CreateCheckoutOnce(ctx, co, "api", c, answerWithID)
+	ans, err := s.CreateCheckoutOnce(ctx, co, "api", c, answerWithID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `{"id":"` + co.ID + `","status":"open"}`
-	if status != 201 || string(body) != want {
-		t.Fatalf("answer %d %s, want 201 %s", status, body, want)
-	}
+	assertFields(t, "answer", ans, StoredAnswer{Status: 201, Body: []byte(want)})
 	got, err := s.Checkout(ctx, co.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +384,7 @@ func TestCreateCheckoutOnceCrashAfterTheInsertLeavesNothingAndTheRetryCreates(t 
 				t.Fatalf("recovered %v", r)
 			}
 		}()
-		_, _, _ = s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", dead, func(*Checkout) (int, []byte, error) {
+		_, _ = s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", dead, func(*Checkout) (int, []byte, error) {
 			panic("process died")
 		})
 	}()
@@ -366,10 +405,11 @@ func TestCreateCheckoutOnceCrashAfterTheInsertLeavesNothingAndTheRetryCreates(t 
 		t.Fatalf("retry: %s took over %v, want started by takeover", retry.Result, retry.TookOver)
 	}
 	co := unsavedCheckout(s, "ord-1")
-	status, body, err := s.CreateCheckoutOnce(ctx, co, "api", retry, answerWithID)
-	if err != nil || status != 201 {
-		t.Fatalf("retry: %d %s %v, want 201", status, body, err)
+	ans, err := s.CreateCheckoutOnce(ctx, co, "api", retry, answerWithID)
+	if err != nil || ans.Status != 201 || ans.Replayed {
+		t.Fatalf("retry: %+v %v, want its own 201", ans, err)
 	}
+	body := ans.Body
 	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != co.ID {
 		t.Fatalf("checkouts %+v, want only %s", rows, co.ID)
 	}
@@ -385,17 +425,20 @@ func TestCreateCheckoutOnceByAHolderWhoseKeyWasTakenOverCreatesNothing(t *testin
 	clk.Advance(IdempotencyLock)
 	taken := begin(t, s, testMerchantID, "key-1", hashA)
 	first := unsavedCheckout(s, "ord-1")
-	if _, _, err := s.CreateCheckoutOnce(ctx, first, "api", taken, answerWithID); err != nil {
+	firstAns, err := s.CreateCheckoutOnce(ctx, first, "api", taken, answerWithID)
+	if err != nil {
 		t.Fatal(err)
 	}
 
 	// The slow request wakes up with a reference of its own: its checkout
-	// must not exist beside the one the key answers.
+	// must not exist beside the one the key answers. The key is done for
+	// its body, so its answer is the slow request's too.
 	late := unsavedCheckout(s, "ord-1-late")
-	_, _, err := s.CreateCheckoutOnce(ctx, late, "api", slow, answerWithID)
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("late create: %v, want ErrConflict", err)
+	ans, err := s.CreateCheckoutOnce(ctx, late, "api", slow, answerWithID)
+	if err != nil {
+		t.Fatalf("late create: %v, want the key's answer", err)
 	}
+	assertFields(t, "late answer", ans, StoredAnswer{Status: 201, Body: firstAns.Body, Replayed: true})
 	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != first.ID {
 		t.Fatalf("checkouts %+v, want only %s", rows, first.ID)
 	}
@@ -407,7 +450,7 @@ func TestCreateCheckoutOnceWithATakenReferenceWritesNothing(t *testing.T) {
 	newCheckout(t, s, func(co *Checkout) { co.Reference = "taken" })
 	c := begin(t, s, testMerchantID, "key-1", hashA)
 	called := false
-	_, _, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "taken"), "api", c, func(co *Checkout) (int, []byte, error) {
+	_, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "taken"), "api", c, func(co *Checkout) (int, []byte, error) {
 		called = true
 		return answerWithID(co)
 	})
@@ -431,10 +474,146 @@ func TestCreateCheckoutOnceRefusesAClaimItDoesNotHold(t *testing.T) {
 	s, _ := newTestEnv(t)
 	finish(t, s, begin(t, s, testMerchantID, "key-1", hashA), 201, `{}`)
 	replay := begin(t, s, testMerchantID, "key-1", hashA)
-	if _, _, err := s.CreateCheckoutOnce(context.Background(), unsavedCheckout(s, "ord-1"), "api", replay, answerWithID); err == nil {
+	if _, err := s.CreateCheckoutOnce(context.Background(), unsavedCheckout(s, "ord-1"), "api", replay, answerWithID); err == nil {
 		t.Fatal("created with a replay claim")
 	}
 	if rows := checkoutRows(t, s); len(rows) != 0 {
 		t.Fatalf("%d checkouts, want 0", len(rows))
+	}
+}
+
+func eventCount(t *testing.T, s *Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.r.Model(&Event{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCreateCheckoutOnceBySlowHolderAfterATakeoverWritesNothingAndTheRetryCreates:
+// the first request runs past its lock, a retry takes the key over, and
+// the slow request then reaches its insert before the retry does. It holds
+// the key no longer: it creates nothing and finishes nothing, so the
+// retry, which holds the key, creates the checkout with the same
+// reference and its 201 is the key's answer (rather than the slow
+// request's 201 stored and the retry told 409 duplicate).
+func TestCreateCheckoutOnceBySlowHolderAfterATakeoverWritesNothingAndTheRetryCreates(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	slow := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock)
+	retry := begin(t, s, testMerchantID, "key-1", hashA)
+
+	ans, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", slow, answerWithID)
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("the slow request's create: %+v, %v; want ErrConflict", ans, err)
+	}
+	assertFields(t, "the slow request's answer", ans, StoredAnswer{})
+	if rows := checkoutRows(t, s); len(rows) != 0 {
+		t.Fatalf("%d checkouts after the slow request, want 0: %+v", len(rows), rows)
+	}
+	if n := eventCount(t, s); n != 0 {
+		t.Fatalf("%d events after the slow request, want 0", n)
+	}
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 {
+		t.Fatalf("%d keys, want 1", len(rows))
+	}
+	assertFields(t, "key after the slow request", rows[0], idempotencyKey{ID: rows[0].ID, MerchantID: testMerchantID, Key: "key-1",
+		RequestHash: hashA, Status: idemRunning, CreatedAt: t0, LockedUntil: retry.LockedUntil})
+
+	co := unsavedCheckout(s, "ord-1")
+	ans, err = s.CreateCheckoutOnce(ctx, co, "api", retry, answerWithID)
+	if err != nil {
+		t.Fatalf("the retry's create: %v", err)
+	}
+	want := `{"id":"` + co.ID + `","status":"open"}`
+	assertFields(t, "the retry's answer", ans, StoredAnswer{Status: 201, Body: []byte(want)})
+	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != co.ID {
+		t.Fatalf("checkouts %+v, want only the retry's %s", rows, co.ID)
+	}
+	c := begin(t, s, testMerchantID, "key-1", hashA)
+	assertClaim(t, "replay", c, IdempotencyClaim{MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA, Result: IdempotencyReplay,
+		ResponseStatus: 201, ResponseBody: []byte(want)})
+}
+
+// TestCreateCheckoutOnceWhoseReferenceTheKeysNextHolderTookReplaysItsAnswer:
+// a request that took the key over runs past its own lock in turn; a
+// third request takes the key over, creates the checkout and stores its
+// 201. When the second request then inserts, the reference is taken, by
+// the checkout its own key answers: it gets that 201, replayed, not a
+// 409 duplicate, and writes nothing.
+func TestCreateCheckoutOnceWhoseReferenceTheKeysNextHolderTookReplaysItsAnswer(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	begin(t, s, testMerchantID, "key-1", hashA) // a request whose process died
+	clk.Advance(IdempotencyLock)
+	second := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyLock)
+	third := begin(t, s, testMerchantID, "key-1", hashA)
+	if !second.TookOver || !third.TookOver {
+		t.Fatalf("took over: second %v, third %v; want both", second.TookOver, third.TookOver)
+	}
+	co := unsavedCheckout(s, "ord-1")
+	thirds, err := s.CreateCheckoutOnce(ctx, co, "api", third, answerWithID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"` + co.ID + `","status":"open"}`
+
+	built := false
+	ans, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", second, func(co *Checkout) (int, []byte, error) {
+		built = true
+		return answerWithID(co)
+	})
+	if err != nil {
+		t.Fatalf("the second request's create: %v, want the key's answer", err)
+	}
+	assertFields(t, "the second request's answer", ans, StoredAnswer{Status: 201, Body: thirds.Body, Replayed: true})
+	if string(ans.Body) != want {
+		t.Errorf("replayed %s, want %s", ans.Body, want)
+	}
+	if built {
+		t.Error("an answer was built for the second request's checkout, which was not inserted")
+	}
+	if rows := checkoutRows(t, s); len(rows) != 1 || rows[0].ID != co.ID {
+		t.Fatalf("checkouts %+v, want only %s", rows, co.ID)
+	}
+	if n := eventCount(t, s); n != 1 {
+		t.Fatalf("%d events, want the one created event", n)
+	}
+	rows := idempotencyRows(t, s)
+	if len(rows) != 1 {
+		t.Fatalf("%d keys, want 1", len(rows))
+	}
+	assertFields(t, "key", rows[0], idempotencyKey{ID: rows[0].ID, MerchantID: testMerchantID, Key: "key-1", RequestHash: hashA,
+		Status: idemDone, ResponseStatus: 201, ResponseBody: want, CreatedAt: t0, LockedUntil: third.LockedUntil})
+}
+
+// TestCreateCheckoutOnceReplaysOnlyAnAnswerForTheSameBody: a request
+// holds its key so long that the key expires and is begun again with
+// another body, whose checkout takes the reference. The first request's
+// reference is taken and the key's answer is not for its body: it is
+// refused as a duplicate, not handed the other body's answer.
+func TestCreateCheckoutOnceReplaysOnlyAnAnswerForTheSameBody(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	old := begin(t, s, testMerchantID, "key-1", hashA)
+	clk.Advance(IdempotencyRetention + time.Second)
+	other := begin(t, s, testMerchantID, "key-1", hashB)
+	if other.Result != IdempotencyStarted || other.TookOver {
+		t.Fatalf("other body after expiry: %s took over %v, want a fresh start", other.Result, other.TookOver)
+	}
+	if _, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", other, answerWithID); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := s.CreateCheckoutOnce(ctx, unsavedCheckout(s, "ord-1"), "api", old, answerWithID)
+	if !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("the old request's create: %+v, %v; want ErrDuplicate", ans, err)
+	}
+	assertFields(t, "the old request's answer", ans, StoredAnswer{})
+	if rows := checkoutRows(t, s); len(rows) != 1 {
+		t.Fatalf("%d checkouts, want 1", len(rows))
 	}
 }

@@ -77,6 +77,8 @@ type envOptions struct {
 	stk string
 	// testMode builds the service in test mode (CHECKOUT_SANDBOX).
 	testMode bool
+	// logs receives the app's log records; nil discards them.
+	logs slog.Handler
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -85,6 +87,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now().UTC()}}
 	log := slog.New(slog.DiscardHandler)
+	if o.logs != nil {
+		log = slog.New(o.logs)
+	}
 
 	// The app's server is created first (unstarted) so that its URL is
 	// known to the simulator, which sends IPNs there.
