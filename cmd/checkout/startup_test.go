@@ -310,6 +310,12 @@ func TestRefusedStartsExitNonZeroWithOneLine(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	oldDB := filepath.Join(t.TempDir(), "before-the-mode-record.db")
+	_, stop = runWith(t, sandboxEnv(t, oldDB), runOptions{})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	asBeforeTheModeRecord(t, oldDB)
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -324,6 +330,8 @@ func TestRefusedStartsExitNonZeroWithOneLine(t *testing.T) {
 			"configuration error: CHECKOUT_SANDBOX: ", "test mode takes no real credential"},
 		{"live start on a test-mode database", liveEnv(t, testDB),
 			"configuration error: CHECKOUT_DB: ", "set CHECKOUT_DB to a new database file"},
+		{"inferred start on a database from before the mode record", liveEnv(t, oldDB),
+			"configuration error: CHECKOUT_SANDBOX: ", "start once with CHECKOUT_SANDBOX=1 if it holds test data or CHECKOUT_SANDBOX=0 if it holds live data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
