@@ -109,7 +109,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("CHECKOUT_PUBLIC_URL", "%q must not have a path: the app is served at the root of its host", c.PublicURL)
 	}
 	// The mode comes first: a credential in test mode, or a public
-	// deployment with none, is refused before any detail of a provider.
+	// deployment (public URL or webhook URL) with none, is refused before
+	// any detail of a provider.
 	var err error
 	c.Sandbox, c.SandboxExplicit, err = testMode(getenv, c.PublicURL)
 	if err != nil {

@@ -25,12 +25,14 @@ var credentialVars = []string{
 const providerVars = "PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET, POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY " +
 	"(with POKEAPAY_EMAIL and POKEAPAY_PASSWORD for STK push), or POCHIPAY_EMAIL and POCHIPAY_PASSWORD"
 
-// testMode decides the mode from CHECKOUT_SANDBOX, the credentials and the
-// public URL, and reports whether CHECKOUT_SANDBOX chose it (explicit) or
-// it was inferred. Test mode is never inferred for a public deployment: a
-// production start whose secrets failed to mount would otherwise let any
-// customer "pay" on the simulator and the merchant receive a correctly
-// signed checkout.paid.
+// testMode decides the mode from CHECKOUT_SANDBOX, the credentials, the
+// public URL and the webhook URL, and reports whether CHECKOUT_SANDBOX
+// chose it (explicit) or it was inferred. Test mode is inferred only where
+// nothing can be real: no provider has credentials, the public URL is this
+// machine, and webhooks go nowhere or to this machine. A production start
+// whose secrets failed to mount would otherwise let any customer "pay" on
+// the simulator and the merchant's real server receive a correctly signed
+// checkout.paid.
 func testMode(getenv func(string) string, publicURL string) (sandbox, explicit bool, err error) {
 	var set []string
 	for _, name := range credentialVars {
@@ -59,10 +61,26 @@ func testMode(getenv func(string) string, publicURL string) (sandbox, explicit b
 			return false, false, bad("CHECKOUT_SANDBOX", "is not set, no provider has credentials and CHECKOUT_PUBLIC_URL %s is not a loopback URL, so test mode is not assumed; "+
 				"for live mode set %s; for test mode set CHECKOUT_SANDBOX=1", publicURL, providerVars)
 		}
+		if hook := strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_URL")); hook != "" && !isLoopbackURL(hook) {
+			// The host only: a webhook URL may carry a token in its path
+			// or query.
+			return false, false, bad("CHECKOUT_SANDBOX", "is not set and no provider has credentials, but CHECKOUT_WEBHOOK_URL goes to %s, not this machine, "+
+				"so test mode is not assumed: test events would reach a real server; "+
+				"for live mode set %s; for test mode set CHECKOUT_SANDBOX=1", hostOf(hook), providerVars)
+		}
 		return true, false, nil
 	default:
 		return false, false, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
 	}
+}
+
+// hostOf is the host a URL names, for messages ("an unreadable URL" when
+// it names none).
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "an address that is not a URL"
 }
 
 func isAre(n int) string {
