@@ -16,10 +16,10 @@ import (
 	"checkout/store"
 )
 
-// asBeforeTheModeRecord turns a database into one written by the release
-// before the mode was recorded: no settings table (migration 7) and so no
-// "mode" row, with every merchant and checkout left in place.
-func asBeforeTheModeRecord(t *testing.T, path string) {
+// asWrittenByThePreviousRelease turns a database into one written by the
+// release before the settings table (migration 7): no "mode" row and no
+// webhook_env.* rows, with every merchant and checkout left in place.
+func asWrittenByThePreviousRelease(t *testing.T, path string) {
 	t.Helper()
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
@@ -116,7 +116,7 @@ func TestADatabaseFromBeforeTheModeRecordIsNotClaimedByAnInferredStart(t *testin
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			asBeforeTheModeRecord(t, db)
+			asWrittenByThePreviousRelease(t, db)
 
 			for _, start := range []struct {
 				name string

@@ -334,7 +334,7 @@ func TestRefusedStartsExitNonZeroWithOneLine(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	asBeforeTheModeRecord(t, oldDB)
+	asWrittenByThePreviousRelease(t, oldDB)
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
