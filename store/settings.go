@@ -66,3 +66,15 @@ func (s *Store) ClaimSetting(ctx context.Context, key, value string) (string, er
 	}
 	return stored, nil
 }
+
+// HasData reports whether the database holds a merchant or a checkout: the
+// data a database's mode (test or live) is about.
+func (s *Store) HasData(ctx context.Context) (bool, error) {
+	var has bool
+	err := s.r.WithContext(ctx).
+		Raw(`SELECT EXISTS (SELECT 1 FROM merchants) OR EXISTS (SELECT 1 FROM checkouts)`).Scan(&has).Error
+	if err != nil {
+		return false, fmt.Errorf("store: has data: %w", err)
+	}
+	return has, nil
+}

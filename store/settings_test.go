@@ -27,3 +27,25 @@ func TestSettingsRememberAndClaimOnce(t *testing.T) {
 		t.Fatalf("Setting after SetSetting = %q, %v; want live", v, err)
 	}
 }
+
+func TestHasDataIsFalseOnANewDatabaseAndTrueOnceAMerchantExists(t *testing.T) {
+	s := openTestStore(t, nil)
+	ctx := context.Background()
+	if has, err := s.HasData(ctx); err != nil || has {
+		t.Fatalf("HasData on a new database = %v, %v; want false", has, err)
+	}
+	// Settings are not data: a database that only remembers its mode is
+	// still empty.
+	if err := s.SetSetting(ctx, "mode", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := s.HasData(ctx); err != nil || has {
+		t.Fatalf("HasData with only a setting = %v, %v; want false", has, err)
+	}
+	if _, err := s.EnsureMerchant(ctx, "default", "Demo Shop", "sk_test_0123456789abcdefghijkl"); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := s.HasData(ctx); err != nil || !has {
+		t.Fatalf("HasData with a merchant = %v, %v; want true", has, err)
+	}
+}

@@ -22,6 +22,9 @@ type config struct {
 	AdminEmail    string
 	AdminPassword string
 	APIKey        string
+	// SandboxExplicit is true when CHECKOUT_SANDBOX chose the mode, false
+	// when it was inferred.
+	SandboxExplicit bool
 	// MerchantName is the default merchant's name, shown to customers.
 	MerchantName string
 
@@ -106,12 +109,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("CHECKOUT_PUBLIC_URL", "%q must not have a path: the app is served at the root of its host", c.PublicURL)
 	}
 	// The mode comes first: a credential in test mode, or a public
-	// deployment with none, is refused before any detail of a provider.
-	sandbox, err := testMode(getenv, c.PublicURL)
+	// deployment (public URL or webhook URL) with none, is refused before
+	// any detail of a provider.
+	var err error
+	c.Sandbox, c.SandboxExplicit, err = testMode(getenv, c.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	c.Sandbox = sandbox
 	if strings.ContainsAny(c.DB, "?#%") {
 		return nil, bad("CHECKOUT_DB", "%q: a SQLite path must not contain ?, # or %%", c.DB)
 	}

@@ -1,8 +1,9 @@
 // Command checkout runs the hosted checkout: the customer pages, the
 // merchant API, the provider returns and notifications, the admin, and the
 // reconciler. In sandbox (test) mode, chosen with CHECKOUT_SANDBOX=1 or
-// assumed with no provider credentials on a loopback public URL, the
-// providers are simulated under /sandbox/.
+// assumed with no provider credentials on a loopback public URL and no
+// webhook URL beyond this machine, the providers are simulated under
+// /sandbox/.
 package main
 
 import (

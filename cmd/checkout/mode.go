@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -24,12 +25,15 @@ var credentialVars = []string{
 const providerVars = "PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET, POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY " +
 	"(with POKEAPAY_EMAIL and POKEAPAY_PASSWORD for STK push), or POCHIPAY_EMAIL and POCHIPAY_PASSWORD"
 
-// testMode decides the mode from CHECKOUT_SANDBOX, the credentials and the
-// public URL. Test mode is never inferred for a public deployment: a
-// production start whose secrets failed to mount would otherwise let any
-// customer "pay" on the simulator and the merchant receive a correctly
-// signed checkout.paid.
-func testMode(getenv func(string) string, publicURL string) (bool, error) {
+// testMode decides the mode from CHECKOUT_SANDBOX, the credentials, the
+// public URL and the webhook URL, and reports whether CHECKOUT_SANDBOX
+// chose it (explicit) or it was inferred. Test mode is inferred only where
+// nothing can be real: no provider has credentials, the public URL is this
+// machine, and webhooks go nowhere or to this machine. A production start
+// whose secrets failed to mount would otherwise let any customer "pay" on
+// the simulator and the merchant's real server receive a correctly signed
+// checkout.paid.
+func testMode(getenv func(string) string, publicURL string) (sandbox, explicit bool, err error) {
 	var set []string
 	for _, name := range credentialVars {
 		if strings.TrimSpace(getenv(name)) != "" {
@@ -40,27 +44,43 @@ func testMode(getenv func(string) string, publicURL string) (bool, error) {
 	case "1", "true":
 		if len(set) > 0 {
 			// Names only: the values are secrets.
-			return false, bad("CHECKOUT_SANDBOX", "is 1 (test mode) but %s %s set; test mode takes no real credential: unset %s, or set CHECKOUT_SANDBOX=0 for live mode",
+			return false, true, bad("CHECKOUT_SANDBOX", "is 1 (test mode) but %s %s set; test mode takes no real credential: unset %s, or set CHECKOUT_SANDBOX=0 for live mode",
 				strings.Join(set, ", "), isAre(len(set)), itThem(len(set)))
 		}
-		return true, nil
+		return true, true, nil
 	case "0", "false":
 		if len(set) == 0 {
-			return false, bad("CHECKOUT_SANDBOX", "is 0 (live mode) but no provider has credentials; set %s", providerVars)
+			return false, true, bad("CHECKOUT_SANDBOX", "is 0 (live mode) but no provider has credentials; set %s", providerVars)
 		}
-		return false, nil
+		return false, true, nil
 	case "":
 		if len(set) > 0 {
-			return false, nil
+			return false, false, nil
 		}
 		if !isLoopbackURL(publicURL) {
-			return false, bad("CHECKOUT_SANDBOX", "is not set, no provider has credentials and CHECKOUT_PUBLIC_URL %s is not a loopback URL, so test mode is not assumed; "+
+			return false, false, bad("CHECKOUT_SANDBOX", "is not set, no provider has credentials and CHECKOUT_PUBLIC_URL %s is not a loopback URL, so test mode is not assumed; "+
 				"for live mode set %s; for test mode set CHECKOUT_SANDBOX=1", publicURL, providerVars)
 		}
-		return true, nil
+		if hook := strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_URL")); hook != "" && !isLoopbackURL(hook) {
+			// The host only: a webhook URL may carry a token in its path
+			// or query.
+			return false, false, bad("CHECKOUT_SANDBOX", "is not set and no provider has credentials, but CHECKOUT_WEBHOOK_URL goes to %s, not this machine, "+
+				"so test mode is not assumed: test events would reach a real server; "+
+				"for live mode set %s; for test mode set CHECKOUT_SANDBOX=1", hostOf(hook), providerVars)
+		}
+		return true, false, nil
 	default:
-		return false, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
+		return false, false, bad("CHECKOUT_SANDBOX", "%q must be 1 or 0", v)
 	}
+}
+
+// hostOf is the host a URL names, for messages ("an unreadable URL" when
+// it names none).
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "an address that is not a URL"
 }
 
 func isAre(n int) string {
@@ -108,10 +128,31 @@ func modeName(sandbox bool) string {
 // claimMode ties the database to the mode it is first started in, and
 // refuses a start in the other mode: test checkouts, keys and webhooks must
 // never meet live ones.
+//
+// A database written before the mode was recorded has no "mode" row but
+// may hold merchants and checkouts of either mode. Its mode is not guessed
+// from whichever start comes first after the upgrade: only a start that
+// says its mode with CHECKOUT_SANDBOX records it; an inferred one is
+// refused. An empty database takes the mode of this start.
 func claimMode(ctx context.Context, st *store.Store, cfg *config) error {
 	want := modeName(cfg.Sandbox)
-	got, err := st.ClaimSetting(ctx, "mode", want)
-	if err != nil {
+	got, err := st.Setting(ctx, settingMode)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		has, err := st.HasData(ctx)
+		if err != nil {
+			return err
+		}
+		if has && !cfg.SandboxExplicit {
+			return bad("CHECKOUT_SANDBOX", "is not set and %s predates the record of a database's mode (it holds merchants or checkouts, test or live), "+
+				"so its mode is not guessed: start once with CHECKOUT_SANDBOX=1 if it holds test data or CHECKOUT_SANDBOX=0 if it holds live data; "+
+				"it is remembered from then on", cfg.DB)
+		}
+		// Processes starting together agree on one mode.
+		if got, err = st.ClaimSetting(ctx, settingMode, want); err != nil {
+			return err
+		}
+	case err != nil:
 		return err
 	}
 	if got != want {
@@ -120,3 +161,6 @@ func claimMode(ctx context.Context, st *store.Store, cfg *config) error {
 	}
 	return nil
 }
+
+// settingMode is the setting that remembers a database's mode.
+const settingMode = "mode"

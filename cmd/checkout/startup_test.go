@@ -178,7 +178,9 @@ func TestReadyzIs503WhileDraining(t *testing.T) {
 }
 
 // TestTestModeIsAssumedOnlyOnLoopbackWithoutCredentials holds the
-// CHECKOUT_SANDBOX rule (design.md, "Configuration").
+// CHECKOUT_SANDBOX rule (design.md, "Configuration"): test mode is inferred
+// only when no provider has credentials, the public URL is loopback and
+// CHECKOUT_WEBHOOK_URL is unset or loopback too.
 func TestTestModeIsAssumedOnlyOnLoopbackWithoutCredentials(t *testing.T) {
 	admin := map[string]string{"CHECKOUT_ADMIN_EMAIL": "ops@example.co.ke", "CHECKOUT_ADMIN_PASSWORD": "a long admin password"}
 	pesapal := map[string]string{"PESAPAL_CONSUMER_KEY": "qkio1BGGYAXTu2JOfm7XSXNruoZsrqEW", "PESAPAL_CONSUMER_SECRET": "osGQ364R49cXKeOYSpaOnT++rHs="}
@@ -227,6 +229,21 @@ func TestTestModeIsAssumedOnlyOnLoopbackWithoutCredentials(t *testing.T) {
 			false, "CHECKOUT_SANDBOX", []string{"live mode needs a payment provider", "PESAPAL_CONSUMER_KEY"}},
 		{"production: credentials on a public URL", with(admin, pesapal, map[string]string{"CHECKOUT_PUBLIC_URL": "https://pay.example.co.ke"}), false, "", nil},
 		{"credentials on localhost", with(admin, pesapal), false, "", nil},
+		// The webhook URL: test events go to this machine only, unless
+		// CHECKOUT_SANDBOX=1 says so on purpose.
+		{"make run with the API key and admin", with(admin, map[string]string{"CHECKOUT_API_KEY": runTestKey}), true, "", nil},
+		{"webhook to a receiver on 127.0.0.1", map[string]string{"CHECKOUT_WEBHOOK_URL": "http://127.0.0.1:9000/hooks"}, true, "", nil},
+		{"webhook to a receiver on localhost", map[string]string{"CHECKOUT_WEBHOOK_URL": "http://localhost:3000/hooks"}, true, "", nil},
+		// The failed mount with the public URL's variable lost too:
+		// the default public URL is loopback, the merchant's endpoint is not.
+		{"failed secrets mount: default public URL, the merchant's webhook",
+			with(admin, map[string]string{"CHECKOUT_API_KEY": runTestKey, "CHECKOUT_WEBHOOK_URL": "https://shop.example.co.ke/hooks/checkout?token=t0k3n-in-the-url"}),
+			false, "CHECKOUT_SANDBOX",
+			append([]string{"CHECKOUT_WEBHOOK_URL goes to shop.example.co.ke, not this machine", "test events would reach a real server"}, noCreds...)},
+		{"webhook to a private address", map[string]string{"CHECKOUT_PUBLIC_URL": "http://localhost:8080", "CHECKOUT_WEBHOOK_URL": "http://10.0.0.7/hooks"},
+			false, "CHECKOUT_SANDBOX", append([]string{"CHECKOUT_WEBHOOK_URL goes to 10.0.0.7"}, noCreds...)},
+		{"explicit sandbox with the merchant's webhook", map[string]string{"CHECKOUT_SANDBOX": "1", "CHECKOUT_WEBHOOK_URL": "https://shop.example.co.ke/hooks"}, true, "", nil},
+		{"credentials with the merchant's webhook on localhost", with(admin, pesapal, map[string]string{"CHECKOUT_WEBHOOK_URL": "https://shop.example.co.ke/hooks"}), false, "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,7 +271,9 @@ func TestTestModeIsAssumedOnlyOnLoopbackWithoutCredentials(t *testing.T) {
 				}
 			}
 			for k, v := range tc.env {
-				if strings.Contains(k, "KEY") || strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || strings.Contains(k, "EMAIL") {
+				// A webhook URL may carry a token: only its host is named.
+				if strings.Contains(k, "KEY") || strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || strings.Contains(k, "EMAIL") ||
+					k == "CHECKOUT_WEBHOOK_URL" {
 					if strings.Contains(line, v) {
 						t.Errorf("%q repeats the value of %s", line, k)
 					}
@@ -310,6 +329,12 @@ func TestRefusedStartsExitNonZeroWithOneLine(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	oldDB := filepath.Join(t.TempDir(), "before-the-mode-record.db")
+	_, stop = runWith(t, sandboxEnv(t, oldDB), runOptions{})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	asWrittenByThePreviousRelease(t, oldDB)
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -319,11 +344,16 @@ func TestRefusedStartsExitNonZeroWithOneLine(t *testing.T) {
 		{"public URL without credentials",
 			map[string]string{"CHECKOUT_PUBLIC_URL": "https://pay.example.co.ke", "CHECKOUT_DB": filepath.Join(t.TempDir(), "a.db")},
 			"configuration error: CHECKOUT_SANDBOX: ", "for test mode set CHECKOUT_SANDBOX=1"},
+		{"no credentials, the merchant's webhook",
+			map[string]string{"CHECKOUT_WEBHOOK_URL": "https://shop.example.co.ke/hooks", "CHECKOUT_DB": filepath.Join(t.TempDir(), "w.db")},
+			"configuration error: CHECKOUT_SANDBOX: ", "CHECKOUT_WEBHOOK_URL goes to shop.example.co.ke, not this machine"},
 		{"sandbox with a credential",
 			map[string]string{"CHECKOUT_SANDBOX": "1", "PESAPAL_CONSUMER_KEY": "k", "PESAPAL_CONSUMER_SECRET": "s", "CHECKOUT_DB": filepath.Join(t.TempDir(), "b.db")},
 			"configuration error: CHECKOUT_SANDBOX: ", "test mode takes no real credential"},
 		{"live start on a test-mode database", liveEnv(t, testDB),
 			"configuration error: CHECKOUT_DB: ", "set CHECKOUT_DB to a new database file"},
+		{"inferred start on a database from before the mode record", liveEnv(t, oldDB),
+			"configuration error: CHECKOUT_SANDBOX: ", "start once with CHECKOUT_SANDBOX=1 if it holds test data or CHECKOUT_SANDBOX=0 if it holds live data"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -36,6 +36,17 @@ const (
 // The merchant is changed first and the settings remembered after, so a
 // start that stops in between applies the same values again next time,
 // which changes nothing more.
+//
+// A database written before these settings existed (by the previous
+// release, which applied the variables at every start) has none of them,
+// yet its default merchant has a webhook secret: the variables were
+// applied before, and what the admin did since (an endpoint a 410
+// disabled, a rotated secret) stands. The variables are then recorded as
+// applied without applying them. A merchant without a secret has never
+// had a webhook: the variables are applied, as at any first start. Every
+// start records the variables, set or unset, so a database of this release
+// always has the settings after its first start and is never taken for an
+// older one.
 func applyWebhookEnv(ctx context.Context, cfg *config, st *store.Store, svc *payments.Service) (string, error) {
 	lastURL, urlKnown, err := setting(ctx, st, settingWebhookEnvURL)
 	if err != nil {
@@ -52,7 +63,7 @@ func applyWebhookEnv(ctx context.Context, cfg *config, st *store.Store, svc *pay
 	if cfg.WebhookURL == "" {
 		// Nothing to apply. Remember that the variables are unset, so
 		// that setting them again, even to the old values, is a change.
-		return "", remember(ctx, st, urlKnown && lastURL != "", secretKnown && lastSecret != "", "", "")
+		return "", remember(ctx, st, !urlKnown || lastURL != "", !secretKnown || lastSecret != "", "", "")
 	}
 	urlChanged := !urlKnown || lastURL != cfg.WebhookURL
 	secretChanged := !secretKnown || lastSecret != secretHash
@@ -68,6 +79,16 @@ func applyWebhookEnv(ctx context.Context, cfg *config, st *store.Store, svc *pay
 	hasSecret := parseErr == nil
 
 	var notes []string
+	// notApplied says why a variable that differs from the merchant's
+	// setting is not applied.
+	notApplied := "is unchanged, so not applied again"
+	upgraded := !urlKnown && !secretKnown && hasSecret
+	if upgraded {
+		urlChanged, secretChanged = false, false
+		notes = append(notes, "first start since these variables are remembered: recorded as applied without applying them, "+
+			"as the previous release applied them at every start; they are applied when they change")
+		notApplied = "is recorded, not applied"
+	}
 	set := "" // a secret set outright: the merchant has none to overlap with
 	switch {
 	case cfg.WebhookSecret != "" && (secretChanged || !hasSecret):
@@ -83,7 +104,7 @@ func applyWebhookEnv(ctx context.Context, cfg *config, st *store.Store, svc *pay
 			set = cfg.WebhookSecret
 		}
 	case cfg.WebhookSecret != "" && m.WebhookSecret != cfg.WebhookSecret:
-		notes = append(notes, "secret rotated in the admin; CHECKOUT_WEBHOOK_SECRET is unchanged, so not applied again")
+		notes = append(notes, "secret rotated in the admin; CHECKOUT_WEBHOOK_SECRET "+notApplied)
 	case cfg.WebhookSecret != "":
 		notes = append(notes, "secret from CHECKOUT_WEBHOOK_SECRET")
 	case hasSecret:
@@ -109,9 +130,9 @@ func applyWebhookEnv(ctx context.Context, cfg *config, st *store.Store, svc *pay
 		notes = append(notes, "turned off since CHECKOUT_WEBHOOK_URL was applied (in the admin, or after the endpoint answered 410 Gone); "+
 			"it is applied again when it changes")
 	case url != cfg.WebhookURL:
-		notes = append(notes, "URL set in the admin; CHECKOUT_WEBHOOK_URL is unchanged, so not applied again")
+		notes = append(notes, "URL set in the admin; CHECKOUT_WEBHOOK_URL "+notApplied)
 	}
-	if err := remember(ctx, st, urlChanged, secretChanged, cfg.WebhookURL, secretHash); err != nil {
+	if err := remember(ctx, st, urlChanged || upgraded, secretChanged || upgraded, cfg.WebhookURL, secretHash); err != nil {
 		return "", err
 	}
 	line := "  Webhooks:     " + shown

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -360,5 +361,184 @@ func TestWebhookEnvUnsetThenSetAgainToTheSameValuesIsApplied(t *testing.T) {
 	a, _, _ = w.start(url, secret)
 	if m := w.webhook(a); m.WebhookURL != url || m.WebhookSecret != secret {
 		t.Fatalf("set again: URL %q, secret from env %v", m.WebhookURL, m.WebhookSecret == secret)
+	}
+}
+
+// upgradeNote is how the banner says that the variables were recorded, not
+// applied, at the first start after the upgrade.
+const upgradeNote = "first start since these variables are remembered: recorded as applied without applying them, " +
+	"as the previous release applied them at every start; they are applied when they change"
+
+// rememberedWebhookEnv reports what the settings say the variables were.
+func rememberedWebhookEnv(t *testing.T, a *app) (url, secretHash string) {
+	t.Helper()
+	ctx := context.Background()
+	url, err := a.Store.Setting(ctx, settingWebhookEnvURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretHash, err = a.Store.Setting(ctx, settingWebhookEnvSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, secretHash
+}
+
+func TestFirstStartAfterTheUpgradeLeavesAWebhookA410DisabledOff(t *testing.T) {
+	w := newWebhookStarts(t)
+	rcv := newReceiver(t, http.StatusOK)
+	secret := payments.NewWebhookSecret()
+	a, _, stop := w.start(rcv.URL, secret)
+	// What the worker does when the endpoint answers 410 Gone.
+	if err := a.Store.SetMerchantWebhookURL(context.Background(), "default", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	asWrittenByThePreviousRelease(t, w.db)
+
+	a, banner, stop := w.start(rcv.URL, secret)
+	if m := w.webhook(a); m.WebhookURL != "" || m.WebhookSecret != secret {
+		t.Fatalf("first start after the upgrade: URL %q, secret kept %v; want still off", m.WebhookURL, m.WebhookSecret == secret)
+	}
+	want := "  Webhooks:     off  (" + upgradeNote + "; secret from CHECKOUT_WEBHOOK_SECRET; turned off since CHECKOUT_WEBHOOK_URL was applied " +
+		"(in the admin, or after the endpoint answered 410 Gone); it is applied again when it changes)"
+	if banner != want {
+		t.Errorf("banner %q\nwant   %q", banner, want)
+	}
+	if url, hash := rememberedWebhookEnv(t, a); url != rcv.URL || hash != webhookSecretHash(secret) {
+		t.Errorf("remembered URL %q, secret hash is the env's %v", url, hash == webhookSecretHash(secret))
+	}
+	stop()
+
+	// Recorded: the next start with the same variables is an ordinary one.
+	a, banner, _ = w.start(rcv.URL, secret)
+	if m := w.webhook(a); m.WebhookURL != "" {
+		t.Fatalf("second start after the upgrade: URL %q, want still off", m.WebhookURL)
+	}
+	if strings.Contains(banner, upgradeNote) {
+		t.Errorf("second start's banner %q still says it is the first after the upgrade", banner)
+	}
+}
+
+func TestFirstStartAfterTheUpgradeKeepsTheSecretRotatedInTheAdmin(t *testing.T) {
+	w := newWebhookStarts(t)
+	ctx := context.Background()
+	secret := payments.NewWebhookSecret()
+	const url = "http://127.0.0.1:9/hooks"
+	a, _, stop := w.start(url, secret)
+	rotated, err := a.Service.RotateWebhookSecret(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.webhook(a)
+	stop()
+	asWrittenByThePreviousRelease(t, w.db)
+
+	a, banner, _ := w.start(url, secret)
+	after := w.webhook(a)
+	if after.WebhookURL != url || after.WebhookSecret != rotated || after.WebhookPreviousSecret != secret ||
+		!after.WebhookPreviousUntil.Equal(*before.WebhookPreviousUntil) {
+		t.Fatalf("first start after the upgrade: URL %q, secret is the admin's %v, previous is the env's %v until %v (was %v)",
+			after.WebhookURL, after.WebhookSecret == rotated, after.WebhookPreviousSecret == secret,
+			after.WebhookPreviousUntil, before.WebhookPreviousUntil)
+	}
+	want := "  Webhooks:     " + url + "  (" + upgradeNote + "; secret rotated in the admin; CHECKOUT_WEBHOOK_SECRET is recorded, not applied)"
+	if banner != want {
+		t.Errorf("banner %q\nwant   %q", banner, want)
+	}
+	if strings.Contains(banner, "whsec_") {
+		t.Error("the banner shows a secret")
+	}
+	if u, hash := rememberedWebhookEnv(t, a); u != url || hash != webhookSecretHash(secret) {
+		t.Errorf("remembered URL %q, secret hash is the env's %v", u, hash == webhookSecretHash(secret))
+	}
+}
+
+func TestFirstStartAfterTheUpgradeKeepsTheURLSetInTheAdmin(t *testing.T) {
+	w := newWebhookStarts(t)
+	ctx := context.Background()
+	const url, adminURL = "http://127.0.0.1:9/hooks", "http://127.0.0.1:9/admin-hooks"
+	a, _, stop := w.start(url, "")
+	if _, err := a.Service.SetWebhookURL(ctx, "default", adminURL); err != nil {
+		t.Fatal(err)
+	}
+	secret := w.webhook(a).WebhookSecret
+	stop()
+	asWrittenByThePreviousRelease(t, w.db)
+
+	a, banner, _ := w.start(url, "")
+	if m := w.webhook(a); m.WebhookURL != adminURL || m.WebhookSecret != secret {
+		t.Fatalf("first start after the upgrade: URL %q, secret kept %v; want the admin's URL", m.WebhookURL, m.WebhookSecret == secret)
+	}
+	want := "  Webhooks:     " + adminURL + "  (" + upgradeNote + "; secret as shown when it was created; " +
+		"URL set in the admin; CHECKOUT_WEBHOOK_URL is recorded, not applied)"
+	if banner != want {
+		t.Errorf("banner %q\nwant   %q", banner, want)
+	}
+	if u, hash := rememberedWebhookEnv(t, a); u != url || hash != "" {
+		t.Errorf("remembered URL %q, secret hash %q; want the env's URL and no secret", u, hash)
+	}
+}
+
+// A merchant that never had a webhook has no secret: the variables were
+// never applied to it, so the first start after the upgrade applies them.
+func TestFirstStartAfterTheUpgradeAppliesTheVariablesToAMerchantThatNeverHadAWebhook(t *testing.T) {
+	w := newWebhookStarts(t)
+	_, _, stop := w.start("", "")
+	stop()
+	asWrittenByThePreviousRelease(t, w.db)
+	db, err := sql.Open("sqlite3", w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sandbox inbox gave it a webhook; a live start without the
+	// variables gives none.
+	if _, err := db.Exec(`UPDATE merchants SET webhook_url = '', webhook_secret = '' WHERE id = 'default'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	secret := payments.NewWebhookSecret()
+	const url = "http://127.0.0.1:9/hooks"
+	a, banner, _ := w.start(url, secret)
+	if m := w.webhook(a); m.WebhookURL != url || m.WebhookSecret != secret || m.WebhookPreviousSecret != "" {
+		t.Fatalf("first start after the upgrade: URL %q, secret from env %v, previous %q", m.WebhookURL, m.WebhookSecret == secret, m.WebhookPreviousSecret)
+	}
+	if want := "  Webhooks:     " + url + "  (secret from CHECKOUT_WEBHOOK_SECRET)"; banner != want {
+		t.Errorf("banner %q, want %q", banner, want)
+	}
+	if u, hash := rememberedWebhookEnv(t, a); u != url || hash != webhookSecretHash(secret) {
+		t.Errorf("remembered URL %q, secret hash is the env's %v", u, hash == webhookSecretHash(secret))
+	}
+}
+
+// A database of this release that first started without the variables is
+// not taken for one from before the upgrade when they are set later, even
+// though its merchant has a secret by then (the sandbox inbox's).
+func TestWebhookEnvFirstSetAfterStartsWithoutItIsApplied(t *testing.T) {
+	w := newWebhookStarts(t)
+	a, banner, stop := w.start("", "")
+	if banner != "" {
+		t.Errorf("banner %q without CHECKOUT_WEBHOOK_URL", banner)
+	}
+	inboxSecret := w.webhook(a).WebhookSecret
+	if _, err := payments.ParseWebhookSecret(inboxSecret); err != nil {
+		t.Fatalf("the sandbox inbox's secret: %v", err)
+	}
+	if u, hash := rememberedWebhookEnv(t, a); u != "" || hash != "" {
+		t.Errorf("remembered URL %q, secret hash %q; want both unset", u, hash)
+	}
+	stop()
+
+	secret := payments.NewWebhookSecret()
+	const url = "http://127.0.0.1:9/hooks"
+	a, banner, _ = w.start(url, secret)
+	if m := w.webhook(a); m.WebhookURL != url || m.WebhookSecret != secret || m.WebhookPreviousSecret != inboxSecret {
+		t.Fatalf("variables set: URL %q, secret from env %v, previous is the inbox's %v", m.WebhookURL, m.WebhookSecret == secret,
+			m.WebhookPreviousSecret == inboxSecret)
+	}
+	want := "  Webhooks:     " + url + "  (secret from CHECKOUT_WEBHOOK_SECRET; the previous secret keeps signing for 24 hours)"
+	if banner != want {
+		t.Errorf("banner %q\nwant   %q", banner, want)
 	}
 }
