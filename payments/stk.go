@@ -97,13 +97,14 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 		CustomerName: co.CustomerName, CustomerEmail: co.CustomerEmail,
 	})
 	if err != nil && uncertain(err) {
-		// No answer: the prompt may be on the phone all the same. The attempt
+		// No clear answer (none at all, a server error, one that cannot be
+		// read): the prompt may be on the phone all the same. The attempt
 		// stays pending and is queried like any other (both backends can be
 		// asked by our own reference), so a payment is not missed and the
 		// customer is not prompted twice.
-		s.log.WarnContext(ctx, "stk push unanswered; querying later", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
+		s.log.WarnContext(ctx, "stk push not clearly answered; querying later", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
 		if evErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: store.EventError,
-			Source: p.Name(), Message: "no answer to the push; the prompt may have been sent: " + err.Error()}); evErr != nil {
+			Source: p.Name(), Message: "no clear answer to the push; the prompt may have been sent: " + err.Error()}); evErr != nil {
 			return nil, evErr
 		}
 		return a, nil
