@@ -232,6 +232,35 @@ type STKCallback struct {
 // finishes or waits for the prompt on the phone, then tries again.
 var ErrSubscriberBusy = errors.New("a payment prompt is already in progress on this phone")
 
+// ErrNotStarted is wrapped (see NotStarted) by a push error when the
+// provider plainly started no prompt: the request was refused before it
+// was sent, the login before it failed, the connection was never made, or
+// the provider answered with a clear refusal (a 4xx, or an answer saying it
+// did not start the prompt, with its reason). Nothing reached the phone, so
+// the attempt can be closed and the customer told nothing was charged.
+//
+// A push error that does not wrap it may have started a prompt (no answer,
+// a server error, an answer that cannot be read): the attempt stays pending
+// and the provider is asked about it.
+var ErrNotStarted = errors.New("the provider did not start the prompt")
+
+// NotStarted marks err, a push error, as one that started no prompt:
+// errors.Is(result, ErrNotStarted) holds; its text, errors.As and the rest
+// of its chain are err's. A nil err stays nil.
+func NotStarted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return notStarted{err}
+}
+
+// notStarted is NotStarted's wrapper.
+type notStarted struct{ err error }
+
+func (e notStarted) Error() string        { return e.err.Error() }
+func (e notStarted) Unwrap() error        { return e.err }
+func (e notStarted) Is(target error) bool { return target == ErrNotStarted }
+
 // STKProvider is an M-Pesa STK push backend (PokeaPay's STK API or
 // Pochipay's M-Pesa collections).
 type STKProvider interface {
@@ -239,7 +268,9 @@ type STKProvider interface {
 	// "pochipay".
 	Name() string
 	// Push sends the prompt. It is not retried on failure: a repeat could
-	// prompt the customer twice.
+	// prompt the customer twice. An error wraps ErrNotStarted when no
+	// prompt was started; any other error leaves the prompt possibly on
+	// the phone.
 	Push(ctx context.Context, r STKRequest) (STKStarted, error)
 	// ParseCallback reads a callback body.
 	ParseCallback(contentType string, body []byte) (STKCallback, error)

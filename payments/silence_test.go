@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"checkout/gateway"
-	"checkout/gateway/pochipay"
-	"checkout/gateway/pokeapay"
 	"checkout/store"
 )
 
@@ -396,27 +393,5 @@ func TestHostedPageSuccessWithoutAnAmountIsStillReviewed(t *testing.T) {
 	}
 	if got, _ := st.Checkout(ctx, co.ID); got.Status != store.StatusPending || !got.Review {
 		t.Fatalf("checkout %s review %v", got.Status, got.Review)
-	}
-}
-
-func TestPushWithoutAClearRefusalIsTakenAsPossiblySent(t *testing.T) {
-	cases := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"timeout", fmt.Errorf("push: %w", context.DeadlineExceeded), true},
-		{"pokeapay_server_error", &pokeapay.Error{Op: "stk push", HTTPStatus: 500, Message: "Internal Server Error"}, true},
-		{"pochipay_gateway_timeout", &pochipay.Error{Op: "push", HTTPStatus: 504}, true},
-		{"pochipay_transport_timeout", &pochipay.Error{Op: "push", Err: context.DeadlineExceeded}, true},
-		{"pokeapay_validation_refusal", &pokeapay.Error{Op: "stk push", HTTPStatus: 422, Message: "phone fails to match"}, false},
-		{"pokeapay_refusal_with_200", &pokeapay.Error{Op: "stk push", HTTPStatus: 200, Message: "phone fails to match"}, false},
-		{"busy", &pokeapay.Error{Op: "stk push", HTTPStatus: 500, Err: gateway.ErrSubscriberBusy}, false},
-		{"refused_before_sending", &pochipay.Error{Op: "push", Err: pochipay.ErrInvalidRequest}, false},
-	}
-	for _, tc := range cases {
-		if got := uncertain(tc.err); got != tc.want {
-			t.Errorf("%s: uncertain = %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }

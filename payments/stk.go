@@ -4,15 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"checkout/gateway"
-	"checkout/gateway/pochipay"
-	"checkout/gateway/pokeapay"
 	"checkout/store"
 )
 
@@ -102,13 +97,14 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 		CustomerName: co.CustomerName, CustomerEmail: co.CustomerEmail,
 	})
 	if err != nil && uncertain(err) {
-		// No answer: the prompt may be on the phone all the same. The attempt
+		// No clear answer (none at all, a server error, one that cannot be
+		// read): the prompt may be on the phone all the same. The attempt
 		// stays pending and is queried like any other (both backends can be
 		// asked by our own reference), so a payment is not missed and the
 		// customer is not prompted twice.
-		s.log.WarnContext(ctx, "stk push unanswered; querying later", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
+		s.log.WarnContext(ctx, "stk push not clearly answered; querying later", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
 		if evErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: store.EventError,
-			Source: p.Name(), Message: "no answer to the push; the prompt may have been sent: " + err.Error()}); evErr != nil {
+			Source: p.Name(), Message: "no clear answer to the push; the prompt may have been sent: " + err.Error()}); evErr != nil {
 			return nil, evErr
 		}
 		return a, nil
@@ -135,39 +131,15 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 	return a, nil
 }
 
-// uncertain reports whether a push failed without a clear refusal from the
-// provider, so that the prompt may be on the phone all the same: no answer
-// at all (a timeout, a broken connection), or a server error (the provider,
-// or the gateway in front of it, failed while the push was being handled).
-// A provider that answered with a refusal (a 4xx, or an answer saying it did
-// not start the prompt), a connection refused, a failed look-up and a
-// request refused before sending never started a prompt.
+// uncertain reports whether a failed push may have put a prompt on the
+// phone all the same. The STK clients say when it did not
+// (gateway.ErrNotStarted: refused before sending, the login or token call
+// failed, no connection made, or the provider's clear refusal), and a busy
+// phone started nothing either. Any other error (no answer once the push
+// was sent, a server error, an answer that cannot be read) may have: the
+// attempt stays pending and is queried.
 func uncertain(err error) bool {
-	var dns *net.DNSError
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns) || errors.Is(err, gateway.ErrSubscriberBusy) ||
-		errors.Is(err, pokeapay.ErrInvalidRequest) || errors.Is(err, pochipay.ErrInvalidRequest) {
-		return false
-	}
-	if status := answerStatus(err); status != 0 {
-		return status >= 500
-	}
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// answerStatus is the HTTP status of the provider's answer named in an STK
-// client's error; 0 when no answer came back.
-func answerStatus(err error) int {
-	var pk *pokeapay.Error
-	if errors.As(err, &pk) {
-		return pk.HTTPStatus
-	}
-	var pc *pochipay.Error
-	if errors.As(err, &pc) {
-		return pc.HTTPStatus
-	}
-	return 0
+	return !errors.Is(err, gateway.ErrNotStarted) && !errors.Is(err, gateway.ErrSubscriberBusy)
 }
 
 // LocalPhone writes 254712345678 the way Kenyans read it: 0712 345 678.

@@ -2,6 +2,7 @@ package pochipay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -24,19 +25,34 @@ var phonePattern = regexp.MustCompile(`^254(7|1)\d{8}$`)
 // only a 401 (the token refused before anything was done) is sent once
 // more with a new token. An answer saying the phone already has a prompt
 // is an *Error wrapping gateway.ErrSubscriberBusy.
+//
+// An error wraps gateway.ErrNotStarted when no prompt was started: the
+// request refused before sending, the token request failed, no connection
+// made, a 4xx answer, a 2xx answer carrying Pochipay's "errors", or a busy
+// phone. Any other error (a timeout or a broken connection once the push
+// was sent, a 5xx, a 2xx answer that cannot be read or has no
+// collectionId) leaves the outcome unknown: the prompt may be on the
+// phone, and only Confirm can tell.
 func (c *Client) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKStarted, error) {
 	const op = "push"
 	req, err := collection(op, r)
 	if err != nil {
-		return gateway.STKStarted{}, err
+		return gateway.STKStarted{}, gateway.NotStarted(err)
 	}
 	a, err := c.call(ctx, op, http.MethodPost, pathCollect, nil, req)
 	if err != nil {
+		if pushNotStarted(op, err) {
+			err = gateway.NotStarted(err)
+		}
 		return gateway.STKStarted{}, err
 	}
 	var res collectionResult
 	if err := c.decode(op, a, &res); err != nil {
-		return gateway.STKStarted{}, markBusy(err)
+		err = markBusy(err)
+		if a.status >= 400 && a.status <= 499 || errors.Is(err, gateway.ErrSubscriberBusy) || refusedWithErrors(a) {
+			err = gateway.NotStarted(err)
+		}
+		return gateway.STKStarted{}, err
 	}
 	id := res.CollectionID.text()
 	if id == "" {
@@ -47,6 +63,36 @@ func (c *Client) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKSta
 	c.log.DebugContext(ctx, "pochipay push accepted", "order_id", req.OrderID, "collection_id", id,
 		"is_processing", res.IsProcessing.Value, "is_processing_set", res.IsProcessing.Set)
 	return gateway.STKStarted{ProviderReference: id, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
+}
+
+// pushNotStarted reports whether err, from sending the push (c.call), came
+// before any push could reach Pochipay: an error of another call (the
+// token request), a request that could not be built, a connection never
+// made, or a 4xx answer too large to read. A timeout or a broken connection after the push was sent is
+// not: the push may have been received.
+func pushNotStarted(op string, err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch {
+	case e.Op != op:
+		return true // the token request: no push was sent
+	case e.transport:
+		return httpx.NeverSent(e.Err)
+	}
+	return e.HTTPStatus == 0 || (e.HTTPStatus >= 400 && e.HTTPStatus <= 499)
+}
+
+// refusedWithErrors reports a 2xx push answer that carries Pochipay's
+// "errors" (its answers can carry a failure in a 200): a refusal with its
+// reasons.
+func refusedWithErrors(a answer) bool {
+	if a.status < 200 || a.status > 299 {
+		return false
+	}
+	var env envelope
+	return json.Unmarshal(a.body, &env) == nil && len(env.Errors) > 0
 }
 
 // collection builds the collection request from r, or refuses r.

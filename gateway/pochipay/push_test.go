@@ -279,3 +279,78 @@ func TestClientIsAnSTKProvider(t *testing.T) {
 		t.Errorf("Name() = %q", p.Name())
 	}
 }
+
+// A push error says whether a prompt may be on the phone: it wraps
+// gateway.ErrNotStarted only when nothing was started (refused before
+// sending, the token request failed, a 4xx, Pochipay's "errors" in a 200, a
+// busy phone); an error from the push exchange that is no clear refusal
+// leaves it possibly started.
+func TestPushErrorSaysWhetherAPromptMayHaveStarted(t *testing.T) {
+	tests := []struct {
+		name       string
+		token      http.HandlerFunc // nil: the fake's token
+		push       http.HandlerFunc
+		request    func(r *gateway.STKRequest)
+		notStarted bool
+		wantPushes int
+	}{
+		{name: "token request answering 502", token: raw(http.StatusBadGateway, `{"message":"Bad Gateway"}`),
+			notStarted: true, wantPushes: 0},
+		{name: "token request refused", token: raw(http.StatusBadRequest, `{"result":null,"message":"Invalid credentials","errors":[]}`),
+			notStarted: true, wantPushes: 0},
+		{name: "request refused before sending", request: func(r *gateway.STKRequest) { r.Amount = 150050 },
+			notStarted: true, wantPushes: 0},
+		{name: "HTTP 400 refusal", push: raw(http.StatusBadRequest, `{"message":"Insufficient float","errors":[]}`),
+			notStarted: true, wantPushes: 1},
+		{name: "errors in a 200", push: raw(http.StatusOK, `{"result":null,"errors":["Invalid phone number"]}`),
+			notStarted: true, wantPushes: 1},
+		{name: "busy phone", push: raw(http.StatusOK, `{"result":null,"errors":[{"code":1001,"message":"Request failed"}]}`),
+			notStarted: true, wantPushes: 1},
+		{name: "rate limited with an HTML page", push: func(w http.ResponseWriter, _ *http.Request) {
+			writeRaw(w, http.StatusTooManyRequests, "text/html", "<h1>slow down</h1>")
+		}, notStarted: true, wantPushes: 1},
+		{name: "HTTP 500 without a body", push: raw(http.StatusInternalServerError, ``), wantPushes: 1},
+		{name: "HTTP 503 with a message", push: raw(http.StatusServiceUnavailable, `{"message":"Service Unavailable"}`), wantPushes: 1},
+		{name: "HTTP 200 not JSON", push: func(w http.ResponseWriter, _ *http.Request) {
+			writeRaw(w, http.StatusOK, "text/html", "<html>ok</html>")
+		}, wantPushes: 1},
+		{name: "HTTP 200 without a result", push: raw(http.StatusOK, `{"result":null,"message":"Accepted","errors":[]}`), wantPushes: 1},
+		{name: "HTTP 200 without a collection id", push: raw(http.StatusOK, `{"result":{"isProcessing":true},"errors":[]}`), wantPushes: 1},
+		{name: "timeout", push: hang, wantPushes: 1},
+		{name: "dropped connection", push: dropConnection, wantPushes: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes := map[string]http.HandlerFunc{}
+			if tt.push != nil {
+				routes[pathCollect] = tt.push
+			}
+			f := newFake(t, routes, func(f *fakePochipay) { f.tokenHandler = tt.token })
+			sleeper := &sleepRecorder{}
+			c := f.client(sleeper, func(cfg *Config) { cfg.Timeout = 200 * time.Millisecond })
+			r := pushRequest()
+			if tt.request != nil {
+				tt.request(&r)
+			}
+
+			got, err := c.Push(t.Context(), r)
+
+			if err == nil {
+				t.Fatalf("Push = %+v, want an error", got)
+			}
+			asError(t, err) // still a *Error
+			if ns := errors.Is(err, gateway.ErrNotStarted); ns != tt.notStarted {
+				t.Fatalf("errors.Is(%v, ErrNotStarted) = %v, want %v", err, ns, tt.notStarted)
+			}
+			if !reflect.DeepEqual(got, gateway.STKStarted{}) {
+				t.Errorf("Push = %+v with an error", got)
+			}
+			if n := len(f.requests(pathCollect)); n != tt.wantPushes {
+				t.Errorf("push requests = %d, want %d", n, tt.wantPushes)
+			}
+			if w := sleeper.Waits(); len(w) != 0 {
+				t.Errorf("waits = %v, want none", w)
+			}
+		})
+	}
+}

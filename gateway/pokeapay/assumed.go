@@ -164,6 +164,17 @@ var stkPendingTexts = []string{"lock subscriber", "in process", "pending"}
 // gateway.StatusNotFound (ASSUMED.md, "STK query not found").
 var stkNotFoundTexts = []string{"not found", "does not exist", "no record"}
 
+// stkNotFoundSubjects: a 404 is read as "no record of the prompt" only when
+// its text names the transaction or the order ("Transaction not found",
+// "orderRef does not exist"); any other 404 may come from a proxy or a
+// missing route (ASSUMED.md, "STK query answers by HTTP status").
+var stkNotFoundSubjects = []string{"transaction", "order"}
+
+// stkRouteTexts mark a not-found text about the URL, not the prompt
+// ("Route not found", Express's "Cannot POST /..."): never read as
+// StatusNotFound, whatever the HTTP status.
+var stkRouteTexts = []string{"route", "endpoint", "cannot post"}
+
 // mpesaCodeTexts maps M-Pesa's own result descriptions, lower-cased, to
 // their result codes. PokeaPay's failure bodies carry a reason ("Failed
 // Reason" in the document) and no code; when the reason is one of these

@@ -2,11 +2,13 @@ package pokeapay
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // stkPhonePattern is the document's pattern for "phone", which PokeaPay
@@ -41,26 +43,48 @@ const busyMarker = "lock subscriber"
 // was started. Any other failure is an *Error with PokeaPay's text.
 //
 // Push is never retried, not even after a timeout, since a repeat could
-// prompt the customer twice. A transport error therefore leaves the
-// outcome unknown: the prompt may be on the phone, and only Confirm can
-// tell. The single exception is a 401 (the token refused before anything
-// was done), which is sent once more with a new token.
+// prompt the customer twice. The single exception is a 401 (the token
+// refused before anything was done), which is sent once more with a new
+// token.
+//
+// An error wraps gateway.ErrNotStarted when no prompt was started (see
+// pushNotStarted): the request refused before sending, the login failed,
+// no connection made, a 4xx answer, or "success": false with PokeaPay's
+// reason. Any other error (a timeout or a broken connection once the push
+// was sent, a 5xx, a 2xx answer that cannot be read or has no success flag)
+// leaves the outcome unknown: the prompt may be on the phone, and only
+// Confirm can tell.
 func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKStarted, error) {
 	const op = "stk push"
 	req, err := c.pushRequest(op, r)
 	if err != nil {
-		return gateway.STKStarted{}, err
+		return gateway.STKStarted{}, gateway.NotStarted(err)
 	}
 	a, err := c.call(ctx, op, pathSTKPush, req)
 	if err != nil {
+		if pushNotStarted(op, err) {
+			err = gateway.NotStarted(err)
+		}
 		return gateway.STKStarted{}, err
 	}
 	env, err := c.envelope(op, a)
 	if err != nil {
+		if refusedStatus(a.status) {
+			err = gateway.NotStarted(err)
+		}
 		return gateway.STKStarted{}, err
 	}
 	if !env.Success.isTrue() {
-		return gateway.STKStarted{}, c.pushRefused(op, a, env)
+		e := c.pushRefused(op, a, env)
+		// A clear refusal: any 4xx; "success": false with a reason, unless
+		// a 5xx says PokeaPay failed while handling it; a busy phone. A
+		// 2xx without a readable success flag, or with false and no
+		// reason, is not one.
+		if refusedStatus(a.status) || errors.Is(e, gateway.ErrSubscriberBusy) ||
+			(env.Success.Set && c.text(env, a.bearer) != "" && a.status < 500) {
+			return gateway.STKStarted{}, gateway.NotStarted(e)
+		}
+		return gateway.STKStarted{}, e
 	}
 	var d stkPushData
 	decodeData(env.Data, &d)
@@ -78,6 +102,32 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 	}
 	c.log.DebugContext(ctx, "pokeapay push accepted", "op", op, "order_ref", req.OrderRef)
 	return gateway.STKStarted{ProviderReference: ref, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
+}
+
+// refusedStatus reports an HTTP status that refuses a request without
+// acting on it: 4xx.
+func refusedStatus(status int) bool { return status >= 400 && status <= 499 }
+
+// pushNotStarted reports whether err, from sending the push (c.call), came
+// before any push could reach PokeaPay or from PokeaPay's refusal of it: an
+// error of another call (the login), a request that could not be built, a
+// connection never made, or a 4xx answer (a token refused twice). A
+// timeout or a broken connection after the push was sent is not: the push
+// may have been received.
+func pushNotStarted(op string, err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch {
+	case e.Op != op:
+		return true // the login: no push was sent
+	case e.transport:
+		return httpx.NeverSent(e.Err)
+	case e.HTTPStatus == 0:
+		return true // refused before sending
+	}
+	return refusedStatus(e.HTTPStatus)
 }
 
 // pushRefused is the error for a push answer without success.

@@ -367,3 +367,115 @@ func TestSTKSecretsNeverInErrorsOrLogs(t *testing.T) {
 		})
 	}
 }
+
+// A push error says whether a prompt may be on the phone: it wraps
+// gateway.ErrNotStarted only when nothing was started (refused before
+// sending, the login failed, no connection, a 4xx, "success": false with
+// PokeaPay's reason); an error from the push exchange that is no clear
+// refusal leaves it possibly started.
+func TestSTKPushErrorSaysWhetherAPromptMayHaveStarted(t *testing.T) {
+	const validation = `{"success":false,"error":"\"phone\" with value \"2547xxxxxxxx\" fails to match the required pattern","data":{"orderRef":"pay_1"}}`
+	tests := []struct {
+		name       string
+		login      http.HandlerFunc // nil: the fake's login
+		push       http.HandlerFunc
+		timeout    time.Duration // after logging in; 0 keeps the client's
+		request    func(r *gateway.STKRequest)
+		notStarted bool
+		wantPaths  []string
+	}{
+		{name: "login answering 503", login: text(http.StatusServiceUnavailable, "text/plain", "down"),
+			notStarted: true, wantPaths: []string{"/login"}},
+		{name: "login refused", login: stkJSON(http.StatusBadRequest, `{"success":false,"error":"The credentials you provided are incorrect"}`),
+			notStarted: true, wantPaths: []string{"/login"}},
+		{name: "request refused before sending", request: func(r *gateway.STKRequest) { r.Phone = "0712345678" },
+			notStarted: true, wantPaths: nil},
+		{name: "validation refusal with HTTP 422", push: stkJSON(http.StatusUnprocessableEntity, validation),
+			notStarted: true, wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "validation refusal with HTTP 200", push: stkJSON(http.StatusOK, validation),
+			notStarted: true, wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "subscriber busy with HTTP 400", push: stkJSON(http.StatusBadRequest, `{"success":false,"error":"Unableto lock subscriber"}`),
+			notStarted: true, wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "rate limited with an HTML page", push: text(http.StatusTooManyRequests, "text/html", "<h1>slow down</h1>"),
+			notStarted: true, wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "route not found", push: stkJSON(http.StatusNotFound, `{"success":false,"error":"Route not found"}`),
+			notStarted: true, wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 200 not JSON", push: text(http.StatusOK, "text/html", "<html>ok</html>"),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 200 larger than 64 KiB", push: stkJSON(http.StatusOK, `{"success":true,"pad":"`+strings.Repeat("x", 70<<10)+`"}`),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 200 without a success flag", push: stkJSON(http.StatusOK, `{"message":"Transaction initiated successfully","data":{"orderRef":"pay_1"}}`),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 200 success false without a reason", push: stkJSON(http.StatusOK, `{"success":false}`),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 500 with a reason", push: stkJSON(http.StatusInternalServerError, `{"success":false,"error":"Internal error"}`),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "HTTP 502 page", push: text(http.StatusBadGateway, "text/html", "<h1>502</h1>"),
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "timeout", push: hang, timeout: 200 * time.Millisecond,
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+		{name: "dropped connection", push: dropConnection,
+			wantPaths: []string{"/login", "/stkPush/transaction"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			f.set(func(f *stkFake) {
+				if tc.login != nil {
+					f.login = tc.login
+				}
+				if tc.push != nil {
+					f.push = tc.push
+				}
+			})
+			sleeper := &sleepRecorder{}
+			c := f.client(sleeper)
+			if tc.timeout != 0 {
+				// Logged in first, so that the short timeout bounds only the
+				// push.
+				if _, err := c.bearer(context.Background()); err != nil {
+					t.Fatalf("login: %v", err)
+				}
+				c.timeout = tc.timeout
+			}
+			r := stkPushOK()
+			if tc.request != nil {
+				tc.request(&r)
+			}
+			got, err := c.Push(context.Background(), r)
+			if err == nil {
+				t.Fatalf("Push = %+v, want an error", got)
+			}
+			asError(t, err) // still a *Error
+			if ns := errors.Is(err, gateway.ErrNotStarted); ns != tc.notStarted {
+				t.Fatalf("errors.Is(%v, ErrNotStarted) = %v, want %v", err, ns, tc.notStarted)
+			}
+			if !reflect.DeepEqual(got, gateway.STKStarted{}) {
+				t.Fatalf("Push = %+v with an error", got)
+			}
+			if got := f.paths(); !reflect.DeepEqual(got, tc.wantPaths) {
+				t.Fatalf("requests = %v, want %v", got, tc.wantPaths)
+			}
+			if w := sleeper.Waits(); len(w) != 0 {
+				t.Fatalf("waits = %v (a push is never retried)", w)
+			}
+		})
+	}
+}
+
+// A connection that is never made sends no push: not started.
+func TestSTKPushToAClosedPortIsNotStarted(t *testing.T) {
+	f := newSTKFake(t)
+	c := f.client(&sleepRecorder{})
+	if _, err := c.bearer(context.Background()); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	f.srv.Close() // the port now refuses connections
+	_, err := c.Push(context.Background(), stkPushOK())
+	if e := asError(t, err); e.HTTPStatus != 0 || e.Op != "stk push" {
+		t.Fatalf("error = %#v", e)
+	}
+	if !errors.Is(err, gateway.ErrNotStarted) {
+		t.Fatalf("error %v does not wrap ErrNotStarted", err)
+	}
+}

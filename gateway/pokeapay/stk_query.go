@@ -74,17 +74,22 @@ func (c *STKClient) Confirm(ctx context.Context, q gateway.Query) (gateway.Resul
 //     transaction is already in process ..."}): StatusPending, as is any
 //     "success": false whose text says pending (stkPendingTexts).
 //   - a "success": false whose text says the transaction is not found
-//     (stkNotFoundTexts, assumed): StatusNotFound.
+//     (stkNotFoundTexts, assumed), with HTTP 2xx, or 404 when the text
+//     names the transaction or the order: StatusNotFound. A text about a
+//     route is never "not found".
 //   - the failure callback's body ({"success": false, "message": "Failed
-//     Reason", "data": {"orderRef", ...}}, no "error"), about ref:
-//     StatusFailed with the reason as Message (assumed: the document shows
-//     it as a callback, not as a query answer).
+//     Reason", "data": {"orderRef", ...}}, no "error"), about ref, with
+//     HTTP 2xx: StatusFailed with the reason as Message (assumed: the
+//     document shows it as a callback, not as a query answer).
 //   - "Invalid/Missing Inputs" ({"success": false, "error": "\"phone\" ...
 //     fails to match ...", "data": {the request}}) and anything else: an
 //     *Error with PokeaPay's text, never a success.
 //
-// A 5xx is an error whatever its body says. An answer whose data.orderRef
-// names another reference is an error.
+// A 5xx is an error whatever its body says, and so is a "success": false
+// with any 4xx but 400 and 422 (the document's refusals of the query) and
+// a 404 naming the transaction: a limiter's 429, a firewall's 403 or a
+// router's 404 echoing our request is not M-Pesa's word on the prompt. An
+// answer whose data.orderRef names another reference is an error.
 func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Result, error) {
 	if a.status >= 500 {
 		// Whatever the body says, a 5xx is PokeaPay failing: an error, which
@@ -149,13 +154,21 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		// documented success carries none.
 		r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, receipt, code
 		return r, nil
+	case !queryStatusRead(a.status, env):
+		// A limiter, a firewall, a missing route: an answer that is not
+		// PokeaPay's word on the prompt, whatever its body says.
+		e := &Error{Op: op, HTTPStatus: a.status, Message: text}
+		if e.Message == "" {
+			e.Message = http.StatusText(a.status)
+		}
+		return gateway.Result{}, e
 	case saysAny(stkPendingTexts, env.Error.text(), env.Message.text()):
 		r.Status = gateway.StatusPending
 		return r, nil
-	case saysAny(stkNotFoundTexts, env.Error.text(), env.Message.text()):
+	case saysNotFound(env) && (ok2xx(a.status) || a.status == http.StatusNotFound):
 		r.Status, r.Message = gateway.StatusNotFound, text
 		return r, nil
-	case env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
+	case ok2xx(a.status) && env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
 		// The failure callback's body, about this prompt.
 		if code == "0" {
 			return fail("a failure with data.resultCode 0")
@@ -173,6 +186,36 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		e.Message = "PokeaPay did not answer the query"
 	}
 	return gateway.Result{}, e
+}
+
+// ok2xx reports an HTTP status of success.
+func ok2xx(status int) bool { return status >= 200 && status <= 299 }
+
+// queryStatusRead reports whether a query answer with "success": false and
+// this HTTP status may carry a verdict on the prompt: a 2xx, the statuses
+// of the document's query refusals (400 "Unable to lock subscriber", 422
+// its validator; neither is a failure of the prompt), and a 404 whose text
+// says the transaction or the order is not found (saysNotFound and
+// stkNotFoundSubjects). Any other status (403, 429, a 404 about a route or
+// naming nothing, ...) comes from something that did not look at the
+// prompt (ASSUMED.md, "STK query answers by HTTP status").
+func queryStatusRead(status int, env stkEnvelope) bool {
+	switch {
+	case ok2xx(status), status == http.StatusBadRequest, status == http.StatusUnprocessableEntity:
+		return true
+	case status == http.StatusNotFound:
+		return saysNotFound(env) && saysAny(stkNotFoundSubjects, env.Error.text(), env.Message.text())
+	}
+	return false
+}
+
+// saysNotFound reports whether a "success": false answer's text says
+// there is no record (stkNotFoundTexts), and not that a route is unknown
+// (stkRouteTexts): an unknown URL's {"error": "Route not found"} never
+// reads as "this prompt does not exist".
+func saysNotFound(env stkEnvelope) bool {
+	texts := []string{env.Error.text(), env.Message.text()}
+	return saysAny(stkNotFoundTexts, texts...) && !saysAny(stkRouteTexts, texts...)
 }
 
 // saysAny reports whether any of texts contains one of markers, in any

@@ -100,13 +100,11 @@ func TestSTKConfirmMapsQueryAnswers(t *testing.T) {
 				r.Code, r.Message = "1037", "DS timeout user cannot be reached"
 				return r
 			}()},
-		{name: "failure body with HTTP 400", status: 400,
-			body: `{"success":false,"message":"The account is closed","data":{"orderRef":"pay_1"}}`,
-			want: func() gateway.Result {
-				r := ok(gateway.StatusFailed)
-				r.Message = "The account is closed"
-				return r
-			}()},
+		// A failure is read only from a 2xx: the document shows 400 only
+		// for a refusal of the query itself.
+		{name: "failure body with HTTP 400 is an error, not a failure", status: 400,
+			body:    `{"success":false,"message":"The account is closed","data":{"orderRef":"pay_1"}}`,
+			wantErr: &Error{Op: op, HTTPStatus: 400, Message: "The account is closed"}},
 		{name: "subscriber busy is pending", status: 422, body: `{"success":false,"error":"Unable to lock subscriber"}`,
 			want: ok(gateway.StatusPending)},
 		{name: "success false saying pending is pending", status: 200, body: `{"success":false,"message":"Request is Pending"}`,
@@ -330,6 +328,101 @@ func TestSTKConfirmRefusesBadQueriesWithoutAnyRequest(t *testing.T) {
 			}
 			if n := len(f.requests()); n != 0 {
 				t.Fatalf("requests = %v, want none", f.paths())
+			}
+		})
+	}
+}
+
+// An answer that only something in front of PokeaPay (a rate limiter, a
+// firewall, a router) would give is no verdict on the prompt, even when it
+// has the failed callback's shape (success false, a "message", our request
+// echoed in data) or a not-found text: an error, so the attempt stays
+// pending and is asked about again.
+func TestSTKConfirmTakesNoVerdictFromAnAnswerThatIsNotAboutThePrompt(t *testing.T) {
+	const op = "transaction query"
+	const echoed = `"data":{"orderRef":"pay_1","amount":1500,"phone":"254712345678","outletCode":"` + stkTestOutlet + `"}`
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		wantErr *Error
+	}{
+		{"HTTP 429 rate limit echoing the request", 429,
+			`{"success":false,"message":"Too many requests, please try again later",` + echoed + `}`,
+			&Error{Op: op, HTTPStatus: 429, Message: "Too many requests, please try again later"}},
+		{"HTTP 403 firewall echoing the request", 403,
+			`{"success":false,"message":"Forbidden: request blocked",` + echoed + `}`,
+			&Error{Op: op, HTTPStatus: 403, Message: "Forbidden: request blocked"}},
+		{"HTTP 404 echoing the request", 404,
+			`{"success":false,"message":"Too many requests, please try again later",` + echoed + `}`,
+			&Error{Op: op, HTTPStatus: 404, Message: "Too many requests, please try again later"}},
+		{"HTTP 404 route not found", 404, `{"success":false,"error":"Route not found"}`,
+			&Error{Op: op, HTTPStatus: 404, Message: "Route not found"}},
+		{"HTTP 404 not found naming nothing", 404, `{"success":false,"error":"Not found"}`,
+			&Error{Op: op, HTTPStatus: 404, Message: "Not found"}},
+		{"HTTP 404 Express's cannot POST", 404, `{"success":false,"message":"Cannot POST /api/v1/transaction/query not found"}`,
+			&Error{Op: op, HTTPStatus: 404, Message: "Cannot POST /api/v1/transaction/query not found"}},
+		{"HTTP 200 route not found", 200, `{"success":false,"error":"Route not found"}`,
+			&Error{Op: op, HTTPStatus: 200, Message: "Route not found"}},
+		{"HTTP 429 transaction not found", 429, `{"success":false,"error":"Transaction not found"}`,
+			&Error{Op: op, HTTPStatus: 429, Message: "Transaction not found"}},
+		{"HTTP 403 saying pending", 403, `{"success":false,"message":"Request pending review"}`,
+			&Error{Op: op, HTTPStatus: 403, Message: "Request pending review"}},
+		{"HTTP 429 without text", 429, `{"success":false}`,
+			&Error{Op: op, HTTPStatus: 429, Message: "Too Many Requests"}},
+		{"HTTP 400 transaction not found", 400, `{"success":false,"error":"Transaction not found"}`,
+			&Error{Op: op, HTTPStatus: 400, Message: "Transaction not found"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			f.set(func(f *stkFake) { f.query = stkJSON(tc.status, tc.body) })
+			sleeper := &sleepRecorder{}
+			c := f.client(sleeper)
+			got, err := c.Confirm(context.Background(), stkQueryOK())
+			if e := asError(t, err); !reflect.DeepEqual(e, tc.wantErr) {
+				t.Fatalf("Confirm = %+v, error %#v\nwant error %#v", got, e, tc.wantErr)
+			}
+			if !reflect.DeepEqual(got, gateway.Result{}) {
+				t.Fatalf("Confirm = %+v with an error", got)
+			}
+			if got := f.paths(); !reflect.DeepEqual(got, []string{"/login", "/transaction/query"}) {
+				t.Fatalf("requests = %v (a 4xx is not retried)", got)
+			}
+			if w := sleeper.Waits(); len(w) != 0 {
+				t.Fatalf("waits = %v", w)
+			}
+		})
+	}
+}
+
+// PokeaPay's own "no record" answers still read as not found: any 2xx, and
+// a 404 whose text names the transaction or the order (the simulator's
+// answer, testdata/assumed-stk-query-not-found.json).
+func TestSTKConfirmReadsNotFoundFromA2xxOrA404NamingThePrompt(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		msg    string
+	}{
+		{"HTTP 404 transaction not found", 404, `{"success":false,"error":"Transaction not found"}`, "Transaction not found"},
+		{"HTTP 404 orderRef does not exist", 404, `{"success":false,"message":"orderRef does not exist"}`, "orderRef does not exist"},
+		{"HTTP 200 no record", 200, `{"success":false,"message":"No record found"}`, "No record found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newSTKFake(t)
+			f.set(func(f *stkFake) { f.query = stkJSON(tc.status, tc.body) })
+			c := f.client(&sleepRecorder{})
+			got, err := c.Confirm(context.Background(), stkQueryOK())
+			if err != nil {
+				t.Fatalf("Confirm: %v", err)
+			}
+			want := gateway.Result{Status: gateway.StatusNotFound, Currency: "KES", Reference: "pay_1", ProviderReference: "pay_1",
+				Method: "M-Pesa", Message: tc.msg, Raw: []byte(tc.body)}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Confirm = %+v\nwant %+v", got, want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -88,4 +89,17 @@ func TransportFailure(actx context.Context, err error) (cause error, what string
 		what = "cancelled"
 	}
 	return err, what
+}
+
+// NeverSent reports whether a transport failure (err, as returned by the
+// HTTP client or wrapping it) happened before any byte of the request could
+// reach the server: the name did not resolve, or the connection was never
+// made (refused, or the dial failed or timed out). Any other failure (a
+// timeout or a broken connection once connected) may come after the server
+// got the request.
+func NeverSent(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED) ||
+		(errors.As(err, &op) && op.Op == "dial")
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -164,5 +168,37 @@ func TestTransportFailure(t *testing.T) {
 				t.Errorf("cause = %q, want %q", cause, tt.wantText)
 			}
 		})
+	}
+}
+
+func TestNeverSent(t *testing.T) {
+	// A port nobody listens on: the dial is refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, refused := http.Get("http://" + addr + "/")
+	if refused == nil {
+		t.Fatal("a closed port answered")
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", fmt.Errorf("network error: %w", refused), true},
+		{"name not resolved", &url.Error{Op: "Post", URL: "https://x.invalid", Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}}, true},
+		{"dial timed out", &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}, true},
+		{"read reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, false},
+		{"timed out", fmt.Errorf("timed out: %w", context.DeadlineExceeded), false},
+		{"unexpected EOF", io.ErrUnexpectedEOF, false},
+	}
+	for _, tc := range tests {
+		if got := NeverSent(tc.err); got != tc.want {
+			t.Errorf("%s: NeverSent(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
 	}
 }
