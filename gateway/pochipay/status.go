@@ -66,10 +66,30 @@ func orderID(q gateway.Query) string { return strings.TrimSpace(q.AttemptID) }
 // testdata/ASSUMED.md).
 var notFoundText = regexp.MustCompile(`(?i)\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bno\s+(\w+\s+){0,2}found\b`)
 
+// A 404's text must name what was asked about (aboutPayment), never a
+// route: a router or a firewall in front of Pochipay answering 404 in JSON
+// ("Route not found") must stay an error, or every payment would read as
+// unknown to Pochipay and fail.
+var (
+	aboutPayment = regexp.MustCompile(`(?i)collection|transaction|order|payment|record`)
+	aboutRoute   = regexp.MustCompile(`(?i)route|endpoint|\bpath\b|\burl\b|\bpage\b|resource|cannot\s+(get|post)`)
+)
+
+// namesTheCollection reports whether a 404's text says that the
+// collection asked about is unknown.
+func namesTheCollection(texts []string) bool {
+	for _, m := range texts {
+		if notFoundText.MatchString(m) && aboutPayment.MatchString(m) && !aboutRoute.MatchString(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // notFound reports whether a is Pochipay saying it has no record of the
-// collection, with the texts it gave: a 404 whose body is JSON (the page
-// lists a 404 for both status calls), or a 2xx with no result whose text
-// says so. A 404 without a JSON body is not: a wrong base URL looks like
+// collection, with the texts it gave: a 404 whose JSON body's text names
+// the collection (the page lists a 404 for both status calls), or a 2xx
+// with no result whose text says so. A 404 without a JSON body is not: a wrong base URL looks like
 // that, and must stay an error rather than tell the payments service that
 // every payment is unknown.
 func (c *Client) notFound(a answer) (bool, []string) {
@@ -79,11 +99,11 @@ func (c *Client) notFound(a answer) (bool, []string) {
 	}
 	var env envelope
 	if err := json.Unmarshal(t, &env); err != nil {
-		return a.status == http.StatusNotFound, nil
+		return false, nil
 	}
 	texts := c.cleanAll(a, env.Message, env.Errors)
 	if a.status == http.StatusNotFound {
-		return true, texts
+		return namesTheCollection(texts), texts
 	}
 	if a.status < 200 || a.status > 299 {
 		return false, nil

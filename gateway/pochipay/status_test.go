@@ -133,15 +133,6 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			},
 		},
 		{
-			name:   "404 with an ASP.NET problem body and no text is not found",
-			status: http.StatusNotFound,
-			body:   `{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}`,
-			want: func(r gateway.Result) gateway.Result {
-				r.Status, r.Message = gateway.StatusNotFound, "Pochipay has no record of this collection"
-				return r
-			},
-		},
-		{
 			name: "200 with no result and errors saying not found is not found",
 			body: `{"result":null,"message":"Failed","errors":["No collection found for the given id"]}`,
 			want: func(r gateway.Result) gateway.Result {
@@ -227,6 +218,10 @@ func TestConfirmRefusesAnswersThatCannotMeanSuccess(t *testing.T) {
 			"pochipay: transaction status: HTTP 200: unreadable result.amount", nil},
 		{"404 without a body (a wrong URL looks like this)", 404, ``,
 			"pochipay: transaction status: HTTP 404: empty answer (Not Found)", nil},
+		{"404 whose JSON names a route, not the collection", 404, `{"result":null,"message":"Route not found","errors":[]}`,
+			"pochipay: transaction status: HTTP 404: Route not found", []string{"Route not found"}},
+		{"404 with an ASP.NET problem body naming nothing", 404, `{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}`,
+			"pochipay: transaction status: HTTP 404: Not Found", nil},
 		{"404 with an HTML page", 404, `<html><body>Not Found</body></html>`,
 			"pochipay: transaction status: HTTP 404: answer is not JSON (application/json; charset=utf-8, 35 bytes)", nil},
 		{"200 with no result saying something else", 200, `{"result":null,"message":"Collection found","errors":["Try later"]}`,
