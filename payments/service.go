@@ -103,10 +103,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebhookJitter == nil {
 		cfg.WebhookJitter = jitter
 	}
-	s := &Service{cfg: cfg, st: cfg.Store, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
-	// Webhook bodies are written by the store with each status change;
-	// they carry the checkout object only this package can build.
-	cfg.Store.SetWebhookPayload(s.webhookPayload)
+	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
+	// Webhook bodies are written by the store with each status change, in
+	// its transaction; they carry the checkout object only this package
+	// can build, so the service works through a store that builds them.
+	s.st = cfg.Store.WithWebhookPayload(s.webhookPayload)
 	return s, nil
 }
 

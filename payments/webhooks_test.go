@@ -154,8 +154,11 @@ func (e *whEnv) open() {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { st.Close() })
-	e.st = st
 	e.svc = e.service(st)
+	// The store as the service holds it: status changes made through it
+	// directly (a cancel, an expiry) write their webhooks as the service's
+	// would.
+	e.st = e.svc.st
 }
 
 func (e *whEnv) service(st *store.Store) *Service {
@@ -734,8 +737,8 @@ func TestNoDeliveryForAMerchantWithoutAWebhookURL(t *testing.T) {
 func TestAPayloadThatCannotBeBuiltRollsBackTheStatusChange(t *testing.T) {
 	e := newWhEnv(t, nil)
 	co, a := e.pending("order-1", paid)
-	e.st.SetWebhookPayload(func(*store.Checkout, string, time.Time) ([]byte, error) { return nil, errors.New("boom") })
-	_, err := e.st.ApplyResult(e.ctx, a.ID, storeResult(gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000,
+	failing := e.st.WithWebhookPayload(func(*store.Checkout, string, time.Time) ([]byte, error) { return nil, errors.New("boom") })
+	_, err := failing.ApplyResult(e.ctx, a.ID, storeResult(gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000,
 		HasAmount: true, Currency: "KES", Reference: a.ID}, "test"))
 	if err == nil {
 		t.Fatal("ApplyResult succeeded without its webhook")

@@ -41,6 +41,9 @@ type Store struct {
 	// w is the single writer connection; r is a small pool for reads.
 	w, r *gorm.DB
 	now  func() time.Time
+	// webhookPayload builds the body of a status change's webhook; nil
+	// refuses a change that has one to write (WithWebhookPayload).
+	webhookPayload WebhookPayloadFunc
 }
 
 // Options tune Open; the zero value is right for production.

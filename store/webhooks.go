@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -94,31 +92,22 @@ func (WebhookAttempt) TableName() string { return "webhook_attempts" }
 // is after the change.
 type WebhookPayloadFunc func(co *Checkout, eventType string, at time.Time) ([]byte, error)
 
-// payloadBuilders holds each store's WebhookPayloadFunc. It lives beside
-// the Store rather than in it only because store.go is not ours to edit in
-// this change; move it into the struct when convenient.
-var payloadBuilders sync.Map // *Store -> WebhookPayloadFunc
+// ErrNoWebhookPayload: a status change must announce itself to a merchant
+// with a webhook URL, and this store has no WebhookPayloadFunc to build the
+// body (see WithWebhookPayload). The change is refused, so that no event
+// goes out in another shape than the payments service's.
+var ErrNoWebhookPayload = errors.New("no webhook payload builder: statuses change through the payments service")
 
-// SetWebhookPayload installs the function that builds webhook bodies (the
-// payments service does, with the merchant API's checkout object; store
-// cannot import payments). Set it once at start, before any traffic.
-func (s *Store) SetWebhookPayload(fn WebhookPayloadFunc) {
-	if fn == nil {
-		payloadBuilders.Delete(s)
-		return
-	}
-	payloadBuilders.Store(s, fn)
-}
-
-func (s *Store) webhookPayload(co *Checkout, eventType string, at time.Time) ([]byte, error) {
-	if fn, ok := payloadBuilders.Load(s); ok {
-		return fn.(WebhookPayloadFunc)(co, eventType, at)
-	}
-	// Without the service's builder (a tool using the store alone) the
-	// event still goes out, with the fields the store can name itself.
-	return json.Marshal(map[string]any{"type": eventType, "timestamp": at.UTC().Format(time.RFC3339),
-		"data": map[string]any{"id": co.ID, "status": co.Status, "reference": co.Reference,
-			"amount": cents(co.Amount), "currency": co.Currency}})
+// WithWebhookPayload returns a store that builds the body of each status
+// change's webhook with fn, inside the change's transaction. The payments
+// service makes one from the store it is given (bodies carry the merchant
+// API's checkout object, and store cannot import payments). The result
+// shares s's database handles and clock (closing either closes both); s is
+// left as it was.
+func (s *Store) WithWebhookPayload(fn WebhookPayloadFunc) *Store {
+	c := *s
+	c.webhookPayload = fn
+	return &c
 }
 
 // enqueueWebhook writes the delivery for a status change inside the
@@ -135,6 +124,9 @@ func (s *Store) enqueueWebhook(tx *gorm.DB, checkoutID, eventType string) error 
 	}
 	if m.WebhookURL == "" {
 		return nil
+	}
+	if s.webhookPayload == nil {
+		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, ErrNoWebhookPayload)
 	}
 	now := s.now()
 	body, err := s.webhookPayload(&co, eventType, now)
