@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test generate check-generated lint fmt fuzz
+.PHONY: run build test generate check-generated check-imports lint fmt fuzz
 
 run:
 	$(GO) run ./cmd/checkout
@@ -22,6 +22,12 @@ check-generated:
 	if ! diff -r --exclude='*.templ' templates "$$tmp/templates" >/dev/null; then \
 		echo "generated templ code is stale: run 'make generate' and commit"; rm -rf "$$tmp"; exit 1; fi; \
 	rm -rf "$$tmp"
+
+# Fails, naming the package and the import, when a package imports one of ours
+# that design.md "Layout" forbids (handlers importing store, gateway importing
+# payments, ...).
+check-imports:
+	@GO=$(GO) .ci/imports
 
 lint: check-generated
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

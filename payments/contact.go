@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"slices"
 	"strings"
 
 	"checkout/store"
@@ -42,12 +43,7 @@ func (e *ContactNeeded) Error() string {
 
 // Asks reports whether field is one the customer is asked for.
 func (e *ContactNeeded) Asks(field string) bool {
-	for _, f := range e.Missing {
-		if f == field {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(e.Missing, field)
 }
 
 // pokeapayContact returns the phone and email PokeaPay's link is signed

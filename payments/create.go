@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -259,22 +260,15 @@ func parseAmountJSON(raw json.RawMessage) (gateway.Amount, error) {
 
 func knownCurrency(c string) bool {
 	for _, cs := range currencies {
-		for _, x := range cs {
-			if x == c {
-				return true
-			}
+		if slices.Contains(cs, c) {
+			return true
 		}
 	}
 	return false
 }
 
 func known(method string) bool {
-	for _, m := range AllMethods {
-		if m == method {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(AllMethods, method)
 }
 
 // text checks a free-text field: length in characters and no control

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,12 +175,7 @@ var currencies = map[string][]string{
 }
 
 func supports(method, currency string) bool {
-	for _, c := range currencies[method] {
-		if c == currency {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(currencies[method], currency)
 }
 
 // MethodChoice is one method as the checkout page offers it.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -20,16 +21,29 @@ const (
 	argonKeyLen  = 32
 )
 
-// HashPassword returns an Argon2id hash in the usual PHC string form.
+// HashPassword returns an Argon2id hash in the usual PHC string form. The
+// error is always nil: the salt's source, crypto/rand, cannot fail.
 func HashPassword(password string) (string, error) {
+	return hashPassword(password), nil
+}
+
+func hashPassword(password string) string {
 	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("store: salt: %w", err)
-	}
+	rand.Read(salt) // never fails: it fills salt or crashes the program
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
+
+// DummyPasswordHash returns a real Argon2id hash, with our parameters, of a
+// random password nobody knows. A login for an unknown email (or during an
+// account's wait) checks the password against it, so it costs the same time
+// as a real check and timing does not tell which accounts exist. It is made
+// on first use, not when the program starts: a process that never sees a
+// login never spends the 19 MiB and the hashing time.
+func DummyPasswordHash() string { return dummyPasswordHash() }
+
+var dummyPasswordHash = sync.OnceValue(func() string { return hashPassword(rand.Text()) })
 
 // VerifyPassword checks a password against a hash from HashPassword, in
 // constant time.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,12 +25,7 @@ var transitions = map[Status][]Status{
 
 // CanTransition reports whether the state machine allows from -> to.
 func CanTransition(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(transitions[from], to)
 }
 
 // transition changes a checkout's status inside tx: allowed by the table,

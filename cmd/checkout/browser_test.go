@@ -854,9 +854,20 @@ func (p *browserPhone) pushSTK(co checkoutObject, shot string) {
 	if first <= 0 || first > int(payments.STKPromptWindow/time.Second) {
 		p.t.Errorf("the countdown starts at %d, want 1 to %d seconds", first, int(payments.STKPromptWindow/time.Second))
 	}
-	p.step("let the countdown run", chromedp.Sleep(1500*time.Millisecond))
-	if second := countdown(); second >= first {
-		p.t.Errorf("the countdown showed %d, then %d 1.5 s later: it does not count down (is its script blocked?)", first, second)
+	// Its script ticks every second: wait (5 s at most) for the shown value
+	// to change, then check that it went down.
+	next, err := chromedp.Run(p.ctx, chromedp.PollFunction[string](`(first) => {
+		const el = document.getElementById("countdown");
+		const s = el ? el.textContent.trim() : "";
+		return s !== first && s;
+	}`, chromedp.WithPollingArgs(strconv.Itoa(first)), chromedp.WithPollingInterval(50*time.Millisecond),
+		chromedp.WithPollingTimeout(5*time.Second)))
+	if errors.Is(err, chromedp.ErrPollingTimeout) {
+		p.t.Errorf("the countdown stayed at %d for 5 s: it does not count down (is its script blocked?)", first)
+	} else if err != nil {
+		p.t.Fatalf("wait for the countdown to change: %v", err)
+	} else if second, err := strconv.Atoi(next); err != nil || second >= first {
+		p.t.Errorf("the countdown showed %d, then %q: it does not count down", first, next)
 	}
 	p.checkWidth("the waiting page")
 	p.screenshot(shot)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,12 +156,7 @@ func signedWith(t *testing.T, got received, secret string) bool {
 		t.Fatal(err)
 	}
 	want := payments.SignWebhook(key, got.req.Header.Get("webhook-id"), ts, got.body)
-	for _, sig := range strings.Fields(got.req.Header.Get("webhook-signature")) {
-		if sig == want {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(strings.Fields(got.req.Header.Get("webhook-signature")), want)
 }
 
 func TestWebhookEnvIsAppliedAtTheFirstStartAndOnlyItsHashIsKept(t *testing.T) {
