@@ -286,7 +286,7 @@ func TestSTKConfirmRetriesTimeoutsAndLoginFailures(t *testing.T) {
 func TestSTKConfirmStopsWhenTheWaitIsCancelled(t *testing.T) {
 	f := newSTKFake(t)
 	f.set(func(f *stkFake) { f.query = text(503, "text/plain", "down") })
-	sleeper := &sleepRecorder{err: context.Canceled}
+	sleeper := &sleepRecorder{Err: context.Canceled}
 	c := f.client(sleeper)
 	_, err := c.Confirm(context.Background(), stkQueryOK())
 	if !errors.Is(err, context.Canceled) {
