@@ -54,11 +54,11 @@ func TestNewAppliesDefaults(t *testing.T) {
 	if c.base != "https://pay.pesapal.com/v3" {
 		t.Errorf("base = %q, want the BaseURL without its trailing slash", c.base)
 	}
-	if c.timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
-		t.Errorf("timeout = %v, want 10s", c.timeout)
+	if c.be.Timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
+		t.Errorf("timeout = %v, want 10s", c.be.Timeout)
 	}
-	if c.http == nil || c.now == nil || c.log == nil || c.sleep == nil {
-		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.http != nil, c.now != nil, c.log != nil, c.sleep != nil)
+	if c.be.HTTP == nil || c.now == nil || c.log == nil || c.be.Sleep == nil {
+		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.be.HTTP != nil, c.now != nil, c.log != nil, c.be.Sleep != nil)
 	}
 	if c.key != testKey || c.secret != testSecret {
 		t.Errorf("credentials not kept")

@@ -15,6 +15,7 @@ import (
 
 	"checkout/gateway"
 	"checkout/gateway/internal/fixture"
+	"checkout/gateway/internal/httpx"
 )
 
 // The tests in this file hold the client to the examples of the Pesapal API
@@ -289,7 +290,7 @@ func TestDocumentExamplesMeanWhatTheDocumentSays(t *testing.T) {
 		{
 			name: "error object on GetTransactionStatus with HTTP 500 is retried, then an error", fixture: "doc-error-object.json",
 			httpStatus: http.StatusInternalServerError, path: pathTransactionSts, call: statusCall(docStatusTracking),
-			wantErr: docError("get transaction status", http.StatusInternalServerError), wantTries: maxStatusTries,
+			wantErr: docError("get transaction status", http.StatusInternalServerError), wantTries: httpx.Tries,
 		},
 		{
 			name: "pending error object at the top level with HTTP 500 is pending, not retried", fixture: "assumed-gettransactionstatus-pending-toplevel.json",

@@ -339,35 +339,6 @@ func TestGetTransactionStatusStopsWhenBackoffIsCancelled(t *testing.T) {
 	}
 }
 
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	tests := []struct {
-		try  int
-		full time.Duration
-	}{
-		{1, 500 * time.Millisecond},
-		{2, time.Second},
-		{3, 2 * time.Second},
-		{4, 4 * time.Second},
-		{5, 5 * time.Second},
-		{60, 5 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.full.String(), func(t *testing.T) {
-			seen := map[time.Duration]bool{}
-			for range 200 {
-				d := backoff(tt.try)
-				if d < tt.full/2 || d > tt.full {
-					t.Fatalf("backoff(%d) = %v, want between %v and %v", tt.try, d, tt.full/2, tt.full)
-				}
-				seen[d] = true
-			}
-			if len(seen) < 2 {
-				t.Errorf("backoff(%d) is not jittered: always %v", tt.try, seen)
-			}
-		})
-	}
-}
-
 func TestConfirmAsksForTheProviderReference(t *testing.T) {
 	const completed = `{"payment_method":"MpesaKE","amount":1500.00,"created_date":"2024-06-14T07:50:22.283",` +
 		`"confirmation_code":"SFE1234XYZ","payment_status_description":"Completed","description":"",` +
