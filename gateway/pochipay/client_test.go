@@ -58,11 +58,11 @@ func TestNewAppliesDefaults(t *testing.T) {
 	if DefaultBaseURL != "https://app.pochipay.com/api/v1" || c.base != DefaultBaseURL {
 		t.Errorf("base = %q, want %q", c.base, "https://app.pochipay.com/api/v1")
 	}
-	if DefaultTimeout != 10*time.Second || c.timeout != DefaultTimeout {
-		t.Errorf("timeout = %v, want 10s", c.timeout)
+	if DefaultTimeout != 10*time.Second || c.be.Timeout != DefaultTimeout {
+		t.Errorf("timeout = %v, want 10s", c.be.Timeout)
 	}
-	if c.http == nil || c.now == nil || c.log == nil || c.sleep == nil {
-		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.http != nil, c.now != nil, c.log != nil, c.sleep != nil)
+	if c.be.HTTP == nil || c.now == nil || c.log == nil || c.be.Sleep == nil {
+		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.be.HTTP != nil, c.now != nil, c.log != nil, c.be.Sleep != nil)
 	}
 	if c.email != testEmail || c.password != testPassword || len(c.secrets) != 2 {
 		t.Errorf("credentials not kept")

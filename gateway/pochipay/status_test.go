@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // completeStatus is a transaction-status answer for a paid collection.
@@ -387,7 +387,7 @@ func TestStatusCallsAreRetriedOnlyWhenSafe(t *testing.T) {
 				t.Fatalf("waits = %v, want %d", waits, tt.wantHits-1)
 			}
 			for i, w := range waits {
-				full := backoffBase << i
+				full := httpx.RetryBase << i
 				if w < full/2 || w > full {
 					t.Errorf("wait %d = %v, want between %v and %v", i+1, w, full/2, full)
 				}
@@ -412,23 +412,6 @@ func TestStatusRetryStopsWhenTheBackoffIsCancelled(t *testing.T) {
 	}
 	if n := len(f.Requests(pathTransactionStatus)); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
-	}
-}
-
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	for try := 1; try <= 12; try++ {
-		full := min(backoffBase<<min(try-1, 10), backoffMax)
-		seen := map[time.Duration]bool{}
-		for range 50 {
-			d := backoff(try)
-			if d < full/2 || d > full {
-				t.Fatalf("backoff(%d) = %v, want between %v and %v", try, d, full/2, full)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 2 {
-			t.Errorf("backoff(%d) is not jittered: %v", try, seen)
-		}
 	}
 }
 

@@ -13,15 +13,15 @@ import (
 // Retry policy of the calls that only read, after stripe-go: at most
 // Tries tries, waiting RetryWait between them.
 const (
-	Tries       = 3
-	backoffBase = 500 * time.Millisecond
-	backoffMax  = 5 * time.Second
+	Tries     = 3
+	RetryBase = 500 * time.Millisecond
+	RetryMax  = 5 * time.Second
 )
 
 // RetryWait is the wait after the given try (1-based): 500 ms doubling per
 // try, capped at 5 s, jittered (see Backoff).
 func RetryWait(try int) time.Duration {
-	return Backoff(try, backoffBase, backoffMax)
+	return Backoff(try, RetryBase, RetryMax)
 }
 
 // Kind says how an exchange failed without a usable answer.

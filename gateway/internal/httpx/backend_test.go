@@ -34,3 +34,20 @@ func TestRetryWaitIsCappedAndJittered(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryWaitDoublesUpToTheCap(t *testing.T) {
+	for try := 1; try <= 12; try++ {
+		full := min(RetryBase<<min(try-1, 10), RetryMax)
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := RetryWait(try)
+			if d < full/2 || d > full {
+				t.Fatalf("RetryWait(%d) = %v, want between %v and %v", try, d, full/2, full)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("RetryWait(%d) is not jittered: %v", try, seen)
+		}
+	}
+}
