@@ -33,8 +33,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -96,14 +94,14 @@ type Config struct {
 // Client talks to Pesapal API 3.0. It is safe for concurrent use; create it
 // with New.
 type Client struct {
-	base    string // BaseURL without a trailing slash
-	key     string
-	secret  string
-	http    *http.Client
-	timeout time.Duration
-	now     func() time.Time
-	log     *slog.Logger
-	sleep   func(ctx context.Context, d time.Duration) error
+	base   string // BaseURL without a trailing slash
+	key    string
+	secret string
+	now    func() time.Time
+	log    *slog.Logger
+	// be does every HTTP exchange: timeout, size limit, 401 renewal,
+	// retries.
+	be httpx.Backend
 
 	tok httpx.TokenCache
 }
@@ -126,20 +124,25 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("pesapal: Config.BaseURL must be an absolute http(s) URL without query, like https://pay.pesapal.com/v3")
 	}
 	c := &Client{
-		base:    strings.TrimRight(cfg.BaseURL, "/"),
-		key:     cfg.ConsumerKey,
-		secret:  cfg.ConsumerSecret,
-		http:    cfg.HTTPClient,
-		timeout: cfg.Timeout,
-		now:     cfg.Now,
-		log:     cfg.Logger,
-		sleep:   cfg.Sleep,
+		base:   strings.TrimRight(cfg.BaseURL, "/"),
+		key:    cfg.ConsumerKey,
+		secret: cfg.ConsumerSecret,
+		now:    cfg.Now,
+		log:    cfg.Logger,
+		be: httpx.Backend{
+			Provider:  "pesapal",
+			HTTP:      cfg.HTTPClient,
+			Timeout:   cfg.Timeout,
+			MaxAnswer: maxAnswer,
+			Sleep:     cfg.Sleep,
+			Wrap:      wrapFailure,
+		},
 	}
-	if c.http == nil {
-		c.http = &http.Client{}
+	if c.be.HTTP == nil {
+		c.be.HTTP = &http.Client{}
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+	if c.be.Timeout == 0 {
+		c.be.Timeout = DefaultTimeout
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -148,76 +151,39 @@ func New(cfg Config) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pesapal")
-	if c.sleep == nil {
-		c.sleep = httpx.Sleep
+	c.be.Log = c.log
+	if c.be.Sleep == nil {
+		c.be.Sleep = httpx.Sleep
 	}
 	c.tok.Fetch, c.tok.Now = c.requestToken, c.now
 	return c, nil
 }
 
 // answer is one HTTP answer from Pesapal, read in full.
-type answer struct {
-	status      int
-	contentType string
-	body        []byte
-	bearer      string // the token sent, so error text can be cleaned of it
+type answer = httpx.Answer
+
+// wrapFailure turns an exchange that gave no usable answer into an *Error:
+// HTTPStatus 0 and the cause wrapped when no HTTP answer came back.
+func wrapFailure(f *httpx.Failure) error {
+	return &Error{Op: f.Op, HTTPStatus: f.HTTPStatus, Message: f.What, Err: f.Err, transport: f.Kind == httpx.NoAnswer}
 }
 
-// exchange sends one request and reads its answer, within c.timeout. A
-// transport failure (no HTTP answer) is an *Error with HTTPStatus 0 that
-// wraps the cause; any HTTP answer, whatever its status, is returned as is.
-func (c *Client) exchange(ctx context.Context, op, method, path string, query url.Values, payload []byte, bearer string) (answer, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
+// request describes one request to path. The document asks for both
+// JSON headers on every endpoint, GETs included.
+func (c *Client) request(op, method, path string, query url.Values, payload []byte) httpx.Request {
 	target := c.base + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(actx, method, target, body)
-	if err != nil {
-		return answer{}, &Error{Op: op, Message: "cannot build the request", Err: err}
-	}
-	// The document asks for both headers on every endpoint, GETs included.
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.DebugContext(ctx, "pesapal exchange failed", "op", op, "method", method, "path", path,
-			"duration", time.Since(start), "error", err)
-		return answer{}, c.transportError(op, actx, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return answer{}, c.transportError(op, actx, fmt.Errorf("reading the answer: %w", err))
-	}
-	if len(raw) > maxAnswer {
-		return answer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "answer is larger than 1 MiB"}
-	}
-	c.log.DebugContext(ctx, "pesapal exchange", "op", op, "method", method, "path", path,
-		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
-	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
-}
-
-// transportError describes a request that got no HTTP answer (see
-// httpx.TransportFailure).
-func (c *Client) transportError(op string, actx context.Context, err error) *Error {
-	cause, what := httpx.TransportFailure(actx, err)
-	return &Error{Op: op, Message: what, Err: cause, transport: true}
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	h.Set("Content-Type", "application/json")
+	return httpx.Request{Op: op, Method: method, URL: target, Path: path, Body: payload, Header: h}
 }
 
 // call sends one authenticated request. When Pesapal answers 401 the cached
-// token is dropped and the request is sent once more with a fresh token.
+// token is dropped and the request is sent once more with a fresh token
+// (see httpx.Backend.WithBearer): safe even for SubmitOrderRequest.
 func (c *Client) call(ctx context.Context, op, method, path string, query url.Values, payload any) (answer, error) {
 	var body []byte
 	if payload != nil {
@@ -227,37 +193,20 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 		}
 		body = b
 	}
-	tok, err := c.bearer(ctx)
-	if err != nil {
-		return answer{}, err
-	}
-	a, err := c.exchange(ctx, op, method, path, query, body, tok)
-	if err != nil || a.status != http.StatusUnauthorized {
-		return a, err
-	}
-	// A 401 means Pesapal refused the token before doing anything (it
-	// expired early, was revoked, or our clock is off), so repeating is safe
-	// even for SubmitOrderRequest. Only once: a second 401 is an error.
-	c.tok.Drop(tok)
-	c.log.DebugContext(ctx, "pesapal token refused, renewing", "op", op)
-	tok, err = c.bearer(ctx)
-	if err != nil {
-		return answer{}, err
-	}
-	return c.exchange(ctx, op, method, path, query, body, tok)
+	return c.be.WithBearer(ctx, c.request(op, method, path, query, body), c.bearer, c.tok.Drop)
 }
 
 // decode reads a 2xx JSON answer into v; any other answer becomes an *Error.
 func (c *Client) decode(op string, a answer, v any) error {
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return c.answerError(op, a)
 	}
-	if !json.Valid(a.body) {
-		return &Error{Op: op, HTTPStatus: a.status, Message: httpx.NotJSON(a.contentType, len(a.body))}
+	if !json.Valid(a.Body) {
+		return &Error{Op: op, HTTPStatus: a.Status, Message: httpx.NotJSON(a.ContentType, len(a.Body))}
 	}
-	if err := json.Unmarshal(a.body, v); err != nil {
+	if err := json.Unmarshal(a.Body, v); err != nil {
 		// encoding/json's messages name fields and types, never values.
-		return &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer", Err: err}
+		return &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer", Err: err}
 	}
 	return nil
 }
@@ -265,12 +214,12 @@ func (c *Client) decode(op string, a answer, v any) error {
 // answerError turns an answer that is not a success into an *Error, with
 // Pesapal's error object when the body carries one.
 func (c *Client) answerError(op string, a answer) *Error {
-	e := &Error{Op: op, HTTPStatus: a.status}
-	if !json.Valid(a.body) {
-		if len(bytes.TrimSpace(a.body)) == 0 {
-			e.Message = "empty answer (" + http.StatusText(a.status) + ")"
+	e := &Error{Op: op, HTTPStatus: a.Status}
+	if !json.Valid(a.Body) {
+		if len(bytes.TrimSpace(a.Body)) == 0 {
+			e.Message = "empty answer (" + http.StatusText(a.Status) + ")"
 		} else {
-			e.Message = httpx.NotJSON(a.contentType, len(a.body))
+			e.Message = httpx.NotJSON(a.ContentType, len(a.Body))
 		}
 		return e
 	}
@@ -278,7 +227,7 @@ func (c *Client) answerError(op string, a answer) *Error {
 		Error   *ErrorObject `json:"error"`
 		Message string       `json:"message"`
 	}
-	if err := json.Unmarshal(a.body, &env); err != nil {
+	if err := json.Unmarshal(a.Body, &env); err != nil {
 		e.Message = "unexpected answer: " + err.Error()
 		return e
 	}
@@ -292,7 +241,7 @@ func (c *Client) bodyError(op string, a answer, obj *ErrorObject, status, messag
 	if obj.empty() && (status == "" || strings.HasPrefix(status, "2")) {
 		return nil
 	}
-	e := &Error{Op: op, HTTPStatus: a.status}
+	e := &Error{Op: op, HTTPStatus: a.Status}
 	c.fill(e, a, obj, message)
 	if e.Message == "" {
 		e.Message = "answer has status " + status
@@ -303,15 +252,15 @@ func (c *Client) bodyError(op string, a answer, obj *ErrorObject, status, messag
 // fill copies Pesapal's error object into e, cleaned of credentials.
 func (c *Client) fill(e *Error, a answer, obj *ErrorObject, fallback string) {
 	if !obj.empty() {
-		e.Type = c.redact(obj.kind(), a.bearer)
-		e.Code = c.redact(obj.Code, a.bearer)
-		e.Message = c.redact(obj.Message, a.bearer)
+		e.Type = c.redact(obj.kind(), a.Bearer)
+		e.Code = c.redact(obj.Code, a.Bearer)
+		e.Message = c.redact(obj.Message, a.Bearer)
 	}
 	if e.Message == "" {
-		e.Message = c.redact(fallback, a.bearer)
+		e.Message = c.redact(fallback, a.Bearer)
 	}
-	if e.Message == "" && (a.status < 200 || a.status > 299) {
-		e.Message = http.StatusText(a.status)
+	if e.Message == "" && (a.Status < 200 || a.Status > 299) {
+		e.Message = http.StatusText(a.Status)
 	}
 }
 
@@ -362,7 +311,7 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, &Error{Op: op, Message: "cannot encode the request", Err: err}
 	}
-	a, err := c.exchange(ctx, op, http.MethodPost, pathToken, nil, payload, "")
+	a, err := c.be.Do(ctx, c.request(op, http.MethodPost, pathToken, nil, payload))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -374,7 +323,7 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 		return "", time.Time{}, err
 	}
 	if tr.Token == "" {
-		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.status, Message: "answer has no token"}
+		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.Status, Message: "answer has no token"}
 	}
 	renewAt := c.renewTime(tr.ExpiryDate)
 	c.log.DebugContext(ctx, "pesapal token renewed", "renew_at", renewAt)

@@ -54,11 +54,11 @@ func TestNewAppliesDefaults(t *testing.T) {
 	if c.base != "https://pay.pesapal.com/v3" {
 		t.Errorf("base = %q, want the BaseURL without its trailing slash", c.base)
 	}
-	if c.timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
-		t.Errorf("timeout = %v, want 10s", c.timeout)
+	if c.be.Timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
+		t.Errorf("timeout = %v, want 10s", c.be.Timeout)
 	}
-	if c.http == nil || c.now == nil || c.log == nil || c.sleep == nil {
-		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.http != nil, c.now != nil, c.log != nil, c.sleep != nil)
+	if c.be.HTTP == nil || c.now == nil || c.log == nil || c.be.Sleep == nil {
+		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.be.HTTP != nil, c.now != nil, c.log != nil, c.be.Sleep != nil)
 	}
 	if c.key != testKey || c.secret != testSecret {
 		t.Errorf("credentials not kept")
@@ -76,10 +76,10 @@ func TestTokenIsCachedAcrossCalls(t *testing.T) {
 		}
 	}
 
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Errorf("token requests = %d, want 1", got)
 	}
-	tr := f.tokenRequests()[0]
+	tr := f.TokenRequests()[0]
 	if tr.Method != http.MethodPost || tr.Accept != "application/json" || tr.ContentType != "application/json" || tr.Authorization != "" {
 		t.Errorf("token request = %+v, want POST with JSON Accept and Content-Type and no Authorization", tr)
 	}
@@ -91,7 +91,7 @@ func TestTokenIsCachedAcrossCalls(t *testing.T) {
 		body["consumer_key"] != want["consumer_key"] || body["consumer_secret"] != want["consumer_secret"] {
 		t.Errorf("token body = %v, want %v", body, want)
 	}
-	reqs := f.requests(pathIPNList)
+	reqs := f.Requests(pathIPNList)
 	if len(reqs) != calls {
 		t.Fatalf("API requests = %d, want %d", len(reqs), calls)
 	}
@@ -156,7 +156,7 @@ func TestTokenIsRenewedShortlyBeforeExpiry(t *testing.T) {
 			f := newFake(t, map[string]http.HandlerFunc{pathIPNList: raw(http.StatusOK, `[]`)},
 				func(f *fakePesapal) { f.expiry = tt.expiry })
 			c := f.client(&sleepRecorder{})
-			issued := f.clock.Now()
+			issued := f.Clock.Now()
 
 			steps := []struct {
 				at         time.Duration
@@ -168,14 +168,14 @@ func TestTokenIsRenewedShortlyBeforeExpiry(t *testing.T) {
 				{tt.renewed, 2, tokenName(2)},
 			}
 			for i, s := range steps {
-				f.clock.Set(issued.Add(s.at))
+				f.Clock.Set(issued.Add(s.at))
 				if _, err := c.GetIPNList(t.Context()); err != nil {
 					t.Fatalf("call at +%v: %v", s.at, err)
 				}
-				if got := f.tokens(); got != s.wantTokens {
+				if got := f.Tokens(); got != s.wantTokens {
 					t.Errorf("at +%v: token requests = %d, want %d", s.at, got, s.wantTokens)
 				}
-				if got := f.requests(pathIPNList)[i].Authorization; got != "Bearer "+s.wantBearer {
+				if got := f.Requests(pathIPNList)[i].Authorization; got != "Bearer "+s.wantBearer {
 					t.Errorf("at +%v: Authorization = %q, want Bearer %s", s.at, got, s.wantBearer)
 				}
 			}
@@ -186,7 +186,7 @@ func TestTokenIsRenewedShortlyBeforeExpiry(t *testing.T) {
 func TestConcurrentCallsWithoutTokenMakeOneTokenRequest(t *testing.T) {
 	tokenStarted, tokenGate := make(chan struct{}, 1), make(chan struct{})
 	f := newFake(t, map[string]http.HandlerFunc{pathIPNList: raw(http.StatusOK, `[]`)}, func(f *fakePesapal) {
-		f.tokenStarted, f.tokenGate = tokenStarted, tokenGate
+		f.TokenStarted, f.TokenGate = tokenStarted, tokenGate
 	})
 	c := f.client(&sleepRecorder{})
 
@@ -221,10 +221,10 @@ func TestConcurrentCallsWithoutTokenMakeOneTokenRequest(t *testing.T) {
 			t.Errorf("call failed: %v", err)
 		}
 	}
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Errorf("token requests = %d, want exactly 1", got)
 	}
-	reqs := f.requests(pathIPNList)
+	reqs := f.Requests(pathIPNList)
 	if len(reqs) != callers {
 		t.Errorf("API requests = %d, want %d", len(reqs), callers)
 	}
@@ -298,17 +298,17 @@ func TestUnauthorizedRenewsTokenOnceAndRepeatsCall(t *testing.T) {
 					t.Errorf("error = %+v, want HTTP %d unauthorized", e, tt.wantStatus)
 				}
 			}
-			if got := f.tokens(); got != tt.wantTokens {
+			if got := f.Tokens(); got != tt.wantTokens {
 				t.Errorf("token requests = %d, want %d", got, tt.wantTokens)
 			}
-			reqs := f.requests(tt.path)
+			reqs := f.Requests(tt.path)
 			if len(reqs) != tt.wantHits {
 				t.Fatalf("API requests = %d, want %d", len(reqs), tt.wantHits)
 			}
 			if reqs[0].Authorization != "Bearer "+tokenName(1) || reqs[1].Authorization != "Bearer "+tokenName(2) {
 				t.Errorf("Authorization = %q then %q, want the first then the second token", reqs[0].Authorization, reqs[1].Authorization)
 			}
-			if reqs[0].Body != reqs[1].Body || reqs[0].Query != reqs[1].Query {
+			if reqs[0].Body != reqs[1].Body || reqs[0].RawQuery != reqs[1].RawQuery {
 				t.Errorf("repeated request differs: %+v vs %+v", reqs[0], reqs[1])
 			}
 			if w := sleeper.Waits(); len(w) != 0 {
@@ -357,7 +357,7 @@ func TestCallExceedingTimeoutFailsWithDeadlineExceeded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, map[string]http.HandlerFunc{tt.path: hang}, func(f *fakePesapal) {
 				if tt.slowToken {
-					f.tokenHandler = hang
+					f.TokenHandler = hang
 				}
 			})
 			sleeper := &sleepRecorder{}
@@ -383,7 +383,7 @@ func TestCallExceedingTimeoutFailsWithDeadlineExceeded(t *testing.T) {
 			if elapsed > 3*time.Second {
 				t.Errorf("took %v; the timeout did not stop the call", elapsed)
 			}
-			if got := len(f.requests(tt.path)); got != tt.wantHits {
+			if got := len(f.Requests(tt.path)); got != tt.wantHits {
 				t.Errorf("API requests = %d, want %d", got, tt.wantHits)
 			}
 			if got := len(sleeper.Waits()); got != tt.wantWaits {
@@ -474,7 +474,7 @@ func TestErrorCarriesPesapalCodeAndMessage(t *testing.T) {
 			if e.Error() != tt.wantText {
 				t.Errorf("Error() = %q\nwant       %q", e.Error(), tt.wantText)
 			}
-			if got := len(f.requests(tt.path)); got != 1 {
+			if got := len(f.Requests(tt.path)); got != 1 {
 				t.Errorf("API requests = %d, want 1 (none of these is retried)", got)
 			}
 		})
@@ -495,7 +495,7 @@ func TestRefusedRequestErrorWrapsErrInvalidRequest(t *testing.T) {
 	if want := "pesapal: get transaction status: invalid request: orderTrackingId is required"; err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err, want)
 	}
-	if f.tokens() != 0 {
+	if f.Tokens() != 0 {
 		t.Errorf("a token was requested for a refused call")
 	}
 }
@@ -534,7 +534,7 @@ func TestSecretAndTokenNeverAppearInErrorsOrLogs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, map[string]http.HandlerFunc{pathSubmitOrder: tt.api},
-				func(f *fakePesapal) { f.tokenHandler = tt.token })
+				func(f *fakePesapal) { f.TokenHandler = tt.token })
 			var logs lockedBuffer
 			c := f.client(&sleepRecorder{}, func(cfg *Config) {
 				cfg.Logger = debugLogger(&logs)
@@ -569,7 +569,7 @@ func TestSecretAndTokenNeverAppearInErrorsOrLogs(t *testing.T) {
 func TestCallerGivingUpOnTokenDoesNotFailOthers(t *testing.T) {
 	tokenStarted, tokenGate := make(chan struct{}, 1), make(chan struct{})
 	f := newFake(t, map[string]http.HandlerFunc{pathIPNList: raw(http.StatusOK, `[]`)}, func(f *fakePesapal) {
-		f.tokenStarted, f.tokenGate = tokenStarted, tokenGate
+		f.TokenStarted, f.TokenGate = tokenStarted, tokenGate
 	})
 	c := f.client(&sleepRecorder{})
 
@@ -589,10 +589,10 @@ func TestCallerGivingUpOnTokenDoesNotFailOthers(t *testing.T) {
 	if _, err := c.GetIPNList(t.Context()); err != nil {
 		t.Fatalf("second caller: %v", err)
 	}
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Errorf("token requests = %d, want 1: the first request went on without its caller", got)
 	}
-	if got := len(f.requests(pathIPNList)); got != 1 {
+	if got := len(f.Requests(pathIPNList)); got != 1 {
 		t.Errorf("API requests = %d, want 1", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"checkout/gateway"
 	"checkout/gateway/internal/fixture"
+	"checkout/gateway/internal/httpx"
 )
 
 // The tests in this file hold the client to the examples of the Pesapal API
@@ -159,18 +160,18 @@ func TestDocumentExamplesMeanWhatTheDocumentSays(t *testing.T) {
 					time.Date(2021, 8, 26, 12, 28, 59, 0, time.UTC),
 					time.Date(2021, 8, 26, 12, 29, 1, 0, time.UTC),
 				} {
-					f.clock.Set(at)
+					f.Clock.Set(at)
 					if _, err := c.GetIPNList(t.Context()); err != nil {
 						return nil, err
 					}
 					switch i {
 					case 1:
-						use.TokenRequestsBeforeRenewal = f.tokens()
+						use.TokenRequestsBeforeRenewal = f.Tokens()
 					case 2:
-						use.TokenRequestsAfterRenewal = f.tokens()
+						use.TokenRequestsAfterRenewal = f.Tokens()
 					}
 				}
-				for _, r := range f.requests(pathIPNList) {
+				for _, r := range f.Requests(pathIPNList) {
 					use.Authorizations = append(use.Authorizations, r.Authorization)
 				}
 				return use, nil
@@ -289,7 +290,7 @@ func TestDocumentExamplesMeanWhatTheDocumentSays(t *testing.T) {
 		{
 			name: "error object on GetTransactionStatus with HTTP 500 is retried, then an error", fixture: "doc-error-object.json",
 			httpStatus: http.StatusInternalServerError, path: pathTransactionSts, call: statusCall(docStatusTracking),
-			wantErr: docError("get transaction status", http.StatusInternalServerError), wantTries: maxStatusTries,
+			wantErr: docError("get transaction status", http.StatusInternalServerError), wantTries: httpx.Tries,
 		},
 		{
 			name: "pending error object at the top level with HTTP 500 is pending, not retried", fixture: "assumed-gettransactionstatus-pending-toplevel.json",
@@ -334,7 +335,7 @@ func TestDocumentExamplesMeanWhatTheDocumentSays(t *testing.T) {
 			}
 			var opts []func(*fakePesapal)
 			if tt.path == pathToken {
-				opts = append(opts, func(f *fakePesapal) { f.tokenHandler = serve })
+				opts = append(opts, func(f *fakePesapal) { f.TokenHandler = serve })
 			} else {
 				routes[tt.path] = serve
 			}
@@ -358,9 +359,9 @@ func TestDocumentExamplesMeanWhatTheDocumentSays(t *testing.T) {
 					t.Errorf("meaning:\n got %+v\nwant %+v", got, tt.want)
 				}
 			}
-			tries := len(f.requests(tt.path))
+			tries := len(f.Requests(tt.path))
 			if tt.path == pathToken {
-				tries = f.tokens()
+				tries = f.Tokens()
 			}
 			if tries != tt.wantTries {
 				t.Errorf("requests on %s = %d, want %d", tt.path, tries, tt.wantTries)
@@ -506,9 +507,9 @@ func TestDocumentExampleRequestsAreBuiltAsShown(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			reqs := f.requests(tt.path)
+			reqs := f.Requests(tt.path)
 			if tt.path == pathToken {
-				reqs = f.tokenRequests()
+				reqs = f.TokenRequests()
 			}
 			if len(reqs) != 1 {
 				t.Fatalf("requests on %s = %d, want 1", tt.path, len(reqs))
@@ -526,12 +527,12 @@ func TestDocumentExampleRequestsAreBuiltAsShown(t *testing.T) {
 			}
 			switch {
 			case tt.fixture == "":
-				if r.Body != "" || r.Query != "" {
-					t.Errorf("body %q, query %q, want neither", r.Body, r.Query)
+				if r.Body != "" || r.RawQuery != "" {
+					t.Errorf("body %q, query %q, want neither", r.Body, r.RawQuery)
 				}
 			case strings.HasSuffix(tt.fixture, ".query"):
-				if want := string(readTestdata(t, tt.fixture)); r.Query != want || r.Body != "" {
-					t.Errorf("query %q, body %q; want query %q and no body", r.Query, r.Body, want)
+				if want := string(readTestdata(t, tt.fixture)); r.RawQuery != want || r.Body != "" {
+					t.Errorf("query %q, body %q; want query %q and no body", r.RawQuery, r.Body, want)
 				}
 			default:
 				want, wantValue := withoutKeys(t, readTestdata(t, tt.fixture), tt.leftOut)
@@ -545,8 +546,8 @@ func TestDocumentExampleRequestsAreBuiltAsShown(t *testing.T) {
 				if !reflect.DeepEqual(got, wantValue) {
 					t.Errorf("body values differ from the example:\n got %s\nwant %s", r.Body, want)
 				}
-				if r.Query != "" {
-					t.Errorf("query = %q, want none", r.Query)
+				if r.RawQuery != "" {
+					t.Errorf("query = %q, want none", r.RawQuery)
 				}
 			}
 		})

@@ -51,16 +51,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpxtest"
 	"checkout/gateway/pesapal"
 )
 
@@ -180,72 +178,30 @@ const docStatusTrackingID = "7e6b62d9-883e-440f-a63e-e1105bbfadc3"
 // 12:29:30Z), so the sample token is valid at docNow.
 var docNow = time.Date(2021, 8, 26, 12, 25, 0, 0, time.UTC)
 
-type seenRequest struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-}
+// The document server and clock shared with the other clients' tests.
+type (
+	seenRequest = httpxtest.DocRequest
+	docServer   = httpxtest.DocServer
+	clock       = httpxtest.Clock
+)
 
+var noSleep = httpxtest.NoSleep
+
+// route is a fixed answer of the document server.
 type route struct {
 	status int
 	body   string
 }
 
-// docServer serves fixed bodies per path and records every request.
-type docServer struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	routes map[string]route
-	seen   []seenRequest
-}
-
+// newDocServer serves routes, and the document's token answer unless
+// routes has one.
 func newDocServer(t *testing.T, routes map[string]route) *docServer {
-	t.Helper()
-	d := &docServer{t: t, routes: routes}
-	if _, ok := d.routes["/api/Auth/RequestToken"]; !ok {
-		d.routes["/api/Auth/RequestToken"] = route{200, docTokenResponse}
+	all := map[string]httpxtest.Route{}
+	for path, r := range routes {
+		all[path] = httpxtest.Route{Status: r.status, Body: r.body}
 	}
-	d.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		d.mu.Lock()
-		d.seen = append(d.seen, seenRequest{r.Method, r.URL.Path, r.URL.Query(), r.Header.Clone(), body})
-		rt, ok := d.routes[r.URL.Path]
-		d.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rt.status)
-		io.WriteString(w, rt.body)
-	}))
-	t.Cleanup(d.srv.Close)
-	return d
+	return httpxtest.NewDocServer(t, all, "/api/Auth/RequestToken", httpxtest.Route{Status: 200, Body: docTokenResponse})
 }
-
-func (d *docServer) requests(path string) []seenRequest {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []seenRequest
-	for _, s := range d.seen {
-		if s.Path == path {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time                    { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time)                   { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func noSleep(context.Context, time.Duration) error { return nil }
 
 const (
 	testKey    = "qkio1BGGYAXTu2JOfm7XSXNruoZsrqEW"
@@ -255,13 +211,13 @@ const (
 func newDocClient(t *testing.T, d *docServer, clk *clock) *pesapal.Client {
 	t.Helper()
 	if clk == nil {
-		clk = &clock{now: docNow}
+		clk = httpxtest.NewClock(docNow)
 	}
 	c, err := pesapal.New(pesapal.Config{
-		BaseURL:        d.srv.URL,
+		BaseURL:        d.Srv.URL,
 		ConsumerKey:    testKey,
 		ConsumerSecret: testSecret,
-		HTTPClient:     d.srv.Client(),
+		HTTPClient:     d.Srv.Client(),
 		Timeout:        5 * time.Second,
 		Now:            clk.Now,
 		Sleep:          noSleep,
@@ -312,7 +268,7 @@ func TestDocReading_Token_RequestBodyAndHeadersAndBearerUse(t *testing.T) {
 	if _, err := c.GetIPNList(context.Background()); err != nil {
 		t.Fatalf("GetIPNList: %v", err)
 	}
-	toks := d.requests("/api/Auth/RequestToken")
+	toks := d.Requests("/api/Auth/RequestToken")
 	if len(toks) != 1 {
 		t.Fatalf("token requests = %d, want 1", len(toks))
 	}
@@ -330,7 +286,7 @@ func TestDocReading_Token_RequestBodyAndHeadersAndBearerUse(t *testing.T) {
 			t.Errorf("token body has undocumented field %q", k)
 		}
 	}
-	list := d.requests("/api/URLSetup/GetIpnList")
+	list := d.Requests("/api/URLSetup/GetIpnList")
 	if len(list) != 1 {
 		t.Fatalf("GetIpnList requests = %d, want 1", len(list))
 	}
@@ -343,7 +299,7 @@ func TestDocReading_Token_ReusedWhileValidRenewedAfterExpiry(t *testing.T) {
 	d := newDocServer(t, map[string]route{
 		"/api/URLSetup/GetIpnList": {200, docGetIpnListResponse},
 	})
-	clk := &clock{now: docNow}
+	clk := httpxtest.NewClock(docNow)
 	c := newDocClient(t, d, clk)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
@@ -351,14 +307,14 @@ func TestDocReading_Token_ReusedWhileValidRenewedAfterExpiry(t *testing.T) {
 			t.Fatalf("GetIPNList: %v", err)
 		}
 	}
-	if n := len(d.requests("/api/Auth/RequestToken")); n != 1 {
+	if n := len(d.Requests("/api/Auth/RequestToken")); n != 1 {
 		t.Errorf("token requests for two calls within the token's life = %d, want 1", n)
 	}
 	clk.Set(time.Date(2021, 8, 26, 12, 31, 0, 0, time.UTC))
 	if _, err := c.GetIPNList(ctx); err != nil {
 		t.Fatalf("GetIPNList: %v", err)
 	}
-	if n := len(d.requests("/api/Auth/RequestToken")); n != 2 {
+	if n := len(d.Requests("/api/Auth/RequestToken")); n != 2 {
 		t.Errorf("token requests after expiryDate passed = %d, want 2", n)
 	}
 }
@@ -380,7 +336,7 @@ func TestDocReading_Token_ErrorAnswerIsAnErrorWithoutSecret(t *testing.T) {
 	if strings.Contains(err.Error(), testSecret) {
 		t.Errorf("error text contains the consumer secret: %v", err)
 	}
-	if len(d.requests("/api/URLSetup/GetIpnList")) != 0 {
+	if len(d.Requests("/api/URLSetup/GetIpnList")) != 0 {
 		t.Errorf("GetIpnList was called without a token")
 	}
 }
@@ -402,7 +358,7 @@ func TestDocReading_RegisterIPN_SampleRequestAndResponse(t *testing.T) {
 	if reg.IPNStatus != 1 || reg.IPNStatusDescription != "Active" || reg.IPNNotificationTypeDescription != "GET" || reg.NotificationType != 0 {
 		t.Errorf("registration = %+v", reg)
 	}
-	reqs := d.requests("/api/URLSetup/RegisterIPN")
+	reqs := d.Requests("/api/URLSetup/RegisterIPN")
 	if len(reqs) != 1 {
 		t.Fatalf("RegisterIPN requests = %d", len(reqs))
 	}
@@ -437,7 +393,7 @@ func TestDocReading_GetIpnList_SampleArray(t *testing.T) {
 	if list[1].URL != "https://ipn.myapplication.com/application2" || list[1].IPNID != "c3bb813ba750-0983-4fa0-91bc-e32182ca" {
 		t.Errorf("second = %+v", list[1])
 	}
-	r := d.requests("/api/URLSetup/GetIpnList")[0]
+	r := d.Requests("/api/URLSetup/GetIpnList")[0]
 	if r.Method != http.MethodGet {
 		t.Errorf("method = %s, the document says Get Request", r.Method)
 	}
@@ -459,7 +415,7 @@ func TestDocReading_EnsureIPN_ReusesListedURLWithoutRegistering(t *testing.T) {
 	if id != "e32182ca-0983-4fa0-91bc-c3bb813ba750" {
 		t.Errorf("ipn id = %q, want the listed registration's", id)
 	}
-	if n := len(d.requests("/api/URLSetup/RegisterIPN")); n != 0 {
+	if n := len(d.Requests("/api/URLSetup/RegisterIPN")); n != 0 {
 		t.Errorf("RegisterIPN called %d times for an already registered URL", n)
 	}
 }
@@ -479,7 +435,7 @@ func TestDocReading_EnsureIPN_RegistersUnlistedURLAndUsesAnsweredID(t *testing.T
 	if id != "84740ab4-3cd9-47da-8a4f-dd1db53494b5" {
 		t.Errorf("ipn id = %q, want the registration's", id)
 	}
-	reqs := d.requests("/api/URLSetup/RegisterIPN")
+	reqs := d.Requests("/api/URLSetup/RegisterIPN")
 	if len(reqs) != 1 {
 		t.Fatalf("RegisterIPN requests = %d, want 1", len(reqs))
 	}
@@ -528,7 +484,7 @@ func TestDocReading_SubmitOrderRequest_SampleRequestFieldsAndResponse(t *testing
 		resp.RedirectURL != "https://cybqa.pesapal.com/pesapaliframe/PesapalIframe3/Index/?OrderTrackingId=b945e4af-80a5-4ec1-8706-e03f8332fb04" {
 		t.Errorf("response = %+v", resp)
 	}
-	reqs := d.requests("/api/Transactions/SubmitOrderRequest")
+	reqs := d.Requests("/api/Transactions/SubmitOrderRequest")
 	if len(reqs) != 1 {
 		t.Fatalf("SubmitOrderRequest requests = %d", len(reqs))
 	}
@@ -601,7 +557,7 @@ func TestDocReading_SubmitOrderRequest_AmountWithCentsIsJSONNumber(t *testing.T)
 	if _, err := c.SubmitOrderRequest(context.Background(), o); err != nil {
 		t.Fatalf("SubmitOrderRequest: %v", err)
 	}
-	b := decodeObject(t, d.requests("/api/Transactions/SubmitOrderRequest")[0].Body)
+	b := decodeObject(t, d.Requests("/api/Transactions/SubmitOrderRequest")[0].Body)
 	n, ok := b["amount"].(json.Number)
 	if !ok || (n.String() != "1500.50" && n.String() != "1500.5") {
 		t.Errorf("amount = %#v, want the JSON number 1500.50", b["amount"])
@@ -620,7 +576,7 @@ func TestDocReading_SubmitOrderRequest_PhoneOnlyBillingAddressIsAccepted(t *test
 	if _, err := c.SubmitOrderRequest(context.Background(), o); err != nil {
 		t.Fatalf("SubmitOrderRequest with a phone number only: %v", err)
 	}
-	ba := decodeObject(t, d.requests("/api/Transactions/SubmitOrderRequest")[0].Body)["billing_address"].(map[string]any)
+	ba := decodeObject(t, d.Requests("/api/Transactions/SubmitOrderRequest")[0].Body)["billing_address"].(map[string]any)
 	if ba["phone_number"] != "0723000000" {
 		t.Errorf("billing_address = %v", ba)
 	}
@@ -652,7 +608,7 @@ func TestDocReading_SubmitOrderRequest_DocumentLimitsRefusedBeforeSending(t *tes
 			if !errors.Is(err, pesapal.ErrInvalidRequest) {
 				t.Errorf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := len(d.requests("/api/Transactions/SubmitOrderRequest")); n != 0 {
+			if n := len(d.Requests("/api/Transactions/SubmitOrderRequest")); n != 0 {
 				t.Errorf("the order was sent (%d requests)", n)
 			}
 		})
@@ -731,7 +687,7 @@ func TestDocReading_Confirm_SampleIsFailedPaymentOfKES100(t *testing.T) {
 	if !strings.Contains(res.Message, "Unable to Authorize Transaction") {
 		t.Errorf("Message = %q, want the document's description of the failure", res.Message)
 	}
-	reqs := d.requests(statusPath)
+	reqs := d.Requests(statusPath)
 	if len(reqs) != 1 {
 		t.Fatalf("status requests = %d", len(reqs))
 	}

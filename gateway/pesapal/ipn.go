@@ -70,7 +70,7 @@ func (c *Client) RegisterIPN(ctx context.Context, url, notificationType string) 
 		return IPNRegistration{}, err
 	}
 	if reg.IPNID == "" {
-		return IPNRegistration{}, &Error{Op: op, HTTPStatus: a.status, Message: "answer has no ipn_id"}
+		return IPNRegistration{}, &Error{Op: op, HTTPStatus: a.Status, Message: "answer has no ipn_id"}
 	}
 	return reg, nil
 }
@@ -84,7 +84,7 @@ func (c *Client) GetIPNList(ctx context.Context) ([]IPNRegistration, error) {
 	}
 	// The list is a JSON array; a failure comes back as an object, even
 	// with HTTP 200.
-	if t := bytes.TrimSpace(a.body); a.status >= 200 && a.status <= 299 && len(t) > 0 && t[0] == '{' {
+	if t := bytes.TrimSpace(a.Body); a.Status >= 200 && a.Status <= 299 && len(t) > 0 && t[0] == '{' {
 		e := c.answerError(op, a)
 		if e.Message == "" {
 			e.Message = "answer is an object, not the list"

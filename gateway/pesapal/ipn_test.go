@@ -71,7 +71,7 @@ func TestRegisterIPNSendsURLAndMethod(t *testing.T) {
 			if reg != want {
 				t.Errorf("registration:\n got %+v\nwant %+v", reg, want)
 			}
-			reqs := f.requests(pathRegisterIPN)
+			reqs := f.Requests(pathRegisterIPN)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
@@ -99,7 +99,7 @@ func TestRegisterIPNRefusesBadArguments(t *testing.T) {
 			if !errors.Is(err, ErrInvalidRequest) || err.Error() != tt.wantErr {
 				t.Errorf("error = %v, want %q wrapping ErrInvalidRequest", err, tt.wantErr)
 			}
-			if f.tokens() != 0 {
+			if f.Tokens() != 0 {
 				t.Errorf("a token was requested for a refused call")
 			}
 		})
@@ -124,7 +124,7 @@ func TestGetIPNListReadsTheDocumentSample(t *testing.T) {
 	if !reflect.DeepEqual(list, want) {
 		t.Errorf("list:\n got %+v\nwant %+v", list, want)
 	}
-	reqs := f.requests(pathIPNList)
+	reqs := f.Requests(pathIPNList)
 	if len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Body != "" || reqs[0].Authorization != "Bearer "+tokenName(1) {
 		t.Errorf("requests = %+v, want one GET with the bearer token", reqs)
 	}
@@ -194,10 +194,10 @@ func TestEnsureIPN(t *testing.T) {
 			if id != tt.wantID {
 				t.Errorf("ipn id = %q, want %q", id, tt.wantID)
 			}
-			if got := len(f.requests(pathIPNList)); got != 1 {
+			if got := len(f.Requests(pathIPNList)); got != 1 {
 				t.Errorf("list requests = %d, want 1", got)
 			}
-			regs := f.requests(pathRegisterIPN)
+			regs := f.Requests(pathRegisterIPN)
 			if len(regs) != tt.wantRegisters {
 				t.Fatalf("register requests = %d, want %d", len(regs), tt.wantRegisters)
 			}

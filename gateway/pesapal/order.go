@@ -124,9 +124,9 @@ func (c *Client) SubmitOrderRequest(ctx context.Context, req OrderRequest) (Orde
 	}
 	switch {
 	case resp.OrderTrackingID == "":
-		return OrderResponse{}, &Error{Op: op, HTTPStatus: a.status, Message: "answer has no order_tracking_id"}
+		return OrderResponse{}, &Error{Op: op, HTTPStatus: a.Status, Message: "answer has no order_tracking_id"}
 	case resp.RedirectURL == "":
-		return OrderResponse{}, &Error{Op: op, HTTPStatus: a.status, Message: "answer has no redirect_url"}
+		return OrderResponse{}, &Error{Op: op, HTTPStatus: a.Status, Message: "answer has no redirect_url"}
 	}
 	return resp, nil
 }

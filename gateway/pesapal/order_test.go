@@ -95,7 +95,7 @@ func TestSubmitOrderRequestSendsTheDocumentFields(t *testing.T) {
 			if resp != want {
 				t.Errorf("response:\n got %+v\nwant %+v", resp, want)
 			}
-			reqs := f.requests(pathSubmitOrder)
+			reqs := f.Requests(pathSubmitOrder)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
@@ -104,7 +104,7 @@ func TestSubmitOrderRequestSendsTheDocumentFields(t *testing.T) {
 				t.Errorf("body:\n got %s\nwant %s", r.Body, tt.wantBody)
 			}
 			if r.Method != http.MethodPost || r.Accept != "application/json" || r.ContentType != "application/json" ||
-				r.Authorization != "Bearer "+tokenName(1) || r.Query != "" {
+				r.Authorization != "Bearer "+tokenName(1) || r.RawQuery != "" {
 				t.Errorf("request = %+v, want a POST with JSON headers and the bearer token", r)
 			}
 		})
@@ -148,7 +148,7 @@ func TestSubmitOrderRequestRefusesInvalidOrdersBeforeSending(t *testing.T) {
 			if want := "pesapal: submit order request: invalid request: " + tt.wantErr; !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error = %q, want prefix %q", err, want)
 			}
-			if f.tokens() != 0 || len(f.requests(pathSubmitOrder)) != 0 {
+			if f.Tokens() != 0 || len(f.Requests(pathSubmitOrder)) != 0 {
 				t.Errorf("something was sent for an invalid order")
 			}
 		})
@@ -196,7 +196,7 @@ func TestSubmitOrderRequestIsNeverRetried(t *testing.T) {
 			if e.HTTPStatus != tt.wantStatus || e.Message != tt.wantMsg || e.Op != "submit order request" {
 				t.Errorf("error = %+v, want HTTP %d %q", *e, tt.wantStatus, tt.wantMsg)
 			}
-			if got := len(f.requests(pathSubmitOrder)); got != 1 {
+			if got := len(f.Requests(pathSubmitOrder)); got != 1 {
 				t.Errorf("requests = %d, want exactly 1", got)
 			}
 			if w := sleeper.Waits(); len(w) != 0 {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
@@ -19,14 +18,6 @@ const (
 	StatusCodeCompleted = 1
 	StatusCodeFailed    = 2
 	StatusCodeReversed  = 3
-)
-
-// Retry policy of GetTransactionStatus, after stripe-go: capped exponential
-// backoff with jitter.
-const (
-	maxStatusTries = 3
-	backoffBase    = 500 * time.Millisecond
-	backoffMax     = 5 * time.Second
 )
 
 // TransactionStatus is the GetTransactionStatus answer, field for field,
@@ -167,21 +158,9 @@ func (c *Client) GetTransactionStatus(ctx context.Context, orderTrackingID strin
 	if strings.TrimSpace(orderTrackingID) == "" {
 		return TransactionStatus{}, invalid(op, "orderTrackingId is required")
 	}
-	for try := 1; ; try++ {
-		ts, err := c.transactionStatusOnce(ctx, op, orderTrackingID)
-		if err == nil {
-			return ts, nil
-		}
-		retry, reason := shouldRetry(ctx, err)
-		if !retry || try == maxStatusTries {
-			return TransactionStatus{}, err
-		}
-		wait := backoff(try)
-		c.log.DebugContext(ctx, "pesapal retrying", "op", op, "try", try, "reason", reason, "wait", wait)
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return TransactionStatus{}, &Error{Op: op, Message: "stopped before retrying (" + reason + ")", Err: serr}
-		}
-	}
+	return httpx.Retry(ctx, &c.be, op, shouldRetry, func() (TransactionStatus, error) {
+		return c.transactionStatusOnce(ctx, op, orderTrackingID)
+	})
 }
 
 // transactionStatusOnce is one try of GetTransactionStatus.
@@ -202,7 +181,7 @@ func (c *Client) transactionStatusOnce(ctx context.Context, op, id string) (Tran
 		return TransactionStatus{}, err
 	}
 	ts.OrderTrackingID = id
-	ts.Raw = a.body
+	ts.Raw = a.Body
 	return ts, nil
 }
 
@@ -212,31 +191,31 @@ func (c *Client) transactionStatusOnce(ctx context.Context, op, id string) (Tran
 // ({"error_type": "api_error", "code": "payment_details_not_found", ...}).
 // See testdata/ASSUMED.md.
 func pendingAnswer(a answer) (TransactionStatus, bool) {
-	if a.status == http.StatusUnauthorized {
+	if a.Status == http.StatusUnauthorized {
 		return TransactionStatus{}, false
 	}
 	var probe struct {
 		Error *ErrorObject `json:"error"`
 	}
-	if json.Unmarshal(a.body, &probe) != nil {
+	if json.Unmarshal(a.Body, &probe) != nil {
 		return TransactionStatus{}, false
 	}
 	obj := probe.Error
 	if !obj.pendingPayment() {
 		var top ErrorObject
-		if json.Unmarshal(a.body, &top) != nil || !top.pendingPayment() {
+		if json.Unmarshal(a.Body, &top) != nil || !top.pendingPayment() {
 			return TransactionStatus{}, false
 		}
 		obj = &top
 	}
 	var ts TransactionStatus
-	if err := json.Unmarshal(a.body, &ts); err != nil {
+	if err := json.Unmarshal(a.Body, &ts); err != nil {
 		// The rest of a pending answer is not needed to say "pending": an
 		// odd field in it must not turn a pending payment into an error.
 		ts = TransactionStatus{}
 	}
 	ts.Error = obj
-	ts.Raw = a.body
+	ts.Raw = a.Body
 	return ts, true
 }
 
@@ -245,12 +224,6 @@ func pendingAnswer(a answer) (TransactionStatus, bool) {
 // 5xx answers.
 func shouldRetry(ctx context.Context, err error) (bool, string) {
 	return httpx.ShouldRetry(ctx, err, "Pesapal", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
-}
-
-// backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, jittered (see httpx.Backoff).
-func backoff(try int) time.Duration {
-	return httpx.Backoff(try, backoffBase, backoffMax)
 }
 
 // Confirm asks Pesapal for the status of the attempt whose tracking id is

@@ -37,7 +37,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -73,14 +72,6 @@ const (
 	maxMessageLen = 200
 )
 
-// Retry policy of the status calls, after stripe-go: capped exponential
-// backoff with jitter.
-const (
-	maxStatusTries = 3
-	backoffBase    = 500 * time.Millisecond
-	backoffMax     = 5 * time.Second
-)
-
 // Config configures a Client. Email and Password are required; the other
 // fields have defaults.
 type Config struct {
@@ -113,11 +104,11 @@ type Client struct {
 	base     string // BaseURL without a trailing slash
 	email    string
 	password string
-	http     *http.Client
-	timeout  time.Duration
 	now      func() time.Time
-	sleep    func(ctx context.Context, d time.Duration) error
 	log      *slog.Logger
+	// be does every HTTP exchange: timeout, size limit, 401 renewal,
+	// retries.
+	be httpx.Backend
 	// secrets finds the email and the password in any case, to remove them
 	// from text Pochipay writes.
 	secrets httpx.Secrets
@@ -149,29 +140,35 @@ func New(cfg Config) (*Client, error) {
 		base:     strings.TrimRight(cfg.BaseURL, "/"),
 		email:    cfg.Email,
 		password: cfg.Password,
-		http:     cfg.HTTPClient,
-		timeout:  cfg.Timeout,
 		now:      cfg.Now,
-		sleep:    cfg.Sleep,
 		log:      cfg.Logger,
+		be: httpx.Backend{
+			Provider:  "pochipay",
+			HTTP:      cfg.HTTPClient,
+			Timeout:   cfg.Timeout,
+			MaxAnswer: maxAnswer,
+			Sleep:     cfg.Sleep,
+			Wrap:      wrapFailure,
+		},
 	}
 	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
-	if c.http == nil {
-		c.http = &http.Client{}
+	if c.be.HTTP == nil {
+		c.be.HTTP = &http.Client{}
 	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+	if c.be.Timeout == 0 {
+		c.be.Timeout = DefaultTimeout
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.sleep == nil {
-		c.sleep = httpx.Sleep
+	if c.be.Sleep == nil {
+		c.be.Sleep = httpx.Sleep
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pochipay")
+	c.be.Log = c.log
 	c.tok.Fetch, c.tok.Now = c.requestToken, c.now
 	// Read at each wait, so that a test may set waiting after New.
 	c.tok.OnWait = func() {
@@ -186,70 +183,33 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Name() string { return "pochipay" }
 
 // answer is one HTTP answer from Pochipay, read in full.
-type answer struct {
-	status      int
-	contentType string
-	body        []byte
-	bearer      string // the token sent, so that text can be cleaned of it
+type answer = httpx.Answer
+
+// wrapFailure turns an exchange that gave no usable answer into an *Error:
+// HTTPStatus 0 and the cause wrapped when no HTTP answer came back.
+func wrapFailure(f *httpx.Failure) error {
+	return &Error{Op: f.Op, HTTPStatus: f.HTTPStatus, Err: f, transport: f.Kind == httpx.NoAnswer}
 }
 
-// exchange sends one request and reads its answer, within c.timeout. A
-// transport failure (no HTTP answer) is an *Error with HTTPStatus 0 that
-// wraps the cause; any HTTP answer, whatever its status, is returned as is.
-func (c *Client) exchange(ctx context.Context, op, method, path string, query url.Values, payload []byte, bearer string) (answer, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
+// request describes one request to path: JSON accepted, and sent when
+// there is a payload.
+func (c *Client) request(op, method, path string, query url.Values, payload []byte) httpx.Request {
 	target := c.base + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
-	var body io.Reader
+	h := http.Header{}
+	h.Set("Accept", "application/json")
 	if payload != nil {
-		body = bytes.NewReader(payload)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(actx, method, target, body)
-	if err != nil {
-		return answer{}, &Error{Op: op, Err: fmt.Errorf("cannot build the request: %w", err)}
-	}
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.DebugContext(ctx, "pochipay exchange failed", "op", op, "method", method, "path", path,
-			"duration", time.Since(start), "error", err)
-		return answer{}, transportError(op, actx, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return answer{}, transportError(op, actx, fmt.Errorf("reading the answer: %w", err))
-	}
-	if len(raw) > maxAnswer {
-		return answer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Err: errors.New("answer is larger than 1 MiB")}
-	}
-	c.log.DebugContext(ctx, "pochipay exchange", "op", op, "method", method, "path", path,
-		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
-	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
-}
-
-// transportError describes a request that got no HTTP answer (see
-// httpx.TransportFailure).
-func transportError(op string, actx context.Context, err error) *Error {
-	cause, what := httpx.TransportFailure(actx, err)
-	return &Error{Op: op, Err: fmt.Errorf("%s: %w", what, cause), transport: true}
+	return httpx.Request{Op: op, Method: method, URL: target, Path: path, Body: payload, Header: h}
 }
 
 // call sends one authenticated request. When Pochipay answers 401 the
 // cached token is dropped and the request is sent once more with a fresh
-// token.
+// token (see httpx.Backend.WithBearer): safe even for the collection
+// request.
 func (c *Client) call(ctx context.Context, op, method, path string, query url.Values, payload any) (answer, error) {
 	var body []byte
 	if payload != nil {
@@ -259,52 +219,34 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 		}
 		body = b
 	}
-	tok, err := c.bearer(ctx)
-	if err != nil {
-		return answer{}, err
-	}
-	a, err := c.exchange(ctx, op, method, path, query, body, tok)
-	if err != nil || a.status != http.StatusUnauthorized {
-		return a, err
-	}
-	// A 401 means Pochipay refused the token before doing anything (it
-	// expired early, was revoked, or our clock is off), so repeating is
-	// safe even for the collection request. Only once: a second 401 is an
-	// error.
-	c.tok.Drop(tok)
-	c.log.DebugContext(ctx, "pochipay token refused, renewing", "op", op)
-	tok, err = c.bearer(ctx)
-	if err != nil {
-		return answer{}, err
-	}
-	return c.exchange(ctx, op, method, path, query, body, tok)
+	return c.be.WithBearer(ctx, c.request(op, method, path, query, body), c.bearer, c.tok.Drop)
 }
 
 // decode reads a Pochipay answer into v, the type of its "result": an
 // answer that is not 2xx, not JSON, carries errors, or has no result
 // object becomes an *Error.
 func (c *Client) decode(op string, a answer, v any) error {
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return c.answerError(op, a)
 	}
-	if !json.Valid(a.body) {
-		return &Error{Op: op, HTTPStatus: a.status, Err: errors.New(httpx.NotJSON(a.contentType, len(a.body)))}
+	if !json.Valid(a.Body) {
+		return &Error{Op: op, HTTPStatus: a.Status, Err: errors.New(httpx.NotJSON(a.ContentType, len(a.Body)))}
 	}
 	var env envelope
-	if err := json.Unmarshal(a.body, &env); err != nil {
+	if err := json.Unmarshal(a.Body, &env); err != nil {
 		// encoding/json's messages name fields and types, never values.
-		return &Error{Op: op, HTTPStatus: a.status, Err: fmt.Errorf("unexpected answer: %w", err)}
+		return &Error{Op: op, HTTPStatus: a.Status, Err: fmt.Errorf("unexpected answer: %w", err)}
 	}
 	if len(env.Errors) > 0 {
 		// Pochipay's answers can carry their failure in a 200.
-		return &Error{Op: op, HTTPStatus: a.status, Messages: c.cleanAll(a, env.Message, env.Errors)}
+		return &Error{Op: op, HTTPStatus: a.Status, Messages: c.cleanAll(a, env.Message, env.Errors)}
 	}
 	r := bytes.TrimSpace(env.Result)
 	if len(r) == 0 || string(r) == "null" {
-		return &Error{Op: op, HTTPStatus: a.status, Messages: c.cleanAll(a, env.Message), Err: errors.New("answer has no result")}
+		return &Error{Op: op, HTTPStatus: a.Status, Messages: c.cleanAll(a, env.Message), Err: errors.New("answer has no result")}
 	}
 	if err := json.Unmarshal(r, v); err != nil {
-		return &Error{Op: op, HTTPStatus: a.status, Err: fmt.Errorf("unexpected result: %w", err)}
+		return &Error{Op: op, HTTPStatus: a.Status, Err: fmt.Errorf("unexpected result: %w", err)}
 	}
 	return nil
 }
@@ -312,19 +254,19 @@ func (c *Client) decode(op string, a answer, v any) error {
 // answerError turns an answer that is not 2xx into an *Error with
 // Pochipay's messages when the body has any.
 func (c *Client) answerError(op string, a answer) *Error {
-	e := &Error{Op: op, HTTPStatus: a.status}
+	e := &Error{Op: op, HTTPStatus: a.Status}
 	switch {
-	case len(bytes.TrimSpace(a.body)) == 0:
-		e.Err = errors.New("empty answer (" + http.StatusText(a.status) + ")")
-	case !json.Valid(a.body):
-		e.Err = errors.New(httpx.NotJSON(a.contentType, len(a.body)))
+	case len(bytes.TrimSpace(a.Body)) == 0:
+		e.Err = errors.New("empty answer (" + http.StatusText(a.Status) + ")")
+	case !json.Valid(a.Body):
+		e.Err = errors.New(httpx.NotJSON(a.ContentType, len(a.Body)))
 	default:
 		var env envelope
-		if json.Unmarshal(a.body, &env) == nil {
+		if json.Unmarshal(a.Body, &env) == nil {
 			e.Messages = c.cleanAll(a, env.Message, env.Errors)
 		}
 		if len(e.Messages) == 0 {
-			e.Err = errors.New(http.StatusText(a.status))
+			e.Err = errors.New(http.StatusText(a.Status))
 		}
 	}
 	return e
@@ -336,7 +278,7 @@ func (c *Client) cleanAll(a answer, lists ...messages) []string {
 	var out []string
 	for _, l := range lists {
 		for _, m := range l {
-			m = c.clean(m, a.bearer)
+			m = c.clean(m, a.Bearer)
 			if m != "" && len(out) < maxMessages && !slices.Contains(out, m) {
 				out = append(out, m)
 			}
@@ -359,30 +301,8 @@ func shouldRetry(ctx context.Context, err error) (bool, string) {
 	return httpx.ShouldRetry(ctx, err, "Pochipay", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
 }
 
-// backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, jittered (see httpx.Backoff).
-func backoff(try int) time.Duration {
-	return httpx.Backoff(try, backoffBase, backoffMax)
-}
-
-// withRetries runs a repeatable call up to maxStatusTries times while
-// shouldRetry allows, sleeping backoff(try) between tries.
+// withRetries runs a repeatable call up to httpx.Tries times while
+// shouldRetry allows, waiting httpx.RetryWait between tries.
 func withRetries[T any](ctx context.Context, c *Client, op string, once func() (T, error)) (T, error) {
-	for try := 1; ; try++ {
-		v, err := once()
-		if err == nil {
-			return v, nil
-		}
-		retry, reason := shouldRetry(ctx, err)
-		if !retry || try == maxStatusTries {
-			var zero T
-			return zero, err
-		}
-		wait := backoff(try)
-		c.log.DebugContext(ctx, "pochipay retrying", "op", op, "try", try, "reason", reason, "wait", wait)
-		if serr := c.sleep(ctx, wait); serr != nil {
-			var zero T
-			return zero, &Error{Op: op, Err: fmt.Errorf("stopped before retrying (%s): %w", reason, serr)}
-		}
-	}
+	return httpx.Retry(ctx, &c.be, op, shouldRetry, once)
 }

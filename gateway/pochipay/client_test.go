@@ -58,11 +58,11 @@ func TestNewAppliesDefaults(t *testing.T) {
 	if DefaultBaseURL != "https://app.pochipay.com/api/v1" || c.base != DefaultBaseURL {
 		t.Errorf("base = %q, want %q", c.base, "https://app.pochipay.com/api/v1")
 	}
-	if DefaultTimeout != 10*time.Second || c.timeout != DefaultTimeout {
-		t.Errorf("timeout = %v, want 10s", c.timeout)
+	if DefaultTimeout != 10*time.Second || c.be.Timeout != DefaultTimeout {
+		t.Errorf("timeout = %v, want 10s", c.be.Timeout)
 	}
-	if c.http == nil || c.now == nil || c.log == nil || c.sleep == nil {
-		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.http != nil, c.now != nil, c.log != nil, c.sleep != nil)
+	if c.be.HTTP == nil || c.now == nil || c.log == nil || c.be.Sleep == nil {
+		t.Errorf("defaults missing: http %v, now %v, log %v, sleep %v", c.be.HTTP != nil, c.now != nil, c.log != nil, c.be.Sleep != nil)
 	}
 	if c.email != testEmail || c.password != testPassword || len(c.secrets) != 2 {
 		t.Errorf("credentials not kept")
@@ -91,16 +91,16 @@ func TestTokenIsCachedForManyCalls(t *testing.T) {
 		}
 	}
 
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Fatalf("token requests = %d, want 1", got)
 	}
-	tr := f.tokenRequests()[0]
+	tr := f.TokenRequests()[0]
 	if tr.Method != http.MethodPost || tr.Path != "/account/token" || tr.RawQuery != "" || tr.Authorization != "" ||
 		tr.ContentType != "application/json" || tr.Accept != "application/json" {
 		t.Errorf("token request = %+v, want a JSON POST to /account/token without Authorization", tr)
 	}
 	assertJSONObject(t, tr.Body, map[string]any{"email": testEmail, "password": testPassword})
-	reqs := f.requests(pathTransactionStatus)
+	reqs := f.Requests(pathTransactionStatus)
 	if len(reqs) != calls {
 		t.Fatalf("API requests = %d, want %d", len(reqs), calls)
 	}
@@ -131,7 +131,7 @@ func TestTokenIsRenewedSixtySecondsBeforeExpiresIn(t *testing.T) {
 			f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusOK, pendingStatus)},
 				func(f *fakePochipay) { f.expiresIn = tt.expiresIn })
 			c := f.client(&sleepRecorder{})
-			issued := f.clock.Now()
+			issued := f.Clock.Now()
 			confirm := func() {
 				t.Helper()
 				if _, err := c.Confirm(t.Context(), statusQuery); err != nil {
@@ -141,19 +141,19 @@ func TestTokenIsRenewedSixtySecondsBeforeExpiresIn(t *testing.T) {
 
 			confirm()
 			if tt.stillUsed > 0 {
-				f.clock.Set(issued.Add(tt.stillUsed))
+				f.Clock.Set(issued.Add(tt.stillUsed))
 				confirm()
-				if got := f.tokens(); got != 1 {
+				if got := f.Tokens(); got != 1 {
 					t.Fatalf("after %v: token requests = %d, want 1", tt.stillUsed, got)
 				}
 			}
-			f.clock.Set(issued.Add(tt.renewed))
+			f.Clock.Set(issued.Add(tt.renewed))
 			confirm()
 
-			if got := f.tokens(); got != 2 {
+			if got := f.Tokens(); got != 2 {
 				t.Fatalf("after %v: token requests = %d, want 2", tt.renewed, got)
 			}
-			reqs := f.requests(pathTransactionStatus)
+			reqs := f.Requests(pathTransactionStatus)
 			if last := reqs[len(reqs)-1].Authorization; last != "Bearer "+tokenName(2) {
 				t.Errorf("last request Authorization = %q, want the second token", last)
 			}
@@ -163,7 +163,7 @@ func TestTokenIsRenewedSixtySecondsBeforeExpiresIn(t *testing.T) {
 
 func TestTokenInThePagesOwnSpellingIsRead(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusOK, pendingStatus)}, func(f *fakePochipay) {
-		f.tokenHandler = raw(http.StatusOK, `{"result":{"access_token":"snake-case-token-1","token_type":"Bearer","expires_in":3600}}`)
+		f.TokenHandler = raw(http.StatusOK, `{"result":{"access_token":"snake-case-token-1","token_type":"Bearer","expires_in":3600}}`)
 	})
 	c := f.client(&sleepRecorder{})
 
@@ -171,7 +171,7 @@ func TestTokenInThePagesOwnSpellingIsRead(t *testing.T) {
 		t.Fatalf("Confirm: %v", err)
 	}
 
-	if got := f.requests(pathTransactionStatus)[0].Authorization; got != "Bearer snake-case-token-1" {
+	if got := f.Requests(pathTransactionStatus)[0].Authorization; got != "Bearer snake-case-token-1" {
 		t.Errorf("Authorization = %q, want the access_token", got)
 	}
 }
@@ -179,7 +179,7 @@ func TestTokenInThePagesOwnSpellingIsRead(t *testing.T) {
 func TestConcurrentCallsWithoutTokenMakeOneTokenRequest(t *testing.T) {
 	gate := make(chan struct{})
 	f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusOK, pendingStatus)},
-		func(f *fakePochipay) { f.tokenGate = gate })
+		func(f *fakePochipay) { f.TokenGate = gate })
 	c := f.client(&sleepRecorder{})
 	const callers = 20
 	var waiting, done sync.WaitGroup
@@ -207,10 +207,10 @@ func TestConcurrentCallsWithoutTokenMakeOneTokenRequest(t *testing.T) {
 			t.Errorf("call failed: %v", err)
 		}
 	}
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Errorf("token requests = %d, want exactly 1", got)
 	}
-	reqs := f.requests(pathTransactionStatus)
+	reqs := f.Requests(pathTransactionStatus)
 	if len(reqs) != callers {
 		t.Errorf("API requests = %d, want %d", len(reqs), callers)
 	}
@@ -224,7 +224,7 @@ func TestConcurrentCallsWithoutTokenMakeOneTokenRequest(t *testing.T) {
 func TestCallerGivingUpOnTokenDoesNotFailOthers(t *testing.T) {
 	gate := make(chan struct{})
 	f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusOK, pendingStatus)},
-		func(f *fakePochipay) { f.tokenGate = gate })
+		func(f *fakePochipay) { f.TokenGate = gate })
 	c := f.client(&sleepRecorder{})
 	var waiting sync.WaitGroup
 	waiting.Add(2)
@@ -246,7 +246,7 @@ func TestCallerGivingUpOnTokenDoesNotFailOthers(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Errorf("second caller error = %v, want none", err)
 	}
-	if got := f.tokens(); got != 1 {
+	if got := f.Tokens(); got != 1 {
 		t.Errorf("token requests = %d, want 1", got)
 	}
 }
@@ -293,10 +293,10 @@ func TestUnauthorizedRenewsTokenOnceAndRepeatsCall(t *testing.T) {
 					t.Errorf("error = %+v", *e)
 				}
 			}
-			if got := f.tokens(); got != 2 {
+			if got := f.Tokens(); got != 2 {
 				t.Errorf("token requests = %d, want 2", got)
 			}
-			reqs := f.requests(pathCollect)
+			reqs := f.Requests(pathCollect)
 			if len(reqs) != 2 {
 				t.Fatalf("push requests = %d, want 2 (the call and its one repeat)", len(reqs))
 			}
@@ -351,7 +351,7 @@ func TestTokenFailuresAreErrorsWithPochipayMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, map[string]http.HandlerFunc{pathCollect: raw(http.StatusOK, `{}`)},
-				func(f *fakePochipay) { f.tokenHandler = tt.handler })
+				func(f *fakePochipay) { f.TokenHandler = tt.handler })
 			c := f.client(&sleepRecorder{})
 
 			_, err := c.Push(t.Context(), pushRequest())
@@ -363,7 +363,7 @@ func TestTokenFailuresAreErrorsWithPochipayMessages(t *testing.T) {
 			if e.HTTPStatus != tt.status || e.Op != "request token" || !equalStrings(e.Messages, tt.msgs) {
 				t.Errorf("error = %+v, want HTTP %d messages %q", *e, tt.status, tt.msgs)
 			}
-			if n := len(f.requests(pathCollect)); n != 0 {
+			if n := len(f.Requests(pathCollect)); n != 0 {
 				t.Errorf("push requests = %d, want none without a token", n)
 			}
 		})
@@ -418,7 +418,7 @@ func TestSecretsNeverAppearInErrorsOrLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, map[string]http.HandlerFunc{pathCollect: tt.push}, func(f *fakePochipay) { f.tokenHandler = tt.token })
+			f := newFake(t, map[string]http.HandlerFunc{pathCollect: tt.push}, func(f *fakePochipay) { f.TokenHandler = tt.token })
 			logs := &lockedBuffer{}
 			c := f.client(&sleepRecorder{}, func(cfg *Config) {
 				cfg.Logger = debugLogger(logs)

@@ -38,16 +38,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpxtest"
 	"checkout/gateway/pochipay"
 )
 
@@ -90,83 +87,43 @@ const (
 	collection1 = "c0ll-7d1f-4a2b-9e55-000000000001"
 )
 
-type seenRequest struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-}
+// The document server and clock shared with the other clients' tests.
+type (
+	seenRequest = httpxtest.DocRequest
+	docServer   = httpxtest.DocServer
+	clock       = httpxtest.Clock
+)
 
+var noSleep = httpxtest.NoSleep
+
+// route is a fixed answer of the document server.
 type route struct {
 	status int
 	body   string
 }
 
-type docServer struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	routes map[string]route
-	seen   []seenRequest
-}
-
+// newDocServer serves routes, and the document's token answer unless
+// routes has one.
 func newDocServer(t *testing.T, routes map[string]route) *docServer {
-	t.Helper()
-	d := &docServer{routes: routes}
-	if _, ok := d.routes[tokenPath]; !ok {
-		d.routes[tokenPath] = route{200, readmeTokenResponse}
+	all := map[string]httpxtest.Route{}
+	for path, r := range routes {
+		all[path] = httpxtest.Route{Status: r.status, Body: r.body}
 	}
-	d.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		d.mu.Lock()
-		d.seen = append(d.seen, seenRequest{r.Method, r.URL.Path, r.URL.Query(), r.Header.Clone(), body})
-		rt, ok := d.routes[r.URL.Path]
-		d.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rt.status)
-		io.WriteString(w, rt.body)
-	}))
-	t.Cleanup(d.srv.Close)
-	return d
+	return httpxtest.NewDocServer(t, all, tokenPath, httpxtest.Route{Status: 200, Body: readmeTokenResponse})
 }
-
-func (d *docServer) requests(path string) []seenRequest {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []seenRequest
-	for _, s := range d.seen {
-		if s.Path == path {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time                    { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time)                   { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func noSleep(context.Context, time.Duration) error { return nil }
 
 var t0 = time.Date(2025, 10, 1, 9, 0, 0, 0, time.UTC)
 
 func newDocClient(t *testing.T, d *docServer, clk *clock) *pochipay.Client {
 	t.Helper()
 	if clk == nil {
-		clk = &clock{now: t0}
+		clk = httpxtest.NewClock(t0)
 	}
 	c, err := pochipay.New(pochipay.Config{
-		BaseURL:    d.srv.URL + "/api/v1",
+		BaseURL:    d.Srv.URL + "/api/v1",
 		Email:      testEmail,
 		Password:   testPass,
-		HTTPClient: d.srv.Client(),
+		HTTPClient: d.Srv.Client(),
 		Timeout:    5 * time.Second,
 		Now:        clk.Now,
 		Sleep:      noSleep,
@@ -214,7 +171,7 @@ func TestDocReading_Token_EmailPasswordBodyAndBearerUse(t *testing.T) {
 	if _, err := c.Push(context.Background(), stkRequest()); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
-	toks := d.requests(tokenPath)
+	toks := d.Requests(tokenPath)
 	if len(toks) != 1 {
 		t.Fatalf("token requests = %d, want 1", len(toks))
 	}
@@ -229,14 +186,14 @@ func TestDocReading_Token_EmailPasswordBodyAndBearerUse(t *testing.T) {
 	if b["email"] != testEmail || b["password"] != testPass {
 		t.Errorf("token body = %s, want email and password", tr.Body)
 	}
-	checkBearer(t, d.requests(pushPath)[0])
+	checkBearer(t, d.Requests(pushPath)[0])
 }
 
 // "The token expires after 3600 seconds": reused within the hour, renewed
 // after it.
 func TestDocReading_Token_ReusedWithinHourRenewedAfter(t *testing.T) {
 	d := newDocServer(t, map[string]route{statusPath: {200, statusPending}})
-	clk := &clock{now: t0}
+	clk := httpxtest.NewClock(t0)
 	c := newDocClient(t, d, clk)
 	q := gateway.Query{AttemptID: "att_01HZX", ProviderReference: collection1, Amount: 10000, Currency: "KES", Phone: "254712345678"}
 	for i := 0; i < 2; i++ {
@@ -244,14 +201,14 @@ func TestDocReading_Token_ReusedWithinHourRenewedAfter(t *testing.T) {
 			t.Fatalf("Confirm: %v", err)
 		}
 	}
-	if n := len(d.requests(tokenPath)); n != 1 {
+	if n := len(d.Requests(tokenPath)); n != 1 {
 		t.Errorf("token requests within the hour = %d, want 1", n)
 	}
 	clk.Set(t0.Add(3601 * time.Second))
 	if _, err := c.Confirm(context.Background(), q); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
-	if n := len(d.requests(tokenPath)); n != 2 {
+	if n := len(d.Requests(tokenPath)); n != 2 {
 		t.Errorf("token requests after 3600 s = %d, want 2", n)
 	}
 }
@@ -272,7 +229,7 @@ func TestDocReading_Token_RefusedIsErrorWithoutCredentials(t *testing.T) {
 	if !strings.Contains(err.Error(), "Invalid email or password") && !strings.Contains(err.Error(), "Invalid credentials") {
 		t.Errorf("error text %q does not carry Pochipay's message", err)
 	}
-	if n := len(d.requests(pushPath)); n != 0 {
+	if n := len(d.Requests(pushPath)); n != 0 {
 		t.Errorf("push sent without a token")
 	}
 }
@@ -289,7 +246,7 @@ func TestDocReading_Push_RequestFieldsAndCollectionID(t *testing.T) {
 	if st.ProviderReference != collection1 {
 		t.Errorf("ProviderReference = %q, want the collectionId %q", st.ProviderReference, collection1)
 	}
-	reqs := d.requests(pushPath)
+	reqs := d.Requests(pushPath)
 	if len(reqs) != 1 {
 		t.Fatalf("push requests = %d", len(reqs))
 	}
@@ -354,7 +311,7 @@ func TestDocReading_Push_CentsOrBadPhoneRefusedBeforeSending(t *testing.T) {
 			if !errors.Is(err, pochipay.ErrInvalidRequest) {
 				t.Errorf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := len(d.requests(pushPath)); n != 0 {
+			if n := len(d.Requests(pushPath)); n != 0 {
 				t.Errorf("sent anyway (%d requests)", n)
 			}
 		})
@@ -373,7 +330,7 @@ func TestDocReading_Push_400IsErrorWithMessages(t *testing.T) {
 	if pe.HTTPStatus != 400 || !strings.Contains(strings.Join(pe.Messages, "|"), "Invalid phone number") {
 		t.Errorf("error = %+v", pe)
 	}
-	if n := len(d.requests(pushPath)); n != 1 {
+	if n := len(d.Requests(pushPath)); n != 1 {
 		t.Errorf("push sent %d times, want once", n)
 	}
 }
@@ -437,7 +394,7 @@ func TestDocReading_Confirm_TransactionStatusRequest(t *testing.T) {
 	if _, err := c.Confirm(context.Background(), byCollection()); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
-	reqs := d.requests(statusPath)
+	reqs := d.Requests(statusPath)
 	if len(reqs) != 1 {
 		t.Fatalf("transaction-status requests = %d, want 1", len(reqs))
 	}
@@ -462,7 +419,7 @@ func TestDocReading_Confirm_CollectionQueryByOrderIdWhenNoCollectionID(t *testin
 	if res.Status != gateway.StatusSucceeded {
 		t.Errorf("status = %q, want succeeded", res.Status)
 	}
-	reqs := d.requests(queryPath)
+	reqs := d.Requests(queryPath)
 	if len(reqs) != 1 {
 		t.Fatalf("collection-query requests = %d, want 1", len(reqs))
 	}

@@ -67,7 +67,7 @@ func TestDocumentExamplesStatusAnswers(t *testing.T) {
 				want.Reference, want.ProviderReference = exampleOrderID, call.collectionID
 				want.Raw = example(t, name)
 				assertResult(t, got, want)
-				if n := len(f.requests(call.path)); n != 1 {
+				if n := len(f.Requests(call.path)); n != 1 {
 					t.Errorf("%s asked %d times, want 1", call.path, n)
 				}
 			})
@@ -142,21 +142,21 @@ func TestDocumentExamplesCollectionCallbacks(t *testing.T) {
 // its expiresIn (3600 s) less the minute renewed early.
 func TestDocumentExampleTokenAnswer(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: serveExample(t, 200, "assumed-collections-status-pending.json")},
-		func(f *fakePochipay) { f.tokenHandler = serveExample(t, 200, "doc-token-response.json") })
+		func(f *fakePochipay) { f.TokenHandler = serveExample(t, 200, "doc-token-response.json") })
 	c := f.client(&sleepRecorder{})
-	start := f.clock.Now()
+	start := f.Clock.Now()
 	q := gateway.Query{AttemptID: exampleOrderID, ProviderReference: exampleCollectionID}
 
 	for i, at := range []time.Duration{0, 3539 * time.Second, 3540 * time.Second} {
-		f.clock.Set(start.Add(at))
+		f.Clock.Set(start.Add(at))
 		if _, err := c.Confirm(t.Context(), q); err != nil {
 			t.Fatalf("Confirm at +%v: %v", at, err)
 		}
-		if got := f.requests(pathTransactionStatus)[i].Authorization; got != "Bearer ..." {
+		if got := f.Requests(pathTransactionStatus)[i].Authorization; got != "Bearer ..." {
 			t.Errorf("Authorization at +%v = %q, want the example's token as %q", at, got, "Bearer ...")
 		}
 	}
-	if n := f.tokens(); n != 2 {
+	if n := f.Tokens(); n != 2 {
 		t.Errorf("token requests = %d, want 2 (one at the start, one renewed at 3540 s)", n)
 	}
 }
@@ -212,7 +212,7 @@ func TestDocumentExampleRequests(t *testing.T) {
 	bearer := "Bearer " + tokenName(1)
 
 	t.Run("assumed-token-request.json", func(t *testing.T) {
-		reqs := f.tokenRequests()
+		reqs := f.TokenRequests()
 		if len(reqs) != 1 {
 			t.Fatalf("token requests = %d, want 1", len(reqs))
 		}
@@ -224,7 +224,7 @@ func TestDocumentExampleRequests(t *testing.T) {
 		}
 	})
 	t.Run("assumed-collections-push-request.json", func(t *testing.T) {
-		reqs := f.requests(pathCollect)
+		reqs := f.Requests(pathCollect)
 		if len(reqs) != 2 {
 			t.Fatalf("push requests = %d, want 2", len(reqs))
 		}
@@ -239,7 +239,7 @@ func TestDocumentExampleRequests(t *testing.T) {
 		}
 	})
 	t.Run("assumed-collections-status-request.json", func(t *testing.T) {
-		reqs := f.requests(pathTransactionStatus)
+		reqs := f.Requests(pathTransactionStatus)
 		if len(reqs) != 1 {
 			t.Fatalf("status requests = %d, want 1", len(reqs))
 		}
@@ -251,7 +251,7 @@ func TestDocumentExampleRequests(t *testing.T) {
 		}
 	})
 	t.Run("assumed-collections-query-request.query", func(t *testing.T) {
-		reqs := f.requests(pathCollectionQuery)
+		reqs := f.Requests(pathCollectionQuery)
 		if len(reqs) != 1 {
 			t.Fatalf("query requests = %d, want 1", len(reqs))
 		}

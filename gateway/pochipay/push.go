@@ -49,20 +49,20 @@ func (c *Client) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKSta
 	var res collectionResult
 	if err := c.decode(op, a, &res); err != nil {
 		err = markBusy(err)
-		if a.status >= 400 && a.status <= 499 || errors.Is(err, gateway.ErrSubscriberBusy) || refusedWithErrors(a) {
+		if a.Status >= 400 && a.Status <= 499 || errors.Is(err, gateway.ErrSubscriberBusy) || refusedWithErrors(a) {
 			err = gateway.NotStarted(err)
 		}
 		return gateway.STKStarted{}, err
 	}
 	id := res.CollectionID.text()
 	if id == "" {
-		return gateway.STKStarted{}, &Error{Op: op, HTTPStatus: a.status, Err: errors.New("answer has no result.collectionId")}
+		return gateway.STKStarted{}, &Error{Op: op, HTTPStatus: a.Status, Err: errors.New("answer has no result.collectionId")}
 	}
 	// isProcessing is only logged: with a collection id the prompt may be on
 	// its way whatever it says, and the status call decides.
 	c.log.DebugContext(ctx, "pochipay push accepted", "order_id", req.OrderID, "collection_id", id,
 		"is_processing", res.IsProcessing.Value, "is_processing_set", res.IsProcessing.Set)
-	return gateway.STKStarted{ProviderReference: id, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
+	return gateway.STKStarted{ProviderReference: id, Raw: c.secrets.RedactBytes(a.Body, a.Bearer)}, nil
 }
 
 // pushNotStarted reports whether err, from sending the push (c.call), came
@@ -88,11 +88,11 @@ func pushNotStarted(op string, err error) bool {
 // "errors" (its answers can carry a failure in a 200): a refusal with its
 // reasons.
 func refusedWithErrors(a answer) bool {
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return false
 	}
 	var env envelope
-	return json.Unmarshal(a.body, &env) == nil && len(env.Errors) > 0
+	return json.Unmarshal(a.Body, &env) == nil && len(env.Errors) > 0
 }
 
 // collection builds the collection request from r, or refuses r.

@@ -70,7 +70,7 @@ func TestPushSendsEveryFieldWithTheRightTypes(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("started = %+v (raw %s), want %+v (raw %s)", got, got.Raw, tt.want, tt.want.Raw)
 			}
-			reqs := f.requests(pathCollect)
+			reqs := f.Requests(pathCollect)
 			if len(reqs) != 1 {
 				t.Fatalf("push requests = %d, want 1", len(reqs))
 			}
@@ -130,7 +130,7 @@ func TestPushRefusesBadPhonesAndCentsWithoutARequest(t *testing.T) {
 			if r.Phone != "" && strings.Contains(err.Error(), r.Phone) {
 				t.Errorf("error %q quotes the customer's number", err)
 			}
-			if n, tok := len(f.requests(pathCollect)), f.tokens(); n != 0 || tok != 0 {
+			if n, tok := len(f.Requests(pathCollect)), f.Tokens(); n != 0 || tok != 0 {
 				t.Errorf("requests = %d, token requests = %d, want none", n, tok)
 			}
 		})
@@ -184,7 +184,7 @@ func TestPushToABusyPhoneWrapsErrSubscriberBusy(t *testing.T) {
 			if e.HTTPStatus != tt.status || e.Op != "push" || !equalStrings(e.Messages, tt.msgs) || e.Err != gateway.ErrSubscriberBusy {
 				t.Errorf("error = %+v, want HTTP %d messages %q", *e, tt.status, tt.msgs)
 			}
-			if n, w := len(f.requests(pathCollect)), len(sleeper.Waits()); n != 1 || w != 0 {
+			if n, w := len(f.Requests(pathCollect)), len(sleeper.Waits()); n != 1 || w != 0 {
 				t.Errorf("requests = %d, waits = %d, want 1 request and no wait", n, w)
 			}
 		})
@@ -258,7 +258,7 @@ func TestPushIsNotRetriedOn503OrTimeout(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("error = %v, want %v", err, tt.wantIs)
 			}
-			if n := len(f.requests(pathCollect)); n != 1 {
+			if n := len(f.Requests(pathCollect)); n != 1 {
 				t.Errorf("push requests = %d, want exactly 1", n)
 			}
 			if w := sleeper.Waits(); len(w) != 0 {
@@ -325,7 +325,7 @@ func TestPushErrorSaysWhetherAPromptMayHaveStarted(t *testing.T) {
 			if tt.push != nil {
 				routes[pathCollect] = tt.push
 			}
-			f := newFake(t, routes, func(f *fakePochipay) { f.tokenHandler = tt.token })
+			f := newFake(t, routes, func(f *fakePochipay) { f.TokenHandler = tt.token })
 			sleeper := &sleepRecorder{}
 			c := f.client(sleeper, func(cfg *Config) { cfg.Timeout = 200 * time.Millisecond })
 			r := pushRequest()
@@ -345,7 +345,7 @@ func TestPushErrorSaysWhetherAPromptMayHaveStarted(t *testing.T) {
 			if !reflect.DeepEqual(got, gateway.STKStarted{}) {
 				t.Errorf("Push = %+v with an error", got)
 			}
-			if n := len(f.requests(pathCollect)); n != tt.wantPushes {
+			if n := len(f.Requests(pathCollect)); n != tt.wantPushes {
 				t.Errorf("push requests = %d, want %d", n, tt.wantPushes)
 			}
 			if w := sleeper.Waits(); len(w) != 0 {

@@ -93,7 +93,7 @@ func namesTheCollection(texts []string) bool {
 // that, and must stay an error rather than tell the payments service that
 // every payment is unknown.
 func (c *Client) notFound(a answer) (bool, []string) {
-	t := bytes.TrimSpace(a.body)
+	t := bytes.TrimSpace(a.Body)
 	if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
 		return false, nil
 	}
@@ -102,10 +102,10 @@ func (c *Client) notFound(a answer) (bool, []string) {
 		return false, nil
 	}
 	texts := c.cleanAll(a, env.Message, env.Errors)
-	if a.status == http.StatusNotFound {
+	if a.Status == http.StatusNotFound {
 		return namesTheCollection(texts), texts
 	}
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return false, nil
 	}
 	if r := bytes.TrimSpace(env.Result); len(r) != 0 && string(r) != "null" {
@@ -130,7 +130,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 			ProviderReference: strings.TrimSpace(q.ProviderReference),
 			Method:            "M-Pesa",
 			Message:           firstNonEmpty(strings.Join(texts, "; "), "Pochipay has no record of this collection"),
-			Raw:               c.secrets.RedactBytes(a.body, a.bearer),
+			Raw:               c.secrets.RedactBytes(a.Body, a.Bearer),
 		}, nil
 	}
 	var s statusResult
@@ -138,7 +138,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		return gateway.Result{}, err
 	}
 	fail := func(format string, args ...any) (gateway.Result, error) {
-		return gateway.Result{}, &Error{Op: op, HTTPStatus: a.status, Err: fmt.Errorf(format, args...)}
+		return gateway.Result{}, &Error{Op: op, HTTPStatus: a.Status, Err: fmt.Errorf(format, args...)}
 	}
 	r := gateway.Result{
 		Currency:          "KES", // Pochipay's only currency
@@ -146,7 +146,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		ProviderReference: firstNonEmpty(strings.TrimSpace(q.ProviderReference), plainText(s.CollectionID.text())),
 		Receipt:           plainText(s.MpesaReference.text()),
 		Method:            "M-Pesa",
-		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
+		Raw:               c.secrets.RedactBytes(a.Body, a.Bearer),
 	}
 	// No documented status shape has an amount, so a success without one
 	// is a success (HasAmount false: the payments service pays the pushed
@@ -179,8 +179,8 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		case code == "0":
 			return fail("status Failed with result.resultCode 0")
 		}
-		reason := plainText(c.secrets.Redact(s.FailReason.text(), a.bearer))
-		desc := plainText(c.secrets.Redact(s.ResultDescription.text(), a.bearer))
+		reason := plainText(c.secrets.Redact(s.FailReason.text(), a.Bearer))
+		desc := plainText(c.secrets.Redact(s.ResultDescription.text(), a.Bearer))
 		r.Status, r.Code = gateway.StatusFailed, firstNonEmpty(code, mpesaCode(reason), mpesaCode(desc))
 		r.Message = firstNonEmpty(reason, desc, "Pochipay reports the collection as failed")
 	case statusPending:
@@ -188,7 +188,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 	case "":
 		return fail("answer has no result.status")
 	default:
-		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.bearer)))
+		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.Bearer)))
 	}
 	return r, nil
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"testing"
-	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // completeStatus is a transaction-status answer for a paid collection.
@@ -164,7 +164,7 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 				t.Fatalf("Confirm: %v", err)
 			}
 			assertResult(t, got, tt.want(base(tt.body)))
-			reqs := f.requests(pathTransactionStatus)
+			reqs := f.Requests(pathTransactionStatus)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
@@ -173,7 +173,7 @@ func TestConfirmMapsTransactionStatus(t *testing.T) {
 			if reqs[0] != want {
 				t.Errorf("request:\n got %+v\nwant %+v", reqs[0], want)
 			}
-			if n := len(f.requests(pathCollectionQuery)); n != 0 {
+			if n := len(f.Requests(pathCollectionQuery)); n != 0 {
 				t.Errorf("collection-query asked %d times with a collection id known", n)
 			}
 		})
@@ -244,7 +244,7 @@ func TestConfirmRefusesAnswersThatCannotMeanSuccess(t *testing.T) {
 			if e := asError(t, err); e.HTTPStatus != tt.status || e.Op != "transaction status" || !equalStrings(e.Messages, tt.msgs) {
 				t.Errorf("error = %+v", *e)
 			}
-			if n, w := len(f.requests(pathTransactionStatus)), len(sleeper.Waits()); n != 1 || w != 0 {
+			if n, w := len(f.Requests(pathTransactionStatus)), len(sleeper.Waits()); n != 1 || w != 0 {
 				t.Errorf("requests = %d, waits = %d, want 1 and 0 (not retried)", n, w)
 			}
 		})
@@ -303,7 +303,7 @@ func TestConfirmWithoutCollectionIdFallsBackToCollectionQuery(t *testing.T) {
 				t.Fatalf("Confirm: %v", err)
 			}
 			assertResult(t, got, tt.want(base(tt.body)))
-			reqs := f.requests(pathCollectionQuery)
+			reqs := f.Requests(pathCollectionQuery)
 			if len(reqs) != 1 {
 				t.Fatalf("requests = %d, want 1", len(reqs))
 			}
@@ -312,7 +312,7 @@ func TestConfirmWithoutCollectionIdFallsBackToCollectionQuery(t *testing.T) {
 			if reqs[0] != want {
 				t.Errorf("request:\n got %+v\nwant %+v", reqs[0], want)
 			}
-			if n := len(f.requests(pathTransactionStatus)); n != 0 {
+			if n := len(f.Requests(pathTransactionStatus)); n != 0 {
 				t.Errorf("transaction-status asked %d times without a collection id", n)
 			}
 		})
@@ -329,7 +329,7 @@ func TestConfirmWithoutAnyIdIsRefusedBeforeSending(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalidRequest) {
 		t.Fatalf("error = %v, want %q wrapping ErrInvalidRequest", err, want)
 	}
-	if f.tokens() != 0 {
+	if f.Tokens() != 0 {
 		t.Errorf("a token was requested")
 	}
 }
@@ -379,7 +379,7 @@ func TestStatusCallsAreRetriedOnlyWhenSafe(t *testing.T) {
 			} else if err == nil || err.Error() != tt.wantErr {
 				t.Fatalf("error = %v, want %q", err, tt.wantErr)
 			}
-			if n := len(f.requests(tt.path)); n != tt.wantHits {
+			if n := len(f.Requests(tt.path)); n != tt.wantHits {
 				t.Errorf("requests = %d, want %d", n, tt.wantHits)
 			}
 			waits := sleeper.Waits()
@@ -387,7 +387,7 @@ func TestStatusCallsAreRetriedOnlyWhenSafe(t *testing.T) {
 				t.Fatalf("waits = %v, want %d", waits, tt.wantHits-1)
 			}
 			for i, w := range waits {
-				full := backoffBase << i
+				full := httpx.RetryBase << i
 				if w < full/2 || w > full {
 					t.Errorf("wait %d = %v, want between %v and %v", i+1, w, full/2, full)
 				}
@@ -398,7 +398,7 @@ func TestStatusCallsAreRetriedOnlyWhenSafe(t *testing.T) {
 
 func TestStatusRetryStopsWhenTheBackoffIsCancelled(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{pathTransactionStatus: raw(http.StatusServiceUnavailable, ``)})
-	sleeper := &sleepRecorder{err: context.Canceled}
+	sleeper := &sleepRecorder{Err: context.Canceled}
 	c := f.client(sleeper)
 
 	_, err := c.Confirm(t.Context(), statusQuery)
@@ -410,25 +410,8 @@ func TestStatusRetryStopsWhenTheBackoffIsCancelled(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
-	if n := len(f.requests(pathTransactionStatus)); n != 1 {
+	if n := len(f.Requests(pathTransactionStatus)); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
-	}
-}
-
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	for try := 1; try <= 12; try++ {
-		full := min(backoffBase<<min(try-1, 10), backoffMax)
-		seen := map[time.Duration]bool{}
-		for range 50 {
-			d := backoff(try)
-			if d < full/2 || d > full {
-				t.Fatalf("backoff(%d) = %v, want between %v and %v", try, d, full/2, full)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 2 {
-			t.Errorf("backoff(%d) is not jittered: %v", try, seen)
-		}
 	}
 }
 

@@ -53,7 +53,7 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 		return "", time.Time{}, &Error{Op: op, Err: errors.New("cannot encode the request")}
 	}
 	issued := c.now() // before sending: the token cannot be older than this
-	a, err := c.exchange(ctx, op, http.MethodPost, pathToken, nil, payload, "")
+	a, err := c.be.Do(ctx, c.request(op, http.MethodPost, pathToken, nil, payload))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -66,7 +66,7 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 		tok = tr.AccessTokenSnake.text()
 	}
 	if tok == "" {
-		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.status, Err: errors.New("answer has no result.accessToken")}
+		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.Status, Err: errors.New("answer has no result.accessToken")}
 	}
 	renewAt := issued.Add(lifetime(tr.ExpiresIn.text()) - tokenEarly)
 	c.log.DebugContext(ctx, "pochipay token renewed", "renew_at", renewAt)

@@ -69,8 +69,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -102,14 +100,6 @@ const (
 	maxOrderRef = 50
 	// maxText limits the other free-text values we send or read.
 	maxText = 255
-)
-
-// Retry policy of the payment verification, after stripe-go: capped
-// exponential backoff with jitter.
-const (
-	maxVerifyTries = 3
-	backoffBase    = 500 * time.Millisecond
-	backoffMax     = 5 * time.Second
 )
 
 // Config configures a Client. OutletCode and HashKey are required; the other
@@ -151,10 +141,9 @@ type Client struct {
 	outletCode  string
 	hashKey     string
 	live        bool
-	http        *http.Client
-	timeout     time.Duration
-	sleep       func(ctx context.Context, d time.Duration) error
 	log         *slog.Logger
+	// be does every HTTP exchange: timeout, size limit, retries.
+	be httpx.Backend
 	// secrets finds the hash key in any case, to remove it from what
 	// PokeaPay writes; empty for a key too short to search for safely.
 	secrets httpx.Secrets
@@ -198,25 +187,16 @@ func New(cfg Config) (*Client, error) {
 		outletCode:  cfg.OutletCode,
 		hashKey:     cfg.HashKey,
 		live:        cfg.Live,
-		http:        cfg.HTTPClient,
-		timeout:     cfg.Timeout,
-		sleep:       cfg.Sleep,
 		log:         cfg.Logger,
 	}
 	c.secrets = httpx.NewSecrets(c.hashKey)
-	if c.http == nil {
-		c.http = &http.Client{}
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.sleep == nil {
-		c.sleep = httpx.Sleep
-	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pokeapay")
+	// The verification URL's query carries a hash: net/http's errors lose
+	// it before they are logged or kept.
+	c.be = newBackend(cfg.HTTPClient, cfg.Timeout, cfg.Sleep, c.log, withoutQuery)
 	return c, nil
 }
 
@@ -233,44 +213,34 @@ func baseURL(s string) (*url.URL, error) {
 }
 
 // answer is one HTTP answer from PokeaPay, read in full.
-type answer struct {
-	status      int
-	contentType string
-	body        []byte
+type answer = httpx.Answer
+
+// newBackend returns the exchange backbone of Client and STKClient, with
+// their defaults for an empty HTTP client, timeout and sleep.
+func newBackend(hc *http.Client, timeout time.Duration, sleep func(context.Context, time.Duration) error, log *slog.Logger, scrub func(error) error) httpx.Backend {
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if sleep == nil {
+		sleep = httpx.Sleep
+	}
+	return httpx.Backend{Provider: "pokeapay", HTTP: hc, Timeout: timeout, MaxAnswer: maxAnswer,
+		Log: log, Sleep: sleep, Wrap: wrapFailure, Scrub: scrub}
 }
 
-// exchange sends one GET to target and reads its answer, within c.timeout.
-// A transport failure (no HTTP answer) is an *Error with HTTPStatus 0 that
-// wraps the cause; any HTTP answer, whatever its status, is returned as is.
-func (c *Client) exchange(ctx context.Context, op, target string) (answer, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+// wrapFailure turns an exchange that gave no usable answer into an *Error:
+// HTTPStatus 0 and the cause wrapped when no HTTP answer came back.
+func wrapFailure(f *httpx.Failure) error {
+	return &Error{Op: f.Op, HTTPStatus: f.HTTPStatus, Message: f.What, Err: f.Err, transport: f.Kind == httpx.NoAnswer}
+}
 
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, target, nil)
-	if err != nil {
-		return answer{}, &Error{Op: op, Message: "cannot build the request", Err: withoutQuery(err)}
-	}
-	path := req.URL.Path // logged instead of the URL, whose query holds a hash
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		err = withoutQuery(err)
-		c.log.DebugContext(ctx, "pokeapay exchange failed", "op", op, "path", path,
-			"duration", time.Since(start), "error", err)
-		return answer{}, transportError(op, actx, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return answer{}, transportError(op, actx, fmt.Errorf("reading the answer: %w", withoutQuery(err)))
-	}
-	if len(raw) > maxAnswer {
-		return answer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "answer is larger than 64 KiB"}
-	}
-	c.log.DebugContext(ctx, "pokeapay exchange", "op", op, "path", path,
-		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
-	return answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw}, nil
+// exchange sends one GET to target (the path under CoreURL, with its
+// query) and reads its answer; the path alone is logged.
+func (c *Client) exchange(ctx context.Context, op, path, query string) (answer, error) {
+	return c.be.Do(ctx, httpx.Request{Op: op, Method: http.MethodGet, URL: c.coreURL + path + "?" + query, Path: path})
 }
 
 // withoutQuery drops the query from the URL that net/http puts in its
@@ -286,31 +256,24 @@ func withoutQuery(err error) error {
 	return err
 }
 
-// transportError describes a request that got no HTTP answer (see
-// httpx.TransportFailure).
-func transportError(op string, actx context.Context, err error) *Error {
-	cause, what := httpx.TransportFailure(actx, err)
-	return &Error{Op: op, Message: what, Err: cause, transport: true}
-}
-
 // answerError turns an answer that is not a 2xx into an *Error. PokeaPay's
 // error bodies are not documented: a JSON "message" (or else a text
 // "error") is used when there is one, and any other body is not quoted: an
 // HTML error page says nothing useful and could echo anything.
 func (c *Client) answerError(op string, a answer) *Error {
-	e := &Error{Op: op, HTTPStatus: a.status}
+	e := &Error{Op: op, HTTPStatus: a.Status}
 	var env struct {
 		Message flexString `json:"message"`
 		Error   flexString `json:"error"`
 	}
-	if json.Valid(a.body) && json.Unmarshal(a.body, &env) == nil {
+	if json.Valid(a.Body) && json.Unmarshal(a.Body, &env) == nil {
 		e.Message = c.clean(string(env.Message))
 		if e.Message == "" {
 			e.Message = c.clean(string(env.Error))
 		}
 	}
 	if e.Message == "" {
-		e.Message = http.StatusText(a.status)
+		e.Message = http.StatusText(a.Status)
 	}
 	return e
 }
@@ -339,12 +302,6 @@ func (c *Client) redactBytes(b []byte) []byte {
 // 5xx answers.
 func shouldRetry(ctx context.Context, err error) (bool, string) {
 	return httpx.ShouldRetry(ctx, err, "PokeaPay", func(e *Error) (bool, int) { return e.transport, e.HTTPStatus })
-}
-
-// backoff is the wait after the given try (1-based): 500 ms doubling per
-// try, capped at 5 s, jittered (see httpx.Backoff).
-func backoff(try int) time.Duration {
-	return httpx.Backoff(try, backoffBase, backoffMax)
 }
 
 // encodeQuery writes key=value pairs in the given order. url.Values would

@@ -61,11 +61,11 @@ func TestNewAppliesDefaults(t *testing.T) {
 	if c.coreURL != DefaultCoreURL || DefaultCoreURL != "https://core.pokeapay.com" {
 		t.Errorf("core URL = %q, want https://core.pokeapay.com", c.coreURL)
 	}
-	if c.timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
-		t.Errorf("timeout = %v, want 10s", c.timeout)
+	if c.be.Timeout != DefaultTimeout || DefaultTimeout != 10*time.Second {
+		t.Errorf("timeout = %v, want 10s", c.be.Timeout)
 	}
-	if c.http == nil || c.sleep == nil || c.log == nil {
-		t.Errorf("defaults missing: http %v, sleep %v, log %v", c.http != nil, c.sleep != nil, c.log != nil)
+	if c.be.HTTP == nil || c.be.Sleep == nil || c.log == nil {
+		t.Errorf("defaults missing: http %v, sleep %v, log %v", c.be.HTTP != nil, c.be.Sleep != nil, c.log != nil)
 	}
 	if c.outletCode != testOC || c.hashKey != testKey || !c.live {
 		t.Errorf("outlet code, hash key or live not kept")
@@ -166,34 +166,5 @@ func TestVerificationRawHasTheKeyRemoved(t *testing.T) {
 	}
 	if want := `{"status":"` + StatusValuePending + `","note":"[redacted]","again":"[redacted]"}`; string(v.Raw) != want {
 		t.Errorf("Raw = %s, want %s", v.Raw, want)
-	}
-}
-
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	tests := []struct {
-		try  int
-		full time.Duration
-	}{
-		{1, 500 * time.Millisecond},
-		{2, time.Second},
-		{3, 2 * time.Second},
-		{4, 4 * time.Second},
-		{5, 5 * time.Second},
-		{60, 5 * time.Second},
-	}
-	for _, tt := range tests {
-		t.Run(tt.full.String(), func(t *testing.T) {
-			seen := map[time.Duration]bool{}
-			for range 200 {
-				d := backoff(tt.try)
-				if d < tt.full/2 || d > tt.full {
-					t.Fatalf("backoff(%d) = %v, want between %v and %v", tt.try, d, tt.full/2, tt.full)
-				}
-				seen[d] = true
-			}
-			if len(seen) < 2 {
-				t.Errorf("backoff(%d) is not jittered: always %v", tt.try, seen)
-			}
-		})
 	}
 }

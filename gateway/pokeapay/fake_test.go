@@ -1,17 +1,16 @@
 package pokeapay
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
 	"time"
+
+	"checkout/gateway/internal/httpxtest"
 )
 
 // The fake merchant. The hash key is long and distinctive so that a leak
@@ -21,29 +20,18 @@ const (
 	testOC  = "OCT00001"
 )
 
-// sleepRecorder replaces Config.Sleep: it records each wait and returns at
-// once, with err when set.
-type sleepRecorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-	err   error
-}
+// The test doubles shared with the other clients' tests.
+type (
+	sleepRecorder = httpxtest.Sleeper
+	lockedBuffer  = httpxtest.LockedBuffer
+)
 
-func (s *sleepRecorder) Sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.waits = append(s.waits, d)
-	if s.err != nil {
-		return s.err
-	}
-	return ctx.Err()
-}
-
-func (s *sleepRecorder) Waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.waits...)
-}
+var (
+	sequence       = httpxtest.Sequence
+	hang           = httpxtest.Hang
+	dropConnection = httpxtest.DropConnection
+	debugLogger    = httpxtest.DebugLogger
+)
 
 // seenRequest is what the fake recorded about one request.
 type seenRequest struct {
@@ -144,20 +132,6 @@ func text(status int, contentType, body string) http.HandlerFunc {
 // jsonAnswer answers 200 with a JSON body.
 func jsonAnswer(body string) http.HandlerFunc { return text(http.StatusOK, "application/json", body) }
 
-// sequence answers the n-th request with the n-th handler, and the last
-// handler for every request after that.
-func sequence(hs ...http.HandlerFunc) http.HandlerFunc {
-	var mu sync.Mutex
-	n := 0
-	return func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		h := hs[min(n, len(hs)-1)]
-		n++
-		mu.Unlock()
-		h(w, r)
-	}
-}
-
 // byType answers by the verification's type parameter.
 func byType(m, c http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -167,45 +141,6 @@ func byType(m, c http.HandlerFunc) http.HandlerFunc {
 		}
 		m(w, r)
 	}
-}
-
-// hang waits until the client gives up on the request.
-func hang(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
-
-// dropConnection closes the connection without answering.
-func dropConnection(w http.ResponseWriter, _ *http.Request) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("response writer cannot hijack")
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(err)
-	}
-	_ = conn.Close()
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes by slog.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// debugLogger logs everything at Debug and above into buf.
-func debugLogger(buf *lockedBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // asError returns err as an *Error or fails the test.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -68,11 +67,10 @@ type STKClient struct {
 	email      string
 	password   string
 	outletCode string
-	http       *http.Client
-	timeout    time.Duration
 	now        func() time.Time
-	sleep      func(ctx context.Context, d time.Duration) error
 	log        *slog.Logger
+	// be does every HTTP exchange: timeout, size limit, retries.
+	be httpx.Backend
 	// secrets find the email and the password in any case, to remove them
 	// from what PokeaPay writes back; a value too short to search for
 	// safely has none.
@@ -112,29 +110,18 @@ func NewSTK(cfg STKConfig) (*STKClient, error) {
 		email:      cfg.Email,
 		password:   cfg.Password,
 		outletCode: cfg.OutletCode,
-		http:       cfg.HTTPClient,
-		timeout:    cfg.Timeout,
 		now:        cfg.Now,
-		sleep:      cfg.Sleep,
 		log:        cfg.Logger,
 	}
 	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
-	if c.http == nil {
-		c.http = &http.Client{}
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
 	if c.now == nil {
 		c.now = time.Now
-	}
-	if c.sleep == nil {
-		c.sleep = httpx.Sleep
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("provider", "pokeapay", "api", "stk")
+	c.be = newBackend(cfg.HTTPClient, cfg.Timeout, cfg.Sleep, c.log, nil)
 	c.tok.Fetch, c.tok.Now = c.login, c.now
 	// Read at each wait, so that a test may set waiting after NewSTK.
 	c.tok.OnWait = func() {
@@ -152,51 +139,21 @@ func (c *STKClient) Name() string { return "pokeapay" }
 var _ gateway.STKProvider = (*STKClient)(nil)
 
 // stkAnswer is one HTTP answer from the STK API, read in full.
-type stkAnswer struct {
-	status      int
-	contentType string
-	body        []byte
-	bearer      string // the token sent, so that text can be cleaned of it
-}
+type stkAnswer = httpx.Answer
 
-// exchange POSTs one JSON body to path and reads the answer, within
-// c.timeout. A transport failure (no HTTP answer) is an *Error with
-// HTTPStatus 0 that wraps the cause; any HTTP answer, whatever its status,
-// is returned as is. Bodies are never logged: the login answer holds the
-// token.
+// exchange POSTs one JSON body to path and reads the answer (see
+// httpx.Backend.Do), with the token in the given form. Bodies are never
+// logged: the login answer holds the token.
 func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byte, bearer string, form int32) (stkAnswer, error) {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.api+path, bytes.NewReader(payload))
-	if err != nil {
-		return stkAnswer{}, &Error{Op: op, Message: "cannot build the request", Err: err}
-	}
+	h := http.Header{}
 	// The document's STK requests carry both headers.
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
 	if bearer != "" {
-		req.Header.Set("Authorization", authHeader(form, bearer))
+		h.Set("Authorization", authHeader(form, bearer))
 	}
-
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.log.DebugContext(ctx, "pokeapay exchange failed", "op", op, "path", path,
-			"duration", time.Since(start), "error", err)
-		return stkAnswer{}, transportError(op, actx, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return stkAnswer{}, transportError(op, actx, fmt.Errorf("reading the answer: %w", err))
-	}
-	if len(raw) > maxAnswer {
-		return stkAnswer{}, &Error{Op: op, HTTPStatus: resp.StatusCode, Message: "answer is larger than 64 KiB"}
-	}
-	c.log.DebugContext(ctx, "pokeapay exchange", "op", op, "path", path,
-		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
-	return stkAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw, bearer: bearer}, nil
+	return c.be.Do(ctx, httpx.Request{Op: op, Method: http.MethodPost, URL: c.api + path, Path: path,
+		Body: payload, Header: h, Bearer: bearer})
 }
 
 // call sends one authenticated request.
@@ -222,7 +179,7 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 	}
 	form, known := c.auth.get()
 	a, err := c.exchange(ctx, op, path, body, tok, form)
-	if err != nil || a.status != stkTokenRefused {
+	if err != nil || a.Status != stkTokenRefused {
 		if err == nil {
 			c.auth.learnFrom(a, form)
 		}
@@ -237,7 +194,7 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 		}
 		c.log.DebugContext(ctx, "pokeapay refused the token's form, trying the other", "op", op)
 		a, err = c.exchange(ctx, op, path, body, tok, other)
-		if err != nil || a.status != stkTokenRefused {
+		if err != nil || a.Status != stkTokenRefused {
 			if err == nil {
 				c.auth.learnFrom(a, other)
 			}
@@ -254,9 +211,9 @@ func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stk
 	}
 	form, _ = c.auth.get()
 	a, err = c.exchange(ctx, op, path, body, tok, form)
-	if err == nil && a.status == stkTokenRefused {
+	if err == nil && a.Status == stkTokenRefused {
 		c.tok.Drop(tok)
-		return stkAnswer{}, &Error{Op: op, HTTPStatus: a.status, Message: "PokeaPay refused a new token too"}
+		return stkAnswer{}, &Error{Op: op, HTTPStatus: a.Status, Message: "PokeaPay refused a new token too"}
 	}
 	if err == nil {
 		c.auth.learnFrom(a, form)
@@ -302,30 +259,16 @@ func (f *authForm) get() (form int32, known bool) {
 // already, when the answer shows it: any answer but a 401 (refused) or a
 // 5xx (which may come from a proxy that never looked).
 func (f *authForm) learnFrom(a stkAnswer, form int32) {
-	if a.status != stkTokenRefused && a.status < 500 {
+	if a.Status != stkTokenRefused && a.Status < 500 {
 		f.v.CompareAndSwap(0, form+1)
 	}
 }
 
 // withRetries runs once until it succeeds, fails in a way that is not safe
-// to repeat, or has run 3 times, waiting with capped, jittered backoff in
-// between. Only calls that read may use it: never the push.
+// to repeat, or has run httpx.Tries times (see httpx.Retry). Only calls
+// that read may use it: never the push.
 func (c *STKClient) withRetries(ctx context.Context, op string, once func() (gateway.Result, error)) (gateway.Result, error) {
-	for try := 1; ; try++ {
-		r, err := once()
-		if err == nil {
-			return r, nil
-		}
-		retry, reason := shouldRetry(ctx, err)
-		if !retry || try == maxVerifyTries {
-			return gateway.Result{}, err
-		}
-		wait := backoff(try)
-		c.log.DebugContext(ctx, "pokeapay retrying", "op", op, "try", try, "reason", reason, "wait", wait)
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return gateway.Result{}, &Error{Op: op, Message: "stopped before retrying (" + reason + ")", Err: serr}
-		}
-	}
+	return httpx.Retry(ctx, &c.be, op, shouldRetry, once)
 }
 
 // stkEnvelope is the shape of every STK API answer and callback in the
@@ -342,17 +285,17 @@ type stkEnvelope struct {
 // an *Error that describes it without quoting it: an HTML error page says
 // nothing useful and could echo anything.
 func (c *STKClient) envelope(op string, a stkAnswer) (stkEnvelope, error) {
-	env, err := readEnvelope(a.body)
+	env, err := readEnvelope(a.Body)
 	if err != nil {
-		ct := a.contentType
+		ct := a.ContentType
 		if ct == "" {
 			ct = "no content type"
 		}
-		msg := fmt.Sprintf("answer is not a JSON object (%s, %d bytes)", ct, len(a.body))
-		if len(bytes.TrimSpace(a.body)) == 0 {
+		msg := fmt.Sprintf("answer is not a JSON object (%s, %d bytes)", ct, len(a.Body))
+		if len(bytes.TrimSpace(a.Body)) == 0 {
 			msg = "empty answer"
 		}
-		return stkEnvelope{}, &Error{Op: op, HTTPStatus: a.status, Message: msg}
+		return stkEnvelope{}, &Error{Op: op, HTTPStatus: a.Status, Message: msg}
 	}
 	return env, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"checkout/gateway/internal/httpxtest"
 )
 
 // The fake STK merchant. The credentials are long and distinctive so that
@@ -22,25 +24,10 @@ const (
 )
 
 // stkClock is a fake clock for token expiry.
-type stkClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type stkClock = httpxtest.Clock
 
 func newSTKClock() *stkClock {
-	return &stkClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *stkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stkClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return httpxtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // makeJWT builds an unsigned-looking JWT with the given payload claims, the

@@ -69,7 +69,7 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 	}
 	env, err := c.envelope(op, a)
 	if err != nil {
-		if refusedStatus(a.status) {
+		if refusedStatus(a.Status) {
 			err = gateway.NotStarted(err)
 		}
 		return gateway.STKStarted{}, err
@@ -80,15 +80,15 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 		// a 5xx says PokeaPay failed while handling it; a busy phone. A
 		// 2xx without a readable success flag, or with false and no
 		// reason, is not one.
-		if refusedStatus(a.status) || errors.Is(e, gateway.ErrSubscriberBusy) ||
-			(env.Success.Set && c.text(env, a.bearer) != "" && a.status < 500) {
+		if refusedStatus(a.Status) || errors.Is(e, gateway.ErrSubscriberBusy) ||
+			(env.Success.Set && c.text(env, a.Bearer) != "" && a.Status < 500) {
 			return gateway.STKStarted{}, gateway.NotStarted(e)
 		}
 		return gateway.STKStarted{}, e
 	}
 	var d stkPushData
 	decodeData(env.Data, &d)
-	ref := c.clean(d.OrderRef.text(), a.bearer)
+	ref := c.clean(d.OrderRef.text(), a.Bearer)
 	switch {
 	case ref == "":
 		// The document's answer echoes orderRef, which is ours anyway.
@@ -101,7 +101,7 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 			"order_ref", req.OrderRef, "answer_order_ref", ref)
 	}
 	c.log.DebugContext(ctx, "pokeapay push accepted", "op", op, "order_ref", req.OrderRef)
-	return gateway.STKStarted{ProviderReference: ref, Raw: c.secrets.RedactBytes(a.body, a.bearer)}, nil
+	return gateway.STKStarted{ProviderReference: ref, Raw: c.secrets.RedactBytes(a.Body, a.Bearer)}, nil
 }
 
 // refusedStatus reports an HTTP status that refuses a request without
@@ -132,7 +132,7 @@ func pushNotStarted(op string, err error) bool {
 
 // pushRefused is the error for a push answer without success.
 func (c *STKClient) pushRefused(op string, a stkAnswer, env stkEnvelope) *Error {
-	e := &Error{Op: op, HTTPStatus: a.status, Message: c.text(env, a.bearer)}
+	e := &Error{Op: op, HTTPStatus: a.Status, Message: c.text(env, a.Bearer)}
 	for _, s := range []string{env.Error.text(), env.Message.text()} {
 		if strings.Contains(strings.ToLower(s), busyMarker) {
 			e.Err = gateway.ErrSubscriberBusy

@@ -288,7 +288,7 @@ func TestSTKPushIsNotRetried(t *testing.T) {
 			if _, err := c.Confirm(context.Background(), stkQueryOK()); err != nil {
 				t.Fatalf("Confirm: %v", err)
 			}
-			c.timeout = 200 * time.Millisecond
+			c.be.Timeout = 200 * time.Millisecond
 			got, err := c.Push(context.Background(), stkPushOK())
 			if err == nil {
 				t.Fatalf("Push = %+v, want an error", got)
@@ -436,7 +436,7 @@ func TestSTKPushErrorSaysWhetherAPromptMayHaveStarted(t *testing.T) {
 				if _, err := c.bearer(context.Background()); err != nil {
 					t.Fatalf("login: %v", err)
 				}
-				c.timeout = tc.timeout
+				c.be.Timeout = tc.timeout
 			}
 			r := stkPushOK()
 			if tc.request != nil {

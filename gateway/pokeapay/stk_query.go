@@ -91,12 +91,12 @@ func (c *STKClient) Confirm(ctx context.Context, q gateway.Query) (gateway.Resul
 // router's 404 echoing our request is not M-Pesa's word on the prompt. An
 // answer whose data.orderRef names another reference is an error.
 func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Result, error) {
-	if a.status >= 500 {
+	if a.Status >= 500 {
 		// Whatever the body says, a 5xx is PokeaPay failing: an error, which
 		// withRetries repeats.
-		e := &Error{Op: op, HTTPStatus: a.status, Message: http.StatusText(a.status)}
-		if env, err := readEnvelope(a.body); err == nil {
-			if s := c.text(env, a.bearer); s != "" {
+		e := &Error{Op: op, HTTPStatus: a.Status, Message: http.StatusText(a.Status)}
+		if env, err := readEnvelope(a.Body); err == nil {
+			if s := c.text(env, a.Bearer); s != "" {
 				e.Message = s
 			}
 		}
@@ -108,23 +108,23 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 	}
 	var d stkCallbackData
 	decodeData(env.Data, &d)
-	text := c.text(env, a.bearer)
+	text := c.text(env, a.Bearer)
 	fail := func(format string, args ...any) (gateway.Result, error) {
-		e := &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer: " + fmt.Sprintf(format, args...)}
+		e := &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer: " + fmt.Sprintf(format, args...)}
 		if text != "" {
 			e.Message += ": " + text
 		}
 		return gateway.Result{}, e
 	}
-	orderRef := c.clean(d.OrderRef.text(), a.bearer)
+	orderRef := c.clean(d.OrderRef.text(), a.Bearer)
 	r := gateway.Result{
 		Currency:          CurrencyKES,
 		Reference:         ref,
 		ProviderReference: ref,
 		Method:            "M-Pesa",
-		Raw:               c.secrets.RedactBytes(a.body, a.bearer),
+		Raw:               c.secrets.RedactBytes(a.Body, a.Bearer),
 	}
-	code := c.clean(d.ResultCode.text(), a.bearer)
+	code := c.clean(d.ResultCode.text(), a.Bearer)
 	switch {
 	case !env.Success.Set:
 		return fail("answer has no success flag")
@@ -132,10 +132,10 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		if orderRef != "" && orderRef != ref {
 			return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
 		}
-		receipt := c.clean(d.Receipt.text(), a.bearer)
+		receipt := c.clean(d.Receipt.text(), a.Bearer)
 		switch {
-		case a.status < 200 || a.status > 299:
-			return fail("success true with HTTP %d", a.status)
+		case a.Status < 200 || a.Status > 299:
+			return fail("success true with HTTP %d", a.Status)
 		case receipt == "":
 			// "Transaction initiated successfully": asked, not yet paid.
 			r.Status = gateway.StatusPending
@@ -146,7 +146,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		if amt := d.Amount.text(); amt != "" {
 			v, err := gateway.ParseProviderAmount(amt)
 			if err != nil {
-				return fail("data.amount %q is not an amount", c.clean(amt, a.bearer))
+				return fail("data.amount %q is not an amount", c.clean(amt, a.Bearer))
 			}
 			r.Amount, r.HasAmount = v, true
 		}
@@ -154,21 +154,21 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		// documented success carries none.
 		r.Status, r.Receipt, r.Code = gateway.StatusSucceeded, receipt, code
 		return r, nil
-	case !queryStatusRead(a.status, env):
+	case !queryStatusRead(a.Status, env):
 		// A limiter, a firewall, a missing route: an answer that is not
 		// PokeaPay's word on the prompt, whatever its body says.
-		e := &Error{Op: op, HTTPStatus: a.status, Message: text}
+		e := &Error{Op: op, HTTPStatus: a.Status, Message: text}
 		if e.Message == "" {
-			e.Message = http.StatusText(a.status)
+			e.Message = http.StatusText(a.Status)
 		}
 		return gateway.Result{}, e
 	case saysAny(stkPendingTexts, env.Error.text(), env.Message.text()):
 		r.Status = gateway.StatusPending
 		return r, nil
-	case saysNotFound(env) && (ok2xx(a.status) || a.status == http.StatusNotFound):
+	case saysNotFound(env) && (ok2xx(a.Status) || a.Status == http.StatusNotFound):
 		r.Status, r.Message = gateway.StatusNotFound, text
 		return r, nil
-	case ok2xx(a.status) && env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
+	case ok2xx(a.Status) && env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
 		// The failure callback's body, about this prompt.
 		if code == "0" {
 			return fail("a failure with data.resultCode 0")
@@ -181,7 +181,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 	case orderRef != "" && orderRef != ref && env.Error.text() == "":
 		return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
 	}
-	e := &Error{Op: op, HTTPStatus: a.status, Message: text}
+	e := &Error{Op: op, HTTPStatus: a.Status, Message: text}
 	if e.Message == "" {
 		e.Message = "PokeaPay did not answer the query"
 	}

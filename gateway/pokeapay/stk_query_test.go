@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 func TestSTKConfirmSendsTheDocumentQuery(t *testing.T) {
@@ -233,7 +234,7 @@ func TestSTKConfirmRetriesWhatIsSafe(t *testing.T) {
 				t.Fatalf("waits = %v, want %d", waits, tc.wantTries-1)
 			}
 			for i, w := range waits {
-				full := backoffBase << i
+				full := httpx.RetryBase << i
 				if w < full/2 || w > full {
 					t.Errorf("wait %d = %v, want between %v and %v", i+1, w, full/2, full)
 				}
@@ -252,7 +253,7 @@ func TestSTKConfirmRetriesTimeoutsAndLoginFailures(t *testing.T) {
 			t.Fatalf("Push: %v", err)
 		}
 		f.set(func(f *stkFake) { f.query = sequence(hang, stkJSON(200, queryCompleted)) })
-		c.timeout = 200 * time.Millisecond
+		c.be.Timeout = 200 * time.Millisecond
 		got, err := c.Confirm(context.Background(), stkQueryOK())
 		if err != nil || got.Status != gateway.StatusSucceeded {
 			t.Fatalf("Confirm = %+v, %v", got, err)
@@ -286,7 +287,7 @@ func TestSTKConfirmRetriesTimeoutsAndLoginFailures(t *testing.T) {
 func TestSTKConfirmStopsWhenTheWaitIsCancelled(t *testing.T) {
 	f := newSTKFake(t)
 	f.set(func(f *stkFake) { f.query = text(503, "text/plain", "down") })
-	sleeper := &sleepRecorder{err: context.Canceled}
+	sleeper := &sleepRecorder{Err: context.Canceled}
 	c := f.client(sleeper)
 	_, err := c.Confirm(context.Background(), stkQueryOK())
 	if !errors.Is(err, context.Canceled) {

@@ -44,8 +44,8 @@ func TestNewSTKAppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewSTK: %v", err)
 	}
-	if c.api != DefaultAPIURL || c.timeout != 10*time.Second || c.http == nil || c.now == nil ||
-		c.sleep == nil || c.log == nil || c.outletCode != stkTestOutlet || len(c.secrets) != 2 {
+	if c.api != DefaultAPIURL || c.be.Timeout != 10*time.Second || c.be.HTTP == nil || c.now == nil ||
+		c.be.Sleep == nil || c.log == nil || c.outletCode != stkTestOutlet || len(c.secrets) != 2 {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 	if c.Name() != "pokeapay" {
@@ -58,7 +58,7 @@ func TestNewSTKAppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewSTK: %v", err)
 	}
-	if c.api != "http://127.0.0.1:9/api/v1" || c.http != hc || c.timeout != time.Second {
-		t.Fatalf("settings not kept: api %q timeout %v", c.api, c.timeout)
+	if c.api != "http://127.0.0.1:9/api/v1" || c.be.HTTP != hc || c.be.Timeout != time.Second {
+		t.Fatalf("settings not kept: api %q timeout %v", c.api, c.be.Timeout)
 	}
 }

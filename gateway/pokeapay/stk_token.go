@@ -63,7 +63,7 @@ func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
 	decodeData(env.Data, &d)
 	tok := d.Token.text()
 	if !env.Success.isTrue() || tok == "" {
-		e := &Error{Op: op, HTTPStatus: a.status, Message: c.text(env, "")}
+		e := &Error{Op: op, HTTPStatus: a.Status, Message: c.text(env, "")}
 		switch {
 		case e.Message == "" && env.Success.isTrue():
 			e.Message = "answer has no data.token"

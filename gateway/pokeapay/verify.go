@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"checkout/gateway"
+	"checkout/gateway/internal/httpx"
 )
 
 // The payment verification's status values, opaque strings in the document.
@@ -94,55 +95,43 @@ func (c *Client) VerifyPayment(ctx context.Context, billRef string, amount gatew
 	case typ != TypeMPesa && typ != TypeCard:
 		return Verification{}, invalid(op, "type must be %q or %q", TypeMPesa, TypeCard)
 	}
-	target := c.coreURL + pathPaymentStatus + "?" + encodeQuery([][2]string{
+	query := encodeQuery([][2]string{
 		{"amount", WireAmount(amount)},
 		{"hash", VerificationHash(c.hashKey, billRef, c.outletCode)},
 		{"type", typ},
 		{"bill_ref", billRef},
 		{"oc", c.outletCode},
 	})
-	for try := 1; ; try++ {
-		v, err := c.verifyOnce(ctx, op, target, billRef)
-		if err == nil {
-			return v, nil
-		}
-		retry, reason := shouldRetry(ctx, err)
-		if !retry || try == maxVerifyTries {
-			return Verification{}, err
-		}
-		wait := backoff(try)
-		c.log.DebugContext(ctx, "pokeapay retrying", "op", op, "try", try, "reason", reason, "wait", wait)
-		if serr := c.sleep(ctx, wait); serr != nil {
-			return Verification{}, &Error{Op: op, Message: "stopped before retrying (" + reason + ")", Err: serr}
-		}
-	}
+	return httpx.Retry(ctx, &c.be, op, shouldRetry, func() (Verification, error) {
+		return c.verifyOnce(ctx, op, query, billRef)
+	})
 }
 
 // verifyOnce is one try of VerifyPayment.
-func (c *Client) verifyOnce(ctx context.Context, op, target, billRef string) (Verification, error) {
-	a, err := c.exchange(ctx, op, target)
+func (c *Client) verifyOnce(ctx context.Context, op, query, billRef string) (Verification, error) {
+	a, err := c.exchange(ctx, op, pathPaymentStatus, query)
 	if err != nil {
 		return Verification{}, err
 	}
-	if a.status < 200 || a.status > 299 {
+	if a.Status < 200 || a.Status > 299 {
 		return Verification{}, c.answerError(op, a)
 	}
-	p, err := parseVerification(a.body)
+	p, err := parseVerification(a.Body)
 	switch {
 	case err != nil:
 		// encoding/json's messages name types and offsets, never values.
-		return Verification{}, &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer", Err: err}
+		return Verification{}, &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer", Err: err}
 	case !p.known:
 		return Verification{}, c.unknownStatus(op, a, p.status, p.message)
 	case p.oref != "" && p.oref != billRef:
-		return Verification{}, &Error{Op: op, HTTPStatus: a.status,
+		return Verification{}, &Error{Op: op, HTTPStatus: a.Status,
 			Message: fmt.Sprintf("answer is about another oref (asked %q, got %q)", billRef, c.clean(p.oref))}
 	}
-	v := Verification{Status: p.status, OrderRef: billRef, Receipt: c.clean(p.receipt), Raw: c.redactBytes(a.body)}
+	v := Verification{Status: p.status, OrderRef: billRef, Receipt: c.clean(p.receipt), Raw: c.redactBytes(a.Body)}
 	if p.amount != "" {
 		amt, err := gateway.ParseProviderAmount(p.amount)
 		if err != nil {
-			return Verification{}, &Error{Op: op, HTTPStatus: a.status,
+			return Verification{}, &Error{Op: op, HTTPStatus: a.Status,
 				Message: fmt.Sprintf("unexpected answer: amount %q is not an amount", c.clean(p.amount))}
 		}
 		v.Amount, v.HasAmount = amt, true
@@ -157,16 +146,16 @@ func (c *Client) verifyOnce(ctx context.Context, op, target, billRef string) (Ve
 // single token is quoted as the Code; anything else (an HTML page, a
 // sentence) is described, not quoted.
 func (c *Client) unknownStatus(op string, a answer, status, message string) *Error {
-	e := &Error{Op: op, HTTPStatus: a.status, Message: "unexpected answer: status is none of the documented values"}
+	e := &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer: status is none of the documented values"}
 	if s := c.clean(status); s == status && len(s) <= 64 && !strings.ContainsAny(s, " <>") {
 		// Unchanged by cleaning: a short token without the key in it.
 		e.Code = s
 	} else {
-		ct := a.contentType
+		ct := a.ContentType
 		if ct == "" {
 			ct = "no content type"
 		}
-		e.Message = fmt.Sprintf("unexpected answer: not a documented status value (%s, %d bytes)", ct, len(a.body))
+		e.Message = fmt.Sprintf("unexpected answer: not a documented status value (%s, %d bytes)", ct, len(a.Body))
 	}
 	if m := c.clean(message); m != "" {
 		e.Message += ": " + m

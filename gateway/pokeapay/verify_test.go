@@ -292,7 +292,7 @@ func TestVerifyPaymentTimeoutIsDeadlineExceeded(t *testing.T) {
 
 func TestVerifyPaymentStopsWhenBackoffIsCancelled(t *testing.T) {
 	f := newCore(t, text(http.StatusBadGateway, "", ""))
-	sleeper := &sleepRecorder{err: context.Canceled}
+	sleeper := &sleepRecorder{Err: context.Canceled}
 	c := f.client(sleeper)
 
 	_, err := c.VerifyPayment(t.Context(), "ORD-1", 100000, TypeMPesa)

@@ -1,13 +1,17 @@
-// Package httpx is the plumbing that the provider clients (pesapal,
-// pochipay, pokeapay) share: the bearer-token cache, the retry policy's
-// pieces (backoff, sleep, the retry decision), the description of a
-// request that got no HTTP answer, and the cleaning of provider-written
-// text.
+// Package httpx is the backbone the provider clients (pesapal, pochipay,
+// pokeapay) share, after stripe-go's Backend: Backend does every HTTP
+// exchange (build the request, time it out, read the answer with a size
+// limit, log without bodies or queries, describe a request that got no
+// answer as a typed Failure), renews a bearer token once when the provider
+// answers 401 (WithBearer), and retries a call that is safe to repeat
+// with a reason and capped, jittered backoff (Retry). Beside it: the
+// bearer-token cache and the cleaning of provider-written text.
 //
-// It holds only what is the same logic in every client. What differs stays
-// in the providers: each keeps its own typed *Error, op names and error
-// texts, reads its own token lifetime (Pesapal's expiryDate, Pochipay's
-// expiresIn, PokeaPay's JWT exp), and runs its own retry loop and HTTP
-// exchange. So the functions here return plain values and causes, and the
-// providers wrap them in their errors.
+// What differs stays in the providers: their endpoints, parameters and
+// answer mapping, their own typed *Error (Backend.Wrap turns a Failure
+// into it), their token lifetimes (Pesapal's expiryDate, Pochipay's
+// expiresIn, PokeaPay's JWT exp), and their rules: Pesapal's pending error
+// object at any HTTP status, Pochipay's envelope and 404 rules, PokeaPay's
+// bare token tried as "Bearer" once, and which calls may be retried (never
+// one that starts a payment).
 package httpx
