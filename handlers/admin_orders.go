@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/gateway"
+	"checkout/money"
 	"checkout/payments"
 	"checkout/store"
 	"checkout/templates"
@@ -55,7 +55,7 @@ func (h *Handlers) Orders(c *gin.Context) {
 	for _, co := range rows {
 		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
 			CreatedAt: co.CreatedAt.In(nairobi).Format("2 Jan 2006 15:04"), Reference: co.Reference, Description: co.Description,
-			Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped(), Status: string(co.Status), Method: co.Method,
+			Amount: money.Display(co.Currency, money.Amount(co.Amount)), Status: string(co.Status), Method: co.Method,
 			Receipt: co.Receipt, Phone: co.CustomerPhone, Review: co.Review})
 	}
 	q := url.Values{}

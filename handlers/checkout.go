@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/gateway"
+	"checkout/money"
 	"checkout/payments"
 	"checkout/store"
 	"checkout/templates"
@@ -44,7 +44,7 @@ func (h *Handlers) summary(ctx context.Context, co *store.Checkout) templates.Su
 		name = m.Name
 	}
 	return templates.Summary{ID: co.ID, MerchantName: name, Description: co.Description, Reference: co.Reference,
-		Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped()}
+		Amount: money.Display(co.Currency, money.Amount(co.Amount))}
 }
 
 func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {

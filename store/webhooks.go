@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"checkout/money"
 )
 
 // Webhook event types (design.md, "Merchant webhooks").
@@ -118,7 +120,7 @@ func (s *Store) webhookPayload(co *Checkout, eventType string, at time.Time) ([]
 	// event still goes out, with the fields the store can name itself.
 	return json.Marshal(map[string]any{"type": eventType, "timestamp": at.UTC().Format(time.RFC3339),
 		"data": map[string]any{"id": co.ID, "status": co.Status, "reference": co.Reference,
-			"amount": cents(co.Amount), "currency": co.Currency}})
+			"amount": money.Amount(co.Amount).String(), "currency": co.Currency}})
 }
 
 // enqueueWebhook writes the delivery for a status change inside the
