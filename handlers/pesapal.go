@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"checkout/payments"
-	"checkout/store"
 	"checkout/templates"
 )
 
@@ -36,13 +35,13 @@ func (h *Handlers) PesapalReturn(c *gin.Context) {
 	h.renderResult(c, co)
 }
 
-func (h *Handlers) renderResult(c *gin.Context, co *store.Checkout) {
+func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	sum := h.summary(c.Request.Context(), co)
 	v := templates.ResultPage{Page: page(c, "Payment status"), Summary: sum, Status: h.statusView(co), BreakOut: true}
 	switch co.Status {
-	case store.StatusOpen:
+	case payments.StatusOpen:
 		v.RetryURL = "/c/" + co.ID
-	case store.StatusPaid:
+	case payments.StatusPaid:
 		if co.SuccessURL != "" {
 			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), "Return to "+sum.MerchantName
 		}
