@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,30 +8,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/store"
 	"checkout/templates"
 )
 
-const (
-	// freeFailures is how many wrong passwords an account takes before
-	// each further try must wait.
-	freeFailures = 5
-	maxLoginWait = 15 * time.Minute
-	wrongLogin   = "Wrong email or password."
-)
-
-// loginWait is how long an account with n failures must wait after its
-// last failure: nothing for the first five, then 1 s doubling each time.
-func loginWait(n int) time.Duration {
-	if n < freeFailures {
-		return 0
-	}
-	d := time.Second
-	for i := freeFailures; i < n && d < maxLoginWait; i++ {
-		d *= 2
-	}
-	return min(d, maxLoginWait)
-}
+// wrongLogin is the one answer to a wrong email or password, and to an
+// account that must wait after repeated failures.
+const wrongLogin = "Wrong email or password."
 
 // loginLimiter slows down guessing from one address, across accounts
 // (including emails that do not exist): a small token bucket per IP.
@@ -98,12 +79,12 @@ func (h *Handlers) Login(c *gin.Context) {
 		render(c, http.StatusUnprocessableEntity, templates.LoginView(v))
 		return
 	}
-	if !h.login.allow(c.ClientIP(), time.Now()) {
+	if !h.login.allow(c.ClientIP(), h.svc.Now()) {
 		v.Error = "Too many login attempts from your network. Wait a minute and try again."
 		render(c, http.StatusTooManyRequests, templates.LoginView(v))
 		return
 	}
-	u, ok, err := h.checkLogin(c, email, password)
+	u, ok, err := h.svc.Login(c.Request.Context(), email, password)
 	if err != nil {
 		fail(c, err)
 		return
@@ -113,7 +94,7 @@ func (h *Handlers) Login(c *gin.Context) {
 		render(c, http.StatusUnauthorized, templates.LoginView(v))
 		return
 	}
-	if err := h.sessions.login(c, u.Email, u.SessionEpoch); err != nil {
+	if err := h.sessions.login(c, u.Email, u.SessionEpoch, h.svc.Now()); err != nil {
 		fail(c, err)
 		return
 	}
@@ -121,62 +102,10 @@ func (h *Handlers) Login(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/admin/orders")
 }
 
-// checkLogin verifies the password. During an account's wait after repeated
-// failures the password is not even checked, and the answer is the same
-// generic one, so the wait does not tell a guesser anything.
-func (h *Handlers) checkLogin(c *gin.Context, email, password string) (*store.AdminUser, bool, error) {
-	ctx := c.Request.Context()
-	st := h.svc.Store()
-	u, err := st.AdminByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same time as a real check so timing does not reveal
-		// which emails exist.
-		if _, err := store.VerifyPassword(dummyHash, password); err != nil {
-			return nil, false, err
-		}
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if u.LastFailedAt != nil && time.Since(*u.LastFailedAt) < loginWait(u.FailedLogins) {
-		// Same work as a real check, so the wait does not show that the
-		// account exists.
-		if _, err := store.VerifyPassword(dummyHash, password); err != nil {
-			return nil, false, err
-		}
-		return nil, false, nil
-	}
-	ok, err := store.VerifyPassword(u.PasswordHash, password)
-	if err != nil {
-		return nil, false, err
-	}
-	if !ok {
-		h.log.WarnContext(ctx, "admin login failed", "admin", email, "failures", u.FailedLogins+1)
-		return nil, false, st.RecordLoginFailure(ctx, u.ID)
-	}
-	return u, true, st.ResetLoginFailures(ctx, u.ID)
-}
-
-// dummyHash is a real Argon2id hash of a random password, checked against
-// when the email is unknown.
-var dummyHash = func() string {
-	h, err := store.HashPassword(randomToken())
-	if err != nil {
-		panic(err)
-	}
-	return h
-}()
-
 // Logout is POST /admin/logout. It ends every session of the admin, copies
 // of the cookie included.
 func (h *Handlers) Logout(c *gin.Context) {
-	u, err := h.svc.Store().AdminByEmail(c.Request.Context(), c.GetString(keyAdmin))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if err := h.svc.Store().EndSessions(c.Request.Context(), u.ID); err != nil {
+	if err := h.svc.Logout(c.Request.Context(), c.GetString(keyAdmin)); err != nil {
 		fail(c, err)
 		return
 	}

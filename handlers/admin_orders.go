@@ -8,9 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/gateway"
+	"checkout/money"
 	"checkout/payments"
-	"checkout/store"
 	"checkout/templates"
 )
 
@@ -25,7 +24,7 @@ func adminPage(c *gin.Context, title string) templates.AdminPage {
 func (h *Handlers) Orders(c *gin.Context) {
 	f := templates.OrderFilter{Status: c.Query("status"), Method: c.Query("method"), Q: strings.TrimSpace(c.Query("q"))}
 	v := templates.OrdersPage{AdminPage: adminPage(c, "Orders"), Filter: f, MethodKeys: payments.AllMethods, FieldErrors: map[string]string{}}
-	for _, s := range store.Statuses {
+	for _, s := range payments.Statuses {
 		v.Statuses = append(v.Statuses, string(s))
 	}
 	if f.Status != "" && !contains(v.Statuses, f.Status) {
@@ -42,12 +41,8 @@ func (h *Handlers) Orders(c *gin.Context) {
 		return
 	}
 	after := c.Query("after")
-	phone, err := payments.NormalizePhone(f.Q)
-	if err != nil {
-		phone = ""
-	}
-	rows, more, err := h.svc.Store().ListCheckouts(c.Request.Context(), store.OrderFilter{
-		Status: store.Status(f.Status), Method: f.Method, Q: f.Q, Phone: phone, After: after, Limit: ordersPerPage})
+	rows, more, err := h.svc.ListOrders(c.Request.Context(), payments.OrderFilter{
+		Status: f.Status, Method: f.Method, Q: f.Q, After: after, Limit: ordersPerPage})
 	if err != nil {
 		fail(c, err)
 		return
@@ -55,7 +50,7 @@ func (h *Handlers) Orders(c *gin.Context) {
 	for _, co := range rows {
 		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
 			CreatedAt: co.CreatedAt.In(nairobi).Format("2 Jan 2006 15:04"), Reference: co.Reference, Description: co.Description,
-			Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped(), Status: string(co.Status), Method: co.Method,
+			Amount: money.Display(co.Currency, money.Amount(co.Amount)), Status: string(co.Status), Method: co.Method,
 			Receipt: co.Receipt, Phone: co.CustomerPhone, Review: co.Review})
 	}
 	q := url.Values{}
@@ -91,9 +86,8 @@ func (h *Handlers) Order(c *gin.Context) {
 
 func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 	ctx := c.Request.Context()
-	st := h.svc.Store()
-	co, err := st.Checkout(ctx, c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	co, err := h.svc.Checkout(ctx, c.Param("id"))
+	if errors.Is(err, payments.ErrNotFound) {
 		notice(c, http.StatusNotFound, "Order not found", "There is no order with this id.")
 		return
 	}
@@ -101,12 +95,12 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		fail(c, err)
 		return
 	}
-	attempts, err := st.Attempts(ctx, co.ID)
+	attempts, err := h.svc.Attempts(ctx, co.ID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	events, err := st.Events(ctx, co.ID)
+	events, err := h.svc.Events(ctx, co.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -153,8 +147,8 @@ func flashText(key string) string { return flashes[key] }
 func (h *Handlers) Recheck(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
-	co, err := h.svc.Store().Checkout(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	co, err := h.svc.Checkout(ctx, id)
+	if errors.Is(err, payments.ErrNotFound) {
 		notice(c, http.StatusNotFound, "Order not found", "There is no order with this id.")
 		return
 	}
@@ -162,7 +156,7 @@ func (h *Handlers) Recheck(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	attempts, err := h.svc.Store().Attempts(ctx, co.ID)
+	attempts, err := h.svc.Attempts(ctx, co.ID)
 	if err != nil {
 		fail(c, err)
 		return

@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"checkout/payments"
-	"checkout/store"
 	"checkout/templates"
 )
 
@@ -29,20 +28,20 @@ func adminTimeOf(t *time.Time) string {
 
 // deliveryRow turns a delivery into its view; tries are loaded only when
 // withTries (the order page).
-func (h *Handlers) deliveryRow(ctx context.Context, d store.WebhookDelivery, merchant string, withTries bool) (templates.DeliveryRow, error) {
+func (h *Handlers) deliveryRow(ctx context.Context, d payments.WebhookDelivery, merchant string, withTries bool) (templates.DeliveryRow, error) {
 	r := templates.DeliveryRow{ID: d.ID, EventType: d.EventType, Status: d.Status, Merchant: merchant,
 		CreatedAt: d.CreatedAt.In(nairobi).Format(adminTime), CheckoutID: d.CheckoutID, Attempts: d.Attempts,
 		LastStatusCode: d.LastStatusCode, LastError: d.LastError}
 	if d.CheckoutID != "" {
 		r.CheckoutURL = "/admin/orders/" + d.CheckoutID
 	}
-	if d.Status == store.DeliveryPending {
+	if d.Status == payments.DeliveryPending {
 		r.NextAttemptAt = adminTimeOf(d.NextAttemptAt)
 	} else {
 		r.ResendAction = "/admin/deliveries/" + d.ID + "/resend"
 	}
 	if withTries {
-		tries, err := h.svc.Store().WebhookAttempts(ctx, d.ID)
+		tries, err := h.svc.WebhookAttempts(ctx, d.ID)
 		if err != nil {
 			return r, err
 		}
@@ -56,7 +55,7 @@ func (h *Handlers) deliveryRow(ctx context.Context, d store.WebhookDelivery, mer
 
 // orderDeliveries is the order page's webhook section.
 func (h *Handlers) orderDeliveries(ctx context.Context, checkoutID string) ([]templates.DeliveryRow, error) {
-	ds, err := h.svc.Store().WebhookDeliveries(ctx, checkoutID)
+	ds, err := h.svc.WebhookDeliveries(ctx, checkoutID)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +79,7 @@ var deliveryFlashes = map[string]string{
 // failures first, then pending, then delivered, newest first within each.
 func (h *Handlers) Deliveries(c *gin.Context) {
 	ctx := c.Request.Context()
-	ds, err := h.svc.Store().RecentWebhookDeliveries(ctx, deliveriesLimit+1)
+	ds, err := h.svc.RecentWebhookDeliveries(ctx, deliveriesLimit+1)
 	if err != nil {
 		fail(c, err)
 		return
@@ -111,7 +110,7 @@ func (h *Handlers) Deliveries(c *gin.Context) {
 }
 
 func (h *Handlers) merchantNames(ctx context.Context) (map[string]string, error) {
-	ms, err := h.svc.Store().MerchantWebhooks(ctx)
+	ms, err := h.svc.MerchantWebhooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -129,10 +128,10 @@ func (h *Handlers) ResendDelivery(c *gin.Context) {
 	d, err := h.svc.ResendWebhook(ctx, c.Param("id"))
 	flash := "resent"
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusNotFound, "Delivery not found", "There is no webhook delivery with this id.")
 		return
-	case errors.Is(err, store.ErrDeliveryPending):
+	case errors.Is(err, payments.ErrDeliveryPending):
 		flash = "already"
 	case err != nil:
 		fail(c, err)
@@ -164,7 +163,7 @@ type webhookEdit struct {
 }
 
 func (h *Handlers) renderWebhooks(c *gin.Context, status int, flash string, edit *webhookEdit) {
-	ms, err := h.svc.Store().MerchantWebhooks(c.Request.Context())
+	ms, err := h.svc.MerchantWebhooks(c.Request.Context())
 	if err != nil {
 		fail(c, err)
 		return
@@ -208,7 +207,7 @@ func (h *Handlers) SaveWebhookURL(c *gin.Context) {
 		h.renderWebhooks(c, http.StatusUnprocessableEntity, "", &webhookEdit{merchantID: id, url: raw,
 			fieldErrors: map[string]string{"url": fe.Message}})
 		return
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:
@@ -228,7 +227,7 @@ func (h *Handlers) RotateWebhookSecret(c *gin.Context) {
 	id := c.Param("merchant")
 	secret, err := h.svc.RotateWebhookSecret(c.Request.Context(), id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:
@@ -244,10 +243,10 @@ func (h *Handlers) RotateWebhookSecret(c *gin.Context) {
 func (h *Handlers) SendTestWebhook(c *gin.Context) {
 	_, err := h.svc.SendTestWebhook(c.Request.Context(), c.Param("merchant"))
 	switch {
-	case errors.Is(err, store.ErrNoWebhookURL):
+	case errors.Is(err, payments.ErrNoWebhookURL):
 		c.Redirect(http.StatusSeeOther, "/admin/webhooks?flash=no-url")
 		return
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:

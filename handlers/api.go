@@ -2,10 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"checkout/payments"
-	"checkout/store"
 )
 
 const (
@@ -48,8 +43,8 @@ func (h *Handlers) APIAuth() gin.HandlerFunc {
 			apiError(c, http.StatusUnauthorized, "unauthorized", "send your API key as 'Authorization: Bearer <key>'", "")
 			return
 		}
-		m, err := h.svc.Store().MerchantByAPIKey(c.Request.Context(), strings.TrimSpace(key))
-		if errors.Is(err, store.ErrNotFound) {
+		m, err := h.svc.Authenticate(c.Request.Context(), key)
+		if errors.Is(err, payments.ErrBadAPIKey) {
 			c.Header("WWW-Authenticate", `Bearer realm="checkout", error="invalid_token"`)
 			apiError(c, http.StatusUnauthorized, "unauthorized", "the API key is not valid", "")
 			return
@@ -58,18 +53,13 @@ func (h *Handlers) APIAuth() gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
-		// The lookup is by hash; compare again in constant time for good measure.
-		if subtle.ConstantTimeCompare([]byte(m.APIKeyHash), []byte(store.HashAPIKey(strings.TrimSpace(key)))) != 1 {
-			apiError(c, http.StatusUnauthorized, "unauthorized", "the API key is not valid", "")
-			return
-		}
 		c.Set(keyMerchant, m)
 		c.Next()
 	}
 }
 
-func merchant(c *gin.Context) *store.Merchant {
-	m, _ := c.MustGet(keyMerchant).(*store.Merchant)
+func merchant(c *gin.Context) *payments.Merchant {
+	m, _ := c.MustGet(keyMerchant).(*payments.Merchant)
 	return m
 }
 
@@ -151,14 +141,14 @@ func refusal(err error) (status int, answer any, ok bool) {
 // checkout (stored is true), and so is the answer another request with
 // the same key and body stored first (ans.Replayed); a refusal is returned
 // encoded, for the caller to store.
-func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.IdempotencyClaim) (ans store.StoredAnswer, stored bool, err error) {
+func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *payments.IdempotencyClaim) (ans payments.StoredAnswer, stored bool, err error) {
 	var req payments.CreateRequest
 	if code, msg, field := decodeStrict(body, &req); code != "" {
 		out, err := json.Marshal(errorBody(code, msg, field))
-		return store.StoredAnswer{Status: http.StatusBadRequest, Body: out}, false, err
+		return payments.StoredAnswer{Status: http.StatusBadRequest, Body: out}, false, err
 	}
 	_, ans, err = h.svc.CreateCheckoutOnce(c.Request.Context(), merchant(c), req, "api", claim,
-		func(co *store.Checkout) (int, []byte, error) {
+		func(co *payments.Checkout) (int, []byte, error) {
 			obj, err := h.svc.Object(co)
 			if err != nil {
 				return 0, nil, err
@@ -168,10 +158,10 @@ func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *store.Idempote
 		})
 	if st, answer, ok := refusal(err); ok {
 		out, err := json.Marshal(answer)
-		return store.StoredAnswer{Status: st, Body: out}, false, err
+		return payments.StoredAnswer{Status: st, Body: out}, false, err
 	}
 	if err != nil {
-		return store.StoredAnswer{}, false, err
+		return payments.StoredAnswer{}, false, err
 	}
 	return ans, true, nil
 }
@@ -193,8 +183,8 @@ func idempotencyKey(hdr http.Header) (key string, ok bool, bad string) {
 		return "", false, "send one Idempotency-Key header"
 	}
 	key = vals[0]
-	if key == "" || len(key) > store.MaxIdempotencyKey {
-		return "", false, fmt.Sprintf("Idempotency-Key must be 1 to %d characters", store.MaxIdempotencyKey)
+	if key == "" || len(key) > payments.MaxIdempotencyKey {
+		return "", false, fmt.Sprintf("Idempotency-Key must be 1 to %d characters", payments.MaxIdempotencyKey)
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x20 || key[i] > 0x7e {
@@ -207,93 +197,30 @@ func idempotencyKey(hdr http.Header) (key string, ok bool, bad string) {
 // createIdempotent is CreateCheckout with an Idempotency-Key: the first
 // request with a key runs and its answer is stored, byte for byte; the same
 // key and body answer that again, another body or a request still running
-// with the key answer 409. Answers a retry cannot change (201, 4xx) are
-// stored, a 201 in the transaction that creates the checkout; a failure on
-// our side is not, so that a retry may succeed.
+// with the key answer 409 (see payments.Service.CreateIdempotent).
 func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
-	ctx := c.Request.Context()
-	m := merchant(c)
-	sum := sha256.Sum256(body)
-	claim, err := h.svc.Store().BeginIdempotency(ctx, m.ID, key, hex.EncodeToString(sum[:]))
+	res, err := h.svc.CreateIdempotent(c.Request.Context(), merchant(c).ID, key, body,
+		func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, bool, error) {
+			return h.createOnce(c, body, claim)
+		})
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	switch claim.Result {
-	case store.IdempotencyReplay:
-		c.Header("Idempotent-Replayed", "true")
-		writeStored(c, claim.ResponseStatus, claim.ResponseBody)
-		return
-	case store.IdempotencyMismatch:
+	switch res.Outcome {
+	case payments.IdempotentMismatch:
 		apiError(c, http.StatusConflict, "idempotency_error",
 			"this Idempotency-Key was used with a different request", headerIdempotencyKey)
 		return
-	case store.IdempotencyInProgress:
+	case payments.IdempotentInProgress:
 		c.Header("Retry-After", "1")
 		apiError(c, http.StatusConflict, "idempotency_error", msgIdempotencyInProgress, headerIdempotencyKey)
 		return
 	}
-	if claim.TookOver {
-		h.log.WarnContext(ctx, "idempotency key taken over from a request that did not finish",
-			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID)
-	}
-
-	// The key is released even if the client goes away or the creation
-	// panics: otherwise retries would be told "in progress" until the lock
-	// lapses.
-	bg := context.WithoutCancel(ctx)
-	settled := false
-	defer func() {
-		if !settled {
-			h.abandon(bg, c, claim)
-		}
-	}()
-
-	ans, stored, err := h.createOnce(c, body, claim)
-	settled = true
-	if errors.Is(err, store.ErrConflict) {
-		// This request ran past its lock and a retry with the same key and
-		// body took the key over; nothing was created here. The key's
-		// answer will be the retry's: this client is told to ask again,
-		// as any request that finds the key running is.
-		h.log.WarnContext(ctx, "idempotency key taken over while its request ran; nothing created",
-			"request_id", c.GetString(keyRequestID), "merchant_id", m.ID)
-		c.Header("Retry-After", "1")
-		apiError(c, http.StatusConflict, "idempotency_error", msgIdempotencyInProgress, headerIdempotencyKey)
-		return
-	}
-	if err != nil {
-		// Released before the 500 is sent, so that a retry runs again.
-		h.abandon(bg, c, claim)
-		fail(c, err)
-		return
-	}
-	if !stored {
-		// A refusal created nothing, so it is stored on its own; before it
-		// is sent, so a retry that follows the answer replays it instead
-		// of hearing "in progress".
-		if err := h.svc.Store().FinishIdempotency(bg, claim, ans.Status, ans.Body); err != nil {
-			// The refusal stands whatever the store says: this client
-			// still gets it. The key stays running until its lock lapses
-			// and a retry takes it over.
-			h.log.ErrorContext(ctx, "storing the idempotent answer failed",
-				"request_id", c.GetString(keyRequestID), "merchant_id", m.ID, "err", err)
-		}
-	}
-	if ans.Replayed {
-		// Another request with this key and body finished it while this
-		// one ran (it took the key over after this one's lock lapsed):
-		// its answer is this request's too.
+	if res.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
-	writeStored(c, ans.Status, ans.Body)
-}
-
-func (h *Handlers) abandon(ctx context.Context, c *gin.Context, claim *store.IdempotencyClaim) {
-	if err := h.svc.Store().AbandonIdempotency(ctx, claim); err != nil {
-		h.log.ErrorContext(ctx, "releasing an idempotency key failed",
-			"request_id", c.GetString(keyRequestID), "merchant_id", claim.MerchantID, "err", err)
-	}
+	writeStored(c, res.Status, res.Body)
 }
 
 // writeStored sends an API answer as the exact bytes given (what was
@@ -337,8 +264,8 @@ func decodeStrict(body []byte, dst any) (code, msg, field string) {
 
 // GetCheckout is GET /api/v1/checkouts/{id}.
 func (h *Handlers) GetCheckout(c *gin.Context) {
-	co, err := h.svc.Store().CheckoutForMerchant(c.Request.Context(), merchant(c).ID, c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	co, err := h.svc.CheckoutForMerchant(c.Request.Context(), merchant(c).ID, c.Param("id"))
+	if errors.Is(err, payments.ErrNotFound) {
 		apiError(c, http.StatusNotFound, "not_found", "no checkout with this id", "id")
 		return
 	}
@@ -349,7 +276,7 @@ func (h *Handlers) GetCheckout(c *gin.Context) {
 	h.writeCheckout(c, http.StatusOK, co)
 }
 
-func (h *Handlers) writeCheckout(c *gin.Context, status int, co *store.Checkout) {
+func (h *Handlers) writeCheckout(c *gin.Context, status int, co *payments.Checkout) {
 	obj, err := h.svc.Object(co)
 	if err != nil {
 		fail(c, err)

@@ -10,9 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/gateway"
+	"checkout/money"
 	"checkout/payments"
-	"checkout/store"
 	"checkout/templates"
 )
 
@@ -24,9 +23,9 @@ var methodLabels = map[string][2]string{
 
 // loadCheckout loads the checkout named in the URL, answering a clear page
 // when it does not exist.
-func (h *Handlers) loadCheckout(c *gin.Context) (*store.Checkout, bool) {
+func (h *Handlers) loadCheckout(c *gin.Context) (*payments.Checkout, bool) {
 	co, err := h.svc.Checkout(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, payments.ErrNotFound) {
 		notice(c, http.StatusNotFound, "Checkout not found",
 			"We could not find this checkout. Check the link, or ask the shop for a new one.")
 		return nil, false
@@ -38,23 +37,23 @@ func (h *Handlers) loadCheckout(c *gin.Context) (*store.Checkout, bool) {
 	return co, true
 }
 
-func (h *Handlers) summary(ctx context.Context, co *store.Checkout) templates.Summary {
+func (h *Handlers) summary(ctx context.Context, co *payments.Checkout) templates.Summary {
 	name := "the shop"
-	if m, err := h.svc.Store().Merchant(ctx, co.MerchantID); err == nil {
+	if m, err := h.svc.Merchant(ctx, co.MerchantID); err == nil {
 		name = m.Name
 	}
 	return templates.Summary{ID: co.ID, MerchantName: name, Description: co.Description, Reference: co.Reference,
-		Amount: co.Currency + " " + gateway.Amount(co.Amount).Grouped()}
+		Amount: money.Display(co.Currency, money.Amount(co.Amount))}
 }
 
-func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {
+func (h *Handlers) statusView(co *payments.Checkout) templates.StatusView {
 	st := co.Status
-	if h.svc.PastDeadline(co) && st == store.StatusOpen {
-		st = store.StatusExpired
+	if h.svc.PastDeadline(co) && st == payments.StatusOpen {
+		st = payments.StatusExpired
 	}
 	v := templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: co.Message,
-		ReceiptURL: "/c/" + co.ID, Final: st != store.StatusOpen && st != store.StatusPending}
-	if st == store.StatusPending {
+		ReceiptURL: "/c/" + co.ID, Final: st != payments.StatusOpen && st != payments.StatusPending}
+	if st == payments.StatusPending {
 		// Polled while a payment is under way; when it ends either way the
 		// page is replaced (see Status).
 		v.PollURL = "/c/" + co.ID + "/status?while=pending"
@@ -65,7 +64,7 @@ func (h *Handlers) statusView(co *store.Checkout) templates.StatusView {
 // withNote adds what the customer should read about a payment whose
 // provider is silent (payments.WaitingNote). Without it the page still says
 // "waiting", so a failure to find it is logged, not shown.
-func (h *Handlers) withNote(c *gin.Context, co *store.Checkout, v *templates.StatusView) {
+func (h *Handlers) withNote(c *gin.Context, co *payments.Checkout, v *templates.StatusView) {
 	note, err := h.svc.WaitingNote(c.Request.Context(), co)
 	if err != nil {
 		h.log.WarnContext(c.Request.Context(), "waiting note", "checkout_id", co.ID, "request_id", c.GetString(keyRequestID), "err", err)
@@ -89,21 +88,21 @@ func (h *Handlers) CheckoutPage(c *gin.Context) {
 
 // payable renders the page for a checkout that cannot take a payment (paid:
 // the receipt) and reports whether the caller should go on.
-func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
+func (h *Handlers) payable(c *gin.Context, co *payments.Checkout) bool {
 	switch {
-	case co.Status == store.StatusPaid:
+	case co.Status == payments.StatusPaid:
 		h.renderReceipt(c, co)
-	case co.Status == store.StatusExpired || h.svc.PastDeadline(co) && co.Status == store.StatusOpen:
+	case co.Status == payments.StatusExpired || h.svc.PastDeadline(co) && co.Status == payments.StatusOpen:
 		u, label := h.cancelReturn(c, co)
 		noticeWithLink(c, http.StatusGone, "This checkout has expired",
 			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
 				"If money left your account for this order, keep your receipt: the shop will see the payment.", u, label)
-	case co.Status == store.StatusCancelled:
+	case co.Status == payments.StatusCancelled:
 		u, label := h.cancelReturn(c, co)
 		noticeWithLink(c, http.StatusGone, "This checkout was cancelled",
 			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.",
 			u, label)
-	case co.Status == store.StatusReversed:
+	case co.Status == payments.StatusReversed:
 		u, label := h.cancelReturn(c, co)
 		noticeWithLink(c, http.StatusGone, "This payment was reversed",
 			"The payment for this order was reversed by the provider. Contact the shop if you have questions.", u, label)
@@ -113,15 +112,15 @@ func (h *Handlers) payable(c *gin.Context, co *store.Checkout) bool {
 	return false
 }
 
-func (h *Handlers) renderCheckout(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string) {
+func (h *Handlers) renderCheckout(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string) {
 	h.renderCheckoutForm(c, status, co, fieldErrs, "")
 }
 
-func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string) {
+func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string) {
 	h.renderCheckoutPage(c, status, co, fieldErrs, contact, nil)
 }
 
-func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *store.Checkout, fieldErrs map[string]string, contact string,
+func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string,
 	step *templates.ContactStep) {
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
@@ -139,7 +138,7 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *store.Chec
 	v := templates.CheckoutPage{
 		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
-		Pending: co.Status == store.StatusPending, Status: h.statusView(co),
+		Pending: co.Status == payments.StatusPending, Status: h.statusView(co),
 		PayAction: "/c/" + co.ID + "/pay", NeedsContact: pesapal && payments.NeedsContact(co), Contact: contact, STK: stk,
 		ContactStep: step,
 	}
@@ -153,7 +152,7 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *store.Chec
 	render(c, status, templates.CheckoutView(v))
 }
 
-func (h *Handlers) renderReceipt(c *gin.Context, co *store.Checkout) {
+func (h *Handlers) renderReceipt(c *gin.Context, co *payments.Checkout) {
 	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: h.summary(c.Request.Context(), co),
 		Receipt: co.Receipt, Method: co.Method, Provider: co.Provider}
 	if co.PaidAt != nil {
@@ -219,7 +218,7 @@ func (h *Handlers) Pay(c *gin.Context) {
 // the method choice it is a question (200, nothing marked); the step's own
 // form sent back with something missing or wrong is marked field by field
 // (422).
-func (h *Handlers) renderContactStep(c *gin.Context, co *store.Checkout, need *payments.ContactNeeded) {
+func (h *Handlers) renderContactStep(c *gin.Context, co *payments.Checkout, need *payments.ContactNeeded) {
 	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: "/c/" + co.ID,
 		AskPhone: need.Asks(payments.FieldCustomerPhone), AskEmail: need.Asks(payments.FieldCustomerEmail),
 		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
@@ -240,7 +239,7 @@ func (h *Handlers) renderContactStep(c *gin.Context, co *store.Checkout, need *p
 
 // payError shows what went wrong starting a payment and reports whether
 // there was an error.
-func (h *Handlers) payError(c *gin.Context, co *store.Checkout, err error) bool {
+func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bool {
 	var fe *payments.FieldError
 	switch {
 	case err == nil:
@@ -276,7 +275,7 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 		return
 	}
 	a, err := h.svc.CurrentPesapalAttempt(c.Request.Context(), co.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, payments.ErrNotFound) {
 		c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
 		return
 	}
@@ -298,7 +297,7 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 // JSON for scripts.
 func (h *Handlers) Status(c *gin.Context) {
 	co, err := h.svc.Checkout(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, payments.ErrNotFound) {
 		if wantsJSON(c) {
 			c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "not_found", "message": "no such checkout", "field": nil}})
 			return
@@ -312,10 +311,15 @@ func (h *Handlers) Status(c *gin.Context) {
 	}
 	v := h.statusView(co)
 	h.withNote(c, co, &v)
-	ended := v.Status != string(store.StatusPending)
+	ended := v.Status != string(payments.StatusPending)
 	if id := c.Query("attempt"); id != "" && !ended {
-		a, err := h.svc.Store().Attempt(c.Request.Context(), id)
-		ended = err == nil && a.CheckoutID == co.ID && a.Status != store.AttemptPending
+		a, err := h.svc.Attempt(c.Request.Context(), id)
+		if err != nil && !errors.Is(err, payments.ErrNotFound) {
+			// A database failure is not "no such attempt".
+			fail(c, err)
+			return
+		}
+		ended = err == nil && a.CheckoutID == co.ID && a.Status != payments.AttemptPending
 	}
 	if wantsJSON(c) {
 		// The message is what the page says: a silent M-Pesa prompt's note
@@ -369,7 +373,7 @@ func (h *Handlers) Cancel(c *gin.Context) {
 
 // stkPhone fills the M-Pesa number: what the customer just typed, else the
 // last number tried, else the checkout's phone.
-func (h *Handlers) stkPhone(c *gin.Context, co *store.Checkout) string {
+func (h *Handlers) stkPhone(c *gin.Context, co *payments.Checkout) string {
 	if p := c.PostForm("phone"); p != "" {
 		return p
 	}
@@ -387,7 +391,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		return
 	}
 	a, err := h.svc.CurrentSTKAttempt(c.Request.Context(), co.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, payments.ErrNotFound) {
 		c.Redirect(http.StatusSeeOther, "/c/"+co.ID)
 		return
 	}
@@ -412,7 +416,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 
 // cancelReturn is the link back to the merchant for an order that ended
 // unpaid: cancel_url with the checkout id.
-func (h *Handlers) cancelReturn(c *gin.Context, co *store.Checkout) (string, string) {
+func (h *Handlers) cancelReturn(c *gin.Context, co *payments.Checkout) (string, string) {
 	if co.CancelURL == "" {
 		return "", ""
 	}

@@ -81,7 +81,7 @@ func (h *Handlers) Readyz(r *Readiness) gin.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
-		if err := h.svc.Store().Ping(ctx); err != nil {
+		if err := h.svc.Ping(ctx); err != nil {
 			h.log.ErrorContext(ctx, "readiness: database", "err", err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "database": "unreachable"})
 			return

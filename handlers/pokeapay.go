@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/gateway/pokeapay"
 	"checkout/payments"
 )
 
@@ -31,33 +30,21 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 }
 
 // PokeaPayIPN is POST /ipn/pokeapay. The notification is stored as
-// received, then confirmed with PokeaPay's payment verification. It answers
-// 200 once the verified status is stored, 500 when PokeaPay could not be
-// asked (so that a retrying sender tries again), 400 for what is not a
-// PokeaPay notification.
+// received, then confirmed with PokeaPay's payment verification; the
+// payments service says what to answer (see payments.Service.PokeaPayIPN).
 func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 	if err != nil || len(body) > maxNotificationBody {
 		c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "unreadable notification"})
 		return
 	}
-	n, err := pokeapay.ParseIPN(c.ContentType(), body)
-	if err != nil {
-		h.log.WarnContext(c.Request.Context(), "pokeapay ipn rejected", "request_id", c.GetString(keyRequestID), "err", err)
-		c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "not a PokeaPay notification"})
-		return
-	}
-	_, _, err = h.svc.PokeaPayIPN(c.Request.Context(), n, string(body))
+	reply, err := h.svc.PokeaPayIPN(c.Request.Context(), c.ContentType(), body)
 	switch {
-	case err == nil:
-		c.JSON(http.StatusOK, gin.H{"status": "ok", "billreference": n.BillReference})
-	case errors.Is(err, payments.ErrNotFound):
-		c.JSON(http.StatusNotFound, gin.H{"status": "error", "message": "unknown billreference"})
-	default:
-		if !errors.Is(err, payments.ErrNotConfirmed) {
-			h.log.ErrorContext(c.Request.Context(), "pokeapay ipn failed", "request_id", c.GetString(keyRequestID),
-				"billreference", n.BillReference, "err", err)
-		}
-		c.JSON(http.StatusInternalServerError, gin.H{"status": "error", "message": "not confirmed yet; retry later"})
+	case errors.Is(err, payments.ErrInvalidNotification):
+		h.log.WarnContext(c.Request.Context(), "pokeapay ipn rejected", "request_id", c.GetString(keyRequestID), "err", err)
+	case err != nil && !errors.Is(err, payments.ErrNotFound) && !errors.Is(err, payments.ErrNotConfirmed):
+		h.log.ErrorContext(c.Request.Context(), "pokeapay ipn failed", "request_id", c.GetString(keyRequestID),
+			"billreference", reply.Reference, "err", err)
 	}
+	c.Data(reply.Status, reply.ContentType, reply.Body)
 }

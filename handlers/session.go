@@ -4,14 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
-
-	"checkout/store"
 )
 
 // Context keys the middleware sets for handlers and templates.
@@ -22,9 +19,6 @@ const (
 	keyAdmin     = "admin_email"
 	keyTestMode  = "test_mode"
 )
-
-// AdminIdle is how long an admin session lives without a request.
-const AdminIdle = 30 * time.Minute
 
 // Sessions holds the two cookie sessions: the customer's (SameSite=Lax, so
 // the provider's top-level GET back to us still carries it; it holds the CSRF
@@ -118,8 +112,8 @@ func CrossOrigin(cop *http.CrossOriginProtection) gin.HandlerFunc {
 }
 
 // RequireAdmin sends a request without a live admin session to the login
-// page, and keeps a live session alive. A session is live when it was used in
-// the last AdminIdle, and its epoch is still the admin's (logout raises it).
+// page, and keeps a live session alive. The payments service says whether a
+// session is live (see payments.Service.AdminSession), by its clock.
 func (h *Handlers) RequireAdmin() gin.HandlerFunc {
 	s := h.sessions
 	return func(c *gin.Context) {
@@ -127,18 +121,10 @@ func (h *Handlers) RequireAdmin() gin.HandlerFunc {
 		email, _ := sess.Values["email"].(string)
 		seen, _ := sess.Values["seen"].(int64)
 		epoch, _ := sess.Values["epoch"].(int64)
-		live := email != "" && time.Since(time.Unix(seen, 0)) <= AdminIdle
-		if live {
-			u, err := h.svc.Store().AdminByEmail(c.Request.Context(), email)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				live = false
-			case err != nil:
-				fail(c, err)
-				return
-			default:
-				live = u.SessionEpoch == epoch
-			}
+		live, err := h.svc.AdminSession(c.Request.Context(), email, seen, epoch)
+		if err != nil {
+			fail(c, err)
+			return
 		}
 		if !live {
 			if email != "" {
@@ -152,7 +138,7 @@ func (h *Handlers) RequireAdmin() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		sess.Values["seen"] = time.Now().Unix()
+		sess.Values["seen"] = h.svc.Now().Unix()
 		if err := sess.Save(c.Request, c.Writer); err != nil {
 			fail(c, err)
 			return
@@ -162,9 +148,9 @@ func (h *Handlers) RequireAdmin() gin.HandlerFunc {
 	}
 }
 
-// login starts a fresh admin session and a fresh CSRF token, so nothing
-// from before the login carries over (session fixation).
-func (s *Sessions) login(c *gin.Context, email string, epoch int64) error {
+// login starts a fresh admin session, used at now, and a fresh CSRF token,
+// so nothing from before the login carries over (session fixation).
+func (s *Sessions) login(c *gin.Context, email string, epoch int64, now time.Time) error {
 	cust := s.customer(c)
 	tok := randomToken()
 	cust.Values["csrf"] = tok
@@ -173,7 +159,7 @@ func (s *Sessions) login(c *gin.Context, email string, epoch int64) error {
 	}
 	c.Set(keyCSRF, tok)
 	adm := s.admin(c)
-	adm.Values = map[any]any{"email": email, "seen": time.Now().Unix(), "epoch": epoch}
+	adm.Values = map[any]any{"email": email, "seen": now.Unix(), "epoch": epoch}
 	return adm.Save(c.Request, c.Writer)
 }
 

@@ -148,9 +148,14 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 		// The notification can overtake our write of the tracking id; the
 		// merchant reference is the attempt id. Its tracking id, if known,
 		// must agree.
-		if b, err2 := s.st.Attempt(ctx, n.OrderMerchantReference); err2 == nil && b.Provider == ProviderPesapal &&
-			(b.ProviderReference == "" || b.ProviderReference == n.OrderTrackingID) {
+		b, err2 := s.st.Attempt(ctx, n.OrderMerchantReference)
+		switch {
+		case err2 == nil && b.Provider == ProviderPesapal && (b.ProviderReference == "" || b.ProviderReference == n.OrderTrackingID):
 			a, err, claimed = b, nil, b.ProviderReference == ""
+		case err2 != nil && !errors.Is(err2, store.ErrNotFound):
+			// A database failure is not "unknown order": it surfaces, and
+			// Pesapal's retry finds the order once the database answers.
+			err = err2
 		}
 	}
 	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: raw,

@@ -122,6 +122,9 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) 
 		return nil, ErrForged
 	}
 	a, err := s.st.Attempt(ctx, ret.OrderRef)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
 	if err != nil || a.Provider != ProviderPokeaPay {
 		return nil, ErrNotFound
 	}
@@ -136,13 +139,13 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) 
 	return co, err
 }
 
-// PokeaPayIPN handles PokeaPay's instant payment notification. It is
+// pokeapayIPN handles PokeaPay's instant payment notification. It is
 // unsigned: anyone can send one, so it only says "look now". What it claims
 // (referenceno, amount, payer, method, fees) is written in the timeline and
 // used nowhere else; the payment verification alone decides, and its answer
 // is applied as any other (see apply): a receipt or an amount comes only from
 // it.
-func (s *Service) PokeaPayIPN(ctx context.Context, n pokeapay.IPN, raw string) (*store.Checkout, store.Outcome, error) {
+func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN, raw string) (*store.Checkout, store.Outcome, error) {
 	if s.cfg.PokeaPay == nil {
 		return nil, "", ErrNotFound
 	}

@@ -112,9 +112,6 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Store gives handlers read access to the store.
-func (s *Service) Store() *store.Store { return s.st }
-
 // Livemode reports whether real providers move real money (false in test
 // mode).
 func (s *Service) Livemode() bool { return !s.cfg.TestMode }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"checkout/money"
 )
 
 // CreateCheckout inserts a new open checkout and its "created" event.
@@ -34,7 +36,7 @@ func (s *Store) createCheckout(tx *gorm.DB, co *Checkout, source string) error {
 		return fmt.Errorf("store: create checkout %q: %w", co.Reference, err)
 	}
 	return s.addEvent(tx, &Event{CheckoutID: co.ID, Kind: EventCreated, Source: source, ToStatus: string(StatusOpen),
-		Message: fmt.Sprintf("checkout created for %s %s", co.Currency, cents(co.Amount))})
+		Message: fmt.Sprintf("checkout created for %s %s", co.Currency, money.Amount(co.Amount))})
 }
 
 // Checkout loads one checkout.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"checkout/money"
 )
 
 // transitions lists every allowed change of a checkout's status. Anything
@@ -351,7 +353,7 @@ func mismatch(a *Attempt, r Result) string {
 	case !r.HasAmount && !r.AmountFixed:
 		return "the provider confirmed a payment without an amount"
 	case r.HasAmount && r.Amount != a.Amount:
-		return fmt.Sprintf("the provider reports %s paid, the order is for %s", cents(r.Amount), cents(a.Amount))
+		return fmt.Sprintf("the provider reports %s paid, the order is for %s", money.Amount(r.Amount), money.Amount(a.Amount))
 	case r.Currency != a.Currency:
 		return fmt.Sprintf("the provider reports currency %q, the order is in %s", r.Currency, a.Currency)
 	case r.Reference != a.ID:
@@ -359,8 +361,6 @@ func mismatch(a *Attempt, r Result) string {
 	}
 	return ""
 }
-
-func cents(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
 
 func describeResult(r Result) string {
 	switch {

@@ -240,6 +240,11 @@ func TestAdminDeliveriesListFailuresFirstAndResendKeepsWebhookID(t *testing.T) {
 	if d := e.delivery(failed); d.Status != store.DeliveryFailed || d.Attempts != 10 {
 		t.Fatalf("after 10 answers of 500: %s with %d attempts", d.Status, d.Attempts)
 	}
+	// 250 hours went by on the app's clock: the admin's session has idled
+	// out, so the admin logs in again.
+	if _, r := e.login(b, adminEmail, adminPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("login again: %d", r.status)
+	}
 	waiting := e.createCheckout("order-4")
 	e.payByIPN(waiting)
 	pending := lastDelivery(waiting)
@@ -400,6 +405,10 @@ func TestAdminRotateSecretShowsItOnceAndSignsWithBothFor24Hours(t *testing.T) {
 
 	// After 24 hours only the new secret signs.
 	e.clock.Advance(24*time.Hour + time.Second)
+	// The admin's session idled out meanwhile.
+	if _, r := e.login(b, adminEmail, adminPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("login again: %d", r.status)
+	}
 	test := b.submit(b.get(e.app.URL+"/admin/webhooks"), "section[data-merchant=default] form.send-test", nil)
 	if !strings.HasSuffix(test.url, "?flash=test") {
 		t.Fatalf("send test event lands at %s", test.url)

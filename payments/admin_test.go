@@ -1,0 +1,154 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"checkout/store"
+)
+
+type adminEnv struct {
+	st    *store.Store
+	svc   *Service
+	clock *clock
+}
+
+const (
+	testAdminEmail    = "admin@example.com"
+	testAdminPassword = "correct horse battery staple"
+)
+
+func newAdminEnv(t *testing.T) *adminEnv {
+	t.Helper()
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hash, err := store.HashPassword(testAdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateAdmin(ctx, "adm_1", testAdminEmail, hash); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{PublicURL: "http://shop.example", Store: st, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &adminEnv{st: st, svc: svc, clock: c}
+}
+
+func TestLoginWaitAfterFiveFailuresEndsOnTheServiceClock(t *testing.T) {
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		if _, ok, err := e.svc.Login(ctx, testAdminEmail, "wrong"); ok || err != nil {
+			t.Fatalf("wrong password %d: ok %v err %v", i+1, ok, err)
+		}
+	}
+	// The fifth failure starts a wait of one second: the right password is
+	// refused during it, and not counted.
+	if _, ok, err := e.svc.Login(ctx, testAdminEmail, testAdminPassword); ok || err != nil {
+		t.Fatalf("during the wait: ok %v err %v, want refused", ok, err)
+	}
+	u, err := e.st.AdminByEmail(ctx, testAdminEmail)
+	if err != nil || u.FailedLogins != 5 {
+		t.Fatalf("failed logins after the wait's refusal = %v (%v), want 5", u, err)
+	}
+	e.clock.add(time.Second)
+	got, ok, err := e.svc.Login(ctx, testAdminEmail, testAdminPassword)
+	if !ok || err != nil || got == nil || got.Email != testAdminEmail {
+		t.Fatalf("after the wait: %v ok %v err %v, want the admin", got, ok, err)
+	}
+	if u, err := e.st.AdminByEmail(ctx, testAdminEmail); err != nil || u.FailedLogins != 0 || u.LastFailedAt != nil {
+		t.Fatalf("a good login left %+v (%v), want failures cleared", u, err)
+	}
+}
+
+func TestLoginWithAnUnknownEmailIsRefusedLikeAWrongPassword(t *testing.T) {
+	e := newAdminEnv(t)
+	u, ok, err := e.svc.Login(context.Background(), "nobody@example.com", testAdminPassword)
+	if u != nil || ok || err != nil {
+		t.Fatalf("unknown email: %v ok %v err %v, want nil, false, nil", u, ok, err)
+	}
+}
+
+func TestAdminSessionIdlesOutOnTheServiceClockAndEndsAtLogout(t *testing.T) {
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	u, err := e.st.AdminByEmail(ctx, testAdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := e.svc.Now().Unix()
+	for _, tc := range []struct {
+		name  string
+		email string
+		after time.Duration
+		epoch int64
+		live  bool
+	}{
+		{"fresh", testAdminEmail, 0, u.SessionEpoch, true},
+		{"at the idle limit", testAdminEmail, AdminIdle, u.SessionEpoch, true},
+		{"past the idle limit", testAdminEmail, AdminIdle + time.Second, u.SessionEpoch, false},
+		{"an old epoch", testAdminEmail, 0, u.SessionEpoch - 1, false},
+		{"no email", "", 0, u.SessionEpoch, false},
+		{"an unknown admin", "nobody@example.com", 0, u.SessionEpoch, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: e.clock.now().Add(tc.after)}
+			svc, err := New(Config{PublicURL: "http://shop.example", Store: e.st, Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			live, err := svc.AdminSession(ctx, tc.email, seen, tc.epoch)
+			if live != tc.live || err != nil {
+				t.Fatalf("live %v err %v, want %v", live, err, tc.live)
+			}
+		})
+	}
+	if err := e.svc.Logout(ctx, testAdminEmail); err != nil {
+		t.Fatal(err)
+	}
+	if live, err := e.svc.AdminSession(ctx, testAdminEmail, seen, u.SessionEpoch); live || err != nil {
+		t.Fatalf("after logout: live %v err %v, want the session ended", live, err)
+	}
+}
+
+func TestAuthenticateFindsTheMerchantByItsKeyOnly(t *testing.T) {
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	const key = "key-0123456789abcdef0123456789"
+	if _, err := e.st.EnsureMerchant(ctx, "m", "Shop", key); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, key, merchant string
+		err                 error
+	}{
+		{"the key", key, "m", nil},
+		{"the key with spaces around", "  " + key + " ", "m", nil},
+		{"another key", "key-wrong", "", ErrBadAPIKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := e.svc.Authenticate(ctx, tc.key)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			if id := func() string {
+				if m == nil {
+					return ""
+				}
+				return m.ID
+			}(); id != tc.merchant {
+				t.Fatalf("merchant %q, want %q", id, tc.merchant)
+			}
+		})
+	}
+}

@@ -1,0 +1,125 @@
+package payments
+
+import (
+	"context"
+
+	"checkout/store"
+)
+
+// The read models handlers render. They are the store's records, named here
+// so that handlers speak to this package alone.
+type (
+	// Checkout is one order a customer pays.
+	Checkout = store.Checkout
+	// Attempt is one try to pay a checkout with a provider.
+	Attempt = store.Attempt
+	// Event is one line of a checkout's timeline.
+	Event = store.Event
+	// Merchant is a shop that creates checkouts through the API.
+	Merchant = store.Merchant
+	// Status is a checkout's status.
+	Status = store.Status
+	// WebhookDelivery is one webhook event queued for a merchant.
+	WebhookDelivery = store.WebhookDelivery
+	// WebhookAttempt is one try to deliver a webhook.
+	WebhookAttempt = store.WebhookAttempt
+	// MerchantWebhook is a merchant's webhook settings.
+	MerchantWebhook = store.MerchantWebhook
+)
+
+// Checkout statuses, as the merchant API and the pages name them.
+const (
+	StatusOpen      = store.StatusOpen
+	StatusPending   = store.StatusPending
+	StatusPaid      = store.StatusPaid
+	StatusExpired   = store.StatusExpired
+	StatusCancelled = store.StatusCancelled
+	StatusReversed  = store.StatusReversed
+)
+
+// AttemptPending is the status of an attempt the provider has not settled.
+const AttemptPending = store.AttemptPending
+
+// DeliveryPending is the status of a webhook delivery still queued.
+const DeliveryPending = store.DeliveryPending
+
+// Statuses lists every checkout status, in the order the admin's filter
+// offers them.
+var Statuses = store.Statuses
+
+// Errors of the store that handlers tell apart.
+var (
+	// ErrDeliveryPending: the webhook delivery is already queued.
+	ErrDeliveryPending = store.ErrDeliveryPending
+	// ErrNoWebhookURL: the merchant has no webhook URL.
+	ErrNoWebhookURL = store.ErrNoWebhookURL
+)
+
+// Merchant loads a merchant.
+func (s *Service) Merchant(ctx context.Context, id string) (*Merchant, error) {
+	return s.st.Merchant(ctx, id)
+}
+
+// CheckoutForMerchant loads a checkout of this merchant; another merchant's
+// is ErrNotFound.
+func (s *Service) CheckoutForMerchant(ctx context.Context, merchantID, id string) (*Checkout, error) {
+	return s.st.CheckoutForMerchant(ctx, merchantID, id)
+}
+
+// Attempt loads one payment attempt.
+func (s *Service) Attempt(ctx context.Context, id string) (*Attempt, error) {
+	return s.st.Attempt(ctx, id)
+}
+
+// Attempts lists a checkout's payment attempts, oldest first.
+func (s *Service) Attempts(ctx context.Context, checkoutID string) ([]Attempt, error) {
+	return s.st.Attempts(ctx, checkoutID)
+}
+
+// Events is a checkout's timeline, oldest first.
+func (s *Service) Events(ctx context.Context, checkoutID string) ([]Event, error) {
+	return s.st.Events(ctx, checkoutID)
+}
+
+// WebhookDeliveries lists a checkout's webhook deliveries.
+func (s *Service) WebhookDeliveries(ctx context.Context, checkoutID string) ([]WebhookDelivery, error) {
+	return s.st.WebhookDeliveries(ctx, checkoutID)
+}
+
+// RecentWebhookDeliveries lists up to limit deliveries of all merchants,
+// failures first, then pending, then delivered, newest first within each.
+func (s *Service) RecentWebhookDeliveries(ctx context.Context, limit int) ([]WebhookDelivery, error) {
+	return s.st.RecentWebhookDeliveries(ctx, limit)
+}
+
+// WebhookAttempts lists the tries of one delivery.
+func (s *Service) WebhookAttempts(ctx context.Context, deliveryID string) ([]WebhookAttempt, error) {
+	return s.st.WebhookAttempts(ctx, deliveryID)
+}
+
+// MerchantWebhooks lists every merchant's webhook settings, by id.
+func (s *Service) MerchantWebhooks(ctx context.Context) ([]MerchantWebhook, error) {
+	return s.st.MerchantWebhooks(ctx)
+}
+
+// Ping reports whether the database answers (the readiness check).
+func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }
+
+// OrderFilter narrows the admin's order list: a status, a method, and a
+// search for one checkout id, merchant reference, phone or receipt. After
+// is the id of the last row of the previous page.
+type OrderFilter struct {
+	Status, Method, Q, After string
+	Limit                    int
+}
+
+// ListOrders returns one page of checkouts, newest first, and whether more
+// follow. A search that is a phone number matches however it was written.
+func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+	phone, err := NormalizePhone(f.Q)
+	if err != nil {
+		phone = ""
+	}
+	return s.st.ListCheckouts(ctx, store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Q: f.Q, Phone: phone,
+		After: f.After, Limit: f.Limit})
+}
