@@ -29,7 +29,7 @@ check-generated:
 check-imports:
 	@GO=$(GO) .ci/imports
 
-lint: check-generated
+lint: check-generated check-imports
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 

@@ -2,9 +2,7 @@ package payments
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"sync"
 	"time"
 
 	"checkout/store"
@@ -36,21 +34,11 @@ func loginWait(n int) time.Duration {
 	return min(d, maxLoginWait)
 }
 
-// dummyHash is a real Argon2id hash of a random password, checked against
-// when the email is unknown or the account must wait. It is computed on the
-// first login, not at start.
-var dummyHash = sync.OnceValues(func() (string, error) {
-	return store.HashPassword(rand.Text())
-})
-
-// spendACheck does the work of a real password check, so that timing does
-// not reveal which emails exist or which accounts must wait.
+// spendACheck does the work of a real password check against the store's
+// dummy hash (made on first use, not at start), so that timing does not
+// reveal which emails exist or which accounts must wait.
 func spendACheck(password string) error {
-	h, err := dummyHash()
-	if err != nil {
-		return err
-	}
-	_, err = store.VerifyPassword(h, password)
+	_, err := store.VerifyPassword(store.DummyPasswordHash(), password)
 	return err
 }
 
