@@ -24,10 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"checkout/gateway"
-	"checkout/gateway/pesapal"
-	"checkout/gateway/pochipay"
-	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
 	"checkout/payments"
@@ -111,81 +107,26 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 	defer ln.Close()
 
-	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
-	var origins []string // provider pages we frame or send customers to
+	var sim simSecrets
+	if cfg.Sandbox {
+		sim = simSecrets{Secret: randomHex(16), HashKey: randomHex(16)}
+	}
+	prov := resolveProviders(cfg, loopbackURL(ln.Addr()), sim)
 	var sb *sandbox.Sandbox
 	var sandboxHandler http.Handler
-	if cfg.Sandbox {
-		// Test mode has no real credential (loadConfig refuses one): every
-		// provider is the simulator on this very server.
-		sbSecret := randomHex(16)
-		sbHashKey := randomHex(16)
-		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
-			PokeaPayOutletCode: "SANDBOX01", PokeaPayHashKey: sbHashKey, PokeaPayIPNURL: cfg.PublicURL + "/ipn/pokeapay",
-			PokeaPaySTKEmail: "stk@sandbox.local", PokeaPaySTKPassword: sbSecret,
-			PochipayEmail: "pochipay@sandbox.local", PochipayPassword: sbSecret,
-			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
+	if prov.Sandbox != nil {
+		sc := *prov.Sandbox
+		sc.Logger = log
+		sb = sandbox.New(sc)
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
-		self := loopbackURL(ln.Addr())
-		key, sec, pesapalURL = "sandbox-key", sbSecret, self+sandbox.PesapalAPIPath
-		cfg.PokeaPayAPIURL = self + sandbox.PokeaPaySTKPath
-		cfg.PokeaPayEmail, cfg.PokeaPayPassword = "stk@sandbox.local", sbSecret
-		cfg.PochipayURL = self + sandbox.PochipayPath
-		cfg.PochipayEmail, cfg.PochipayPassword = "pochipay@sandbox.local", sbSecret
-		// The customer's browser goes to the simulated hosted page; our
-		// verification calls reach the simulator on this very server.
-		cfg.PokeaPayCheckoutURL = sb.PokeaPayCheckoutURL()
-		cfg.PokeaPayCoreURL = self + sandbox.PokeaPayCorePath
-		cfg.PokeaPayOutletCode, cfg.PokeaPayHashKey, cfg.PokeaPayLive = "SANDBOX01", sbHashKey, false
-	} else if cfg.PokeaPayOutletCode != "" {
-		origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
 	}
-	var stk gateway.STKProvider
-	switch cfg.STKProvider {
-	case "pokeapay":
-		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: cfg.PokeaPayAPIURL, Email: cfg.PokeaPayEmail,
-			Password: cfg.PokeaPayPassword, OutletCode: cfg.PokeaPayOutletCode, Logger: log})
-		if err != nil {
-			return err
-		}
-		stk = c
-	case "pochipay":
-		c, err := pochipay.New(pochipay.Config{BaseURL: cfg.PochipayURL, Email: cfg.PochipayEmail,
-			Password: cfg.PochipayPassword, Logger: log})
-		if err != nil {
-			return err
-		}
-		stk = c
+	gw, err := newGateways(prov, log)
+	if err != nil {
+		return err
 	}
-	var pokea payments.PokeaPay
-	if cfg.PokeaPayOutletCode != "" {
-		pc, err := pokeapay.New(pokeapay.Config{CheckoutURL: cfg.PokeaPayCheckoutURL, CoreURL: cfg.PokeaPayCoreURL,
-			OutletCode: cfg.PokeaPayOutletCode, HashKey: cfg.PokeaPayHashKey, Live: cfg.PokeaPayLive, Logger: log})
-		if err != nil {
-			return err
-		}
-		pokea = pc
-	}
-	var pp *pesapal.Client
-	var ipn func(context.Context) (string, error)
-	if key != "" {
-		pp, err = pesapal.New(pesapal.Config{BaseURL: pesapalURL, ConsumerKey: key, ConsumerSecret: sec, Logger: log})
-		if err != nil {
-			return err
-		}
-		ipnURL := cfg.PublicURL + "/ipn/pesapal"
-		ipn = payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })
-		if !cfg.Sandbox {
-			origins = append(origins, web.Origin(pesapalURL))
-		}
-	}
-
-	var pesapalGW payments.Pesapal
-	if pp != nil {
-		pesapalGW = pp
-	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now,
+	ipn := gw.PesapalIPN
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox})
 	if err != nil {
 		return err
@@ -194,7 +135,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
 	sessions := handlers.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 
