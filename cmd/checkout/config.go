@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -67,189 +68,256 @@ func bad(name, format string, args ...any) error {
 	return &configError{name: name, msg: fmt.Sprintf(format, args...)}
 }
 
-// loadConfig reads the environment through getenv.
+// envVar is one variable of the environment: its name, its default, how
+// its value is read, where it is kept and how it is checked.
+type envVar struct {
+	name string
+	def  string // used when the variable is unset or blank (read as trimmed)
+	read reading
+	// field is where the value is kept (nil when check keeps it, parsed).
+	field func(*config) *string
+	// check parses and checks the value once it is kept. Variables are
+	// checked in table order, so the first bad one stops the start, and a
+	// rule over several variables (set together, required with) is checked
+	// at the last of them, where the earlier ones are in c. A plain error is
+	// reported under name; a *configError, naming another variable, as it
+	// is. getenv is the environment, for the mode, which looks at every
+	// credential.
+	check func(c *config, v string, getenv func(string) string) error
+}
+
+// reading is how a variable's value is taken from the environment.
+type reading int
+
+const (
+	trimmed   reading = iota // surrounding spaces removed
+	verbatim                 // as given, for passwords and keys; no default
+	baseURL                  // trimmed, without trailing slashes
+	lowerCase                // trimmed, in lower case
+)
+
+func (r reading) value(getenv func(string) string, name, def string) string {
+	if r == verbatim {
+		return getenv(name)
+	}
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		v = def
+	}
+	switch r {
+	case baseURL:
+		return strings.TrimRight(v, "/")
+	case lowerCase:
+		return strings.ToLower(v)
+	}
+	return v
+}
+
+// envVars are the variables in the order they are checked (design.md,
+// "Configuration"). The mode comes right after the addresses: a credential
+// in test mode, or a public deployment (public URL or webhook URL) with
+// none, is refused before any detail of a provider.
+var envVars = []envVar{
+	{name: "CHECKOUT_ADDR", def: ":8080", field: func(c *config) *string { return &c.Addr },
+		check: func(c *config, v string, _ func(string) string) error {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return fmt.Errorf("%q is not a listen address such as :8080 or 127.0.0.1:8080", v)
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_PUBLIC_URL", def: "http://localhost:8080", read: baseURL, field: func(c *config) *string { return &c.PublicURL },
+		check: func(c *config, v string, _ func(string) string) error {
+			if err := checkBaseURL(v); err != nil {
+				return err
+			}
+			if u, _ := url.Parse(v); u.Path != "" {
+				return fmt.Errorf("%q must not have a path: the app is served at the root of its host", v)
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_SANDBOX",
+		check: func(c *config, _ string, getenv func(string) string) (err error) {
+			c.Sandbox, c.SandboxExplicit, err = testMode(getenv, c.PublicURL)
+			return err
+		}},
+	{name: "CHECKOUT_DB", def: "checkout.db", field: func(c *config) *string { return &c.DB },
+		check: func(c *config, v string, _ func(string) string) error {
+			if strings.ContainsAny(v, "?#%") {
+				return fmt.Errorf("%q: a SQLite path must not contain ?, # or %%", v)
+			}
+			if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
+				return errors.New("PostgreSQL is not supported yet; give a SQLite file path")
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_SECRET", read: verbatim, field: func(c *config) *string { return &c.Secret },
+		check: func(c *config, v string, _ func(string) string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("must be at least 32 bytes (got %d); generate one with: openssl rand -hex 32", len(v))
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_ADMIN_PASSWORD", read: verbatim, field: func(c *config) *string { return &c.AdminPassword }},
+	{name: "CHECKOUT_ADMIN_EMAIL", read: lowerCase, field: func(c *config) *string { return &c.AdminEmail },
+		check: func(c *config, v string, _ func(string) string) error {
+			if err := together("CHECKOUT_ADMIN_EMAIL", v, "CHECKOUT_ADMIN_PASSWORD", c.AdminPassword); err != nil {
+				return err
+			}
+			if v == "" {
+				return nil
+			}
+			if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+				return fmt.Errorf("%q is not an email address", v)
+			}
+			if len(c.AdminPassword) < 12 {
+				return bad("CHECKOUT_ADMIN_PASSWORD", "must be at least 12 characters")
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_API_KEY", field: func(c *config) *string { return &c.APIKey },
+		check: func(c *config, v string, _ func(string) string) error {
+			if v != "" && (len(v) < 24 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be at least 24 characters without spaces")
+			}
+			return nil
+		}},
+
+	{name: "PESAPAL_CONSUMER_KEY", field: func(c *config) *string { return &c.PesapalConsumerKey }},
+	{name: "PESAPAL_CONSUMER_SECRET", field: func(c *config) *string { return &c.PesapalConsumerSecret },
+		check: func(c *config, v string, _ func(string) string) error {
+			return together("PESAPAL_CONSUMER_KEY", c.PesapalConsumerKey, "PESAPAL_CONSUMER_SECRET", v)
+		}},
+	{name: "PESAPAL_URL", def: "https://pay.pesapal.com/v3", read: baseURL, field: func(c *config) *string { return &c.PesapalURL },
+		check: checkURL},
+
+	{name: "POKEAPAY_OUTLET_CODE", field: func(c *config) *string { return &c.PokeaPayOutletCode }},
+	{name: "POKEAPAY_HASH_KEY", read: verbatim, field: func(c *config) *string { return &c.PokeaPayHashKey },
+		check: func(c *config, v string, _ func(string) string) error {
+			if err := together("POKEAPAY_OUTLET_CODE", c.PokeaPayOutletCode, "POKEAPAY_HASH_KEY", v); err != nil {
+				return err
+			}
+			if o := c.PokeaPayOutletCode; o != "" && o != strings.ToUpper(o) {
+				return bad("POKEAPAY_OUTLET_CODE", "%q must be upper case, as PokeaPay issues it", o)
+			}
+			return nil
+		}},
+	// The checkout URL keeps its trailing slash: it is a page, not a base.
+	{name: "POKEAPAY_CHECKOUT_URL", def: "https://pay.pokeapay.com/", field: func(c *config) *string { return &c.PokeaPayCheckoutURL },
+		check: checkURL},
+	{name: "POKEAPAY_CORE_URL", def: "https://core.pokeapay.com", read: baseURL, field: func(c *config) *string { return &c.PokeaPayCoreURL },
+		check: checkURL},
+	{name: "POKEAPAY_LIVE", def: "1",
+		check: func(c *config, v string, _ func(string) string) error {
+			switch v {
+			case "1":
+				c.PokeaPayLive = true
+			case "0":
+				c.PokeaPayLive = false
+			default:
+				return fmt.Errorf("%q must be 1 (live) or 0 (demo)", v)
+			}
+			return nil
+		}},
+	{name: "POKEAPAY_EMAIL", field: func(c *config) *string { return &c.PokeaPayEmail }},
+	{name: "POKEAPAY_PASSWORD", read: verbatim, field: func(c *config) *string { return &c.PokeaPayPassword },
+		check: func(c *config, v string, _ func(string) string) error {
+			if err := together("POKEAPAY_EMAIL", c.PokeaPayEmail, "POKEAPAY_PASSWORD", v); err != nil {
+				return err
+			}
+			if c.PokeaPayEmail != "" && c.PokeaPayOutletCode == "" {
+				return bad("POKEAPAY_OUTLET_CODE", "is required for PokeaPay's STK push (with POKEAPAY_EMAIL)")
+			}
+			return nil
+		}},
+	{name: "POKEAPAY_API_URL", def: "https://saf.pokeapay.com/api/v1", read: baseURL, field: func(c *config) *string { return &c.PokeaPayAPIURL },
+		check: checkURL},
+
+	{name: "POCHIPAY_EMAIL", field: func(c *config) *string { return &c.PochipayEmail }},
+	{name: "POCHIPAY_PASSWORD", read: verbatim, field: func(c *config) *string { return &c.PochipayPassword },
+		check: func(c *config, v string, _ func(string) string) error {
+			return together("POCHIPAY_EMAIL", c.PochipayEmail, "POCHIPAY_PASSWORD", v)
+		}},
+	{name: "POCHIPAY_URL", def: "https://app.pochipay.com/api/v1", read: baseURL, field: func(c *config) *string { return &c.PochipayURL },
+		check: checkURL},
+
+	{name: "CHECKOUT_STK_PROVIDER", check: stkProvider},
+
+	{name: "CHECKOUT_WEBHOOK_ALLOW_PRIVATE",
+		check: func(c *config, v string, _ func(string) string) error {
+			switch v {
+			case "":
+				c.WebhookAllowPrivate = c.Sandbox
+			case "1", "true":
+				c.WebhookAllowPrivate = true
+			case "0", "false":
+				c.WebhookAllowPrivate = false
+			default:
+				return fmt.Errorf("%q must be 1 or 0", v)
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_WEBHOOK_URL", field: func(c *config) *string { return &c.WebhookURL },
+		check: func(c *config, v string, _ func(string) string) error {
+			if v == "" {
+				return nil
+			}
+			if err := payments.CheckWebhookURL(v, c.WebhookAllowPrivate); err != nil {
+				return fmt.Errorf("%q: %v", v, err)
+			}
+			return nil
+		}},
+	{name: "CHECKOUT_WEBHOOK_SECRET", field: func(c *config) *string { return &c.WebhookSecret },
+		check: func(c *config, v string, _ func(string) string) error {
+			if v == "" {
+				return nil
+			}
+			if c.WebhookURL == "" {
+				return errors.New("is set without CHECKOUT_WEBHOOK_URL")
+			}
+			// The value itself is never repeated in the message: it is a secret.
+			if _, err := payments.ParseWebhookSecret(v); err != nil {
+				return err
+			}
+			return nil
+		}},
+
+	{name: "CHECKOUT_MERCHANT_NAME", field: func(c *config) *string { return &c.MerchantName },
+		check: func(c *config, v string, _ func(string) string) error {
+			if n := len([]rune(v)); n > 80 {
+				return fmt.Errorf("must be at most 80 characters (got %d)", n)
+			}
+			if v == "" {
+				// The default depends on the mode.
+				c.MerchantName = "Demo Shop"
+				if !c.Sandbox {
+					u, _ := url.Parse(c.PublicURL) // checked above
+					c.MerchantName = u.Hostname()
+				}
+			}
+			return nil
+		}},
+}
+
+// loadConfig reads the environment through getenv: every variable of
+// envVars in turn, then the rules of live mode.
 func loadConfig(getenv func(string) string) (*config, error) {
-	get := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
+	c := &config{}
+	for _, e := range envVars {
+		v := e.read.value(getenv, e.name, e.def)
+		if e.field != nil {
+			*e.field(c) = v
 		}
-		return def
-	}
-	c := &config{
-		Addr:                  get("CHECKOUT_ADDR", ":8080"),
-		PublicURL:             strings.TrimRight(get("CHECKOUT_PUBLIC_URL", "http://localhost:8080"), "/"),
-		DB:                    get("CHECKOUT_DB", "checkout.db"),
-		Secret:                getenv("CHECKOUT_SECRET"),
-		AdminEmail:            strings.ToLower(get("CHECKOUT_ADMIN_EMAIL", "")),
-		AdminPassword:         getenv("CHECKOUT_ADMIN_PASSWORD"),
-		APIKey:                get("CHECKOUT_API_KEY", ""),
-		MerchantName:          get("CHECKOUT_MERCHANT_NAME", ""),
-		PesapalURL:            strings.TrimRight(get("PESAPAL_URL", "https://pay.pesapal.com/v3"), "/"),
-		PesapalConsumerKey:    get("PESAPAL_CONSUMER_KEY", ""),
-		PesapalConsumerSecret: get("PESAPAL_CONSUMER_SECRET", ""),
-		PokeaPayCheckoutURL:   get("POKEAPAY_CHECKOUT_URL", "https://pay.pokeapay.com/"),
-		PokeaPayCoreURL:       strings.TrimRight(get("POKEAPAY_CORE_URL", "https://core.pokeapay.com"), "/"),
-		PokeaPayOutletCode:    get("POKEAPAY_OUTLET_CODE", ""),
-		PokeaPayHashKey:       getenv("POKEAPAY_HASH_KEY"),
-		PokeaPayAPIURL:        strings.TrimRight(get("POKEAPAY_API_URL", "https://saf.pokeapay.com/api/v1"), "/"),
-		PokeaPayEmail:         get("POKEAPAY_EMAIL", ""),
-		PokeaPayPassword:      getenv("POKEAPAY_PASSWORD"),
-		PochipayURL:           strings.TrimRight(get("POCHIPAY_URL", "https://app.pochipay.com/api/v1"), "/"),
-		PochipayEmail:         get("POCHIPAY_EMAIL", ""),
-		PochipayPassword:      getenv("POCHIPAY_PASSWORD"),
-	}
-
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-		return nil, bad("CHECKOUT_ADDR", "%q is not a listen address such as :8080 or 127.0.0.1:8080", c.Addr)
-	}
-	if err := checkBaseURL(c.PublicURL); err != nil {
-		return nil, bad("CHECKOUT_PUBLIC_URL", "%v", err)
-	}
-	if u, _ := url.Parse(c.PublicURL); u.Path != "" {
-		return nil, bad("CHECKOUT_PUBLIC_URL", "%q must not have a path: the app is served at the root of its host", c.PublicURL)
-	}
-	// The mode comes first: a credential in test mode, or a public
-	// deployment (public URL or webhook URL) with none, is refused before
-	// any detail of a provider.
-	var err error
-	c.Sandbox, c.SandboxExplicit, err = testMode(getenv, c.PublicURL)
-	if err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(c.DB, "?#%") {
-		return nil, bad("CHECKOUT_DB", "%q: a SQLite path must not contain ?, # or %%", c.DB)
-	}
-	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		return nil, bad("CHECKOUT_DB", "PostgreSQL is not supported yet; give a SQLite file path")
-	}
-	if c.Secret != "" && len(c.Secret) < 32 {
-		return nil, bad("CHECKOUT_SECRET", "must be at least 32 bytes (got %d); generate one with: openssl rand -hex 32", len(c.Secret))
-	}
-	if (c.AdminEmail == "") != (c.AdminPassword == "") {
-		return nil, bad("CHECKOUT_ADMIN_PASSWORD", "set CHECKOUT_ADMIN_EMAIL and CHECKOUT_ADMIN_PASSWORD together")
-	}
-	if c.AdminEmail != "" {
-		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
-			return nil, bad("CHECKOUT_ADMIN_EMAIL", "%q is not an email address", c.AdminEmail)
+		if e.check == nil {
+			continue
 		}
-		if len(c.AdminPassword) < 12 {
-			return nil, bad("CHECKOUT_ADMIN_PASSWORD", "must be at least 12 characters")
+		if err := e.check(c, v, getenv); err != nil {
+			var ce *configError
+			if errors.As(err, &ce) {
+				return nil, ce
+			}
+			return nil, &configError{name: e.name, msg: err.Error()}
 		}
 	}
-	if c.APIKey != "" && (len(c.APIKey) < 24 || strings.ContainsAny(c.APIKey, " \t\r\n")) {
-		return nil, bad("CHECKOUT_API_KEY", "must be at least 24 characters without spaces")
-	}
-	if (c.PesapalConsumerKey == "") != (c.PesapalConsumerSecret == "") {
-		return nil, bad("PESAPAL_CONSUMER_SECRET", "set PESAPAL_CONSUMER_KEY and PESAPAL_CONSUMER_SECRET together")
-	}
-	if err := checkBaseURL(c.PesapalURL); err != nil {
-		return nil, bad("PESAPAL_URL", "%v", err)
-	}
-
-	if (c.PokeaPayOutletCode == "") != (c.PokeaPayHashKey == "") {
-		return nil, bad("POKEAPAY_HASH_KEY", "set POKEAPAY_OUTLET_CODE and POKEAPAY_HASH_KEY together")
-	}
-	if c.PokeaPayOutletCode != "" && c.PokeaPayOutletCode != strings.ToUpper(c.PokeaPayOutletCode) {
-		return nil, bad("POKEAPAY_OUTLET_CODE", "%q must be upper case, as PokeaPay issues it", c.PokeaPayOutletCode)
-	}
-	if err := checkBaseURL(c.PokeaPayCheckoutURL); err != nil {
-		return nil, bad("POKEAPAY_CHECKOUT_URL", "%v", err)
-	}
-	if err := checkBaseURL(c.PokeaPayCoreURL); err != nil {
-		return nil, bad("POKEAPAY_CORE_URL", "%v", err)
-	}
-	switch v := strings.TrimSpace(getenv("POKEAPAY_LIVE")); v {
-	case "", "1":
-		c.PokeaPayLive = true
-	case "0":
-		c.PokeaPayLive = false
-	default:
-		return nil, bad("POKEAPAY_LIVE", "%q must be 1 (live) or 0 (demo)", v)
-	}
-
-	if (c.PokeaPayEmail == "") != (c.PokeaPayPassword == "") {
-		return nil, bad("POKEAPAY_PASSWORD", "set POKEAPAY_EMAIL and POKEAPAY_PASSWORD together")
-	}
-	if c.PokeaPayEmail != "" && c.PokeaPayOutletCode == "" {
-		return nil, bad("POKEAPAY_OUTLET_CODE", "is required for PokeaPay's STK push (with POKEAPAY_EMAIL)")
-	}
-	if err := checkBaseURL(c.PokeaPayAPIURL); err != nil {
-		return nil, bad("POKEAPAY_API_URL", "%v", err)
-	}
-	if (c.PochipayEmail == "") != (c.PochipayPassword == "") {
-		return nil, bad("POCHIPAY_PASSWORD", "set POCHIPAY_EMAIL and POCHIPAY_PASSWORD together")
-	}
-	if err := checkBaseURL(c.PochipayURL); err != nil {
-		return nil, bad("POCHIPAY_URL", "%v", err)
-	}
-
-	// The STK backend: as chosen, else the one with credentials, else (in
-	// sandbox mode) PokeaPay's simulator.
-	pokeaSTK, pochi := c.PokeaPayEmail != "", c.PochipayEmail != ""
-	switch v := strings.TrimSpace(getenv("CHECKOUT_STK_PROVIDER")); v {
-	case "pokeapay":
-		if !pokeaSTK && !c.Sandbox {
-			return nil, bad("CHECKOUT_STK_PROVIDER", "is pokeapay but POKEAPAY_EMAIL and POKEAPAY_PASSWORD are not set")
-		}
-		c.STKProvider = v
-	case "pochipay":
-		if !pochi && !c.Sandbox {
-			return nil, bad("CHECKOUT_STK_PROVIDER", "is pochipay but POCHIPAY_EMAIL and POCHIPAY_PASSWORD are not set")
-		}
-		c.STKProvider = v
-	case "":
-		switch {
-		case pokeaSTK && pochi:
-			return nil, bad("CHECKOUT_STK_PROVIDER", "both PokeaPay and Pochipay have credentials: choose pokeapay or pochipay")
-		case pokeaSTK:
-			c.STKProvider = "pokeapay"
-		case pochi:
-			c.STKProvider = "pochipay"
-		case c.Sandbox:
-			c.STKProvider = "pokeapay"
-		}
-	default:
-		return nil, bad("CHECKOUT_STK_PROVIDER", "%q must be pokeapay or pochipay", v)
-	}
-
-	switch v := strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_ALLOW_PRIVATE")); v {
-	case "":
-		c.WebhookAllowPrivate = c.Sandbox
-	case "1", "true":
-		c.WebhookAllowPrivate = true
-	case "0", "false":
-		c.WebhookAllowPrivate = false
-	default:
-		return nil, bad("CHECKOUT_WEBHOOK_ALLOW_PRIVATE", "%q must be 1 or 0", v)
-	}
-	c.WebhookURL = get("CHECKOUT_WEBHOOK_URL", "")
-	c.WebhookSecret = strings.TrimSpace(getenv("CHECKOUT_WEBHOOK_SECRET"))
-	if c.WebhookURL != "" {
-		if err := payments.CheckWebhookURL(c.WebhookURL, c.WebhookAllowPrivate); err != nil {
-			return nil, bad("CHECKOUT_WEBHOOK_URL", "%q: %v", c.WebhookURL, err)
-		}
-	}
-	if c.WebhookSecret != "" {
-		if c.WebhookURL == "" {
-			return nil, bad("CHECKOUT_WEBHOOK_SECRET", "is set without CHECKOUT_WEBHOOK_URL")
-		}
-		// The value itself is never repeated in the message: it is a secret.
-		if _, err := payments.ParseWebhookSecret(c.WebhookSecret); err != nil {
-			return nil, bad("CHECKOUT_WEBHOOK_SECRET", "%v", err)
-		}
-	}
-
-	if n := len([]rune(c.MerchantName)); n > 80 {
-		return nil, bad("CHECKOUT_MERCHANT_NAME", "must be at most 80 characters (got %d)", n)
-	}
-	if c.MerchantName == "" {
-		c.MerchantName = "Demo Shop"
-		if !c.Sandbox {
-			u, _ := url.Parse(c.PublicURL) // checked above
-			c.MerchantName = u.Hostname()
-		}
-	}
-
 	if !c.Sandbox && c.PesapalConsumerKey == "" && c.PokeaPayOutletCode == "" && c.PochipayEmail == "" {
 		// Payout credentials alone take no payment.
 		return nil, bad("CHECKOUT_SANDBOX", "live mode needs a payment provider; set %s", providerVars)
@@ -258,6 +326,50 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")
 	}
 	return c, nil
+}
+
+// together refuses one of a pair of variables set without the other,
+// naming the second.
+func together(first, a, second, b string) error {
+	if (a == "") != (b == "") {
+		return bad(second, "set %s and %s together", first, second)
+	}
+	return nil
+}
+
+// checkURL is the check of a provider's base URL.
+func checkURL(_ *config, v string, _ func(string) string) error { return checkBaseURL(v) }
+
+// stkProvider sets the STK backend: as chosen, else the one with
+// credentials, else (in sandbox mode) PokeaPay's simulator.
+func stkProvider(c *config, v string, _ func(string) string) error {
+	pokeaSTK, pochi := c.PokeaPayEmail != "", c.PochipayEmail != ""
+	switch v {
+	case "pokeapay":
+		if !pokeaSTK && !c.Sandbox {
+			return errors.New("is pokeapay but POKEAPAY_EMAIL and POKEAPAY_PASSWORD are not set")
+		}
+		c.STKProvider = v
+	case "pochipay":
+		if !pochi && !c.Sandbox {
+			return errors.New("is pochipay but POCHIPAY_EMAIL and POCHIPAY_PASSWORD are not set")
+		}
+		c.STKProvider = v
+	case "":
+		switch {
+		case pokeaSTK && pochi:
+			return errors.New("both PokeaPay and Pochipay have credentials: choose pokeapay or pochipay")
+		case pokeaSTK:
+			c.STKProvider = "pokeapay"
+		case pochi:
+			c.STKProvider = "pochipay"
+		case c.Sandbox:
+			c.STKProvider = "pokeapay"
+		}
+	default:
+		return fmt.Errorf("%q must be pokeapay or pochipay", v)
+	}
+	return nil
 }
 
 func checkBaseURL(v string) error {

@@ -24,10 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"checkout/gateway"
-	"checkout/gateway/pesapal"
-	"checkout/gateway/pochipay"
-	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
 	"checkout/payments"
@@ -111,81 +107,26 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 	defer ln.Close()
 
-	pesapalURL, key, sec := cfg.PesapalURL, cfg.PesapalConsumerKey, cfg.PesapalConsumerSecret
-	var origins []string // provider pages we frame or send customers to
+	var sim simSecrets
+	if cfg.Sandbox {
+		sim = simSecrets{Secret: randomHex(16), HashKey: randomHex(16)}
+	}
+	prov := resolveProviders(cfg, loopbackURL(ln.Addr()), sim)
 	var sb *sandbox.Sandbox
 	var sandboxHandler http.Handler
-	if cfg.Sandbox {
-		// Test mode has no real credential (loadConfig refuses one): every
-		// provider is the simulator on this very server.
-		sbSecret := randomHex(16)
-		sbHashKey := randomHex(16)
-		sb = sandbox.New(sandbox.Config{PublicURL: cfg.PublicURL, ConsumerKey: "sandbox-key", ConsumerSecret: sbSecret,
-			PokeaPayOutletCode: "SANDBOX01", PokeaPayHashKey: sbHashKey, PokeaPayIPNURL: cfg.PublicURL + "/ipn/pokeapay",
-			PokeaPaySTKEmail: "stk@sandbox.local", PokeaPaySTKPassword: sbSecret,
-			PochipayEmail: "pochipay@sandbox.local", PochipayPassword: sbSecret,
-			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate, Logger: log})
+	if prov.Sandbox != nil {
+		sc := *prov.Sandbox
+		sc.Logger = log
+		sb = sandbox.New(sc)
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
-		self := loopbackURL(ln.Addr())
-		key, sec, pesapalURL = "sandbox-key", sbSecret, self+sandbox.PesapalAPIPath
-		cfg.PokeaPayAPIURL = self + sandbox.PokeaPaySTKPath
-		cfg.PokeaPayEmail, cfg.PokeaPayPassword = "stk@sandbox.local", sbSecret
-		cfg.PochipayURL = self + sandbox.PochipayPath
-		cfg.PochipayEmail, cfg.PochipayPassword = "pochipay@sandbox.local", sbSecret
-		// The customer's browser goes to the simulated hosted page; our
-		// verification calls reach the simulator on this very server.
-		cfg.PokeaPayCheckoutURL = sb.PokeaPayCheckoutURL()
-		cfg.PokeaPayCoreURL = self + sandbox.PokeaPayCorePath
-		cfg.PokeaPayOutletCode, cfg.PokeaPayHashKey, cfg.PokeaPayLive = "SANDBOX01", sbHashKey, false
-	} else if cfg.PokeaPayOutletCode != "" {
-		origins = append(origins, web.Origin(cfg.PokeaPayCheckoutURL))
 	}
-	var stk gateway.STKProvider
-	switch cfg.STKProvider {
-	case "pokeapay":
-		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: cfg.PokeaPayAPIURL, Email: cfg.PokeaPayEmail,
-			Password: cfg.PokeaPayPassword, OutletCode: cfg.PokeaPayOutletCode, Logger: log})
-		if err != nil {
-			return err
-		}
-		stk = c
-	case "pochipay":
-		c, err := pochipay.New(pochipay.Config{BaseURL: cfg.PochipayURL, Email: cfg.PochipayEmail,
-			Password: cfg.PochipayPassword, Logger: log})
-		if err != nil {
-			return err
-		}
-		stk = c
+	gw, err := newGateways(prov, log)
+	if err != nil {
+		return err
 	}
-	var pokea payments.PokeaPay
-	if cfg.PokeaPayOutletCode != "" {
-		pc, err := pokeapay.New(pokeapay.Config{CheckoutURL: cfg.PokeaPayCheckoutURL, CoreURL: cfg.PokeaPayCoreURL,
-			OutletCode: cfg.PokeaPayOutletCode, HashKey: cfg.PokeaPayHashKey, Live: cfg.PokeaPayLive, Logger: log})
-		if err != nil {
-			return err
-		}
-		pokea = pc
-	}
-	var pp *pesapal.Client
-	var ipn func(context.Context) (string, error)
-	if key != "" {
-		pp, err = pesapal.New(pesapal.Config{BaseURL: pesapalURL, ConsumerKey: key, ConsumerSecret: sec, Logger: log})
-		if err != nil {
-			return err
-		}
-		ipnURL := cfg.PublicURL + "/ipn/pesapal"
-		ipn = payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })
-		if !cfg.Sandbox {
-			origins = append(origins, web.Origin(pesapalURL))
-		}
-	}
-
-	var pesapalGW payments.Pesapal
-	if pp != nil {
-		pesapalGW = pp
-	}
-	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: pesapalGW, PesapalIPN: ipn, PokeaPay: pokea, STK: stk, Store: st, Logger: log, Now: opt.Now,
+	ipn := gw.PesapalIPN
+	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox})
 	if err != nil {
 		return err
@@ -194,7 +135,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
 	sessions := handlers.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 
@@ -262,145 +203,6 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	<-reconciled
 	<-delivered
 	return err
-}
-
-// bootstrap creates the configured admin and merchant, and in sandbox mode
-// the demo ones and a demo checkout, printing what a new user needs. sb is
-// the sandbox in sandbox mode (else nil).
-func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.Service, sb *sandbox.Sandbox, out io.Writer) error {
-	var lines []string
-	email, password := cfg.AdminEmail, cfg.AdminPassword
-	if email == "" && cfg.Sandbox {
-		email, password = "admin@localhost", randomHex(8)
-	}
-	if email != "" {
-		_, err := st.AdminByEmail(ctx, email)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			hash, err := store.HashPassword(password)
-			if err != nil {
-				return err
-			}
-			if err := st.CreateAdmin(ctx, store.NewID("adm", st.Now()), email, hash); err != nil {
-				return err
-			}
-			if cfg.AdminPassword == "" {
-				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s / %s  (shown once)", cfg.PublicURL, email, password))
-			} else {
-				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (password from CHECKOUT_ADMIN_PASSWORD)", cfg.PublicURL, email))
-			}
-		case err != nil:
-			return err
-		default:
-			lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (password as set when it was created)", cfg.PublicURL, email))
-		}
-	}
-
-	key := cfg.APIKey
-	if key == "" && cfg.Sandbox {
-		has, err := st.HasMerchant(ctx, "default")
-		if err != nil {
-			return err
-		}
-		if !has {
-			key = "sk_sandbox_" + randomHex(16)
-		} else {
-			lines = append(lines, "  API key:      the default merchant's key was shown when it was created")
-		}
-	}
-	if key != "" {
-		created, err := st.EnsureMerchant(ctx, "default", cfg.MerchantName, key)
-		if err != nil {
-			return err
-		}
-		if cfg.APIKey == "" && created {
-			lines = append(lines, "  API key:      "+key+"  (shown once)")
-		}
-	}
-
-	if has, err := st.HasMerchant(ctx, "default"); err != nil {
-		return err
-	} else if has {
-		if err := st.RenameMerchant(ctx, "default", cfg.MerchantName); err != nil {
-			return err
-		}
-	}
-
-	if line, err := applyWebhookEnv(ctx, cfg, st, svc); err != nil {
-		return err
-	} else if line != "" {
-		lines = append(lines, line)
-	}
-
-	if cfg.Sandbox {
-		var inboxLine string
-		if cfg.WebhookURL == "" {
-			var err error
-			if inboxLine, err = setInboxWebhook(ctx, cfg, st); err != nil {
-				return err
-			}
-		}
-		m, err := st.Merchant(ctx, "default")
-		if err != nil {
-			return err
-		}
-		// The inbox verifies with the default merchant's secret, also when
-		// CHECKOUT_WEBHOOK_URL points elsewhere (or at the inbox itself).
-		if sb != nil {
-			sb.SetWebhookSecret(m.WebhookSecret)
-		}
-		co, err := svc.CreateCheckout(ctx, m, payments.CreateRequest{
-			Amount: []byte(`"1500.00"`), Currency: "KES", Reference: "demo-" + time.Now().UTC().Format("20060102-150405.000"),
-			Description: "Demo order: 2 bags of Kenyan AA coffee",
-			Customer:    &payments.Customer{Name: "Wanjiru Kamau", Email: "wanjiru@example.com", Phone: "0712 345 678"},
-		}, "sandbox demo")
-		if err != nil {
-			return fmt.Errorf("create the demo checkout: %w", err)
-		}
-		head := []string{"  Demo checkout: " + svc.CheckoutURL(co.ID),
-			"  Sandbox phone: " + cfg.PublicURL + sandbox.PhonePath + "  (approve M-Pesa prompts here)"}
-		if inboxLine != "" {
-			head = append(head, inboxLine)
-		}
-		lines = append(head, lines...)
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	mode := "live"
-	if cfg.Sandbox {
-		mode = "SANDBOX, test mode (simulated providers under " + cfg.PublicURL + "/sandbox/; no real money moves)"
-	}
-	fmt.Fprintf(out, "\nHosted checkout is running at %s, mode %s\n%s\n\n", cfg.PublicURL, mode, strings.Join(lines, "\n"))
-	return nil
-}
-
-// setInboxWebhook points the default merchant's webhook at the sandbox's
-// webhook inbox (sandbox mode without CHECKOUT_WEBHOOK_URL), with the
-// secret it already has, else a new one, and returns the banner line.
-func setInboxWebhook(ctx context.Context, cfg *config, st *store.Store) (string, error) {
-	inbox := cfg.PublicURL + sandbox.WebhooksPath
-	if err := payments.CheckWebhookURL(inbox, cfg.WebhookAllowPrivate); err != nil {
-		// CHECKOUT_WEBHOOK_ALLOW_PRIVATE=0 with a local public URL: the
-		// worker could not reach the inbox anyway.
-		return "  Webhook inbox: " + inbox + "  (not used: " + err.Error() + ")", nil
-	}
-	m, err := st.Merchant(ctx, "default")
-	if err != nil {
-		return "", err
-	}
-	if m.WebhookURL != "" && m.WebhookURL != inbox {
-		// Set in the admin: the admin's choice stays across restarts.
-		return "  Webhook inbox: " + inbox + "  (the default merchant's webhook goes to " + m.WebhookURL + ")", nil
-	}
-	secret := m.WebhookSecret
-	if _, err := payments.ParseWebhookSecret(secret); err != nil {
-		secret = payments.NewWebhookSecret()
-	}
-	if err := st.SetMerchantWebhook(ctx, "default", inbox, secret); err != nil {
-		return "", err
-	}
-	return "  Webhook inbox: " + inbox + "  (signed events arrive here)", nil
 }
 
 // loopbackURL is how this process reaches its own listener.

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestConfigDefaultsAreTheDocumentedOnes: with nothing set (the `make run`
+// start), and with every variable blank, the configuration is design.md's
+// defaults in test mode.
+func TestConfigDefaultsAreTheDocumentedOnes(t *testing.T) {
+	want := config{
+		Addr: ":8080", PublicURL: "http://localhost:8080", DB: "checkout.db",
+		Sandbox: true, SandboxExplicit: false, MerchantName: "Demo Shop",
+		PesapalURL:          "https://pay.pesapal.com/v3",
+		PokeaPayCheckoutURL: "https://pay.pokeapay.com/", PokeaPayCoreURL: "https://core.pokeapay.com", PokeaPayLive: true,
+		PokeaPayAPIURL: "https://saf.pokeapay.com/api/v1", PochipayURL: "https://app.pochipay.com/api/v1",
+		STKProvider: "pokeapay", WebhookAllowPrivate: true,
+	}
+	blank := map[string]string{}
+	for _, e := range envVars {
+		if e.read != verbatim {
+			blank[e.name] = "  "
+		}
+	}
+	for name, env := range map[string]map[string]string{"unset": {}, "blank": blank} {
+		t.Run(name, func(t *testing.T) {
+			c, err := loadConfig(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !reflect.DeepEqual(*c, want) {
+				t.Fatalf("config:\n got %+v\nwant %+v", *c, want)
+			}
+		})
+	}
+}
+
+// TestConfigReadsEachVariableOnce: the table names every variable once, so
+// no value is read, checked or kept twice.
+func TestConfigReadsEachVariableOnce(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range envVars {
+		if seen[e.name] {
+			t.Errorf("%s is in the table twice", e.name)
+		}
+		seen[e.name] = true
+	}
+	// Every credential that makes a start live is read, but the payout
+	// ones, which no part of the app uses yet.
+	for _, name := range credentialVars {
+		if !seen[name] && name != "POKEAPAY_B2C_CUSTOMER_CODE" && name != "POKEAPAY_B2C_ACCOUNT_NO" && name != "POKEAPAY_B2C_PRIVATE_KEY_FILE" {
+			t.Errorf("credential %s is not in the table", name)
+		}
+	}
+}
