@@ -56,6 +56,16 @@ func (s *Service) PesapalReturn(ctx context.Context, query url.Values, rawQuery 
 		return co, err
 	}
 	a, aerr := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
+	if errors.Is(aerr, store.ErrNotFound) {
+		// The tracking id is not (yet) ours: the notification was matched
+		// by its merchant reference. Show that attempt's checkout as it
+		// stands; nothing was changed.
+		if b, berr := s.st.Attempt(ctx, n.OrderMerchantReference); berr == nil && b.Provider == ProviderPesapal {
+			a, aerr = b, nil
+		} else if berr != nil && !errors.Is(berr, store.ErrNotFound) {
+			aerr = berr
+		}
+	}
 	if aerr != nil {
 		// Not "not found": the notification named an attempt we know, so
 		// failing to find it again is a failure on our side.

@@ -99,3 +99,24 @@ func TestPesapalNotificationThatOvertakesOurTrackingIDStillPays(t *testing.T) {
 			sim.ConfirmationCode, co.ProviderReference)
 	}
 }
+
+func TestPesapalReturnNamingAnotherOrdersTrackingIDShowsTheCheckoutAsItStands(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	id := e.createCheckout("claimed-return-1")
+	a := e.attemptBeforeItsTrackingID(id)
+	other := e.pesapalOrder("other-shop-8", gateway.Amount(100))
+
+	// The customer's browser comes back with a tracking id that Pesapal
+	// does not tie to our attempt: nothing changes, and the customer sees
+	// the order as it stands (not an error page).
+	b := e.browser()
+	page := b.get(e.app.URL + "/return/pesapal?OrderTrackingId=" + other + "&OrderMerchantReference=" + a.ID +
+		"&OrderNotificationType=CALLBACKURL")
+	if page.status != http.StatusOK || !strings.Contains(page.body, "KES 1,500.00") {
+		t.Fatalf("return page: HTTP %d\n%s", page.status, page.body)
+	}
+	co := e.checkout(id)
+	if co.Status != store.StatusPending || co.Review || co.Receipt != "" {
+		t.Fatalf("after the return: status %s review %v receipt %q", co.Status, co.Review, co.Receipt)
+	}
+}
