@@ -31,7 +31,7 @@ func (h *Handlers) loadCheckout(c *gin.Context) (*payments.Checkout, bool) {
 		return nil, false
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return nil, false
 	}
 	return co, true
@@ -67,7 +67,7 @@ func (h *Handlers) statusView(co *payments.Checkout) templates.StatusView {
 func (h *Handlers) withNote(c *gin.Context, co *payments.Checkout, v *templates.StatusView) {
 	note, err := h.svc.WaitingNote(c.Request.Context(), co)
 	if err != nil {
-		h.log.WarnContext(c.Request.Context(), "waiting note", "checkout_id", co.ID, "request_id", c.GetString(keyRequestID), "err", err)
+		h.log.WarnContext(c.Request.Context(), "waiting note", "checkout_id", co.ID, "err", err)
 		return
 	}
 	v.Note = note
@@ -149,7 +149,7 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 	if co.CancelURL != "" {
 		v.CancelAction = "/c/" + co.ID + "/cancel"
 	}
-	render(c, status, templates.CheckoutView(v))
+	h.render(c, status, templates.CheckoutView(v))
 }
 
 func (h *Handlers) renderReceipt(c *gin.Context, co *payments.Checkout) {
@@ -161,7 +161,7 @@ func (h *Handlers) renderReceipt(c *gin.Context, co *payments.Checkout) {
 	if co.SuccessURL != "" {
 		v.ReturnURL, v.ReturnLabel, v.AutoReturn = withCheckoutID(co.SuccessURL, co.ID), "Return to "+v.MerchantName, true
 	}
-	render(c, http.StatusOK, templates.ReceiptView(v))
+	h.render(c, http.StatusOK, templates.ReceiptView(v))
 }
 
 // nairobi is East Africa Time (UTC+3, no daylight saving), the customers'
@@ -187,7 +187,7 @@ func (h *Handlers) Pay(c *gin.Context) {
 		if errors.Is(err, payments.ErrPhoneBusy) {
 			fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
 			if ferr != nil {
-				fail(c, ferr)
+				h.fail(c, ferr)
 				return
 			}
 			h.renderCheckout(c, http.StatusConflict, fresh, nil)
@@ -256,13 +256,13 @@ func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bo
 	case errors.Is(err, payments.ErrProvider):
 		fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
 		if ferr != nil {
-			fail(c, ferr)
+			h.fail(c, ferr)
 			return true
 		}
 		h.renderCheckout(c, http.StatusBadGateway, fresh, map[string]string{
 			"method": "The payment provider could not start the payment. Nothing was charged; please try again in a moment."})
 	default:
-		fail(c, err)
+		h.fail(c, err)
 	}
 	return true
 }
@@ -280,7 +280,7 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	sum := h.summary(c.Request.Context(), co)
@@ -290,7 +290,7 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 	// decline, so this page stays through a failure and only a final status
 	// replaces it.
 	v.Status.PollURL = strings.Replace(v.Status.PollURL, "?while=pending", "", 1)
-	render(c, http.StatusOK, templates.PesapalFrameView(v))
+	h.render(c, http.StatusOK, templates.PesapalFrameView(v))
 }
 
 // Status is GET /c/{id}/status: the live status as an htmx fragment, or as
@@ -306,7 +306,7 @@ func (h *Handlers) Status(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	v := h.statusView(co)
@@ -316,7 +316,7 @@ func (h *Handlers) Status(c *gin.Context) {
 		a, err := h.svc.Attempt(c.Request.Context(), id)
 		if err != nil && !errors.Is(err, payments.ErrNotFound) {
 			// A database failure is not "no such attempt".
-			fail(c, err)
+			h.fail(c, err)
 			return
 		}
 		ended = err == nil && a.CheckoutID == co.ID && a.Status != payments.AttemptPending
@@ -340,7 +340,7 @@ func (h *Handlers) Status(c *gin.Context) {
 		// with the reason.
 		c.Header("HX-Redirect", "/c/"+co.ID)
 	}
-	render(c, http.StatusOK, templates.StatusPartial(v))
+	h.render(c, http.StatusOK, templates.StatusPartial(v))
 }
 
 func nullable(s string) any {
@@ -362,7 +362,7 @@ func (h *Handlers) Cancel(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	// The cancelled page links back to the merchant: a redirect from this
@@ -396,7 +396,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
@@ -411,7 +411,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		// from) must not keep it waiting after the prompt has ended.
 		v.Status.PollURL += "&attempt=" + a.ID
 	}
-	render(c, http.StatusOK, templates.STKWaitView(v))
+	h.render(c, http.StatusOK, templates.STKWaitView(v))
 }
 
 // cancelReturn is the link back to the merchant for an order that ended
