@@ -40,7 +40,7 @@ func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	v := templates.ResultPage{Page: page(c, "Payment status"), Summary: sum, Status: h.statusView(co), BreakOut: true}
 	switch co.Status {
 	case payments.StatusOpen:
-		v.RetryURL = "/c/" + co.ID
+		v.RetryURL = checkoutPath(co.ID)
 	case payments.StatusPaid:
 		if co.SuccessURL != "" {
 			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), "Return to "+sum.MerchantName

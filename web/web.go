@@ -75,9 +75,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	c.Use(forms...)
 	c.GET("/c/:id", h.CheckoutPage)
 	c.POST("/c/:id/pay", h.Pay)
-	// A form shown again after an error stays at its POST address; a
-	// reload of it lands on the checkout page.
-	c.GET("/c/:id/pay", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/c/"+c.Param("id")) })
+	c.GET("/c/:id/pay", h.PayFormReload)
 	c.GET("/c/:id/pesapal", h.PesapalFrame)
 	c.GET("/c/:id/stk", h.STKWait)
 	c.GET("/c/:id/status", h.Status)
