@@ -10,13 +10,14 @@ import (
 
 	"checkout/money"
 	"checkout/payments"
+	"checkout/reqctx"
 	"checkout/templates"
 )
 
 const ordersPerPage = 50
 
 func adminPage(c *gin.Context, title string) templates.AdminPage {
-	return templates.AdminPage{Page: page(c, title), AdminEmail: c.GetString(keyAdmin)}
+	return templates.AdminPage{Page: page(c, title), AdminEmail: reqctx.Admin(c)}
 }
 
 // Orders is GET /admin/orders: newest first, filtered by status and method,
@@ -37,14 +38,14 @@ func (h *Handlers) Orders(c *gin.Context) {
 		v.FieldErrors["q"] = "Search for one reference, id, phone number or receipt (at most 100 characters)."
 	}
 	if len(v.FieldErrors) > 0 {
-		render(c, http.StatusUnprocessableEntity, templates.OrdersView(v))
+		h.render(c, http.StatusUnprocessableEntity, templates.OrdersView(v))
 		return
 	}
 	after := c.Query("after")
 	rows, more, err := h.svc.ListOrders(c.Request.Context(), payments.OrderFilter{
 		Status: f.Status, Method: f.Method, Q: f.Q, After: after, Limit: ordersPerPage})
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	for _, co := range rows {
@@ -66,7 +67,7 @@ func (h *Handlers) Orders(c *gin.Context) {
 		q.Set("after", rows[len(rows)-1].ID)
 		v.NextURL = "/admin/orders?" + q.Encode()
 	}
-	render(c, http.StatusOK, templates.OrdersView(v))
+	h.render(c, http.StatusOK, templates.OrdersView(v))
 }
 
 func contains(list []string, s string) bool {
@@ -92,17 +93,17 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	attempts, err := h.svc.Attempts(ctx, co.ID)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	events, err := h.svc.Events(ctx, co.ID)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	fmtTime := "2 Jan 2006 15:04:05"
@@ -127,10 +128,10 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 			Source: e.Source, Summary: e.Message, FromStatus: e.FromStatus, ToStatus: e.ToStatus, Payload: e.Payload})
 	}
 	if v.Deliveries, err = h.orderDeliveries(ctx, co.ID); err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
-	render(c, http.StatusOK, templates.OrderView(v))
+	h.render(c, http.StatusOK, templates.OrderView(v))
 }
 
 var flashes = map[string]string{
@@ -153,18 +154,18 @@ func (h *Handlers) Recheck(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	attempts, err := h.svc.Attempts(ctx, co.ID)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	flash := "nothing"
 	if len(attempts) > 0 {
 		flash = "rechecked"
-		if err := h.svc.RecheckCheckout(ctx, co.ID, "admin:"+c.GetString(keyAdmin)); err != nil {
+		if err := h.svc.RecheckCheckout(ctx, co.ID, "admin:"+reqctx.Admin(c)); err != nil {
 			h.log.WarnContext(ctx, "admin re-check failed", "checkout_id", co.ID, "err", err)
 			flash = "unchecked"
 		}

@@ -81,12 +81,12 @@ func (h *Handlers) Deliveries(c *gin.Context) {
 	ctx := c.Request.Context()
 	ds, err := h.svc.RecentWebhookDeliveries(ctx, deliveriesLimit+1)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	names, err := h.merchantNames(ctx)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	v := templates.DeliveriesPage{AdminPage: adminPage(c, "Webhook deliveries"), Flash: deliveryFlashes[c.Query("flash")],
@@ -101,12 +101,12 @@ func (h *Handlers) Deliveries(c *gin.Context) {
 		}
 		r, err := h.deliveryRow(ctx, d, name, false)
 		if err != nil {
-			fail(c, err)
+			h.fail(c, err)
 			return
 		}
 		v.Rows = append(v.Rows, r)
 	}
-	render(c, http.StatusOK, templates.DeliveriesView(v))
+	h.render(c, http.StatusOK, templates.DeliveriesView(v))
 }
 
 func (h *Handlers) merchantNames(ctx context.Context) (map[string]string, error) {
@@ -134,7 +134,7 @@ func (h *Handlers) ResendDelivery(c *gin.Context) {
 	case errors.Is(err, payments.ErrDeliveryPending):
 		flash = "already"
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	if c.PostForm("from") == "order" && d.CheckoutID != "" {
@@ -165,7 +165,7 @@ type webhookEdit struct {
 func (h *Handlers) renderWebhooks(c *gin.Context, status int, flash string, edit *webhookEdit) {
 	ms, err := h.svc.MerchantWebhooks(c.Request.Context())
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	v := templates.WebhooksPage{AdminPage: adminPage(c, "Webhooks"), Flash: flash, AllowPrivate: h.svc.WebhookAllowPrivate()}
@@ -192,7 +192,7 @@ func (h *Handlers) renderWebhooks(c *gin.Context, status int, flash string, edit
 		// The secret is in this answer only: keep it out of every cache.
 		c.Header("Cache-Control", "no-store")
 	}
-	render(c, status, templates.WebhooksView(v))
+	h.render(c, status, templates.WebhooksView(v))
 }
 
 // SaveWebhookURL is POST /admin/webhooks/{merchant}/url. A bad URL shows
@@ -211,7 +211,7 @@ func (h *Handlers) SaveWebhookURL(c *gin.Context) {
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	if secret != "" {
@@ -231,7 +231,7 @@ func (h *Handlers) RotateWebhookSecret(c *gin.Context) {
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	h.renderWebhooks(c, http.StatusOK, "Secret rotated. The previous secret keeps signing deliveries, beside the new one, for 24 hours.",
@@ -250,7 +250,7 @@ func (h *Handlers) SendTestWebhook(c *gin.Context) {
 		notice(c, http.StatusNotFound, "Merchant not found", "There is no merchant with this id.")
 		return
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/webhooks?flash=test")

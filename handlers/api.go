@@ -50,7 +50,7 @@ func (h *Handlers) APIAuth() gin.HandlerFunc {
 			return
 		}
 		if err != nil {
-			fail(c, err)
+			h.fail(c, err)
 			return
 		}
 		c.Set(keyMerchant, m)
@@ -91,7 +91,7 @@ func (h *Handlers) CreateCheckout(c *gin.Context) {
 	status, answer, err := h.create(c, body)
 	switch {
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 	case status == http.StatusCreated:
 		c.Header("Cache-Control", "no-store")
 		c.JSON(status, answer)
@@ -204,7 +204,7 @@ func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
 			return h.createOnce(c, body, claim)
 		})
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	switch res.Outcome {
@@ -270,7 +270,7 @@ func (h *Handlers) GetCheckout(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	h.writeCheckout(c, http.StatusOK, co)
@@ -279,7 +279,7 @@ func (h *Handlers) GetCheckout(c *gin.Context) {
 func (h *Handlers) writeCheckout(c *gin.Context, status int, co *payments.Checkout) {
 	obj, err := h.svc.Object(co)
 	if err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")

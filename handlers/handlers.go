@@ -8,47 +8,68 @@ package handlers
 
 import (
 	"bytes"
-	"fmt"
+	"context"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 
 	"checkout/payments"
+	"checkout/reqctx"
 	"checkout/templates"
 )
 
 // Handlers holds what every handler needs.
 type Handlers struct {
 	svc      *payments.Service
-	sessions *Sessions
+	sessions Sessions
 	log      *slog.Logger
-	login    *loginLimiter
 }
 
-// New builds the handlers.
-func New(svc *payments.Service, sessions *Sessions, log *slog.Logger) *Handlers {
-	return &Handlers{svc: svc, sessions: sessions, log: log, login: newLoginLimiter()}
+// Sessions is what the admin login and logout need from the cookie
+// sessions (web.Sessions).
+type Sessions interface {
+	// Login starts a fresh admin session used at now, with a fresh CSRF
+	// token.
+	Login(c *gin.Context, email string, epoch int64, now time.Time) error
+	// Logout ends the admin session in this browser.
+	Logout(c *gin.Context) error
 }
 
-// Sessions returns the cookie sessions (the route table uses their
-// middleware).
-func (h *Handlers) Sessions() *Sessions { return h.sessions }
+// New builds the handlers. log should carry each request's id (see
+// web.LogHandler).
+func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
+	return &Handlers{svc: svc, sessions: sessions, log: log}
+}
+
+// keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.
+const keyTestMode = "test_mode"
 
 // page fills the parts every page needs from the request.
 func page(c *gin.Context, title string) templates.Page {
-	return templates.Page{Title: title, Nonce: c.GetString(keyNonce), CSRF: c.GetString(keyCSRF), RequestID: c.GetString(keyRequestID),
+	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), CSRF: reqctx.CSRF(c), RequestID: reqctx.RequestID(c.Request.Context()),
 		TestMode: c.GetBool(keyTestMode)}
 }
 
+// AdminSession says whether an admin session (its email, last use and
+// epoch) is live, by the service's clock: the question of web's
+// RequireAdmin, passed to payments.
+func (h *Handlers) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
+	return h.svc.AdminSession(ctx, email, seen, epoch)
+}
+
+// Now is the service's clock, for the middleware's rules (session use,
+// login rate).
+func (h *Handlers) Now() time.Time { return h.svc.Now() }
+
 // render writes a templ component into a buffer first, so a render error
 // still gives a clean error page instead of half a page.
-func render(c *gin.Context, status int, comp templ.Component) {
+func (h *Handlers) render(c *gin.Context, status int, comp templ.Component) {
 	var buf bytes.Buffer
 	if err := comp.Render(c.Request.Context(), &buf); err != nil {
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
@@ -59,11 +80,20 @@ func wantsJSON(c *gin.Context) bool {
 	return c.NegotiateFormat(gin.MIMEHTML, gin.MIMEJSON) == gin.MIMEJSON && c.GetHeader("Accept") != ""
 }
 
-// fail logs an unexpected error with the request id and route, and answers
-// with a generic page (or JSON for API callers) that carries the request id.
-func fail(c *gin.Context, err error) {
-	slog.Default().ErrorContext(c.Request.Context(), "request failed",
-		"request_id", c.GetString(keyRequestID), "route", c.FullPath(), "method", c.Request.Method,
+// Fail is fail for the middleware in web (a session that cannot be saved,
+// a panic).
+func (h *Handlers) Fail(c *gin.Context, err error) { h.fail(c, err) }
+
+// Forbidden refuses a request the middleware in web turned away (CSRF,
+// cross-origin) with text, as a page or as JSON for API callers.
+func (h *Handlers) Forbidden(c *gin.Context, text string) { forbidden(c, text) }
+
+// fail logs an unexpected error with the route (the log handler adds the
+// request id), and answers with a generic page (or JSON for API callers)
+// that carries the request id.
+func (h *Handlers) fail(c *gin.Context, err error) {
+	h.log.ErrorContext(c.Request.Context(), "request failed",
+		"route", c.FullPath(), "method", c.Request.Method,
 		"checkout_id", c.Param("id"), "err", err)
 	if c.Writer.Written() {
 		c.Abort()
@@ -71,7 +101,7 @@ func fail(c *gin.Context, err error) {
 	}
 	if isAPI(c) {
 		apiError(c, http.StatusInternalServerError, "internal_error",
-			"something went wrong on our side; quote request id "+c.GetString(keyRequestID), "")
+			"something went wrong on our side; quote request id "+reqctx.RequestID(c.Request.Context()), "")
 		return
 	}
 	notice(c, http.StatusInternalServerError, "Something went wrong",
@@ -117,24 +147,4 @@ func (h *Handlers) NotFound(c *gin.Context) {
 		return
 	}
 	notice(c, http.StatusNotFound, "Page not found", "There is nothing at this address. Check the link you were given.")
-}
-
-// Recover turns a panic into the generic error page, with the stack in
-// the log.
-func Recover() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		defer func() {
-			rec := recover()
-			if rec == nil {
-				return
-			}
-			if rec == http.ErrAbortHandler {
-				panic(rec)
-			}
-			slog.Default().ErrorContext(c.Request.Context(), "panic", "request_id", c.GetString(keyRequestID),
-				"panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-			fail(c, fmt.Errorf("panic: %v", rec))
-		}()
-		c.Next()
-	}
 }

@@ -29,7 +29,7 @@ func (h *Handlers) PesapalReturn(c *gin.Context) {
 			"We do not know this payment. If you were charged, contact the shop with your Pesapal confirmation.")
 		return
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	h.renderResult(c, co)
@@ -40,13 +40,13 @@ func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	v := templates.ResultPage{Page: page(c, "Payment status"), Summary: sum, Status: h.statusView(co), BreakOut: true}
 	switch co.Status {
 	case payments.StatusOpen:
-		v.RetryURL = "/c/" + co.ID
+		v.RetryURL = checkoutPath(co.ID)
 	case payments.StatusPaid:
 		if co.SuccessURL != "" {
 			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), "Return to "+sum.MerchantName
 		}
 	}
-	render(c, http.StatusOK, templates.ResultView(v))
+	h.render(c, http.StatusOK, templates.ResultView(v))
 }
 
 // PesapalIPN is GET and POST /ipn/pesapal. The notification is stored as
@@ -62,9 +62,9 @@ func (h *Handlers) PesapalIPN(c *gin.Context) {
 	reply, err := h.svc.PesapalIPN(c.Request.Context(), c.Request.Method, c.Request.URL.Query(), c.ContentType(), body)
 	switch {
 	case errors.Is(err, payments.ErrInvalidNotification):
-		h.log.WarnContext(c.Request.Context(), "pesapal ipn rejected", "request_id", c.GetString(keyRequestID), "err", err)
+		h.log.WarnContext(c.Request.Context(), "pesapal ipn rejected", "err", err)
 	case err != nil && !errors.Is(err, payments.ErrNotConfirmed) && !errors.Is(err, payments.ErrNotFound):
-		h.log.ErrorContext(c.Request.Context(), "pesapal ipn failed", "request_id", c.GetString(keyRequestID),
+		h.log.ErrorContext(c.Request.Context(), "pesapal ipn failed",
 			"tracking_id", reply.Reference, "err", err)
 	}
 	c.Data(reply.Status, reply.ContentType, reply.Body)

@@ -23,7 +23,7 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 				"open the payment link the shop gave you to see its status.")
 		return
 	case err != nil:
-		fail(c, err)
+		h.fail(c, err)
 		return
 	}
 	h.renderResult(c, co)
@@ -41,9 +41,9 @@ func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 	reply, err := h.svc.PokeaPayIPN(c.Request.Context(), c.ContentType(), body)
 	switch {
 	case errors.Is(err, payments.ErrInvalidNotification):
-		h.log.WarnContext(c.Request.Context(), "pokeapay ipn rejected", "request_id", c.GetString(keyRequestID), "err", err)
+		h.log.WarnContext(c.Request.Context(), "pokeapay ipn rejected", "err", err)
 	case err != nil && !errors.Is(err, payments.ErrNotFound) && !errors.Is(err, payments.ErrNotConfirmed):
-		h.log.ErrorContext(c.Request.Context(), "pokeapay ipn failed", "request_id", c.GetString(keyRequestID),
+		h.log.ErrorContext(c.Request.Context(), "pokeapay ipn failed",
 			"billreference", reply.Reference, "err", err)
 	}
 	c.Data(reply.Status, reply.ContentType, reply.Body)

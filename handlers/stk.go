@@ -28,13 +28,13 @@ func (h *Handlers) STKCallback(provider string) gin.HandlerFunc {
 		case err == nil:
 			c.JSON(http.StatusOK, gin.H{"status": "ok"})
 		case errors.Is(err, payments.ErrInvalidCallback):
-			h.log.WarnContext(c.Request.Context(), "stk callback rejected", "provider", provider, "request_id", c.GetString(keyRequestID), "err", err)
+			h.log.WarnContext(c.Request.Context(), "stk callback rejected", "provider", provider, "err", err)
 			c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "not a callback of this provider"})
 		case errors.Is(err, payments.ErrNotFound):
 			c.JSON(http.StatusNotFound, gin.H{"status": "error", "message": "unknown payment"})
 		default:
 			if !errors.Is(err, payments.ErrNotConfirmed) {
-				h.log.ErrorContext(c.Request.Context(), "stk callback failed", "provider", provider, "request_id", c.GetString(keyRequestID), "err", err)
+				h.log.ErrorContext(c.Request.Context(), "stk callback failed", "provider", provider, "err", err)
 			}
 			c.JSON(http.StatusInternalServerError, gin.H{"status": "error", "message": "not confirmed yet; retry later"})
 		}

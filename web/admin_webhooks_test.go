@@ -90,8 +90,8 @@ func (e *env) withPrivateWebhooks() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sess := handlers.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, ProviderOrigins: []string{e.simSrv.URL}})
+	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
+	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL}})
 	e.app, e.svc = app, svc
 }
 

@@ -233,8 +233,8 @@ func TestCookiesOverHTTPSAreSecureWithHostPrefix(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.createAdmin()
 	log := slog.New(slog.DiscardHandler)
-	sess := handlers.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), true)
-	engine := web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, ProviderOrigins: []string{e.simSrv.URL}})
+	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), true)
+	engine := web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL}})
 
 	get := httptest.NewRecorder()
 	engine.ServeHTTP(get, httptest.NewRequest(http.MethodGet, "https://pay.example.com/admin/login", nil))

@@ -84,8 +84,8 @@ func TestStartingAppAnswers503EverywhereButHealthz(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	log := slog.New(slog.DiscardHandler)
 	ready := handlers.NewReadiness()
-	sess := handlers.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	srv := httptest.NewServer(web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, Ready: ready}))
+	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
+	srv := httptest.NewServer(web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, Sessions: sess, Ready: ready}))
 	defer srv.Close()
 	id := e.createCheckout("starting-1")
 

@@ -22,7 +22,12 @@ type Config struct {
 	ProviderOrigins []string
 	// Sandbox, when set, is mounted under /sandbox/.
 	Sandbox http.Handler
-	Logger  *slog.Logger
+	// Logger writes the request lines and panics; wrap its handler in
+	// LogHandler so that they carry the request id.
+	Logger *slog.Logger
+	// Sessions are the cookie sessions, the same the handlers were built
+	// with.
+	Sessions *Sessions
 	// Ready is the app's start-up state: until it is ready, every route but
 	// /healthz and /readyz answers 503. nil serves at once (tests that
 	// build the engine after start-up).
@@ -44,15 +49,15 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 		ready = handlers.NewReadiness()
 		ready.Ready()
 	}
-	r.Use(handlers.RequestID(), handlers.Logger(cfg.Logger), handlers.Recover(), ready.Gate(), h.TestModeMark())
+	r.Use(RequestID(), Logger(cfg.Logger), Recover(cfg.Logger, h), ready.Gate(), h.TestModeMark())
 
 	cop := http.NewCrossOriginProtection()
-	sess := h.Sessions()
+	sess := cfg.Sessions
 	frames := append([]string{"'self'"}, cfg.ProviderOrigins...)
-	customer := handlers.SecurityHeaders("'self'", frames, cfg.ProviderOrigins)
-	admin := handlers.SecurityHeaders("'none'", nil, nil)
-	bare := handlers.SecurityHeaders("'none'", nil, nil)
-	forms := []gin.HandlerFunc{handlers.CrossOrigin(cop), sess.CSRF()}
+	customer := SecurityHeaders("'self'", frames, cfg.ProviderOrigins)
+	admin := SecurityHeaders("'none'", nil, nil)
+	bare := SecurityHeaders("'none'", nil, nil)
+	forms := []gin.HandlerFunc{CrossOrigin(cop, h), sess.CSRF(h)}
 
 	// Operations.
 	r.GET("/healthz", bare, h.Healthz)
@@ -70,9 +75,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	c.Use(forms...)
 	c.GET("/c/:id", h.CheckoutPage)
 	c.POST("/c/:id/pay", h.Pay)
-	// A form shown again after an error stays at its POST address; a
-	// reload of it lands on the checkout page.
-	c.GET("/c/:id/pay", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/c/"+c.Param("id")) })
+	c.GET("/c/:id/pay", h.PayFormReload)
 	c.GET("/c/:id/pesapal", h.PesapalFrame)
 	c.GET("/c/:id/stk", h.STKWait)
 	c.GET("/c/:id/status", h.Status)
@@ -98,12 +101,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login := r.Group("/admin", admin)
 	login.Use(forms...)
 	login.GET("/login", h.LoginPage)
-	login.POST("/login", h.Login)
+	login.POST("/login", LoginLimit(h), h.Login)
 	// The session is checked before the form checks, so a POST without a
 	// session (timed out, or no cookies at all) goes to the login page too
 	// instead of a "form expired" refusal; with a session, CSRF still applies.
 	ad := r.Group("/admin", admin)
-	ad.Use(h.RequireAdmin())
+	ad.Use(sess.RequireAdmin(h))
 	ad.Use(forms...)
 	ad.POST("/logout", h.Logout)
 	ad.GET("/orders", h.Orders)

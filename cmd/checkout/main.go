@@ -78,7 +78,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(web.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	slog.SetDefault(log)
 
 	st, err := store.Open(ctx, cfg.DB, store.Options{Now: opt.Now})
@@ -133,9 +133,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
-	sessions := handlers.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
+	sessions := web.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Ready: ready})
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 

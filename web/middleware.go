@@ -1,29 +1,36 @@
-package handlers
+package web
 
 import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"checkout/handlers"
+	"checkout/reqctx"
 )
 
 // RequestID gives every request an id (kept from X-Request-ID when it looks
-// sane), returned in the X-Request-ID header and shown on error pages.
+// sane), returned in the X-Request-ID header, shown on error pages and
+// carried by the request's context into every log line (see LogHandler).
 func RequestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if len(id) < 8 || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
 			b := make([]byte, 8)
 			if _, err := rand.Read(b); err != nil {
-				panic("handlers: no randomness: " + err.Error())
+				panic("web: no randomness: " + err.Error())
 			}
 			id = hex.EncodeToString(b)
 		}
-		c.Set(keyRequestID, id)
+		c.Request = c.Request.WithContext(reqctx.WithRequestID(c.Request.Context(), id))
 		c.Header("X-Request-ID", id)
 		c.Next()
 	}
@@ -41,10 +48,29 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "request",
-			slog.String("request_id", c.GetString(keyRequestID)), slog.String("method", c.Request.Method),
+			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path), slog.String("route", c.FullPath()),
 			slog.Int("status", c.Writer.Status()), slog.Duration("took", time.Since(start)),
 			slog.String("ip", c.ClientIP()))
+	}
+}
+
+// Recover turns a panic into the generic error page, with the stack in
+// the log.
+func Recover(log *slog.Logger, h *handlers.Handlers) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler {
+				panic(rec)
+			}
+			log.ErrorContext(c.Request.Context(), "panic", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+			h.Fail(c, fmt.Errorf("panic: %v", rec))
+		}()
+		c.Next()
 	}
 }
 
@@ -56,10 +82,10 @@ func SecurityHeaders(frameAncestors string, frameSrc, formAction []string) gin.H
 	return func(c *gin.Context) {
 		b := make([]byte, 18)
 		if _, err := rand.Read(b); err != nil {
-			panic("handlers: no randomness: " + err.Error())
+			panic("web: no randomness: " + err.Error())
 		}
 		nonce := base64.StdEncoding.EncodeToString(b)
-		c.Set(keyNonce, nonce)
+		reqctx.SetNonce(c, nonce)
 		fs := "'none'"
 		if len(frameSrc) > 0 {
 			fs = strings.Join(frameSrc, " ")

@@ -1,34 +1,30 @@
-package handlers
+package web
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
-)
 
-// Context keys the middleware sets for handlers and templates.
-const (
-	keyNonce     = "csp_nonce"
-	keyCSRF      = "csrf_token"
-	keyRequestID = "request_id"
-	keyAdmin     = "admin_email"
-	keyTestMode  = "test_mode"
+	"checkout/handlers"
+	"checkout/reqctx"
 )
 
 // Sessions holds the two cookie sessions: the customer's (SameSite=Lax, so
 // the provider's top-level GET back to us still carries it; it holds the CSRF
 // token) and the admin's (SameSite=Strict). Both are signed and encrypted
-// with keys derived from CHECKOUT_SECRET.
+// with keys derived from CHECKOUT_SECRET. The admin login and logout
+// handlers reach them through handlers.Sessions.
 type Sessions struct {
 	store                   *sessions.CookieStore
 	customerName, adminName string
 	secure                  bool
 }
+
+var _ handlers.Sessions = (*Sessions)(nil)
 
 // NewSessions builds the cookie sessions. secure (an https public URL) turns
 // on the Secure flag and the __Host- prefix.
@@ -61,76 +57,31 @@ func (s *Sessions) admin(c *gin.Context) *sessions.Session {
 func randomToken() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		panic("handlers: no randomness: " + err.Error())
+		panic("web: no randomness: " + err.Error())
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// CSRF is the synchronizer-token middleware: every request gets the
-// session's token for its forms, and every unsafe request must send it back
-// in the form field csrf_token (or the X-CSRF-Token header for htmx).
-func (s *Sessions) CSRF() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		sess := s.customer(c)
-		tok, _ := sess.Values["csrf"].(string)
-		if tok == "" {
-			tok = randomToken()
-			sess.Values["csrf"] = tok
-			if err := sess.Save(c.Request, c.Writer); err != nil {
-				fail(c, err)
-				return
-			}
-		}
-		c.Set(keyCSRF, tok)
-		switch c.Request.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			c.Next()
-			return
-		}
-		sent := c.GetHeader("X-CSRF-Token")
-		if sent == "" {
-			sent = c.PostForm("csrf_token")
-		}
-		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
-			forbidden(c, "This form has expired. Go back, reload the page and try again.")
-			return
-		}
-		c.Next()
-	}
-}
-
-// CrossOrigin runs Go's cross-origin protection in front of the CSRF token,
-// as a second check.
-func CrossOrigin(cop *http.CrossOriginProtection) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if err := cop.Check(c.Request); err != nil {
-			forbidden(c, "This request came from another site and was refused.")
-			return
-		}
-		c.Next()
-	}
-}
-
 // RequireAdmin sends a request without a live admin session to the login
 // page, and keeps a live session alive. The payments service says whether a
-// session is live (see payments.Service.AdminSession), by its clock.
-func (h *Handlers) RequireAdmin() gin.HandlerFunc {
-	s := h.sessions
+// session is live (see payments.Service.AdminSession), by its clock; the
+// handlers pass the question on.
+func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		sess := s.admin(c)
 		email, _ := sess.Values["email"].(string)
 		seen, _ := sess.Values["seen"].(int64)
 		epoch, _ := sess.Values["epoch"].(int64)
-		live, err := h.svc.AdminSession(c.Request.Context(), email, seen, epoch)
+		live, err := h.AdminSession(c.Request.Context(), email, seen, epoch)
 		if err != nil {
-			fail(c, err)
+			h.Fail(c, err)
 			return
 		}
 		if !live {
 			if email != "" {
 				sess.Options.MaxAge = -1
 				if err := sess.Save(c.Request, c.Writer); err != nil {
-					fail(c, err)
+					h.Fail(c, err)
 					return
 				}
 			}
@@ -138,32 +89,33 @@ func (h *Handlers) RequireAdmin() gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		sess.Values["seen"] = h.svc.Now().Unix()
+		sess.Values["seen"] = h.Now().Unix()
 		if err := sess.Save(c.Request, c.Writer); err != nil {
-			fail(c, err)
+			h.Fail(c, err)
 			return
 		}
-		c.Set(keyAdmin, email)
+		reqctx.SetAdmin(c, email)
 		c.Next()
 	}
 }
 
-// login starts a fresh admin session, used at now, and a fresh CSRF token,
+// Login starts a fresh admin session, used at now, and a fresh CSRF token,
 // so nothing from before the login carries over (session fixation).
-func (s *Sessions) login(c *gin.Context, email string, epoch int64, now time.Time) error {
+func (s *Sessions) Login(c *gin.Context, email string, epoch int64, now time.Time) error {
 	cust := s.customer(c)
 	tok := randomToken()
 	cust.Values["csrf"] = tok
 	if err := cust.Save(c.Request, c.Writer); err != nil {
 		return err
 	}
-	c.Set(keyCSRF, tok)
+	reqctx.SetCSRF(c, tok)
 	adm := s.admin(c)
 	adm.Values = map[any]any{"email": email, "seen": now.Unix(), "epoch": epoch}
 	return adm.Save(c.Request, c.Writer)
 }
 
-func (s *Sessions) logout(c *gin.Context) error {
+// Logout ends the admin session in this browser.
+func (s *Sessions) Logout(c *gin.Context) error {
 	adm := s.admin(c)
 	adm.Values = map[any]any{}
 	adm.Options.MaxAge = -1

@@ -1,0 +1,33 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/payments"
+	"checkout/templates"
+)
+
+// renderContactStep asks for the details PokeaPay still needs. Coming from
+// the method choice it is a question (200, nothing marked); the step's own
+// form sent back with something missing or wrong is marked field by field
+// (422).
+func (h *Handlers) renderContactStep(c *gin.Context, co *payments.Checkout, need *payments.ContactNeeded) {
+	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: checkoutPath(co.ID),
+		AskPhone: need.Asks(payments.FieldCustomerPhone), AskEmail: need.Asks(payments.FieldCustomerEmail),
+		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
+	switch {
+	case step.AskPhone && step.AskEmail:
+		step.Why = "PokeaPay asks for your phone number and email address with every payment."
+	case step.AskPhone:
+		step.Why = "PokeaPay asks for your phone number with every payment."
+	default:
+		step.Why = "PokeaPay asks for your email address with every payment."
+	}
+	status, errs := http.StatusOK, map[string]string(nil)
+	if c.PostForm("step") == "contact" {
+		status, errs = http.StatusUnprocessableEntity, need.Errors
+	}
+	h.renderCheckoutPage(c, status, co, errs, "", step)
+}

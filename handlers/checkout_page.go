@@ -1,0 +1,78 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/payments"
+	"checkout/templates"
+)
+
+var methodLabels = map[string][2]string{
+	payments.MethodPesapal:  {"Pay with Pesapal", "Card, M-Pesa, Airtel Money and more"},
+	payments.MethodPokeaPay: {"Pay with PokeaPay", "M-Pesa or card on PokeaPay's page"},
+	payments.MethodSTK:      {"M-Pesa on your phone", "Approve a prompt on your phone"},
+}
+
+// CheckoutPage is GET /c/{id}: the order and the method choice, or the
+// receipt, or a clear page for a checkout that can no longer be paid.
+func (h *Handlers) CheckoutPage(c *gin.Context) {
+	co, _, ok := h.open(c, nil)
+	if !ok {
+		return
+	}
+	h.renderCheckout(c, http.StatusOK, co, nil)
+}
+
+func (h *Handlers) renderCheckout(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string) {
+	h.renderCheckoutForm(c, status, co, fieldErrs, "")
+}
+
+func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string) {
+	h.renderCheckoutPage(c, status, co, fieldErrs, contact, nil)
+}
+
+func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string,
+	step *templates.ContactStep) {
+	var methods []templates.MethodOption
+	var stk *templates.STKForm
+	pesapal := false
+	for _, m := range h.svc.Methods(co) {
+		pesapal = pesapal || m.Key == payments.MethodPesapal && m.Available
+		if m.Key == payments.MethodSTK {
+			// A form of its own: it needs the phone number.
+			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
+			continue
+		}
+		l := methodLabels[m.Key]
+		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
+	}
+	v := templates.CheckoutPage{
+		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
+		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
+		Pending: co.Status == payments.StatusPending, Status: h.statusView(co),
+		PayAction: payPath(co.ID), NeedsContact: pesapal && payments.NeedsContact(co), Contact: contact, STK: stk,
+		ContactStep: step,
+	}
+	if step != nil {
+		v.Page = page(c, "Your details for "+step.Provider)
+	}
+	h.withNote(c, co, &v.Status)
+	if co.CancelURL != "" {
+		v.CancelAction = cancelPath(co.ID)
+	}
+	h.render(c, status, templates.CheckoutView(v))
+}
+
+// stkPhone fills the M-Pesa number: what the customer just typed, else the
+// last number tried, else the checkout's phone.
+func (h *Handlers) stkPhone(c *gin.Context, co *payments.Checkout) string {
+	if p := c.PostForm("phone"); p != "" {
+		return p
+	}
+	if p := h.svc.LastSTKPhone(c.Request.Context(), co.ID); p != "" {
+		return payments.LocalPhone(p)
+	}
+	return payments.LocalPhone(co.CustomerPhone)
+}

@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"checkout/payments"
+)
+
+// Pay is POST /c/{id}/pay: the customer chose a method.
+func (h *Handlers) Pay(c *gin.Context) {
+	co, _, ok := h.open(c, nil)
+	if !ok {
+		return
+	}
+	method := c.PostForm("method")
+	switch method {
+	case payments.MethodPesapal:
+		_, err := h.svc.StartPesapal(c.Request.Context(), co.ID, c.PostForm("contact"))
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, pesapalPath(co.ID))
+	case payments.MethodSTK:
+		_, err := h.svc.StartSTK(c.Request.Context(), co.ID, c.PostForm("phone"))
+		if errors.Is(err, payments.ErrPhoneBusy) {
+			fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+			if ferr != nil {
+				h.fail(c, ferr)
+				return
+			}
+			h.renderCheckout(c, http.StatusConflict, fresh, nil)
+			return
+		}
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, stkPath(co.ID))
+	case payments.MethodPokeaPay:
+		u, err := h.svc.StartPokeaPay(c.Request.Context(), co.ID, payments.CustomerContact{Contact: c.PostForm("contact"),
+			Email: c.PostForm(payments.FieldCustomerEmail), Phone: c.PostForm(payments.FieldCustomerPhone)})
+		var need *payments.ContactNeeded
+		if errors.As(err, &need) {
+			h.renderContactStep(c, co, need)
+			return
+		}
+		if h.payError(c, co, err) {
+			return
+		}
+		c.Redirect(http.StatusSeeOther, u)
+	default:
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "Choose one of the payment methods below."})
+	}
+}
+
+// PayFormReload is GET /c/{id}/pay. A form shown again after an error
+// stays at its POST address; a reload of it lands on the checkout page.
+func (h *Handlers) PayFormReload(c *gin.Context) {
+	c.Redirect(http.StatusSeeOther, checkoutPath(c.Param("id")))
+}
+
+// payError shows what went wrong starting a payment and reports whether
+// there was an error.
+func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bool {
+	var fe *payments.FieldError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &fe):
+		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"))
+	case errors.Is(err, payments.ErrMethodUnavailable):
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "That payment method is not available for this order."})
+	case errors.Is(err, payments.ErrNotPayable):
+		if fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID); ferr == nil && !h.payable(c, fresh) {
+			return true
+		}
+		notice(c, http.StatusConflict, "This checkout can no longer be paid", "Ask the shop for a new payment link.")
+	case errors.Is(err, payments.ErrProvider):
+		fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+		if ferr != nil {
+			h.fail(c, ferr)
+			return true
+		}
+		h.renderCheckout(c, http.StatusBadGateway, fresh, map[string]string{
+			"method": "The payment provider could not start the payment. Nothing was charged; please try again in a moment."})
+	default:
+		h.fail(c, err)
+	}
+	return true
+}

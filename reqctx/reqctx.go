@@ -1,0 +1,53 @@
+// Package reqctx carries what the web middleware learns about a request to
+// the handlers and to the logs: the request id (in the request's context, so
+// every log line written with it can name the request), and the CSP nonce,
+// the CSRF token and the signed-in admin (on the Gin context, for pages).
+// The middleware in web sets them; handlers read them. It imports nothing of
+// ours, so both layers may use it without handlers importing web.
+package reqctx
+
+import (
+	"context"
+
+	"github.com/gin-gonic/gin"
+)
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the id of the request ctx belongs to, or "" outside a
+// request (background work).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Keys of the values the middleware sets on the Gin context.
+const (
+	keyNonce = "csp_nonce"
+	keyCSRF  = "csrf_token"
+	keyAdmin = "admin_email"
+)
+
+// SetNonce records the request's CSP nonce, for the page's scripts.
+func SetNonce(c *gin.Context, nonce string) { c.Set(keyNonce, nonce) }
+
+// Nonce is the request's CSP nonce.
+func Nonce(c *gin.Context) string { return c.GetString(keyNonce) }
+
+// SetCSRF records the session's CSRF token, for the page's forms.
+func SetCSRF(c *gin.Context, token string) { c.Set(keyCSRF, token) }
+
+// CSRF is the session's CSRF token.
+func CSRF(c *gin.Context) string { return c.GetString(keyCSRF) }
+
+// SetAdmin records the email of the admin whose live session made the
+// request.
+func SetAdmin(c *gin.Context, email string) { c.Set(keyAdmin, email) }
+
+// Admin is the email of the signed-in admin, "" on pages outside the admin.
+func Admin(c *gin.Context) string { return c.GetString(keyAdmin) }
