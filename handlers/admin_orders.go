@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -28,10 +29,10 @@ func (h *Handlers) Orders(c *gin.Context) {
 	for _, s := range payments.Statuses {
 		v.Statuses = append(v.Statuses, string(s))
 	}
-	if f.Status != "" && !contains(v.Statuses, f.Status) {
+	if f.Status != "" && !slices.Contains(v.Statuses, f.Status) {
 		v.FieldErrors["status"] = "Choose a status from the list."
 	}
-	if f.Method != "" && !contains(v.MethodKeys, f.Method) {
+	if f.Method != "" && !slices.Contains(v.MethodKeys, f.Method) {
 		v.FieldErrors["method"] = "Choose a method from the list."
 	}
 	if len(f.Q) > 100 {
@@ -68,15 +69,6 @@ func (h *Handlers) Orders(c *gin.Context) {
 		v.NextURL = "/admin/orders?" + q.Encode()
 	}
 	h.render(c, http.StatusOK, templates.OrdersView(v))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Order is GET /admin/orders/{id}: everything about one order and its

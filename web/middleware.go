@@ -25,9 +25,7 @@ func RequestID() gin.HandlerFunc {
 		id := c.GetHeader("X-Request-ID")
 		if len(id) < 8 || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
 			b := make([]byte, 8)
-			if _, err := rand.Read(b); err != nil {
-				panic("web: no randomness: " + err.Error())
-			}
+			rand.Read(b) // never fails: the runtime stops the program if it cannot read
 			id = hex.EncodeToString(b)
 		}
 		c.Request = c.Request.WithContext(reqctx.WithRequestID(c.Request.Context(), id))
@@ -81,9 +79,7 @@ func Recover(log *slog.Logger, h *handlers.Handlers) gin.HandlerFunc {
 func SecurityHeaders(frameAncestors string, frameSrc, formAction []string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
-			panic("web: no randomness: " + err.Error())
-		}
+		rand.Read(b) // never fails: the runtime stops the program if it cannot read
 		nonce := base64.StdEncoding.EncodeToString(b)
 		reqctx.SetNonce(c, nonce)
 		fs := "'none'"

@@ -429,7 +429,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // randomBytes returns n bytes from crypto/rand (which never fails).
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	rand.Read(b)
 	return b
 }
 
