@@ -53,6 +53,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	cop := http.NewCrossOriginProtection()
 	sess := cfg.Sessions
+	if sess == nil {
+		// Every form and admin route needs them: refuse to build an
+		// engine that would answer 500 to all of them.
+		panic("web: Config.Sessions is required")
+	}
 	frames := append([]string{"'self'"}, cfg.ProviderOrigins...)
 	customer := SecurityHeaders("'self'", frames, cfg.ProviderOrigins)
 	admin := SecurityHeaders("'none'", nil, nil)
