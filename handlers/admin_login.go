@@ -1,17 +1,21 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"checkout/payments"
 	"checkout/reqctx"
 	"checkout/templates"
 )
 
-// wrongLogin is the one answer to a wrong email or password, and to an
-// account that must wait after repeated failures.
+// wrongLogin is the one answer to a wrong email or password.
 const wrongLogin = "Wrong email or password."
 
 // LoginPage is GET /admin/login.
@@ -35,7 +39,11 @@ func (h *Handlers) Login(c *gin.Context) {
 		h.render(c, http.StatusUnprocessableEntity, templates.LoginView(v))
 		return
 	}
-	u, ok, err := h.svc.Login(c.Request.Context(), email, password)
+	u, ok, err := h.svc.Login(c.Request.Context(), email, password, c.ClientIP())
+	if wait, isWait := errors.AsType[*payments.LoginWaitError](err); isWait {
+		h.loginWait(c, v, wait)
+		return
+	}
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -51,6 +59,26 @@ func (h *Handlers) Login(c *gin.Context) {
 	}
 	h.log.InfoContext(c.Request.Context(), "admin logged in", "admin", email)
 	c.Redirect(http.StatusSeeOther, "/admin/orders")
+}
+
+// loginWait answers a login the service refused before checking the
+// password: 429 with Retry-After, the email kept. The text says what to
+// wait for; it tells nothing about the account (an unknown email is
+// throttled the same way).
+func (h *Handlers) loginWait(c *gin.Context, v templates.LoginPage, w *payments.LoginWaitError) {
+	secs := int(math.Ceil(w.RetryAfter.Seconds()))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	switch {
+	case w.Busy:
+		v.Error = "Too many logins are being checked right now. Try again in a few seconds."
+	case secs == 1:
+		v.Error = "Too many failed logins from your network. Try again in a second."
+	case secs <= 90:
+		v.Error = fmt.Sprintf("Too many failed logins from your network. Try again in %d seconds.", secs)
+	default:
+		v.Error = fmt.Sprintf("Too many failed logins from your network. Try again in %d minutes.", (secs+59)/60)
+	}
+	h.render(c, http.StatusTooManyRequests, templates.LoginView(v))
 }
 
 // LoginThrottled answers a login form from an address that has tried too

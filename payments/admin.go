@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"checkout/store"
@@ -11,59 +12,57 @@ import (
 // AdminUser is an admin who logs in to the order pages.
 type AdminUser = store.AdminUser
 
-const (
-	// freeFailures is how many wrong passwords an account takes before
-	// each further try must wait.
-	freeFailures = 5
-	maxLoginWait = 15 * time.Minute
-)
-
 // AdminIdle is how long an admin session lives without a request.
 const AdminIdle = 30 * time.Minute
 
-// loginWait is how long an account with n failures must wait after its
-// last failure: nothing for the first five, then 1 s doubling each time.
-func loginWait(n int) time.Duration {
-	if n < freeFailures {
-		return 0
+// Login checks an admin's email and password, tried from client address ip
+// (as the web layer decides it). ok is false for a wrong email or password,
+// with no hint which. A *LoginWaitError refuses the try before any password
+// is checked: this client (the email from this address, or this address
+// across emails) has failed too often and must wait, or too many checks are
+// running. The right password is never refused to a client that has not been
+// failing, however many wrong guesses others make at the same account.
+//
+// An unknown email costs a real hash check, and is throttled like a known
+// one, so neither timing nor throttling tells which emails exist. The
+// account's own failure count is kept as a record (and for the log); it no
+// longer delays anyone.
+func (s *Service) Login(ctx context.Context, email, password, ip string) (u *AdminUser, ok bool, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	try, err := s.login.admit(email, ip, s.now())
+	if err != nil {
+		return nil, false, err
 	}
-	d := time.Second
-	for i := freeFailures; i < n && d < maxLoginWait; i++ {
-		d *= 2
-	}
-	return min(d, maxLoginWait)
-}
-
-// spendACheck does the work of a real password check against the store's
-// dummy hash (made on first use, not at start), so that timing does not
-// reveal which emails exist or which accounts must wait.
-func spendACheck(password string) error {
-	_, err := store.VerifyPassword(store.DummyPasswordHash(), password)
-	return err
-}
-
-// Login checks an admin's email and password. ok is false for a wrong
-// email or password, and during an account's wait after repeated failures
-// (then the password is not even checked, and the answer is the same, so
-// the wait tells a guesser nothing). A wrong password counts as a failure;
-// a right one clears them. The service's clock decides the wait.
-func (s *Service) Login(ctx context.Context, email, password string) (u *AdminUser, ok bool, err error) {
+	checked := false
+	defer func() {
+		if !checked {
+			try.cancel(s.now())
+			return
+		}
+		try.end(ok, s.now())
+	}()
 	u, err = s.st.AdminByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, spendACheck(password)
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
-	if u.LastFailedAt != nil && s.now().Sub(*u.LastFailedAt) < loginWait(u.FailedLogins) {
-		return nil, false, spendACheck(password)
+	hash := store.DummyPasswordHash()
+	if known {
+		hash = u.PasswordHash
 	}
-	ok, err = store.VerifyPassword(u.PasswordHash, password)
-	if err != nil {
+	var verr error
+	if err := s.login.hash(ctx, func() { ok, verr = s.verify(hash, password) }); err != nil {
 		return nil, false, err
+	}
+	if verr != nil {
+		return nil, false, verr
+	}
+	checked = true
+	if !known {
+		return nil, false, nil
 	}
 	if !ok {
-		s.log.WarnContext(ctx, "admin login failed", "admin", email, "failures", u.FailedLogins+1)
+		s.log.WarnContext(ctx, "admin login failed", "admin", email, "ip", ip, "failures", u.FailedLogins+1)
 		return nil, false, s.st.RecordLoginFailure(ctx, u.ID)
 	}
 	return u, true, s.st.ResetLoginFailures(ctx, u.ID)

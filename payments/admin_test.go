@@ -23,6 +23,12 @@ const (
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
+	return newAdminEnvWith(t, Config{})
+}
+
+// newAdminEnvWith is newAdminEnv with cfg's login settings.
+func newAdminEnvWith(t *testing.T, cfg Config) *adminEnv {
+	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
@@ -37,46 +43,12 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	if err := st.CreateAdmin(ctx, "adm_1", testAdminEmail, hash); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{PublicURL: "http://shop.example", Store: st, Now: c.now})
+	cfg.PublicURL, cfg.Store, cfg.Now = "http://shop.example", st, c.now
+	svc, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &adminEnv{st: st, svc: svc, clock: c}
-}
-
-func TestLoginWaitAfterFiveFailuresEndsOnTheServiceClock(t *testing.T) {
-	e := newAdminEnv(t)
-	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		if _, ok, err := e.svc.Login(ctx, testAdminEmail, "wrong"); ok || err != nil {
-			t.Fatalf("wrong password %d: ok %v err %v", i+1, ok, err)
-		}
-	}
-	// The fifth failure starts a wait of one second: the right password is
-	// refused during it, and not counted.
-	if _, ok, err := e.svc.Login(ctx, testAdminEmail, testAdminPassword); ok || err != nil {
-		t.Fatalf("during the wait: ok %v err %v, want refused", ok, err)
-	}
-	u, err := e.st.AdminByEmail(ctx, testAdminEmail)
-	if err != nil || u.FailedLogins != 5 {
-		t.Fatalf("failed logins after the wait's refusal = %v (%v), want 5", u, err)
-	}
-	e.clock.add(time.Second)
-	got, ok, err := e.svc.Login(ctx, testAdminEmail, testAdminPassword)
-	if !ok || err != nil || got == nil || got.Email != testAdminEmail {
-		t.Fatalf("after the wait: %v ok %v err %v, want the admin", got, ok, err)
-	}
-	if u, err := e.st.AdminByEmail(ctx, testAdminEmail); err != nil || u.FailedLogins != 0 || u.LastFailedAt != nil {
-		t.Fatalf("a good login left %+v (%v), want failures cleared", u, err)
-	}
-}
-
-func TestLoginWithAnUnknownEmailIsRefusedLikeAWrongPassword(t *testing.T) {
-	e := newAdminEnv(t)
-	u, ok, err := e.svc.Login(context.Background(), "nobody@example.com", testAdminPassword)
-	if u != nil || ok || err != nil {
-		t.Fatalf("unknown email: %v ok %v err %v, want nil, false, nil", u, ok, err)
-	}
 }
 
 func TestAdminSessionIdlesOutOnTheServiceClockAndEndsAtLogout(t *testing.T) {

@@ -67,9 +67,15 @@ type Config struct {
 	// WebhookJitter spreads each retry delay; nil is ±10% at random
 	// (tests pin it).
 	WebhookJitter func(time.Duration) time.Duration
-	Store         *store.Store
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// LoginHashes caps the password checks (19 MiB each) that run at
+	// once; 0 is twice the processors Go may use.
+	LoginHashes int
+	// LoginQueueWait is how long a login waits for a free check before it
+	// is turned away as busy; 0 is 2 s.
+	LoginQueueWait time.Duration
+	Store          *store.Store
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -78,6 +84,11 @@ type Service struct {
 	st  *store.Store
 	log *slog.Logger
 	now func() time.Time
+
+	login *loginGuard
+	// verify checks a password against a hash (store.VerifyPassword;
+	// tests wrap it to watch how many run at once).
+	verify func(hash, password string) (bool, error)
 }
 
 // New checks the configuration and builds the service.
@@ -104,13 +115,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebhookJitter == nil {
 		cfg.WebhookJitter = jitter
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() },
+		login: newLoginGuard(cfg.LoginHashes, cfg.LoginQueueWait), verify: store.VerifyPassword}
 	// Webhook bodies are written by the store with each status change, in
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.
 	s.st = cfg.Store.WithWebhookPayload(s.webhookPayload)
 	// Made once per process, off the start-up path, so that the first login
-	// with an unknown email costs what the later ones do (spendACheck).
+	// with an unknown email costs what the later ones do (Login).
 	go store.DummyPasswordHash()
 	return s, nil
 }

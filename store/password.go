@@ -36,9 +36,9 @@ func hashPassword(password string) string {
 }
 
 // DummyPasswordHash returns a real Argon2id hash, with our parameters, of a
-// random password nobody knows. A login for an unknown email (or during an
-// account's wait) checks the password against it, so it costs the same time
-// as a real check and timing does not tell which accounts exist. It is made
+// random password nobody knows. A login for an unknown email checks the
+// password against it, so it costs the same time as a real check and timing
+// does not tell which accounts exist. It is made
 // on first use, not when the program starts: a process that never sees a
 // login never spends the 19 MiB and the hashing time.
 func DummyPasswordHash() string { return dummyPasswordHash() }

@@ -1,0 +1,250 @@
+package payments
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Login throttling and the cap on password hashes. A wrong guess slows down
+// the client that made it, never the account: failures are counted per
+// (email, client IP) and per client IP, so an address that hammers an
+// account cannot lock out the admin logging in from elsewhere. Each
+// Argon2id check takes 19 MiB, so only a few run at once; the rest wait
+// briefly and are then turned away.
+const (
+	// pairFreeFailures is how many wrong passwords one client may make for
+	// one email before each further try must wait.
+	pairFreeFailures = 5
+	// ipFreeFailures is the same across every email, from one address.
+	ipFreeFailures = 20
+	maxLoginWait   = 15 * time.Minute
+	// forgetFailures: a client that has not failed for this long starts
+	// afresh.
+	forgetFailures = 24 * time.Hour
+	// loginTableSize bounds the memory the counters take; the least
+	// recently failing keys are forgotten first. Forgetting only ever
+	// helps the client it concerns, and its per-IP counter is touched at
+	// each of its tries, so a flood of fresh (email, IP) pairs from one
+	// address does not reset that address.
+	loginTableSize = 10000
+	// defaultLoginQueueWait is how long a login waits for a free hash slot.
+	defaultLoginQueueWait = 2 * time.Second
+)
+
+// LoginWaitError refuses a login without checking its password: the client
+// has failed too often (Busy false), or too many password checks are
+// already running (Busy true). RetryAfter is when to try again.
+type LoginWaitError struct {
+	RetryAfter time.Duration
+	Busy       bool
+}
+
+func (e *LoginWaitError) Error() string {
+	if e.Busy {
+		return "payments: login refused: password checks busy"
+	}
+	return fmt.Sprintf("payments: login refused: too many failures, retry after %s", e.RetryAfter)
+}
+
+// loginWait is how long a client with n failures must wait after its last
+// one: nothing for the first free ones, then 1 s doubling each time, up to
+// maxLoginWait.
+func loginWait(n, free int) time.Duration {
+	if n < free {
+		return 0
+	}
+	d := time.Second
+	for i := free; i < n && d < maxLoginWait; i++ {
+		d *= 2
+	}
+	return min(d, maxLoginWait)
+}
+
+// clientKey is the bucket of a client address: the address itself for IPv4,
+// its /64 for IPv6 (one subscriber usually holds a whole /64). Text that is
+// not an address is its own bucket.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// failures is one key's count. pending counts checks under way, as
+// failures until they end, so that parallel tries cannot pass the wait.
+type failures struct {
+	key     string
+	n       int
+	pending int
+	last    time.Time
+}
+
+// loginGuard holds the failure counters (a bounded LRU) and the hash
+// semaphore.
+type loginGuard struct {
+	mu    sync.Mutex
+	order *list.List // of *failures, most recently touched at the front
+	byKey map[string]*list.Element
+	size  int
+
+	sem       chan struct{}
+	queueWait time.Duration
+}
+
+func newLoginGuard(hashes int, queueWait time.Duration) *loginGuard {
+	if hashes <= 0 {
+		hashes = 2 * runtime.GOMAXPROCS(0)
+	}
+	if queueWait <= 0 {
+		queueWait = defaultLoginQueueWait
+	}
+	return &loginGuard{order: list.New(), byKey: map[string]*list.Element{}, size: loginTableSize,
+		sem: make(chan struct{}, hashes), queueWait: queueWait}
+}
+
+// loginTry is one admitted try; end reports its outcome.
+type loginTry struct {
+	g        *loginGuard
+	pair, ip string
+}
+
+func pairKey(email, ip string) string { return "pair\x00" + email + "\x00" + ip }
+func ipKey(ip string) string          { return "ip\x00" + ip }
+
+// admit decides whether a client may try a password now. It refuses with a
+// *LoginWaitError while the (email, IP) pair or the IP must wait;
+// otherwise it counts the try as pending under both keys.
+func (g *loginGuard) admit(email, ip string, now time.Time) (*loginTry, error) {
+	ip = clientKey(ip)
+	t := &loginTry{g: g, pair: pairKey(email, ip), ip: ipKey(ip)}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var wait time.Duration
+	for _, k := range []struct {
+		key  string
+		free int
+	}{{t.pair, pairFreeFailures}, {t.ip, ipFreeFailures}} {
+		f := g.get(k.key, now)
+		if f == nil {
+			continue
+		}
+		if left := f.last.Add(loginWait(f.n+f.pending, k.free)).Sub(now); left > wait {
+			wait = left
+		}
+	}
+	if wait > 0 {
+		return nil, &LoginWaitError{RetryAfter: wait}
+	}
+	for _, k := range []string{t.pair, t.ip} {
+		g.touch(k, now).pending++
+	}
+	return t, nil
+}
+
+// end records the try's outcome: a failure counts under both keys; a
+// success clears the pair (not the IP: one good account does not excuse
+// guesses at others).
+func (t *loginTry) end(ok bool, now time.Time) {
+	g := t.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range []string{t.pair, t.ip} {
+		f := g.touch(k, now)
+		f.pending = max(0, f.pending-1)
+		switch {
+		case !ok:
+			f.n++
+			f.last = now
+		case k == t.pair:
+			g.order.Remove(g.byKey[k])
+			delete(g.byKey, k)
+		}
+	}
+	g.dropIdle()
+}
+
+// cancel ends a try that checked no password (busy, a store error): it
+// counts neither way.
+func (t *loginTry) cancel(now time.Time) {
+	g := t.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range []string{t.pair, t.ip} {
+		if f := g.get(k, now); f != nil {
+			f.pending = max(0, f.pending-1)
+		}
+	}
+}
+
+// get returns the key's live counter, or nil; a counter idle for
+// forgetFailures is dropped.
+func (g *loginGuard) get(key string, now time.Time) *failures {
+	e, ok := g.byKey[key]
+	if !ok {
+		return nil
+	}
+	f := e.Value.(*failures)
+	if f.pending == 0 && now.Sub(f.last) > forgetFailures {
+		g.order.Remove(e)
+		delete(g.byKey, key)
+		return nil
+	}
+	return f
+}
+
+// touch returns the key's counter, made if needed, and marks it recently
+// used; the table stays within its size by forgetting the least recently
+// used key.
+func (g *loginGuard) touch(key string, now time.Time) *failures {
+	if f := g.get(key, now); f != nil {
+		g.order.MoveToFront(g.byKey[key])
+		return f
+	}
+	g.byKey[key] = g.order.PushFront(&failures{key: key, last: now})
+	g.dropIdle()
+	return g.byKey[key].Value.(*failures)
+}
+
+// dropIdle forgets the least recently used keys beyond the table's size.
+func (g *loginGuard) dropIdle() {
+	for g.order.Len() > g.size {
+		e := g.order.Back()
+		g.order.Remove(e)
+		delete(g.byKey, e.Value.(*failures).key)
+	}
+}
+
+// hash runs check holding one of the few hash slots, waiting up to the
+// queue wait for one; past it, a *LoginWaitError with Busy.
+func (g *loginGuard) hash(ctx context.Context, check func()) error {
+	select {
+	case g.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(g.queueWait)
+		defer t.Stop()
+		select {
+		case g.sem <- struct{}{}:
+		case <-t.C:
+			return &LoginWaitError{RetryAfter: time.Second, Busy: true}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-g.sem }()
+	check()
+	return nil
+}
