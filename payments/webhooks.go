@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -118,10 +117,7 @@ func signWebhookKeys(keys [][]byte, id string, timestamp int64, body []byte) str
 // timeout, redirects not followed, no proxy, and unless allowPrivate a
 // dialler that refuses internal addresses.
 func NewWebhookClient(allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		d.Control = guardControl
-	}
+	d := webhookDialer(allowPrivate, nil)
 	tr := &http.Transport{
 		Proxy:                 nil, // a proxy would dial for us, past the guard
 		DialContext:           d.DialContext,
