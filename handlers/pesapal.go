@@ -18,7 +18,7 @@ const maxNotificationBody = 64 << 10
 // customer's browser comes back here. It only says "look now": the page asks
 // Pesapal for the status before showing anything.
 func (h *Handlers) PesapalReturn(c *gin.Context) {
-	co, err := h.svc.PesapalReturn(c.Request.Context(), c.Request.URL.Query(), c.Request.URL.RawQuery)
+	co, err := h.svc.PesapalReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrInvalidNotification):
 		notice(c, http.StatusBadRequest, "We could not read this payment",

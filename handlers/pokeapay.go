@@ -15,7 +15,7 @@ import (
 // nothing and gets a neutral page; a verified one is still only a hint, and
 // the page shows what PokeaPay's payment verification says.
 func (h *Handlers) PokeaPayReturn(c *gin.Context) {
-	co, err := h.svc.PokeaPayReturn(c.Request.Context(), c.Request.URL.Query(), c.Request.URL.RawQuery)
+	co, err := h.svc.PokeaPayReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrForged) || errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusBadRequest, "We could not confirm this payment here",

@@ -78,6 +78,9 @@ type Service struct {
 	st  *store.Store
 	log *slog.Logger
 	now func() time.Time
+	// unknownLog samples the log lines about notifications for references
+	// we never issued.
+	unknownLog *logSampler
 }
 
 // New checks the configuration and builds the service.
@@ -104,7 +107,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebhookJitter == nil {
 		cfg.WebhookJitter = jitter
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }, unknownLog: newLogSampler(time.Minute)}
 	// Webhook bodies are written by the store with each status change, in
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.
