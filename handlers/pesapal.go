@@ -11,8 +11,9 @@ import (
 	"checkout/templates"
 )
 
-// maxNotificationBody bounds what a notification may send us.
-const maxNotificationBody = 64 << 10
+// maxNotificationBody bounds what a notification may send us (the limits
+// middleware in web refuses more before the handler runs).
+const maxNotificationBody = 16 << 10
 
 // PesapalReturn is GET /return/pesapal, Pesapal's callback URL: the
 // customer's browser comes back here. It only says "look now": the page asks
@@ -56,7 +57,7 @@ func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 func (h *Handlers) PesapalIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 	if err != nil || len(body) > maxNotificationBody {
-		c.JSON(http.StatusBadRequest, gin.H{"status": http.StatusBadRequest, "error": "unreadable notification"})
+		h.Refuse(c, ShapePesapal, http.StatusRequestEntityTooLarge, "notification too large or unreadable")
 		return
 	}
 	reply, err := h.svc.PesapalIPN(c.Request.Context(), c.Request.Method, c.Request.URL.Query(), c.ContentType(), body)

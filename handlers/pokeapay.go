@@ -35,7 +35,7 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 	if err != nil || len(body) > maxNotificationBody {
-		c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "unreadable notification"})
+		h.Refuse(c, ShapeProvider, http.StatusRequestEntityTooLarge, "notification too large or unreadable")
 		return
 	}
 	reply, err := h.svc.PokeaPayIPN(c.Request.Context(), c.ContentType(), body)

@@ -20,7 +20,7 @@ func (h *Handlers) STKCallback(provider string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 		if err != nil || len(body) > maxNotificationBody {
-			c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "unreadable callback"})
+			h.Refuse(c, ShapeProvider, http.StatusRequestEntityTooLarge, "callback too large or unreadable")
 			return
 		}
 		_, _, err = h.svc.STKCallback(c.Request.Context(), provider, c.ContentType(), body)
