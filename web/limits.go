@@ -48,9 +48,8 @@ func Limit(h *handlers.Handlers, maxBody int64, shape handlers.Shape) gin.Handle
 			return
 		}
 		if r.ContentLength > maxBody {
-			// Refused unread; the server closes the connection rather
-			// than drain a large body.
-			c.Header("Connection", "close")
+			// Refused unread (net/http drains a little of what is left
+			// to keep the connection, and closes it beyond that).
 			h.Refuse(c, shape, http.StatusRequestEntityTooLarge, tooLarge)
 			return
 		}
