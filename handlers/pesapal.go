@@ -50,8 +50,8 @@ func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	h.render(c, http.StatusOK, templates.ResultView(v))
 }
 
-// PesapalIPN is GET and POST /ipn/pesapal. The notification is stored as
-// received, then confirmed with GetTransactionStatus. The answer is Pesapal's
+// PesapalIPN is GET and POST /ipn/pesapal. What the notification names is
+// stored (parsed, cut to a few KB), then confirmed with GetTransactionStatus. The answer is Pesapal's
 // JSON acknowledgement with an HTTP status equal to its "status": 200 when
 // the status was confirmed and stored, 500 when not, so Pesapal retries.
 func (h *Handlers) PesapalIPN(c *gin.Context) {

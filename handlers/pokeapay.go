@@ -29,8 +29,8 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 	h.renderResult(c, co)
 }
 
-// PokeaPayIPN is POST /ipn/pokeapay. The notification is stored as
-// received, then confirmed with PokeaPay's payment verification; the
+// PokeaPayIPN is POST /ipn/pokeapay. What the notification names is
+// stored (parsed, cut to a few KB), then confirmed with PokeaPay's payment verification; the
 // payments service says what to answer (see payments.Service.PokeaPayIPN).
 func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
