@@ -38,6 +38,12 @@ func (h *Handlers) Orders(c *gin.Context) {
 	if len(f.Q) > 100 {
 		v.FieldErrors["q"] = "Search for one reference, id, phone number or receipt (at most 100 characters)."
 	}
+	unknown, err := h.svc.UnknownNotifications(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	v.UnknownNotifications = unknown
 	if len(v.FieldErrors) > 0 {
 		h.render(c, http.StatusUnprocessableEntity, templates.OrdersView(v))
 		return

@@ -11,14 +11,15 @@ import (
 	"checkout/templates"
 )
 
-// maxNotificationBody bounds what a notification may send us.
-const maxNotificationBody = 64 << 10
+// maxNotificationBody bounds what a notification may send us (the limits
+// middleware in web refuses more before the handler runs).
+const maxNotificationBody = 16 << 10
 
 // PesapalReturn is GET /return/pesapal, Pesapal's callback URL: the
 // customer's browser comes back here. It only says "look now": the page asks
 // Pesapal for the status before showing anything.
 func (h *Handlers) PesapalReturn(c *gin.Context) {
-	co, err := h.svc.PesapalReturn(c.Request.Context(), c.Request.URL.Query(), c.Request.URL.RawQuery)
+	co, err := h.svc.PesapalReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrInvalidNotification):
 		notice(c, http.StatusBadRequest, "We could not read this payment",
@@ -49,14 +50,14 @@ func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	h.render(c, http.StatusOK, templates.ResultView(v))
 }
 
-// PesapalIPN is GET and POST /ipn/pesapal. The notification is stored as
-// received, then confirmed with GetTransactionStatus. The answer is Pesapal's
+// PesapalIPN is GET and POST /ipn/pesapal. What the notification names is
+// stored (parsed, cut to a few KB), then confirmed with GetTransactionStatus. The answer is Pesapal's
 // JSON acknowledgement with an HTTP status equal to its "status": 200 when
 // the status was confirmed and stored, 500 when not, so Pesapal retries.
 func (h *Handlers) PesapalIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 	if err != nil || len(body) > maxNotificationBody {
-		c.JSON(http.StatusBadRequest, gin.H{"status": http.StatusBadRequest, "error": "unreadable notification"})
+		h.Refuse(c, ShapePesapal, http.StatusRequestEntityTooLarge, "notification too large or unreadable")
 		return
 	}
 	reply, err := h.svc.PesapalIPN(c.Request.Context(), c.Request.Method, c.Request.URL.Query(), c.ContentType(), body)

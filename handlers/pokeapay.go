@@ -15,7 +15,7 @@ import (
 // nothing and gets a neutral page; a verified one is still only a hint, and
 // the page shows what PokeaPay's payment verification says.
 func (h *Handlers) PokeaPayReturn(c *gin.Context) {
-	co, err := h.svc.PokeaPayReturn(c.Request.Context(), c.Request.URL.Query(), c.Request.URL.RawQuery)
+	co, err := h.svc.PokeaPayReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrForged) || errors.Is(err, payments.ErrNotFound):
 		notice(c, http.StatusBadRequest, "We could not confirm this payment here",
@@ -29,13 +29,13 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 	h.renderResult(c, co)
 }
 
-// PokeaPayIPN is POST /ipn/pokeapay. The notification is stored as
-// received, then confirmed with PokeaPay's payment verification; the
+// PokeaPayIPN is POST /ipn/pokeapay. What the notification names is
+// stored (parsed, cut to a few KB), then confirmed with PokeaPay's payment verification; the
 // payments service says what to answer (see payments.Service.PokeaPayIPN).
 func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 	if err != nil || len(body) > maxNotificationBody {
-		c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "unreadable notification"})
+		h.Refuse(c, ShapeProvider, http.StatusRequestEntityTooLarge, "notification too large or unreadable")
 		return
 	}
 	reply, err := h.svc.PokeaPayIPN(c.Request.Context(), c.ContentType(), body)

@@ -11,7 +11,7 @@ import (
 )
 
 // STKCallback serves POST /callback/pokeapay-stk and /callback/pochipay: an
-// M-Pesa STK push result. The body is stored as received; only the
+// M-Pesa STK push result. What it names is stored (parsed, cut to a few KB); only the
 // provider's own query (run before answering) changes the order. It answers
 // 200 once the confirmed status is stored, 500 when the provider could not
 // be asked (a retrying sender tries again), 400 for a body that is not a
@@ -20,7 +20,7 @@ func (h *Handlers) STKCallback(provider string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxNotificationBody+1))
 		if err != nil || len(body) > maxNotificationBody {
-			c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "unreadable callback"})
+			h.Refuse(c, ShapeProvider, http.StatusRequestEntityTooLarge, "callback too large or unreadable")
 			return
 		}
 		_, _, err = h.svc.STKCallback(c.Request.Context(), provider, c.ContentType(), body)

@@ -17,7 +17,7 @@ func TestPokeaPayReturnWithTheDatabaseDownIsAFailureNotAnUnknownOrder(t *testing
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.svc.PokeaPayReturn(context.Background(), q, q.Encode())
+	_, err := e.svc.PokeaPayReturn(context.Background(), q)
 	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrForged) {
 		t.Fatalf("PokeaPayReturn with the database closed: err = %v, want a database error (not ErrNotFound, not ErrForged)", err)
 	}

@@ -46,12 +46,12 @@ func jsonReply(status int, v map[string]any, ref string) Reply {
 // stands (the page polls until the IPN or the reconciler confirms).
 // ErrInvalidNotification: the query is not Pesapal's; ErrNotFound: no such
 // order.
-func (s *Service) PesapalReturn(ctx context.Context, query url.Values, rawQuery string) (*store.Checkout, error) {
+func (s *Service) PesapalReturn(ctx context.Context, query url.Values) (*store.Checkout, error) {
 	n, err := pesapal.ParseNotification(http.MethodGet, query, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidNotification, err)
 	}
-	co, _, err := s.PesapalNotification(ctx, n, "return:pesapal", rawQuery)
+	co, _, err := s.PesapalNotification(ctx, n, "return:pesapal")
 	if !errors.Is(err, ErrNotConfirmed) {
 		return co, err
 	}
@@ -74,8 +74,8 @@ func (s *Service) PesapalReturn(ctx context.Context, query url.Values, rawQuery 
 	return s.Checkout(ctx, a.CheckoutID)
 }
 
-// PesapalIPN handles a Pesapal IPN as received (GET query or POST body): it
-// is stored, then confirmed with GetTransactionStatus. The reply is Pesapal's
+// PesapalIPN handles a Pesapal IPN as received (GET query or POST body): what
+// it names is stored, then confirmed with GetTransactionStatus. The reply is Pesapal's
 // JSON acknowledgement with an HTTP status equal to its "status": 200 when
 // the status was confirmed and stored, 500 when not, so that Pesapal
 // retries; 400 for what is not a Pesapal notification. err says why the
@@ -87,21 +87,12 @@ func (s *Service) PesapalIPN(ctx context.Context, method string, query url.Value
 		return jsonReply(http.StatusBadRequest, map[string]any{"status": http.StatusBadRequest, "error": "not a Pesapal notification"}, ""),
 			fmt.Errorf("%w: %v", ErrInvalidNotification, err)
 	}
-	_, _, err = s.PesapalNotification(ctx, n, "ipn:pesapal", rawNotification(method, query, body))
+	_, _, err = s.PesapalNotification(ctx, n, "ipn:pesapal")
 	status := http.StatusOK
 	if err != nil {
 		status = http.StatusInternalServerError
 	}
 	return Reply{Status: status, ContentType: "application/json", Body: pesapal.Ack(n, status), Reference: n.OrderTrackingID}, err
-}
-
-// rawNotification is the notification as received, for the event log.
-func rawNotification(method string, q url.Values, body []byte) string {
-	raw := method + " ?" + q.Encode()
-	if len(body) > 0 {
-		raw += "\n" + string(body)
-	}
-	return raw
 }
 
 // PokeaPayIPN handles PokeaPay's instant payment notification as received
@@ -116,7 +107,7 @@ func (s *Service) PokeaPayIPN(ctx context.Context, contentType string, body []by
 		return jsonReply(http.StatusBadRequest, map[string]any{"status": "error", "message": "not a PokeaPay notification"}, ""),
 			fmt.Errorf("%w: %v", ErrInvalidNotification, err)
 	}
-	_, _, err = s.pokeapayIPN(ctx, n, string(body))
+	_, _, err = s.pokeapayIPN(ctx, n)
 	switch {
 	case err == nil:
 		return jsonReply(http.StatusOK, map[string]any{"status": "ok", "billreference": n.BillReference}, n.BillReference), nil

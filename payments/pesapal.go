@@ -139,9 +139,9 @@ func pesapalBilling(co *store.Checkout, contact string) (pesapal.BillingAddress,
 func NeedsContact(co *store.Checkout) bool { return co.CustomerEmail == "" && co.CustomerPhone == "" }
 
 // PesapalNotification handles an IPN or a return to the callback URL: it
-// stores the notification as received, asks Pesapal for the status, and
+// stores what the notification names (parsed, cut to a few KB), asks Pesapal for the status, and
 // applies what Pesapal confirms. ErrNotConfirmed means Pesapal should retry.
-func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source, raw string) (*store.Checkout, store.Outcome, error) {
+func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source string) (*store.Checkout, store.Outcome, error) {
 	a, err := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
 	claimed := false
 	if errors.Is(err, store.ErrNotFound) && n.OrderMerchantReference != "" {
@@ -158,21 +158,21 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 			err = err2
 		}
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: raw,
-		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)}
 	if err != nil {
-		ev.Message = "Pesapal notification for an unknown tracking id " + n.OrderTrackingID
-		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
-			return nil, "", addErr
-		}
+		// For a reference we never issued, only a counter: anyone can
+		// send these.
 		if errors.Is(err, store.ErrNotFound) {
-			s.log.WarnContext(ctx, "pesapal notification for unknown order", "tracking_id", n.OrderTrackingID, "source", source)
+			if cerr := s.unknownReference(ctx, source, n.OrderTrackingID); cerr != nil {
+				return nil, "", cerr
+			}
 			return nil, "", ErrNotFound
 		}
 		return nil, "", err
 	}
-	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
-	if err := s.st.AddEvent(ctx, ev); err != nil {
+	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: parsedPayload(n),
+		CheckoutID: a.CheckoutID, AttemptID: a.ID,
+		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)}
+	if err := s.addNotification(ctx, ev); err != nil {
 		return nil, "", err
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: n.OrderTrackingID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}

@@ -109,7 +109,7 @@ func (s *Service) currentAttempt(ctx context.Context, checkoutID, provider strin
 // PokeaPayReturn handles the customer's return from PokeaPay. The return's
 // hash must verify (else ErrForged and nothing changes), and even then it
 // only says "look now": the payment verification call decides.
-func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) (*store.Checkout, error) {
+func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values) (*store.Checkout, error) {
 	if s.cfg.PokeaPay == nil {
 		return nil, ErrNotFound
 	}
@@ -126,10 +126,13 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) 
 		return nil, err
 	}
 	if err != nil || a.Provider != ProviderPokeaPay {
+		if cerr := s.unknownReference(ctx, "return:pokeapay", ret.OrderRef); cerr != nil {
+			return nil, cerr
+		}
 		return nil, ErrNotFound
 	}
-	if err := s.st.AddEvent(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventNotification,
-		Source: "return:pokeapay", Message: "customer returned from PokeaPay", Payload: raw}); err != nil {
+	if err := s.addNotification(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventNotification,
+		Source: "return:pokeapay", Message: "customer returned from PokeaPay", Payload: parsedPayload(ret)}); err != nil {
 		return nil, err
 	}
 	co, _, err := s.Recheck(ctx, a, "return:pokeapay")
@@ -145,36 +148,34 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values, raw string) 
 // used nowhere else; the payment verification alone decides, and its answer
 // is applied as any other (see apply): a receipt or an amount comes only from
 // it.
-func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN, raw string) (*store.Checkout, store.Outcome, error) {
+func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN) (*store.Checkout, store.Outcome, error) {
 	if s.cfg.PokeaPay == nil {
 		return nil, "", ErrNotFound
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: raw,
-		Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)}
 	a, err := s.st.Attempt(ctx, n.BillReference)
 	if err == nil && a.Provider != ProviderPokeaPay {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		ev.Message = "PokeaPay IPN for an unknown reference " + n.BillReference
-		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
-			return nil, "", addErr
-		}
 		if errors.Is(err, store.ErrNotFound) {
+			if cerr := s.unknownReference(ctx, "ipn:pokeapay", n.BillReference); cerr != nil {
+				return nil, "", cerr
+			}
 			return nil, "", ErrNotFound
 		}
 		return nil, "", err
 	}
-	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
-	if err := s.st.AddEvent(ctx, ev); err != nil {
+	ev := &store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: parsedPayload(n),
+		CheckoutID: a.CheckoutID, AttemptID: a.ID, Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)}
+	if err := s.addNotification(ctx, ev); err != nil {
 		return nil, "", err
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
 	return s.confirmAndApply(ctx, a, s.cfg.PokeaPay, q, "ipn:pokeapay")
 }
 
-// maxClaim bounds each claimed value quoted in the timeline; the raw body is
-// in the event's payload.
+// maxClaim bounds each claimed value quoted in the timeline; the parsed
+// notification is in the event's payload.
 const maxClaim = 64
 
 // ipnClaims writes what an IPN claims for the timeline, marked as claims.

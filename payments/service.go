@@ -89,6 +89,9 @@ type Service struct {
 	// verify checks a password against a hash (store.VerifyPassword;
 	// tests wrap it to watch how many run at once).
 	verify func(hash, password string) (bool, error)
+	// unknownLog samples the log lines about notifications for references
+	// we never issued.
+	unknownLog *logSampler
 }
 
 // New checks the configuration and builds the service.
@@ -116,7 +119,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.WebhookJitter = jitter
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() },
-		login: newLoginGuard(cfg.LoginHashes, cfg.LoginQueueWait), verify: store.VerifyPassword}
+		login: newLoginGuard(cfg.LoginHashes, cfg.LoginQueueWait), verify: store.VerifyPassword,
+		unknownLog: newLogSampler(time.Minute)}
 	// Webhook bodies are written by the store with each status change, in
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.

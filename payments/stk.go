@@ -256,7 +256,7 @@ func (s *Service) LastSTKPhone(ctx context.Context, checkoutID string) string {
 // ErrInvalidCallback: the body is not a callback of this provider.
 var ErrInvalidCallback = errors.New("not a callback of this provider")
 
-// STKCallback handles a backend's STK callback: stored as received, then
+// STKCallback handles a backend's STK callback: what it names is stored (parsed, cut to a few KB), then
 // confirmed with the provider's own query (PokeaPay's transaction query,
 // Pochipay's transaction status). The callback's own verdict is not trusted.
 func (s *Service) STKCallback(ctx context.Context, provider, contentType string, body []byte) (*store.Checkout, store.Outcome, error) {
@@ -268,24 +268,23 @@ func (s *Service) STKCallback(ctx context.Context, provider, contentType string,
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalidCallback, err)
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: string(body),
-		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
 	a, err := s.st.Attempt(ctx, cb.Reference)
 	if err == nil && (a.Provider != provider || a.Method != MethodSTK) {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		ev.Message = "M-Pesa callback for an unknown reference " + cb.Reference
-		if addErr := s.st.AddEvent(ctx, ev); addErr != nil {
-			return nil, "", addErr
-		}
 		if errors.Is(err, store.ErrNotFound) {
+			if cerr := s.unknownReference(ctx, "callback:"+provider, cb.Reference); cerr != nil {
+				return nil, "", cerr
+			}
 			return nil, "", ErrNotFound
 		}
 		return nil, "", err
 	}
-	ev.CheckoutID, ev.AttemptID = a.CheckoutID, a.ID
-	if err := s.st.AddEvent(ctx, ev); err != nil {
+	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: parsedPayload(cb),
+		CheckoutID: a.CheckoutID, AttemptID: a.ID,
+		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
+	if err := s.addNotification(ctx, ev); err != nil {
 		return nil, "", err
 	}
 	return s.Recheck(ctx, a, "callback:"+provider)

@@ -201,7 +201,7 @@ func (e *whEnv) pending(ref string, res gateway.Result) (*store.Checkout, *store
 func (e *whEnv) notify(ref string) {
 	e.t.Helper()
 	if _, _, err := e.svc.PesapalNotification(e.ctx, pesapal.Notification{OrderTrackingID: "trk-" + ref,
-		OrderNotificationType: "IPNCHANGE"}, "ipn:pesapal", "{}"); err != nil {
+		OrderNotificationType: "IPNCHANGE"}, "ipn:pesapal"); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -330,7 +330,7 @@ func TestThousandCheckoutsNotifiedThreeTimesConcurrentlyGiveThousandPaidWebhooks
 					go func() {
 						defer inner.Done()
 						if _, _, err := e.svc.PesapalNotification(e.ctx, pesapal.Notification{OrderTrackingID: "trk-" + ref,
-							OrderNotificationType: "IPNCHANGE"}, "ipn:pesapal", "{}"); err != nil {
+							OrderNotificationType: "IPNCHANGE"}, "ipn:pesapal"); err != nil {
 							t.Error(err)
 						}
 					}()

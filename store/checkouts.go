@@ -175,7 +175,7 @@ func (s *Store) end(ctx context.Context, id string, to Status, source, msg strin
 	return &co, nil
 }
 
-// AddEvent stores one event, such as a notification as received, before it
+// AddEvent stores one event, such as a notification (parsed), before it
 // is processed.
 func (s *Store) AddEvent(ctx context.Context, ev *Event) error {
 	return s.tx(ctx, func(tx *gorm.DB) error { return s.addEvent(tx, ev) })

@@ -218,6 +218,16 @@ var migrations = []migration{
 			updated_at {{time}} NOT NULL
 		)`,
 	)},
+	// Notifications naming a reference we never issued are counted, not
+	// stored: one row per source and hour, however many arrive.
+	{8, "unknown notification counters", ddl(
+		`CREATE TABLE unknown_notifications (
+			source TEXT NOT NULL,
+			hour {{time}} NOT NULL,
+			count BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (source, hour)
+		)`,
+	)},
 }
 
 // schemaMigration records one applied step.

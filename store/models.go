@@ -133,7 +133,7 @@ const (
 	EventError        = "error"
 )
 
-// Event is one line of a checkout's timeline: a notification as received, a
+// Event is one line of a checkout's timeline: a notification (parsed), a
 // provider's answer, a status change. Payloads are stored with secrets
 // removed.
 type Event struct {

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -141,4 +142,14 @@ func noticeHeading(v NoticePage) string {
 		return "That did not work"
 	}
 	return "Notice"
+}
+
+// unknownNotificationsLine is the orders page's line about notifications
+// for references we never issued.
+func unknownNotificationsLine(n int64) string {
+	noun := "notifications"
+	if n == 1 {
+		noun = "notification"
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + " for references we never issued (last 24 h)"
 }

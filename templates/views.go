@@ -227,6 +227,9 @@ type OrdersPage struct {
 	// NextURL and FirstURL are the paging links; "" hides each.
 	NextURL, FirstURL string
 	FieldErrors       map[string]string
+	// UnknownNotifications is how many notifications named a reference we
+	// never issued in the last 24 hours; 0 hides the line.
+	UnknownNotifications int64
 }
 
 // AttemptRow is one payment attempt on the order page.

@@ -1,5 +1,5 @@
 // Package web builds the Gin engine: the middleware (request ids, logging,
-// recovery, security headers, sessions, CSRF) and the one route table of the
+// recovery, security headers, size limits, sessions, CSRF) and the one route table of the
 // whole app.
 package web
 
@@ -63,20 +63,27 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	admin := SecurityHeaders("'none'", nil, nil)
 	bare := SecurityHeaders("'none'", nil, nil)
 	forms := []gin.HandlerFunc{CrossOrigin(cop, h), sess.CSRF(h)}
+	// Size limits (see Limit), in each group's shape, ahead of anything
+	// that reads the request.
+	pageLimit := Limit(h, FormBodyLimit, handlers.ShapePage)
+	pesapalLimit := Limit(h, FormBodyLimit, handlers.ShapePesapal)
+	providerLimit := Limit(h, FormBodyLimit, handlers.ShapeProvider)
+	apiLimit := Limit(h, APIBodyLimit, handlers.ShapeAPI)
 
 	// Operations.
-	r.GET("/healthz", bare, h.Healthz)
-	r.GET("/readyz", bare, h.Readyz(ready))
+	r.GET("/healthz", bare, pageLimit, h.Healthz)
+	r.GET("/readyz", bare, pageLimit, h.Readyz(ready))
 
 	// Static files: vendored htmx and our CSS, embedded in the binary.
 	sub, err := fs.Sub(static.FS, ".")
 	if err != nil {
 		panic(err)
 	}
-	r.StaticFS("/static", http.FS(sub))
+	r.Group("/static", pageLimit).StaticFS("/", http.FS(sub))
 
 	// Customer pages.
 	c := r.Group("/", customer)
+	c.Use(pageLimit)
 	c.Use(forms...)
 	c.GET("/c/:id", h.CheckoutPage)
 	c.POST("/c/:id/pay", h.Pay)
@@ -90,27 +97,27 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.
-	r.GET("/ipn/pesapal", bare, h.PesapalIPN)
-	r.POST("/ipn/pesapal", bare, h.PesapalIPN)
-	r.POST("/ipn/pokeapay", bare, h.PokeaPayIPN)
-	r.POST("/callback/pokeapay-stk", bare, h.STKCallback("pokeapay"))
-	r.POST("/callback/pochipay", bare, h.STKCallback("pochipay"))
+	r.GET("/ipn/pesapal", bare, pesapalLimit, h.PesapalIPN)
+	r.POST("/ipn/pesapal", bare, pesapalLimit, h.PesapalIPN)
+	r.POST("/ipn/pokeapay", bare, providerLimit, h.PokeaPayIPN)
+	r.POST("/callback/pokeapay-stk", bare, providerLimit, h.STKCallback("pokeapay"))
+	r.POST("/callback/pochipay", bare, providerLimit, h.STKCallback("pochipay"))
 
 	// Merchant API.
-	api := r.Group("/api/v1", bare, h.APIAuth())
+	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth())
 	api.POST("/checkouts", h.CreateCheckout)
 	api.GET("/checkouts/:id", h.GetCheckout)
 
 	// Admin.
-	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/orders") })
-	login := r.Group("/admin", admin)
+	r.GET("/admin", pageLimit, func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/orders") })
+	login := r.Group("/admin", admin, pageLimit)
 	login.Use(forms...)
 	login.GET("/login", h.LoginPage)
 	login.POST("/login", LoginLimit(h), h.Login)
 	// The session is checked before the form checks, so a POST without a
 	// session (timed out, or no cookies at all) goes to the login page too
 	// instead of a "form expired" refusal; with a session, CSRF still applies.
-	ad := r.Group("/admin", admin)
+	ad := r.Group("/admin", admin, pageLimit)
 	ad.Use(sess.RequireAdmin(h))
 	ad.Use(forms...)
 	ad.POST("/logout", h.Logout)
@@ -129,8 +136,8 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 		r.Any("/sandbox/*path", gin.WrapH(cfg.Sandbox))
 	}
 
-	r.NoRoute(bare, h.NotFound)
-	r.NoMethod(bare, h.NotFound)
+	r.NoRoute(bare, pageLimit, h.NotFound)
+	r.NoMethod(bare, pageLimit, h.NotFound)
 	return r
 }
 
