@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -65,9 +67,13 @@ func (h *Handlers) PayFormReload(c *gin.Context) {
 // there was an error.
 func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bool {
 	var fe *payments.FieldError
+	var limited *payments.PromptLimitError
 	switch {
 	case err == nil:
 		return false
+	case errors.As(err, &limited):
+		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(limited.RetryAfter.Seconds())))))
+		h.renderCheckoutForm(c, http.StatusTooManyRequests, co, map[string]string{limited.Field: limited.Message}, c.PostForm("contact"))
 	case errors.As(err, &fe):
 		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"))
 	case errors.Is(err, payments.ErrMethodUnavailable):
