@@ -79,6 +79,10 @@ type envOptions struct {
 	testMode bool
 	// logs receives the app's log records; nil discards them.
 	logs slog.Handler
+	// limits are the engine's rate limits (zero: the defaults).
+	limits web.Limits
+	// trustedProxies is web.Config.TrustedProxies.
+	trustedProxies []string
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -171,7 +175,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL}})
+	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
+		Limits: o.limits, TrustedProxies: o.trustedProxies})
 	return e
 }
 

@@ -135,7 +135,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
 	sessions := web.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready})
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready,
+		TrustedProxies: cfg.TrustedProxies})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 
