@@ -67,9 +67,12 @@ type Config struct {
 	// WebhookJitter spreads each retry delay; nil is ±10% at random
 	// (tests pin it).
 	WebhookJitter func(time.Duration) time.Duration
-	Store         *store.Store
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// NotificationLimit limits provider notifications (IPNs, STK
+	// callbacks) per reference; nil limits nothing.
+	NotificationLimit Limiter
+	Store             *store.Store
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.

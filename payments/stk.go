@@ -323,6 +323,9 @@ func (s *Service) STKCallback(ctx context.Context, provider, contentType string,
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalidCallback, err)
 	}
+	if err := s.notificationAllowed("callback:"+provider, cb.Reference); err != nil {
+		return nil, "", err
+	}
 	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: string(body),
 		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
 	a, err := s.st.Attempt(ctx, cb.Reference)

@@ -45,14 +45,14 @@ const (
 
 // loginLimiter is the login's bucket per IP, on the same bounded machinery
 // as every other limit.
-type loginLimiter struct{ *keyedLimiter }
+type loginLimiter struct{ *Limiter }
 
 func newLoginLimiter() *loginLimiter {
 	return &loginLimiter{newKeyedLimiter(Rate{Every: loginEvery, Burst: loginBurst}, maxBuckets)}
 }
 
 func (l *loginLimiter) allow(ip string, now time.Time) bool {
-	ok, _ := l.take(ip, now)
+	ok, _ := l.Take(ip, now)
 	return ok
 }
 
@@ -67,28 +67,32 @@ type Rate struct {
 // bucket, which only ever lets in more, never refuses a client).
 const maxBuckets = 10000
 
-// keyedLimiter is a token bucket (golang.org/x/time/rate) per key, kept in
+// NewLimiter is a Limiter of rate r with the usual bound on its buckets
+// (for payments.Config.NotificationLimit).
+func NewLimiter(r Rate) *Limiter { return newKeyedLimiter(r, maxBuckets) }
+
+// Limiter is a token bucket (golang.org/x/time/rate) per key, kept in
 // an LRU of at most size buckets, so that a flood of distinct keys (every
 // address of an IPv6 block, random references) costs bounded memory. The
 // LRU is golang-lru's simplelru under our own lock: get-or-create must be
 // one step, which the locked cache's separate Get and Add are not.
-type keyedLimiter struct {
+type Limiter struct {
 	rate    Rate
 	mu      sync.Mutex
 	buckets *simplelru.LRU[string, *rate.Limiter]
 }
 
-func newKeyedLimiter(r Rate, size int) *keyedLimiter {
+func newKeyedLimiter(r Rate, size int) *Limiter {
 	lru, err := simplelru.NewLRU[string, *rate.Limiter](size, nil)
 	if err != nil {
 		panic(err) // only for a size below 1, a programming error
 	}
-	return &keyedLimiter{rate: r, buckets: lru}
+	return &Limiter{rate: r, buckets: lru}
 }
 
-// take spends one token of key's bucket at now. When none is left it spends
+// Take spends one token of key's bucket at now. When none is left it spends
 // nothing and says how long until one is.
-func (l *keyedLimiter) take(key string, now time.Time) (bool, time.Duration) {
+func (l *Limiter) Take(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	b, ok := l.buckets.Get(key)
 	if !ok {
@@ -108,7 +112,7 @@ func (l *keyedLimiter) take(key string, now time.Time) (bool, time.Duration) {
 }
 
 // len is how many buckets are kept.
-func (l *keyedLimiter) len() int {
+func (l *Limiter) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buckets.Len()
@@ -121,9 +125,10 @@ type Limits struct {
 	// every merchant's notifications from a few addresses, so it is
 	// generous.
 	Notify Rate
-	// Reference is per (route, reference) on the notifications and returns
-	// that carry the reference in the URL: a provider retries one payment a
-	// few times, never hundreds.
+	// Reference is per (route, reference) on the returns, which carry the
+	// reference in the URL. Notifications are limited per reference where
+	// payments parses them (payments.Config.NotificationLimit, built with
+	// NewLimiter(DefaultLimits.Reference)).
 	Reference Rate
 	// Return is per client IP on /return/*.
 	Return Rate
@@ -163,14 +168,14 @@ func (l Limits) withDefaults() Limits {
 // limit refuses a request past its key's rate with 429 and Retry-After
 // (h.TooManyRequests: the JSON error object on the API, a plain page
 // elsewhere). A request whose key is "" is not limited by this rule.
-func limit(h *handlers.Handlers, l *keyedLimiter, key func(*gin.Context) string) gin.HandlerFunc {
+func limit(h *handlers.Handlers, l *Limiter, key func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		k := key(c)
 		if k == "" {
 			c.Next()
 			return
 		}
-		if ok, wait := l.take(k, h.Now()); !ok {
+		if ok, wait := l.Take(k, h.Now()); !ok {
 			c.Header("Retry-After", strconv.Itoa(retryAfter(wait)))
 			h.TooManyRequests(c)
 			c.Abort()
@@ -192,8 +197,7 @@ func perIP(h *handlers.Handlers, r Rate) gin.HandlerFunc {
 }
 
 // perQueryReference limits by (route, the first non-empty of the query
-// parameters names): the reference a provider's notification or return
-// carries in its URL.
+// parameters names): the reference a provider's return carries in its URL.
 func perQueryReference(h *handlers.Handlers, r Rate, names ...string) gin.HandlerFunc {
 	l := newKeyedLimiter(r, maxBuckets)
 	return limit(h, l, func(c *gin.Context) string {

@@ -15,7 +15,7 @@ func TestBucketsStayBoundedUnderManyAddresses(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 50 * size {
 		key := ipKey(fmt.Sprintf("2001:db8:%x:%x::1", i>>16, i&0xffff))
-		if ok, _ := l.take(key, now); !ok {
+		if ok, _ := l.Take(key, now); !ok {
 			t.Fatalf("address %d: refused on its first request", i)
 		}
 		if n := l.len(); n > size {
@@ -23,7 +23,7 @@ func TestBucketsStayBoundedUnderManyAddresses(t *testing.T) {
 		}
 	}
 	last := ipKey(fmt.Sprintf("2001:db8:%x:%x::1", (50*size-1)>>16, (50*size-1)&0xffff))
-	if ok, wait := l.take(last, now); ok || wait != time.Minute {
+	if ok, wait := l.Take(last, now); ok || wait != time.Minute {
 		t.Fatalf("the last address again: allowed=%v wait %s, want refused for a minute", ok, wait)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -47,9 +48,17 @@ func (e *env) raw(method, path, ip string, header http.Header, body string) (int
 // API, a page elsewhere) and does nothing; once the wait has passed on the
 // service's clock, it answers again.
 func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
-	e := newEnv(t, envOptions{limits: web.Limits{Notify: tight, Reference: tight, Return: tight, API: tight},
+	e := newEnv(t, envOptions{stk: "pochipay", limits: web.Limits{Notify: tight, Reference: tight, Return: tight, API: tight},
 		trustedProxies: []string{"127.0.0.1/32", "::1/128"}})
 	apiKey := http.Header{"Authorization": {"Bearer " + testAPIKey}}
+	asJSON := http.Header{"Content-Type": {"application/json"}}
+	const (
+		page       = "Too many requests came from your network."
+		notifyJSON = `"message":"too many notifications for this reference; retry later"`
+		pokeaIPN   = `{"billreference":"pay_one","amount":"1500.00","accountname":"JOHN DOE","accountno":"254722000000","fees":"15","referenceno":"QLD82TMWJE","method":"MPESA"}`
+		pesapalIPN = `{"OrderNotificationType":"IPNCHANGE","OrderTrackingId":"one-tracking-id","OrderMerchantReference":"pay_one"}`
+	)
+	pochiCallback := string(readFile(t, "../gateway/pochipay/testdata/assumed-collections-callback-failed.json"))
 	cases := []struct {
 		name   string
 		method string
@@ -59,19 +68,30 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 		// ip is the client's address for request i.
 		ip     func(i int) string
 		header http.Header
-		api    bool
+		body   string
+		// says is what the 429's body holds: the API's error object is
+		// checked field by field.
+		says string
+		api  bool
 	}{
-		{name: "Pesapal IPN per IP", method: http.MethodGet, ip: same("203.0.113.1"),
+		{name: "Pesapal IPN per IP", method: http.MethodGet, ip: same("203.0.113.1"), says: page,
 			path: func(i int) string { return "/ipn/pesapal?OrderTrackingId=t-" + string(rune('a'+i)) }},
-		{name: "STK callback per IP", method: http.MethodPost, ip: same("203.0.113.2"),
+		{name: "STK callback per IP", method: http.MethodPost, ip: same("203.0.113.2"), says: page,
 			path: func(int) string { return "/callback/pochipay" }},
-		{name: "PokeaPay IPN per IP", method: http.MethodPost, ip: same("203.0.113.3"),
+		{name: "PokeaPay IPN per IP", method: http.MethodPost, ip: same("203.0.113.3"), says: page,
 			path: func(int) string { return "/ipn/pokeapay" }},
-		{name: "Pesapal IPN per reference from many addresses", method: http.MethodGet, ip: many("198.51.100."),
+		{name: "Pesapal GET IPN per reference from many addresses", method: http.MethodGet, ip: many("198.51.100."), says: notifyJSON,
 			path: func(int) string { return "/ipn/pesapal?OrderTrackingId=one-reference" }},
-		{name: "Pesapal return per IP", method: http.MethodGet, ip: same("203.0.113.4"),
+		{name: "Pesapal POST IPN per reference from many addresses", method: http.MethodPost, ip: many("198.51.101."), says: notifyJSON,
+			path: func(int) string { return "/ipn/pesapal" }, header: asJSON, body: pesapalIPN},
+		{name: "PokeaPay IPN per reference from many addresses", method: http.MethodPost, ip: many("198.51.102."), says: notifyJSON,
+			path: func(int) string { return "/ipn/pokeapay" }, header: asJSON, body: pokeaIPN},
+		{name: "STK callback per reference from many addresses", method: http.MethodPost, ip: many("198.51.103."),
+			says: `"message":"too many callbacks for this payment; retry later"`,
+			path: func(int) string { return "/callback/pochipay" }, header: asJSON, body: pochiCallback},
+		{name: "Pesapal return per IP", method: http.MethodGet, ip: same("203.0.113.4"), says: page,
 			path: func(i int) string { return "/return/pesapal?OrderTrackingId=r-" + string(rune('a'+i)) }},
-		{name: "PokeaPay return per reference from many addresses", method: http.MethodGet, ip: many("192.0.2."),
+		{name: "PokeaPay return per reference from many addresses", method: http.MethodGet, ip: many("192.0.2."), says: page,
 			path: func(int) string { return "/return/pokeapay?oref=pay_one" }},
 		{name: "merchant API per key", method: http.MethodGet, ip: many("100.64.0."), header: apiKey, api: true,
 			path: func(int) string { return "/api/v1/checkouts/chk_unknown" }},
@@ -79,11 +99,11 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range 2 {
-				if st, _, body := e.raw(tc.method, tc.path(i), tc.ip(i), tc.header, ""); st == http.StatusTooManyRequests {
+				if st, _, body := e.raw(tc.method, tc.path(i), tc.ip(i), tc.header, tc.body); st == http.StatusTooManyRequests {
 					t.Fatalf("request %d within the burst: 429\n%s", i+1, body)
 				}
 			}
-			st, retry, body := e.raw(tc.method, tc.path(2), tc.ip(2), tc.header, "")
+			st, retry, body := e.raw(tc.method, tc.path(2), tc.ip(2), tc.header, tc.body)
 			if st != http.StatusTooManyRequests || retry != "10" {
 				t.Fatalf("third request: %d Retry-After %q, want 429 and 10\n%s", st, retry, body)
 			}
@@ -99,18 +119,27 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 					got.Error.Message == "" || got.Error.Field != nil {
 					t.Errorf("API answer %s (%v), want the error object with code rate_limited", body, err)
 				}
-			} else if !strings.Contains(body, "Too many requests came from your network.") {
+			} else if !strings.Contains(body, tc.says) {
 				t.Errorf("answer does not say why:\n%s", body)
 			}
 			e.clock.Advance(10 * time.Second)
-			if st, _, body := e.raw(tc.method, tc.path(3), tc.ip(3), tc.header, ""); st == http.StatusTooManyRequests {
+			if st, _, body := e.raw(tc.method, tc.path(3), tc.ip(3), tc.header, tc.body); st == http.StatusTooManyRequests {
 				t.Fatalf("after ten seconds: still 429\n%s", body)
 			}
-			if st, _, _ := e.raw(tc.method, tc.path(4), tc.ip(4), tc.header, ""); st != http.StatusTooManyRequests {
+			if st, _, _ := e.raw(tc.method, tc.path(4), tc.ip(4), tc.header, tc.body); st != http.StatusTooManyRequests {
 				t.Fatalf("right after: %d, want 429", st)
 			}
 		})
 	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // same is one client address for every request.

@@ -109,12 +109,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.
-	// Limited per client IP, and per reference where the URL carries it.
+	// Limited per client IP here, per reference where payments parses
+	// them (payments.Config.NotificationLimit).
 	notify := perIP(h, lim.Notify)
 	ipn := r.Group("/ipn", bare, notify)
-	pesapalRef := perQueryReference(h, lim.Reference, "OrderTrackingId")
-	ipn.GET("/pesapal", pesapalRef, h.PesapalIPN)
-	ipn.POST("/pesapal", pesapalRef, h.PesapalIPN)
+	ipn.GET("/pesapal", h.PesapalIPN)
+	ipn.POST("/pesapal", h.PesapalIPN)
 	ipn.POST("/pokeapay", h.PokeaPayIPN)
 	cb := r.Group("/callback", bare, notify)
 	cb.POST("/pokeapay-stk", h.STKCallback("pokeapay"))

@@ -127,7 +127,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 	ipn := gw.PesapalIPN
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
-		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox})
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
+		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference)})
 	if err != nil {
 		return err
 	}
