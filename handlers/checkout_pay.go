@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -61,13 +64,23 @@ func (h *Handlers) PayFormReload(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, checkoutPath(c.Param("id")))
 }
 
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up, at
+// least 1.
+func setRetryAfter(c *gin.Context, d time.Duration) {
+	c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+}
+
 // payError shows what went wrong starting a payment and reports whether
 // there was an error.
 func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bool {
 	var fe *payments.FieldError
+	var limited *payments.PromptLimitError
 	switch {
 	case err == nil:
 		return false
+	case errors.As(err, &limited):
+		setRetryAfter(c, limited.RetryAfter)
+		h.renderCheckoutForm(c, http.StatusTooManyRequests, co, map[string]string{limited.Field: limited.Message}, c.PostForm("contact"))
 	case errors.As(err, &fe):
 		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"))
 	case errors.Is(err, payments.ErrMethodUnavailable):

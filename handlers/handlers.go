@@ -127,6 +127,17 @@ func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, return
 	c.Abort()
 }
 
+// TooManyRequests refuses a request past a rate limit (web sets
+// Retry-After): the JSON error object on the API, a plain page elsewhere.
+func (h *Handlers) TooManyRequests(c *gin.Context) {
+	if isAPI(c) {
+		apiError(c, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after the number of seconds in Retry-After", "")
+		return
+	}
+	notice(c, http.StatusTooManyRequests, "Too many requests",
+		"Too many requests came from your network. Wait a minute, then try again.")
+}
+
 func forbidden(c *gin.Context, text string) {
 	if isAPI(c) {
 		apiError(c, http.StatusForbidden, "forbidden", text, "")

@@ -61,7 +61,10 @@ func (h *Handlers) PesapalIPN(c *gin.Context) {
 		return
 	}
 	reply, err := h.svc.PesapalIPN(c.Request.Context(), c.Request.Method, c.Request.URL.Query(), c.ContentType(), body)
+	var limited *payments.RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		setRetryAfter(c, reply.RetryAfter)
 	case errors.Is(err, payments.ErrInvalidNotification):
 		h.log.WarnContext(c.Request.Context(), "pesapal ipn rejected", "err", err)
 	case err != nil && !errors.Is(err, payments.ErrNotConfirmed) && !errors.Is(err, payments.ErrNotFound):

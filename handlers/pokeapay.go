@@ -39,7 +39,10 @@ func (h *Handlers) PokeaPayIPN(c *gin.Context) {
 		return
 	}
 	reply, err := h.svc.PokeaPayIPN(c.Request.Context(), c.ContentType(), body)
+	var limited *payments.RateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		setRetryAfter(c, reply.RetryAfter)
 	case errors.Is(err, payments.ErrInvalidNotification):
 		h.log.WarnContext(c.Request.Context(), "pokeapay ipn rejected", "err", err)
 	case err != nil && !errors.Is(err, payments.ErrNotFound) && !errors.Is(err, payments.ErrNotConfirmed):

@@ -24,9 +24,13 @@ func (h *Handlers) STKCallback(provider string) gin.HandlerFunc {
 			return
 		}
 		_, _, err = h.svc.STKCallback(c.Request.Context(), provider, c.ContentType(), body)
+		var limited *payments.RateLimitedError
 		switch {
 		case err == nil:
 			c.JSON(http.StatusOK, gin.H{"status": "ok"})
+		case errors.As(err, &limited):
+			setRetryAfter(c, limited.RetryAfter)
+			c.JSON(http.StatusTooManyRequests, gin.H{"status": "error", "message": "too many callbacks for this payment; retry later"})
 		case errors.Is(err, payments.ErrInvalidCallback):
 			h.log.WarnContext(c.Request.Context(), "stk callback rejected", "provider", provider, "err", err)
 			c.JSON(http.StatusBadRequest, gin.H{"status": "error", "message": "not a callback of this provider"})

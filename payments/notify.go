@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"checkout/gateway/pesapal"
 	"checkout/gateway/pokeapay"
@@ -26,6 +27,15 @@ type Reply struct {
 	// Reference is the provider's reference the notification named (for
 	// logs), empty when it could not be read.
 	Reference string
+	// RetryAfter is set on a 429: when the sender may try again.
+	RetryAfter time.Duration
+}
+
+// limitedReply is the answer to a notification past its reference's limit.
+func limitedReply(err error, ref string) Reply {
+	r := jsonReply(http.StatusTooManyRequests, map[string]any{"status": "error", "message": "too many notifications for this reference; retry later"}, ref)
+	r.RetryAfter = err.(*RateLimitedError).RetryAfter
+	return r
 }
 
 // jsonReply answers with a JSON object, as the handlers' JSON answers are
@@ -87,6 +97,9 @@ func (s *Service) PesapalIPN(ctx context.Context, method string, query url.Value
 		return jsonReply(http.StatusBadRequest, map[string]any{"status": http.StatusBadRequest, "error": "not a Pesapal notification"}, ""),
 			fmt.Errorf("%w: %v", ErrInvalidNotification, err)
 	}
+	if err := s.notificationAllowed("ipn:pesapal", n.OrderTrackingID); err != nil {
+		return limitedReply(err, n.OrderTrackingID), err
+	}
 	_, _, err = s.PesapalNotification(ctx, n, "ipn:pesapal")
 	status := http.StatusOK
 	if err != nil {
@@ -106,6 +119,9 @@ func (s *Service) PokeaPayIPN(ctx context.Context, contentType string, body []by
 	if err != nil {
 		return jsonReply(http.StatusBadRequest, map[string]any{"status": "error", "message": "not a PokeaPay notification"}, ""),
 			fmt.Errorf("%w: %v", ErrInvalidNotification, err)
+	}
+	if err := s.notificationAllowed("ipn:pokeapay", n.BillReference); err != nil {
+		return limitedReply(err, n.BillReference), err
 	}
 	_, _, err = s.pokeapayIPN(ctx, n)
 	switch {

@@ -73,9 +73,12 @@ type Config struct {
 	// LoginQueueWait is how long a login waits for a free check before it
 	// is turned away as busy; 0 is 2 s.
 	LoginQueueWait time.Duration
-	Store          *store.Store
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// NotificationLimit limits provider notifications (IPNs, STK
+	// callbacks) per reference; nil limits nothing.
+	NotificationLimit Limiter
+	Store             *store.Store
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.

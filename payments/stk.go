@@ -23,6 +23,55 @@ const (
 	STKPromptWindow = 75 * time.Second
 )
 
+// Prompts per phone number. Each prompt is an interruption on somebody's
+// phone, and the number is typed by whoever holds the checkout page: at most
+// stkPhoneMax prompts to one number in stkPhoneWindow, across checkouts. And
+// M-Pesa refuses (result code 17) a second prompt for the same amount to
+// the same phone within about two minutes, so we do not send one.
+const (
+	stkPhoneMax         = 3
+	stkPhoneWindow      = 10 * time.Minute
+	stkSameAmountWithin = 2 * time.Minute
+)
+
+// PromptLimitError refuses a prompt past the limits per phone: a
+// FieldError on the phone field (errors.As finds it), and how long until
+// a prompt may be asked for again.
+type PromptLimitError struct {
+	FieldError
+	RetryAfter time.Duration
+}
+
+// Unwrap gives the FieldError, so that errors.As(err, **FieldError) holds.
+func (e *PromptLimitError) Unwrap() error { return &e.FieldError }
+
+// promptGuard is the rule of the limits per phone, for
+// store.StartPromptAttempt: recent are the phone's STK attempts of the
+// last stkPhoneWindow, newest first. Every one counts (each was asked
+// for); for the same amount, one the provider refused before it reached
+// the phone (failed without a provider reference) does not.
+func (s *Service) promptGuard(phone string, amount int64, now time.Time) func([]store.Attempt) error {
+	refuse := func(wait time.Duration, msg string) error {
+		return &PromptLimitError{FieldError: FieldError{Code: "rate_limited", Field: "phone", Message: msg}, RetryAfter: wait}
+	}
+	return func(recent []store.Attempt) error {
+		for _, r := range recent {
+			reached := r.Status != store.AttemptFailed || r.ProviderReference != ""
+			if r.Amount == amount && reached && now.Sub(r.CreatedAt) < stkSameAmountWithin {
+				return refuse(r.CreatedAt.Add(stkSameAmountWithin).Sub(now), fmt.Sprintf(
+					"An M-Pesa prompt for this amount went to %s less than 2 minutes ago, and M-Pesa refuses the same payment again so soon. Wait 2 minutes, or use another number.",
+					LocalPhone(phone)))
+			}
+		}
+		if len(recent) >= stkPhoneMax {
+			return refuse(recent[stkPhoneMax-1].CreatedAt.Add(stkPhoneWindow).Sub(now), fmt.Sprintf(
+				"You have asked for %d M-Pesa prompts on %s in the last 10 minutes. Wait a few minutes, or use another number.",
+				len(recent), LocalPhone(phone)))
+		}
+		return nil
+	}
+}
+
 // ErrPhoneBusy: the phone already has an M-Pesa prompt in progress. Nothing
 // started, nothing failed; the checkout stays open with a message.
 var ErrPhoneBusy = errors.New("an M-Pesa prompt is already in progress on this phone")
@@ -74,8 +123,14 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 
 	p := s.cfg.STK
 	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: p.Name(), Method: MethodSTK, Phone: phone}
-	active, err := s.st.StartExclusiveAttempt(ctx, a, stkFirstCheck, STKPromptWindow, "customer")
+	now := s.now()
+	active, err := s.st.StartPromptAttempt(ctx, a, stkFirstCheck, STKPromptWindow, "customer",
+		now.Add(-stkPhoneWindow), s.promptGuard(phone, int64(co.Amount), now))
+	var limited *PromptLimitError
 	switch {
+	case errors.As(err, &limited):
+		s.log.InfoContext(ctx, "stk prompt refused: limit per phone", "checkout_id", co.ID)
+		return nil, limited
 	case errors.Is(err, store.ErrTransition):
 		return nil, ErrNotPayable
 	case err != nil:
@@ -267,6 +322,9 @@ func (s *Service) STKCallback(ctx context.Context, provider, contentType string,
 	cb, err := p.ParseCallback(contentType, body)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalidCallback, err)
+	}
+	if err := s.notificationAllowed("callback:"+provider, cb.Reference); err != nil {
+		return nil, "", err
 	}
 	a, err := s.st.Attempt(ctx, cb.Reference)
 	if err == nil && (a.Provider != provider || a.Method != MethodSTK) {

@@ -14,6 +14,17 @@ import (
 // written and that attempt is returned. The check and the insert are one
 // transaction, so two submits at once start one attempt.
 func (s *Store) StartExclusiveAttempt(ctx context.Context, a *Attempt, firstCheck, within time.Duration, source string) (*Attempt, error) {
+	return s.StartPromptAttempt(ctx, a, firstCheck, within, source, time.Time{}, nil)
+}
+
+// StartPromptAttempt is StartExclusiveAttempt with a limit per phone: when
+// the checkout has no active attempt, guard is given every attempt of
+// a.Method to a.Phone created after since (of any checkout, newest first),
+// in the same transaction as the insert; an error from it starts nothing and
+// is returned as it is. Being one write transaction, the count holds across
+// processes and restarts. A nil guard checks nothing.
+func (s *Store) StartPromptAttempt(ctx context.Context, a *Attempt, firstCheck, within time.Duration, source string,
+	since time.Time, guard func(recent []Attempt) error) (*Attempt, error) {
 	var existing *Attempt
 	err := retryConflicts(ctx, func() error {
 		existing = nil
@@ -26,6 +37,16 @@ func (s *Store) StartExclusiveAttempt(ctx context.Context, a *Attempt, firstChec
 			if len(found) == 1 {
 				existing = &found[0]
 				return nil
+			}
+			if guard != nil {
+				var recent []Attempt
+				if err := tx.Where("phone = ? AND method = ? AND created_at > ?", a.Phone, a.Method, since).
+					Order("created_at DESC").Find(&recent).Error; err != nil {
+					return fmt.Errorf("store: recent attempts to a phone: %w", err)
+				}
+				if err := guard(recent); err != nil {
+					return err
+				}
 			}
 			return s.startAttempt(tx, a, firstCheck, source)
 		})

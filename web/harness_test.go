@@ -79,6 +79,10 @@ type envOptions struct {
 	testMode bool
 	// logs receives the app's log records; nil discards them.
 	logs slog.Handler
+	// limits are the engine's rate limits (zero: the defaults).
+	limits web.Limits
+	// trustedProxies is web.Config.TrustedProxies.
+	trustedProxies []string
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -165,14 +169,23 @@ func newEnv(t *testing.T, o envOptions) *env {
 		stk = c
 	}
 	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
-		TestMode: o.testMode, PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+		TestMode: o.testMode, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL}})
+	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
+		Limits: o.limits, TrustedProxies: o.trustedProxies})
 	return e
+}
+
+// refLimit is the rate per reference of l, or the default.
+func refLimit(l web.Limits) web.Rate {
+	if l.Reference.Every > 0 && l.Reference.Burst > 0 {
+		return l.Reference
+	}
+	return web.DefaultLimits.Reference
 }
 
 // browser is a customer's browser: a cookie jar, redirects followed.

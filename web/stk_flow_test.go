@@ -265,7 +265,14 @@ func TestBusyPhoneLeavesTheOrderOpenWithAMessage(t *testing.T) {
 	stkBackends(t, func(t *testing.T, e *env, provider string) {
 		first := e.createCheckout("stk-busy-1")
 		e.pushSTK(e.browser(), first, "0712345678")
-		second := e.createCheckout("stk-busy-2")
+		// Another amount: the same amount so soon is refused before the
+		// provider is asked (M-Pesa's result code 17).
+		st, obj := e.api(http.MethodPost, "/api/v1/checkouts",
+			`{"amount": "1600", "currency": "KES", "reference": "stk-busy-2", "description": "Coffee"}`)
+		if st != http.StatusCreated {
+			t.Fatalf("second checkout: %d %v", st, obj)
+		}
+		second := obj["id"].(string)
 		p := e.pushSTK(e.browser(), second, "0712 345 678")
 		if p.status != http.StatusConflict {
 			t.Fatalf("status %d, want 409", p.status)

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,13 @@ type Config struct {
 	// /healthz and /readyz answers 503. nil serves at once (tests that
 	// build the engine after start-up).
 	Ready *handlers.Readiness
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For
+	// is believed (CHECKOUT_TRUSTED_PROXIES, see ParseTrustedProxies): the
+	// client is the rightmost address in it that is not one of them. None:
+	// the socket's peer is the client.
+	TrustedProxies []string
+	// Limits are the rate limits; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // New builds the engine with every route of the app.
@@ -39,11 +47,15 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// Behind a proxy, set trusted proxies explicitly; by default the peer
-	// address is the client.
-	if err := r.SetTrustedProxies(nil); err != nil {
-		panic(err)
+	// The client address (rate limits, logs) is the socket's peer unless
+	// the peer is a trusted proxy; then X-Forwarded-For is read from the
+	// right, skipping trusted proxies. X-Real-IP is not believed: one
+	// header, one rule.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("web: trusted proxies: %v", err)) // checked by ParseTrustedProxies at start
 	}
+	lim := cfg.Limits.withDefaults()
 	ready := cfg.Ready
 	if ready == nil {
 		ready = handlers.NewReadiness()
@@ -86,25 +98,37 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	c.Use(pageLimit)
 	c.Use(forms...)
 	c.GET("/c/:id", h.CheckoutPage)
-	c.POST("/c/:id/pay", h.Pay)
+	c.POST("/c/:id/pay", perIP(h, lim.Pay), h.Pay)
 	c.GET("/c/:id/pay", h.PayFormReload)
 	c.GET("/c/:id/pesapal", h.PesapalFrame)
 	c.GET("/c/:id/stk", h.STKWait)
 	c.GET("/c/:id/status", h.Status)
 	c.POST("/c/:id/cancel", h.Cancel)
-	c.GET("/return/pesapal", h.PesapalReturn)
-	c.GET("/return/pokeapay", h.PokeaPayReturn)
+	// Provider returns: the customer's browser, limited per client IP and
+	// per reference.
+	ret := c.Group("/return", perIP(h, lim.Return))
+	ret.GET("/pesapal", perQueryReference(h, lim.Reference, "OrderTrackingId"), h.PesapalReturn)
+	ret.GET("/pokeapay", perQueryReference(h, lim.Reference, "oref"), h.PokeaPayReturn)
+	// Payment links: their routes (/l/{id}) go in this group, limited per
+	// client IP.
+	links := c.Group("/l", perIP(h, lim.Link))
+	_ = links // no route yet
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.
-	r.GET("/ipn/pesapal", bare, pesapalLimit, h.PesapalIPN)
-	r.POST("/ipn/pesapal", bare, pesapalLimit, h.PesapalIPN)
-	r.POST("/ipn/pokeapay", bare, providerLimit, h.PokeaPayIPN)
-	r.POST("/callback/pokeapay-stk", bare, providerLimit, h.STKCallback("pokeapay"))
-	r.POST("/callback/pochipay", bare, providerLimit, h.STKCallback("pochipay"))
+	// Limited per client IP here, per reference where payments parses
+	// them (payments.Config.NotificationLimit), and in size.
+	notify := perIP(h, lim.Notify)
+	ipn := r.Group("/ipn", bare, notify)
+	ipn.GET("/pesapal", pesapalLimit, h.PesapalIPN)
+	ipn.POST("/pesapal", pesapalLimit, h.PesapalIPN)
+	ipn.POST("/pokeapay", providerLimit, h.PokeaPayIPN)
+	cb := r.Group("/callback", bare, notify)
+	cb.POST("/pokeapay-stk", providerLimit, h.STKCallback("pokeapay"))
+	cb.POST("/pochipay", providerLimit, h.STKCallback("pochipay"))
 
 	// Merchant API.
-	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth())
+	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth(), perAPIKey(h, lim.API))
 	api.POST("/checkouts", h.CreateCheckout)
 	api.GET("/checkouts/:id", h.GetCheckout)
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"checkout/payments"
+	"checkout/web"
 )
 
 // config is the app's configuration, read from the environment
@@ -57,6 +58,9 @@ type config struct {
 	// WebhookAllowPrivate lets webhook URLs reach loopback and private
 	// addresses.
 	WebhookAllowPrivate bool
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed
+	// (CHECKOUT_TRUSTED_PROXIES); none when unset.
+	TrustedProxies []string
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -173,6 +177,11 @@ var envVars = []envVar{
 				return bad("CHECKOUT_ADMIN_PASSWORD", "must be at least 12 characters")
 			}
 			return nil
+		}},
+	{name: "CHECKOUT_TRUSTED_PROXIES",
+		check: func(c *config, v string, _ func(string) string) (err error) {
+			c.TrustedProxies, err = web.ParseTrustedProxies(v)
+			return err
 		}},
 	{name: "CHECKOUT_API_KEY", field: func(c *config) *string { return &c.APIKey },
 		check: func(c *config, v string, _ func(string) string) error {

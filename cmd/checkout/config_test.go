@@ -36,6 +36,20 @@ func TestConfigDefaultsAreTheDocumentedOnes(t *testing.T) {
 	}
 }
 
+// TestConfigReadsTrustedProxies: CHECKOUT_TRUSTED_PROXIES is a list of
+// CIDRs; a bare address is its own /32 or /128.
+func TestConfigReadsTrustedProxies(t *testing.T) {
+	env := map[string]string{"CHECKOUT_TRUSTED_PROXIES": " 10.0.0.0/8,192.0.2.7 , 2001:db8::/32,2001:db8::1"}
+	c, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "2001:db8::1/128"}
+	if !reflect.DeepEqual(c.TrustedProxies, want) {
+		t.Fatalf("trusted proxies %q, want %q", c.TrustedProxies, want)
+	}
+}
+
 // TestConfigReadsEachVariableOnce: the table names every variable once, so
 // no value is read, checked or kept twice.
 func TestConfigReadsEachVariableOnce(t *testing.T) {

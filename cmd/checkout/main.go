@@ -127,7 +127,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 	ipn := gw.PesapalIPN
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
-		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox})
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
+		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference)})
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	hashKey, blockKey := deriveKey(secret, "session-hash"), deriveKey(secret, "session-block")
 	sessions := web.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
-	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready})
+	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready,
+		TrustedProxies: cfg.TrustedProxies})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 

@@ -257,6 +257,8 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 		{"key without secret", map[string]string{"PESAPAL_CONSUMER_KEY": "k"}, "PESAPAL_CONSUMER_SECRET"},
 		{"bad Pesapal URL", map[string]string{"PESAPAL_URL": "not a url"}, "PESAPAL_URL"},
 		{"postgres not yet", map[string]string{"CHECKOUT_DB": "postgres://db/checkout"}, "CHECKOUT_DB"},
+		{"trusted proxy not a CIDR", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "CHECKOUT_TRUSTED_PROXIES"},
+		{"trusted proxy prefix too long", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHECKOUT_TRUSTED_PROXIES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
