@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -128,10 +129,20 @@ func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, return
 }
 
 // TooManyRequests refuses a request past a rate limit (web sets
-// Retry-After): the JSON error object on the API, a plain page elsewhere.
+// Retry-After): the JSON error object on the API, the provider's JSON shape
+// on notification routes, a plain page elsewhere.
 func (h *Handlers) TooManyRequests(c *gin.Context) {
-	if isAPI(c) {
-		apiError(c, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after the number of seconds in Retry-After", "")
+	const text = "too many requests; retry after the number of seconds in Retry-After"
+	p := c.Request.URL.Path
+	switch {
+	case isAPI(c):
+		apiError(c, http.StatusTooManyRequests, "rate_limited", text, "")
+		return
+	case p == "/ipn/pesapal":
+		h.Refuse(c, ShapePesapal, http.StatusTooManyRequests, text)
+		return
+	case strings.HasPrefix(p, "/ipn/") || strings.HasPrefix(p, "/callback/"):
+		h.Refuse(c, ShapeProvider, http.StatusTooManyRequests, text)
 		return
 	}
 	notice(c, http.StatusTooManyRequests, "Too many requests",

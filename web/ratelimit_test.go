@@ -58,6 +58,9 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 		pokeaIPN   = `{"billreference":"pay_one","amount":"1500.00","accountname":"JOHN DOE","accountno":"254722000000","fees":"15","referenceno":"QLD82TMWJE","method":"MPESA"}`
 		pesapalIPN = `{"OrderNotificationType":"IPNCHANGE","OrderTrackingId":"one-tracking-id","OrderMerchantReference":"pay_one"}`
 	)
+	// A notification route past its per-IP limit answers in its provider's
+	// JSON shape, not with a page.
+	const notifyIP = "too many requests; retry after the number of seconds in Retry-After"
 	pochiCallback := string(readFile(t, "../gateway/pochipay/testdata/assumed-collections-callback-failed.json"))
 	cases := []struct {
 		name   string
@@ -74,11 +77,11 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 		says string
 		api  bool
 	}{
-		{name: "Pesapal IPN per IP", method: http.MethodGet, ip: same("203.0.113.1"), says: page,
+		{name: "Pesapal IPN per IP", method: http.MethodGet, ip: same("203.0.113.1"), says: `"error":"` + notifyIP + `","status":429`,
 			path: func(i int) string { return "/ipn/pesapal?OrderTrackingId=t-" + string(rune('a'+i)) }},
-		{name: "STK callback per IP", method: http.MethodPost, ip: same("203.0.113.2"), says: page,
+		{name: "STK callback per IP", method: http.MethodPost, ip: same("203.0.113.2"), says: `"message":"` + notifyIP + `","status":"error"`,
 			path: func(int) string { return "/callback/pochipay" }},
-		{name: "PokeaPay IPN per IP", method: http.MethodPost, ip: same("203.0.113.3"), says: page,
+		{name: "PokeaPay IPN per IP", method: http.MethodPost, ip: same("203.0.113.3"), says: `"message":"` + notifyIP + `","status":"error"`,
 			path: func(int) string { return "/ipn/pokeapay" }},
 		{name: "Pesapal GET IPN per reference from many addresses", method: http.MethodGet, ip: many("198.51.100."), says: notifyJSON,
 			path: func(int) string { return "/ipn/pesapal?OrderTrackingId=one-reference" }},
