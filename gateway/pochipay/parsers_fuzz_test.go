@@ -137,3 +137,25 @@ func FuzzStatusAnswer(f *testing.F) {
 		}
 	})
 }
+
+// Found by FuzzStatusAnswer: a credential split by a byte that is not
+// UTF-8 (or a control character) escaped redaction, and came out whole
+// once the byte was dropped.
+func TestCleanRedactsACredentialSplitByADroppedCharacter(t *testing.T) {
+	c, err := New(Config{BaseURL: "http://127.0.0.1:1", Email: testEmail, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bearer = "pochi-bearer-token-xyz"
+	split := func(s string) string { return s[:5] + "\xf9" + s[5:10] + "\x00" + s[10:] }
+	for _, s := range []string{testPassword, testEmail, bearer} {
+		body := []byte(`{"result":{"status":"` + s[:5] + "\xf9" + s[5:10] + `\u0001` + s[10:] + `"}}`)
+		_, err := c.statusResult("transaction status", answer{Status: 200, Body: body, Bearer: bearer}, gateway.Query{AttemptID: "pay_01"}, "pay_01")
+		if err == nil || strings.Contains(err.Error(), s) || !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("error %v: want %q redacted", err, s)
+		}
+		if got := c.clean(split(s), bearer); got != "[redacted]" {
+			t.Errorf("clean = %q, want [redacted]", got)
+		}
+	}
+}

@@ -267,3 +267,27 @@ func FuzzSTKQueryAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A credential split by a byte that is not UTF-8 (or a control character)
+// escaped redaction and came out whole once the byte was dropped (found by
+// FuzzStatusAnswer in the Pochipay client, which cleans text the same way).
+func TestCleanRedactsACredentialSplitByADroppedCharacter(t *testing.T) {
+	split := func(s string) string { return s[:5] + "\xf9" + s[5:10] + "\x00" + s[10:] }
+	c, err := New(Config{CheckoutURL: "https://pay.pokeapay.com/", OutletCode: testOC, HashKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.clean(split(testKey)); got != "[redacted]" {
+		t.Errorf("Client.clean = %q, want [redacted]", got)
+	}
+	s, err := NewSTK(STKConfig{APIURL: "http://127.0.0.1:1/api/v1", Email: stkTestEmail, Password: stkTestPassword, OutletCode: stkTestOutlet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bearer = "stk-bearer-token-xyz"
+	for _, secret := range []string{stkTestPassword, stkTestEmail, bearer} {
+		if got := s.clean(split(secret), bearer); got != "[redacted]" {
+			t.Errorf("STKClient.clean(%q) = %q, want [redacted]", split(secret), got)
+		}
+	}
+}
