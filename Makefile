@@ -39,8 +39,26 @@ fmt:
 test: lint
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
-# A short run of every fuzz target (longer runs: FUZZTIME=5m make fuzz).
+# A short run of every fuzz target, one after the other (longer runs:
+# FUZZTIME=5m make fuzz). `make test` runs their seed corpora (the
+# providers' document examples among them) on every run.
 FUZZTIME ?= 20s
+FUZZ_TARGETS := \
+	./gateway/pesapal:FuzzParseNotification \
+	./gateway/pesapal:FuzzTransactionStatus \
+	./gateway/pokeapay:FuzzParseIPN \
+	./gateway/pokeapay:FuzzParseReturn \
+	./gateway/pokeapay:FuzzParseSTKCallback \
+	./gateway/pokeapay:FuzzVerificationAnswer \
+	./gateway/pokeapay:FuzzSTKQueryAnswer \
+	./gateway/pochipay:FuzzParseCallback \
+	./gateway/pochipay:FuzzStatusAnswer \
+	./payments:FuzzCreateRequest \
+	./payments:FuzzNormalizePhone \
+	./money:FuzzParse
 fuzz:
-	$(GO) test ./gateway/pesapal -run '^$$' -fuzz FuzzParseNotification -fuzztime $(FUZZTIME)
-	$(GO) test ./gateway/pokeapay -run '^$$' -fuzz FuzzParseIPN -fuzztime $(FUZZTIME)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done

@@ -244,7 +244,7 @@ func (c *Client) bodyError(op string, a answer, obj *ErrorObject, status, messag
 	e := &Error{Op: op, HTTPStatus: a.Status}
 	c.fill(e, a, obj, message)
 	if e.Message == "" {
-		e.Message = "answer has status " + status
+		e.Message = "answer has status " + c.redact(status, a.Bearer)
 	}
 	return e
 }

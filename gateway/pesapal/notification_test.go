@@ -153,6 +153,7 @@ func TestAckMatchesTheDocumentSample(t *testing.T) {
 }
 
 func FuzzParseNotification(f *testing.F) {
+	seedNotificationFixtures(f)
 	f.Add("GET", "OrderTrackingId=b945e4af-80a5-4ec1-8706-e03f8332fb04&OrderMerchantReference=TEST1515111119&OrderNotificationType=IPNCHANGE", "", []byte(nil))
 	f.Add("POST", "", "application/json", []byte(`{"OrderNotificationType":"IPNCHANGE","OrderTrackingId":"b945e4af","OrderMerchantReference":"TEST1"}`))
 	f.Add("POST", "", "application/x-www-form-urlencoded", []byte("OrderTrackingId=t1&OrderMerchantReference=r1"))
@@ -167,6 +168,9 @@ func FuzzParseNotification(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrInvalidNotification", err)
 			}
 			return
+		}
+		if strings.EqualFold(method, "POST") && len(body) > maxNotificationBody {
+			t.Fatalf("accepted a %d-byte body", len(body))
 		}
 		if n.OrderTrackingID == "" {
 			t.Fatalf("parsed %+v without a tracking id", n)

@@ -169,6 +169,11 @@ func (c *Client) transactionStatusOnce(ctx context.Context, op, id string) (Tran
 	if err != nil {
 		return TransactionStatus{}, err
 	}
+	return c.readTransactionStatus(op, id, a)
+}
+
+// readTransactionStatus reads Pesapal's answer about the tracking id id.
+func (c *Client) readTransactionStatus(op, id string, a answer) (TransactionStatus, error) {
 	if ts, ok := pendingAnswer(a); ok {
 		ts.OrderTrackingID = id
 		return ts, nil

@@ -126,6 +126,7 @@ func TestParseCallbackAcceptsExactly16KiB(t *testing.T) {
 }
 
 func FuzzParseCallback(f *testing.F) {
+	seedCallbackFixtures(f)
 	for _, seed := range []string{
 		`{"orderId":"pay_01","billRefNumber":"INV-1001","phoneNumber":"254712345678","amount":1500,"thirdPartyReference":"QK12ABC3DE","isSuccessful":true,"failReason":null,"resultDescription":"ok"}`,
 		`{"orderId":12345,"isSuccessful":"false","failReason":"Request cancelled by user","resultCode":1032}`,

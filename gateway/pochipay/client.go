@@ -289,9 +289,11 @@ func (c *Client) cleanAll(a answer, lists ...messages) []string {
 
 // clean makes provider-written text fit for an error: the email, the
 // password and the bearer token removed (in case an answer echoes them),
-// control characters dropped, at most maxMessageLen characters.
+// control characters dropped, at most maxMessageLen characters. It redacts
+// again after dropping characters: a secret split by a control character or
+// invalid UTF-8 is whole again once they are gone.
 func (c *Client) clean(s, bearer string) string {
-	return plainText(c.secrets.Redact(s, bearer))
+	return c.secrets.Redact(plainText(c.secrets.Redact(s, bearer)), bearer)
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried

@@ -179,8 +179,8 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		case code == "0":
 			return fail("status Failed with result.resultCode 0")
 		}
-		reason := plainText(c.secrets.Redact(s.FailReason.text(), a.Bearer))
-		desc := plainText(c.secrets.Redact(s.ResultDescription.text(), a.Bearer))
+		reason := c.clean(s.FailReason.text(), a.Bearer)
+		desc := c.clean(s.ResultDescription.text(), a.Bearer)
 		r.Status, r.Code = gateway.StatusFailed, firstNonEmpty(code, mpesaCode(reason), mpesaCode(desc))
 		r.Message = firstNonEmpty(reason, desc, "Pochipay reports the collection as failed")
 	case statusPending:
@@ -188,7 +188,7 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 	case "":
 		return fail("answer has no result.status")
 	default:
-		return fail("unknown result.status %q", plainText(c.secrets.Redact(status, a.Bearer)))
+		return fail("unknown result.status %q", c.clean(status, a.Bearer))
 	}
 	return r, nil
 }

@@ -282,7 +282,9 @@ func (c *Client) answerError(op string, a answer) *Error {
 // in any case (in case an answer echoes it, perhaps lower-cased), control
 // characters dropped, at most 200 characters.
 func (c *Client) clean(s string) string {
-	return tidyText(c.secrets.Redact(s, ""))
+	// Redacted again after tidying: a secret split by a dropped character
+	// is whole again.
+	return c.secrets.Redact(tidyText(c.secrets.Redact(s, "")), "")
 }
 
 // tidyText makes provider-written text fit for an error or the event log:

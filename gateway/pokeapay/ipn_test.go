@@ -142,6 +142,7 @@ func TestTypeForMethod(t *testing.T) {
 }
 
 func FuzzParseIPN(f *testing.F) {
+	seedIPNFixtures(f)
 	f.Add("application/json", []byte(`{"billreference":"pay_1","amount":"1500.00","accountname":"JOHN","accountno":"254722000000","fees":"0","referenceno":"SFE1","method":"MPESA"}`))
 	f.Add("application/json", []byte(`{"billreference":949,"amount":1500}`))
 	f.Add("application/x-www-form-urlencoded", []byte("billreference=pay_1&amount=10"))
@@ -158,6 +159,9 @@ func FuzzParseIPN(f *testing.F) {
 				t.Fatalf("IPN %+v came with an error", n)
 			}
 			return
+		}
+		if len(body) > maxIPNBody {
+			t.Fatalf("accepted a %d-byte body", len(body))
 		}
 		if n.BillReference == "" {
 			t.Fatalf("parsed %+v without a billreference", n)

@@ -341,7 +341,9 @@ func (c *STKClient) text(env stkEnvelope, bearer string) string {
 // email, password (in any case) and token removed, then tidied (see
 // tidyText).
 func (c *STKClient) clean(s, bearer string) string {
-	return tidyText(c.secrets.Redact(s, bearer))
+	// Redacted again after tidying: a secret split by a dropped character
+	// is whole again.
+	return c.secrets.Redact(tidyText(c.secrets.Redact(s, bearer)), bearer)
 }
 
 // encodeJSON writes v as compact JSON without HTML escaping, so that a

@@ -95,6 +95,7 @@ func TestParseCallbackRefuses(t *testing.T) {
 }
 
 func FuzzParseSTKCallback(f *testing.F) {
+	seedSTKCallbackFixtures(f)
 	for _, s := range []string{
 		callbackSuccess, callbackFailure,
 		`{"success":"true","data":{"orderRef":12345,"resultCode":1032}}`,

@@ -113,6 +113,11 @@ func (c *Client) verifyOnce(ctx context.Context, op, query, billRef string) (Ver
 	if err != nil {
 		return Verification{}, err
 	}
+	return c.readVerification(op, billRef, a)
+}
+
+// readVerification reads the payment verification's answer about billRef.
+func (c *Client) readVerification(op, billRef string, a answer) (Verification, error) {
 	if a.Status < 200 || a.Status > 299 {
 		return Verification{}, c.answerError(op, a)
 	}
