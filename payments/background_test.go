@@ -434,3 +434,32 @@ func TestWebhookWorkerStopsWithinTheDrainDeadlineAndLeavesNothingRunning(t *test
 		t.Errorf("delivery = %s after %d attempts, want pending and untried", got.Status, got.Attempts)
 	}
 }
+
+func TestHangingEndpointsBacklogLongerThanAPageHidesNoOtherMerchantsWebhook(t *testing.T) {
+	e := newHooksEnv(t, time.Second)
+	for range 101 {
+		e.queue(t, "slow")
+	}
+	fast := e.queue(t, "fast")
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	returned := make(chan struct{})
+	go func() { defer close(returned); e.svc.RunWebhooks(ctx, time.Hour) }()
+	defer func() { cancel(); <-returned }()
+	select {
+	case id := <-e.fast.entered:
+		if id != fast.ID {
+			t.Fatalf("other merchant received %s, want %s", id, fast.ID)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the other merchant's webhook, queued behind 101 for a hanging endpoint, was not delivered within 5 s")
+	}
+	select {
+	case <-e.slow.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hanging endpoint was never called")
+	}
+	if inFlight, most, ids := e.slow.stats(); inFlight != 1 || most != 1 || len(ids) != 1 {
+		t.Fatalf("hanging endpoint: %d in flight, most %d, %d requests; want only one", inFlight, most, len(ids))
+	}
+}
