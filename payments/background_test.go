@@ -28,7 +28,9 @@ type hanging struct {
 	checks   int
 	most     int
 	calls    int
-	entered  chan struct{} // one value per query started
+	// apartLeft is how long the query of apart had before its deadline.
+	apartLeft time.Duration
+	entered   chan struct{} // one value per query started
 }
 
 func newHanging() *hanging { return &hanging{entered: make(chan struct{}, 100)} }
@@ -41,6 +43,10 @@ func (h *hanging) Confirm(ctx context.Context, q gateway.Query) (gateway.Result,
 	if counted {
 		h.checks++
 		h.most = max(h.most, h.checks)
+	} else if dl, ok := ctx.Deadline(); ok {
+		h.apartLeft = time.Until(dl)
+	} else {
+		h.apartLeft = -1
 	}
 	h.mu.Unlock()
 	h.entered <- struct{}{}
@@ -170,6 +176,12 @@ func TestHangingProviderHoldsNeitherAnotherProvidersConfirmationNorADueExpiryInO
 	}
 	if got := e.status(t, lateCo.ID); got != store.StatusExpired {
 		t.Errorf("checkout whose last query hangs = %s, want expired", got)
+	}
+	e.pp.mu.Lock()
+	left := e.pp.apartLeft
+	e.pp.mu.Unlock()
+	if left <= 0 || left > 100*time.Millisecond {
+		t.Errorf("the last query before expiry had %v before its deadline, want at most the 100ms bound", left)
 	}
 	if got := e.status(t, openCo.ID); got != store.StatusExpired {
 		t.Errorf("open checkout past its deadline = %s, want expired", got)
@@ -376,6 +388,11 @@ func TestHangingEndpointDelaysNeitherAnotherMerchantNorGetsASecondDeliveryWhileT
 	inFlight, most, ids := e.slow.stats()
 	if inFlight != 1 || most != 1 || len(ids) != 1 {
 		t.Fatalf("hanging endpoint: %d in flight, most %d, requests %v; want only the first", inFlight, most, ids)
+	}
+	// Not even claimed: it was queued before the other merchant's, so a
+	// worker that would send it beside the first had taken it by now.
+	if got, err := e.st.WebhookDelivery(e.ctx, second.ID); err != nil || got.ClaimedUntil != nil || got.Attempts != 0 {
+		t.Fatalf("second delivery to the hanging endpoint = %+v, %v; want unclaimed and untried", got, err)
 	}
 
 	// Once the first answers, the second goes out, never beside it.

@@ -187,6 +187,12 @@ func (w within) Confirm(ctx context.Context, q gateway.Query) (gateway.Result, e
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer context.AfterFunc(w.bound, func() { cancel(context.Cause(w.bound)) })()
+	// The deadline too, so that a client's retries can see the time left.
+	if dl, ok := w.bound.Deadline(); ok {
+		var cancelDeadline context.CancelFunc
+		ctx, cancelDeadline = context.WithDeadline(ctx, dl)
+		defer cancelDeadline()
+	}
 	return w.c.Confirm(ctx, q)
 }
 
@@ -224,8 +230,16 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	now := s.now()
 	work, end := s.workContext(ctx, s.bg.passBudget)
 	defer end()
-	// stopped: no new work, when the caller stops or the budget is spent.
-	stopped := func() bool { return ctx.Err() != nil || work.Err() != nil }
+	// stopped: no new work, when the caller stops or the budget is spent
+	// (by the clock too: a query cut at the deadline may return before
+	// work's own timer has fired).
+	stopped := func() bool {
+		if ctx.Err() != nil || work.Err() != nil {
+			return true
+		}
+		dl, ok := work.Deadline()
+		return ok && !time.Now().Before(dl)
+	}
 
 	g := group{running: s.bg.running}
 	var checksErr, expiriesErr error

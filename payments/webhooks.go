@@ -242,8 +242,12 @@ func (w *webhookWorker) take(limit int, endpoint, merchantID string) (ok, full b
 	return true, false
 }
 
-func (w *webhookWorker) release(endpoint, merchantID string) {
+// release gives back what take reserved; ended says a delivery was made
+// (a scan then runs again), as opposed to a claim that failed (which must
+// not send the worker round again at once: the database may be failing).
+func (w *webhookWorker) release(endpoint, merchantID string, ended bool) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.inFlight--
 	if endpoint != "" {
 		delete(w.busy, endpoint)
@@ -251,11 +255,10 @@ func (w *webhookWorker) release(endpoint, merchantID string) {
 	if w.busyOf[merchantID]--; w.busyOf[merchantID] <= 0 {
 		delete(w.busyOf, merchantID)
 	}
-	if w.ended != nil {
+	if ended && w.ended != nil {
 		close(w.ended)
 		w.ended = nil
 	}
-	w.mu.Unlock()
 }
 
 // wake is closed when a delivery in flight now or later ends: every
@@ -331,13 +334,13 @@ func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started
 				if err != nil && ctx.Err() == nil {
 					s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
 				}
-				s.hooks.release(m.WebhookURL, m.ID)
+				s.hooks.release(m.WebhookURL, m.ID, false)
 				continue
 			}
 			started++
 			progress = true
 			g.Go(func() {
-				defer s.hooks.release(m.WebhookURL, m.ID)
+				defer s.hooks.release(m.WebhookURL, m.ID, true)
 				if err := s.deliver(work, &d, m); err != nil && work.Err() == nil {
 					s.log.ErrorContext(work, "webhooks: record", "delivery_id", d.ID, "err", err)
 				}
