@@ -106,7 +106,7 @@ type background struct {
 	checksPerProvider int
 	// passBudget is how long one reconciler pass may run; what it has not
 	// started by then is left for the next pass, and the checks still
-	// asking the provider are cut (their claims simply run out).
+	// asking the provider are cut (asked again at their next check).
 	passBudget time.Duration
 	// lastQuery bounds the query made just before a checkout expires: a
 	// provider that does not answer by then does not hold the expiry.
@@ -124,8 +124,12 @@ type background struct {
 	running *atomic.Int64
 }
 
-var defaultBackground = background{checksPerProvider: 4, passBudget: 20 * time.Second, lastQuery: 5 * time.Second,
-	expiriesAtOnce: 4, webhooksAtOnce: 8, drain: 5 * time.Second, running: new(atomic.Int64)}
+// defaultBackground is the product's bounds (README, "Limits and rate
+// limits").
+func defaultBackground() background {
+	return background{checksPerProvider: 4, passBudget: 20 * time.Second, lastQuery: 5 * time.Second,
+		expiriesAtOnce: 4, webhooksAtOnce: 8, drain: 5 * time.Second, running: new(atomic.Int64)}
+}
 
 // group runs goroutines counted in bg.running, and waits for them.
 type group struct {

@@ -109,7 +109,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebhookJitter == nil {
 		cfg.WebhookJitter = jitter
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }, bg: defaultBackground}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() }, bg: defaultBackground()}
 	// Webhook bodies are written by the store with each status change, in
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.
