@@ -95,6 +95,11 @@ type Service struct {
 	// unknownLog samples the log lines about notifications for references
 	// we never issued.
 	unknownLog *logSampler
+	// bg bounds the background workers (reconciler, webhooks); tests
+	// shorten it.
+	bg background
+	// hooks is the webhook worker's state: what is in flight, per endpoint.
+	hooks webhookWorker
 }
 
 // New checks the configuration and builds the service.
@@ -123,7 +128,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, now: func() time.Time { return cfg.Now().UTC() },
 		login: newLoginGuard(cfg.LoginHashes, cfg.LoginQueueWait), verify: store.VerifyPassword,
-		unknownLog: newLogSampler(time.Minute)}
+		unknownLog: newLogSampler(time.Minute), bg: defaultBackground()}
 	// Webhook bodies are written by the store with each status change, in
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"checkout/store"
@@ -135,52 +136,182 @@ func NewWebhookClient(allowPrivate bool) *http.Client {
 	}
 }
 
-// DeliverWebhooks runs one pass of the delivery worker: every due delivery
-// is claimed (atomically: several processes may share the database), sent,
-// and its outcome recorded.
-func (s *Service) DeliverWebhooks(ctx context.Context) error {
+// webhookWorker is what the delivery worker has in flight: a slot for
+// each delivery (bg.webhooksAtOnce in all) and the endpoints being sent
+// to, so that a merchant endpoint that hangs holds one slot and none of
+// the other merchants' deliveries.
+type webhookWorker struct {
+	mu       sync.Mutex
+	inFlight int
+	busy     map[string]bool // endpoint URL -> a delivery is being sent to it
+	busyOf   map[string]int  // merchant ID -> deliveries in flight to its endpoint
+	ended    chan struct{}   // closed (and replaced) when a delivery ends
+}
+
+// take reserves a slot and the endpoint, or reports why not: all slots
+// taken (full) or the endpoint busy.
+func (w *webhookWorker) take(limit int, endpoint, merchantID string) (ok, full bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inFlight >= limit {
+		return false, true
+	}
+	if endpoint != "" && w.busy[endpoint] {
+		return false, false
+	}
+	if w.busy == nil {
+		w.busy, w.busyOf = map[string]bool{}, map[string]int{}
+	}
+	w.inFlight++
+	if endpoint != "" {
+		w.busy[endpoint] = true
+	}
+	w.busyOf[merchantID]++
+	return true, false
+}
+
+// release gives back what take reserved; ended says a delivery was made
+// (a scan then runs again), as opposed to a claim that failed (which must
+// not send the worker round again at once: the database may be failing).
+func (w *webhookWorker) release(endpoint, merchantID string, ended bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight--
+	if endpoint != "" {
+		delete(w.busy, endpoint)
+	}
+	if w.busyOf[merchantID]--; w.busyOf[merchantID] <= 0 {
+		delete(w.busyOf, merchantID)
+	}
+	if ended && w.ended != nil {
+		close(w.ended)
+		w.ended = nil
+	}
+}
+
+// wake is closed when a delivery in flight now or later ends: every
+// waiter hears it. Take it before scanning, so an end during the scan is
+// not missed.
+func (w *webhookWorker) wake() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended == nil {
+		w.ended = make(chan struct{})
+	}
+	return w.ended
+}
+
+// busyMerchants lists the merchants with a delivery in flight: their other
+// deliveries wait, and are left out of the next page.
+func (w *webhookWorker) busyMerchants() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ms := make([]string, 0, len(w.busyOf))
+	for m := range w.busyOf {
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+func (w *webhookWorker) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inFlight == 0
+}
+
+// dispatchWebhooks starts every due delivery it can: claimed (atomically:
+// several processes may share the database) and sent in its own goroutine
+// under work, at most bg.webhooksAtOnce at once and one per endpoint. A
+// delivery whose endpoint is busy, or that finds every slot taken, is left
+// due for a later scan. It returns how many it started and how many it
+// left so.
+func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started, left int, err error) {
+	merchants := map[string]*store.MerchantWebhook{}
 	for {
 		now := s.now()
-		due, err := s.st.DueWebhookDeliveries(ctx, now, 100)
+		due, err := s.st.DueWebhookDeliveries(ctx, now, 100, s.hooks.busyMerchants()...)
+		if err != nil {
+			return started, left, err
+		}
+		progress := false
+		for i := range due {
+			if ctx.Err() != nil {
+				return started, left, nil
+			}
+			d := due[i]
+			m, ok := merchants[d.MerchantID]
+			if !ok {
+				if m, err = s.st.MerchantWebhookOf(ctx, d.MerchantID); err != nil {
+					s.log.ErrorContext(ctx, "webhooks: merchant of delivery", "delivery_id", d.ID, "err", err)
+					continue
+				}
+				merchants[d.MerchantID] = m
+			}
+			taken, full := s.hooks.take(s.bg.webhooksAtOnce, m.WebhookURL, m.ID)
+			if full {
+				return started, left + len(due) - i, nil
+			}
+			if !taken {
+				left++
+				continue
+			}
+			// The claim is timed from now: it must outlast the try.
+			claimAt := s.now()
+			claimed, err := s.st.ClaimWebhookDelivery(ctx, &d, claimAt, claimAt.Add(webhookClaim))
+			if err != nil || !claimed {
+				if err != nil && ctx.Err() == nil {
+					s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
+				}
+				s.hooks.release(m.WebhookURL, m.ID, false)
+				continue
+			}
+			started++
+			progress = true
+			g.Go(func() {
+				defer s.hooks.release(m.WebhookURL, m.ID, true)
+				if err := s.deliver(work, &d, m); err != nil && work.Err() == nil {
+					s.log.ErrorContext(work, "webhooks: record", "delivery_id", d.ID, "err", err)
+				}
+			})
+		}
+		// A full page may hide more due deliveries behind it.
+		if len(due) < 100 || !progress {
+			return started, left, nil
+		}
+	}
+}
+
+// DeliverWebhooks runs the delivery worker until nothing due is left to
+// send: deliveries go out several at once, one at a time per endpoint, and
+// it returns when the last one it started has ended.
+func (s *Service) DeliverWebhooks(ctx context.Context) error {
+	g := group{running: s.bg.running}
+	defer g.Wait()
+	for {
+		// With nothing in flight, nothing was left out of the scan for a
+		// busy endpoint: a scan that starts and leaves nothing saw it all.
+		wake := s.hooks.wake()
+		idle := s.hooks.idle()
+		started, left, err := s.dispatchWebhooks(ctx, ctx, &g)
 		if err != nil {
 			return err
 		}
-		sent := 0
-		for i := range due {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			d := &due[i]
-			// The claim is timed from now, not from the start of the pass: the
-			// sends before it may have taken up to 15 s each, and a claim that
-			// has already run out would let another worker send this one too.
-			claimAt := s.now()
-			claimed, err := s.st.ClaimWebhookDelivery(ctx, d, claimAt, claimAt.Add(webhookClaim))
-			if err != nil {
-				s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
-				continue
-			}
-			if !claimed {
-				continue
-			}
-			sent++
-			if err := s.deliver(ctx, d); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "webhooks: record", "delivery_id", d.ID, "err", err)
-			}
+		if idle && started == 0 && left == 0 {
+			return ctx.Err()
 		}
-		// A full page may hide more due deliveries behind it.
-		if len(due) < 100 || sent == 0 {
-			return nil
+		if s.hooks.idle() {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
 		}
 	}
 }
 
 // deliver makes one try of a claimed delivery and records it.
-func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery) error {
-	m, err := s.st.MerchantWebhookOf(ctx, d.MerchantID)
-	if err != nil {
-		return err
-	}
+func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery, m *store.MerchantWebhook) error {
 	now := s.now()
 	try := store.WebhookTry{At: now}
 	if m.WebhookURL == "" {
@@ -267,18 +398,30 @@ func (s *Service) post(ctx context.Context, endpoint string, keys [][]byte, d *s
 	return resp.StatusCode, nil
 }
 
-// RunWebhooks runs DeliverWebhooks every interval until ctx ends.
+// RunWebhooks sends due deliveries as they come (every interval, and as
+// soon as a delivery ends) until ctx ends; then it starts nothing new,
+// gives the deliveries under way bg.drain to end, cuts the rest (their
+// claims run out and the next worker sends them with the same id), and
+// returns with nothing left running.
 func (s *Service) RunWebhooks(ctx context.Context, every time.Duration) {
+	work, end := s.workContext(ctx, 0)
+	g := group{running: s.bg.running}
+	defer func() {
+		g.Wait()
+		end()
+	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.DeliverWebhooks(ctx); err != nil && ctx.Err() == nil {
+		wake := s.hooks.wake()
+		if _, _, err := s.dispatchWebhooks(ctx, work, &g); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "webhook pass failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 	}
 }

@@ -61,13 +61,36 @@ const PollFor = 72 * time.Hour
 // DueAttempts lists pending attempts whose next provider check is due.
 func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]Attempt, error) {
 	var as []Attempt
-	err := s.r.WithContext(ctx).Where("status = ? AND next_check_at IS NOT NULL AND next_check_at <= ? AND created_at > ?",
-		AttemptPending, now.UTC(), now.UTC().Add(-PollFor)).
-		Order("next_check_at").Limit(limit).Find(&as).Error
+	err := s.dueAttempts(ctx, now).Order("next_check_at").Limit(limit).Find(&as).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: due attempts: %w", err)
 	}
 	return as, nil
+}
+
+func (s *Store) dueAttempts(ctx context.Context, now time.Time) *gorm.DB {
+	return s.r.WithContext(ctx).Model(&Attempt{}).
+		Where("status = ? AND next_check_at IS NOT NULL AND next_check_at <= ? AND created_at > ?",
+			AttemptPending, now.UTC(), now.UTC().Add(-PollFor))
+}
+
+// DueAttemptsPerProvider lists pending attempts whose check is due, at
+// most limit of each provider, so that one provider's backlog (a provider
+// that hangs) never hides another's due checks.
+func (s *Store) DueAttemptsPerProvider(ctx context.Context, now time.Time, limit int) (map[string][]Attempt, error) {
+	var providers []string
+	if err := s.dueAttempts(ctx, now).Distinct("provider").Order("provider").Pluck("provider", &providers).Error; err != nil {
+		return nil, fmt.Errorf("store: providers with due attempts: %w", err)
+	}
+	due := make(map[string][]Attempt, len(providers))
+	for _, p := range providers {
+		var as []Attempt
+		if err := s.dueAttempts(ctx, now).Where("provider = ?", p).Order("next_check_at").Limit(limit).Find(&as).Error; err != nil {
+			return nil, fmt.Errorf("store: due attempts of %s: %w", p, err)
+		}
+		due[p] = as
+	}
+	return due, nil
 }
 
 // StopPolling ends the automatic checks of pending attempts started more

@@ -156,13 +156,18 @@ func (s *Store) SetMerchantWebhook(ctx context.Context, merchantID, url, secret 
 }
 
 // DueWebhookDeliveries lists pending deliveries whose next try is due and
-// that no worker holds.
-func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error) {
+// that no worker holds, leaving out those of the merchants in skip (the
+// worker's busy endpoints, so that one merchant's backlog never hides the
+// others' deliveries).
+func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int, skip ...string) ([]WebhookDelivery, error) {
 	var ds []WebhookDelivery
 	now = now.UTC()
-	err := s.r.WithContext(ctx).
-		Where("status = ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)", DeliveryPending, now, now).
-		Order("next_attempt_at").Limit(limit).Find(&ds).Error
+	q := s.r.WithContext(ctx).
+		Where("status = ? AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)", DeliveryPending, now, now)
+	if len(skip) > 0 {
+		q = q.Where("merchant_id NOT IN ?", skip)
+	}
+	err := q.Order("next_attempt_at").Limit(limit).Find(&ds).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: due webhook deliveries: %w", err)
 	}

@@ -201,6 +201,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
+	// The workers stop after the requests, so that a webhook queued by the
+	// last of them still goes out; each gives the work under way a few
+	// seconds (payments' drain) and returns with nothing left running.
 	cancelReconciler()
 	<-reconciled
 	<-delivered
