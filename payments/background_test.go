@@ -480,3 +480,26 @@ func TestHangingEndpointsBacklogLongerThanAPageHidesNoOtherMerchantsWebhook(t *t
 		t.Fatalf("hanging endpoint: %d in flight, most %d, %d requests; want only one", inFlight, most, len(ids))
 	}
 }
+
+func TestAFailedClaimWakesTheWaitersOnlyWhenNothingIsLeftInFlight(t *testing.T) {
+	var w webhookWorker
+	if ok, _ := w.take(8, "https://a.example/hook", "m1"); !ok {
+		t.Fatal("first take refused")
+	}
+	if ok, _ := w.take(8, "https://b.example/hook", "m2"); !ok {
+		t.Fatal("second take refused")
+	}
+	wake := w.wake()
+	w.release("https://a.example/hook", "m1", false)
+	select {
+	case <-wake:
+		t.Fatal("a failed claim woke the waiters while another delivery is in flight (its end will)")
+	default:
+	}
+	w.release("https://b.example/hook", "m2", false)
+	select {
+	case <-wake:
+	default:
+		t.Fatal("with nothing left in flight, the waiters were left asleep for good")
+	}
+}

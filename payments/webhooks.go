@@ -173,6 +173,9 @@ func (w *webhookWorker) take(limit int, endpoint, merchantID string) (ok, full b
 // release gives back what take reserved; ended says a delivery was made
 // (a scan then runs again), as opposed to a claim that failed (which must
 // not send the worker round again at once: the database may be failing).
+// The last slot given back wakes the waiters all the same: a waiter that
+// saw a delivery in flight waits for it to end, and with none left in
+// flight nothing else would ever wake it.
 func (w *webhookWorker) release(endpoint, merchantID string, ended bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -183,7 +186,7 @@ func (w *webhookWorker) release(endpoint, merchantID string, ended bool) {
 	if w.busyOf[merchantID]--; w.busyOf[merchantID] <= 0 {
 		delete(w.busyOf, merchantID)
 	}
-	if ended && w.ended != nil {
+	if (ended || w.inFlight == 0) && w.ended != nil {
 		close(w.ended)
 		w.ended = nil
 	}
