@@ -48,3 +48,21 @@ func (s *Store) UnknownNotifications(ctx context.Context, since time.Time) (int6
 	}
 	return n, nil
 }
+
+// SourceCount is a count of notifications of one source.
+type SourceCount struct {
+	Source string
+	Count  int64
+}
+
+// UnknownNotificationTotals is, per source, how many notifications named a
+// reference we never issued over every stored hour, in source order.
+func (s *Store) UnknownNotificationTotals(ctx context.Context) ([]SourceCount, error) {
+	var rows []SourceCount
+	err := s.r.WithContext(ctx).Model(&unknownNotification{}).
+		Select("source, SUM(count) AS count").Group("source").Order("source").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: total unknown notifications: %w", err)
+	}
+	return rows, nil
+}

@@ -83,6 +83,8 @@ type envOptions struct {
 	limits web.Limits
 	// trustedProxies is web.Config.TrustedProxies.
 	trustedProxies []string
+	// metricsToken is web.Config.MetricsToken.
+	metricsToken string
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -176,7 +178,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
 	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
-		Limits: o.limits, TrustedProxies: o.trustedProxies})
+		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken})
 	return e
 }
 

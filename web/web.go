@@ -40,6 +40,9 @@ type Config struct {
 	TrustedProxies []string
 	// Limits are the rate limits; zero fields take DefaultLimits.
 	Limits Limits
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// (CHECKOUT_METRICS_TOKEN); empty leaves /metrics open.
+	MetricsToken string
 }
 
 // New builds the engine with every route of the app.
@@ -85,6 +88,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// Operations.
 	r.GET("/healthz", bare, pageLimit, h.Healthz)
 	r.GET("/readyz", bare, pageLimit, h.Readyz(ready))
+	r.GET("/metrics", bare, pageLimit, h.Metrics(cfg.MetricsToken))
 
 	// Static files: vendored htmx and our CSS, embedded in the binary.
 	sub, err := fs.Sub(static.FS, ".")

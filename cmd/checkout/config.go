@@ -61,6 +61,9 @@ type config struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed
 	// (CHECKOUT_TRUSTED_PROXIES); none when unset.
 	TrustedProxies []string
+	// MetricsToken is the bearer token GET /metrics requires
+	// (CHECKOUT_METRICS_TOKEN); "" leaves /metrics open.
+	MetricsToken string
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -182,6 +185,13 @@ var envVars = []envVar{
 		check: func(c *config, v string, _ func(string) string) (err error) {
 			c.TrustedProxies, err = web.ParseTrustedProxies(v)
 			return err
+		}},
+	{name: "CHECKOUT_METRICS_TOKEN", field: func(c *config) *string { return &c.MetricsToken },
+		check: func(c *config, v string, _ func(string) string) error {
+			if v != "" && (len(v) < 24 || strings.ContainsAny(v, " \t\r\n")) {
+				return errors.New("must be at least 24 characters without spaces; generate one with: openssl rand -hex 24")
+			}
+			return nil
 		}},
 	{name: "CHECKOUT_API_KEY", field: func(c *config) *string { return &c.APIKey },
 		check: func(c *config, v string, _ func(string) string) error {

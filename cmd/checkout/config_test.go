@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,19 @@ func TestConfigReadsEachVariableOnce(t *testing.T) {
 		if !seen[name] && name != "POKEAPAY_B2C_CUSTOMER_CODE" && name != "POKEAPAY_B2C_ACCOUNT_NO" && name != "POKEAPAY_B2C_PRIVATE_KEY_FILE" {
 			t.Errorf("credential %s is not in the table", name)
 		}
+	}
+}
+
+// TestConfigReadsMetricsToken: CHECKOUT_METRICS_TOKEN is kept as given
+// (around spaces trimmed); a short one is refused on one line naming it.
+func TestConfigReadsMetricsToken(t *testing.T) {
+	const token = "metrics-token-0123456789abcdef"
+	c, err := loadConfig(func(k string) string { return map[string]string{"CHECKOUT_METRICS_TOKEN": " " + token + " "}[k] })
+	if err != nil || c.MetricsToken != token {
+		t.Fatalf("token %q, err %v; want %q", c.MetricsToken, err, token)
+	}
+	_, err = loadConfig(func(k string) string { return map[string]string{"CHECKOUT_METRICS_TOKEN": "short"}[k] })
+	if err == nil || !strings.HasPrefix(err.Error(), "CHECKOUT_METRICS_TOKEN: ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("short token: err %v, want one line naming CHECKOUT_METRICS_TOKEN", err)
 	}
 }

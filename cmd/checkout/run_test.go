@@ -254,6 +254,8 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 		{"bad admin email", map[string]string{"CHECKOUT_ADMIN_EMAIL": "nobody", "CHECKOUT_ADMIN_PASSWORD": "long enough password"}, "CHECKOUT_ADMIN_EMAIL"},
 		{"short admin password", map[string]string{"CHECKOUT_ADMIN_EMAIL": "a@example.com", "CHECKOUT_ADMIN_PASSWORD": "short"}, "CHECKOUT_ADMIN_PASSWORD"},
 		{"short API key", map[string]string{"CHECKOUT_API_KEY": "abc"}, "CHECKOUT_API_KEY"},
+		{"short metrics token", map[string]string{"CHECKOUT_METRICS_TOKEN": "abc"}, "CHECKOUT_METRICS_TOKEN"},
+		{"metrics token with a space", map[string]string{"CHECKOUT_METRICS_TOKEN": "metrics token 0123456789abcdef"}, "CHECKOUT_METRICS_TOKEN"},
 		{"key without secret", map[string]string{"PESAPAL_CONSUMER_KEY": "k"}, "PESAPAL_CONSUMER_SECRET"},
 		{"bad Pesapal URL", map[string]string{"PESAPAL_URL": "not a url"}, "PESAPAL_URL"},
 		{"postgres not yet", map[string]string{"CHECKOUT_DB": "postgres://db/checkout"}, "CHECKOUT_DB"},
