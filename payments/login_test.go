@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -319,5 +320,19 @@ func TestLoginCountersStayWithinTheirTable(t *testing.T) {
 		if n := g.order.Len(); n > g.size || len(g.byKey) != n {
 			t.Fatalf("after %d failures the table holds %d (map %d), want at most %d", i+1, n, len(g.byKey), g.size)
 		}
+	}
+}
+
+func TestLoginTableKeysStaySmallWhateverTheEmailAndTheDefaultCapIsAFew(t *testing.T) {
+	long := pairKey(strings.Repeat("a", 16<<10)+"@example.com", "203.0.113.9")
+	short := pairKey("ops@example.com", "203.0.113.9")
+	if len(long) != len(short) || len(long) > 100 {
+		t.Fatalf("key lengths %d and %d: a long email must not make a long key", len(long), len(short))
+	}
+	if pairKey("a@example.com", "203.0.113.9") == pairKey("b@example.com", "203.0.113.9") {
+		t.Fatal("two emails share a key")
+	}
+	if n := cap(newLoginGuard(0, 0).sem); n < 1 || n > maxLoginHashes {
+		t.Fatalf("default password checks at once = %d, want 1 to %d", n, maxLoginHashes)
 	}
 }

@@ -3,6 +3,8 @@ package payments
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -105,9 +107,14 @@ type loginGuard struct {
 	queueWait time.Duration
 }
 
+// maxLoginHashes caps the default number of password checks at once.
+const maxLoginHashes = 4
+
 func newLoginGuard(hashes int, queueWait time.Duration) *loginGuard {
 	if hashes <= 0 {
-		hashes = 2 * runtime.GOMAXPROCS(0)
+		// A few at once: each check holds 19 MiB, so a large machine must
+		// not multiply that by its processor count.
+		hashes = min(2*runtime.GOMAXPROCS(0), maxLoginHashes)
 	}
 	if queueWait <= 0 {
 		queueWait = defaultLoginQueueWait
@@ -122,8 +129,13 @@ type loginTry struct {
 	pair, ip string
 }
 
-func pairKey(email, ip string) string { return "pair\x00" + email + "\x00" + ip }
-func ipKey(ip string) string          { return "ip\x00" + ip }
+func pairKey(email, ip string) string {
+	// The email as typed can be as long as a form allows: its digest keeps
+	// every key of the bounded table small.
+	sum := sha256.Sum256([]byte(email))
+	return "pair\x00" + hex.EncodeToString(sum[:]) + "\x00" + ip
+}
+func ipKey(ip string) string { return "ip\x00" + ip }
 
 // admit decides whether a client may try a password now. It refuses with a
 // *LoginWaitError while the (email, IP) pair or the IP must wait;

@@ -127,7 +127,7 @@ type background struct {
 // defaultBackground is the product's bounds (README, "Limits and rate
 // limits").
 func defaultBackground() background {
-	return background{checksPerProvider: 4, passBudget: 20 * time.Second, lastQuery: 5 * time.Second,
+	return background{checksPerProvider: 4, passBudget: 20 * time.Second, lastQuery: 15 * time.Second,
 		expiriesAtOnce: 4, webhooksAtOnce: 8, drain: 5 * time.Second, running: new(atomic.Int64)}
 }
 

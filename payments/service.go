@@ -68,7 +68,7 @@ type Config struct {
 	// (tests pin it).
 	WebhookJitter func(time.Duration) time.Duration
 	// LoginHashes caps the password checks (19 MiB each) that run at
-	// once; 0 is twice the processors Go may use.
+	// once; 0 is twice the processors Go may use, at most 4.
 	LoginHashes int
 	// LoginQueueWait is how long a login waits for a free check before it
 	// is turned away as busy; 0 is 2 s.
