@@ -112,25 +112,6 @@ func parseVerification(body []byte) (parsedVerification, error) {
 	return p, nil
 }
 
-// TypeForMethod maps an IPN's "method" to the verification type: "c" (card)
-// or "m" (M-Pesa).
-//
-// Assumed: the document does not list the values of "method". A method
-// containing "card", "visa" or "master" (any case) is a card payment;
-// anything else, an empty method included, is M-Pesa, PokeaPay's main
-// channel. Confirm does not rely on it (it asks about both types), so a
-// wrong guess can only cost a verification that answers "failed" for the
-// other channel, never a wrong status.
-func TypeForMethod(method string) string {
-	m := strings.ToLower(method)
-	for _, card := range []string{"card", "visa", "master"} {
-		if strings.Contains(m, card) {
-			return TypeCard
-		}
-	}
-	return TypeMPesa
-}
-
 // The STK API (REST integration).
 
 // stkTokenLifetime is how long a token is taken to live when its JWT

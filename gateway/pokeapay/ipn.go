@@ -41,7 +41,8 @@ type IPN struct {
 	// ReferenceNo is "referenceno", the payment's reference (for M-Pesa, the
 	// receipt number).
 	ReferenceNo string `json:"referenceno"`
-	// Method is "method", what the customer paid with (see TypeForMethod).
+	// Method is "method", what the customer paid with (values not listed
+	// by the document; kept for the timeline only).
 	Method string `json:"method"`
 }
 
