@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test generate check-generated check-imports lint fmt fuzz
+.PHONY: run build test generate check-generated check-imports lint fmt fuzz bench
 
 run:
 	$(GO) run ./cmd/checkout
@@ -62,3 +62,14 @@ fuzz:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
 	done
+
+# The performance budget (issue 11), measured and printed as a Markdown table
+# beside its baselines (a bare Gin server, raw SQLite writes) from the same
+# run. A benchmark, not a test: nothing gates on its numbers. Knobs:
+# BENCH_DURATION (page load window, default 5s), BENCH_ORDERS (orders seeded
+# for the admin figures, default 1000000; 0 skips them), BENCH_IPNS,
+# BENCH_IPN_CLIENTS; BENCH_KEEP=1 keeps the databases and the app's logs.
+bench:
+	$(GO) build -o bin/checkout ./cmd/checkout
+	$(GO) build -o bin/bench ./cmd/bench
+	bin/bench -app bin/checkout
