@@ -86,7 +86,7 @@ func benchAdmin(cfg benchConfig) ([]row, error) {
 // so the probe runs with a deadline, on a loopback port and a throwaway
 // database.
 func knowsSeed(cfg benchConfig) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cfg.App, "seed", "-h")
 	cmd.Dir = cfg.Dir
