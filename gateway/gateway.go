@@ -10,6 +10,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"time"
 
 	"checkout/money"
 )
@@ -185,4 +186,41 @@ type STKProvider interface {
 	// Confirm asks the provider about a prompt (Query.AttemptID is the
 	// Reference, Query.Phone the number).
 	Confirmer
+}
+
+// Call is one HTTP exchange of a provider client, as a CallObserver sees
+// it: no URL, body or token, only what metrics need.
+type Call struct {
+	// Provider is the client's name ("pesapal", "pokeapay", "pochipay").
+	Provider string
+	// Operation is the client's name for the call, one of a fixed set per
+	// client ("submit order request", "get transaction status", "stk push",
+	// "request token", ...): never built from a reference or a URL, so it
+	// can be a metric label.
+	Operation string
+	// Duration is how long the exchange took, the reading of the answer
+	// included.
+	Duration time.Duration
+	// HTTPStatus is the answer's status; 0 when no HTTP answer came back.
+	HTTPStatus int
+	// Failure says why the exchange gave no usable answer: "" when it did
+	// (whatever its status), else CallTimeout, CallCancelled, CallNetwork or
+	// CallTooLarge.
+	Failure string
+}
+
+// The failures of a Call.
+const (
+	CallTimeout   = "timeout"
+	CallCancelled = "cancelled"
+	CallNetwork   = "network"
+	CallTooLarge  = "too_large"
+)
+
+// CallObserver is told of every HTTP exchange a provider client makes
+// (each try of a retried call, each token request), for the app's metrics.
+// It must be safe for concurrent use and quick: it runs on the caller's
+// goroutine. The clients take one in their Config; nil observes nothing.
+type CallObserver interface {
+	ObserveCall(Call)
 }

@@ -72,16 +72,6 @@ func (s *Service) UnknownNotifications(ctx context.Context) (int64, error) {
 	return s.st.UnknownNotifications(ctx, s.now().Add(-24*time.Hour))
 }
 
-// SourceCount is a count of notifications of one source ("ipn:pesapal").
-type SourceCount = store.SourceCount
-
-// UnknownNotificationTotals is, per source, how many notifications named a
-// reference we never issued over every stored hour, in source order: the
-// counters of GET /metrics.
-func (s *Service) UnknownNotificationTotals(ctx context.Context) ([]SourceCount, error) {
-	return s.st.UnknownNotificationTotals(ctx)
-}
-
 // logSampler lets one line per key through each period and counts the
 // rest. Its keys are the notification sources, a fixed handful.
 type logSampler struct {

@@ -68,6 +68,7 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 		}
 		return nil, fmt.Errorf("payments: start pesapal attempt: %w", err)
 	}
+	s.cfg.Metrics.PaymentStarted(a.Provider, a.Method)
 	req := pesapal.OrderRequest{
 		ID:             a.ID, // unique per attempt, as Pesapal requires
 		Currency:       co.Currency,
@@ -82,7 +83,7 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 	if err != nil {
 		s.log.ErrorContext(ctx, "pesapal order request failed", "checkout_id", co.ID, "attempt_id", a.ID, "err", err)
 		msg := "Pesapal could not start the payment. Nothing was charged; please try again."
-		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+		if nsErr := s.notStarted(context.WithoutCancel(ctx), a, msg, err.Error()); nsErr != nil {
 			return nil, fmt.Errorf("payments: record failed start: %w", nsErr)
 		}
 		return nil, ErrProvider
@@ -249,6 +250,7 @@ func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Resul
 	if err != nil {
 		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
 	}
+	s.countOutcome(a, out)
 	if out != store.OutcomeUnchanged {
 		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
 	}

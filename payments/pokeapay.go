@@ -71,6 +71,7 @@ func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string, in Custo
 		}
 		return "", fmt.Errorf("payments: start pokeapay attempt: %w", err)
 	}
+	s.cfg.Metrics.PaymentStarted(a.Provider, a.Method)
 	u, err := s.cfg.PokeaPay.CheckoutURL(pokeapay.CheckoutRequest{
 		OrderRef: a.ID, Amount: gateway.Amount(co.Amount), Currency: co.Currency,
 		CustomerName: co.CustomerName, Email: email, Phone: phone,
@@ -79,7 +80,7 @@ func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string, in Custo
 	if err != nil {
 		s.log.ErrorContext(ctx, "pokeapay checkout url", "checkout_id", co.ID, "attempt_id", a.ID, "err", err)
 		msg := "PokeaPay could not start the payment. Nothing was charged; please try again."
-		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+		if nsErr := s.notStarted(context.WithoutCancel(ctx), a, msg, err.Error()); nsErr != nil {
 			return "", fmt.Errorf("payments: record failed start: %w", nsErr)
 		}
 		return "", ErrProvider

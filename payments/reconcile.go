@@ -299,7 +299,7 @@ func (s *Service) checkAttempt(ctx, work context.Context, a *store.Attempt, now 
 	// provider reference; the others were never shown to the customer.
 	if a.ProviderReference == "" && a.RedirectURL == "" && a.Method != MethodSTK {
 		if now.Sub(a.CreatedAt) > unstartedAfter {
-			if err := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, "The payment did not start. Nothing was charged; please try again.",
+			if err := s.notStarted(context.WithoutCancel(ctx), a, "The payment did not start. Nothing was charged; please try again.",
 				"no answer from the provider to the start of the payment"); err != nil {
 				s.log.ErrorContext(ctx, "reconcile: fail unstarted attempt", "attempt_id", a.ID, "err", err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
+	"checkout/metrics"
 	"checkout/store"
 )
 
@@ -76,9 +77,13 @@ type Config struct {
 	// NotificationLimit limits provider notifications (IPNs, STK
 	// callbacks) per reference; nil limits nothing.
 	NotificationLimit Limiter
-	Store             *store.Store
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// Metrics counts payments and webhook deliveries, and is given the
+	// database figures to read at each scrape (see metricsSnapshot); nil
+	// counts nothing.
+	Metrics *metrics.Metrics
+	Store   *store.Store
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -133,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.
 	s.st = cfg.Store.WithWebhookPayload(s.webhookPayload)
+	s.initMetrics()
 	// Made once per process, off the start-up path, so that the first login
 	// with an unknown email costs what the later ones do (Login).
 	go store.DummyPasswordHash()

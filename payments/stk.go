@@ -142,6 +142,7 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 	case active != nil:
 		return active, nil // one prompt per checkout: show the one on the phone
 	}
+	s.cfg.Metrics.PaymentStarted(a.Provider, a.Method)
 	// The push outlives the customer's request: a cancelled push could have
 	// reached the phone with nobody listening for its answer.
 	pctx := context.WithoutCancel(ctx)
@@ -172,7 +173,7 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 			out = ErrPhoneBusy
 		}
 		s.log.WarnContext(ctx, "stk push refused", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
-		if nsErr := s.st.AttemptNotStarted(context.WithoutCancel(ctx), a.ID, msg, err.Error()); nsErr != nil {
+		if nsErr := s.notStarted(context.WithoutCancel(ctx), a, msg, err.Error()); nsErr != nil {
 			return nil, fmt.Errorf("payments: record refused push: %w", nsErr)
 		}
 		return nil, out

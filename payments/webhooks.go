@@ -319,13 +319,13 @@ func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery, m *stor
 	try := store.WebhookTry{At: now}
 	if m.WebhookURL == "" {
 		try.Error, try.Outcome = "not sent: the merchant has no webhook endpoint (disabled or removed)", store.DeliveryFailed
-		return s.st.RecordWebhookTry(ctx, d, try)
+		return s.recordTry(ctx, d, try)
 	}
 	key, err := ParseWebhookSecret(m.WebhookSecret)
 	if err != nil {
 		try.Error = "not sent: the merchant's webhook secret is not usable: " + err.Error()
 		s.schedule(d, &try)
-		return s.st.RecordWebhookTry(ctx, d, try)
+		return s.recordTry(ctx, d, try)
 	}
 
 	keys := [][]byte{key}
@@ -360,7 +360,7 @@ func (s *Service) deliver(ctx context.Context, d *store.WebhookDelivery, m *stor
 		// runs out and the next worker tries again with the same id.
 		return nil
 	}
-	return s.st.RecordWebhookTry(context.WithoutCancel(ctx), d, try)
+	return s.recordTry(context.WithoutCancel(ctx), d, try)
 }
 
 // schedule sets the next try after a failed one, or gives up after the last.

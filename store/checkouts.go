@@ -134,9 +134,11 @@ func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redi
 }
 
 // AttemptNotStarted fails an attempt the provider refused to start (nothing
-// was charged), returning the checkout to open with msg.
-func (s *Store) AttemptNotStarted(ctx context.Context, attemptID, msg, payload string) error {
-	return s.FailAttempt(ctx, attemptID, msg, "provider did not start the payment", payload)
+// was charged), returning the checkout to open with msg. It reports whether
+// this call failed it (false: it was no longer pending), so that a failure
+// is counted once.
+func (s *Store) AttemptNotStarted(ctx context.Context, attemptID, msg, payload string) (bool, error) {
+	return s.failAttempt(ctx, attemptID, msg, "provider did not start the payment", payload)
 }
 
 // Cancel ends an open or pending checkout at the customer's request.

@@ -207,8 +207,8 @@ func TestAttemptNotStartedFailsItAndReopensTheCheckout(t *testing.T) {
 	a := startAttempt(t, s, co.ID, "pochipay", "stk", 20*time.Second)
 	clk.Advance(time.Second)
 
-	if err := s.AttemptNotStarted(context.Background(), a.ID, "M-Pesa is not available now.", `{"error":"x"}`); err != nil {
-		t.Fatalf("AttemptNotStarted: %v", err)
+	if failed, err := s.AttemptNotStarted(context.Background(), a.ID, "M-Pesa is not available now.", `{"error":"x"}`); err != nil || !failed {
+		t.Fatalf("AttemptNotStarted = %v, %v; want it failed", failed, err)
 	}
 	got := loadAttempt(t, s, a.ID)
 	if got.Status != AttemptFailed || got.Message != "M-Pesa is not available now." || got.NextCheckAt != nil {
@@ -226,8 +226,8 @@ func TestAttemptNotStartedFailsItAndReopensTheCheckout(t *testing.T) {
 
 	// A second call for the same attempt changes nothing.
 	before := takeSnapshot(t, s, co.ID)
-	if err := s.AttemptNotStarted(context.Background(), a.ID, "again", ""); err != nil {
-		t.Fatalf("AttemptNotStarted again: %v", err)
+	if failed, err := s.AttemptNotStarted(context.Background(), a.ID, "again", ""); err != nil || failed {
+		t.Fatalf("AttemptNotStarted again = %v, %v; want nothing failed", failed, err)
 	}
 	assertFields(t, "after the repeat", takeSnapshot(t, s, co.ID), before)
 }
@@ -238,7 +238,7 @@ func TestAttemptStartedAndNotStartedForUnknownAttemptAreNotFound(t *testing.T) {
 	if err := s.AttemptStarted(ctx, "att_missing", "ref", "", ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AttemptStarted = %v, want ErrNotFound", err)
 	}
-	if err := s.AttemptNotStarted(ctx, "att_missing", "msg", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := s.AttemptNotStarted(ctx, "att_missing", "msg", ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AttemptNotStarted = %v, want ErrNotFound", err)
 	}
 }

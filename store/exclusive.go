@@ -61,7 +61,16 @@ func (s *Store) StartPromptAttempt(ctx context.Context, a *Attempt, firstCheck, 
 // refused to start it, or an M-Pesa prompt went unanswered), returning the
 // checkout to open with msg for the customer. why goes to the timeline.
 func (s *Store) FailAttempt(ctx context.Context, attemptID, msg, why, payload string) error {
-	return retryConflicts(ctx, func() error {
+	_, err := s.failAttempt(ctx, attemptID, msg, why, payload)
+	return err
+}
+
+// failAttempt is FailAttempt, reporting whether this call failed the
+// attempt (false: it was no longer pending).
+func (s *Store) failAttempt(ctx context.Context, attemptID, msg, why, payload string) (bool, error) {
+	failed := false
+	err := retryConflicts(ctx, func() error {
+		failed = false
 		return s.tx(ctx, func(tx *gorm.DB) error {
 			var a Attempt
 			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
@@ -84,7 +93,12 @@ func (s *Store) FailAttempt(ctx context.Context, attemptID, msg, why, payload st
 			if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
 				return err
 			}
+			failed = true
 			return s.reopenIfIdle(tx, &co, &a, a.Provider, msg)
 		})
 	})
+	if err != nil {
+		return false, err
+	}
+	return failed, nil
 }

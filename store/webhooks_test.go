@@ -74,7 +74,7 @@ func TestAStatusChangeToAnnounceIsRefusedByAStoreWithoutAPayloadBuilder(t *testi
 		}, WebhookPaymentFailed, StatusOpen},
 		{"not started", func(t *testing.T) (string, func(*Store) error) {
 			co, a := pendingAttempt(t)
-			return co.ID, func(s *Store) error { return s.AttemptNotStarted(ctx, a.ID, "Nothing was charged.", "") }
+			return co.ID, func(s *Store) error { _, err := s.AttemptNotStarted(ctx, a.ID, "Nothing was charged.", ""); return err }
 		}, WebhookPaymentFailed, StatusOpen},
 		{"reversed", func(t *testing.T) (string, func(*Store) error) {
 			co, a := pendingAttempt(t)

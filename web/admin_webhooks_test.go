@@ -86,12 +86,13 @@ func (e *env) withPrivateWebhooks() {
 	ipnURL := app.URL + "/ipn/pesapal"
 	svc, err := payments.New(payments.Config{PublicURL: app.URL, Pesapal: e.pesapal, Store: e.store, Logger: log, Now: e.clock.Now,
 		PesapalIPN:          payments.IPNOnce(func(ctx context.Context) (string, error) { return e.pesapal.EnsureIPN(ctx, ipnURL, "POST") }),
-		WebhookAllowPrivate: true, WebhookJitter: func(d time.Duration) time.Duration { return d }})
+		WebhookAllowPrivate: true, WebhookJitter: func(d time.Duration) time.Duration { return d }, Metrics: e.metrics})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL}})
+	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
+		Metrics: e.metrics})
 	e.app, e.svc = app, svc
 }
 

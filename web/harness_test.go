@@ -23,6 +23,7 @@ import (
 	"checkout/gateway/pokeapay"
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
+	"checkout/metrics"
 	"checkout/payments"
 	"checkout/store"
 	"checkout/web"
@@ -64,6 +65,9 @@ type env struct {
 	clock   *clock
 	dbPath  string
 	pesapal *pesapal.Client
+	// metrics are the app's metrics, the clients', the service's and the
+	// engine's.
+	metrics *metrics.Metrics
 }
 
 type envOptions struct {
@@ -140,15 +144,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 
+	e.metrics = metrics.New()
+	obs := payments.CallObserver(e.metrics)
 	pp, err := pesapal.New(pesapal.Config{BaseURL: e.sim.PesapalBaseURL(), ConsumerKey: "test-key", ConsumerSecret: "test-secret",
-		Now: e.clock.Now, Sleep: func(context.Context, time.Duration) error { return nil }})
+		Now: e.clock.Now, Sleep: func(context.Context, time.Duration) error { return nil }, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.pesapal = pp
 	ipnURL := e.app.URL + "/ipn/pesapal"
 	pk, err := pokeapay.New(pokeapay.Config{CheckoutURL: e.sim.PokeaPayCheckoutURL(), CoreURL: e.sim.PokeaPayCoreURL(),
-		OutletCode: testOutlet, HashKey: testHashKey, Sleep: func(context.Context, time.Duration) error { return nil }})
+		OutletCode: testOutlet, HashKey: testHashKey, Sleep: func(context.Context, time.Duration) error { return nil }, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,28 +163,28 @@ func newEnv(t *testing.T, o envOptions) *env {
 	switch o.stk {
 	case "pokeapay":
 		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: e.sim.PokeaPaySTKURL(), Email: "stk@example.com",
-			Password: "stk-password", OutletCode: testOutlet, Now: e.clock.Now, Sleep: noSleep})
+			Password: "stk-password", OutletCode: testOutlet, Now: e.clock.Now, Sleep: noSleep, Observer: obs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		stk = c
 	case "pochipay":
 		c, err := pochipay.New(pochipay.Config{BaseURL: e.sim.PochipayURL(), Email: "pochi@example.com",
-			Password: "pochi-password", Now: e.clock.Now, Sleep: noSleep})
+			Password: "pochi-password", Now: e.clock.Now, Sleep: noSleep, Observer: obs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		stk = c
 	}
 	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
-		TestMode: o.testMode, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+		TestMode: o.testMode, Metrics: e.metrics, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
 	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
-		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken})
+		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken, Metrics: e.metrics})
 	return e
 }
 

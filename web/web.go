@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"checkout/handlers"
+	"checkout/metrics"
 	"checkout/static"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token GET /metrics requires
 	// (CHECKOUT_METRICS_TOKEN); empty leaves /metrics open.
 	MetricsToken string
+	// Metrics is the app's metrics, the same the payments service and the
+	// provider clients count in: every request is counted in it, and GET
+	// /metrics serves it. nil makes one for this engine alone (requests and
+	// the runtime only).
+	Metrics *metrics.Metrics
 }
 
 // New builds the engine with every route of the app.
@@ -64,7 +70,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 		ready = handlers.NewReadiness()
 		ready.Ready()
 	}
-	r.Use(RequestID(), Logger(cfg.Logger), Recover(cfg.Logger, h), ready.Gate(), h.TestModeMark())
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.New()
+	}
+	r.Use(Instrument(m), RequestID(), Logger(cfg.Logger), Recover(cfg.Logger, h), ready.Gate(), h.TestModeMark())
 
 	cop := http.NewCrossOriginProtection()
 	sess := cfg.Sessions
@@ -88,7 +98,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// Operations.
 	r.GET("/healthz", bare, pageLimit, h.Healthz)
 	r.GET("/readyz", bare, pageLimit, h.Readyz(ready))
-	r.GET("/metrics", bare, pageLimit, h.Metrics(cfg.MetricsToken))
+	r.GET("/metrics", bare, pageLimit, h.Metrics(cfg.MetricsToken, m.Handler(cfg.Logger)))
 
 	// Static files: vendored htmx and our CSS, embedded in the binary.
 	sub, err := fs.Sub(static.FS, ".")

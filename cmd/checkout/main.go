@@ -26,6 +26,7 @@ import (
 
 	"checkout/gateway/sandbox"
 	"checkout/handlers"
+	"checkout/metrics"
 	"checkout/payments"
 	"checkout/store"
 	"checkout/web"
@@ -121,14 +122,17 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
 	}
-	gw, err := newGateways(prov, log)
+	// One set of metrics for this process, on its own registry: the
+	// provider clients, the service and the engine count in it.
+	m := metrics.New()
+	gw, err := newGateways(prov, log, payments.CallObserver(m))
 	if err != nil {
 		return err
 	}
 	ipn := gw.PesapalIPN
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
-		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference)})
+		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference), Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	sessions := web.NewSessions(hashKey, blockKey, strings.HasPrefix(cfg.PublicURL, "https://"))
 	ready := handlers.NewReadiness()
 	engine := web.New(handlers.New(svc, sessions, log), web.Config{ProviderOrigins: prov.Origins, Sandbox: sandboxHandler, Logger: log, Sessions: sessions, Ready: ready,
-		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken})
+		TrustedProxies: cfg.TrustedProxies, MetricsToken: cfg.MetricsToken, Metrics: m})
 	srv := &http.Server{Handler: engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 

@@ -125,20 +125,21 @@ type gateways struct {
 	PesapalIPN func(context.Context) (string, error)
 }
 
-// newGateways builds the clients p describes.
-func newGateways(p providers, log *slog.Logger) (gateways, error) {
+// newGateways builds the clients p describes; obs is told of their
+// exchanges (nil: none).
+func newGateways(p providers, log *slog.Logger, obs gateway.CallObserver) (gateways, error) {
 	var g gateways
 	switch p.STK.Provider {
 	case "pokeapay":
 		c, err := pokeapay.NewSTK(pokeapay.STKConfig{APIURL: p.STK.URL, Email: p.STK.Email,
-			Password: p.STK.Password, OutletCode: p.STK.OutletCode, Logger: log})
+			Password: p.STK.Password, OutletCode: p.STK.OutletCode, Logger: log, Observer: obs})
 		if err != nil {
 			return g, err
 		}
 		g.STK = c
 	case "pochipay":
 		c, err := pochipay.New(pochipay.Config{BaseURL: p.STK.URL, Email: p.STK.Email,
-			Password: p.STK.Password, Logger: log})
+			Password: p.STK.Password, Logger: log, Observer: obs})
 		if err != nil {
 			return g, err
 		}
@@ -146,7 +147,7 @@ func newGateways(p providers, log *slog.Logger) (gateways, error) {
 	}
 	if p.PokeaPay != nil {
 		c, err := pokeapay.New(pokeapay.Config{CheckoutURL: p.PokeaPay.CheckoutURL, CoreURL: p.PokeaPay.CoreURL,
-			OutletCode: p.PokeaPay.OutletCode, HashKey: p.PokeaPay.HashKey, Live: p.PokeaPay.Live, Logger: log})
+			OutletCode: p.PokeaPay.OutletCode, HashKey: p.PokeaPay.HashKey, Live: p.PokeaPay.Live, Logger: log, Observer: obs})
 		if err != nil {
 			return g, err
 		}
@@ -154,7 +155,7 @@ func newGateways(p providers, log *slog.Logger) (gateways, error) {
 	}
 	if p.Pesapal != nil {
 		c, err := pesapal.New(pesapal.Config{BaseURL: p.Pesapal.URL, ConsumerKey: p.Pesapal.ConsumerKey,
-			ConsumerSecret: p.Pesapal.ConsumerSecret, Logger: log})
+			ConsumerSecret: p.Pesapal.ConsumerSecret, Logger: log, Observer: obs})
 		if err != nil {
 			return g, err
 		}

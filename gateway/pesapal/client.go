@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
 )
 
@@ -89,6 +90,8 @@ type Config struct {
 	// Sleep waits between retries and returns early with ctx's error when ctx
 	// ends (a timer when nil). Tests replace it so that nothing sleeps.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observer is told of every HTTP exchange, for metrics (nil: none).
+	Observer gateway.CallObserver
 }
 
 // Client talks to Pesapal API 3.0. It is safe for concurrent use; create it
@@ -136,6 +139,7 @@ func New(cfg Config) (*Client, error) {
 			MaxAnswer: maxAnswer,
 			Sleep:     cfg.Sleep,
 			Wrap:      wrapFailure,
+			Observer:  cfg.Observer,
 		},
 	}
 	if c.be.HTTP == nil {

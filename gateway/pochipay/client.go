@@ -44,6 +44,7 @@ import (
 	"strings"
 	"time"
 
+	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
 )
 
@@ -96,6 +97,8 @@ type Config struct {
 	// Logger receives Debug lines about exchanges, retries and token
 	// renewals, never a token or a credential (discarded when nil).
 	Logger *slog.Logger
+	// Observer is told of every HTTP exchange, for metrics (nil: none).
+	Observer gateway.CallObserver
 }
 
 // Client talks to Pochipay. It is safe for concurrent use; create it with
@@ -149,6 +152,7 @@ func New(cfg Config) (*Client, error) {
 			MaxAnswer: maxAnswer,
 			Sleep:     cfg.Sleep,
 			Wrap:      wrapFailure,
+			Observer:  cfg.Observer,
 		},
 	}
 	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)

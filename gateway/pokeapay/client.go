@@ -75,6 +75,7 @@ import (
 	"strings"
 	"time"
 
+	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
 )
 
@@ -131,6 +132,8 @@ type Config struct {
 	// Logger receives Debug lines about exchanges and retries, never the
 	// hash key or a hash (discarded when nil).
 	Logger *slog.Logger
+	// Observer is told of every HTTP exchange, for metrics (nil: none).
+	Observer gateway.CallObserver
 }
 
 // Client talks to PokeaPay. It is safe for concurrent use; create it with
@@ -197,6 +200,7 @@ func New(cfg Config) (*Client, error) {
 	// The verification URL's query carries a hash: net/http's errors lose
 	// it before they are logged or kept.
 	c.be = newBackend(cfg.HTTPClient, cfg.Timeout, cfg.Sleep, c.log, withoutQuery)
+	c.be.Observer = cfg.Observer
 	return c, nil
 }
 

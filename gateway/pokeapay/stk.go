@@ -57,6 +57,8 @@ type STKConfig struct {
 	// a Warn when a push answer names another orderRef; never a credential
 	// or a token (discarded when nil).
 	Logger *slog.Logger
+	// Observer is told of every HTTP exchange, for metrics (nil: none).
+	Observer gateway.CallObserver
 }
 
 // STKClient talks to PokeaPay's REST API: M-Pesa STK push, its callback and
@@ -122,6 +124,7 @@ func NewSTK(cfg STKConfig) (*STKClient, error) {
 	}
 	c.log = c.log.With("provider", "pokeapay", "api", "stk")
 	c.be = newBackend(cfg.HTTPClient, cfg.Timeout, cfg.Sleep, c.log, nil)
+	c.be.Observer = cfg.Observer
 	c.tok.Fetch, c.tok.Now = c.login, c.now
 	// Read at each wait, so that a test may set waiting after NewSTK.
 	c.tok.OnWait = func() {

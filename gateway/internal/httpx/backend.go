@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"checkout/gateway"
 )
 
 // Retry policy of the calls that only read, after stripe-go: at most
@@ -64,7 +66,10 @@ func (f *Failure) Unwrap() error { return f.Err }
 
 // Request is one request to a provider.
 type Request struct {
-	Op     string // the client's name for the call, in logs and errors
+	// Op is the client's name for the call, in logs, errors and metrics
+	// (gateway.Call.Operation): a constant of the client, never built from
+	// a reference or a URL.
+	Op     string
 	Method string
 	URL    string // the whole URL, query included
 	// Path is what the logs show of the URL (the query may hold a hash or
@@ -108,6 +113,19 @@ type Backend struct {
 	// Scrub, when set, cleans an error of net/http before it is logged or
 	// kept (PokeaPay drops the URL's query, which carries a hash).
 	Scrub func(error) error
+	// Observer, when set, is told of every exchange that was sent (not of
+	// a request that could not be built): its operation, duration, status
+	// or failure (see gateway.CallObserver).
+	Observer gateway.CallObserver
+}
+
+// observe tells b.Observer of one exchange.
+func (b *Backend) observe(op string, start time.Time, status int, failure string) {
+	if b.Observer == nil {
+		return
+	}
+	b.Observer.ObserveCall(gateway.Call{Provider: b.Provider, Operation: op, Duration: time.Since(start),
+		HTTPStatus: status, Failure: failure})
 }
 
 // scrub applies b.Scrub.
@@ -143,26 +161,37 @@ func (b *Backend) Do(ctx context.Context, r Request) (Answer, error) {
 		err = b.scrub(err)
 		b.Log.DebugContext(ctx, b.Provider+" exchange failed", "op", r.Op, "method", r.Method, "path", r.Path,
 			"duration", time.Since(start), "error", err)
-		return Answer{}, b.noAnswer(r.Op, actx, err)
+		return Answer{}, b.noAnswer(r.Op, start, 0, actx, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(b.MaxAnswer)+1))
 	if err != nil {
-		return Answer{}, b.noAnswer(r.Op, actx, fmt.Errorf("reading the answer: %w", b.scrub(err)))
+		return Answer{}, b.noAnswer(r.Op, start, resp.StatusCode, actx, fmt.Errorf("reading the answer: %w", b.scrub(err)))
 	}
 	if len(raw) > b.MaxAnswer {
+		b.observe(r.Op, start, resp.StatusCode, gateway.CallTooLarge)
 		return Answer{}, b.Wrap(&Failure{Op: r.Op, Kind: TooLarge, HTTPStatus: resp.StatusCode,
 			What: "answer is larger than " + size(b.MaxAnswer)})
 	}
+	b.observe(r.Op, start, resp.StatusCode, "")
 	b.Log.DebugContext(ctx, b.Provider+" exchange", "op", r.Op, "method", r.Method, "path", r.Path,
 		"http_status", resp.StatusCode, "bytes", len(raw), "duration", time.Since(start))
 	return Answer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: raw, Bearer: r.Bearer}, nil
 }
 
-// noAnswer describes a request that got no HTTP answer (see
-// TransportFailure).
-func (b *Backend) noAnswer(op string, actx context.Context, err error) error {
+// noAnswer describes a request that got no usable HTTP answer (see
+// TransportFailure), and tells b.Observer of it. status is the answer's
+// when one started but could not be read.
+func (b *Backend) noAnswer(op string, start time.Time, status int, actx context.Context, err error) error {
 	cause, what := TransportFailure(actx, err)
+	failure := gateway.CallNetwork
+	switch what {
+	case whatTimedOut:
+		failure = gateway.CallTimeout
+	case whatCancelled:
+		failure = gateway.CallCancelled
+	}
+	b.observe(op, start, status, failure)
 	return b.Wrap(&Failure{Op: op, Kind: NoAnswer, What: what, Err: cause})
 }
 

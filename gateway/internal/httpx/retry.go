@@ -65,6 +65,13 @@ func ShouldRetry[E error](ctx context.Context, err error, provider string, field
 	return false, "not retryable"
 }
 
+// What TransportFailure says of a request that got no HTTP answer.
+const (
+	whatNetwork   = "network error"
+	whatTimedOut  = "timed out"
+	whatCancelled = "cancelled"
+)
+
 // TransportFailure describes a request that got no HTTP answer: err is what
 // the HTTP client (or reading the body) returned, actx the context the
 // exchange ran under. It returns the cause to wrap and what happened, in
@@ -80,13 +87,13 @@ func TransportFailure(actx context.Context, err error) (cause error, what string
 	if cerr := actx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w (%w)", cerr, err)
 	}
-	what = "network error"
+	what = whatNetwork
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		what = "timed out"
+		what = whatTimedOut
 	case errors.Is(err, context.Canceled):
-		what = "cancelled"
+		what = whatCancelled
 	}
 	return err, what
 }
