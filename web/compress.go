@@ -116,6 +116,18 @@ func (w *gzipWriter) Write(p []byte) (int, error) {
 
 func (w *gzipWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
 
+// Written counts held bytes as written: a handler that wrote part of a
+// page must not then write an error page after it.
+func (w *gzipWriter) Written() bool { return len(w.held) > 0 || w.ResponseWriter.Written() }
+
+// WriteHeaderNow sends the headers at once, so the body can no longer be
+// compressed: it goes as it is.
+func (w *gzipWriter) WriteHeaderNow() {
+	w.settle()
+	w.decided = true
+	w.ResponseWriter.WriteHeaderNow()
+}
+
 // Flush sends what is held (compressed or not) before flushing.
 func (w *gzipWriter) Flush() {
 	w.settle()
