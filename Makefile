@@ -11,8 +11,12 @@ run:
 build:
 	$(GO) build -o bin/checkout ./cmd/checkout
 
+# templ's Go code, and the static assets' precompressed copies (.br, .gz)
+# and fingerprinted names (static/assets_gen.go), all committed; static's
+# tests fail when the assets' copies are stale.
 generate:
 	$(GO) tool templ generate -path templates
+	$(GO) generate ./static
 
 # Fails when the committed *_templ.go files differ from what templ makes of
 # the .templ sources.

@@ -46,12 +46,18 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (u *Adm
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
-	hash := store.DummyPasswordHash()
-	if known {
-		hash = u.PasswordHash
-	}
 	var verr error
-	if err := s.login.hash(ctx, func() { ok, verr = s.verify(hash, password) }); err != nil {
+	if err := s.login.hash(ctx, func() {
+		// Every login asks for the dummy hash, known email or not: the
+		// first one of the process makes it (in a hash slot, like the
+		// check), so that first login costs the same whichever email
+		// it names.
+		hash := store.DummyPasswordHash()
+		if known {
+			hash = u.PasswordHash
+		}
+		ok, verr = s.verify(hash, password)
+	}); err != nil {
 		return nil, false, err
 	}
 	if verr != nil {

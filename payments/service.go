@@ -139,9 +139,9 @@ func New(cfg Config) (*Service, error) {
 	// can build, so the service works through a store that builds them.
 	s.st = cfg.Store.WithWebhookPayload(s.webhookPayload)
 	s.initMetrics()
-	// Made once per process, off the start-up path, so that the first login
-	// with an unknown email costs what the later ones do (Login).
-	go store.DummyPasswordHash()
+	// The dummy password hash (store.DummyPasswordHash) is not made here:
+	// the first login makes it (Login), so a process that sees no login
+	// never spends its 19 MiB.
 	return s, nil
 }
 

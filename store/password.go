@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -43,7 +44,18 @@ func hashPassword(password string) string {
 // login never spends the 19 MiB and the hashing time.
 func DummyPasswordHash() string { return dummyPasswordHash() }
 
-var dummyPasswordHash = sync.OnceValue(func() string { return hashPassword(rand.Text()) })
+var dummyPasswordHash = sync.OnceValue(func() string {
+	dummyPasswordHashes.Add(1)
+	return hashPassword(rand.Text())
+})
+
+// dummyPasswordHashes counts the dummy hashes made: at most one per
+// process, and none before the first login.
+var dummyPasswordHashes atomic.Int32
+
+// DummyPasswordHashMade reports whether this process has made the dummy
+// hash (it is made on the first login, not at start).
+func DummyPasswordHashMade() bool { return dummyPasswordHashes.Load() > 0 }
 
 // VerifyPassword checks a password against a hash from HashPassword, in
 // constant time.

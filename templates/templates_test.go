@@ -9,12 +9,20 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
 	"golang.org/x/net/html"
+
+	"checkout/reqctx"
+	"checkout/static"
 )
 
 const (
 	testNonce = "bm9uY2UtMTIz"
 	testCSRF  = "csrf-token-abc"
-	htmxSrc   = "/static/htmx-2.0.11.min.js"
+)
+
+// The asset URLs pages link: fingerprinted, so browsers cache them for good.
+var (
+	htmxSrc = static.URL("htmx-2.0.11.min.js")
+	cssHref = static.URL("app.css")
 )
 
 var testPage = Page{Title: "Pay Duka La Mama", Nonce: testNonce, CSRF: testCSRF, RequestID: "req-42"}
@@ -94,8 +102,10 @@ func assertPostForms(t *testing.T, doc *goquery.Document, want int) {
 			t.Errorf("POST form %q: %d csrf_token inputs, want 1", f.AttrOr("action", ""), tok.Length())
 			return
 		}
-		if v := tok.AttrOr("value", ""); v != testCSRF {
-			t.Errorf("POST form %q: csrf_token = %q, want %q", f.AttrOr("action", ""), v, testCSRF)
+		// The token is masked (BREACH): never the bare token, and it
+		// unmasks to the session's.
+		if v := tok.AttrOr("value", ""); v == testCSRF || reqctx.UnmaskCSRF(v) != testCSRF {
+			t.Errorf("POST form %q: csrf_token = %q, want %q masked", f.AttrOr("action", ""), v, testCSRF)
 		}
 	})
 	if got != want {
@@ -118,8 +128,11 @@ func assertFullPage(t *testing.T, doc *goquery.Document) {
 	if doc.Find(`script[src="`+htmxSrc+`"]`).Length() != 1 {
 		t.Errorf("htmx script %s not loaded once", htmxSrc)
 	}
-	if doc.Find(`link[rel="stylesheet"][href="/static/app.css"]`).Length() != 1 {
-		t.Error("app.css not linked")
+	if doc.Find(`link[rel="stylesheet"][href="`+cssHref+`"]`).Length() != 1 {
+		t.Errorf("stylesheet %s not linked", cssHref)
+	}
+	if icon := doc.Find(`link[rel="icon"]`).AttrOr("href", ""); icon != static.URL("favicon.svg") {
+		t.Errorf("icon = %q, want %q", icon, static.URL("favicon.svg"))
 	}
 	if n := doc.Find("h1").Length(); n != 1 {
 		t.Errorf("found %d h1 elements, want 1", n)

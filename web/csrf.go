@@ -35,7 +35,10 @@ func (s *Sessions) CSRF(h *handlers.Handlers) gin.HandlerFunc {
 		if sent == "" {
 			sent = c.PostForm("csrf_token")
 		}
-		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1 {
+		// Pages carry the token masked (reqctx.MaskCSRF); a bare token
+		// (a page rendered by an older build) is still accepted.
+		if sent == "" || (subtle.ConstantTimeCompare([]byte(reqctx.UnmaskCSRF(sent)), []byte(tok)) != 1 &&
+			subtle.ConstantTimeCompare([]byte(sent), []byte(tok)) != 1) {
 			h.Forbidden(c, "This form has expired. Go back, reload the page and try again.")
 			return
 		}

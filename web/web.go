@@ -5,7 +5,6 @@ package web
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"checkout/handlers"
 	"checkout/metrics"
-	"checkout/static"
 )
 
 // Config is what the engine needs besides the handlers.
@@ -74,7 +72,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	if m == nil {
 		m = metrics.New()
 	}
-	r.Use(Instrument(m), RequestID(), Logger(cfg.Logger), Recover(cfg.Logger, h), ready.Gate(), h.TestModeMark())
+	r.Use(Instrument(m), RequestID(), Logger(cfg.Logger), Gzip(), Recover(cfg.Logger, h), ready.Gate(), h.TestModeMark())
 
 	cop := http.NewCrossOriginProtection()
 	sess := cfg.Sessions
@@ -100,12 +98,10 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	r.GET("/readyz", bare, pageLimit, h.Readyz(ready))
 	r.GET("/metrics", bare, pageLimit, h.Metrics(cfg.MetricsToken, m.Handler(cfg.Logger)))
 
-	// Static files: vendored htmx and our CSS, embedded in the binary.
-	sub, err := fs.Sub(static.FS, ".")
-	if err != nil {
-		panic(err)
-	}
-	r.Group("/static", pageLimit).StaticFS("/", http.FS(sub))
+	// Static files: vendored htmx, our CSS and icon, embedded in the
+	// binary, precompressed and fingerprinted at build time (see static).
+	r.GET("/static/*name", pageLimit, serveStatic(h))
+	r.HEAD("/static/*name", pageLimit, serveStatic(h))
 
 	// Customer pages.
 	c := r.Group("/", customer)

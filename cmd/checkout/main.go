@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -158,6 +159,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		_ = srv.Close()
 		return err
 	}
+	// Start-up leaves garbage behind (creating an admin hashes a password
+	// with Argon2, 19 MiB): hand it back to the system now, not whenever
+	// the runtime's scavenger gets to it, so an idle app stays small.
+	debug.FreeOSMemory()
 	ready.Ready()
 	if ipn != nil {
 		// Register the IPN URL now; a provider that is down only delays it
