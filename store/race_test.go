@@ -305,3 +305,64 @@ func TestConcurrentWebhookClaimsOneWins(t *testing.T) {
 		t.Errorf("%d of %d claims won, want 1", w, n)
 	}
 }
+
+// TestProcessesClaimingOneSettingAgreeOnTheFirst: processes starting
+// together each claim the database's mode with their own value; all of
+// them get back the one value stored.
+func TestProcessesClaimingOneSettingAgreeOnTheFirst(t *testing.T) {
+	s1, s2, _ := twoProcesses(t)
+	const n = 10
+	got := make([]string, n)
+	errs := atOnce(n, func(i int) (err error) {
+		got[i], err = pick(i, s1, s2).ClaimSetting(context.Background(), "mode", fmt.Sprintf("value-%d", i))
+		return err
+	})
+	noErrors(t, "ClaimSetting", errs)
+	stored, err := s1.Setting(context.Background(), "mode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != stored {
+			t.Errorf("claim %d got %q, the stored value is %q", i, v, stored)
+		}
+	}
+}
+
+// TestConcurrentCheckoutsWithOneReferenceCreateOne: a merchant's retries
+// that carry no idempotency key race with one reference; one checkout is
+// created and the others hear ErrDuplicate.
+func TestConcurrentCheckoutsWithOneReferenceCreateOne(t *testing.T) {
+	s1, s2, _ := twoProcesses(t)
+	const n = 10
+	errs := atOnce(n, func(i int) error {
+		s := pick(i, s1, s2)
+		return s.CreateCheckout(context.Background(), &Checkout{ID: NewID("chk", s.Now()), MerchantID: testMerchantID,
+			Reference: "ord-same", Description: "d", Amount: testAmount, Currency: "KES", ExpiresAt: s.Now().Add(time.Hour)}, "api")
+	})
+	created := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, ErrDuplicate):
+			t.Errorf("CreateCheckout #%d: %v, want nil or ErrDuplicate", i, err)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d checkouts created, want 1", created)
+	}
+}
+
+// TestConcurrentUnknownNotificationsAreAllCounted: a flood of notifications
+// for references we never issued, in two processes, loses no count.
+func TestConcurrentUnknownNotificationsAreAllCounted(t *testing.T) {
+	s1, s2, clk := twoProcesses(t)
+	const n = 30
+	noErrors(t, "CountUnknownNotification", atOnce(n, func(i int) error {
+		return pick(i, s1, s2).CountUnknownNotification(context.Background(), "ipn:pesapal")
+	}))
+	if got, err := s1.UnknownNotifications(context.Background(), clk.Now().Add(-time.Hour)); err != nil || got != n {
+		t.Errorf("UnknownNotifications = %d, %v; want %d", got, err, n)
+	}
+}
