@@ -219,3 +219,41 @@ func TestStoreClockIsUTC(t *testing.T) {
 		t.Errorf("Now() = %s, want %s in UTC", got, t0)
 	}
 }
+
+// TestTimesReadBackInUTCAsWritten: whatever the session's time zone, a time
+// the store wrote reads back as the same instant, in UTC.
+func TestTimesReadBackInUTCAsWritten(t *testing.T) {
+	s, _ := newTestEnv(t)
+	co := newCheckout(t, s, nil)
+	got := loadCheckout(t, s, co.ID)
+	for name, pair := range map[string][2]time.Time{
+		"created_at": {got.CreatedAt, co.CreatedAt},
+		"expires_at": {got.ExpiresAt, co.ExpiresAt},
+	} {
+		if pair[0].Location() != time.UTC || !pair[0].Equal(pair[1]) {
+			t.Errorf("%s read back as %s, want %s in UTC", name, pair[0], pair[1])
+		}
+	}
+}
+
+// TestPostgresReadsAndWritesShareOneBoundedPool: no single-writer limit on
+// PostgreSQL, and a pool small enough for several processes on one server.
+func TestPostgresReadsAndWritesShareOneBoundedPool(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("PostgreSQL only: SQLite's pools are TestConnectionsHaveTheSQLiteSettingsOfTheDesign's")
+	}
+	s := openTestStore(t, nil)
+	if s.w != s.r {
+		t.Errorf("reads and writes use two pools, want one")
+	}
+	db, err := s.w.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Stats().MaxOpenConnections; got != pgMaxOpenConns || got < 2 {
+		t.Errorf("pool max open = %d, want %d", got, pgMaxOpenConns)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close of the shared pool: %v", err)
+	}
+}
