@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,7 +168,8 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 
 // PostgreSQL pool: readers and writers share it (the server lets many
 // writers in at once; the store's transactions lock what they depend on).
-// Several app processes share one server, so each keeps a modest pool.
+// Several app processes share one server, so each keeps a modest pool; the
+// URL's pool_max_conns parameter (pgxpool's name for it) sets another size.
 const (
 	pgMaxOpenConns    = 10
 	pgMaxIdleConns    = 5
@@ -176,10 +178,25 @@ const (
 )
 
 func (s *Store) openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) error {
-	cc, err := pgx.ParseConfig(dsn)
+	// The error of a URL that does not parse may quote it, password
+	// included: it is not passed on.
+	invalid := errors.New("store: PostgreSQL URL is not valid")
+	u, err := url.Parse(dsn)
 	if err != nil {
-		// The error may quote the URL, password included.
-		return errors.New("store: PostgreSQL URL is not valid")
+		return invalid
+	}
+	maxOpen := pgMaxOpenConns
+	q := u.Query()
+	if v := q.Get("pool_max_conns"); v != "" {
+		if maxOpen, err = strconv.Atoi(v); err != nil || maxOpen < 1 {
+			return fmt.Errorf("store: pool_max_conns=%q in the PostgreSQL URL: want a whole number of at least 1", v)
+		}
+		q.Del("pool_max_conns") // the server would refuse it as a setting
+		u.RawQuery = q.Encode()
+	}
+	cc, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return invalid
 	}
 	where := cc.Host + "/" + cc.Database
 	// The session's time zone only shapes text output; timestamps are
@@ -192,8 +209,8 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) 
 			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 		return nil
 	}))
-	sqlDB.SetMaxOpenConns(pgMaxOpenConns)
-	sqlDB.SetMaxIdleConns(pgMaxIdleConns)
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(min(pgMaxIdleConns, maxOpen))
 	sqlDB.SetConnMaxIdleTime(pgConnMaxIdleTime)
 	sqlDB.SetConnMaxLifetime(pgConnMaxLifetime)
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -191,12 +192,16 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 	}{
 		{"empty_path", "", "empty database path"},
 		{"postgres_url_that_does_not_parse", "postgres://u:secret@localhost:notaport/checkout", "PostgreSQL URL is not valid"},
+		{"postgres_pool_size_not_a_number", "postgres://u:secret@localhost/checkout?pool_max_conns=many", "pool_max_conns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Open(context.Background(), tt.dsn, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || s != nil {
 				t.Errorf("Open(%q) = %v, %v; want nil and an error containing %q", tt.dsn, s, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("Open's error %q shows the URL's password", err)
 			}
 		})
 	}
@@ -255,5 +260,17 @@ func TestPostgresReadsAndWritesShareOneBoundedPool(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close of the shared pool: %v", err)
+	}
+
+	u, err := url.Parse(storetest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	small := openTestStoreAt(t, u.String(), nil)
+	if db, err := small.w.DB(); err != nil || db.Stats().MaxOpenConnections != 3 {
+		t.Errorf("with pool_max_conns=3 the pool max open is %v (%v), want 3", db.Stats().MaxOpenConnections, err)
 	}
 }
