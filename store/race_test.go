@@ -366,3 +366,41 @@ func TestConcurrentUnknownNotificationsAreAllCounted(t *testing.T) {
 		t.Errorf("UnknownNotifications = %d, %v; want %d", got, err, n)
 	}
 }
+
+// TestConcurrentCancelsMakeOneTransitionAndOneWebhook: 20 cancels of one
+// checkout at once (double taps, two processes): one changes the status,
+// with one event and one delivery in the outbox; the others hear
+// ErrTransition and write nothing.
+func TestConcurrentCancelsMakeOneTransitionAndOneWebhook(t *testing.T) {
+	b1, b2, _ := twoProcesses(t)
+	s1, s2 := b1.WithWebhookPayload(recordingPayload), b2.WithWebhookPayload(recordingPayload)
+	ctx := context.Background()
+	if err := s1.SetMerchantWebhook(ctx, testMerchantID, "https://shop.example/hooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	co := newCheckout(t, s1, nil)
+	startAttempt(t, s1, co.ID, "pokeapay", "stk", time.Minute)
+	const n = 20
+	errs := atOnce(n, func(i int) error {
+		_, err := pick(i, s1, s2).Cancel(ctx, co.ID, "customer")
+		return err
+	})
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrTransition):
+			t.Errorf("Cancel #%d: %v, want nil or ErrTransition", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d cancels succeeded, want 1", ok)
+	}
+	if tr := transitionsOf(t, s1, co.ID); !slices.Equal(tr, []string{"open->pending", "pending->cancelled"}) {
+		t.Errorf("transitions = %q, want one to cancelled", tr)
+	}
+	if ds := deliveriesOf(t, s1, co.ID); len(ds) != 1 || ds[0].EventType != WebhookCheckoutCancelled {
+		t.Errorf("%d deliveries, want one checkout.cancelled", len(ds))
+	}
+}
