@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"checkout/store/storetest"
 )
 
 func TestMigrationStepsAreNumberedInOrder(t *testing.T) {
@@ -47,7 +50,7 @@ func wantMigrations(at time.Time) []migrationRow {
 }
 
 func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.db")
+	path := storetest.DSN(t)
 	first := newFakeClock(t0)
 	s1 := openTestStoreAt(t, path, first.Now)
 	if _, err := s1.EnsureMerchant(context.Background(), testMerchantID, "Test shop", testAPIKey); err != nil {
@@ -72,10 +75,10 @@ func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
 	}
 }
 
-// Two processes starting at once on a new file both open it, and each step
-// still runs once.
+// Two processes starting at once on a new database both open it, and each
+// step still runs once.
 func TestOpeningConcurrentlyOnANewFileMigratesOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.db")
+	path := storetest.DSN(t)
 	clk := newFakeClock(t0)
 	start := make(chan struct{})
 	var (
@@ -112,6 +115,7 @@ func TestOpeningConcurrentlyOnANewFileMigratesOnce(t *testing.T) {
 }
 
 func TestConnectionsHaveTheSQLiteSettingsOfTheDesign(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite's pragmas and its one-writer pool")
 	s := openTestStore(t, nil)
 	pragma := func(db *gorm.DB, name string) string {
 		t.Helper()
@@ -186,9 +190,9 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 		dsn     string
 		wantErr string
 	}{
-		{"postgres_url", "postgres://u:p@localhost/checkout", "PostgreSQL is not supported yet"},
-		{"postgresql_url", "postgresql://localhost/checkout", "PostgreSQL is not supported yet"},
 		{"empty_path", "", "empty database path"},
+		{"postgres_url_that_does_not_parse", "postgres://u:secret@localhost:notaport/checkout", "PostgreSQL URL is not valid"},
+		{"postgres_pool_size_not_a_number", "postgres://u:secret@localhost/checkout?pool_max_conns=many", "pool_max_conns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,10 +200,15 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || s != nil {
 				t.Errorf("Open(%q) = %v, %v; want nil and an error containing %q", tt.dsn, s, err, tt.wantErr)
 			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("Open's error %q shows the URL's password", err)
+			}
 		})
 	}
 }
 
+// Always on SQLite: a file path is a SQLite database whatever the run's
+// database is.
 func TestOpenCreatesTheDatabaseFolder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "nested", "checkout.db")
 	s := openTestStoreAt(t, path, nil)
@@ -213,5 +222,55 @@ func TestStoreClockIsUTC(t *testing.T) {
 	s := openTestStore(t, func() time.Time { return t0.In(nairobi) })
 	if got := s.Now(); got.Location() != time.UTC || !got.Equal(t0) {
 		t.Errorf("Now() = %s, want %s in UTC", got, t0)
+	}
+}
+
+// TestTimesReadBackInUTCAsWritten: whatever the session's time zone, a time
+// the store wrote reads back as the same instant, in UTC.
+func TestTimesReadBackInUTCAsWritten(t *testing.T) {
+	s, _ := newTestEnv(t)
+	co := newCheckout(t, s, nil)
+	got := loadCheckout(t, s, co.ID)
+	for name, pair := range map[string][2]time.Time{
+		"created_at": {got.CreatedAt, co.CreatedAt},
+		"expires_at": {got.ExpiresAt, co.ExpiresAt},
+	} {
+		if pair[0].Location() != time.UTC || !pair[0].Equal(pair[1]) {
+			t.Errorf("%s read back as %s, want %s in UTC", name, pair[0], pair[1])
+		}
+	}
+}
+
+// TestPostgresReadsAndWritesShareOneBoundedPool: no single-writer limit on
+// PostgreSQL, and a pool small enough for several processes on one server.
+func TestPostgresReadsAndWritesShareOneBoundedPool(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("PostgreSQL only: SQLite's pools are TestConnectionsHaveTheSQLiteSettingsOfTheDesign's")
+	}
+	s := openTestStore(t, nil)
+	if s.w != s.r {
+		t.Errorf("reads and writes use two pools, want one")
+	}
+	db, err := s.w.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Stats().MaxOpenConnections; got != pgMaxOpenConns || got < 2 {
+		t.Errorf("pool max open = %d, want %d", got, pgMaxOpenConns)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close of the shared pool: %v", err)
+	}
+
+	u, err := url.Parse(storetest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	small := openTestStoreAt(t, u.String(), nil)
+	if db, err := small.w.DB(); err != nil || db.Stats().MaxOpenConnections != 3 {
+		t.Errorf("with pool_max_conns=3 the pool max open is %v (%v), want 3", db.Stats().MaxOpenConnections, err)
 	}
 }

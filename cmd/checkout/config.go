@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"checkout/payments"
+	"checkout/store"
 	"checkout/web"
 )
 
@@ -149,11 +150,14 @@ var envVars = []envVar{
 		}},
 	{name: "CHECKOUT_DB", def: "checkout.db", field: func(c *config) *string { return &c.DB },
 		check: func(c *config, v string, _ func(string) string) error {
+			if store.IsPostgres(v) {
+				if u, err := url.Parse(v); err != nil || u.Host == "" {
+					return errors.New("a PostgreSQL URL must look like postgres://user:password@host:5432/database")
+				}
+				return nil
+			}
 			if strings.ContainsAny(v, "?#%") {
 				return fmt.Errorf("%q: a SQLite path must not contain ?, # or %%", v)
-			}
-			if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
-				return errors.New("PostgreSQL is not supported yet; give a SQLite file path")
 			}
 			return nil
 		}},
@@ -400,6 +404,19 @@ func checkBaseURL(v string) error {
 		return fmt.Errorf("%q must not contain credentials, a query or a fragment", v)
 	}
 	return nil
+}
+
+// dbName is CHECKOUT_DB as messages may show it: a PostgreSQL URL without
+// its password.
+func dbName(dsn string) string {
+	if !store.IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "the PostgreSQL database"
+	}
+	return u.Redacted()
 }
 
 // loadSecret returns CHECKOUT_SECRET, or the secret stored beside the

@@ -83,3 +83,17 @@ func TestConfigReadsMetricsToken(t *testing.T) {
 		t.Fatalf("short token: err %v, want one line naming CHECKOUT_METRICS_TOKEN", err)
 	}
 }
+
+// TestDatabaseNameInMessagesHidesThePassword: CHECKOUT_DB may be a
+// PostgreSQL URL with a password; messages that name the database show it
+// without.
+func TestDatabaseNameInMessagesHidesThePassword(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"checkout.db": "checkout.db",
+		"postgres://shop:s3cret-pw@db.internal:5432/checkout?sslmode=require": "postgres://shop:xxxxx@db.internal:5432/checkout?sslmode=require",
+	} {
+		if got := dbName(dsn); got != want {
+			t.Errorf("dbName(%q) = %q, want %q", dsn, got, want)
+		}
+	}
+}
