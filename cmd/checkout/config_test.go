@@ -83,3 +83,16 @@ func TestConfigReadsMetricsToken(t *testing.T) {
 		t.Fatalf("short token: err %v, want one line naming CHECKOUT_METRICS_TOKEN", err)
 	}
 }
+
+func TestDatabaseNameInMessagesHidesThePostgreSQLPassword(t *testing.T) {
+	cases := map[string]string{
+		"shop.db": "shop.db",
+		"postgres://checkout:s3cret-pass@db.internal:5432/shop?sslmode=require": "postgres://checkout:xxxxx@db.internal:5432/shop?sslmode=require",
+		"postgresql://db.internal/shop":                                         "postgresql://db.internal/shop",
+	}
+	for in, want := range cases {
+		if got := dbName(in); got != want {
+			t.Errorf("dbName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -146,7 +146,7 @@ func claimMode(ctx context.Context, st *store.Store, cfg *config) error {
 		if has && !cfg.SandboxExplicit {
 			return bad("CHECKOUT_SANDBOX", "is not set and %s predates the record of a database's mode (it holds merchants or checkouts, test or live), "+
 				"so its mode is not guessed: start once with CHECKOUT_SANDBOX=1 if it holds test data or CHECKOUT_SANDBOX=0 if it holds live data; "+
-				"it is remembered from then on", cfg.DB)
+				"it is remembered from then on", dbName(cfg.DB))
 		}
 		// Processes starting together agree on one mode.
 		if got, err = st.ClaimSetting(ctx, settingMode, want); err != nil {
@@ -157,7 +157,7 @@ func claimMode(ctx context.Context, st *store.Store, cfg *config) error {
 	}
 	if got != want {
 		return bad("CHECKOUT_DB", "%s was created in %s mode and this start is in %s mode; the two never mix: "+
-			"to start over in %s mode, set CHECKOUT_DB to a new database file (the old one stays as it is)", cfg.DB, got, want, want)
+			"to start over in %s mode, set CHECKOUT_DB to a new database file (the old one stays as it is)", dbName(cfg.DB), got, want, want)
 	}
 	return nil
 }
