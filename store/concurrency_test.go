@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"checkout/store/storetest"
 )
 
 // TestConcurrentApplyResultPaysOnce applies the same confirmed success from
@@ -25,10 +26,10 @@ func TestConcurrentApplyResultPaysOnce(t *testing.T) {
 }
 
 // TestConcurrentApplyResultFromTwoProcessesPaysOnce does the same through
-// two Store instances on one file, as two app processes would.
+// two Store instances on one database, as two app processes would.
 func TestConcurrentApplyResultFromTwoProcessesPaysOnce(t *testing.T) {
 	clk := newFakeClock(t0)
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := storetest.DSN(t)
 	s1 := openTestStoreAt(t, path, clk.Now)
 	s2 := openTestStoreAt(t, path, clk.Now)
 	if _, err := s1.EnsureMerchant(context.Background(), testMerchantID, "Test shop", testAPIKey); err != nil {
@@ -102,7 +103,7 @@ func assertPaidOnce(t *testing.T, s *Store, checkoutID string, outcomes []Outcom
 // each holding its own copy read by DueAttempts.
 func TestTwoProcessesClaimingTheSameDueAttemptOnlyOneWins(t *testing.T) {
 	clk := newFakeClock(t0)
-	path := filepath.Join(t.TempDir(), "shared.db")
+	path := storetest.DSN(t)
 	s1 := openTestStoreAt(t, path, clk.Now)
 	s2 := openTestStoreAt(t, path, clk.Now)
 	if _, err := s1.EnsureMerchant(context.Background(), testMerchantID, "Test shop", testAPIKey); err != nil {

@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
+
+	"checkout/store/storetest"
 )
 
 // t0 is where every fake clock starts. It has a fraction of a second on
@@ -35,15 +36,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// openTestStore opens a store on a new SQLite file in t.TempDir() and
-// closes it when the test ends.
+// openTestStore opens a store on a new database (storetest.DSN: a SQLite
+// file in t.TempDir(), or a PostgreSQL schema with CHECKOUT_TEST_DB=postgres)
+// and closes it when the test ends.
 func openTestStore(t *testing.T, now func() time.Time) *Store {
 	t.Helper()
-	return openTestStoreAt(t, filepath.Join(t.TempDir(), "checkout.db"), now)
+	return openTestStoreAt(t, storetest.DSN(t), now)
 }
 
-// openTestStoreAt opens a store on the file at path; two calls on one path
-// stand for two processes sharing a database.
+// openTestStoreAt opens a store on the database path names (a storetest.DSN
+// or a file path); two calls on one path stand for two processes sharing a
+// database.
 func openTestStoreAt(t *testing.T, path string, now func() time.Time) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), path, Options{Now: now})

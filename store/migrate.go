@@ -24,7 +24,7 @@ type migration struct {
 func ddl(stmts ...string) func(tx *gorm.DB) error {
 	return func(tx *gorm.DB) error {
 		pk, ts := "INTEGER PRIMARY KEY AUTOINCREMENT", "DATETIME"
-		if tx.Dialector.Name() == "postgres" {
+		if isPostgres(tx) {
 			pk, ts = "BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ"
 		}
 		for _, s := range stmts {
@@ -252,14 +252,24 @@ func (schemaMigration) TableName() string { return "schema_migrations" }
 
 // migrate applies every step not yet recorded. Several processes may start
 // at once: each step's transaction re-checks its row after taking the write
-// lock, so a step runs once.
+// lock (SQLite) or the migration lock (PostgreSQL, below), so a step runs
+// once.
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.w.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + timeType(s.w) + ` NOT NULL)`).Error; err != nil {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := lockMigrations(tx); err != nil {
+			return err
+		}
+		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + timeType(tx) + ` NOT NULL)`).Error
+	})
+	if err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
 		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := lockMigrations(tx); err != nil {
+				return err
+			}
 			var n int64
 			if err := tx.Model(&schemaMigration{}).Where("version = ?", m.version).Count(&n).Error; err != nil {
 				return err
@@ -279,8 +289,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// lockMigrations makes, on PostgreSQL, the processes migrating one schema
+// take turns: DDL there is transactional but two CREATE TABLEs of one name
+// still collide. The lock is per schema (current_schema()), so databases in
+// other schemas of the same server migrate side by side.
+func lockMigrations(tx *gorm.DB) error {
+	if !isPostgres(tx) {
+		return nil
+	}
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended('checkout migrations ' || current_schema(), 0))").Error; err != nil {
+		return fmt.Errorf("lock migrations: %w", err)
+	}
+	return nil
+}
+
 func timeType(db *gorm.DB) string {
-	if db.Dialector.Name() == "postgres" {
+	if isPostgres(db) {
 		return "TIMESTAMPTZ"
 	}
 	return "DATETIME"

@@ -5,8 +5,10 @@
 //
 // SQLite is the default database (WAL, busy_timeout, foreign keys, write
 // transactions begun IMMEDIATE, one writer connection and a small read pool).
-// The SQL is kept portable so that PostgreSQL can be added behind the same
-// dialect switch.
+// PostgreSQL (a postgres:// URL) runs the same migrations and queries through
+// GORM's driver over pgx, with one pool for reads and writes; what differs
+// between the two is behind the dialect switch (ddl in migrate.go, forUpdate,
+// lockKey).
 package store
 
 import (
@@ -19,8 +21,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -38,7 +46,8 @@ var (
 
 // Store wraps the database handles. It is safe for concurrent use.
 type Store struct {
-	// w is the single writer connection; r is a small pool for reads.
+	// w is the single writer connection and r a small pool for reads on
+	// SQLite; on PostgreSQL both are the same pool.
 	w, r *gorm.DB
 	now  func() time.Time
 	// webhookPayload builds the body of a status change's webhook; nil
@@ -54,20 +63,10 @@ type Options struct {
 	Logger logger.Interface
 }
 
-// Open opens (creating if needed) the database named by dsn, a SQLite file
-// path, and runs the migrations.
+// Open opens the database named by dsn and runs the migrations: a
+// PostgreSQL URL (postgres:// or postgresql://), or else a SQLite file path,
+// created with its folder when missing.
 func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("store: PostgreSQL is not supported yet; use a SQLite file path")
-	}
-	if dsn == "" {
-		return nil, fmt.Errorf("store: empty database path")
-	}
-	if dir := filepath.Dir(dsn); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("store: create database folder: %w", err)
-		}
-	}
 	now := opt.Now
 	if now == nil {
 		now = time.Now
@@ -76,12 +75,43 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if lg == nil {
 		lg = logger.Discard
 	}
+	// Times are kept in UTC and to the microsecond, the most PostgreSQL
+	// stores, so a time the store wrote reads back equal on either database.
+	clock := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
 			Logger:                 lg,
-			NowFunc:                func() time.Time { return now().UTC() },
+			NowFunc:                clock,
 			SkipDefaultTransaction: true,
 			TranslateError:         true,
+		}
+	}
+	s := &Store{now: clock}
+	if IsPostgres(dsn) {
+		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if dsn == "" {
+		return nil, fmt.Errorf("store: empty database path")
+	}
+	if err := s.openSQLite(ctx, dsn, cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a
+// SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Config) error {
+	if dir := filepath.Dir(dsn); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("store: create database folder: %w", err)
 		}
 	}
 	// mattn/go-sqlite3 reads these from the DSN and applies them to every
@@ -102,20 +132,20 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+		return fmt.Errorf("store: open %s: %w", dsn, err)
 	}
 	wdb, err := w.DB()
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", dsn, err)
+		return fmt.Errorf("store: open %s: %w", dsn, err)
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 
-	s := &Store{w: w, now: func() time.Time { return now().UTC() }}
+	s.w = w
 	if err := retryLocked(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		_ = wdb.Close()
-		return nil, err
+		return err
 	}
 
 	q.Del("_txlock")
@@ -123,24 +153,77 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
 	if err != nil {
 		_ = wdb.Close()
-		return nil, fmt.Errorf("store: open %s for reading: %w", dsn, err)
+		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	rdb, err := r.DB()
 	if err != nil {
 		_ = wdb.Close()
-		return nil, fmt.Errorf("store: open %s for reading: %w", dsn, err)
+		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	rdb.SetMaxOpenConns(4)
 	s.r = r
-	return s, nil
+	return nil
 }
+
+// PostgreSQL pool: readers and writers share it (the server lets many
+// writers in at once; the store's transactions lock what they depend on).
+// Several app processes share one server, so each keeps a modest pool.
+const (
+	pgMaxOpenConns    = 10
+	pgMaxIdleConns    = 5
+	pgConnMaxIdleTime = 5 * time.Minute
+	pgConnMaxLifetime = time.Hour
+)
+
+func (s *Store) openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) error {
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The error may quote the URL, password included.
+		return errors.New("store: PostgreSQL URL is not valid")
+	}
+	where := cc.Host + "/" + cc.Database
+	// The session's time zone only shapes text output; timestamps are
+	// TIMESTAMPTZ and read back in UTC (below) whatever it is.
+	if _, ok := cc.RuntimeParams["timezone"]; !ok {
+		cc.RuntimeParams["timezone"] = "UTC"
+	}
+	sqlDB := stdlib.OpenDB(*cc, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
+	sqlDB.SetMaxOpenConns(pgMaxOpenConns)
+	sqlDB.SetMaxIdleConns(pgMaxIdleConns)
+	sqlDB.SetConnMaxIdleTime(pgConnMaxIdleTime)
+	sqlDB.SetConnMaxLifetime(pgConnMaxLifetime)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return fmt.Errorf("store: open PostgreSQL %s: %w", where, err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return fmt.Errorf("store: open PostgreSQL %s: %w", where, err)
+	}
+	s.w, s.r = db, db
+	if err := s.migrate(ctx); err != nil {
+		_ = sqlDB.Close()
+		return err
+	}
+	return nil
+}
+
+// postgres reports whether the store runs on PostgreSQL.
+func (s *Store) postgres() bool { return isPostgres(s.w) }
+
+func isPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
 	var errs []error
-	for _, g := range []*gorm.DB{s.r, s.w} {
-		if g == nil {
-			continue
+	for i, g := range []*gorm.DB{s.r, s.w} {
+		if g == nil || (i == 1 && g == s.r) {
+			continue // PostgreSQL: one pool for both
 		}
 		if db, err := g.DB(); err == nil {
 			errs = append(errs, db.Close())
@@ -161,13 +244,77 @@ func (s *Store) Ping(ctx context.Context) error {
 // Now is the store's clock, in UTC.
 func (s *Store) Now() time.Time { return s.now() }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite).
+// tx runs fn in a write transaction: BEGIN IMMEDIATE on SQLite, which holds
+// the database's one write lock, so what fn reads stays true until it
+// commits. On PostgreSQL (READ COMMITTED) nothing is held by reading: a
+// transaction that checks then writes locks what it depends on (lockCheckout,
+// lockKey) or writes with a guard. A transaction PostgreSQL ends as a
+// deadlock victim or a serialization failure is run again from the start.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.w.WithContext(ctx).Transaction(fn)
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = s.w.WithContext(ctx).Transaction(fn); !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// retryable: PostgreSQL rolled the transaction back so that another could
+// go on (deadlock_detected, serialization_failure); running it again is
+// safe.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// forUpdate makes the query lock the rows it reads until the transaction
+// ends, on PostgreSQL (SELECT ... FOR UPDATE). SQLite needs nothing: the
+// write transaction already holds the database.
+func forUpdate(tx *gorm.DB) *gorm.DB {
+	if isPostgres(tx) {
+		return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	return tx
+}
+
+// lockCheckout loads a checkout inside a write transaction and, on
+// PostgreSQL, locks its row until the transaction ends: every transaction
+// that reads a checkout (or its attempts) to decide what to write takes this
+// lock first, so such transactions on one checkout run one after the other,
+// as they do on SQLite. Attempts read after it are current.
+func lockCheckout(tx *gorm.DB, id string) (*Checkout, error) {
+	var co Checkout
+	if err := forUpdate(tx).First(&co, "id = ?", id).Error; err != nil {
+		if notFound(err) {
+			return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: load checkout %s: %w", id, err)
+	}
+	return &co, nil
+}
+
+// lockKey serialises, on PostgreSQL, the transactions that check for a row
+// that does not exist yet and then insert it (nothing to lock with FOR
+// UPDATE): a transaction-scoped advisory lock on a hash of key, released at
+// commit or rollback. Nothing on SQLite.
+func lockKey(tx *gorm.DB, key string) error {
+	if !isPostgres(tx) {
+		return nil
+	}
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Error; err != nil {
+		return fmt.Errorf("store: lock %s: %w", key, err)
+	}
+	return nil
 }
 
 // retryLocked repeats fn while SQLite answers "database is locked", for up
-// to about five seconds.
+// to about five seconds (SQLite only: PostgreSQL waits for locks itself).
 func retryLocked(ctx context.Context, fn func() error) error {
 	var err error
 	for i := 0; i < 50; i++ {
@@ -185,7 +332,14 @@ func retryLocked(ctx context.Context, fn func() error) error {
 
 func notFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
 
+// duplicate: a unique index refused the row (GORM's translation, or the
+// drivers' own errors where it has none: SQLite's message, PostgreSQL's
+// unique_violation).
 func duplicate(err error) bool {
-	return errors.Is(err, gorm.ErrDuplicatedKey) ||
-		(err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed"))
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	return errors.Is(err, gorm.ErrDuplicatedKey) || (errors.As(err, &pe) && pe.Code == "23505") ||
+		strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

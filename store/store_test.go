@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"checkout/store/storetest"
 )
 
 func TestMigrationStepsAreNumberedInOrder(t *testing.T) {
@@ -47,7 +49,7 @@ func wantMigrations(at time.Time) []migrationRow {
 }
 
 func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.db")
+	path := storetest.DSN(t)
 	first := newFakeClock(t0)
 	s1 := openTestStoreAt(t, path, first.Now)
 	if _, err := s1.EnsureMerchant(context.Background(), testMerchantID, "Test shop", testAPIKey); err != nil {
@@ -72,10 +74,10 @@ func TestOpeningTwiceAppliesEachMigrationOnce(t *testing.T) {
 	}
 }
 
-// Two processes starting at once on a new file both open it, and each step
-// still runs once.
+// Two processes starting at once on a new database both open it, and each
+// step still runs once.
 func TestOpeningConcurrentlyOnANewFileMigratesOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.db")
+	path := storetest.DSN(t)
 	clk := newFakeClock(t0)
 	start := make(chan struct{})
 	var (
@@ -112,6 +114,7 @@ func TestOpeningConcurrentlyOnANewFileMigratesOnce(t *testing.T) {
 }
 
 func TestConnectionsHaveTheSQLiteSettingsOfTheDesign(t *testing.T) {
+	storetest.SQLiteOnly(t, "SQLite's pragmas and its one-writer pool")
 	s := openTestStore(t, nil)
 	pragma := func(db *gorm.DB, name string) string {
 		t.Helper()
@@ -186,9 +189,8 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 		dsn     string
 		wantErr string
 	}{
-		{"postgres_url", "postgres://u:p@localhost/checkout", "PostgreSQL is not supported yet"},
-		{"postgresql_url", "postgresql://localhost/checkout", "PostgreSQL is not supported yet"},
 		{"empty_path", "", "empty database path"},
+		{"postgres_url_that_does_not_parse", "postgres://u:secret@localhost:notaport/checkout", "PostgreSQL URL is not valid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +202,8 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 	}
 }
 
+// Always on SQLite: a file path is a SQLite database whatever the run's
+// database is.
 func TestOpenCreatesTheDatabaseFolder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "nested", "checkout.db")
 	s := openTestStoreAt(t, path, nil)
