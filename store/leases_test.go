@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"checkout/store/storetest"
 )
 
 // TestLeaseHasOneHolderAcrossProcessesUntilReleasedOrRunOut: two stores on
@@ -16,7 +17,7 @@ import (
 func TestLeaseHasOneHolderAcrossProcessesUntilReleasedOrRunOut(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock(t0)
-	path := filepath.Join(t.TempDir(), "lease.db")
+	path := storetest.DSN(t)
 	a, b := openTestStoreAt(t, path, clock.Now), openTestStoreAt(t, path, clock.Now)
 	const name = "webhook-endpoint:x"
 	until := func() time.Time { return clock.Now().Add(time.Minute) }
@@ -76,7 +77,7 @@ func TestLeaseHasOneHolderAcrossProcessesUntilReleasedOrRunOut(t *testing.T) {
 func TestLeaseAskedForByManyAtOnceHasOneHolder(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock(t0)
-	path := filepath.Join(t.TempDir(), "lease.db")
+	path := storetest.DSN(t)
 	stores := []*Store{openTestStoreAt(t, path, clock.Now), openTestStoreAt(t, path, clock.Now)}
 	var won atomic.Int64
 	var wg sync.WaitGroup
