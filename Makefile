@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test generate check-generated check-imports lint fmt fuzz
+.PHONY: run build test test-postgres generate check-generated check-imports lint fmt fuzz
 
 run:
 	$(GO) run ./cmd/checkout
@@ -36,8 +36,24 @@ lint: check-generated check-imports
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# The whole suite on SQLite, then the store's and payments' tests again on
+# PostgreSQL when CHECKOUT_TEST_POSTGRES names a database (each test makes
+# its own schema there and drops it). Under CI=true the PostgreSQL run is
+# required: without CHECKOUT_TEST_POSTGRES the target fails (.ci/run sets it).
+PG_PKGS := ./store/... ./payments/...
 test: lint
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	@$(MAKE) --no-print-directory test-postgres
+
+test-postgres:
+	@if [ -n "$$CHECKOUT_TEST_POSTGRES" ]; then \
+		echo "store and payments tests on PostgreSQL"; \
+		CHECKOUT_TEST_DB=postgres $(GO) test -race -count=1 -timeout 15m $(PG_PKGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI=true and CHECKOUT_TEST_POSTGRES is not set: the PostgreSQL tests must run (see .ci/run)"; exit 1; \
+	else \
+		echo "CHECKOUT_TEST_POSTGRES is not set: the store and payments tests ran on SQLite only"; \
+	fi
 
 # A short run of every fuzz target, one after the other (longer runs:
 # FUZZTIME=5m make fuzz). `make test` runs their seed corpora (the

@@ -3,11 +3,11 @@ package payments
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 type adminEnv struct {
@@ -31,7 +31,7 @@ func newAdminEnvWith(t *testing.T, cfg Config) *adminEnv {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 // hanging is a provider that never answers: every query blocks until its
@@ -83,8 +83,8 @@ type bgEnv struct {
 
 func newBgEnv(t *testing.T, bg background) *bgEnv {
 	t.Helper()
-	e := &bgEnv{ctx: context.Background(), clock: &clock{t: time.Now().UTC()}, pp: newHanging()}
-	st, err := store.Open(e.ctx, filepath.Join(t.TempDir(), "bg.db"), store.Options{Now: e.clock.now})
+	e := &bgEnv{ctx: context.Background(), clock: &clock{t: testNow()}, pp: newHanging()}
+	st, err := store.Open(e.ctx, storetest.DSN(t), store.Options{Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func newHooksEnv(t *testing.T, drain time.Duration) *hooksEnv {
 	t.Helper()
 	e := &hooksEnv{ctx: context.Background(), slow: newStalling(t), fast: newStalling(t)}
 	e.fast.let()
-	e.path = filepath.Join(t.TempDir(), "h.db")
+	e.path = storetest.DSN(t)
 	e.st, e.svc = e.instance(t, drain)
 	st := e.st
 	for m, url := range map[string]string{"slow": e.slow.srv.URL, "fast": e.fast.srv.URL} {

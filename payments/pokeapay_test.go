@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"checkout/gateway"
 	"checkout/gateway/pokeapay"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 const (
@@ -55,8 +55,8 @@ type pkEnv struct {
 func newPKEnv(t *testing.T) *pkEnv {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	c := &clock{t: testNow()}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

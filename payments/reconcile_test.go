@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 func TestReconcilerScheduleStartsAtTheFirstDelayDoublesAndCapsAtFiveMinutes(t *testing.T) {
@@ -41,6 +41,11 @@ type clock struct {
 	t  time.Time
 }
 
+// testNow is where a test's clock starts: now, to the microsecond, which
+// is what the store keeps of a time (PostgreSQL stores no finer), so a time
+// the service computes and the same time read back from the store agree.
+func testNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
 func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) {
 	c.mu.Lock()
@@ -50,8 +55,8 @@ func (c *clock) add(d time.Duration) {
 
 func TestAttemptThatNeverReachedTheProviderIsFailedAndTheCheckoutReopens(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	c := &clock{t: testNow()}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +110,8 @@ func TestAttemptThatNeverReachedTheProviderIsFailedAndTheCheckoutReopens(t *test
 
 func TestExpiryQueriesAPendingAttemptOneLastTimeBeforeExpiring(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	c := &clock{t: testNow()}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"checkout/gateway"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 // fakeSTK is an STK backend at the provider boundary: the push is accepted,
@@ -55,8 +55,8 @@ type stkEnv struct {
 func newSTKEnv(t *testing.T, answer func(e *stkEnv, q gateway.Query) (gateway.Result, error)) *stkEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &stkEnv{clock: &clock{t: time.Now().UTC()}}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: e.clock.now})
+	e := &stkEnv{clock: &clock{t: testNow()}}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,8 +355,8 @@ func TestSTKSuccessWithoutAnAmountIsPaidAtThePushedAmount(t *testing.T) {
 
 func TestHostedPageSuccessWithoutAnAmountIsStillReviewed(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: c.now})
+	c := &clock{t: testNow()}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

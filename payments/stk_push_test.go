@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"checkout/gateway/pochipay"
 	"checkout/gateway/pokeapay"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 // providerServer stands in for an STK provider's API on loopback: each path
@@ -104,8 +104,8 @@ type pushEnv struct {
 func newPushEnv(t *testing.T, stk gateway.STKProvider) *pushEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &pushEnv{clock: &clock{t: time.Now().UTC()}}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{Now: e.clock.now})
+	e := &pushEnv{clock: &clock{t: testNow()}}
+	st, err := store.Open(ctx, storetest.DSN(t), store.Options{Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}

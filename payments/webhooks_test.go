@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 // The Standard Webhooks specification's published example.
@@ -133,7 +133,7 @@ var webhookT0 = time.Date(2025, 3, 14, 9, 30, 0, 250_000_000, time.UTC)
 
 func newWhEnv(t *testing.T, answer func(n int) int) *whEnv {
 	t.Helper()
-	e := &whEnv{t: t, ctx: context.Background(), clock: &clock{t: webhookT0}, path: filepath.Join(t.TempDir(), "w.db"),
+	e := &whEnv{t: t, ctx: context.Background(), clock: &clock{t: webhookT0}, path: storetest.DSN(t),
 		fake: &scripted{results: map[string]gateway.Result{}}, secret: NewWebhookSecret(), rcv: newReceiver(t, answer)}
 	e.open()
 	if _, err := e.st.EnsureMerchant(e.ctx, "m", "Shop", "key-0123456789abcdef0123456789"); err != nil {

@@ -73,12 +73,9 @@ func (s *Store) StartAttempt(ctx context.Context, a *Attempt, firstCheck time.Du
 }
 
 func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, source string) error {
-	var co Checkout
-	if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
-		if notFound(err) {
-			return fmt.Errorf("store: checkout %s: %w", a.CheckoutID, ErrNotFound)
-		}
-		return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
+	co, err := lockCheckout(tx, a.CheckoutID)
+	if err != nil {
+		return err
 	}
 	now := s.now()
 	if co.Final() || !now.Before(co.ExpiresAt) {
@@ -95,7 +92,7 @@ func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, 
 	fields := map[string]any{"method": a.Method, "provider": a.Provider, "message": ""}
 	ev := Event{AttemptID: a.ID, Source: source, Message: fmt.Sprintf("%s payment started", a.Provider)}
 	if co.Status == StatusOpen {
-		return s.transition(tx, &co, StatusPending, ev, fields)
+		return s.transition(tx, co, StatusPending, ev, fields)
 	}
 	fields["updated_at"] = now
 	if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Updates(fields).Error; err != nil {
@@ -109,12 +106,11 @@ func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, 
 // started: its own reference and where to send the customer.
 func (s *Store) AttemptStarted(ctx context.Context, attemptID, providerRef, redirectURL, payload string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		var a Attempt
-		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
-			if notFound(err) {
-				return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
-			}
-			return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+		// The checkout is locked before the attempt is written, in the
+		// order every other transaction takes them.
+		_, a, err := lockAttempt(tx, attemptID)
+		if err != nil {
+			return err
 		}
 		if err := tx.Model(&Attempt{}).Where("id = ?", attemptID).Updates(map[string]any{
 			"provider_reference": providerRef, "redirect_url": redirectURL, "updated_at": s.now(),
@@ -151,14 +147,11 @@ func (s *Store) Expire(ctx context.Context, id, source string) (*Checkout, error
 }
 
 func (s *Store) end(ctx context.Context, id string, to Status, source, msg string) (*Checkout, error) {
-	var co Checkout
+	var co *Checkout
 	err := retryConflicts(ctx, func() error {
-		return s.tx(ctx, func(tx *gorm.DB) error {
-			if err := tx.First(&co, "id = ?", id).Error; err != nil {
-				if notFound(err) {
-					return fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
-				}
-				return fmt.Errorf("store: load checkout %s: %w", id, err)
+		return s.tx(ctx, func(tx *gorm.DB) (err error) {
+			if co, err = lockCheckout(tx, id); err != nil {
+				return err
 			}
 			if to == StatusExpired && s.now().Before(co.ExpiresAt) {
 				return fmt.Errorf("store: expire checkout %s before its deadline: %w", id, ErrTransition)
@@ -166,13 +159,13 @@ func (s *Store) end(ctx context.Context, id string, to Status, source, msg strin
 			// Attempts still pending keep being polled on their schedule (see
 			// DueAttempts): money a provider takes after this is found and
 			// flagged for review, never lost.
-			return s.transition(tx, &co, to, Event{Source: source, Message: msg}, nil)
+			return s.transition(tx, co, to, Event{Source: source, Message: msg}, nil)
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &co, nil
+	return co, nil
 }
 
 // AddEvent stores one event, such as a notification (parsed), before it

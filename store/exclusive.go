@@ -29,6 +29,12 @@ func (s *Store) StartPromptAttempt(ctx context.Context, a *Attempt, firstCheck, 
 	err := retryConflicts(ctx, func() error {
 		existing = nil
 		return s.tx(ctx, func(tx *gorm.DB) error {
+			// The checkout's row lock makes the check below and the insert
+			// one step on PostgreSQL too: a second submit waits here and
+			// then finds the first one's attempt.
+			if _, err := lockCheckout(tx, a.CheckoutID); err != nil {
+				return err
+			}
 			var found []Attempt
 			if err := tx.Where("checkout_id = ? AND method = ? AND status = ? AND created_at > ?",
 				a.CheckoutID, a.Method, AttemptPending, s.now().Add(-within)).Order("id DESC").Limit(1).Find(&found).Error; err != nil {
@@ -39,6 +45,11 @@ func (s *Store) StartPromptAttempt(ctx context.Context, a *Attempt, firstCheck, 
 				return nil
 			}
 			if guard != nil {
+				// Prompts to one phone from different checkouts take turns
+				// (PostgreSQL), so the guard counts every earlier one.
+				if err := lockKey(tx, "prompts "+a.Method+" "+a.Phone); err != nil {
+					return err
+				}
 				var recent []Attempt
 				if err := tx.Where("phone = ? AND method = ? AND created_at > ?", a.Phone, a.Method, since).
 					Order("created_at DESC").Find(&recent).Error; err != nil {
@@ -63,28 +74,21 @@ func (s *Store) StartPromptAttempt(ctx context.Context, a *Attempt, firstCheck, 
 func (s *Store) FailAttempt(ctx context.Context, attemptID, msg, why, payload string) error {
 	return retryConflicts(ctx, func() error {
 		return s.tx(ctx, func(tx *gorm.DB) error {
-			var a Attempt
-			if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
-				if notFound(err) {
-					return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
-				}
-				return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+			co, a, err := lockAttempt(tx, attemptID)
+			if err != nil {
+				return err
 			}
 			if a.Status != AttemptPending {
 				return nil
-			}
-			var co Checkout
-			if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
-				return fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
 			}
 			if err := s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventError, Source: a.Provider,
 				Message: why, Payload: payload}); err != nil {
 				return err
 			}
-			if err := s.setAttempt(tx, &a, AttemptFailed, map[string]any{"message": msg}); err != nil {
+			if err := s.setAttempt(tx, a, AttemptFailed, map[string]any{"message": msg}); err != nil {
 				return err
 			}
-			return s.reopenIfIdle(tx, &co, &a, a.Provider, msg)
+			return s.reopenIfIdle(tx, co, a, a.Provider, msg)
 		})
 	})
 }

@@ -53,6 +53,11 @@ func (s *Store) Merchant(ctx context.Context, id string) (*Merchant, error) {
 func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bool, error) {
 	created := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		created = false
+		// Processes starting together check and insert one at a time.
+		if err := lockKey(tx, "ensure merchant"); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.Model(&Merchant{}).Where("api_key_hash = ?", HashAPIKey(apiKey)).Count(&n).Error; err != nil {
 			return err

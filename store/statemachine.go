@@ -177,17 +177,13 @@ func (s *Store) ApplyResult(ctx context.Context, attemptID string, r Result) (Ou
 }
 
 func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, error) {
-	var a Attempt
-	if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
-		if notFound(err) {
-			return "", fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
-		}
-		return "", fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+	// Locked: every check below (already paid? another attempt still
+	// pending?) holds until this transaction commits.
+	pco, pa, err := lockAttempt(tx, attemptID)
+	if err != nil {
+		return "", err
 	}
-	var co Checkout
-	if err := tx.First(&co, "id = ?", a.CheckoutID).Error; err != nil {
-		return "", fmt.Errorf("store: load checkout %s: %w", a.CheckoutID, err)
-	}
+	co, a := *pco, *pa
 	query := Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: r.Source,
 		Message: describeResult(r), Payload: r.Payload}
 	if err := s.addEvent(tx, &query); err != nil {

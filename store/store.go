@@ -299,6 +299,36 @@ func lockCheckout(tx *gorm.DB, id string) (*Checkout, error) {
 	return &co, nil
 }
 
+// lockAttempt loads an attempt and its checkout inside a write transaction,
+// the checkout locked as lockCheckout does. The attempt is read again once
+// the lock is held, so it is what the previous holder committed.
+func lockAttempt(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
+	var a Attempt
+	load := func() error {
+		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
+			if notFound(err) {
+				return fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+			}
+			return fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+		}
+		return nil
+	}
+	if err := load(); err != nil {
+		return nil, nil, err
+	}
+	co, err := lockCheckout(tx, a.CheckoutID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isPostgres(tx) {
+		a = Attempt{}
+		if err := load(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return co, &a, nil
+}
+
 // lockKey serialises, on PostgreSQL, the transactions that check for a row
 // that does not exist yet and then insert it (nothing to lock with FOR
 // UPDATE): a transaction-scoped advisory lock on a hash of key, released at

@@ -18,6 +18,7 @@ import (
 
 	"checkout/gateway/sandbox"
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 const runTestKey = "sk_test_run_0123456789abcdef012345"
@@ -106,6 +107,18 @@ func apiCall(t *testing.T, base, method, path, body string) map[string]any {
 // comes. Started again on the same database file, the app finds the payment
 // by itself.
 func TestRestartAfterProviderCompletedBeforeAnyIPNEndsPaid(t *testing.T) {
+	restartAfterProviderCompleted(t, filepath.Join(t.TempDir(), "shop.db"))
+}
+
+// TestOnPostgreSQLRestartAfterProviderCompletedBeforeAnyIPNEndsPaid is the
+// same with CHECKOUT_DB a postgres:// URL (a schema of the test's own):
+// the app migrates it, serves the API and the payment, stops, and started
+// again on it finds the payment.
+func TestOnPostgreSQLRestartAfterProviderCompletedBeforeAnyIPNEndsPaid(t *testing.T) {
+	restartAfterProviderCompleted(t, storetest.PostgresDSN(t))
+}
+
+func restartAfterProviderCompleted(t *testing.T, db string) {
 	// Pesapal lives outside the app, so it outlives the restart.
 	var simHandler http.Handler
 	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { simHandler.ServeHTTP(w, r) }))
@@ -118,7 +131,7 @@ func TestRestartAfterProviderCompletedBeforeAnyIPNEndsPaid(t *testing.T) {
 	addr := freeAddr(t)
 	env := map[string]string{
 		"CHECKOUT_ADDR": addr, "CHECKOUT_PUBLIC_URL": "http://" + addr,
-		"CHECKOUT_DB": filepath.Join(t.TempDir(), "shop.db"), "CHECKOUT_SANDBOX": "0",
+		"CHECKOUT_DB": db, "CHECKOUT_SANDBOX": "0",
 		"CHECKOUT_ADMIN_EMAIL": "admin@example.com", "CHECKOUT_ADMIN_PASSWORD": "a long admin password",
 		"CHECKOUT_API_KEY": runTestKey, "CHECKOUT_SECRET": strings.Repeat("s", 40),
 		"PESAPAL_URL": sim.PesapalBaseURL(), "PESAPAL_CONSUMER_KEY": "live-key", "PESAPAL_CONSUMER_SECRET": "live-secret-value",
@@ -259,7 +272,7 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 		{"key without secret", map[string]string{"PESAPAL_CONSUMER_KEY": "k"}, "PESAPAL_CONSUMER_SECRET"},
 		{"bad Pesapal URL", map[string]string{"PESAPAL_URL": "not a url"}, "PESAPAL_URL"},
 		{"postgres without a secret", map[string]string{"CHECKOUT_DB": "postgres://db/checkout"}, "CHECKOUT_SECRET"},
-		{"postgres URL with a bad port", map[string]string{"CHECKOUT_DB": "postgres://db:port/checkout", "CHECKOUT_SECRET": strings.Repeat("s", 40)}, "CHECKOUT_DB"},
+		{"postgres URL without a host", map[string]string{"CHECKOUT_DB": "postgres:///checkout", "CHECKOUT_SECRET": strings.Repeat("s", 40)}, "CHECKOUT_DB"},
 		{"trusted proxy not a CIDR", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "CHECKOUT_TRUSTED_PROXIES"},
 		{"trusted proxy prefix too long", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHECKOUT_TRUSTED_PROXIES"},
 	}

@@ -57,9 +57,18 @@ func DSN(t testing.TB) string {
 	if !Postgres() {
 		return filepath.Join(t.TempDir(), "checkout.db")
 	}
+	return PostgresDSN(t)
+}
+
+// PostgresDSN returns a PostgreSQL URL for a new schema of t's own,
+// whatever CHECKOUT_TEST_DB says: for a test that is about PostgreSQL (the
+// app started on it). Without CHECKOUT_TEST_POSTGRES it skips t, or fails
+// it under CI=true.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
-		msg := EnvDB + "=postgres needs " + EnvPostgres + " (a postgres:// URL of a role that may create schemas)"
+		msg := "PostgreSQL tests need " + EnvPostgres + " (a postgres:// URL of a role that may create schemas)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
