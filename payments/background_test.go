@@ -313,6 +313,7 @@ func (s *stalling) stats() (inFlight, most int, ids []string) {
 // (one answering at once), on a real clock.
 type hooksEnv struct {
 	ctx  context.Context
+	path string // the database file
 	st   *store.Store
 	svc  *Service
 	slow *stalling
@@ -323,18 +324,9 @@ func newHooksEnv(t *testing.T, drain time.Duration) *hooksEnv {
 	t.Helper()
 	e := &hooksEnv{ctx: context.Background(), slow: newStalling(t), fast: newStalling(t)}
 	e.fast.let()
-	st, err := store.Open(e.ctx, storetest.DSN(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e.st = st
-	e.svc, err = New(Config{PublicURL: "http://x", Store: st, WebhookAllowPrivate: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc.bg = background{checksPerProvider: 4, passBudget: time.Hour, lastQuery: time.Hour, expiriesAtOnce: 4,
-		webhooksAtOnce: 8, drain: drain, running: new(atomic.Int64)}
+	e.path = storetest.DSN(t)
+	e.st, e.svc = e.instance(t, drain)
+	st := e.st
 	for m, url := range map[string]string{"slow": e.slow.srv.URL, "fast": e.fast.srv.URL} {
 		if _, err := st.EnsureMerchant(e.ctx, m, m, "key-"+m+"-0123456789abcdef0123456789"); err != nil {
 			t.Fatal(err)
@@ -344,6 +336,24 @@ func newHooksEnv(t *testing.T, drain time.Duration) *hooksEnv {
 		}
 	}
 	return e
+}
+
+// instance opens the database again and builds a service on it: another
+// process sharing the database.
+func (e *hooksEnv) instance(t *testing.T, drain time.Duration) (*store.Store, *Service) {
+	t.Helper()
+	st, err := store.Open(e.ctx, e.path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := New(Config{PublicURL: "http://x", Store: st, WebhookAllowPrivate: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.bg = background{checksPerProvider: 4, passBudget: time.Hour, lastQuery: time.Hour, expiriesAtOnce: 4,
+		webhooksAtOnce: 8, drain: drain, running: new(atomic.Int64)}
+	return st, svc
 }
 
 func (e *hooksEnv) queue(t *testing.T, merchantID string) *store.WebhookDelivery {

@@ -6,6 +6,7 @@ import (
 	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,9 +28,27 @@ import (
 // webhookTimeout bounds one delivery try.
 const webhookTimeout = 15 * time.Second
 
-// webhookClaim is how long a worker holds a delivery: longer than a try,
-// so a live worker is never overtaken; a dead one lets go when it ends.
-const webhookClaim = time.Minute
+// webhookClaim is how long a worker holds a delivery and its endpoint's
+// lease: longer than a try (webhookTimeout) and the writes around it, so a
+// live worker is never overtaken; a dead one lets go when it ends, and
+// until then holds up only its own endpoint.
+const webhookClaim = 30 * time.Second
+
+// endpointLease names the lease that makes "one delivery in flight per
+// endpoint" hold across the processes sharing the database. A digest keeps
+// the name short and the URL (which may carry a token) out of the table.
+func endpointLease(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "webhook-endpoint:" + hex.EncodeToString(sum[:])
+}
+
+// leaseHolder is a new holder name for one delivery try: the release then
+// frees only the lease this try took.
+func leaseHolder() string {
+	b := make([]byte, 12)
+	crand.Read(b) // never fails: it fills b or crashes the program
+	return hex.EncodeToString(b)
+}
 
 // webhookRetries are the delays after the first, second, ... failed try
 // (Standard Webhooks' schedule); after the last one the delivery fails.
@@ -224,12 +243,16 @@ func (w *webhookWorker) idle() bool {
 
 // dispatchWebhooks starts every due delivery it can: claimed (atomically:
 // several processes may share the database) and sent in its own goroutine
-// under work, at most bg.webhooksAtOnce at once and one per endpoint. A
-// delivery whose endpoint is busy, or that finds every slot taken, is left
-// due for a later scan. It returns how many it started and how many it
-// left so.
+// under work, at most bg.webhooksAtOnce at once and one per endpoint, in
+// this process (the worker's own bookkeeping) and across the processes
+// (the endpoint's lease in the database). A delivery whose endpoint is
+// busy here, or that finds every slot taken, is left due for a later scan
+// and counted in left; one whose endpoint another process is sending to is
+// that process's to wait for, and not counted.
 func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started, left int, err error) {
 	merchants := map[string]*store.MerchantWebhook{}
+	// Endpoints whose lease another process holds: asked once per scan.
+	elsewhere := map[string]bool{}
 	for {
 		now := s.now()
 		due, err := s.st.DueWebhookDeliveries(ctx, now, 100, s.hooks.busyMerchants()...)
@@ -250,6 +273,9 @@ func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started
 				}
 				merchants[d.MerchantID] = m
 			}
+			if elsewhere[m.WebhookURL] {
+				continue
+			}
 			taken, full := s.hooks.take(s.bg.webhooksAtOnce, m.WebhookURL, m.ID)
 			if full {
 				return started, left + len(due) - i, nil
@@ -258,20 +284,36 @@ func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started
 				left++
 				continue
 			}
-			// The claim is timed from now: it must outlast the try.
+			// The claim and the lease are timed from now: they must
+			// outlast the try.
 			claimAt := s.now()
+			lease, err := s.leaseEndpoint(ctx, m.WebhookURL, claimAt, claimAt.Add(webhookClaim))
+			if err != nil || lease == nil {
+				if err != nil && ctx.Err() == nil {
+					s.log.ErrorContext(ctx, "webhooks: endpoint lease", "delivery_id", d.ID, "err", err)
+				}
+				if err == nil {
+					elsewhere[m.WebhookURL] = true
+				}
+				s.hooks.release(m.WebhookURL, m.ID, false)
+				continue
+			}
 			claimed, err := s.st.ClaimWebhookDelivery(ctx, &d, claimAt, claimAt.Add(webhookClaim))
 			if err != nil || !claimed {
 				if err != nil && ctx.Err() == nil {
 					s.log.ErrorContext(ctx, "webhooks: claim", "delivery_id", d.ID, "err", err)
 				}
+				lease.release(ctx)
 				s.hooks.release(m.WebhookURL, m.ID, false)
 				continue
 			}
 			started++
 			progress = true
 			g.Go(func() {
+				// The lease goes back before the slot: a scan woken by the
+				// slot finds the endpoint free.
 				defer s.hooks.release(m.WebhookURL, m.ID, true)
+				defer lease.release(work)
 				if err := s.deliver(work, &d, m); err != nil && work.Err() == nil {
 					s.log.ErrorContext(work, "webhooks: record", "delivery_id", d.ID, "err", err)
 				}
@@ -284,9 +326,43 @@ func (s *Service) dispatchWebhooks(ctx, work context.Context, g *group) (started
 	}
 }
 
+// heldLease is an endpoint's lease taken for one try.
+type heldLease struct {
+	s            *Service
+	name, holder string
+}
+
+// leaseEndpoint takes the endpoint's lease until `until`: nil (and no
+// error) when another try, in any process, holds it. A delivery with no
+// endpoint sends nothing and needs none.
+func (s *Service) leaseEndpoint(ctx context.Context, endpoint string, now, until time.Time) (*heldLease, error) {
+	l := &heldLease{s: s, name: endpointLease(endpoint), holder: leaseHolder()}
+	if endpoint == "" {
+		l.name = ""
+		return l, nil
+	}
+	ok, err := s.st.AcquireLease(ctx, l.name, l.holder, now, until)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return l, nil
+}
+
+// release gives the lease back; one that cannot be given back (the
+// database failing) runs out with the claim.
+func (l *heldLease) release(ctx context.Context) {
+	if l.name == "" {
+		return
+	}
+	if err := l.s.st.ReleaseLease(context.WithoutCancel(ctx), l.name, l.holder); err != nil {
+		l.s.log.WarnContext(ctx, "webhooks: endpoint lease not released; it runs out by itself", "err", err)
+	}
+}
+
 // DeliverWebhooks runs the delivery worker until nothing due is left to
 // send: deliveries go out several at once, one at a time per endpoint, and
-// it returns when the last one it started has ended.
+// it returns when the last one it started has ended. Deliveries to an
+// endpoint that another process is sending to are left to that process.
 func (s *Service) DeliverWebhooks(ctx context.Context) error {
 	g := group{running: s.bg.running}
 	defer g.Wait()

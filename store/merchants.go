@@ -78,6 +78,10 @@ func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bo
 		return tx.Create(&Merchant{ID: id, Name: name, APIKeyHash: HashAPIKey(apiKey), APIKeyHint: keyHint(apiKey),
 			CreatedAt: s.now()}).Error
 	})
+	if duplicate(err) {
+		// Another process starting at the same moment created it first.
+		return false, fmt.Errorf("store: ensure merchant %s: %w", id, ErrDuplicate)
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: ensure merchant %s: %w", id, err)
 	}

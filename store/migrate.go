@@ -228,6 +228,17 @@ var migrations = []migration{
 			PRIMARY KEY (source, hour)
 		)`,
 	)},
+	// Leases: work that must not run twice at once across the processes
+	// sharing the database (one webhook try in flight per merchant
+	// endpoint) is done under a named lease, held until expires_at so that
+	// a process that dies lets go.
+	{9, "leases", ddl(
+		`CREATE TABLE leases (
+			name TEXT PRIMARY KEY,
+			holder TEXT NOT NULL,
+			expires_at {{time}} NOT NULL
+		)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -30,12 +30,16 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 			if err != nil {
 				return err
 			}
-			if err := st.CreateAdmin(ctx, store.NewID("adm", st.Now()), email, hash); err != nil {
+			err = st.CreateAdmin(ctx, store.NewID("adm", st.Now()), email, hash)
+			switch {
+			case errors.Is(err, store.ErrDuplicate):
+				// Another instance starting at the same moment created it.
+				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (created by another instance)", cfg.PublicURL, email))
+			case err != nil:
 				return err
-			}
-			if cfg.AdminPassword == "" {
+			case cfg.AdminPassword == "":
 				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s / %s  (shown once)", cfg.PublicURL, email, password))
-			} else {
+			default:
 				lines = append(lines, fmt.Sprintf("  Admin:        %s/admin/login  %s (password from CHECKOUT_ADMIN_PASSWORD)", cfg.PublicURL, email))
 			}
 		case err != nil:
@@ -59,6 +63,11 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	}
 	if key != "" {
 		created, err := st.EnsureMerchant(ctx, "default", cfg.MerchantName, key)
+		if errors.Is(err, store.ErrDuplicate) {
+			// Another instance starting at the same moment created it:
+			// asked again, the store finds it.
+			created, err = st.EnsureMerchant(ctx, "default", cfg.MerchantName, key)
+		}
 		if err != nil {
 			return err
 		}

@@ -271,7 +271,8 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 		{"metrics token with a space", map[string]string{"CHECKOUT_METRICS_TOKEN": "metrics token 0123456789abcdef"}, "CHECKOUT_METRICS_TOKEN"},
 		{"key without secret", map[string]string{"PESAPAL_CONSUMER_KEY": "k"}, "PESAPAL_CONSUMER_SECRET"},
 		{"bad Pesapal URL", map[string]string{"PESAPAL_URL": "not a url"}, "PESAPAL_URL"},
-		{"postgres URL without a host", map[string]string{"CHECKOUT_DB": "postgres:///checkout"}, "CHECKOUT_DB"},
+		{"postgres without a secret", map[string]string{"CHECKOUT_DB": "postgres://db/checkout"}, "CHECKOUT_SECRET"},
+		{"postgres URL without a host", map[string]string{"CHECKOUT_DB": "postgres:///checkout", "CHECKOUT_SECRET": strings.Repeat("s", 40)}, "CHECKOUT_DB"},
 		{"trusted proxy not a CIDR", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "CHECKOUT_TRUSTED_PROXIES"},
 		{"trusted proxy prefix too long", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHECKOUT_TRUSTED_PROXIES"},
 	}
