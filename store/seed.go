@@ -89,12 +89,13 @@ func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	defer ins.close()
 	sqlite := s.w.Dialector.Name() == "sqlite"
 	if sqlite {
-		// Index pages stay in memory between batches (256 MiB at most,
-		// for the seed only).
-		if _, err := db.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		// Index pages stay in memory between batches, and the sorts that
+		// build indexes stay off the disk (256 MiB at most, for the seed
+		// only).
+		if _, err := db.ExecContext(ctx, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY"); err != nil {
 			return res, fmt.Errorf("store: seed: %w", err)
 		}
-		defer db.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000") //nolint:errcheck // back to SQLite's default
+		defer db.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT") //nolint:errcheck // back to SQLite's defaults
 	}
 	// Into a database with no orders yet, SQLite takes every row in one
 	// transaction with the indexes of the three tables dropped, and builds
