@@ -232,7 +232,7 @@ var migrations = []migration{
 	// index newest first. With only (status, id) or (method, id), a rare
 	// pair (open orders paid by Pesapal, on a deep page) made SQLite read
 	// every row of the status or method to fill a page.
-	{10, "checkout status and method index", ddl(
+	{9, "checkout status and method index", ddl(
 		`CREATE INDEX idx_checkouts_status_method_id ON checkouts (status, method, id)`,
 	)},
 }
