@@ -493,7 +493,9 @@ func (g *seeder) seedStatus(recent bool) (st Status, review bool) {
 	case p < 995:
 		return StatusReversed, false
 	}
-	return StatusPending, true // amount or reference disagreed: flagged for review
+	// Amount or reference disagreed: flagged for review, the attempt left
+	// pending for a person, the checkout expired at its deadline.
+	return StatusExpired, true
 }
 
 // method picks a payment method: M-Pesa STK push most often.
@@ -557,7 +559,7 @@ func (g *seeder) order(b *seedBatch) {
 
 	at := created
 	// Some orders see a failed try first.
-	failedFirst := status != StatusPending && g.rng.IntN(100) < map[Status]int{
+	failedFirst := status != StatusPending && !review && g.rng.IntN(100) < map[Status]int{
 		StatusPaid: 15, StatusReversed: 15, StatusOpen: 30, StatusExpired: 40, StatusCancelled: 30}[status]
 	if failedFirst {
 		at = at.Add(g.within(10*time.Second, 5*time.Minute))
@@ -577,6 +579,10 @@ func (g *seeder) order(b *seedBatch) {
 		at = at.Add(g.within(10*time.Second, 5*time.Minute))
 		g.attempt(b, &co, phone, AttemptPending, review, &at)
 	case StatusExpired:
+		if review {
+			at = at.Add(g.within(10*time.Second, 5*time.Minute))
+			g.attempt(b, &co, phone, AttemptPending, true, &at)
+		}
 		at = expires
 		g.event(b, &co, "", EventTransition, "reconciler", co.Status, StatusExpired, "the checkout expired", at)
 		co.Status = StatusExpired

@@ -108,7 +108,7 @@ func TestSeedWritesOrdersAsTheAppWould(t *testing.T) {
 		if co.CustomerPhone != "" && !phonePattern.MatchString(co.CustomerPhone) {
 			t.Errorf("%s customer phone %q", co.ID, co.CustomerPhone)
 		}
-		if (co.Status == StatusOpen || co.Status == StatusPending) && co.ExpiresAt.Before(t0) && !co.Review {
+		if (co.Status == StatusOpen || co.Status == StatusPending) && co.ExpiresAt.Before(t0) {
 			t.Errorf("%s is %s past its deadline %v", co.ID, co.Status, co.ExpiresAt)
 		}
 
@@ -148,6 +148,11 @@ func TestSeedWritesOrdersAsTheAppWould(t *testing.T) {
 				t.Errorf("%s is %s with paid_at %v and receipt %q", co.ID, co.Status, co.PaidAt, co.Receipt)
 			}
 		}
+	}
+	if reviewed := slices.ContainsFunc(cos, func(co Checkout) bool {
+		return co.Review && slices.ContainsFunc(byCheckout[co.ID], func(a Attempt) bool { return a.Review && a.ReviewReason != "" })
+	}); !reviewed {
+		t.Errorf("no order flagged for review among %d", n)
 	}
 	for _, st := range Statuses {
 		if seen[st] == 0 {
