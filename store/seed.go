@@ -28,8 +28,9 @@ type SeedOptions struct {
 	// Span is how far back before End the oldest order was created; zero
 	// is 90 days.
 	Span time.Duration
-	// Progress, when set, is called after each committed batch with the
-	// number of orders written so far.
+	// Progress, when set, is called after each batch of seedBatchOrders
+	// with the number of orders written so far (committed at the end, or
+	// every seedTxOrders; see Seed).
 	Progress func(done int)
 }
 
@@ -54,9 +55,9 @@ const (
 // webhook deliveries (nobody is waiting for them) and leaves no attempt for
 // the reconciler to poll.
 //
-// Rows go in with multi-row INSERTs, seedTxOrders orders per
-// transaction; ids are made in time order, so the primary key grows at its
-// end. The caller decides whether the database may take made-up orders
+// Rows go in with multi-row INSERTs: into an empty SQLite database in one
+// transaction (see below), else seedTxOrders orders per transaction. Ids
+// are made in time order, so the primary key grows at its end. The caller decides whether the database may take made-up orders
 // (test mode only).
 func (s *Store) Seed(ctx context.Context, o SeedOptions) (SeedResult, error) {
 	var res SeedResult
