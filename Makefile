@@ -3,10 +3,18 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test test-postgres generate check-generated check-imports lint fmt fuzz bench
+.PHONY: run build test test-postgres generate check-generated check-imports lint fmt fuzz bench seed
 
 run:
 	$(GO) run ./cmd/checkout
+
+# Fills a test-mode database with made-up orders, attempts and events, for
+# benchmarks and demos: `make seed` (1,000,000 orders into CHECKOUT_DB, else
+# checkout.db), `make seed ORDERS=50000 DB=/tmp/demo.db`. A live-mode
+# database is refused.
+ORDERS ?= 1000000
+seed:
+	$(GO) run ./cmd/checkout seed -orders $(ORDERS) $(if $(DB),-db $(DB))
 
 build:
 	$(GO) build -o bin/checkout ./cmd/checkout

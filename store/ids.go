@@ -15,9 +15,17 @@ const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 // random bits. Ids sort by creation time, which the admin's keyset
 // pagination relies on.
 func NewID(prefix string, now time.Time) string {
+	var r [10]byte
+	rand.Read(r[:]) // never fails: it fills r or crashes the program
+	return formatID(prefix, now, r)
+}
+
+// formatID writes an id from its time and its 80 random bits (NewID, and
+// the seeder, which draws them from its own source).
+func formatID(prefix string, now time.Time, r [10]byte) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	rand.Read(b[6:]) // never fails: it fills b or crashes the program
+	copy(b[6:], r[:])
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])
 	var sb strings.Builder

@@ -186,14 +186,14 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 		{"status", OrderFilter{Status: StatusPaid}, []string{"idx_checkouts_status_id"}, nil},
 		{"method", OrderFilter{Method: "stk"}, []string{"idx_checkouts_method_id"}, nil},
 		{"status_method", OrderFilter{Status: StatusPaid, Method: "stk"},
-			[]string{"idx_checkouts_status_id", "idx_checkouts_method_id"}, nil},
+			[]string{"idx_checkouts_status_method_id"}, nil},
 		{"q", OrderFilter{Q: "254700000001"}, []string{pk}, searchArms},
 		{"status_q", OrderFilter{Status: StatusPaid, Q: "254700000001"},
 			[]string{pk, "idx_checkouts_status_id"}, searchArms},
 		{"method_q", OrderFilter{Method: "stk", Q: "254700000001"},
 			[]string{pk, "idx_checkouts_method_id"}, searchArms},
 		{"status_method_q", OrderFilter{Status: StatusPaid, Method: "stk", Q: "254700000001"},
-			[]string{pk, "idx_checkouts_status_id", "idx_checkouts_method_id"}, searchArms},
+			[]string{pk, "idx_checkouts_status_id", "idx_checkouts_method_id", "idx_checkouts_status_method_id"}, searchArms},
 	}
 	for _, tt := range tests {
 		for _, after := range []string{"", "chk_01jp9zz0000000000000000000"} {

@@ -4,6 +4,9 @@
 // assumed with no provider credentials on a loopback public URL and no
 // webhook URL beyond this machine, the providers are simulated under
 // /sandbox/.
+//
+// `checkout seed -orders N` fills a test-mode database with made-up orders
+// instead (see seed.go).
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +40,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "seed" {
+		if err := runSeed(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "checkout: "+err.Error())
+			}
+			os.Exit(2)
+		}
+		return
+	}
 	if err := run(ctx, os.Getenv, os.Stdout, runOptions{}); err != nil {
 		var ce *configError
 		if errors.As(err, &ce) {
