@@ -293,21 +293,6 @@ func (s *Service) CurrentSTKAttempt(ctx context.Context, checkoutID string) (*st
 	return nil, fmt.Errorf("payments: no stk attempt for %s: %w", checkoutID, store.ErrNotFound)
 }
 
-// LastSTKPhone is the number of the checkout's newest STK attempt, to fill
-// the form again.
-func (s *Service) LastSTKPhone(ctx context.Context, checkoutID string) string {
-	as, err := s.st.Attempts(ctx, checkoutID)
-	if err != nil {
-		return ""
-	}
-	for _, a := range as {
-		if a.Method == MethodSTK && a.Phone != "" {
-			return a.Phone
-		}
-	}
-	return ""
-}
-
 // ErrInvalidCallback: the body is not a callback of this provider.
 var ErrInvalidCallback = errors.New("not a callback of this provider")
 

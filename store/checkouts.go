@@ -51,6 +51,38 @@ func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
 	return &co, nil
 }
 
+// CheckoutPage is a checkout with what its customer pages show besides.
+type CheckoutPage struct {
+	Checkout
+	// MerchantName is the name of the merchant, "" if it is gone.
+	MerchantName string
+	// LastPhone is the phone of the newest attempt made with one (an
+	// M-Pesa prompt), "" if none was.
+	LastPhone string
+}
+
+// checkoutPageQuery loads a checkout and what its page shows besides in one
+// query: a page view asks nothing else of the database.
+const checkoutPageQuery = `SELECT checkouts.*, COALESCE(merchants.name, '') AS merchant_name,
+	COALESCE((SELECT attempts.phone FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.phone <> ''
+		ORDER BY attempts.id DESC LIMIT 1), '') AS last_phone
+FROM checkouts LEFT JOIN merchants ON merchants.id = checkouts.merchant_id
+WHERE checkouts.id = ?`
+
+// CheckoutPage loads one checkout with its merchant's name and the last
+// phone tried, in one query.
+func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
+	var p CheckoutPage
+	res := s.r.WithContext(ctx).Raw(checkoutPageQuery, id).Scan(&p)
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: load checkout page %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
+	}
+	return &p, nil
+}
+
 // CheckoutForMerchant loads a checkout only if the merchant owns it.
 func (s *Store) CheckoutForMerchant(ctx context.Context, merchantID, id string) (*Checkout, error) {
 	co, err := s.Checkout(ctx, id)

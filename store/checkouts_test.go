@@ -319,3 +319,39 @@ func TestSetCustomerContactFillsOnlyWhatTheCheckoutLacks(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckoutPageCarriesTheMerchantNameAndTheNewestPhoneTried(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	co := newCheckout(t, s, nil)
+
+	p, err := s.CheckoutPage(ctx, co.ID)
+	if err != nil {
+		t.Fatalf("CheckoutPage: %v", err)
+	}
+	assertFields(t, "page before any attempt", *p, CheckoutPage{Checkout: loadCheckout(t, s, co.ID), MerchantName: "Test shop"})
+
+	// A Pesapal attempt has no phone; of two prompts, the newer one's
+	// phone is the one shown.
+	for _, a := range []*Attempt{
+		{Provider: "pokeapay", Method: "stk", Phone: "254711000001"},
+		{Provider: "pokeapay", Method: "stk", Phone: "254711000002"},
+		{Provider: "pesapal", Method: "pesapal"},
+	} {
+		clk.Advance(time.Second)
+		a.ID, a.CheckoutID = NewID("pay", clk.Now()), co.ID
+		if err := s.StartAttempt(ctx, a, time.Minute, "customer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err = s.CheckoutPage(ctx, co.ID)
+	if err != nil {
+		t.Fatalf("CheckoutPage: %v", err)
+	}
+	assertFields(t, "page after three attempts", *p, CheckoutPage{Checkout: loadCheckout(t, s, co.ID),
+		MerchantName: "Test shop", LastPhone: "254711000002"})
+
+	if got, err := s.CheckoutPage(ctx, "chk_missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CheckoutPage(missing) = %v, %v; want nil, ErrNotFound", got, err)
+	}
+}

@@ -82,6 +82,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			NowFunc:                func() time.Time { return now().UTC() },
 			SkipDefaultTransaction: true,
 			TranslateError:         true,
+			PrepareStmt:            true, // the same few statements on every page view and IPN: parse them once per connection
 		}
 	}
 	// mattn/go-sqlite3 reads these from the DSN and applies them to every
