@@ -107,7 +107,9 @@ func (h *Handlers) summary(ctx context.Context, co *payments.Checkout) templates
 
 // pageSummary is the order summary of a checkout loaded for its page,
 // which carries the merchant's name.
-func pageSummary(co *payments.CheckoutPage) templates.Summary { return summaryOf(&co.Checkout, co.MerchantName) }
+func pageSummary(co *payments.CheckoutPage) templates.Summary {
+	return summaryOf(&co.Checkout, co.MerchantName)
+}
 
 func summaryOf(co *payments.Checkout, merchant string) templates.Summary {
 	return templates.Summary{ID: co.ID, MerchantName: merchantName(merchant), Description: co.Description, Reference: co.Reference,

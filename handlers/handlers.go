@@ -11,7 +11,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -68,12 +70,34 @@ func (h *Handlers) Now() time.Time { return h.svc.Now() }
 // render writes a templ component into a buffer first, so a render error
 // still gives a clean error page instead of half a page.
 func (h *Handlers) render(c *gin.Context, status int, comp templ.Component) {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request.Context(), &buf); err != nil {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	if err := comp.Render(c.Request.Context(), buf); err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	writeHTML(c, status, buf.Bytes())
+}
+
+// pages are the buffers pages are rendered into, reused: a page is a few KB
+// and is rendered on every view.
+var pages = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 8<<10)) }}
+
+func putPage(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return // an unusually large page (a long admin list): let it go
+	}
+	buf.Reset()
+	pages.Put(buf)
+}
+
+// writeHTML writes a whole page in one write, with its length.
+func writeHTML(c *gin.Context, status int, body []byte) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(status)
+	_, _ = c.Writer.Write(body) // a client that went away is not our error
 }
 
 // wantsJSON reports whether the caller asked for JSON.
@@ -118,13 +142,14 @@ func notice(c *gin.Context, status int, heading, text string) {
 func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, returnLabel string) {
 	v := templates.NoticePage{Page: page(c, heading), Heading: heading, Text: text, Code: status,
 		ReturnURL: returnURL, ReturnLabel: returnLabel}
-	var buf bytes.Buffer
-	if err := templates.NoticeView(v).Render(c.Request.Context(), &buf); err != nil {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	if err := templates.NoticeView(v).Render(c.Request.Context(), buf); err != nil {
 		c.String(status, heading)
 		c.Abort()
 		return
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	writeHTML(c, status, buf.Bytes())
 	c.Abort()
 }
 
