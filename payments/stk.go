@@ -324,11 +324,8 @@ func (s *Service) STKCallback(ctx context.Context, provider, contentType string,
 		}
 		return nil, "", err
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: parsedPayload(cb),
+	note := notification(&store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: parsedPayload(cb),
 		CheckoutID: a.CheckoutID, AttemptID: a.ID,
-		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
-	if err := s.addNotification(ctx, ev); err != nil {
-		return nil, "", err
-	}
-	return s.Recheck(ctx, a, "callback:"+provider)
+		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)})
+	return s.recheck(ctx, a, "callback:"+provider, note)
 }

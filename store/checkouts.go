@@ -213,6 +213,19 @@ func (s *Store) AddEvent(ctx context.Context, ev *Event) error {
 	return s.tx(ctx, func(tx *gorm.DB) error { return s.addEvent(tx, ev) })
 }
 
+// AddEvents adds events to timelines in one transaction, in order (a
+// notification and what came of asking the provider about it).
+func (s *Store) AddEvents(ctx context.Context, evs ...*Event) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for _, ev := range evs {
+			if err := s.addEvent(tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Events lists a checkout's timeline, newest first.
 func (s *Store) Events(ctx context.Context, checkoutID string) ([]Event, error) {
 	var evs []Event

@@ -51,6 +51,12 @@ func newBenchApp(b *testing.B) *benchApp {
 	if _, err := st.EnsureMerchant(context.Background(), "default", "Demo Shop", testAPIKey); err != nil {
 		b.Fatal(err)
 	}
+	// A merchant with a webhook: every payment writes its outbox row (no
+	// worker delivers it here).
+	if err := st.SetMerchantWebhook(context.Background(), "default", "https://shop.example/hooks",
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		b.Fatal(err)
+	}
 	pp, err := pesapal.New(pesapal.Config{BaseURL: sim.PesapalBaseURL(), ConsumerKey: "test-key", ConsumerSecret: "test-secret"})
 	if err != nil {
 		b.Fatal(err)
@@ -120,7 +126,7 @@ func BenchmarkCheckoutPage(b *testing.B) {
 
 // BenchmarkPesapalIPN is a verified Pesapal IPN that pays a checkout: the
 // IPN, the status query to the simulator on loopback, the transition and
-// its outbox row. Each iteration pays a different checkout, prepared (its
+// its outbox row (the merchant has a webhook URL). Each iteration pays a different checkout, prepared (its
 // Pesapal order started and completed at the simulator) outside the timer.
 func BenchmarkPesapalIPN(b *testing.B) {
 	a := newBenchApp(b)
