@@ -50,14 +50,14 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 	}
 	sum := pageSummary(co)
 	v := templates.CheckoutPage{
-		Page: page(c, "Pay "+sum.MerchantName), Summary: sum,
+		Page: formPage(c, "Pay "+sum.MerchantName), Summary: sum,
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
 		Pending: co.Status == payments.StatusPending, Status: h.statusView(&co.Checkout),
 		PayAction: payPath(co.ID), NeedsContact: pesapal && payments.NeedsContact(&co.Checkout), Contact: contact, STK: stk,
 		ContactStep: step,
 	}
 	if step != nil {
-		v.Page = page(c, "Your details for "+step.Provider)
+		v.Page = formPage(c, "Your details for "+step.Provider)
 	}
 	h.withNote(c, &co.Checkout, &v.Status)
 	if co.CancelURL != "" {

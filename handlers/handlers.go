@@ -50,10 +50,20 @@ func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
 // keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.
 const keyTestMode = "test_mode"
 
-// page fills the parts every page needs from the request.
+// page fills the parts every page needs from the request. A page with a
+// form is made with formPage.
 func page(c *gin.Context, title string) templates.Page {
-	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), CSRF: reqctx.CSRF(c), RequestID: reqctx.RequestID(c.Request.Context()),
+	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), RequestID: reqctx.RequestID(c.Request.Context()),
 		TestMode: c.GetBool(keyTestMode)}
+}
+
+// formPage is page for a page with a form: it carries the CSRF token, which
+// starts the customer session (its cookie) if the browser has none. Pages
+// without a form leave the session alone.
+func formPage(c *gin.Context, title string) templates.Page {
+	p := page(c, title)
+	p.CSRF = reqctx.CSRF(c)
+	return p
 }
 
 // AdminSession says whether an admin session (its email, last use and
