@@ -73,7 +73,7 @@ WHERE checkouts.id = ?`
 // phone tried, in one query.
 func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
 	var p CheckoutPage
-	res := s.r.WithContext(ctx).Raw(checkoutPageQuery, id).Scan(&p)
+	res := s.r.WithContext(ctx).Raw(checkoutPageQuery, id).Find(&p)
 	if res.Error != nil {
 		return nil, fmt.Errorf("store: load checkout page %s: %w", id, res.Error)
 	}

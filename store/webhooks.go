@@ -121,7 +121,7 @@ func (s *Store) enqueueWebhook(tx *gorm.DB, checkoutID, eventType string) error 
 		WebhookURL string
 	}
 	res := tx.Raw(`SELECT checkouts.*, merchants.webhook_url FROM checkouts JOIN merchants ON merchants.id = checkouts.merchant_id
-WHERE checkouts.id = ?`, checkoutID).Scan(&row)
+WHERE checkouts.id = ?`, checkoutID).Find(&row)
 	if res.Error == nil && res.RowsAffected == 0 {
 		res.Error = ErrNotFound
 	}

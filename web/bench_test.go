@@ -32,7 +32,7 @@ type benchApp struct {
 	m      *payments.Merchant
 }
 
-func newBenchApp(b *testing.B) *benchApp {
+func newBenchApp(b testing.TB) *benchApp {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var simHandler http.Handler
@@ -82,7 +82,7 @@ func newBenchApp(b *testing.B) *benchApp {
 	return &benchApp{engine: engine, svc: svc, store: st, sim: sim, m: mm}
 }
 
-func (a *benchApp) checkout(b *testing.B, ref string) string {
+func (a *benchApp) checkout(b testing.TB, ref string) string {
 	b.Helper()
 	co, err := a.svc.CreateCheckout(context.Background(), a.m, payments.CreateRequest{Amount: json.RawMessage(`"1500"`),
 		Currency: "KES", Reference: ref, Description: "Two bags of coffee",
