@@ -82,7 +82,6 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			NowFunc:                func() time.Time { return now().UTC() },
 			SkipDefaultTransaction: true,
 			TranslateError:         true,
-			PrepareStmt:            true, // the same few statements on every page view and IPN: parse them once per connection
 		}
 	}
 	// mattn/go-sqlite3 reads these from the DSN and applies them to every
@@ -121,7 +120,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 
 	q.Del("_txlock")
 	q.Set("mode", "ro")
-	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
+	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), prepared(cfg()))
 	if err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", dsn, err)
@@ -134,6 +133,16 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	rdb.SetMaxOpenConns(4)
 	s.r = r
 	return s, nil
+}
+
+// prepared turns on GORM's prepared statements, for the read pool: the same
+// few queries run on every page view, and are parsed once per connection.
+// Not for writes: GORM prepares a statement inside a transaction on that
+// transaction, and database/sql prepares it again in every later one, which
+// costs more than not preparing at all.
+func prepared(c *gorm.Config) *gorm.Config {
+	c.PrepareStmt = true
+	return c
 }
 
 // Close closes both connection pools.
