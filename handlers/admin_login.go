@@ -20,7 +20,7 @@ const wrongLogin = "Wrong email or password."
 
 // LoginPage is GET /admin/login.
 func (h *Handlers) LoginPage(c *gin.Context) {
-	v := templates.LoginPage{Page: page(c, "Admin login")}
+	v := templates.LoginPage{Page: formPage(c, "Admin login")}
 	h.render(c, http.StatusOK, templates.LoginView(v))
 }
 
@@ -28,7 +28,7 @@ func (h *Handlers) LoginPage(c *gin.Context) {
 func (h *Handlers) Login(c *gin.Context) {
 	email := strings.ToLower(strings.TrimSpace(c.PostForm("email")))
 	password := c.PostForm("password")
-	v := templates.LoginPage{Page: page(c, "Admin login"), Email: email, FieldErrors: map[string]string{}}
+	v := templates.LoginPage{Page: formPage(c, "Admin login"), Email: email, FieldErrors: map[string]string{}}
 	if email == "" {
 		v.FieldErrors["email"] = "Enter your email address."
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) loginWait(c *gin.Context, v templates.LoginPage, w *payments.
 // often (web.LoginLimit decides): the form again, with the email kept.
 func (h *Handlers) LoginThrottled(c *gin.Context) {
 	email := strings.ToLower(strings.TrimSpace(c.PostForm("email")))
-	v := templates.LoginPage{Page: page(c, "Admin login"), Email: email, FieldErrors: map[string]string{},
+	v := templates.LoginPage{Page: formPage(c, "Admin login"), Email: email, FieldErrors: map[string]string{},
 		Error: "Too many login attempts from your network. Wait a minute and try again."}
 	h.render(c, http.StatusTooManyRequests, templates.LoginView(v))
 }

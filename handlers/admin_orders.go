@@ -18,7 +18,7 @@ import (
 const ordersPerPage = 50
 
 func adminPage(c *gin.Context, title string) templates.AdminPage {
-	return templates.AdminPage{Page: page(c, title), AdminEmail: reqctx.Admin(c)}
+	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c)}
 }
 
 // Orders is GET /admin/orders: newest first, filtered by status and method,

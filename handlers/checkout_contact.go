@@ -13,7 +13,7 @@ import (
 // the method choice it is a question (200, nothing marked); the step's own
 // form sent back with something missing or wrong is marked field by field
 // (422).
-func (h *Handlers) renderContactStep(c *gin.Context, co *payments.Checkout, need *payments.ContactNeeded) {
+func (h *Handlers) renderContactStep(c *gin.Context, co *payments.CheckoutPage, need *payments.ContactNeeded) {
 	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: checkoutPath(co.ID),
 		AskPhone: need.Asks(payments.FieldCustomerPhone), AskEmail: need.Asks(payments.FieldCustomerEmail),
 		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}

@@ -25,40 +25,41 @@ func (h *Handlers) CheckoutPage(c *gin.Context) {
 	h.renderCheckout(c, http.StatusOK, co, nil)
 }
 
-func (h *Handlers) renderCheckout(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string) {
+func (h *Handlers) renderCheckout(c *gin.Context, status int, co *payments.CheckoutPage, fieldErrs map[string]string) {
 	h.renderCheckoutForm(c, status, co, fieldErrs, "")
 }
 
-func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string) {
+func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *payments.CheckoutPage, fieldErrs map[string]string, contact string) {
 	h.renderCheckoutPage(c, status, co, fieldErrs, contact, nil)
 }
 
-func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.Checkout, fieldErrs map[string]string, contact string,
+func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.CheckoutPage, fieldErrs map[string]string, contact string,
 	step *templates.ContactStep) {
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
 	pesapal := false
-	for _, m := range h.svc.Methods(co) {
+	for _, m := range h.svc.Methods(&co.Checkout) {
 		pesapal = pesapal || m.Key == payments.MethodPesapal && m.Available
 		if m.Key == payments.MethodSTK {
 			// A form of its own: it needs the phone number.
-			stk = &templates.STKForm{Phone: h.stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
+			stk = &templates.STKForm{Phone: stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
 			continue
 		}
 		l := methodLabels[m.Key]
 		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
 	}
+	sum := pageSummary(co)
 	v := templates.CheckoutPage{
-		Page: page(c, "Pay "+h.summary(c.Request.Context(), co).MerchantName), Summary: h.summary(c.Request.Context(), co),
+		Page: formPage(c, "Pay "+sum.MerchantName), Summary: sum,
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
-		Pending: co.Status == payments.StatusPending, Status: h.statusView(co),
-		PayAction: payPath(co.ID), NeedsContact: pesapal && payments.NeedsContact(co), Contact: contact, STK: stk,
+		Pending: co.Status == payments.StatusPending, Status: h.statusView(&co.Checkout),
+		PayAction: payPath(co.ID), NeedsContact: pesapal && payments.NeedsContact(&co.Checkout), Contact: contact, STK: stk,
 		ContactStep: step,
 	}
 	if step != nil {
-		v.Page = page(c, "Your details for "+step.Provider)
+		v.Page = formPage(c, "Your details for "+step.Provider)
 	}
-	h.withNote(c, co, &v.Status)
+	h.withNote(c, &co.Checkout, &v.Status)
 	if co.CancelURL != "" {
 		v.CancelAction = cancelPath(co.ID)
 	}
@@ -67,11 +68,11 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 
 // stkPhone fills the M-Pesa number: what the customer just typed, else the
 // last number tried, else the checkout's phone.
-func (h *Handlers) stkPhone(c *gin.Context, co *payments.Checkout) string {
+func stkPhone(c *gin.Context, co *payments.CheckoutPage) string {
 	if p := c.PostForm("phone"); p != "" {
 		return p
 	}
-	if p := h.svc.LastSTKPhone(c.Request.Context(), co.ID); p != "" {
+	if p := co.LastPhone; p != "" {
 		return payments.LocalPhone(p)
 	}
 	return payments.LocalPhone(co.CustomerPhone)

@@ -29,7 +29,7 @@ func (h *Handlers) Pay(c *gin.Context) {
 	case payments.MethodSTK:
 		_, err := h.svc.StartSTK(c.Request.Context(), co.ID, c.PostForm("phone"))
 		if errors.Is(err, payments.ErrPhoneBusy) {
-			fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+			fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID)
 			if ferr != nil {
 				h.fail(c, ferr)
 				return
@@ -72,7 +72,7 @@ func setRetryAfter(c *gin.Context, d time.Duration) {
 
 // payError shows what went wrong starting a payment and reports whether
 // there was an error.
-func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bool {
+func (h *Handlers) payError(c *gin.Context, co *payments.CheckoutPage, err error) bool {
 	var fe *payments.FieldError
 	var limited *payments.PromptLimitError
 	switch {
@@ -86,12 +86,12 @@ func (h *Handlers) payError(c *gin.Context, co *payments.Checkout, err error) bo
 	case errors.Is(err, payments.ErrMethodUnavailable):
 		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "That payment method is not available for this order."})
 	case errors.Is(err, payments.ErrNotPayable):
-		if fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID); ferr == nil && !h.payable(c, fresh) {
+		if fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID); ferr == nil && !h.payable(c, fresh) {
 			return true
 		}
 		notice(c, http.StatusConflict, "This checkout can no longer be paid", "Ask the shop for a new payment link.")
 	case errors.Is(err, payments.ErrProvider):
-		fresh, ferr := h.svc.Checkout(c.Request.Context(), co.ID)
+		fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID)
 		if ferr != nil {
 			h.fail(c, ferr)
 			return true

@@ -10,8 +10,8 @@ import (
 	"checkout/templates"
 )
 
-func (h *Handlers) renderReceipt(c *gin.Context, co *payments.Checkout) {
-	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: h.summary(c.Request.Context(), co),
+func (h *Handlers) renderReceipt(c *gin.Context, co *payments.CheckoutPage) {
+	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: pageSummary(co),
 		Receipt: co.Receipt, Method: co.Method, Provider: co.Provider}
 	if co.PaidAt != nil {
 		v.PaidAt = co.PaidAt.In(nairobi).Format("2 Jan 2006, 15:04") + " EAT"

@@ -17,11 +17,11 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		return
 	}
 	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
-	v := templates.STKWaitPage{Page: page(c, "Check your phone"), Summary: h.summary(c.Request.Context(), co),
-		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(co),
+	v := templates.STKWaitPage{Page: formPage(c, "Check your phone"), Summary: pageSummary(co),
+		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(&co.Checkout),
 		RetryAction: payPath(co.ID), RetryPhone: payments.LocalPhone(a.Phone), BackURL: checkoutPath(co.ID)}
 	v.Status.PageURL = stkPath(co.ID)
-	h.withNote(c, co, &v.Status)
+	h.withNote(c, &co.Checkout, &v.Status)
 	if v.Status.PollURL != "" {
 		// This page waits on this prompt, not on the checkout: another
 		// attempt left pending (a provider page the customer walked away

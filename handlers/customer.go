@@ -24,7 +24,7 @@ import (
 // be paid (paid: the receipt), the checkout page when no payment is under
 // way, or the error page.
 func (h *Handlers) open(c *gin.Context, current func(context.Context, string) (*payments.Attempt, error)) (
-	*payments.Checkout, *payments.Attempt, bool) {
+	*payments.CheckoutPage, *payments.Attempt, bool) {
 	co, ok := h.loadCheckout(c)
 	if !ok || !h.payable(c, co) {
 		return nil, nil, false
@@ -44,10 +44,10 @@ func (h *Handlers) open(c *gin.Context, current func(context.Context, string) (*
 	return co, a, true
 }
 
-// loadCheckout loads the checkout named in the URL, answering a clear page
-// when it does not exist.
-func (h *Handlers) loadCheckout(c *gin.Context) (*payments.Checkout, bool) {
-	co, err := h.svc.Checkout(c.Request.Context(), c.Param("id"))
+// loadCheckout loads the checkout named in the URL with what its page shows
+// besides (one query), answering a clear page when it does not exist.
+func (h *Handlers) loadCheckout(c *gin.Context) (*payments.CheckoutPage, bool) {
+	co, err := h.svc.CheckoutPage(c.Request.Context(), c.Param("id"))
 	if errors.Is(err, payments.ErrNotFound) {
 		notice(c, http.StatusNotFound, "Checkout not found",
 			"We could not find this checkout. Check the link, or ask the shop for a new one.")
@@ -62,11 +62,11 @@ func (h *Handlers) loadCheckout(c *gin.Context) (*payments.Checkout, bool) {
 
 // payable renders the page for a checkout that cannot take a payment (paid:
 // the receipt) and reports whether the caller should go on.
-func (h *Handlers) payable(c *gin.Context, co *payments.Checkout) bool {
+func (h *Handlers) payable(c *gin.Context, co *payments.CheckoutPage) bool {
 	switch {
 	case co.Status == payments.StatusPaid:
 		h.renderReceipt(c, co)
-	case co.Status == payments.StatusExpired || h.svc.PastDeadline(co) && co.Status == payments.StatusOpen:
+	case co.Status == payments.StatusExpired || h.svc.PastDeadline(&co.Checkout) && co.Status == payments.StatusOpen:
 		u, label := h.cancelReturn(c, co)
 		noticeWithLink(c, http.StatusGone, "This checkout has expired",
 			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
@@ -88,20 +88,41 @@ func (h *Handlers) payable(c *gin.Context, co *payments.Checkout) bool {
 
 // cancelReturn is the link back to the merchant for an order that ended
 // unpaid: cancel_url with the checkout id.
-func (h *Handlers) cancelReturn(c *gin.Context, co *payments.Checkout) (string, string) {
+func (h *Handlers) cancelReturn(c *gin.Context, co *payments.CheckoutPage) (string, string) {
 	if co.CancelURL == "" {
 		return "", ""
 	}
-	return withCheckoutID(co.CancelURL, co.ID), "Return to " + h.summary(c.Request.Context(), co).MerchantName
+	return withCheckoutID(co.CancelURL, co.ID), "Return to " + merchantName(co.MerchantName)
 }
 
+// summary is the order summary of a checkout loaded alone: it asks for the
+// merchant's name.
 func (h *Handlers) summary(ctx context.Context, co *payments.Checkout) templates.Summary {
-	name := "the shop"
+	name := ""
 	if m, err := h.svc.Merchant(ctx, co.MerchantID); err == nil {
 		name = m.Name
 	}
-	return templates.Summary{ID: co.ID, MerchantName: name, Description: co.Description, Reference: co.Reference,
+	return summaryOf(co, name)
+}
+
+// pageSummary is the order summary of a checkout loaded for its page,
+// which carries the merchant's name.
+func pageSummary(co *payments.CheckoutPage) templates.Summary {
+	return summaryOf(&co.Checkout, co.MerchantName)
+}
+
+func summaryOf(co *payments.Checkout, merchant string) templates.Summary {
+	return templates.Summary{ID: co.ID, MerchantName: merchantName(merchant), Description: co.Description, Reference: co.Reference,
 		Amount: money.Display(co.Currency, money.Amount(co.Amount))}
+}
+
+// merchantName is what the customer reads for the shop: its name, or "the
+// shop" when the merchant is gone.
+func merchantName(name string) string {
+	if name == "" {
+		return "the shop"
+	}
+	return name
 }
 
 func (h *Handlers) statusView(co *payments.Checkout) templates.StatusView {

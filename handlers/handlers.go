@@ -11,7 +11,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -48,10 +50,20 @@ func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
 // keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.
 const keyTestMode = "test_mode"
 
-// page fills the parts every page needs from the request.
+// page fills the parts every page needs from the request. A page with a
+// form is made with formPage.
 func page(c *gin.Context, title string) templates.Page {
-	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), CSRF: reqctx.CSRF(c), RequestID: reqctx.RequestID(c.Request.Context()),
+	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), RequestID: reqctx.RequestID(c.Request.Context()),
 		TestMode: c.GetBool(keyTestMode)}
+}
+
+// formPage is page for a page with a form: it carries the CSRF token, which
+// starts the customer session (its cookie) if the browser has none. Pages
+// without a form leave the session alone.
+func formPage(c *gin.Context, title string) templates.Page {
+	p := page(c, title)
+	p.CSRF = reqctx.CSRF(c)
+	return p
 }
 
 // AdminSession says whether an admin session (its email, last use and
@@ -68,12 +80,34 @@ func (h *Handlers) Now() time.Time { return h.svc.Now() }
 // render writes a templ component into a buffer first, so a render error
 // still gives a clean error page instead of half a page.
 func (h *Handlers) render(c *gin.Context, status int, comp templ.Component) {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request.Context(), &buf); err != nil {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	if err := comp.Render(c.Request.Context(), buf); err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	writeHTML(c, status, buf.Bytes())
+}
+
+// pages are the buffers pages are rendered into, reused: a page is a few KB
+// and is rendered on every view.
+var pages = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 8<<10)) }}
+
+func putPage(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return // an unusually large page (a long admin list): let it go
+	}
+	buf.Reset()
+	pages.Put(buf)
+}
+
+// writeHTML writes a whole page in one write, with its length.
+func writeHTML(c *gin.Context, status int, body []byte) {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(status)
+	_, _ = c.Writer.Write(body) // a client that went away is not our error
 }
 
 // wantsJSON reports whether the caller asked for JSON.
@@ -118,13 +152,14 @@ func notice(c *gin.Context, status int, heading, text string) {
 func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, returnLabel string) {
 	v := templates.NoticePage{Page: page(c, heading), Heading: heading, Text: text, Code: status,
 		ReturnURL: returnURL, ReturnLabel: returnLabel}
-	var buf bytes.Buffer
-	if err := templates.NoticeView(v).Render(c.Request.Context(), &buf); err != nil {
+	buf := pages.Get().(*bytes.Buffer)
+	defer putPage(buf)
+	if err := templates.NoticeView(v).Render(c.Request.Context(), buf); err != nil {
 		c.String(status, heading)
 		c.Abort()
 		return
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	writeHTML(c, status, buf.Bytes())
 	c.Abort()
 }
 

@@ -44,12 +44,26 @@ func parsedPayload(v any) string {
 	return truncated(string(b), maxStoredPayload)
 }
 
-// addNotification writes a notification's event with its message and
-// payload cut to their limits.
-func (s *Service) addNotification(ctx context.Context, ev *store.Event) error {
+// notification readies a notification's event for storing, its message
+// and payload cut to their limits. It is written with what comes of asking
+// the provider (store.Result.Notification, or with the failure in
+// storeWithNote): one write per notification.
+func notification(ev *store.Event) *store.Event {
 	ev.Message = truncated(ev.Message, maxStoredMessage)
 	ev.Payload = truncated(ev.Payload, maxStoredPayload)
-	return s.st.AddEvent(ctx, ev)
+	return ev
+}
+
+// storeWithNote writes evs, after the notification note if there is one,
+// in one transaction.
+func (s *Service) storeWithNote(ctx context.Context, note *store.Event, evs ...*store.Event) error {
+	if note != nil {
+		evs = append([]*store.Event{note}, evs...)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return s.st.AddEvents(ctx, evs...)
 }
 
 // unknownReference records a notification naming a reference we never

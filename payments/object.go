@@ -95,6 +95,12 @@ func (s *Service) Checkout(ctx context.Context, id string) (*store.Checkout, err
 	return s.st.Checkout(ctx, id)
 }
 
+// CheckoutPage loads a checkout with what its customer pages show besides,
+// in one query.
+func (s *Service) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
+	return s.st.CheckoutPage(ctx, id)
+}
+
 // PastDeadline reports whether an open or pending checkout's deadline has
 // passed: the customer page shows it as expired at once, without waiting for
 // the reconciler to write the change (a GET changes nothing).

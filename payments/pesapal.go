@@ -170,17 +170,14 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 		}
 		return nil, "", err
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: source, Payload: parsedPayload(n),
+	note := notification(&store.Event{Kind: store.EventNotification, Source: source, Payload: parsedPayload(n),
 		CheckoutID: a.CheckoutID, AttemptID: a.ID,
-		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)}
-	if err := s.addNotification(ctx, ev); err != nil {
-		return nil, "", err
-	}
+		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)})
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: n.OrderTrackingID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
 	if !claimed {
-		return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source)
+		return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source, note)
 	}
-	return s.confirmClaimedTrackingID(ctx, a, q, source)
+	return s.confirmClaimedTrackingID(ctx, a, q, source, note)
 }
 
 // confirmClaimedTrackingID asks Pesapal about a tracking id that only the
@@ -190,13 +187,17 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 // another order's tracking id (or Pesapal does not say yet), nothing changes
 // and the answer asks Pesapal to notify again, by when the tracking id is
 // ours.
-func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
+func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt, q gateway.Query, source string,
+	note *store.Event) (*store.Checkout, store.Outcome, error) {
 	if s.cfg.Pesapal == nil {
+		if err := s.storeWithNote(ctx, note); err != nil {
+			return nil, "", err
+		}
 		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
 	}
 	res, err := s.cfg.Pesapal.Confirm(ctx, q)
 	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, source, err)
+		return nil, "", s.notConfirmed(ctx, a, source, err, note)
 	}
 	if res.Reference != a.ID {
 		s.log.WarnContext(ctx, "pesapal notification names a tracking id of another order", "attempt_id", a.ID,
@@ -207,32 +208,38 @@ func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt
 		if res.Reference == "" {
 			msg = "not applied yet: Pesapal's answer for tracking id " + q.ProviderReference + " names no merchant reference"
 		}
-		if err := s.st.AddEvent(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventError,
+		if err := s.storeWithNote(ctx, note, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventError,
 			Source: source, Message: msg}); err != nil {
 			return nil, "", err
 		}
 		return nil, "", fmt.Errorf("%w: tracking id %s is not known to belong to %s", ErrNotConfirmed, q.ProviderReference, a.ID)
 	}
-	return s.apply(ctx, a, res, source)
+	return s.apply(ctx, a, res, source, note)
 }
 
-// confirmAndApply asks the provider about an attempt and applies the answer.
-func (s *Service) confirmAndApply(ctx context.Context, a *store.Attempt, c gateway.Confirmer, q gateway.Query, source string) (*store.Checkout, store.Outcome, error) {
+// confirmAndApply asks the provider about an attempt and applies the
+// answer, storing note (the notification that asked, or nil) with it.
+func (s *Service) confirmAndApply(ctx context.Context, a *store.Attempt, c gateway.Confirmer, q gateway.Query, source string,
+	note *store.Event) (*store.Checkout, store.Outcome, error) {
 	if c == nil {
+		if err := s.storeWithNote(ctx, note); err != nil {
+			return nil, "", err
+		}
 		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
 	}
 	res, err := c.Confirm(ctx, q)
 	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, source, err)
+		return nil, "", s.notConfirmed(ctx, a, source, err, note)
 	}
-	return s.apply(ctx, a, res, source)
+	return s.apply(ctx, a, res, source, note)
 }
 
-// notConfirmed records that the provider could not be asked, and returns
-// ErrNotConfirmed (notifications answer so that the provider retries).
-func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source string, err error) error {
+// notConfirmed records that the provider could not be asked (with the
+// notification that asked, if any), and returns ErrNotConfirmed
+// (notifications answer so that the provider retries).
+func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source string, err error, note *store.Event) error {
 	s.log.WarnContext(ctx, "provider status query failed", "provider", a.Provider, "attempt_id", a.ID, "checkout_id", a.CheckoutID, "err", err)
-	if addErr := s.st.AddEvent(context.WithoutCancel(ctx), &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID,
+	if addErr := s.storeWithNote(context.WithoutCancel(ctx), note, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID,
 		Kind: store.EventError, Source: source, Message: "status query failed: " + err.Error()}); addErr != nil {
 		return addErr
 	}
@@ -240,14 +247,21 @@ func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source str
 }
 
 // apply hands a provider's confirmed answer to the state machine, with the
-// rules of the attempt's method (an STK prompt's in stkResult).
-func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string) (*store.Checkout, store.Outcome, error) {
+// rules of the attempt's method (an STK prompt's in stkResult), and the
+// notification that asked (note, or nil) in the same transaction.
+func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string, note *store.Event) (*store.Checkout, store.Outcome, error) {
 	sr := storeResult(res, source)
 	if a.Method == MethodSTK {
 		sr = s.stkResult(a, res, source)
 	}
+	sr.Notification = note
 	out, err := s.st.ApplyResult(ctx, a.ID, sr)
 	if err != nil {
+		// The notification went with the rolled-back change: keep it on
+		// its own (nothing is lost), if the database takes it.
+		if nerr := s.storeWithNote(context.WithoutCancel(ctx), note); nerr != nil {
+			s.log.ErrorContext(ctx, "notification not stored", "attempt_id", a.ID, "err", nerr)
+		}
 		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
 	}
 	s.countOutcome(a, out)

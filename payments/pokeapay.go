@@ -132,11 +132,9 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values) (*store.Chec
 		}
 		return nil, ErrNotFound
 	}
-	if err := s.addNotification(ctx, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventNotification,
-		Source: "return:pokeapay", Message: "customer returned from PokeaPay", Payload: parsedPayload(ret)}); err != nil {
-		return nil, err
-	}
-	co, _, err := s.Recheck(ctx, a, "return:pokeapay")
+	note := notification(&store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventNotification,
+		Source: "return:pokeapay", Message: "customer returned from PokeaPay", Payload: parsedPayload(ret)})
+	co, _, err := s.recheck(ctx, a, "return:pokeapay", note)
 	if errors.Is(err, ErrNotConfirmed) {
 		return s.st.Checkout(ctx, a.CheckoutID)
 	}
@@ -166,13 +164,10 @@ func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN) (*store.Check
 		}
 		return nil, "", err
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: parsedPayload(n),
-		CheckoutID: a.CheckoutID, AttemptID: a.ID, Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)}
-	if err := s.addNotification(ctx, ev); err != nil {
-		return nil, "", err
-	}
+	note := notification(&store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: parsedPayload(n),
+		CheckoutID: a.CheckoutID, AttemptID: a.ID, Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)})
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
-	return s.confirmAndApply(ctx, a, s.cfg.PokeaPay, q, "ipn:pokeapay")
+	return s.confirmAndApply(ctx, a, s.cfg.PokeaPay, q, "ipn:pokeapay", note)
 }
 
 // maxClaim bounds each claimed value quoted in the timeline; the parsed

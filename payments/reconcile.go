@@ -63,9 +63,15 @@ func firstCheck(a *store.Attempt) time.Duration {
 // Recheck asks the provider about one attempt now and applies the answer
 // (the reconciler, the return page and the admin's "Re-check" use it).
 func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) (*store.Checkout, store.Outcome, error) {
+	return s.recheck(ctx, a, source, nil)
+}
+
+// recheck is Recheck for a notification: note, its event, is stored with
+// what the answer changes.
+func (s *Service) recheck(ctx context.Context, a *store.Attempt, source string, note *store.Event) (*store.Checkout, store.Outcome, error) {
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source)
+	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source, note)
 }
 
 // RecheckCheckout asks the provider about every attempt of a checkout that
@@ -209,7 +215,7 @@ func (s *Service) recheckWithin(bound context.Context, a *store.Attempt) error {
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	_, _, err := s.confirmAndApply(context.WithoutCancel(bound), a, c, q, "reconciler")
+	_, _, err := s.confirmAndApply(context.WithoutCancel(bound), a, c, q, "reconciler", nil)
 	return err
 }
 

@@ -294,21 +294,6 @@ func (s *Service) CurrentSTKAttempt(ctx context.Context, checkoutID string) (*st
 	return nil, fmt.Errorf("payments: no stk attempt for %s: %w", checkoutID, store.ErrNotFound)
 }
 
-// LastSTKPhone is the number of the checkout's newest STK attempt, to fill
-// the form again.
-func (s *Service) LastSTKPhone(ctx context.Context, checkoutID string) string {
-	as, err := s.st.Attempts(ctx, checkoutID)
-	if err != nil {
-		return ""
-	}
-	for _, a := range as {
-		if a.Method == MethodSTK && a.Phone != "" {
-			return a.Phone
-		}
-	}
-	return ""
-}
-
 // ErrInvalidCallback: the body is not a callback of this provider.
 var ErrInvalidCallback = errors.New("not a callback of this provider")
 
@@ -340,11 +325,8 @@ func (s *Service) STKCallback(ctx context.Context, provider, contentType string,
 		}
 		return nil, "", err
 	}
-	ev := &store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: parsedPayload(cb),
+	note := notification(&store.Event{Kind: store.EventNotification, Source: "callback:" + provider, Payload: parsedPayload(cb),
 		CheckoutID: a.CheckoutID, AttemptID: a.ID,
-		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)}
-	if err := s.addNotification(ctx, ev); err != nil {
-		return nil, "", err
-	}
-	return s.Recheck(ctx, a, "callback:"+provider)
+		Message: fmt.Sprintf("M-Pesa callback (%s) for %s: successful=%v code %q %s", provider, cb.Reference, cb.Successful, cb.Code, cb.Message)})
+	return s.recheck(ctx, a, "callback:"+provider, note)
 }

@@ -11,6 +11,9 @@ import (
 type (
 	// Checkout is one order a customer pays.
 	Checkout = store.Checkout
+	// CheckoutPage is a checkout with what its customer pages show besides
+	// (the merchant's name, the last phone tried).
+	CheckoutPage = store.CheckoutPage
 	// Attempt is one try to pay a checkout with a provider.
 	Attempt = store.Attempt
 	// Event is one line of a checkout's timeline.

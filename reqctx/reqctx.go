@@ -30,7 +30,9 @@ func RequestID(ctx context.Context) string {
 const (
 	keyNonce = "csp_nonce"
 	keyCSRF  = "csrf_token"
-	keyAdmin = "admin_email"
+	// keyCSRFSource holds a func() string that gets the token on demand.
+	keyCSRFSource = "csrf_source"
+	keyAdmin      = "admin_email"
 )
 
 // SetNonce records the request's CSP nonce, for the page's scripts.
@@ -42,8 +44,27 @@ func Nonce(c *gin.Context) string { return c.GetString(keyNonce) }
 // SetCSRF records the session's CSRF token, for the page's forms.
 func SetCSRF(c *gin.Context, token string) { c.Set(keyCSRF, token) }
 
-// CSRF is the session's CSRF token.
-func CSRF(c *gin.Context) string { return c.GetString(keyCSRF) }
+// SetCSRFSource records how to get the session's CSRF token should a page
+// ask for it (CSRF): reading the session, and starting one with its cookie
+// when there is none, is left to the pages that have a form.
+func SetCSRFSource(c *gin.Context, source func() string) { c.Set(keyCSRFSource, source) }
+
+// CSRF is the session's CSRF token, for a page's forms. The first call in a
+// request may start the session and set its cookie: call it before the
+// answer is written.
+func CSRF(c *gin.Context) string {
+	if tok := c.GetString(keyCSRF); tok != "" {
+		return tok
+	}
+	v, _ := c.Get(keyCSRFSource)
+	source, ok := v.(func() string)
+	if !ok {
+		return ""
+	}
+	tok := source()
+	c.Set(keyCSRF, tok)
+	return tok
+}
 
 // SetAdmin records the email of the admin whose live session made the
 // request.

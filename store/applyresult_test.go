@@ -492,3 +492,61 @@ func TestApplyResultForUnknownAttemptIsNotFound(t *testing.T) {
 		t.Errorf("ApplyResult = %q, %v; want \"\", ErrNotFound", out, err)
 	}
 }
+
+// TestApplyResultStoresTheNotificationInTheSameTransaction: the
+// notification that made us ask is written with the status query, the
+// transition and the outbox row, or not at all when the change is refused.
+func TestApplyResultStoresTheNotificationInTheSameTransaction(t *testing.T) {
+	ctx := context.Background()
+	bare, clk := newTestEnv(t)
+	full := bare.WithWebhookPayload(recordingPayload)
+	if err := bare.SetMerchantWebhook(ctx, testMerchantID, "https://shop.example/hooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	co := newCheckout(t, full, nil)
+	a := startAttempt(t, full, co.ID, "pesapal", "pesapal", time.Minute)
+	clk.Advance(10 * time.Second)
+	before := eventsOf(t, full, co.ID, "")
+	r := succeeded(a, "QJK7XYZ")
+	r.Notification = &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventNotification, Source: "ipn:test",
+		Message: "Pesapal ipnchange for tracking id T-1", Payload: `{"OrderTrackingId":"T-1"}`}
+
+	// A store that cannot write the outbox row refuses the change: the
+	// notification goes with it.
+	if _, err := bare.ApplyResult(ctx, a.ID, r); !errors.Is(err, ErrNoWebhookPayload) {
+		t.Fatalf("ApplyResult without a payload builder: %v, want ErrNoWebhookPayload", err)
+	}
+	if evs := eventsOf(t, full, co.ID, ""); len(evs) != len(before) {
+		t.Fatalf("a refused change left %d new events", len(evs)-len(before))
+	}
+	if got := loadCheckout(t, full, co.ID).Status; got != StatusPending {
+		t.Fatalf("status after a refused change %s, want pending", got)
+	}
+
+	if out := applyResult(t, full, a.ID, r); out != OutcomePaid {
+		t.Fatalf("outcome %s, want paid", out)
+	}
+	evs := eventsOf(t, full, co.ID, "")
+	if len(evs) != len(before)+3 {
+		t.Fatalf("%d new events, want 3 (notification, status query, transition)", len(evs)-len(before))
+	}
+	got := evs[len(before):]
+	assertFields(t, "new events", got, []Event{
+		{ID: got[0].ID, CheckoutID: co.ID, AttemptID: a.ID, Kind: EventNotification, Source: "ipn:test",
+			Message: "Pesapal ipnchange for tracking id T-1", Payload: `{"OrderTrackingId":"T-1"}`, CreatedAt: clk.Now()},
+		{ID: got[1].ID, CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: "ipn:test",
+			Message: "provider says: paid, receipt QJK7XYZ", Payload: `{"status":"COMPLETED"}`, CreatedAt: clk.Now()},
+		{ID: got[2].ID, CheckoutID: co.ID, AttemptID: a.ID, Kind: EventTransition, Source: "ipn:test",
+			FromStatus: "pending", ToStatus: "paid", Message: "payment confirmed by the provider", CreatedAt: clk.Now()},
+	})
+	if !(got[0].ID < got[1].ID && got[1].ID < got[2].ID) {
+		t.Errorf("event ids %d, %d, %d: want the notification first", got[0].ID, got[1].ID, got[2].ID)
+	}
+	ds := deliveriesOf(t, full, co.ID)
+	if len(ds) != 1 || ds[0].EventType != "checkout.paid" {
+		t.Fatalf("deliveries %+v, want one checkout.paid", ds)
+	}
+	if r.Notification.ID != 0 {
+		t.Errorf("the caller's notification was written to (id %d): a retried transaction must insert it afresh", r.Notification.ID)
+	}
+}

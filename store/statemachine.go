@@ -155,10 +155,15 @@ type Result struct {
 	Message           string
 	Source            string // who asked: "ipn:pesapal", "return:pesapal", "reconciler", "admin:<email>"
 	Payload           string // the provider's answer, secrets removed
+	// Notification, when set, is the notification that made us ask (its
+	// event, as received): it is stored in the same transaction as what
+	// the answer changes, so a verified notification is one write.
+	Notification *Event
 }
 
 // ApplyResult applies a provider's confirmed result to an attempt and its
-// checkout in one transaction. Applying the same result twice changes
+// checkout in one transaction, with the notification that asked
+// (r.Notification) if any. Applying the same result twice changes
 // nothing the second time. A success whose amount, currency or reference
 // differs from the attempt is not paid: it is recorded and flagged.
 func (s *Store) ApplyResult(ctx context.Context, attemptID string, r Result) (Outcome, error) {
@@ -184,6 +189,12 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		return "", err
 	}
 	co, a := *pco, *pa
+	if r.Notification != nil {
+		n := *r.Notification // a copy: a retried transaction inserts it afresh
+		if err := s.addEvent(tx, &n); err != nil {
+			return "", err
+		}
+	}
 	query := Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: r.Source,
 		Message: describeResult(r), Payload: r.Payload}
 	if err := s.addEvent(tx, &query); err != nil {

@@ -151,7 +151,7 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 
 	q.Del("_txlock")
 	q.Set("mode", "ro")
-	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
+	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), prepared(cfg()))
 	if err != nil {
 		_ = wdb.Close()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
@@ -234,6 +234,16 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) 
 func (s *Store) postgres() bool { return isPostgres(s.w) }
 
 func isPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
+
+// prepared turns on GORM's prepared statements, for the read pool: the same
+// few queries run on every page view, and are parsed once per connection.
+// Not for writes: GORM prepares a statement inside a transaction on that
+// transaction, and database/sql prepares it again in every later one, which
+// costs more than not preparing at all.
+func prepared(c *gorm.Config) *gorm.Config {
+	c.PrepareStmt = true
+	return c
+}
 
 // Close closes both connection pools.
 func (s *Store) Close() error {

@@ -114,15 +114,22 @@ func (s *Store) WithWebhookPayload(fn WebhookPayloadFunc) *Store {
 // transaction that made it (outbox): the change and its event commit or
 // roll back together. Merchants without a webhook URL get none.
 func (s *Store) enqueueWebhook(tx *gorm.DB, checkoutID, eventType string) error {
-	var co Checkout
-	if err := tx.First(&co, "id = ?", checkoutID).Error; err != nil {
-		return fmt.Errorf("store: webhook for %s: load checkout: %w", checkoutID, err)
+	// The checkout as the change left it, and its merchant's webhook URL,
+	// in one query.
+	var row struct {
+		Checkout
+		WebhookURL string
 	}
-	var m Merchant
-	if err := tx.Select("id", "webhook_url").First(&m, "id = ?", co.MerchantID).Error; err != nil {
-		return fmt.Errorf("store: webhook for %s: load merchant %s: %w", checkoutID, co.MerchantID, err)
+	res := tx.Raw(`SELECT checkouts.*, merchants.webhook_url FROM checkouts JOIN merchants ON merchants.id = checkouts.merchant_id
+WHERE checkouts.id = ?`, checkoutID).Find(&row)
+	if res.Error == nil && res.RowsAffected == 0 {
+		res.Error = ErrNotFound
 	}
-	if m.WebhookURL == "" {
+	if res.Error != nil {
+		return fmt.Errorf("store: webhook for %s: load checkout and merchant: %w", checkoutID, res.Error)
+	}
+	co := row.Checkout
+	if row.WebhookURL == "" {
 		return nil
 	}
 	if s.webhookPayload == nil {
@@ -133,7 +140,7 @@ func (s *Store) enqueueWebhook(tx *gorm.DB, checkoutID, eventType string) error 
 	if err != nil {
 		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, err)
 	}
-	d := WebhookDelivery{ID: NewID("msg", now), MerchantID: m.ID, CheckoutID: co.ID, EventType: eventType,
+	d := WebhookDelivery{ID: NewID("msg", now), MerchantID: co.MerchantID, CheckoutID: co.ID, EventType: eventType,
 		Payload: string(body), Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
 	if err := tx.Create(&d).Error; err != nil {
 		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, err)

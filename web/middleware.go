@@ -77,23 +77,28 @@ func Recover(log *slog.Logger, h *handlers.Handlers) gin.HandlerFunc {
 // customer pages (the Pesapal callback loads inside our own iframe);
 // frameSrc and formAction list the configured provider origins.
 func SecurityHeaders(frameAncestors string, frameSrc, formAction []string) gin.HandlerFunc {
+	// Everything but the nonce is known at start: the policy is built once,
+	// in two halves around it.
+	fs := "'none'"
+	if len(frameSrc) > 0 {
+		fs = strings.Join(frameSrc, " ")
+	}
+	const mark = "\x00nonce\x00"
+	csp := "default-src 'self'; script-src 'nonce-" + mark + "'; style-src 'self'; img-src 'self' data:; " +
+		"frame-src " + fs + "; object-src 'none'; base-uri 'none'; " +
+		"form-action 'self' " + strings.Join(formAction, " ") + "; frame-ancestors " + frameAncestors
+	before, after, _ := strings.Cut(strings.ReplaceAll(csp, " ;", ";"), mark)
+	deny := frameAncestors == "'none'"
 	return func(c *gin.Context) {
-		b := make([]byte, 18)
-		rand.Read(b) // never fails: the runtime stops the program if it cannot read
-		nonce := base64.StdEncoding.EncodeToString(b)
+		var b [18]byte
+		rand.Read(b[:]) // never fails: the runtime stops the program if it cannot read
+		nonce := base64.StdEncoding.EncodeToString(b[:])
 		reqctx.SetNonce(c, nonce)
-		fs := "'none'"
-		if len(frameSrc) > 0 {
-			fs = strings.Join(frameSrc, " ")
-		}
-		csp := "default-src 'self'; script-src 'nonce-" + nonce + "'; style-src 'self'; img-src 'self' data:; " +
-			"frame-src " + fs + "; object-src 'none'; base-uri 'none'; " +
-			"form-action 'self' " + strings.Join(formAction, " ") + "; frame-ancestors " + frameAncestors
 		h := c.Writer.Header()
-		h.Set("Content-Security-Policy", strings.ReplaceAll(csp, " ;", ";"))
+		h.Set("Content-Security-Policy", before+nonce+after)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		if frameAncestors == "'none'" {
+		if deny {
 			h.Set("X-Frame-Options", "DENY")
 		}
 		c.Next()

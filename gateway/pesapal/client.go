@@ -143,7 +143,7 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	if c.be.HTTP == nil {
-		c.be.HTTP = &http.Client{}
+		c.be.HTTP = httpx.NewClient()
 	}
 	if c.be.Timeout == 0 {
 		c.be.Timeout = DefaultTimeout

@@ -157,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
 	if c.be.HTTP == nil {
-		c.be.HTTP = &http.Client{}
+		c.be.HTTP = httpx.NewClient()
 	}
 	if c.be.Timeout == 0 {
 		c.be.Timeout = DefaultTimeout

@@ -223,7 +223,7 @@ type answer = httpx.Answer
 // their defaults for an empty HTTP client, timeout and sleep.
 func newBackend(hc *http.Client, timeout time.Duration, sleep func(context.Context, time.Duration) error, log *slog.Logger, scrub func(error) error) httpx.Backend {
 	if hc == nil {
-		hc = &http.Client{}
+		hc = httpx.NewClient()
 	}
 	if timeout == 0 {
 		timeout = DefaultTimeout

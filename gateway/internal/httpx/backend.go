@@ -270,3 +270,17 @@ func Retry[T any](ctx context.Context, b *Backend, op string, should func(contex
 		}
 	}
 }
+
+// maxIdlePerHost is how many idle connections to one provider are kept for
+// the next call. net/http keeps 2: with more status queries at once (an
+// IPN burst, the reconciler), every call past the second would dial, and
+// over TLS shake hands, again.
+const maxIdlePerHost = 32
+
+// NewClient is the HTTP client of a provider client built without one:
+// the default transport, keeping more idle connections per host.
+func NewClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	return &http.Client{Transport: t}
+}
