@@ -32,7 +32,7 @@ func (s *Service) initMetrics() {
 // backlog, the webhook queue and the notifications for references we never
 // issued. Each is one bounded query over an index.
 func (s *Service) metricsSnapshot(ctx context.Context) (metrics.Snapshot, error) {
-	now := s.now()
+	now := s.st.Now() // the clock the stored times were written with
 	b, err := s.st.Backlog(ctx, now)
 	if err != nil {
 		return metrics.Snapshot{}, err
