@@ -13,7 +13,11 @@ import (
 func indexNames(t *testing.T, s *Store) []string {
 	t.Helper()
 	var names []string
-	if err := s.r.Raw(`SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`).Scan(&names).Error; err != nil {
+	q := `SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name`
+	if s.postgres() {
+		q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`
+	}
+	if err := s.r.Raw(q).Scan(&names).Error; err != nil {
 		t.Fatal(err)
 	}
 	return names
