@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -36,8 +37,14 @@ func main() {
 	}
 	appBin := flag.String("app", "bin/checkout", "the app's binary, built from ./cmd/checkout")
 	flag.Parse()
+	// Absolute: the app's commands run in the bench's temporary directory.
+	app, err := filepath.Abs(*appBin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: "+err.Error())
+		os.Exit(1)
+	}
 	cfg := benchConfig{
-		App:        *appBin,
+		App:        app,
 		Duration:   envDuration("BENCH_DURATION", 5*time.Second),
 		Warmup:     time.Second,
 		Clients:    32,
