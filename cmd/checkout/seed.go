@@ -72,7 +72,7 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, out
 		fmt.Fprintf(out, "created merchant %s, API key %s (shown once)\n", *merchant, key)
 	}
 
-	fmt.Fprintf(out, "seeding %d orders into %s\n", *orders, *dsn)
+	fmt.Fprintf(out, "seeding %d orders into %s\n", *orders, dbName(*dsn))
 	last := time.Now()
 	res, err := st.Seed(ctx, store.SeedOptions{Orders: *orders, MerchantID: *merchant, Seed: *seed,
 		Progress: func(done int) {
@@ -105,7 +105,7 @@ func claimSeedMode(ctx context.Context, st *store.Store, dsn string) error {
 		if has {
 			return fmt.Errorf("seed: %s holds merchants or checkouts and its mode (test or live) is not recorded; "+
 				"made-up orders go only into a test-mode database: start the app on it once with CHECKOUT_SANDBOX=1 if it holds test data, "+
-				"or seed a new database file", dsn)
+				"or seed a new database file", dbName(dsn))
 		}
 		if got, err = st.ClaimSetting(ctx, settingMode, modeTest); err != nil {
 			return err
@@ -114,7 +114,7 @@ func claimSeedMode(ctx context.Context, st *store.Store, dsn string) error {
 		return err
 	}
 	if got != modeTest {
-		return fmt.Errorf("seed: %s is a %s-mode database; made-up orders never go into one: seed a new database file instead", dsn, got)
+		return fmt.Errorf("seed: %s is a %s-mode database; made-up orders never go into one: seed a new database file instead", dbName(dsn), got)
 	}
 	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"checkout/store"
+	"checkout/store/storetest"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -132,5 +134,35 @@ func TestSeedCommandRejectsBadFlags(t *testing.T) {
 		if err := runSeed(context.Background(), append([]string{"-db", db}, args...), envOf(nil), &out, &errOut); err == nil {
 			t.Errorf("seed %v succeeded", args)
 		}
+	}
+}
+
+// TestSeedCommandOnPostgreSQLNeverPrintsThePassword: the seed names its
+// database in its output; a postgres:// URL is shown without its password.
+func TestSeedCommandOnPostgreSQLNeverPrintsThePassword(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" {
+		t.Skip("CHECKOUT_TEST_POSTGRES has no password to hide")
+	}
+	var out, errOut bytes.Buffer
+	if err := runSeed(context.Background(), []string{"-db", dsn, "-orders", "50"}, envOf(nil), &out, &errOut); err != nil {
+		t.Fatalf("seed: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "seeded 50 orders") {
+		t.Errorf("output %q does not report the orders seeded", out.String())
+	}
+	// As the URL writes it (the password may also be a word of the URL,
+	// such as the user name "postgres").
+	if strings.Contains(out.String()+errOut.String(), ":"+pw+"@") {
+		t.Errorf("the output shows the database password:\n%s%s", out.String(), errOut.String())
+	}
+	st := openSeeded(t, dsn)
+	if n := countOrders(t, st); n != 50 {
+		t.Errorf("%d orders in the database, want 50", n)
 	}
 }
