@@ -128,9 +128,11 @@ func (w *gzipWriter) WriteHeaderNow() {
 	w.ResponseWriter.WriteHeaderNow()
 }
 
-// Flush sends what is held (compressed or not) before flushing.
+// Flush sends what is held (compressed or not) before flushing. The
+// headers go out with it, so an answer not yet compressing stays plain.
 func (w *gzipWriter) Flush() {
 	w.settle()
+	w.decided = true
 	if w.gz != nil {
 		w.gz.Flush()
 	}

@@ -65,3 +65,26 @@ func TestGzipStreamsALargeBodyWrittenInPieces(t *testing.T) {
 		t.Errorf("uncompressed by the client %v, body %d bytes, want %d", resp.Uncompressed, len(b), 40*len(piece))
 	}
 }
+
+// TestGzipAfterAFlushTheBodyGoesAsTheHeadersSay: a flush sends the headers
+// (no Content-Encoding then), so what the handler writes after it goes
+// plain, however large: never a gzip body under plain headers.
+func TestGzipAfterAFlushTheBodyGoesAsTheHeadersSay(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(Gzip())
+	page := "<p>" + strings.Repeat("y", 4*minGzipSize) + "</p>"
+	r.GET("/", func(c *gin.Context) {
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		c.Writer.Flush()
+		c.Writer.WriteString(page)
+	})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if enc := w.Header().Get("Content-Encoding"); enc != "" || w.Body.String() != page {
+		t.Errorf("encoding %q and a body of %d bytes starting %q; want the page as it is, unencoded",
+			enc, w.Body.Len(), w.Body.String()[:min(4, w.Body.Len())])
+	}
+}
