@@ -21,6 +21,11 @@ import (
 const (
 	immutableCache = "public, max-age=31536000, immutable"
 	shortCache     = "public, max-age=300"
+	// A fingerprint of another build (an older or newer instance's page
+	// during a rolling deploy) is answered with this build's file: a cache
+	// must not keep it under that name, where the other build's content
+	// belongs.
+	otherBuildCache = "no-cache"
 )
 
 // serveStatic serves the embedded files under /static/. Assets come from
@@ -28,7 +33,8 @@ const (
 // so nothing is compressed while serving.
 func serveStatic(h *handlers.Handlers) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		name, immutable, ok := static.Resolve(strings.TrimPrefix(c.Param("name"), "/"))
+		requested := strings.TrimPrefix(c.Param("name"), "/")
+		name, immutable, ok := static.Resolve(requested)
 		if !ok {
 			h.NotFound(c)
 			return
@@ -49,9 +55,12 @@ func serveStatic(h *handlers.Handlers) gin.HandlerFunc {
 			ctype = "application/octet-stream"
 		}
 		hdr.Set("Content-Type", ctype)
-		if immutable {
+		switch {
+		case immutable:
 			hdr.Set("Cache-Control", immutableCache)
-		} else {
+		case requested != name:
+			hdr.Set("Cache-Control", otherBuildCache)
+		default:
 			hdr.Set("Cache-Control", shortCache)
 		}
 		if tag := static.Fingerprint(name); tag != "" {
@@ -60,7 +69,7 @@ func serveStatic(h *handlers.Handlers) gin.HandlerFunc {
 			}
 			tag = strconv.Quote(tag)
 			hdr.Set("ETag", tag)
-			if inm := c.GetHeader("If-None-Match"); inm != "" && (inm == tag || inm == "W/"+tag || inm == "*") {
+			if etagMatches(c.GetHeader("If-None-Match"), tag) {
 				c.Status(http.StatusNotModified)
 				return
 			}
@@ -118,4 +127,16 @@ func acceptsEncoding(r *http.Request, coding string) bool {
 		}
 	}
 	return star
+}
+
+// etagMatches reports whether an If-None-Match header ("*", or a
+// comma-separated list of tags, weak or strong) names tag.
+func etagMatches(header, tag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == tag {
+			return true
+		}
+	}
+	return false
 }
