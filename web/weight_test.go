@@ -14,6 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/brotli"
 
+	"checkout/reqctx"
 	"checkout/static"
 )
 
@@ -317,5 +318,36 @@ func TestCompressedPagesCarryAFreshlyMaskedCSRFToken(t *testing.T) {
 	after := b.submit(first, "form.cancel-form", nil)
 	if after.status != http.StatusGone {
 		t.Fatalf("cancel with the first page's token: %d\n%s", after.status, after.body)
+	}
+}
+
+// TestMaskedCSRFTokenOfAnotherSessionOrOfNothingIsRefused: the mask hides
+// the token, it does not replace it: a masked token from another browser's
+// session, a masked empty token, or garbage are refused, and the checkout
+// stays open; the browser's own masked token is taken.
+func TestMaskedCSRFTokenOfAnotherSessionOrOfNothingIsRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, obj := e.api(http.MethodPost, "/api/v1/checkouts", `{"amount": "500", "currency": "KES", "reference": "mask-2",
+		"description": "Sugar", "customer": {"email": "a@example.com"}, "cancel_url": "https://shop.example/cart"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, obj)
+	}
+	id := obj["id"].(string)
+	sel := `form.cancel-form input[name="csrf_token"]`
+	other := e.browser().get(e.app.URL+"/c/"+id).doc.Find(sel).AttrOr("value", "")
+	b := e.browser()
+	own := b.get(e.app.URL + "/c/" + id)
+	for name, tok := range map[string]string{
+		"another session's masked token": other,
+		"a masked empty token":           reqctx.MaskCSRF(""),
+		"not a token":                    "AAAA",
+	} {
+		got := b.submit(own, "form.cancel-form", url.Values{"csrf_token": {tok}})
+		if got.status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, got.status)
+		}
+	}
+	if got := b.submit(own, "form.cancel-form", nil); got.status != http.StatusGone {
+		t.Fatalf("cancel with the page's own token: %d, want 410 (cancelled)\n%s", got.status, got.body)
 	}
 }
