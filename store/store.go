@@ -54,6 +54,8 @@ type Store struct {
 	// webhookPayload builds the body of a status change's webhook; nil
 	// refuses a change that has one to write (WithWebhookPayload).
 	webhookPayload WebhookPayloadFunc
+	// skipMigrations: Options.SkipMigrations.
+	skipMigrations bool
 }
 
 // Options tune Open; the zero value is right for production.
@@ -62,6 +64,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives GORM's own logging; nil silences it.
 	Logger logger.Interface
+	// SkipMigrations opens the database as it is, for a tool that must
+	// look at it before changing anything (checkout seed reads the mode
+	// first). Queries may then meet tables that do not exist yet.
+	SkipMigrations bool
 }
 
 // Open opens the database named by dsn and runs the migrations: a
@@ -87,7 +93,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			TranslateError:         true,
 		}
 	}
-	s := &Store{now: clock}
+	s := &Store{now: clock, skipMigrations: opt.SkipMigrations}
 	if IsPostgres(dsn) {
 		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
 			return nil, err
@@ -144,7 +150,7 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	wdb.SetConnMaxLifetime(0)
 
 	s.w = w
-	if err := retryLocked(ctx, func() error { return s.migrate(ctx) }); err != nil {
+	if err := retryLocked(ctx, func() error { return s.migrateUnless(ctx) }); err != nil {
 		_ = wdb.Close()
 		return err
 	}
@@ -223,7 +229,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, cfg *gorm.Config) 
 		return fmt.Errorf("store: open PostgreSQL %s: %w", where, err)
 	}
 	s.w, s.r = db, db
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateUnless(ctx); err != nil {
 		_ = sqlDB.Close()
 		return err
 	}
@@ -243,6 +249,14 @@ func isPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
 func prepared(c *gorm.Config) *gorm.Config {
 	c.PrepareStmt = true
 	return c
+}
+
+// migrateUnless runs the migrations unless Options.SkipMigrations.
+func (s *Store) migrateUnless(ctx context.Context) error {
+	if s.skipMigrations {
+		return nil
+	}
+	return s.migrate(ctx)
 }
 
 // Close closes both connection pools.

@@ -52,6 +52,11 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, out
 	}
 
 	began := time.Now()
+	// Looked at as it is first: a database that may be live is refused
+	// before the migrations of this build touch it.
+	if err := lookBeforeSeeding(ctx, *dsn); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, *dsn, store.Options{})
 	if err != nil {
 		return err
@@ -103,9 +108,7 @@ func claimSeedMode(ctx context.Context, st *store.Store, dsn string) error {
 			return err
 		}
 		if has {
-			return fmt.Errorf("seed: %s holds merchants or checkouts and its mode (test or live) is not recorded; "+
-				"made-up orders go only into a test-mode database: start the app on it once with CHECKOUT_SANDBOX=1 if it holds test data, "+
-				"or seed a new database file", dbName(dsn))
+			return errModeNotRecorded(dsn)
 		}
 		if got, err = st.ClaimSetting(ctx, settingMode, modeTest); err != nil {
 			return err
@@ -114,7 +117,42 @@ func claimSeedMode(ctx context.Context, st *store.Store, dsn string) error {
 		return err
 	}
 	if got != modeTest {
-		return fmt.Errorf("seed: %s is a %s-mode database; made-up orders never go into one: seed a new database file instead", dbName(dsn), got)
+		return errNotTestMode(dsn, got)
 	}
 	return nil
+}
+
+// lookBeforeSeeding refuses, without migrating it, a database whose
+// recorded mode is not test, or that holds data and records no mode (one
+// from before the mode was recorded). A database with no tables yet is
+// new: claimSeedMode, after the migrations, makes it a test-mode one.
+func lookBeforeSeeding(ctx context.Context, dsn string) error {
+	st, err := store.Open(ctx, dsn, store.Options{SkipMigrations: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	mode, err := st.Setting(ctx, settingMode)
+	if err == nil {
+		if mode != modeTest {
+			return errNotTestMode(dsn, mode)
+		}
+		return nil
+	}
+	// No mode (or no settings table yet): a database with data is refused
+	// as claimSeedMode would; one without tables cannot answer and is new.
+	if has, herr := st.HasData(ctx); herr == nil && has {
+		return errModeNotRecorded(dsn)
+	}
+	return nil
+}
+
+func errNotTestMode(dsn, mode string) error {
+	return fmt.Errorf("seed: %s is a %s-mode database; made-up orders never go into one: seed a new database file instead", dbName(dsn), mode)
+}
+
+func errModeNotRecorded(dsn string) error {
+	return fmt.Errorf("seed: %s holds merchants or checkouts and its mode (test or live) is not recorded; "+
+		"made-up orders go only into a test-mode database: start the app on it once with CHECKOUT_SANDBOX=1 if it holds test data, "+
+		"or seed a new database file", dbName(dsn))
 }

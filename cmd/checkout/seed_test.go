@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"net/url"
 	"path/filepath"
@@ -164,5 +165,52 @@ func TestSeedCommandOnPostgreSQLNeverPrintsThePassword(t *testing.T) {
 	st := openSeeded(t, dsn)
 	if n := countOrders(t, st); n != 50 {
 		t.Errorf("%d orders in the database, want 50", n)
+	}
+}
+
+// TestSeedCommandRefusesALiveDatabaseBeforeMigratingIt: a live database
+// whose schema is a step behind this build (as after a deploy that has not
+// started yet) is refused as it is: the seed's migrations do not run on it.
+func TestSeedCommandRefusesALiveDatabaseBeforeMigratingIt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "prod.db")
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSetting(ctx, settingMode, modeLive); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// One step behind: the newest migration not applied.
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int
+	if err := db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = ?`, last); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var out, errOut bytes.Buffer
+	err = runSeed(ctx, []string{"-db", path, "-orders", "10"}, envOf(nil), &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "live-mode database") {
+		t.Fatalf("seed = %v, want the live-mode refusal", err)
+	}
+	db, err = sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, last).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("migration %d was applied to the refused live database", last)
 	}
 }
