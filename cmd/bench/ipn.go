@@ -47,6 +47,20 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 	go func() { _ = simSrv.Serve(ln) }()
 	defer simSrv.Close()
 
+	// The merchant's webhook endpoint: every paid checkout writes its
+	// checkout.paid outbox row in the transition's transaction, and the
+	// deliveries run beside the IPNs, as they would in production.
+	hookLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hookSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _ = hookSrv.Serve(hookLn) }()
+	defer hookSrv.Close()
+
 	key := randomHex(16)
 	db := cfg.Dir + "/ipn.db"
 	app, err := startApp(cfg, "ipn", map[string]string{
@@ -57,7 +71,8 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 		// per-address limits do not decide the figure.
 		"CHECKOUT_TRUSTED_PROXIES": "127.0.0.1",
 		"PESAPAL_CONSUMER_KEY":     consumerKey, "PESAPAL_CONSUMER_SECRET": consumerSecret,
-		"PESAPAL_URL": sim.PesapalBaseURL(),
+		"PESAPAL_URL":          sim.PesapalBaseURL(),
+		"CHECKOUT_WEBHOOK_URL": "http://" + hookLn.Addr().String() + "/hooks", "CHECKOUT_WEBHOOK_ALLOW_PRIVATE": "1",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the app in live mode: %w", err)
@@ -103,17 +118,21 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	paid, err := countPaid(db)
+	paid, err := countRows(db, `SELECT COUNT(*) FROM checkouts WHERE status = 'paid'`)
+	if err != nil {
+		return nil, err
+	}
+	outbox, err := countRows(db, `SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = 'checkout.paid'`)
 	if err != nil {
 		return nil, err
 	}
 	perSec := float64(cfg.IPNs) / elapsed.Seconds()
 	measured := thousands(perSec) + "/s"
-	if failed.Load() > 0 || paid != cfg.IPNs {
-		measured += fmt.Sprintf(" (%d IPNs not acknowledged, %d of %d paid)", failed.Load(), paid, cfg.IPNs)
+	if failed.Load() > 0 || paid != cfg.IPNs || outbox != cfg.IPNs {
+		measured += fmt.Sprintf(" (%d IPNs not acknowledged, %d of %d paid, %d checkout.paid outbox rows)", failed.Load(), paid, cfg.IPNs, outbox)
 	}
 	ratio := perSec / raw
-	ok := failed.Load() == 0 && paid == cfg.IPNs
+	ok := failed.Load() == 0 && paid == cfg.IPNs && outbox == cfg.IPNs
 	return []row{
 		{Figure: fmt.Sprintf("verified Pesapal IPNs per second (%s IPNs, %d clients; IPN -> status query to a loopback fake -> transition -> outbox)",
 			thousands(float64(cfg.IPNs)), cfg.IPNClients),
@@ -227,14 +246,14 @@ func sendIPN(tr http.RoundTripper, base, tracking, ref, addr string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// countPaid counts the paid checkouts in the app's database, read-only.
-func countPaid(path string) (int, error) {
+// countRows runs a COUNT query on the app's database, read-only.
+func countRows(path, query string) (int, error) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	var n int
-	err = db.QueryRow(`SELECT COUNT(*) FROM checkouts WHERE status = 'paid'`).Scan(&n)
+	err = db.QueryRow(query).Scan(&n)
 	return n, err
 }
