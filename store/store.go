@@ -54,6 +54,9 @@ type Store struct {
 	// webhookPayload builds the body of a status change's webhook; nil
 	// refuses a change that has one to write (WithWebhookPayload).
 	webhookPayload WebhookPayloadFunc
+	// page is CheckoutPage's statement, prepared on the read pool at its
+	// first use; shared with the copies WithWebhookPayload makes.
+	page *lazyStmt
 }
 
 // Options tune Open; the zero value is right for production.
@@ -87,7 +90,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			TranslateError:         true,
 		}
 	}
-	s := &Store{now: clock}
+	s := &Store{now: clock, page: &lazyStmt{}}
 	if IsPostgres(dsn) {
 		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
 			return nil, err
