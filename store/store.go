@@ -164,7 +164,10 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 		_ = wdb.Close()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
+	// As many idle as open: under load a connection returned beyond the
+	// idle limit is closed and the next read opens (and prepares) afresh.
 	rdb.SetMaxOpenConns(4)
+	rdb.SetMaxIdleConns(4)
 	s.r = r
 	return nil
 }
