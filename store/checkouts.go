@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -76,17 +78,32 @@ const checkoutPageQuery = `SELECT checkouts.id, checkouts.merchant_id, checkouts
 	COALESCE((SELECT attempts.phone FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.phone <> ''
 		ORDER BY attempts.id DESC LIMIT 1), '')
 FROM checkouts LEFT JOIN merchants ON merchants.id = checkouts.merchant_id
-WHERE checkouts.id = ?`
+WHERE checkouts.id = `
 
 // CheckoutPage loads one checkout with its merchant's name and the last
 // phone tried, in one query. It is the customer pages' query, on every
-// view: the row is scanned by hand, without GORM's reflection
+// view: it runs as a statement prepared once on the read pool, without
+// GORM, and the row is scanned by hand, without reflection
 // (TestCheckoutPageReadsEveryFieldOfTheCheckout holds the column list to
 // the model).
+//
+// The query runs without the caller's cancellation: a one-row read by
+// primary key is over in well under a millisecond, and a cancellable
+// context costs two goroutines per query (database/sql's and the SQLite
+// driver's watchers).
 func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
+	stmt, err := s.page.get(ctx, s.r, func() string {
+		if s.postgres() {
+			return checkoutPageQuery + "$1"
+		}
+		return checkoutPageQuery + "?"
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: load checkout page %s: %w", id, err)
+	}
 	var p CheckoutPage
 	co := &p.Checkout
-	err := s.r.WithContext(ctx).Raw(checkoutPageQuery, id).Row().Scan(&co.ID, &co.MerchantID, &co.Reference, &co.Description,
+	err = stmt.QueryRowContext(context.WithoutCancel(ctx), id).Scan(&co.ID, &co.MerchantID, &co.Reference, &co.Description,
 		&co.Amount, &co.Currency, &co.Status, &co.Method, &co.Provider,
 		&co.ProviderReference, &co.Receipt, &co.Message, &co.CustomerName,
 		&co.CustomerEmail, &co.CustomerPhone, &co.SuccessURL, &co.CancelURL,
@@ -276,4 +293,32 @@ func (s *Store) SetCustomerContact(ctx context.Context, id, email, phone string)
 		return s.addEvent(tx, &Event{CheckoutID: id, Kind: EventAttempt, Source: "customer",
 			Message: "the customer gave " + strings.Join(gave, " and ") + " for the receipt"})
 	})
+}
+
+// lazyStmt is a statement prepared on a pool at its first use, and kept.
+// A failed preparation is tried again at the next use.
+type lazyStmt struct {
+	stmt atomic.Pointer[sql.Stmt]
+	mu   sync.Mutex // held while preparing
+}
+
+func (l *lazyStmt) get(ctx context.Context, db *gorm.DB, query func() string) (*sql.Stmt, error) {
+	if st := l.stmt.Load(); st != nil {
+		return st, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.stmt.Load(); st != nil {
+		return st, nil
+	}
+	pool, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	st, err := pool.PrepareContext(context.WithoutCancel(ctx), query())
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	l.stmt.Store(st)
+	return st, nil
 }

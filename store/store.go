@@ -56,6 +56,9 @@ type Store struct {
 	webhookPayload WebhookPayloadFunc
 	// skipMigrations: Options.SkipMigrations.
 	skipMigrations bool
+	// page is CheckoutPage's statement, prepared on the read pool at its
+	// first use; shared with the copies WithWebhookPayload makes.
+	page *lazyStmt
 }
 
 // Options tune Open; the zero value is right for production.
@@ -93,7 +96,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			TranslateError:         true,
 		}
 	}
-	s := &Store{now: clock, skipMigrations: opt.SkipMigrations}
+	s := &Store{now: clock, skipMigrations: opt.SkipMigrations, page: &lazyStmt{}}
 	if IsPostgres(dsn) {
 		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
 			return nil, err
@@ -167,7 +170,10 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 		_ = wdb.Close()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
+	// As many idle as open: under load a connection returned beyond the
+	// idle limit is closed and the next read opens (and prepares) afresh.
 	rdb.SetMaxOpenConns(4)
+	rdb.SetMaxIdleConns(4)
 	s.r = r
 	return nil
 }

@@ -28,7 +28,7 @@ func (s *Sessions) CSRF(h *handlers.Handlers) gin.HandlerFunc {
 		}
 		// A session without a token never gave out a form: nothing sent
 		// can match.
-		tok, _ := s.customer(c).Values["csrf"].(string)
+		tok, _ := s.customerToken(c)
 		sent := c.GetHeader("X-CSRF-Token")
 		if sent == "" {
 			sent = c.PostForm("csrf_token")
@@ -48,11 +48,11 @@ func (s *Sessions) CSRF(h *handlers.Handlers) gin.HandlerFunc {
 // startCSRF is the session's token, starting the session (and setting its
 // cookie) when it has none.
 func (s *Sessions) startCSRF(c *gin.Context) string {
-	sess := s.customer(c)
-	if tok, _ := sess.Values["csrf"].(string); tok != "" {
+	tok, sess := s.customerToken(c)
+	if tok != "" {
 		return tok
 	}
-	tok := randomToken()
+	tok = randomToken() // no token: sess is the decoded (or new) session
 	sess.Values["csrf"] = tok
 	if err := sess.Save(c.Request, c.Writer); err != nil {
 		// The page asked before writing anything (reqctx.CSRF): Recover

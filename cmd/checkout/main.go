@@ -86,6 +86,9 @@ type runOptions struct {
 	ReconcileEvery time.Duration
 }
 
+// logFlushEvery bounds how long a log line waits in the buffer.
+const logFlushEvery = 200 * time.Millisecond
+
 // run starts the app and blocks until ctx ends. out receives the start-up
 // banner (the sandbox credentials and demo link).
 func run(ctx context.Context, getenv func(string) string, out io.Writer, opt runOptions) error {
@@ -93,7 +96,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	if err != nil {
 		return err
 	}
-	log := slog.New(web.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	// Log lines are buffered (one request line per request would be one
+	// write each) and flushed within logFlushEvery, at once from Warn up,
+	// and when run returns.
+	lw := web.NewLogWriter(os.Stderr, 64<<10, logFlushEvery)
+	defer lw.Close()
+	log := slog.New(web.LogHandler(lw.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	slog.SetDefault(log)
 
 	st, err := store.Open(ctx, cfg.DB, store.Options{Now: opt.Now})
