@@ -434,11 +434,17 @@ func parallel(n int, job func(i int) error) error {
 // CHECKOUT_TEST_POSTGRES names a server), one Pesapal and one merchant
 // endpoint. A thousand checkouts are created and started with Pesapal
 // through random instances, paid at Pesapal, and announced with three IPNs
-// each, to random instances; one instance is killed (SIGKILL) a third of
-// the way through the IPNs. In the end every checkout is paid once, has
-// one checkout.paid event, delivered with one webhook-id that never
-// changed, and no two deliveries were ever in flight to the endpoint at
-// once.
+// each, to random instances. A third of the way through the IPNs the
+// endpoint holds the next webhook it receives without answering; the test
+// finds the instance sending it (its socket, through /proc) and kills it
+// (SIGKILL) with that try in flight, its claim and the endpoint's lease
+// held, and an IPN half sent to it (which then goes to another instance,
+// as do the IPNs it was answering). In the end every checkout is paid
+// once, has one checkout.paid event, delivered with one webhook-id that
+// never changed; the cut delivery came again with the same webhook-id
+// and body from a live instance, and nothing reached the endpoint until
+// the dead instance's claim ran out; no two deliveries were ever in
+// flight to the endpoint at once.
 func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three app processes and pays 1,000 checkouts; run without -short")
@@ -619,21 +625,6 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 				return fmt.Errorf("which instance sends webhook %s: %w", h.id, h.senderErr)
 			}
 			victim = pids[h.sender]
-			// Its try is under its claim and the endpoint's lease.
-			d, err := st.WebhookDelivery(ctx, h.id)
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			if d.Status != store.DeliveryPending || d.ClaimedUntil == nil || !d.ClaimedUntil.After(now) {
-				return fmt.Errorf("delivery %s in flight from %s is not claimed: %+v", h.id, victim.name, d)
-			}
-			claimedUntil = *d.ClaimedUntil
-			sum := sha256.Sum256([]byte(hooks.URL + "/hooks"))
-			lease := "webhook-endpoint:" + hex.EncodeToString(sum[:])
-			if free, err := st.AcquireLease(ctx, lease, "multi-instance-test", now, now); err != nil || free {
-				return fmt.Errorf("while %s sends %s, the endpoint's lease is free (%v, %v)", victim.name, h.id, free, err)
-			}
 			// An IPN half sent to the victim when it dies.
 			o, _ := sim.PesapalOrder(tracking[jobs[straddler].checkout])
 			conn, err := net.Dial("tcp", strings.TrimPrefix(victim.url, "http://"))
@@ -658,6 +649,22 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 			}
 			if !h.cutByKill {
 				return fmt.Errorf("the held webhook request ended before %s was killed", victim.name)
+			}
+			// Its try was under its claim and the endpoint's lease, which
+			// the dead process keeps until they run out.
+			d, err := st.WebhookDelivery(ctx, h.id)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if d.Status != store.DeliveryPending || d.ClaimedUntil == nil || !d.ClaimedUntil.After(now) {
+				return fmt.Errorf("delivery %s, cut by the kill of %s, is not under its claim: %+v", h.id, victim.name, d)
+			}
+			claimedUntil = *d.ClaimedUntil
+			sum := sha256.Sum256([]byte(hooks.URL + "/hooks"))
+			lease := "webhook-endpoint:" + hex.EncodeToString(sum[:])
+			if free, err := st.AcquireLease(ctx, lease, "multi-instance-test", now, now); err != nil || free {
+				return fmt.Errorf("%s was killed sending %s, and the endpoint's lease is free (%v, %v)", victim.name, h.id, free, err)
 			}
 			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			if answer, _ := io.ReadAll(conn); len(answer) != 0 {
@@ -686,7 +693,7 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	if err := <-killed; err != nil {
 		t.Fatal(err)
 	}
-	phase(fmt.Sprintf("IPNs acknowledged; %s killed sending webhook %s; %d requests cut by the kill sent again elsewhere",
+	phase(fmt.Sprintf("IPNs acknowledged; %s killed sending webhook %s; requests cut by the kill and sent to another instance: %d",
 		victim.name, rcv.trap.id, lb.rerouted.Load()))
 
 	// 4. Wait for every webhook to be delivered and recorded, and for the
@@ -699,6 +706,9 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 		first, err := st.RecentWebhookDeliveries(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n := rcv.distinctPaid(); n > multiCheckouts {
+			t.Fatalf("the endpoint has %d distinct checkout.paid webhook-ids for %d checkouts", n, multiCheckouts)
 		}
 		if rcv.distinctPaid() >= multiCheckouts && len(first) == 1 && first[0].Status == store.DeliveryDelivered && rcv.trapRepeated() {
 			break
