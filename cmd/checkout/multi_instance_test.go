@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -219,6 +221,9 @@ type balancer struct {
 	t         *testing.T
 	instances []*instance
 	client    *http.Client
+	// rerouted counts requests cut by an instance's death and sent again
+	// to another.
+	rerouted atomic.Int64
 }
 
 // do sends the request built by build to a random live instance until one
@@ -242,6 +247,7 @@ func (lb *balancer) do(build func(base string) (*http.Request, error)) (*http.Re
 		resp, err := lb.client.Do(req)
 		if err != nil {
 			if in.dead.Load() {
+				lb.rerouted.Add(1)
 				continue // killed meanwhile: the balancer tries another
 			}
 			return nil, nil, nil, fmt.Errorf("%s: %w", in.name, err)
@@ -250,6 +256,7 @@ func (lb *balancer) do(build func(base string) (*http.Request, error)) (*http.Re
 		resp.Body.Close()
 		if err != nil {
 			if in.dead.Load() {
+				lb.rerouted.Add(1)
 				continue
 			}
 			return nil, nil, nil, fmt.Errorf("%s: read answer: %w", in.name, err)
@@ -260,13 +267,21 @@ func (lb *balancer) do(build func(base string) (*http.Request, error)) (*http.Re
 }
 
 // hookReceiver is the merchant's webhook endpoint: it keeps every request
-// and counts those in flight at once.
+// and counts those in flight at once. Once armed, it holds the next
+// request without answering (the trap): the test finds the instance that
+// sent it and kills it mid-try.
 type hookReceiver struct {
 	mu       sync.Mutex
 	inFlight int
 	most     int
 	got      []hookRequest
 	paid     map[string]bool // webhook-ids of checkout.paid events
+	armed    bool
+	trap     *trappedHook
+	trapped  chan *trappedHook // the trap, once it holds a request
+	// sender finds the pid of the instance at the client end of a
+	// request's connection.
+	sender func(remoteAddr string) (int, error)
 }
 
 // endpointWork is how long the merchant's endpoint takes per request.
@@ -275,6 +290,31 @@ const endpointWork = 5 * time.Millisecond
 type hookRequest struct {
 	id, timestamp, signature string
 	body                     []byte
+	at                       time.Time
+	// sender is the pid of the instance that sent it, looked up for the
+	// trapped delivery's requests only (0 for the others).
+	sender    int
+	senderErr error
+}
+
+// trappedHook is the delivery the endpoint held.
+type trappedHook struct {
+	id        string
+	at        time.Time
+	sender    int
+	senderErr error
+	// killed is closed by the test just before it kills the sender.
+	killed chan struct{}
+	// ended is closed once the held request's connection is gone (or the
+	// receiver gave up waiting); cutByKill says it went after killed.
+	ended     chan struct{}
+	cutByKill bool
+}
+
+func (r *hookReceiver) arm() {
+	r.mu.Lock()
+	r.armed = true
+	r.mu.Unlock()
 }
 
 func (r *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -283,15 +323,53 @@ func (r *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	id, now := req.Header.Get("webhook-id"), time.Now()
 	r.mu.Lock()
 	r.inFlight++
 	r.most = max(r.most, r.inFlight)
-	r.got = append(r.got, hookRequest{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"),
-		signature: req.Header.Get("webhook-signature"), body: body})
+	var caught *trappedHook
+	if r.armed && r.trap == nil {
+		caught = &trappedHook{id: id, at: now, killed: make(chan struct{}), ended: make(chan struct{})}
+		r.trap = caught
+	}
+	ofTrap := r.trap != nil && r.trap.id == id
+	n := len(r.got)
+	r.got = append(r.got, hookRequest{id: id, timestamp: req.Header.Get("webhook-timestamp"),
+		signature: req.Header.Get("webhook-signature"), body: body, at: now})
 	if bytes.Contains(body, []byte(`"type":"checkout.paid"`)) {
-		r.paid[req.Header.Get("webhook-id")] = true
+		r.paid[id] = true
 	}
 	r.mu.Unlock()
+	if ofTrap {
+		// While the request is open, its client socket is in the sender.
+		pid, err := r.sender(req.RemoteAddr)
+		r.mu.Lock()
+		r.got[n].sender, r.got[n].senderErr = pid, err
+		r.mu.Unlock()
+		if caught != nil {
+			caught.sender, caught.senderErr = pid, err
+		}
+	}
+	if caught != nil {
+		r.trapped <- caught
+		// No answer: the sender is killed while it waits for one, and its
+		// end closes the connection.
+		select {
+		case <-req.Context().Done():
+			select {
+			case <-caught.killed:
+				caught.cutByKill = true
+			default:
+			}
+		case <-time.After(time.Minute):
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		close(caught.ended)
+		r.mu.Lock()
+		r.inFlight--
+		r.mu.Unlock()
+		return
+	}
 	// A merchant's server takes a moment to store an event; two tries
 	// sent at once would overlap here.
 	time.Sleep(endpointWork)
@@ -299,6 +377,23 @@ func (r *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.inFlight--
 	r.mu.Unlock()
+}
+
+// trapRepeated reports whether the trapped delivery's webhook-id has come
+// again since the held request.
+func (r *hookReceiver) trapRepeated() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.trap == nil {
+		return false
+	}
+	n := 0
+	for _, g := range r.got {
+		if g.id == r.trap.id {
+			n++
+		}
+	}
+	return n >= 2
 }
 
 func (r *hookReceiver) distinctPaid() int {
@@ -339,11 +434,17 @@ func parallel(n int, job func(i int) error) error {
 // CHECKOUT_TEST_POSTGRES names a server), one Pesapal and one merchant
 // endpoint. A thousand checkouts are created and started with Pesapal
 // through random instances, paid at Pesapal, and announced with three IPNs
-// each, to random instances; one instance is killed (SIGKILL) a third of
-// the way through the IPNs. In the end every checkout is paid once, has
-// one checkout.paid event, delivered with one webhook-id that never
-// changed, and no two deliveries were ever in flight to the endpoint at
-// once.
+// each, to random instances. A third of the way through the IPNs the
+// endpoint holds the next webhook it receives without answering; the test
+// finds the instance sending it (its socket, through /proc) and kills it
+// (SIGKILL) with that try in flight, its claim and the endpoint's lease
+// held, and an IPN half sent to it (which then goes to another instance,
+// as do the IPNs it was answering). In the end every checkout is paid
+// once, has one checkout.paid event, delivered with one webhook-id that
+// never changed; the cut delivery came again with the same webhook-id
+// and body from a live instance, and nothing reached the endpoint until
+// the dead instance's claim ran out; no two deliveries were ever in
+// flight to the endpoint at once.
 func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three app processes and pays 1,000 checkouts; run without -short")
@@ -362,7 +463,10 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	simHandler = sim.Handler()
 	t.Cleanup(sim.Close)
 
-	rcv := &hookReceiver{paid: map[string]bool{}}
+	if runtime.GOOS != "linux" {
+		t.Skip("finds which instance sends a webhook through /proc (Linux)")
+	}
+	rcv := &hookReceiver{paid: map[string]bool{}, trapped: make(chan *trappedHook, 1)}
 	hooks := httptest.NewServer(rcv)
 	t.Cleanup(hooks.Close)
 	whsec := payments.NewWebhookSecret()
@@ -384,6 +488,23 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	for _, in := range instances {
 		in.waitReady(t)
 	}
+	pids := map[int]*instance{}
+	for _, in := range instances {
+		pids[in.cmd.Process.Pid] = in
+	}
+	rcv.sender = func(remote string) (int, error) {
+		var all []int
+		for pid := range pids {
+			all = append(all, pid)
+		}
+		return socketOwner(remote, hooks.Listener.Addr().String(), all)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1f s  %s", time.Since(began).Seconds(), what) }
 	lb := &balancer{t: t, instances: instances, client: &http.Client{
@@ -395,7 +516,7 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	// 1. The merchant creates the checkouts over the API, with an
 	// Idempotency-Key, so a retry after a 429 creates nothing twice.
 	ids := make([]string, multiCheckouts)
-	err := parallel(multiCheckouts, func(i int) error {
+	err = parallel(multiCheckouts, func(i int) error {
 		body := fmt.Sprintf(`{"amount": "%d", "currency": "KES", "reference": "multi-%04d", "description": "Order %d", "customer": {"email": "c%d@example.com"}}`,
 			100+i, i, i, i)
 		for {
@@ -458,53 +579,127 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 		}
 	}
 	mrand.Shuffle(len(jobs), func(a, b int) { jobs[a], jobs[b] = jobs[b], jobs[a] })
-	var sent atomic.Int64
-	var killOnce sync.Once
-	victim := instances[mrand.IntN(len(instances))]
-	err = parallel(len(jobs), func(j int) error {
-		if sent.Add(1) == int64(len(jobs)/3) {
-			killOnce.Do(func() { victim.kill(t) })
-		}
-		i := jobs[j].checkout
+	sendIPN := func(j int, i int) (*instance, error) {
 		o, ok := sim.PesapalOrder(tracking[i])
 		if !ok {
-			return fmt.Errorf("no Pesapal order %s", tracking[i])
+			return nil, fmt.Errorf("no Pesapal order %s", tracking[i])
 		}
 		// Pesapal resends an IPN that was not acknowledged (HTTP 200 and
 		// status 200); so does this test, a few times.
 		for try := 0; ; try++ {
-			resp, b, _, err := lb.do(func(base string) (*http.Request, error) {
+			resp, b, in, err := lb.do(func(base string) (*http.Request, error) {
 				return pesapalIPN(base, j%2 == 0, o.TrackingID, o.MerchantReference, fmt.Sprintf("172.16.%d.%d", i/250, i%250+1))
 			})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"status":200`)) {
-				return nil
+				return in, nil
 			}
 			if try == 4 {
-				return fmt.Errorf("IPN for %s not acknowledged after %d tries: %d %s", ids[i], try+1, resp.StatusCode, b)
+				return nil, fmt.Errorf("IPN for %s not acknowledged after %d tries: %d %s", ids[i], try+1, resp.StatusCode, b)
 			}
 		}
+	}
+	// One IPN is kept for the kill: it is on its way to the victim when it
+	// dies, and then goes to another instance, as a load balancer does.
+	straddler := len(jobs) - 1
+	ipnJobs := jobs[:straddler]
+
+	// The crash: a third of the way through the IPNs the endpoint holds the
+	// next delivery it receives; the test finds the instance sending it,
+	// which holds the endpoint's lease and the delivery's claim, and kills
+	// it (SIGKILL) with that try in flight.
+	var victim *instance
+	var claimedUntil time.Time // the held delivery's claim, as stored
+	killed := make(chan error, 1)
+	go func() {
+		killed <- func() error {
+			var h *trappedHook
+			select {
+			case h = <-rcv.trapped:
+			case <-time.After(90 * time.Second):
+				return errors.New("no webhook was sent in the 90 s after the kill point")
+			}
+			if h.senderErr != nil {
+				return fmt.Errorf("which instance sends webhook %s: %w", h.id, h.senderErr)
+			}
+			victim = pids[h.sender]
+			// An IPN half sent to the victim when it dies.
+			o, _ := sim.PesapalOrder(tracking[jobs[straddler].checkout])
+			conn, err := net.Dial("tcp", strings.TrimPrefix(victim.url, "http://"))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			body := fmt.Sprintf(`{"OrderNotificationType":"IPNCHANGE","OrderTrackingId":%q,"OrderMerchantReference":%q}`, o.TrackingID, o.MerchantReference)
+			if _, err := fmt.Fprintf(conn, "POST /ipn/pesapal HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+				strings.TrimPrefix(victim.url, "http://"), len(body), body[:len(body)/2]); err != nil {
+				return err
+			}
+
+			close(h.killed)
+			victim.kill(t)
+			err = <-victim.done
+			victim.done <- err
+			select {
+			case <-h.ended:
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("%s is dead but its webhook request is still open", victim.name)
+			}
+			if !h.cutByKill {
+				return fmt.Errorf("the held webhook request ended before %s was killed", victim.name)
+			}
+			// Its try was under its claim and the endpoint's lease, which
+			// the dead process keeps until they run out.
+			d, err := st.WebhookDelivery(ctx, h.id)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			if d.Status != store.DeliveryPending || d.ClaimedUntil == nil || !d.ClaimedUntil.After(now) {
+				return fmt.Errorf("delivery %s, cut by the kill of %s, is not under its claim: %+v", h.id, victim.name, d)
+			}
+			claimedUntil = *d.ClaimedUntil
+			sum := sha256.Sum256([]byte(hooks.URL + "/hooks"))
+			lease := "webhook-endpoint:" + hex.EncodeToString(sum[:])
+			if free, err := st.AcquireLease(ctx, lease, "multi-instance-test", now, now); err != nil || free {
+				return fmt.Errorf("%s was killed sending %s, and the endpoint's lease is free (%v, %v)", victim.name, h.id, free, err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if answer, _ := io.ReadAll(conn); len(answer) != 0 {
+				return fmt.Errorf("the IPN in flight to %s was answered: %q", victim.name, answer)
+			}
+			lb.rerouted.Add(1)
+			in, err := sendIPN(straddler, jobs[straddler].checkout)
+			if err == nil && in == victim {
+				err = fmt.Errorf("the IPN cut by the kill went to the dead %s", victim.name)
+			}
+			return err
+		}()
+	}()
+
+	var sent atomic.Int64
+	err = parallel(len(ipnJobs), func(j int) error {
+		if sent.Add(1) == int64(len(jobs)/3) {
+			rcv.arm()
+		}
+		_, err := sendIPN(j, ipnJobs[j].checkout)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !victim.dead.Load() {
-		t.Fatal("no instance was killed")
-	}
-	phase("IPNs acknowledged; " + victim.name + " killed on the way")
-
-	// 4. Wait for every webhook to be delivered and recorded. A delivery
-	// under way in the killed instance is sent again once its claim runs
-	// out (30 s). Every checkout.paid row exists by now: each was written
-	// with its change to paid, and every IPN was acknowledged.
-	ctx := context.Background()
-	st, err := store.Open(ctx, dsn, store.Options{})
-	if err != nil {
+	if err := <-killed; err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	phase(fmt.Sprintf("IPNs acknowledged; %s killed sending webhook %s; requests cut by the kill and sent to another instance: %d",
+		victim.name, rcv.trap.id, lb.rerouted.Load()))
+
+	// 4. Wait for every webhook to be delivered and recorded, and for the
+	// delivery cut by the kill to be sent again once its claim runs out
+	// (30 s). Every checkout.paid row exists by now: each was written with
+	// its change to paid, and every IPN was acknowledged.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		// Failed and pending deliveries come first in this list.
@@ -512,12 +707,15 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rcv.distinctPaid() >= multiCheckouts && len(first) == 1 && first[0].Status == store.DeliveryDelivered {
+		if n := rcv.distinctPaid(); n > multiCheckouts {
+			t.Fatalf("the endpoint has %d distinct checkout.paid webhook-ids for %d checkouts", n, multiCheckouts)
+		}
+		if rcv.distinctPaid() >= multiCheckouts && len(first) == 1 && first[0].Status == store.DeliveryDelivered && rcv.trapRepeated() {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 90 s the endpoint has %d distinct checkout.paid webhooks (want %d), and a delivery is %+v",
-				rcv.distinctPaid(), multiCheckouts, first)
+			t.Fatalf("after 90 s the endpoint has %d distinct checkout.paid webhooks (want %d), the one cut by the kill came again: %v, and a delivery is %+v",
+				rcv.distinctPaid(), multiCheckouts, rcv.trapRepeated(), first)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -618,6 +816,41 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	if most > 1 {
 		t.Fatalf("%d deliveries were in flight to the one endpoint at once, want at most 1", most)
 	}
+
+	// 7. The delivery cut by the kill: sent again, with the same webhook-id
+	// and body, by a live instance, and only once the dead one's claim and
+	// lease had run out: nothing reached the endpoint in between.
+	trap := rcv.trap
+	var again []hookRequest
+	for _, r := range got {
+		if r.at.After(trap.at) && r.at.Before(claimedUntil) {
+			t.Fatalf("webhook %s reached the endpoint at %s, while the dead %s held its lease (until %s)",
+				r.id, r.at.Format(time.StampMicro), victim.name, claimedUntil.Format(time.StampMicro))
+		}
+		if r.id == trap.id && r.at.After(trap.at) {
+			again = append(again, r)
+		}
+	}
+	if len(again) == 0 {
+		t.Fatalf("webhook %s, cut by the kill of %s, was never sent again", trap.id, victim.name)
+	}
+	for _, r := range again {
+		if r.senderErr != nil {
+			t.Fatalf("which instance sent %s again: %v", trap.id, r.senderErr)
+		}
+		if in := pids[r.sender]; in == victim {
+			t.Fatalf("webhook %s was sent again by the dead %s", trap.id, victim.name)
+		}
+	}
+	tries, err := st.WebhookAttempts(ctx, trap.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cut try left no record: the dead instance wrote nothing.
+	if len(tries) != len(again) {
+		t.Fatalf("webhook %s reached the endpoint %d times after the kill, and %d tries are recorded: %+v", trap.id, len(again), len(tries), tries)
+	}
+	t.Logf("webhook %s: held from %s, which was killed; sent again by %s after its claim ran out", trap.id, victim.name, pids[again[0].sender].name)
 	t.Logf("%d webhook requests for %d events; at most %d in flight at once", len(got), len(bodies), most)
 }
 
