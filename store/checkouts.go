@@ -55,7 +55,12 @@ func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
 	return &co, nil
 }
 
-// CheckoutPage is a checkout with what its customer pages show besides.
+// CheckoutPage is a checkout as its customer pages show it, with what they
+// show besides. Only the fields the customer pages read are loaded (those
+// pageFields names, TestCheckoutPageReadsThePagesFields holds the query to
+// them); the others (MerchantID, ProviderReference, CustomerName,
+// Metadata, Review, CreatedAt, UpdatedAt) are left zero. Code that needs
+// them loads the checkout with Checkout.
 type CheckoutPage struct {
 	Checkout
 	// MerchantName is the name of the merchant, "" if it is gone.
@@ -65,58 +70,171 @@ type CheckoutPage struct {
 	LastPhone string
 }
 
-// checkoutPageQuery loads a checkout and what its page shows besides in one
-// query: a page view asks nothing else of the database. Its columns are
-// those CheckoutPage scans, in that order.
-const checkoutPageQuery = `SELECT checkouts.id, checkouts.merchant_id, checkouts.reference, checkouts.description,
-	checkouts.amount, checkouts.currency, checkouts.status, checkouts.method, checkouts.provider,
-	checkouts.provider_reference, checkouts.receipt, checkouts.message, checkouts.customer_name,
-	checkouts.customer_email, checkouts.customer_phone, checkouts.success_url, checkouts.cancel_url,
-	checkouts.methods, checkouts.metadata, checkouts.review, checkouts.created_at, checkouts.updated_at,
-	checkouts.expires_at, checkouts.paid_at,
+// pageFields are the fields of Checkout that CheckoutPage reads, the
+// customer pages' (summary, method choice, status, receipt, return links,
+// contact step): fixedFields, which never change once the checkout is
+// created, and liveFields.
+var (
+	fixedFields = []string{"ID", "Reference", "Description", "Amount", "Currency", "SuccessURL", "CancelURL", "Methods", "ExpiresAt"}
+	liveFields  = []string{"Status", "Method", "Provider", "Receipt", "Message", "CustomerEmail", "CustomerPhone", "PaidAt"}
+	pageFields  = append(append([]string(nil), fixedFields...), liveFields...)
+)
+
+// checkoutLiveColumns are liveFields' columns, then the merchant's name
+// (a merchant can be renamed) and the last phone tried, in the order
+// scanLive reads them.
+const checkoutLiveColumns = `checkouts.status, checkouts.method, checkouts.provider, checkouts.receipt,
+	checkouts.message, checkouts.customer_email, checkouts.customer_phone, checkouts.paid_at,
 	COALESCE(merchants.name, ''),
 	COALESCE((SELECT attempts.phone FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.phone <> ''
 		ORDER BY attempts.id DESC LIMIT 1), '')
 FROM checkouts LEFT JOIN merchants ON merchants.id = checkouts.merchant_id
 WHERE checkouts.id = `
 
-// CheckoutPage loads one checkout with its merchant's name and the last
-// phone tried, in one query. It is the customer pages' query, on every
-// view: it runs as a statement prepared once on the read pool, without
-// GORM, and the row is scanned by hand, without reflection
-// (TestCheckoutPageReadsEveryFieldOfTheCheckout holds the column list to
-// the model).
+// checkoutPageQuery loads a checkout's page at its first view: fixedFields'
+// columns, then checkoutLiveColumns. checkoutLiveQuery loads only the
+// latter, for the views after it. Each column costs the SQLite driver
+// several cgo calls and allocations per row (a datetime is parsed from
+// text besides), so a page view reads no column it does not show, and no
+// column whose value it already has.
+const (
+	checkoutPageQuery = `SELECT checkouts.id, checkouts.reference, checkouts.description, checkouts.amount,
+	checkouts.currency, checkouts.success_url, checkouts.cancel_url, checkouts.methods, checkouts.expires_at,
+	` + checkoutLiveColumns
+	checkoutLiveQuery = `SELECT ` + checkoutLiveColumns
+)
+
+// pageQueries are CheckoutPage's two statements and the fixed fields of the
+// checkouts it has loaded.
+type pageQueries struct {
+	full, live lazyStmt
+	fixed      fixedCache
+}
+
+// CheckoutPage loads one checkout's page fields with its merchant's name
+// and the last phone tried, in one query. It is the customer pages' query,
+// on every view: it runs as a statement prepared once on the read pool,
+// without GORM, and the row is scanned by hand, without reflection. The
+// fields that never change once a checkout is created (fixedFields: no
+// code updates their columns) are read at the first view of a checkout in
+// this process and remembered (a bounded cache); later views read only the
+// live ones. Being fixed, what is remembered is true for every instance
+// sharing the database.
 //
 // The query runs without the caller's cancellation: a one-row read by
 // primary key is over in well under a millisecond, and a cancellable
 // context costs two goroutines per query (database/sql's and the SQLite
 // driver's watchers).
 func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
-	stmt, err := s.page.get(ctx, s.r, func() string {
-		if s.postgres() {
-			return checkoutPageQuery + "$1"
-		}
-		return checkoutPageQuery + "?"
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: load checkout page %s: %w", id, err)
-	}
-	var p CheckoutPage
-	co := &p.Checkout
-	err = stmt.QueryRowContext(context.WithoutCancel(ctx), id).Scan(&co.ID, &co.MerchantID, &co.Reference, &co.Description,
-		&co.Amount, &co.Currency, &co.Status, &co.Method, &co.Provider,
-		&co.ProviderReference, &co.Receipt, &co.Message, &co.CustomerName,
-		&co.CustomerEmail, &co.CustomerPhone, &co.SuccessURL, &co.CancelURL,
-		&co.Methods, &co.Metadata, &co.Review, &co.CreatedAt, &co.UpdatedAt,
-		&co.ExpiresAt, &co.PaidAt,
-		&p.MerchantName, &p.LastPhone)
+	p := &CheckoutPage{}
+	err := s.checkoutPage(ctx, id, p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: load checkout page %s: %w", id, err)
 	}
-	return &p, nil
+	return p, nil
+}
+
+func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) error {
+	ctx = context.WithoutCancel(ctx)
+	co := &p.Checkout
+	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
+		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}
+	if f, ok := s.page.fixed.get(id); ok {
+		stmt, err := s.page.live.get(ctx, s.r, func() string { return s.placeholder(checkoutLiveQuery) })
+		if err != nil {
+			return err
+		}
+		if err := stmt.QueryRowContext(ctx, id).Scan(live...); err != nil {
+			return err
+		}
+		co.ID = id
+		f.fill(co)
+		return nil
+	}
+	stmt, err := s.page.full.get(ctx, s.r, func() string { return s.placeholder(checkoutPageQuery) })
+	if err != nil {
+		return err
+	}
+	var f checkoutFixed
+	if err := stmt.QueryRowContext(ctx, id).Scan(append([]any{&co.ID, &f.Reference, &f.Description, &f.Amount,
+		&f.Currency, &f.SuccessURL, &f.CancelURL, &f.Methods, &f.ExpiresAt}, live...)...); err != nil {
+		return err
+	}
+	f.fill(co)
+	s.page.fixed.put(co.ID, f)
+	return nil
+}
+
+// placeholder ends a query that ends with "= " with its one parameter.
+func (s *Store) placeholder(query string) string {
+	if s.postgres() {
+		return query + "$1"
+	}
+	return query + "?"
+}
+
+// checkoutFixed is what a checkout's page shows that never changes once
+// the checkout is created: fixedFields but the id.
+type checkoutFixed struct {
+	Reference, Description                   string
+	Amount                                   int64
+	Currency, SuccessURL, CancelURL, Methods string
+	ExpiresAt                                time.Time
+}
+
+func (f *checkoutFixed) fill(co *Checkout) {
+	co.Reference, co.Description, co.Amount, co.Currency = f.Reference, f.Description, f.Amount, f.Currency
+	co.SuccessURL, co.CancelURL, co.Methods, co.ExpiresAt = f.SuccessURL, f.CancelURL, f.Methods, f.ExpiresAt
+}
+
+// fixedCacheSize bounds each of fixedCache's two generations: a few
+// hundred bytes an entry, a few MB at most.
+const fixedCacheSize = 4096
+
+// fixedCache remembers the fixed fields of the checkouts whose pages were
+// shown, by id. It is bounded: two generations of at most fixedCacheSize
+// entries each; when the current one is full it becomes the old one and the
+// oldest is dropped, and an id found in the old one moves back to the
+// current. Its zero value is ready.
+type fixedCache struct {
+	mu       sync.Mutex
+	cur, old map[string]checkoutFixed
+}
+
+func (c *fixedCache) get(id string) (checkoutFixed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.cur[id]; ok {
+		return f, true
+	}
+	f, ok := c.old[id]
+	if ok {
+		c.putLocked(id, f)
+	}
+	return f, ok
+}
+
+func (c *fixedCache) put(id string, f checkoutFixed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(id, f)
+}
+
+func (c *fixedCache) putLocked(id string, f checkoutFixed) {
+	if c.cur == nil || len(c.cur) >= fixedCacheSize {
+		c.old, c.cur = c.cur, make(map[string]checkoutFixed)
+	}
+	c.cur[id] = f
+}
+
+// len is the number of checkouts held, for tests.
+func (c *fixedCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.old)
 }
 
 // CheckoutForMerchant loads a checkout only if the merchant owns it.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -330,7 +331,7 @@ func TestCheckoutPageCarriesTheMerchantNameAndTheNewestPhoneTried(t *testing.T) 
 	if err != nil {
 		t.Fatalf("CheckoutPage: %v", err)
 	}
-	assertFields(t, "page before any attempt", *p, CheckoutPage{Checkout: loadCheckout(t, s, co.ID), MerchantName: "Test shop"})
+	assertFields(t, "page before any attempt", *p, CheckoutPage{Checkout: pageOf(t, loadCheckout(t, s, co.ID)), MerchantName: "Test shop"})
 
 	// A Pesapal attempt has no phone; of two prompts, the newer one's
 	// phone is the one shown.
@@ -349,7 +350,7 @@ func TestCheckoutPageCarriesTheMerchantNameAndTheNewestPhoneTried(t *testing.T) 
 	if err != nil {
 		t.Fatalf("CheckoutPage: %v", err)
 	}
-	assertFields(t, "page after three attempts", *p, CheckoutPage{Checkout: loadCheckout(t, s, co.ID),
+	assertFields(t, "page after three attempts", *p, CheckoutPage{Checkout: pageOf(t, loadCheckout(t, s, co.ID)),
 		MerchantName: "Test shop", LastPhone: "254711000002"})
 
 	if got, err := s.CheckoutPage(ctx, "chk_missing"); !errors.Is(err, ErrNotFound) {
@@ -357,11 +358,11 @@ func TestCheckoutPageCarriesTheMerchantNameAndTheNewestPhoneTried(t *testing.T) 
 	}
 }
 
-// TestCheckoutPageReadsEveryFieldOfTheCheckout: CheckoutPage scans its
-// columns by hand; a checkout with a value in every field reads back the
-// same through it as through GORM, so a field added to the model and not
-// to the page's query fails here.
-func TestCheckoutPageReadsEveryFieldOfTheCheckout(t *testing.T) {
+// TestCheckoutPageReadsThePagesFields: CheckoutPage scans its columns by
+// hand; a checkout with a value in every field reads back through it with
+// every one of pageFields as through GORM, and nothing else: the fields the
+// customer pages do not read stay zero.
+func TestCheckoutPageReadsThePagesFields(t *testing.T) {
 	s, _ := newTestEnv(t)
 	var co Checkout
 	v := reflect.ValueOf(&co).Elem()
@@ -387,10 +388,91 @@ func TestCheckoutPageReadsEveryFieldOfTheCheckout(t *testing.T) {
 	if err := s.w.Create(&co).Error; err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.CheckoutPage(context.Background(), co.ID)
+	// The first view reads every page field; the second reads the live
+	// ones and takes the fixed ones from the first.
+	for _, view := range []string{"first view", "second view"} {
+		p, err := s.CheckoutPage(context.Background(), co.ID)
+		if err != nil {
+			t.Fatalf("CheckoutPage, %s: %v", view, err)
+		}
+		got := reflect.ValueOf(p.Checkout)
+		for _, name := range pageFields {
+			if got.FieldByName(name).IsZero() {
+				t.Errorf("%s: page field %s was not read", view, name)
+			}
+		}
+		assertFields(t, view, p.Checkout, pageOf(t, loadCheckout(t, s, co.ID)))
+		assertFields(t, view, p.Checkout, pageOf(t, co))
+	}
+	if n := len(fixedFields) + len(liveFields); n != len(pageFields) || len(pageFields) != 17 {
+		t.Errorf("pageFields has %d fields, fixed and live %d", len(pageFields), n)
+	}
+}
+
+// TestCheckoutPageShowsWhatChangedSinceItsFirstView: after a checkout's
+// page was viewed (its fixed fields remembered), every live field changed
+// in the database, the merchant renamed and a phone tried show on the next
+// view.
+func TestCheckoutPageShowsWhatChangedSinceItsFirstView(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	co := newCheckout(t, s, nil)
+	if _, err := s.CheckoutPage(ctx, co.ID); err != nil {
+		t.Fatalf("CheckoutPage: %v", err)
+	}
+	a := &Attempt{ID: NewID("pay", clk.Now()), CheckoutID: co.ID, Provider: "pokeapay", Method: "stk", Phone: "254711000009"}
+	if err := s.StartAttempt(ctx, a, time.Minute, "customer"); err != nil {
+		t.Fatal(err)
+	}
+	paid := t0.Add(time.Minute)
+	if err := s.w.Model(&Checkout{}).Where("id = ?", co.ID).Updates(map[string]any{
+		"status": StatusPaid, "method": "card", "provider": "pesapal", "receipt": "RCPT1", "message": "paid by card",
+		"customer_email": "jane@example.com", "customer_phone": "254722000000", "paid_at": paid,
+	}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.w.Model(&Merchant{}).Where("id = ?", testMerchantID).Update("name", "Renamed shop").Error; err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CheckoutPage(ctx, co.ID)
 	if err != nil {
 		t.Fatalf("CheckoutPage: %v", err)
 	}
-	assertFields(t, "checkout through CheckoutPage", p.Checkout, loadCheckout(t, s, co.ID))
-	assertFields(t, "checkout through CheckoutPage", p.Checkout, co)
+	assertFields(t, "page after the changes", *p, CheckoutPage{Checkout: pageOf(t, loadCheckout(t, s, co.ID)),
+		MerchantName: "Renamed shop", LastPhone: "254711000009"})
+	if p.Status != StatusPaid || p.Receipt != "RCPT1" || p.PaidAt == nil || !p.PaidAt.Equal(paid) {
+		t.Errorf("page after the changes: status %s, receipt %q, paid at %v", p.Status, p.Receipt, p.PaidAt)
+	}
+}
+
+func TestFixedCacheIsBounded(t *testing.T) {
+	var c fixedCache
+	for i := range 3 * fixedCacheSize {
+		c.put(fmt.Sprintf("chk_%d", i), checkoutFixed{Amount: int64(i)})
+	}
+	if n := c.len(); n > 2*fixedCacheSize {
+		t.Fatalf("cache holds %d checkouts, want at most %d", n, 2*fixedCacheSize)
+	}
+	last := fmt.Sprintf("chk_%d", 3*fixedCacheSize-1)
+	if f, ok := c.get(last); !ok || f.Amount != int64(3*fixedCacheSize-1) {
+		t.Fatalf("newest entry: %+v, %v", f, ok)
+	}
+	if _, ok := c.get("chk_0"); ok {
+		t.Fatal("the oldest entry is still held")
+	}
+}
+
+// pageOf is co with only the fields CheckoutPage reads (pageFields).
+func pageOf(t *testing.T, co Checkout) Checkout {
+	t.Helper()
+	var p Checkout
+	src, dst := reflect.ValueOf(co), reflect.ValueOf(&p).Elem()
+	for _, name := range pageFields {
+		f := src.FieldByName(name)
+		if !f.IsValid() {
+			t.Fatalf("pageFields names %s, which Checkout does not have", name)
+		}
+		dst.FieldByName(name).Set(f)
+	}
+	return p
 }

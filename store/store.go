@@ -56,9 +56,10 @@ type Store struct {
 	webhookPayload WebhookPayloadFunc
 	// skipMigrations: Options.SkipMigrations.
 	skipMigrations bool
-	// page is CheckoutPage's statement, prepared on the read pool at its
-	// first use; shared with the copies WithWebhookPayload makes.
-	page *lazyStmt
+	// page is CheckoutPage's statements, prepared on the read pool at
+	// their first use, and what it remembers of checkouts; shared with the
+	// copies WithWebhookPayload makes.
+	page *pageQueries
 }
 
 // Options tune Open; the zero value is right for production.
@@ -96,7 +97,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			TranslateError:         true,
 		}
 	}
-	s := &Store{now: clock, skipMigrations: opt.SkipMigrations, page: &lazyStmt{}}
+	s := &Store{now: clock, skipMigrations: opt.SkipMigrations, page: &pageQueries{}}
 	if IsPostgres(dsn) {
 		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
 			return nil, err
