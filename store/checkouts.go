@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gorm.io/gorm"
 
 	"checkout/money"
@@ -108,7 +109,18 @@ const (
 // checkouts it has loaded.
 type pageQueries struct {
 	full, live lazyStmt
-	fixed      fixedCache
+	// fixed remembers the fixed fields of the checkouts whose pages were
+	// shown, by id (bounded, least recently used dropped first).
+	fixed *lru.Cache[string, checkoutFixed]
+}
+
+// newPageQueries makes CheckoutPage's statements and cache.
+func newPageQueries() *pageQueries {
+	c, err := lru.New[string, checkoutFixed](fixedCacheSize)
+	if err != nil {
+		panic(err) // a positive constant size: never
+	}
+	return &pageQueries{fixed: c}
 }
 
 // CheckoutPage loads one checkout's page fields with its merchant's name
@@ -142,7 +154,7 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 	co := &p.Checkout
 	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
 		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}
-	if f, ok := s.page.fixed.get(id); ok {
+	if f, ok := s.page.fixed.Get(id); ok {
 		stmt, err := s.page.live.get(ctx, s.r, func() string { return s.placeholder(checkoutLiveQuery) })
 		if err != nil {
 			return err
@@ -164,7 +176,7 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 		return err
 	}
 	f.fill(co)
-	s.page.fixed.put(co.ID, f)
+	s.page.fixed.Add(co.ID, f)
 	return nil
 }
 
@@ -190,52 +202,9 @@ func (f *checkoutFixed) fill(co *Checkout) {
 	co.SuccessURL, co.CancelURL, co.Methods, co.ExpiresAt = f.SuccessURL, f.CancelURL, f.Methods, f.ExpiresAt
 }
 
-// fixedCacheSize bounds each of fixedCache's two generations: a few
-// hundred bytes an entry, a few MB at most.
-const fixedCacheSize = 4096
-
-// fixedCache remembers the fixed fields of the checkouts whose pages were
-// shown, by id. It is bounded: two generations of at most fixedCacheSize
-// entries each; when the current one is full it becomes the old one and the
-// oldest is dropped, and an id found in the old one moves back to the
-// current. Its zero value is ready.
-type fixedCache struct {
-	mu       sync.Mutex
-	cur, old map[string]checkoutFixed
-}
-
-func (c *fixedCache) get(id string) (checkoutFixed, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f, ok := c.cur[id]; ok {
-		return f, true
-	}
-	f, ok := c.old[id]
-	if ok {
-		c.putLocked(id, f)
-	}
-	return f, ok
-}
-
-func (c *fixedCache) put(id string, f checkoutFixed) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(id, f)
-}
-
-func (c *fixedCache) putLocked(id string, f checkoutFixed) {
-	if c.cur == nil || len(c.cur) >= fixedCacheSize {
-		c.old, c.cur = c.cur, make(map[string]checkoutFixed)
-	}
-	c.cur[id] = f
-}
-
-// len is the number of checkouts held, for tests.
-func (c *fixedCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.cur) + len(c.old)
-}
+// fixedCacheSize bounds the fixed-fields cache: a few hundred bytes a
+// checkout, so about 2 MB at most.
+const fixedCacheSize = 8192
 
 // CheckoutForMerchant loads a checkout only if the merchant owns it.
 func (s *Store) CheckoutForMerchant(ctx context.Context, merchantID, id string) (*Checkout, error) {

@@ -445,19 +445,21 @@ func TestCheckoutPageShowsWhatChangedSinceItsFirstView(t *testing.T) {
 	}
 }
 
+// TestFixedCacheIsBounded: the page cache of a store keeps at most
+// fixedCacheSize checkouts, the most recently used.
 func TestFixedCacheIsBounded(t *testing.T) {
-	var c fixedCache
+	c := newPageQueries().fixed
 	for i := range 3 * fixedCacheSize {
-		c.put(fmt.Sprintf("chk_%d", i), checkoutFixed{Amount: int64(i)})
+		c.Add(fmt.Sprintf("chk_%d", i), checkoutFixed{Amount: int64(i)})
 	}
-	if n := c.len(); n > 2*fixedCacheSize {
-		t.Fatalf("cache holds %d checkouts, want at most %d", n, 2*fixedCacheSize)
+	if n := c.Len(); n > fixedCacheSize {
+		t.Fatalf("cache holds %d checkouts, want at most %d", n, fixedCacheSize)
 	}
 	last := fmt.Sprintf("chk_%d", 3*fixedCacheSize-1)
-	if f, ok := c.get(last); !ok || f.Amount != int64(3*fixedCacheSize-1) {
+	if f, ok := c.Get(last); !ok || f.Amount != int64(3*fixedCacheSize-1) {
 		t.Fatalf("newest entry: %+v, %v", f, ok)
 	}
-	if _, ok := c.get("chk_0"); ok {
+	if _, ok := c.Get("chk_0"); ok {
 		t.Fatal("the oldest entry is still held")
 	}
 }

@@ -97,7 +97,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			TranslateError:         true,
 		}
 	}
-	s := &Store{now: clock, skipMigrations: opt.SkipMigrations, page: &pageQueries{}}
+	s := &Store{now: clock, skipMigrations: opt.SkipMigrations, page: newPageQueries()}
 	if IsPostgres(dsn) {
 		if err := s.openPostgres(ctx, dsn, cfg()); err != nil {
 			return nil, err
