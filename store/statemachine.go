@@ -97,6 +97,19 @@ func (s *Store) addEvent(tx *gorm.DB, ev *Event) error {
 	return nil
 }
 
+// addEvents inserts events in one statement, in their order.
+func (s *Store) addEvents(tx *gorm.DB, evs []Event) error {
+	for i := range evs {
+		if evs[i].CreatedAt.IsZero() {
+			evs[i].CreatedAt = s.now()
+		}
+	}
+	if err := tx.Create(&evs).Error; err != nil {
+		return fmt.Errorf("store: add %s event to %s: %w", evs[0].Kind, evs[0].CheckoutID, err)
+	}
+	return nil
+}
+
 // retryConflicts runs fn again when a guarded write lost a race (only
 // possible where the database lets two writers in, as PostgreSQL does).
 func retryConflicts(ctx context.Context, fn func() error) error {
@@ -189,15 +202,14 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		return "", err
 	}
 	co, a := *pco, *pa
+	// The notification that asked, if any, and the answer: one insert.
+	evs := make([]Event, 0, 2)
 	if r.Notification != nil {
-		n := *r.Notification // a copy: a retried transaction inserts it afresh
-		if err := s.addEvent(tx, &n); err != nil {
-			return "", err
-		}
+		evs = append(evs, *r.Notification) // a copy: a retried transaction inserts it afresh
 	}
-	query := Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: r.Source,
-		Message: describeResult(r), Payload: r.Payload}
-	if err := s.addEvent(tx, &query); err != nil {
+	evs = append(evs, Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventStatusQuery, Source: r.Source,
+		Message: describeResult(r), Payload: r.Payload})
+	if err := s.addEvents(tx, evs); err != nil {
 		return "", err
 	}
 

@@ -16,7 +16,9 @@
 // figures, default 5s), BENCH_ORDERS (orders seeded for the admin figures,
 // default 1000000; 0 skips them), BENCH_IPNS (checkouts paid by IPN, default
 // 1000), BENCH_IPN_CLIENTS (default 16), BENCH_KEEP=1 (keep the temporary
-// directory with the databases and the app's logs).
+// directory with the databases and the app's logs), BENCH_ONLY (run only the
+// steps whose name contains it: "checkout page", "Pesapal IPNs", "admin
+// orders").
 package main
 
 import (
@@ -97,7 +99,11 @@ func run(cfg benchConfig) error {
 	}
 
 	var rows []row
+	only := os.Getenv("BENCH_ONLY")
 	step := func(name string, f func(benchConfig) ([]row, error)) {
+		if only != "" && !strings.Contains(name, only) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "bench: "+name+" ...")
 		r, err := f(cfg)
 		if err != nil {
