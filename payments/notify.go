@@ -100,7 +100,7 @@ func (s *Service) PesapalIPN(ctx context.Context, method string, query url.Value
 	if err := s.notificationAllowed("ipn:pesapal", n.OrderTrackingID); err != nil {
 		return limitedReply(err, n.OrderTrackingID), err
 	}
-	_, _, err = s.PesapalNotification(withoutCheckout(ctx), n, "ipn:pesapal")
+	_, _, err = s.PesapalNotification(ctx, n, "ipn:pesapal")
 	status := http.StatusOK
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -123,7 +123,7 @@ func (s *Service) PokeaPayIPN(ctx context.Context, contentType string, body []by
 	if err := s.notificationAllowed("ipn:pokeapay", n.BillReference); err != nil {
 		return limitedReply(err, n.BillReference), err
 	}
-	_, _, err = s.pokeapayIPN(withoutCheckout(ctx), n)
+	_, _, err = s.pokeapayIPN(ctx, n)
 	switch {
 	case err == nil:
 		return jsonReply(http.StatusOK, map[string]any{"status": "ok", "billreference": n.BillReference}, n.BillReference), nil

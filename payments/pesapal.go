@@ -248,9 +248,7 @@ func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source str
 
 // apply hands a provider's confirmed answer to the state machine, with the
 // rules of the attempt's method (an STK prompt's in stkResult), and the
-// notification that asked (note, or nil) in the same transaction. It
-// returns the checkout as the answer left it, unless ctx says the caller
-// discards it (withoutCheckout).
+// notification that asked (note, or nil) in the same transaction.
 func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string, note *store.Event) (*store.Checkout, store.Outcome, error) {
 	sr := storeResult(res, source)
 	if a.Method == MethodSTK {
@@ -270,23 +268,11 @@ func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Resul
 	if out != store.OutcomeUnchanged {
 		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
 	}
-	if ctx.Value(checkoutNotWanted{}) != nil {
-		return nil, out, nil
-	}
 	co, err := s.st.Checkout(ctx, a.CheckoutID)
 	if err != nil {
 		return nil, "", err
 	}
 	return co, out, nil
-}
-
-// checkoutNotWanted marks the context of a caller that discards the
-// checkout apply returns (a notification's answer, the reconciler): apply
-// then returns nil and does not read the checkout again.
-type checkoutNotWanted struct{}
-
-func withoutCheckout(ctx context.Context) context.Context {
-	return context.WithValue(ctx, checkoutNotWanted{}, true)
 }
 
 func storeResult(r gateway.Result, source string) store.Result {

@@ -215,7 +215,7 @@ func (s *Service) recheckWithin(bound context.Context, a *store.Attempt) error {
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	_, _, err := s.confirmAndApply(withoutCheckout(context.WithoutCancel(bound)), a, c, q, "reconciler", nil)
+	_, _, err := s.confirmAndApply(context.WithoutCancel(bound), a, c, q, "reconciler", nil)
 	return err
 }
 
