@@ -133,10 +133,12 @@ func newPageQueries() *pageQueries {
 // live ones. Being fixed, what is remembered is true for every instance
 // sharing the database.
 //
-// The query runs without the caller's cancellation: a one-row read by
-// primary key is over in well under a millisecond, and a cancellable
-// context costs two goroutines per query (database/sql's and the SQLite
-// driver's watchers).
+// On SQLite the query runs without the caller's cancellation: a one-row
+// read by primary key on a local file is over in well under a millisecond,
+// and a cancellable context costs two goroutines per query (database/sql's
+// and the driver's watchers). On PostgreSQL a read can wait for a pooled
+// connection or a slow server, so the caller's cancellation stands (a
+// client that went away frees its goroutine).
 func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, error) {
 	p := &CheckoutPage{}
 	err := s.checkoutPage(ctx, id, p)
@@ -150,7 +152,9 @@ func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, err
 }
 
 func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) error {
-	ctx = context.WithoutCancel(ctx)
+	if !s.postgres() {
+		ctx = context.WithoutCancel(ctx)
+	}
 	co := &p.Checkout
 	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
 		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}
