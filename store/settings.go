@@ -78,3 +78,18 @@ func (s *Store) HasData(ctx context.Context) (bool, error) {
 	}
 	return has, nil
 }
+
+// HasTable reports whether the database has the named table, for a tool
+// that looks at a database before migrating it (Options.SkipMigrations).
+// An error is an error: a busy database is not taken for an empty one.
+func (s *Store) HasTable(ctx context.Context, name string) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.postgres() {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	var n int64
+	if err := s.r.WithContext(ctx).Raw(q, name).Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("store: has table %s: %w", name, err)
+	}
+	return n > 0, nil
+}

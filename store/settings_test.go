@@ -49,3 +49,15 @@ func TestHasDataIsFalseOnANewDatabaseAndTrueOnceAMerchantExists(t *testing.T) {
 		t.Fatalf("HasData with a merchant = %v, %v; want true", has, err)
 	}
 }
+
+// TestHasTableTellsTablesThatExistFromOnesThatDoNot: what a tool looking
+// at a database before migrating it relies on, on either database.
+func TestHasTableTellsTablesThatExistFromOnesThatDoNot(t *testing.T) {
+	s, _ := newTestEnv(t)
+	ctx := context.Background()
+	for name, want := range map[string]bool{"settings": true, "merchants": true, "no_such_table": false} {
+		if got, err := s.HasTable(ctx, name); err != nil || got != want {
+			t.Errorf("HasTable(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}

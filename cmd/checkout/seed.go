@@ -132,16 +132,33 @@ func lookBeforeSeeding(ctx context.Context, dsn string) error {
 		return err
 	}
 	defer st.Close()
-	mode, err := st.Setting(ctx, settingMode)
-	if err == nil {
-		if mode != modeTest {
-			return errNotTestMode(dsn, mode)
-		}
-		return nil
+	hasSettings, err := st.HasTable(ctx, "settings")
+	if err != nil {
+		return err
 	}
-	// No mode (or no settings table yet): a database with data is refused
-	// as claimSeedMode would; one without tables cannot answer and is new.
-	if has, herr := st.HasData(ctx); herr == nil && has {
+	if hasSettings {
+		mode, err := st.Setting(ctx, settingMode)
+		switch {
+		case err == nil && mode != modeTest:
+			return errNotTestMode(dsn, mode)
+		case err == nil:
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	// No mode recorded (or a database from before the settings table): a
+	// database with data is refused as claimSeedMode would; one without
+	// tables is new.
+	hasTables, err := st.HasTable(ctx, "merchants")
+	if err != nil || !hasTables {
+		return err
+	}
+	has, err := st.HasData(ctx)
+	if err != nil {
+		return err
+	}
+	if has {
 		return errModeNotRecorded(dsn)
 	}
 	return nil
