@@ -134,6 +134,11 @@ func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 // so nothing from before the login carries over (session fixation).
 func (s *Sessions) Login(c *gin.Context, email string, epoch int64, now time.Time) error {
 	cust := s.customer(c)
+	// The old cookie keeps the old token: forget what the cache said of it,
+	// so nothing in this request can map it to the new one.
+	if ck, err := c.Request.Cookie(s.customerName); err == nil {
+		s.tokens.Remove(ck.Value)
+	}
 	tok := randomToken()
 	cust.Values["csrf"] = tok
 	if err := cust.Save(c.Request, c.Writer); err != nil {
