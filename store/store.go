@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -137,15 +138,16 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	q.Set("_txlock", "immediate")
 	// Turning on WAL takes a lock that the busy timeout does not wait for,
 	// so several processes opening a new file at once retry here.
+	// The writer's connection keeps its statements prepared (stmtcache.go).
 	var w *gorm.DB
+	var wdb *sql.DB
 	err := retryLocked(ctx, func() (err error) {
-		w, err = gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), cfg())
+		wdb = openCachingSQLite("file:" + dsn + "?" + q.Encode())
+		if w, err = gorm.Open(sqlite.New(sqlite.Config{Conn: wdb}), cfg()); err != nil {
+			_ = wdb.Close()
+		}
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", dsn, err)
-	}
-	wdb, err := w.DB()
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", dsn, err)
 	}
