@@ -247,6 +247,37 @@ var migrations = []migration{
 	{10, "checkout status and method index", ddl(
 		`CREATE INDEX IF NOT EXISTS idx_checkouts_status_method_id ON checkouts (status, method, id)`,
 	)},
+	// Payment links: a merchant's reusable (or single-use) link that makes
+	// a checkout for each customer who opens it. amount 0 lets the customer
+	// enter one within min_amount and max_amount (0: no bound). A checkout
+	// made from a link names it in payment_link_id ("" otherwise); the
+	// (payment_link_id, id) index serves the link's orders newest first and
+	// its paid count and total.
+	{11, "payment links", ddl(
+		`CREATE TABLE payment_links (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			amount BIGINT NOT NULL DEFAULT 0 CHECK (amount >= 0),
+			min_amount BIGINT NOT NULL DEFAULT 0 CHECK (min_amount >= 0),
+			max_amount BIGINT NOT NULL DEFAULT 0 CHECK (max_amount >= 0),
+			currency TEXT NOT NULL,
+			description TEXT NOT NULL,
+			reference_prefix TEXT NOT NULL DEFAULT '',
+			single_use BOOLEAN NOT NULL DEFAULT FALSE,
+			methods TEXT NOT NULL DEFAULT '',
+			success_url TEXT NOT NULL DEFAULT '',
+			metadata TEXT NOT NULL DEFAULT '',
+			active BOOLEAN NOT NULL DEFAULT TRUE,
+			created_by TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL,
+			expires_at {{time}},
+			deactivated_at {{time}}
+		)`,
+		`CREATE INDEX idx_payment_links_merchant_id ON payment_links (merchant_id, id)`,
+		`ALTER TABLE checkouts ADD COLUMN payment_link_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX idx_checkouts_payment_link_id ON checkouts (payment_link_id, id)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -77,12 +77,15 @@ type Checkout struct {
 	// empty means every configured method.
 	Methods string
 	// Metadata is the merchant's flat string map, as JSON.
-	Metadata  string
-	Review    bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	ExpiresAt time.Time
-	PaidAt    *time.Time
+	Metadata string
+	// PaymentLinkID is the payment link the checkout was made from ("" for
+	// one made over the API).
+	PaymentLinkID string
+	Review        bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     time.Time
+	PaidAt        *time.Time
 }
 
 // Final reports whether no payment can change the checkout any more
@@ -147,4 +150,33 @@ type Event struct {
 	Message    string
 	Payload    string
 	CreatedAt  time.Time
+}
+
+// PaymentLink is a merchant's link that makes a checkout for each customer
+// who opens it (/l/{id}). Amounts are in cents; Amount 0 lets the customer
+// enter one within MinAmount and MaxAmount (0: no bound).
+type PaymentLink struct {
+	ID              string `gorm:"primaryKey"`
+	MerchantID      string
+	Amount          int64
+	MinAmount       int64
+	MaxAmount       int64
+	Currency        string
+	Description     string
+	ReferencePrefix string
+	SingleUse       bool
+	// Methods is the comma-separated list of methods allowed; empty means
+	// every configured method.
+	Methods    string
+	SuccessURL string
+	// Metadata is the merchant's flat string map, as JSON, copied to every
+	// checkout made from the link.
+	Metadata string
+	Active   bool
+	// CreatedBy is "api" or "admin:<email>".
+	CreatedBy     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     *time.Time
+	DeactivatedAt *time.Time
 }
