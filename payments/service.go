@@ -81,9 +81,15 @@ type Config struct {
 	// database figures to read at each scrape (see metricsSnapshot); nil
 	// counts nothing.
 	Metrics *metrics.Metrics
-	Store   *store.Store
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Mailer sends the receipt emails (SMTP, or the sandbox inbox); nil
+	// sends none and queues none.
+	Mailer Mailer
+	// MailFrom is the receipts' sender address; "" is
+	// DefaultMailFrom(PublicURL).
+	MailFrom string
+	Store    *store.Store
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -138,6 +144,9 @@ func New(cfg Config) (*Service, error) {
 	// its transaction; they carry the checkout object only this package
 	// can build, so the service works through a store that builds them.
 	s.st = cfg.Store.WithWebhookPayload(s.webhookPayload)
+	// A paid checkout queues its receipt email in the same transaction,
+	// when there is a mailer to send it.
+	s.st = s.st.WithReceiptEmails(cfg.Mailer != nil)
 	s.initMetrics()
 	// The dummy password hash (store.DummyPasswordHash) is not made here:
 	// the first login makes it (Login), so a process that sees no login

@@ -278,6 +278,28 @@ var migrations = []migration{
 		`ALTER TABLE checkouts ADD COLUMN payment_link_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX idx_checkouts_payment_link_id ON checkouts (payment_link_id, id)`,
 	)},
+	// Email receipts (outbox): a paid checkout with a customer email gets
+	// one row, written in the transaction that marks it paid; unique per
+	// checkout and kind, so it is never queued twice. claimed_until lets
+	// several workers share the table as webhook_deliveries does. Its id
+	// makes the message's Message-ID, the same on every try.
+	{14, "email deliveries", ddl(
+		`CREATE TABLE email_deliveries (
+			id TEXT PRIMARY KEY,
+			checkout_id TEXT NOT NULL REFERENCES checkouts (id),
+			recipient TEXT NOT NULL,
+			kind TEXT NOT NULL CHECK (kind IN ('receipt')),
+			status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_attempt_at {{time}},
+			claimed_until {{time}},
+			last_error TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			sent_at {{time}}
+		)`,
+		`CREATE UNIQUE INDEX idx_email_deliveries_checkout_kind ON email_deliveries (checkout_id, kind)`,
+		`CREATE INDEX idx_email_deliveries_status_next ON email_deliveries (status, next_attempt_at)`,
+	)},
 }
 
 // schemaMigration records one applied step.

@@ -59,7 +59,13 @@ func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, field
 	}
 	co.Status = to
 	co.UpdatedAt = now
-	// The merchant's webhook is written with the change (outbox).
+	// The merchant's webhook, and the customer's receipt email, are
+	// written with the change (outbox).
+	if to == StatusPaid {
+		if err := s.enqueueReceipt(tx, co); err != nil {
+			return err
+		}
+	}
 	if typ := webhookEventFor(to); typ != "" {
 		return s.enqueueWebhook(tx, co.ID, typ)
 	}

@@ -55,6 +55,9 @@ type Store struct {
 	// webhookPayload builds the body of a status change's webhook; nil
 	// refuses a change that has one to write (WithWebhookPayload).
 	webhookPayload WebhookPayloadFunc
+	// receiptEmails queues a receipt email with each checkout that becomes
+	// paid and has a customer email (WithReceiptEmails).
+	receiptEmails bool
 	// skipMigrations: Options.SkipMigrations.
 	skipMigrations bool
 	// page is CheckoutPage's statements, prepared on the read pool at

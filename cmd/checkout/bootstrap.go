@@ -120,6 +120,9 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 		if inboxLine != "" {
 			head = append(head, inboxLine)
 		}
+		if cfg.SMTP == nil {
+			head = append(head, "  Mail inbox:    "+cfg.PublicURL+sandbox.MailPath+"  (receipt emails arrive here)")
+		}
 		lines = append(head, lines...)
 	}
 	if len(lines) == 0 {

@@ -620,6 +620,8 @@ func TestBrowserPaysWithPesapalOnAPhone(t *testing.T) {
 	// The checkout's own URL now shows the receipt.
 	details := p.openReceipt(co, "Two bags of coffee", "browser-1", co.ID)
 	p.screenshot("receipt")
+	// Printed, on A4 and on a receipt printer.
+	p.checkReceiptPrint("Two bags of coffee", "browser-1", co.ID)
 
 	// The merchant sees it paid, with the provider's receipt.
 	got := browserPaidCheckout(t, base, co.ID, "pesapal", 0)

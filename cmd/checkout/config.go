@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"checkout/gateway/smtpmail"
 	"checkout/payments"
 	"checkout/store"
 	"checkout/web"
@@ -65,6 +66,13 @@ type config struct {
 	// MetricsToken is the bearer token GET /metrics requires
 	// (CHECKOUT_METRICS_TOKEN); "" leaves /metrics open.
 	MetricsToken string
+	// SMTP is the server receipts are sent through (CHECKOUT_SMTP_URL);
+	// nil when unset (then sandbox mode puts them in its inbox, and live
+	// mode sends none).
+	SMTP *smtpmail.Config
+	// MailFrom is the receipts' sender (CHECKOUT_MAIL_FROM), by default
+	// receipts@<host of the public URL>.
+	MailFrom string
 }
 
 // configError names the variable at fault; main prints it as one line.
@@ -307,6 +315,33 @@ var envVars = []envVar{
 			if _, err := payments.ParseWebhookSecret(v); err != nil {
 				return err
 			}
+			return nil
+		}},
+
+	// The value is never repeated in a message: it holds the password.
+	{name: "CHECKOUT_SMTP_URL",
+		check: func(c *config, v string, _ func(string) string) error {
+			if v == "" {
+				return nil
+			}
+			sc, err := smtpmail.ParseURL(v)
+			if err != nil {
+				return err
+			}
+			c.SMTP = &sc
+			return nil
+		}},
+	{name: "CHECKOUT_MAIL_FROM",
+		check: func(c *config, v string, _ func(string) string) error {
+			if v == "" {
+				c.MailFrom = payments.DefaultMailFrom(c.PublicURL)
+				return nil
+			}
+			a, err := mail.ParseAddress(v)
+			if err != nil || !strings.Contains(a.Address, "@") || strings.ContainsAny(v, "\r\n") {
+				return fmt.Errorf("%q is not an email address (receipts@shop.example, or Shop <receipts@shop.example>)", v)
+			}
+			c.MailFrom = v
 			return nil
 		}},
 

@@ -16,7 +16,7 @@ func TestConfigDefaultsAreTheDocumentedOnes(t *testing.T) {
 		PesapalURL:          "https://pay.pesapal.com/v3",
 		PokeaPayCheckoutURL: "https://pay.pokeapay.com/", PokeaPayCoreURL: "https://core.pokeapay.com", PokeaPayLive: true,
 		PokeaPayAPIURL: "https://saf.pokeapay.com/api/v1", PochipayURL: "https://app.pochipay.com/api/v1",
-		STKProvider: "pokeapay", WebhookAllowPrivate: true,
+		STKProvider: "pokeapay", WebhookAllowPrivate: true, MailFrom: "receipts@localhost",
 	}
 	blank := map[string]string{}
 	for _, e := range envVars {

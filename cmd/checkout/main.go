@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"checkout/gateway/sandbox"
+	"checkout/gateway/smtpmail"
 	"checkout/handlers"
 	"checkout/metrics"
 	"checkout/payments"
@@ -152,9 +153,14 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		return err
 	}
 	ipn := gw.PesapalIPN
+	mailer, err := newMailer(cfg, sb, log)
+	if err != nil {
+		return err
+	}
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
-		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference), Metrics: m})
+		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference), Metrics: m,
+		Mailer: mailer, MailFrom: cfg.MailFrom})
 	if err != nil {
 		return err
 	}
@@ -207,6 +213,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	// The webhook worker shares the reconciler's lifetime.
 	delivered := make(chan struct{})
 	go func() { defer close(delivered); svc.RunWebhooks(rctx, time.Second) }()
+	// So does the receipt email worker (it returns at once when no mail
+	// is configured).
+	mailed := make(chan struct{})
+	go func() { defer close(mailed); svc.RunEmails(rctx, mailEvery) }()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
 	if opt.Ready != nil {
@@ -218,6 +228,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		cancelReconciler()
 		<-reconciled
 		<-delivered
+		<-mailed
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
@@ -237,7 +248,31 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	cancelReconciler()
 	<-reconciled
 	<-delivered
+	<-mailed
 	return err
+}
+
+// mailEvery is how often the receipt email worker looks for due emails.
+const mailEvery = 2 * time.Second
+
+// newMailer is what sends receipt emails: the SMTP server of
+// CHECKOUT_SMTP_URL; without one, in sandbox mode, the sandbox's inbox
+// (/sandbox/mail); otherwise nothing (nil: no receipt is queued).
+func newMailer(cfg *config, sb *sandbox.Sandbox, log *slog.Logger) (payments.Mailer, error) {
+	switch {
+	case cfg.SMTP != nil:
+		c, err := smtpmail.New(*cfg.SMTP)
+		if err != nil {
+			return nil, &configError{name: "CHECKOUT_SMTP_URL", msg: "the SMTP client refused these settings"}
+		}
+		log.Info("receipt emails go out over SMTP", "server", cfg.SMTP.String(), "from", cfg.MailFrom)
+		return c, nil
+	case sb != nil:
+		log.Info("receipt emails go to the sandbox inbox", "path", sandbox.MailPath)
+		return sb, nil
+	}
+	log.Info("receipt emails are off: set CHECKOUT_SMTP_URL to send them")
+	return nil, nil
 }
 
 // loopbackURL is how this process reaches its own listener.

@@ -275,6 +275,10 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 		{"postgres URL without a host", map[string]string{"CHECKOUT_DB": "postgres:///checkout", "CHECKOUT_SECRET": strings.Repeat("s", 40)}, "CHECKOUT_DB"},
 		{"trusted proxy not a CIDR", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "CHECKOUT_TRUSTED_PROXIES"},
 		{"trusted proxy prefix too long", map[string]string{"CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHECKOUT_TRUSTED_PROXIES"},
+		{"SMTP URL of another scheme", map[string]string{"CHECKOUT_SMTP_URL": "https://u:hunter2@mail.example.com"}, "CHECKOUT_SMTP_URL"},
+		{"SMTP URL with a bad port", map[string]string{"CHECKOUT_SMTP_URL": "smtp://u:hunter2@mail.example.com:99999"}, "CHECKOUT_SMTP_URL"},
+		{"SMTP URL not a URL", map[string]string{"CHECKOUT_SMTP_URL": "smtp://u:hunter2%zz@mail.example.com"}, "CHECKOUT_SMTP_URL"},
+		{"mail sender not an address", map[string]string{"CHECKOUT_MAIL_FROM": "receipts"}, "CHECKOUT_MAIL_FROM"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,6 +292,10 @@ func TestBadEnvironmentStopsTheStartWithOneLineNamingTheVariable(t *testing.T) {
 			}
 			if ce.name != tc.want || !strings.HasPrefix(ce.Error(), tc.want+": ") || strings.Contains(ce.Error(), "\n") {
 				t.Fatalf("error %q, want one line naming %s", ce.Error(), tc.want)
+			}
+			// The SMTP URL's password is never shown.
+			if strings.Contains(ce.Error(), "hunter2") {
+				t.Fatalf("error %q shows a password", ce.Error())
 			}
 		})
 	}

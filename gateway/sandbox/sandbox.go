@@ -182,8 +182,14 @@
 // (event type, webhook-id, verified or why not, checkout id and status,
 // the body) that reloads itself every 3 seconds.
 //
-// The exported Pesapal*, PokeaPay*, STK* and Webhook* methods and counters
-// are hooks for tests. All methods are safe for concurrent use.
+// The mail inbox, /sandbox/mail (MailPath), stands for the customers'
+// mailboxes: in sandbox mode without an SMTP server the app's mailer is
+// the Sandbox itself (SendMail), and the page lists each message's To,
+// From, Subject, Message-ID, text, and HTML (in a frame that runs no
+// script, from MailPath/{n}), the newest 200.
+//
+// The exported Pesapal*, PokeaPay*, STK*, Webhook* and Mail* methods and
+// counters are hooks for tests. All methods are safe for concurrent use.
 package sandbox
 
 import (
@@ -298,6 +304,7 @@ type Sandbox struct {
 	pokeapay pokeaPayState // guarded by mu
 	stk      stkState      // guarded by mu: both STK simulators
 	inbox    webhookInbox  // guarded by mu: the webhook inbox
+	mail     mailInbox     // guarded by mu: the mail inbox
 }
 
 // New returns a Sandbox for cfg, with defaults for the zero fields.
@@ -360,6 +367,7 @@ func (s *Sandbox) Handler() http.Handler {
 	s.routePochipay(mux)
 	s.routePhone(mux)
 	s.routeWebhooks(mux)
+	s.routeMail(mux)
 	return mux
 }
 
