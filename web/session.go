@@ -28,7 +28,7 @@ type Sessions struct {
 	// customer session so that the session's value, and the token cache
 	// keyed by it, stay as they are.
 	linksName string
-	secure                  bool
+	secure    bool
 	// tokens remembers the CSRF token of customer cookies this process
 	// has already decoded, keyed by the cookie's whole value, so that a
 	// browser's later views skip the decoding (HMAC, AES and gob: most of a
