@@ -66,26 +66,14 @@ func merchant(c *gin.Context) *payments.Merchant {
 // CreateCheckout is POST /api/v1/checkouts. With an Idempotency-Key
 // header, see createIdempotent.
 func (h *Handlers) CreateCheckout(c *gin.Context) {
-	key, hasKey, keyErr := idempotencyKey(c.Request.Header)
-	if keyErr != "" {
-		apiError(c, http.StatusBadRequest, "invalid", keyErr, headerIdempotencyKey)
-		return
-	}
-	if ct := c.ContentType(); ct != "application/json" {
-		apiError(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json", "")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxAPIBody+1))
-	if err != nil {
-		apiError(c, http.StatusBadRequest, "malformed", "the body could not be read", "")
-		return
-	}
-	if len(body) > maxAPIBody {
-		apiError(c, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB", "")
+	key, hasKey, body, ok := apiBody(c)
+	if !ok {
 		return
 	}
 	if hasKey {
-		h.createIdempotent(c, key, body)
+		h.createIdempotent(c, key, body, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, bool, error) {
+			return h.createOnce(c, body, claim)
+		})
 		return
 	}
 	status, answer, err := h.create(c, body)
@@ -98,6 +86,30 @@ func (h *Handlers) CreateCheckout(c *gin.Context) {
 	default:
 		c.AbortWithStatusJSON(status, answer)
 	}
+}
+
+// apiBody reads a creation's Idempotency-Key (when sent) and JSON body,
+// answering the request itself (ok false) when either is refused.
+func apiBody(c *gin.Context) (key string, hasKey bool, body []byte, ok bool) {
+	key, hasKey, keyErr := idempotencyKey(c.Request.Header)
+	if keyErr != "" {
+		apiError(c, http.StatusBadRequest, "invalid", keyErr, headerIdempotencyKey)
+		return "", false, nil, false
+	}
+	if ct := c.ContentType(); ct != "application/json" {
+		apiError(c, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json", "")
+		return "", false, nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxAPIBody+1))
+	if err != nil {
+		apiError(c, http.StatusBadRequest, "malformed", "the body could not be read", "")
+		return "", false, nil, false
+	}
+	if len(body) > maxAPIBody {
+		apiError(c, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than 64 KiB", "")
+		return "", false, nil, false
+	}
+	return key, hasKey, body, true
 }
 
 // create decodes the body and creates the checkout. It returns the answer
@@ -194,15 +206,14 @@ func idempotencyKey(hdr http.Header) (key string, ok bool, bad string) {
 	return key, true, ""
 }
 
-// createIdempotent is CreateCheckout with an Idempotency-Key: the first
-// request with a key runs and its answer is stored, byte for byte; the same
-// key and body answer that again, another body or a request still running
-// with the key answer 409 (see payments.Service.CreateIdempotent).
-func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte) {
-	res, err := h.svc.CreateIdempotent(c.Request.Context(), merchant(c).ID, key, body,
-		func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, bool, error) {
-			return h.createOnce(c, body, claim)
-		})
+// createIdempotent is a creation (once) with an Idempotency-Key: the
+// first request with a key runs and its answer is stored, byte for byte;
+// the same key and body answer that again, another body or a request still
+// running with the key answer 409 (see payments.Service.CreateIdempotent).
+// body is what identifies the request (the checkout's body, or a payment
+// link's with its endpoint before it).
+func (h *Handlers) createIdempotent(c *gin.Context, key string, body []byte, once payments.CreateOnce) {
+	res, err := h.svc.CreateIdempotent(c.Request.Context(), merchant(c).ID, key, body, once)
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -90,6 +90,10 @@ func (h *Handlers) payError(c *gin.Context, co *payments.CheckoutPage, err error
 			return true
 		}
 		notice(c, http.StatusConflict, "This checkout can no longer be paid", "Ask the shop for a new payment link.")
+	case errors.Is(err, payments.ErrLinkUsed):
+		notice(c, http.StatusConflict, "This payment link was already used",
+			"This link takes one payment only, and it has been paid or a payment of it is under way. "+
+				"Nothing was charged now. Ask the shop for a new link if you still need to pay.")
 	case errors.Is(err, payments.ErrProvider):
 		fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID)
 		if ferr != nil {

@@ -39,6 +39,12 @@ type Sessions interface {
 	Login(c *gin.Context, email string, epoch int64, now time.Time) error
 	// Logout ends the admin session in this browser.
 	Logout(c *gin.Context) error
+	// LinkCheckout is the checkout this browser was given for a payment
+	// link, "" if none is remembered.
+	LinkCheckout(c *gin.Context, linkID string) string
+	// RememberLinkCheckout remembers the checkout this browser was given
+	// for a payment link.
+	RememberLinkCheckout(c *gin.Context, linkID, checkoutID string) error
 }
 
 // New builds the handlers. log should carry each request's id (see

@@ -129,12 +129,8 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 	}
 	co := &store.Checkout{Amount: int64(amount)}
 
-	co.Currency = strings.TrimSpace(req.Currency)
-	if co.Currency == "" {
-		return nil, &FieldError{Code: "required", Field: "currency", Message: "currency is required (KES)"}
-	}
-	if co.Currency != strings.ToUpper(co.Currency) || !knownCurrency(co.Currency) {
-		return nil, invalid("currency", fmt.Sprintf("currency %q is not supported; use KES", co.Currency))
+	if co.Currency, err = checkCurrency(req.Currency); err != nil {
+		return nil, err
 	}
 
 	co.Reference = strings.TrimSpace(req.Reference)
@@ -183,38 +179,11 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 		*f.dst = v
 	}
 
-	if req.Methods != nil {
-		if len(req.Methods) == 0 {
-			return nil, invalid("methods", "methods must name at least one method, or be left out")
-		}
-		seen := map[string]bool{}
-		var keep []string
-		for _, m := range req.Methods {
-			if !known(m) {
-				return nil, invalid("methods", fmt.Sprintf("unknown method %q; use pesapal, pokeapay or stk", m))
-			}
-			if !s.Configured(m) {
-				return nil, invalid("methods", fmt.Sprintf("method %q is not configured on this server", m))
-			}
-			if !seen[m] {
-				seen[m] = true
-				keep = append(keep, m)
-			}
-		}
-		co.Methods = strings.Join(keep, ",")
+	if co.Methods, err = s.checkMethods(req.Methods); err != nil {
+		return nil, err
 	}
-	usable := false
-	for _, m := range AllMethods {
-		if s.Configured(m) && (co.Methods == "" || strings.Contains(","+co.Methods+",", ","+m+",")) && supports(m, co.Currency) &&
-			(m != MethodSTK || gateway.Amount(co.Amount).Whole()) {
-			usable = true
-		}
-	}
-	if !usable {
-		if co.Methods == MethodSTK && !gateway.Amount(co.Amount).Whole() {
-			return nil, invalid("amount", "M-Pesa STK push takes whole shillings; this amount has cents")
-		}
-		return nil, invalid("currency", fmt.Sprintf("no available payment method takes %s", co.Currency))
+	if err := s.checkUsable(co.Methods, co.Currency, co.Amount); err != nil {
+		return nil, err
 	}
 
 	if req.Metadata != nil {
@@ -236,24 +205,86 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 	return co, nil
 }
 
+// checkCurrency validates a merchant's currency.
+func checkCurrency(raw string) (string, error) {
+	c := strings.TrimSpace(raw)
+	if c == "" {
+		return "", &FieldError{Code: "required", Field: "currency", Message: "currency is required (KES)"}
+	}
+	if c != strings.ToUpper(c) || !knownCurrency(c) {
+		return "", invalid("currency", fmt.Sprintf("currency %q is not supported; use KES", c))
+	}
+	return c, nil
+}
+
+// checkMethods validates a merchant's list of methods: known, configured,
+// each once. It returns them comma-separated, "" (every configured
+// method) for a list left out.
+func (s *Service) checkMethods(methods []string) (string, error) {
+	if methods == nil {
+		return "", nil
+	}
+	if len(methods) == 0 {
+		return "", invalid("methods", "methods must name at least one method, or be left out")
+	}
+	seen := map[string]bool{}
+	var keep []string
+	for _, m := range methods {
+		if !known(m) {
+			return "", invalid("methods", fmt.Sprintf("unknown method %q; use pesapal, pokeapay or stk", m))
+		}
+		if !s.Configured(m) {
+			return "", invalid("methods", fmt.Sprintf("method %q is not configured on this server", m))
+		}
+		if !seen[m] {
+			seen[m] = true
+			keep = append(keep, m)
+		}
+	}
+	return strings.Join(keep, ","), nil
+}
+
+// checkUsable refuses an order that no allowed method can take: none takes
+// the currency, or (STK alone) the amount has cents. amount 0 stands for
+// an amount not known yet (a payment link whose customer enters it), which
+// STK can take.
+func (s *Service) checkUsable(methods, currency string, amount int64) error {
+	for _, m := range AllMethods {
+		if s.Configured(m) && (methods == "" || strings.Contains(","+methods+",", ","+m+",")) && supports(m, currency) &&
+			(m != MethodSTK || gateway.Amount(amount).Whole()) {
+			return nil
+		}
+	}
+	if methods == MethodSTK && !gateway.Amount(amount).Whole() {
+		return invalid("amount", "M-Pesa STK push takes whole shillings; this amount has cents")
+	}
+	return invalid("currency", fmt.Sprintf("no available payment method takes %s", currency))
+}
+
 func parseAmountJSON(raw json.RawMessage) (gateway.Amount, error) {
+	return parseAmountField("amount", raw)
+}
+
+// parseAmountField parses an amount of the merchant API named field: a
+// JSON number or a string of digits, in major units, > 0.
+func parseAmountField(field string, raw json.RawMessage) (gateway.Amount, error) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
-		return 0, &FieldError{Code: "required", Field: "amount", Message: "amount is required"}
+		return 0, &FieldError{Code: "required", Field: field, Message: field + " is required"}
 	}
 	if strings.HasPrefix(s, `"`) {
 		var str string
 		if err := json.Unmarshal(raw, &str); err != nil {
-			return 0, invalid("amount", "amount must be a number or a string of digits")
+			return 0, invalid(field, field+" must be a number or a string of digits")
 		}
 		s = str
 	}
 	a, err := gateway.ParseAmount(s)
 	if err != nil {
-		return 0, invalid("amount", "amount must be digits with an optional point and at most 2 decimals, such as 1500 or 1500.50")
+		return 0, invalid(field, field+" must be digits with an optional point and at most 2 decimals, such as 1500 or 1500.50")
 	}
 	if a <= 0 {
-		return 0, invalid("amount", "amount must be greater than 0")
+		return 0, invalid(field, field+" must be greater than 0")
 	}
 	return a, nil
 }

@@ -30,6 +30,9 @@ type CheckoutObject struct {
 	ExpiresAt         string            `json:"expires_at"`
 	PaidAt            *string           `json:"paid_at"`
 	Metadata          map[string]string `json:"metadata"`
+	// PaymentLink is the id of the payment link the checkout was made
+	// from, null for one made over the API.
+	PaymentLink *string `json:"payment_link"`
 	// Livemode is false for a checkout made in test mode.
 	Livemode bool `json:"livemode"`
 }
@@ -40,7 +43,7 @@ func (s *Service) Object(co *store.Checkout) (CheckoutObject, error) {
 		ID: co.ID, URL: s.CheckoutURL(co.ID), Status: string(co.Status), Amount: gateway.Amount(co.Amount).String(),
 		Currency: co.Currency, Reference: co.Reference, Description: co.Description,
 		Method: orNull(co.Method), Provider: orNull(co.Provider), ProviderReference: orNull(co.ProviderReference),
-		Receipt: orNull(co.Receipt), Message: orNull(co.Message),
+		Receipt: orNull(co.Receipt), Message: orNull(co.Message), PaymentLink: orNull(co.PaymentLinkID),
 		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt), Livemode: s.Livemode(),
 	}
 	if co.PaidAt != nil {

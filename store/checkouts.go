@@ -224,7 +224,8 @@ func (s *Store) CheckoutForMerchant(ctx context.Context, merchantID, id string) 
 
 // StartAttempt records a new payment attempt and moves an open checkout to
 // pending. A checkout that is final or past its deadline refuses it with
-// ErrTransition.
+// ErrTransition; one made from a single-use payment link of which another
+// checkout is paid or has a payment under way, with ErrLinkUsed.
 func (s *Store) StartAttempt(ctx context.Context, a *Attempt, firstCheck time.Duration, source string) error {
 	return retryConflicts(ctx, func() error {
 		return s.tx(ctx, func(tx *gorm.DB) error { return s.startAttempt(tx, a, firstCheck, source) })
@@ -239,6 +240,9 @@ func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, 
 	now := s.now()
 	if co.Final() || !now.Before(co.ExpiresAt) {
 		return fmt.Errorf("store: start attempt on %s checkout %s: %w", co.Status, co.ID, ErrTransition)
+	}
+	if err := checkSingleUse(tx, co); err != nil {
+		return err
 	}
 	next := now.Add(firstCheck)
 	a.Status = AttemptPending

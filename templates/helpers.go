@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,4 +153,38 @@ func unknownNotificationsLine(n int64) string {
 		noun = "notification"
 	}
 	return strconv.FormatInt(n, 10) + " " + noun + " for references we never issued (last 24 h)"
+}
+
+// linkAmountDescribedBy is the amount field's aria-describedby: its bounds
+// and its error, those it has.
+func linkAmountDescribedBy(v LinkAmountPage) string {
+	var ids []string
+	if v.Bounds != "" {
+		ids = append(ids, "amount-bounds")
+	}
+	if fieldError(v.FieldErrors, "amount") != "" {
+		ids = append(ids, fieldErrorID("amount"))
+	}
+	return strings.Join(ids, " ")
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	return slices.Contains(list, s)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+// methodList names methods for people, comma-separated.
+func methodList(keys []string) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = methodLabel(k)
+	}
+	return strings.Join(names, ", ")
 }

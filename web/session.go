@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,7 +23,12 @@ import (
 type Sessions struct {
 	store                   *sessions.CookieStore
 	customerName, adminName string
-	secure                  bool
+	// linksName is the cookie that remembers which checkout each payment
+	// link gave this browser (see LinkCheckout). It is apart from the
+	// customer session so that the session's value, and the token cache
+	// keyed by it, stay as they are.
+	linksName string
+	secure    bool
 	// tokens remembers the CSRF token of customer cookies this process
 	// has already decoded, keyed by the cookie's whole value, so that a
 	// browser's later views skip the decoding (HMAC, AES and gob: most of a
@@ -46,10 +52,10 @@ func NewSessions(hashKey, blockKey []byte, secure bool) *Sessions {
 	st := sessions.NewCookieStore(hashKey, blockKey)
 	st.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	st.MaxAge(0)
-	s := &Sessions{store: st, customerName: "checkout", adminName: "checkout_admin", secure: secure,
+	s := &Sessions{store: st, customerName: "checkout", adminName: "checkout_admin", linksName: "checkout_links", secure: secure,
 		tokens: mustLRU[string](tokenCacheSize)}
 	if secure {
-		s.customerName, s.adminName = "__Host-checkout", "__Host-checkout_admin"
+		s.customerName, s.adminName, s.linksName = "__Host-checkout", "__Host-checkout_admin", "__Host-checkout_links"
 	}
 	return s
 }
@@ -156,6 +162,53 @@ func (s *Sessions) Logout(c *gin.Context) error {
 	adm.Values = map[any]any{}
 	adm.Options.MaxAge = -1
 	return adm.Save(c.Request, c.Writer)
+}
+
+// maxLinkCheckouts bounds how many links' checkouts one browser's cookie
+// remembers (the newest are kept): a cookie stays well under 4 KB.
+const maxLinkCheckouts = 8
+
+// linkCheckoutAge is how long the links cookie lives: a checkout made from
+// a link can be paid for at most a day.
+const linkCheckoutAge = 24 * 60 * 60
+
+// linkPairs reads the links cookie: "linkID checkoutID" pairs, oldest first.
+func (s *Sessions) linkPairs(c *gin.Context) (*sessions.Session, []string) {
+	sess := s.get(c, s.linksName, http.SameSiteLaxMode)
+	pairs, _ := sess.Values["links"].([]string)
+	return sess, pairs
+}
+
+// LinkCheckout is the checkout this browser was given for the payment link
+// linkID, "" if none is remembered. The caller checks that it is still
+// that link's and payable: the cookie is signed, but old.
+func (s *Sessions) LinkCheckout(c *gin.Context, linkID string) string {
+	_, pairs := s.linkPairs(c)
+	for _, p := range pairs {
+		if l, co, ok := strings.Cut(p, " "); ok && l == linkID {
+			return co
+		}
+	}
+	return ""
+}
+
+// RememberLinkCheckout remembers checkoutID as this browser's checkout for
+// the payment link linkID, replacing an older one.
+func (s *Sessions) RememberLinkCheckout(c *gin.Context, linkID, checkoutID string) error {
+	sess, pairs := s.linkPairs(c)
+	keep := make([]string, 0, len(pairs)+1)
+	for _, p := range pairs {
+		if l, _, _ := strings.Cut(p, " "); l != linkID {
+			keep = append(keep, p)
+		}
+	}
+	keep = append(keep, linkID+" "+checkoutID)
+	if len(keep) > maxLinkCheckouts {
+		keep = keep[len(keep)-maxLinkCheckouts:]
+	}
+	sess.Values["links"] = keep
+	sess.Options.MaxAge = linkCheckoutAge
+	return sess.Save(c.Request, c.Writer)
 }
 
 // mustLRU is a bounded, concurrency-safe LRU of size entries; size is a

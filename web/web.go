@@ -122,7 +122,8 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// Payment links: their routes (/l/{id}) go in this group, limited per
 	// client IP.
 	links := c.Group("/l", perIP(h, lim.Link))
-	_ = links // no route yet
+	links.GET("/:id", h.OpenLink)
+	links.POST("/:id", h.LinkAmount)
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.
@@ -141,6 +142,10 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth(), perAPIKey(h, lim.API))
 	api.POST("/checkouts", h.CreateCheckout)
 	api.GET("/checkouts/:id", h.GetCheckout)
+	api.POST("/payment_links", h.CreatePaymentLink)
+	api.GET("/payment_links", h.ListPaymentLinks)
+	api.GET("/payment_links/:id", h.GetPaymentLink)
+	api.POST("/payment_links/:id/deactivate", h.DeactivatePaymentLink)
 
 	// Admin.
 	r.GET("/admin", pageLimit, func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/orders") })
@@ -158,6 +163,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.GET("/orders", h.Orders)
 	ad.GET("/orders/:id", h.Order)
 	ad.POST("/orders/:id/recheck", h.Recheck)
+	ad.GET("/links", h.Links)
+	ad.GET("/links/new", h.NewLink)
+	ad.POST("/links", h.CreateLink)
+	ad.GET("/links/:id", h.LinkDetail)
+	ad.GET("/links/:id/qr.svg", h.LinkQR)
+	ad.POST("/links/:id/deactivate", h.DeactivateLink)
 	ad.GET("/deliveries", h.Deliveries)
 	ad.POST("/deliveries/:id/resend", h.ResendDelivery)
 	ad.GET("/webhooks", h.Webhooks)
