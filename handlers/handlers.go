@@ -59,10 +59,12 @@ func page(c *gin.Context, title string) templates.Page {
 
 // formPage is page for a page with a form: it carries the CSRF token, which
 // starts the customer session (its cookie) if the browser has none. Pages
-// without a form leave the session alone.
+// without a form leave the session alone. The token is masked here, afresh
+// for this answer (reqctx.MaskCSRF: a compressed page must not leak it), once
+// for all the page's forms.
 func formPage(c *gin.Context, title string) templates.Page {
 	p := page(c, title)
-	p.CSRF = reqctx.CSRF(c)
+	p.CSRF = reqctx.MaskCSRF(reqctx.CSRF(c))
 	return p
 }
 

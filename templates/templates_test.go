@@ -25,9 +25,12 @@ var (
 	cssHref = static.URL("app.css")
 )
 
-var testPage = Page{Title: "Pay Duka La Mama", Nonce: testNonce, CSRF: testCSRF, RequestID: "req-42"}
+// testMasked is testCSRF masked, as the handlers put it in Page.CSRF.
+var testMasked = reqctx.MaskCSRF(testCSRF)
 
-var testAdmin = AdminPage{Page: Page{Title: "Orders", Nonce: testNonce, CSRF: testCSRF}, AdminEmail: "admin@example.com"}
+var testPage = Page{Title: "Pay Duka La Mama", Nonce: testNonce, CSRF: testMasked, RequestID: "req-42"}
+
+var testAdmin = AdminPage{Page: Page{Title: "Orders", Nonce: testNonce, CSRF: testMasked}, AdminEmail: "admin@example.com"}
 
 var testSummary = Summary{
 	ID:           "co_7Hq2",
@@ -102,10 +105,11 @@ func assertPostForms(t *testing.T, doc *goquery.Document, want int) {
 			t.Errorf("POST form %q: %d csrf_token inputs, want 1", f.AttrOr("action", ""), tok.Length())
 			return
 		}
-		// The token is masked (BREACH): never the bare token, and it
-		// unmasks to the session's.
-		if v := tok.AttrOr("value", ""); v == testCSRF || reqctx.UnmaskCSRF(v) != testCSRF {
-			t.Errorf("POST form %q: csrf_token = %q, want %q masked", f.AttrOr("action", ""), v, testCSRF)
+		// The page's token as the handlers masked it (BREACH: never the
+		// bare token), the same in every form of the answer, unmasking to
+		// the session's.
+		if v := tok.AttrOr("value", ""); v != testMasked || reqctx.UnmaskCSRF(v) != testCSRF {
+			t.Errorf("POST form %q: csrf_token = %q, want %q (%q masked)", f.AttrOr("action", ""), v, testMasked, testCSRF)
 		}
 	})
 	if got != want {
