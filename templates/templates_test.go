@@ -848,3 +848,26 @@ func TestValuesAreEscaped(t *testing.T) {
 		}
 	})
 }
+
+// TestEscapedWritesWhatAnExpressionWrites: @escaped(s) writes exactly what
+// templ writes for { s } in text (the notice page's text is one such
+// expression), and it reads back as s: no markup gets through.
+func TestEscapedWritesWhatAnExpressionWrites(t *testing.T) {
+	for _, s := range []string{"", "Duka La Mama", `<script>alert("x")</script>`, "Tom & Jerry's", "a\"b'c<d>e&f", "KES 1,500.00 · ü"} {
+		var got bytes.Buffer
+		if err := escaped(s).Render(context.Background(), &got); err != nil {
+			t.Fatal(err)
+		}
+		_, page := render(t, NoticeView(NoticePage{Page: testPage, Heading: "h", Text: s}))
+		if !strings.Contains(page, ">"+got.String()+"<") {
+			t.Errorf("escaped(%q) = %q, not what { } wrote in the notice page:\n%s", s, got.String(), page)
+		}
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader("<p>" + got.String() + "</p>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := doc.Find("p").Text(); text != s {
+			t.Errorf("escaped(%q) reads back as %q", s, text)
+		}
+	}
+}
