@@ -103,10 +103,14 @@ func putPage(buf *bytes.Buffer) {
 	pages.Put(buf)
 }
 
+// htmlType is writeHTML's Content-Type value, shared read-only by every
+// answer (net/http and Gin replace a header's slice, never write into it).
+var htmlType = []string{"text/html; charset=utf-8"}
+
 // writeHTML writes a whole page in one write, with its length.
 func writeHTML(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h["Content-Type"] = htmlType
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Status(status)
 	_, _ = c.Writer.Write(body) // a client that went away is not our error
