@@ -162,3 +162,60 @@ func appendRFC3339Millis(b []byte, t time.Time) []byte {
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b[:n+prefixLen], b[n+prefixLen+1:]...) // drop the 4th digit
 }
+
+// requestLines is the handler under log when log is the app's chain,
+// LogHandler over a LogWriter's Handler over NewTextHandler (main builds
+// it so): Logger then writes an Info request line itself, the line that
+// chain would write, without building a slog.Record for it. nil for any
+// other handler: the line goes through log.
+func requestLines(log *slog.Logger) *textHandler {
+	lh, ok := log.Handler().(logHandler)
+	if !ok {
+		return nil
+	}
+	fh, ok := lh.next.(flushHandler)
+	if !ok {
+		return nil
+	}
+	th, _ := fh.next.(*textHandler)
+	return th
+}
+
+// requestLine writes the request line at Info, as
+// log.LogAttrs(ctx, slog.LevelInfo, "request", ...) through the chain
+// would (TestRequestLineIsWhatTheChainWrites).
+func (h *textHandler) requestLine(t time.Time, method, path, route string, status int, took time.Duration, ip, requestID string) error {
+	bp := lineBufs.Get().(*[]byte)
+	b := appendRequestLine((*bp)[:0], t, method, path, route, status, took, ip, requestID)
+	_, err := h.w.Write(b)
+	if cap(b) <= 16<<10 {
+		*bp = b
+		lineBufs.Put(bp)
+	}
+	return err
+}
+
+// appendRequestLine is the request line's text: what Handle writes for
+// the record Logger logs, with the request_id LogHandler adds (none when
+// requestID is "").
+func appendRequestLine(b []byte, t time.Time, method, path, route string, status int, took time.Duration, ip, requestID string) []byte {
+	b = append(b, "time="...)
+	b = appendRFC3339Millis(b, t.Round(0))
+	b = append(b, " level=INFO msg=request method="...)
+	b = appendTextString(b, method)
+	b = append(b, " path="...)
+	b = appendTextString(b, path)
+	b = append(b, " route="...)
+	b = appendTextString(b, route)
+	b = append(b, " status="...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, " took="...)
+	b = append(b, took.String()...)
+	b = append(b, " ip="...)
+	b = appendTextString(b, ip)
+	if requestID != "" {
+		b = append(b, " request_id="...)
+		b = appendTextString(b, requestID)
+	}
+	return append(b, '\n')
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,31 @@ func TestTextHandlerWithReplaceAttrOrSourceIsSlogs(t *testing.T) {
 			t.Errorf("opts %+v: not slog's TextHandler", opts)
 		}
 		lw.Close()
+	}
+}
+
+// TestRequestLineThroughTheAppsLogChain: with the log chain main builds,
+// a page view and a form post each write one request line in slog's text
+// format, with the request's id (its X-Request-ID), the route and the
+// status.
+func TestRequestLineThroughTheAppsLogChain(t *testing.T) {
+	out := &sink{}
+	lw := web.NewLogWriter(out, 1<<20, time.Hour)
+	defer lw.Close()
+	e := newEnv(t, envOptions{logs: web.LogHandler(lw.Handler(web.NewTextHandler(lw, nil)))})
+	id := e.createCheckout("log-line")
+	r := e.browser().fetch(e.app.URL + "/c/" + id)
+	if r.status != http.StatusOK {
+		t.Fatalf("page: %d", r.status)
+	}
+	if err := lw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := out.get()
+	want := regexp.MustCompile(`(?m)^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) level=INFO msg=request method=GET path=/c/` +
+		regexp.QuoteMeta(id) + ` route=/c/:id status=200 took=[0-9.]+[µnm]?s ip=127\.0\.0\.1 request_id=` +
+		regexp.QuoteMeta(r.header.Get("X-Request-ID")) + `$`)
+	if r.header.Get("X-Request-ID") == "" || len(want.FindAllString(text, -1)) != 1 {
+		t.Fatalf("want one request line for GET /c/%s with request_id %q in:\n%s", id, r.header.Get("X-Request-ID"), text)
 	}
 }
