@@ -66,11 +66,15 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 	h.render(c, status, templates.CheckoutView(v))
 }
 
-// stkPhone fills the M-Pesa number: what the customer just typed, else the
-// last number tried, else the checkout's phone.
+// stkPhone fills the M-Pesa number: what the customer just typed (a form
+// posted back with an error; a GET has no form body, and Gin would parse
+// the query to find none), else the last number tried, else the
+// checkout's phone.
 func stkPhone(c *gin.Context, co *payments.CheckoutPage) string {
-	if p := c.PostForm("phone"); p != "" {
-		return p
+	if c.Request.Method == http.MethodPost {
+		if p := c.PostForm("phone"); p != "" {
+			return p
+		}
 	}
 	if p := co.LastPhone; p != "" {
 		return payments.LocalPhone(p)

@@ -65,10 +65,12 @@ func page(c *gin.Context, title string) templates.Page {
 
 // formPage is page for a page with a form: it carries the CSRF token, which
 // starts the customer session (its cookie) if the browser has none. Pages
-// without a form leave the session alone.
+// without a form leave the session alone. The token is masked here, afresh
+// for this answer (reqctx.MaskCSRF: a compressed page must not leak it), once
+// for all the page's forms.
 func formPage(c *gin.Context, title string) templates.Page {
 	p := page(c, title)
-	p.CSRF = reqctx.CSRF(c)
+	p.CSRF = reqctx.MaskCSRF(reqctx.CSRF(c))
 	return p
 }
 
@@ -107,10 +109,14 @@ func putPage(buf *bytes.Buffer) {
 	pages.Put(buf)
 }
 
+// htmlType is writeHTML's Content-Type value, shared read-only by every
+// answer (net/http and Gin replace a header's slice, never write into it).
+var htmlType = []string{"text/html; charset=utf-8"}
+
 // writeHTML writes a whole page in one write, with its length.
 func writeHTML(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h["Content-Type"] = htmlType
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Status(status)
 	_, _ = c.Writer.Write(body) // a client that went away is not our error

@@ -12,7 +12,12 @@ import (
 // leak the token through its length however much attacker-chosen text sits
 // next to it (BREACH). UnmaskCSRF gives the token back.
 func MaskCSRF(token string) string {
-	b := make([]byte, 2*len(token))
+	var buf [128]byte // a session token (43 bytes) and its pad fit: no allocation but the answer
+	b := buf[:0]
+	if 2*len(token) > len(buf) {
+		b = make([]byte, 0, 2*len(token))
+	}
+	b = b[:2*len(token)]
 	pad, masked := b[:len(token)], b[len(token):]
 	rand.Read(pad) // never fails: the runtime stops the program if it cannot read
 	subtle.XORBytes(masked, []byte(token), pad)

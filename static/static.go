@@ -28,11 +28,21 @@ var FS embed.FS
 // URL("app.css") is /static/app.0123456789.css. A file that is not
 // fingerprinted (the licence) keeps its plain path.
 func URL(name string) string {
-	if f, ok := fingerprinted[name]; ok {
-		return "/static/" + f
+	if u, ok := urls[name]; ok {
+		return u
 	}
 	return "/static/" + name
 }
+
+// urls are URL's answers for the fingerprinted assets, made once: every
+// page links three of them on every view.
+var urls = func() map[string]string {
+	m := make(map[string]string, len(fingerprinted))
+	for name, f := range fingerprinted {
+		m[name] = "/static/" + f
+	}
+	return m
+}()
 
 // Resolve maps a file name requested under /static/ to the file to serve.
 // immutable is true when the name is the asset's current fingerprinted

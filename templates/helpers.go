@@ -1,12 +1,28 @@
 package templates
 
 import (
+	"context"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
 )
+
+// escaped is a string written as HTML text, escaped exactly as templ
+// escapes { s } (templ.EscapeString). @escaped(s) in the pages shown on every view
+// (the checkout page, its partials, the layout) writes what { s } writes
+// without templ's fmt.Sprint of each value (two allocations an expression,
+// about a tenth of a checkout page view's allocations). Attributes keep
+// { s }: a component cannot go there.
+type escaped string
+
+// Render writes s escaped.
+func (s escaped) Render(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, templ.EscapeString(string(s)))
+	return err
+}
 
 // appName ends every page title.
 const appName = "Checkout"

@@ -25,9 +25,12 @@ var (
 	cssHref = static.URL("app.css")
 )
 
-var testPage = Page{Title: "Pay Duka La Mama", Nonce: testNonce, CSRF: testCSRF, RequestID: "req-42"}
+// testMasked is testCSRF masked, as the handlers put it in Page.CSRF.
+var testMasked = reqctx.MaskCSRF(testCSRF)
 
-var testAdmin = AdminPage{Page: Page{Title: "Orders", Nonce: testNonce, CSRF: testCSRF}, AdminEmail: "admin@example.com"}
+var testPage = Page{Title: "Pay Duka La Mama", Nonce: testNonce, CSRF: testMasked, RequestID: "req-42"}
+
+var testAdmin = AdminPage{Page: Page{Title: "Orders", Nonce: testNonce, CSRF: testMasked}, AdminEmail: "admin@example.com"}
 
 var testSummary = Summary{
 	ID:           "co_7Hq2",
@@ -102,10 +105,11 @@ func assertPostForms(t *testing.T, doc *goquery.Document, want int) {
 			t.Errorf("POST form %q: %d csrf_token inputs, want 1", f.AttrOr("action", ""), tok.Length())
 			return
 		}
-		// The token is masked (BREACH): never the bare token, and it
-		// unmasks to the session's.
-		if v := tok.AttrOr("value", ""); v == testCSRF || reqctx.UnmaskCSRF(v) != testCSRF {
-			t.Errorf("POST form %q: csrf_token = %q, want %q masked", f.AttrOr("action", ""), v, testCSRF)
+		// The page's token as the handlers masked it (BREACH: never the
+		// bare token), the same in every form of the answer, unmasking to
+		// the session's.
+		if v := tok.AttrOr("value", ""); v != testMasked || reqctx.UnmaskCSRF(v) != testCSRF {
+			t.Errorf("POST form %q: csrf_token = %q, want %q (%q masked)", f.AttrOr("action", ""), v, testMasked, testCSRF)
 		}
 	})
 	if got != want {
@@ -843,4 +847,27 @@ func TestValuesAreEscaped(t *testing.T) {
 			t.Errorf("javascript: URL rendered: %q", a.AttrOr("href", ""))
 		}
 	})
+}
+
+// TestEscapedWritesWhatAnExpressionWrites: @escaped(s) writes exactly what
+// templ writes for { s } in text (the notice page's text is one such
+// expression), and it reads back as s: no markup gets through.
+func TestEscapedWritesWhatAnExpressionWrites(t *testing.T) {
+	for _, s := range []string{"", "Duka La Mama", `<script>alert("x")</script>`, "Tom & Jerry's", "a\"b'c<d>e&f", "KES 1,500.00 · ü"} {
+		var got bytes.Buffer
+		if err := escaped(s).Render(context.Background(), &got); err != nil {
+			t.Fatal(err)
+		}
+		_, page := render(t, NoticeView(NoticePage{Page: testPage, Heading: "h", Text: s}))
+		if !strings.Contains(page, ">"+got.String()+"<") {
+			t.Errorf("escaped(%q) = %q, not what { } wrote in the notice page:\n%s", s, got.String(), page)
+		}
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader("<p>" + got.String() + "</p>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := doc.Find("p").Text(); text != s {
+			t.Errorf("escaped(%q) reads back as %q", s, text)
+		}
+	}
 }

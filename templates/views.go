@@ -14,7 +14,9 @@ type Page struct {
 	Title string
 	// Nonce is the request's CSP nonce, set on every <script>.
 	Nonce string
-	// CSRF is the synchronizer token put in every POST form as csrf_token.
+	// CSRF is the synchronizer token, masked for this answer
+	// (reqctx.MaskCSRF, once for all its forms), put as it is in every
+	// POST form as csrf_token. Never the bare token.
 	CSRF string
 	// RequestID is shown on error pages so a customer can quote it.
 	RequestID string

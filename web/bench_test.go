@@ -124,6 +124,49 @@ func BenchmarkCheckoutPage(b *testing.B) {
 	})
 }
 
+// BenchmarkCheckoutPageReturning is GET /c/{id} of an open checkout by a
+// browser that has its customer cookie already, as make bench's clients
+// after their first view: the page view as customers repeat it.
+func BenchmarkCheckoutPageReturning(b *testing.B) {
+	a := newBenchApp(b)
+	id := a.checkout(b, "bench-page-returning")
+	first := httptest.NewRecorder()
+	a.engine.ServeHTTP(first, httptest.NewRequest(http.MethodGet, "/c/"+id, nil))
+	cookies := first.Result().Cookies()
+	if first.Code != http.StatusOK || len(cookies) == 0 {
+		b.Fatalf("first view: %d, cookies %v", first.Code, cookies)
+	}
+	view := func() int {
+		r := httptest.NewRequest(http.MethodGet, "/c/"+id, nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		a.engine.ServeHTTP(w, r)
+		return w.Code
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if code := view(); code != http.StatusOK {
+				b.Fatalf("GET /c/%s: %d", id, code)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(16) // 32 clients on 2 cores
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if code := view(); code != http.StatusOK {
+					b.Errorf("GET /c/%s: %d", id, code)
+					return
+				}
+			}
+		})
+	})
+}
+
 // BenchmarkPesapalIPN is a verified Pesapal IPN that pays a checkout: the
 // IPN, the status query to the simulator on loopback, the transition and
 // its outbox row (the merchant has a webhook URL). Each iteration pays a different checkout, prepared (its

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"checkout/reqctx"
 )
 
@@ -65,5 +67,44 @@ func TestPagesWithoutAFormStartNoSession(t *testing.T) {
 	// token under the mask stays the same.
 	if reqctx.UnmaskCSRF(csrfToken(again.page)) != reqctx.UnmaskCSRF(csrfToken(first.page)) {
 		t.Fatalf("token changed from %q to %q between two views", csrfToken(first.page), csrfToken(again.page))
+	}
+}
+
+// TestCheckoutPageFormsCarryOneMaskedTokenPerAnswer: the checkout page's
+// forms (method choice, M-Pesa prompt, cancel) carry the session's token
+// masked once for the answer, the same value in each, never the bare
+// token; the next answer carries a new mask of the same token.
+func TestCheckoutPageFormsCarryOneMaskedTokenPerAnswer(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	status, obj := e.api(http.MethodPost, "/api/v1/checkouts", `{"amount": "500", "currency": "KES", "reference": "mask-once",
+		"description": "Sugar", "customer": {"email": "a@example.com"}, "cancel_url": "https://shop.example/cart"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, obj)
+	}
+	b := e.browser()
+	tokens := func(p page) []string {
+		var got []string
+		p.doc.Find(`form[method="post"]`).Each(func(_ int, f *goquery.Selection) {
+			got = append(got, f.Find(`input[name="csrf_token"]`).AttrOr("value", ""))
+		})
+		return got
+	}
+	first := b.get(e.app.URL + "/c/" + obj["id"].(string))
+	again := b.get(e.app.URL + "/c/" + obj["id"].(string))
+	one, two := tokens(first), tokens(again)
+	if len(one) != 3 || len(two) != 3 {
+		t.Fatalf("POST forms: %d and %d, want 3 (method choice, M-Pesa prompt, cancel)", len(one), len(two))
+	}
+	session := reqctx.UnmaskCSRF(one[0])
+	if session == "" || session == one[0] {
+		t.Fatalf("token %q: not masked", one[0])
+	}
+	for i := range 3 {
+		if one[i] != one[0] || two[i] != two[0] {
+			t.Fatalf("the forms of one answer carry different tokens: %q, %q", one, two)
+		}
+	}
+	if two[0] == one[0] || reqctx.UnmaskCSRF(two[0]) != session {
+		t.Fatalf("second answer's token %q: want a new mask of the session's token (first %q)", two[0], one[0])
 	}
 }

@@ -99,10 +99,11 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	}
 	// Log lines are buffered (one request line per request would be one
 	// write each) and flushed within logFlushEvery, at once from Warn up,
-	// and when run returns.
+	// and when run returns. They are slog's text lines, the request line
+	// formatted faster (web.NewTextHandler).
 	lw := web.NewLogWriter(os.Stderr, 64<<10, logFlushEvery)
 	defer lw.Close()
-	log := slog.New(web.LogHandler(lw.Handler(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	log := slog.New(web.LogHandler(lw.Handler(web.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	slog.SetDefault(log)
 
 	st, err := store.Open(ctx, cfg.DB, store.Options{Now: opt.Now})
