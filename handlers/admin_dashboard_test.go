@@ -3,6 +3,9 @@ package handlers
 import (
 	"testing"
 	"time"
+
+	"checkout/payments"
+	"checkout/templates"
 )
 
 func TestOrdersURLCarriesTheListParameters(t *testing.T) {
@@ -55,6 +58,37 @@ func TestGroupedWritesThousandsSeparators(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 246533: "246,533", 1234567: "1,234,567", -1500: "-1,500"} {
 		if got := grouped(n); got != want {
 			t.Errorf("grouped(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDashboardPageOfNothingSaysNoCheckoutsAndDrawsHairlines(t *testing.T) {
+	eat := time.FixedZone("EAT", 3*60*60)
+	start := time.Date(2026, 3, 4, 0, 0, 0, 0, eat)
+	d := &payments.Dashboard{Period: payments.Period7d, FirstDay: "2026-03-04", LastDay: "2026-03-10",
+		Start: start, End: start.AddDate(0, 0, 7), ChartCurrency: "KES"}
+	for i := range 7 {
+		day := start.AddDate(0, 0, i)
+		d.Chart = append(d.Chart, payments.ChartBar{Start: day, Day: day.Format(time.DateOnly)})
+	}
+	v := dashboardPage(templates.AdminPage{}, d)
+	if len(v.Paid) != 1 || v.Paid[0].Value != "KES 0.00" ||
+		v.Paid[0].URL != "/admin/orders?paid_from=2026-03-04&paid_to=2026-03-10&status=paid" {
+		t.Errorf("amount paid %+v", v.Paid)
+	}
+	if v.Conversion.Value != "no checkouts" || v.Conversion.Note != "" || v.Conversion.URL != "/admin/orders?from=2026-03-04&to=2026-03-10" {
+		t.Errorf("conversion %+v", v.Conversion)
+	}
+	if v.AvgTimeToPay.Value != "none paid" || v.PaidCount.Value != "0" {
+		t.Errorf("average time to pay %+v, number paid %+v", v.AvgTimeToPay, v.PaidCount)
+	}
+	if len(v.Chart.Bars) != 7 || v.Chart.MaxLabel != "" || v.Chart.Desc != "7 bars. Total KES 0.00. Nothing was paid." {
+		t.Fatalf("chart: %d bars, max %q, desc %q", len(v.Chart.Bars), v.Chart.MaxLabel, v.Chart.Desc)
+	}
+	for i, b := range v.Chart.Bars {
+		day := start.AddDate(0, 0, i).Format(time.DateOnly)
+		if b.Height != "1.0" || b.URL != "/admin/orders?paid_from="+day+"&paid_to="+day+"&status=paid" {
+			t.Errorf("bar %d: height %s, link %s", i, b.Height, b.URL)
 		}
 	}
 }

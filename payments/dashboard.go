@@ -3,7 +3,7 @@ package payments
 import (
 	"cmp"
 	"context"
-	"fmt"
+	"errors"
 	"slices"
 	"time"
 
@@ -21,7 +21,7 @@ const (
 var Periods = []string{PeriodToday, Period7d, Period30d}
 
 // ErrPeriod: the dashboard was asked for a period it does not know.
-var ErrPeriod = fmt.Errorf("unknown period: choose one of %v", Periods)
+var ErrPeriod = errors.New("unknown dashboard period (today, 7d or 30d)")
 
 // StaleAfter is how long an attempt may stay pending before the dashboard
 // counts it as stale (the orders list's stale=1).

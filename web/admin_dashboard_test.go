@@ -104,8 +104,10 @@ func TestDashboardFiguresLinkToTheirOrdersAndTheChartHasABarPerDay(t *testing.T)
 				t.Errorf("current period link %q", cur.AttrOr("href", ""))
 			}
 			svg := p.doc.Find("svg.chart-svg")
-			if svg.Length() != 1 || svg.AttrOr("role", "") != "img" || svg.AttrOr("aria-labelledby", "") != "chart-title chart-desc" {
-				t.Fatalf("chart svg: %d, role %q, labelled by %q", svg.Length(), svg.AttrOr("role", ""), svg.AttrOr("aria-labelledby", ""))
+			if svg.Length() != 1 || svg.AttrOr("role", "") != "group" || svg.AttrOr("aria-labelledby", "") != "chart-title" ||
+				svg.AttrOr("aria-describedby", "") != "chart-desc" {
+				t.Fatalf("chart svg: %d, role %q, labelled by %q, described by %q", svg.Length(), svg.AttrOr("role", ""),
+					svg.AttrOr("aria-labelledby", ""), svg.AttrOr("aria-describedby", ""))
 			}
 			if title := svg.Find("title#chart-title").Text(); !strings.HasPrefix(title, "Amount paid per ") {
 				t.Errorf("chart title %q", title)
