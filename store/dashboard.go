@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -73,44 +74,54 @@ type DashboardFigures struct {
 
 // The dashboard's queries. Each one walks an index of migration 13 that
 // holds every column it reads, so none of them touches the tables' rows,
-// and none sorts: at a million orders a GROUP BY over a month of paid
-// checkouts (a quarter of a million rows) costs SQLite more in its sort than
-// in reading them. So the paid checkouts' index leads with (status,
-// currency, method, provider): the few pairs of method and provider that
-// ever were paid are found by skipping from one to the next
-// (dashNextGroupSQL), and each pair's sums per bucket are a range of that
-// index (dashPaidSQL). No date function either: the buckets are ranges
-// computed by the caller, so the SQL reads the same on both databases but
-// for paid_at - created_at (paySecondsExpr).
+// and none sorts a period's paid checkouts: at a million orders a GROUP BY
+// over a month of them (a quarter of a million rows) costs SQLite more in
+// its sort than in reading them. So the paid checkouts' index leads with
+// (currency, method, provider): the few kinds of paid checkout are found by
+// skipping from one to the next (dashNext*SQL), and each kind's bucket is
+// a range of that index (dashPaidSQL). No date function either: the
+// buckets are ranges computed by the caller, so the SQL reads the same on
+// both databases but for paid_at - created_at (dashSQL).
+//
+// The indexes are partial (status 'paid', 'failed', written as literals
+// so that the query implies the index's WHERE). SQLite, with no ANALYZE
+// statistics, prefers the equality of the older (status, ...) indexes to
+// them, so the queries name their index there (INDEXED BY, which fails
+// rather than scans should the index not serve); PostgreSQL's planner has
+// statistics and picks them itself. dashSQL fills in {{paid_index}} and
+// {{failed_index}}, the hints.
 const (
 	// The next kind of paid checkout after (currency, method, provider):
-	// one seek each, an equality and a range on the index. (A row value
-	// comparison, (currency, method, provider) > (?, ?, ?), makes SQLite
-	// seek on the currency only and read the rest.)
-	dashNextProviderSQL = `SELECT currency, method, provider FROM checkouts
+	// one seek each. (A row value comparison, (currency, method,
+	// provider) > (?, ?, ?), makes SQLite seek on the currency only and
+	// read the rest.)
+	dashNextProviderSQL = `SELECT currency, method, provider FROM checkouts{{paid_index}}
 		WHERE status = 'paid' AND currency = ? AND method = ? AND provider > ?
 		ORDER BY provider LIMIT 1`
-	dashNextMethodSQL = `SELECT currency, method, provider FROM checkouts
+	dashNextMethodSQL = `SELECT currency, method, provider FROM checkouts{{paid_index}}
 		WHERE status = 'paid' AND currency = ? AND method > ?
 		ORDER BY method, provider LIMIT 1`
-	dashNextCurrencySQL = `SELECT currency, method, provider FROM checkouts
+	dashNextCurrencySQL = `SELECT currency, method, provider FROM checkouts{{paid_index}}
 		WHERE status = 'paid' AND currency > ?
 		ORDER BY currency, method, provider LIMIT 1`
-	// Created counts those of them created in [from, to) (the last two
+	// Created counts those of them created in [from, to) (the first two
 	// parameters): with the checkouts paid at or after the period's end
 	// (none, for a period that ends now), they are the period's orders
 	// now paid, since an order is paid after it is created.
-	dashPaidSQL = `SELECT COUNT(*) AS count, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(%s), 0) AS pay_seconds,
+	// {{pay_seconds}} is paid_at - created_at in seconds.
+	dashPaidSQL = `SELECT COUNT(*) AS count, COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM({{pay_seconds}}), 0) AS pay_seconds,
 		COALESCE(SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END), 0) AS created
-		FROM checkouts WHERE status = 'paid' AND currency = ? AND method = ? AND provider = ?
+		FROM checkouts{{paid_index}} WHERE status = 'paid' AND currency = ? AND method = ? AND provider = ?
 		AND paid_at >= ? AND paid_at < ?`
-	dashPaidLaterSQL = `SELECT COUNT(*) FROM checkouts
+	dashPaidLaterSQL = `SELECT COUNT(*) FROM checkouts{{paid_index}}
 		WHERE status = 'paid' AND currency = ? AND method = ? AND provider = ?
 		AND paid_at >= ? AND created_at >= ? AND created_at < ?`
 	dashCreatedSQL  = `SELECT COUNT(*) FROM checkouts WHERE created_at >= ? AND created_at < ?`
-	dashFailuresSQL = `SELECT message, COUNT(*) AS count FROM attempts
+	dashFailuresSQL = `SELECT message, COUNT(*) AS count FROM attempts{{failed_index}}
 		WHERE status = 'failed' AND created_at >= ? AND created_at < ?
 		GROUP BY message ORDER BY count DESC, message LIMIT ?`
+	// Pending attempts are few (those under way, and those held for
+	// review): the (status, next_check_at) index finds them.
 	dashStaleSQL  = `SELECT COUNT(*) FROM attempts WHERE status = 'pending' AND created_at < ?`
 	dashReviewSQL = `SELECT COUNT(*) FROM checkouts WHERE review`
 	// Only deliveries that were tried say anything about the endpoint; a
@@ -121,14 +132,22 @@ const (
 		ORDER BY m.name, m.id`
 )
 
-// paySecondsExpr is paid_at - created_at in seconds, in the dialect's
-// words.
-func paySecondsExpr(db *gorm.DB) string {
+// dashSQL fills in a dashboard query's dialect parts: the index hints and
+// paid_at - created_at in seconds.
+func dashSQL(db *gorm.DB, query string) string {
 	if isPostgres(db) {
-		return "CAST(EXTRACT(EPOCH FROM (paid_at - created_at)) AS DOUBLE PRECISION)"
+		return pgDash.Replace(query)
 	}
-	return "(julianday(paid_at) - julianday(created_at)) * 86400.0"
+	return sqliteDash.Replace(query)
 }
+
+var (
+	sqliteDash = strings.NewReplacer("{{paid_index}}", " INDEXED BY idx_checkouts_paid",
+		"{{failed_index}}", " INDEXED BY idx_attempts_failed",
+		"{{pay_seconds}}", "(julianday(paid_at) - julianday(created_at)) * 86400.0")
+	pgDash = strings.NewReplacer("{{paid_index}}", "", "{{failed_index}}", "",
+		"{{pay_seconds}}", "CAST(EXTRACT(EPOCH FROM (paid_at - created_at)) AS DOUBLE PRECISION)")
+)
 
 // paidKey is one currency, method and provider of paid checkouts.
 type paidKey struct {
@@ -142,9 +161,9 @@ func (s *Store) nextPaidKey(db *gorm.DB, k paidKey) (next paidKey, ok bool, err 
 		sql  string
 		args []any
 	}{
-		{dashNextProviderSQL, []any{k.Currency, k.Method, k.Provider}},
-		{dashNextMethodSQL, []any{k.Currency, k.Method}},
-		{dashNextCurrencySQL, []any{k.Currency}},
+		{dashSQL(db, dashNextProviderSQL), []any{k.Currency, k.Method, k.Provider}},
+		{dashSQL(db, dashNextMethodSQL), []any{k.Currency, k.Method}},
+		{dashSQL(db, dashNextCurrencySQL), []any{k.Currency}},
 	} {
 		var rows []paidKey
 		if err := db.Raw(q.sql, q.args...).Scan(&rows).Error; err != nil {
@@ -174,7 +193,7 @@ func (s *Store) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardFigu
 	}
 	from, to := bounds[0], bounds[len(bounds)-1]
 	f := &DashboardFigures{}
-	paidSQL := fmt.Sprintf(dashPaidSQL, paySecondsExpr(db))
+	paidSQL := dashSQL(db, dashPaidSQL)
 	var key paidKey
 	for {
 		next, ok, err := s.nextPaidKey(db, key)
@@ -201,7 +220,7 @@ func (s *Store) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardFigu
 			}
 		}
 		var later int64
-		if err := db.Raw(dashPaidLaterSQL, key.Currency, key.Method, key.Provider, to, from, to).Scan(&later).Error; err != nil {
+		if err := db.Raw(dashSQL(db, dashPaidLaterSQL), key.Currency, key.Method, key.Provider, to, from, to).Scan(&later).Error; err != nil {
 			return nil, fmt.Errorf("store: dashboard: created and paid checkouts: %w", err)
 		}
 		f.CreatedPaid += later
@@ -209,7 +228,7 @@ func (s *Store) Dashboard(ctx context.Context, q DashboardQuery) (*DashboardFigu
 	if err := db.Raw(dashCreatedSQL, from, to).Scan(&f.Created).Error; err != nil {
 		return nil, fmt.Errorf("store: dashboard: created checkouts: %w", err)
 	}
-	if err := db.Raw(dashFailuresSQL, from, to, q.TopFailures).Scan(&f.Failures).Error; err != nil {
+	if err := db.Raw(dashSQL(db, dashFailuresSQL), from, to, q.TopFailures).Scan(&f.Failures).Error; err != nil {
 		return nil, fmt.Errorf("store: dashboard: failure reasons: %w", err)
 	}
 	if err := db.Raw(dashStaleSQL, q.StaleBefore.UTC()).Scan(&f.StaleAttempts).Error; err != nil {
