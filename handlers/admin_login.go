@@ -58,7 +58,7 @@ func (h *Handlers) Login(c *gin.Context) {
 		return
 	}
 	h.log.InfoContext(c.Request.Context(), "admin logged in", "admin", email)
-	c.Redirect(http.StatusSeeOther, "/admin/orders")
+	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
 // loginWait answers a login the service refused before checking the

@@ -183,9 +183,6 @@ type receiptFacts struct {
 // page does.
 var mailMethodLabels = map[string]string{MethodPesapal: "Pesapal", MethodPokeaPay: "PokeaPay", MethodSTK: "M-Pesa"}
 
-// eat is East Africa Time (UTC+3, no daylight saving), the customers'
-// clock.
-var eat = time.FixedZone("EAT", 3*60*60)
 
 // receiptMail renders a paid checkout's receipt email for d.
 func (s *Service) receiptMail(d *store.EmailDelivery, co *store.CheckoutPage) (gateway.Mail, error) {

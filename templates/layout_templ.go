@@ -227,7 +227,7 @@ func AdminLayout(p AdminPage, content templ.Component) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<header class=\"admin-bar\"><nav class=\"admin-nav\" aria-label=\"Admin\"><span class=\"brand\">Checkout admin</span> <a href=\"/admin/orders\">Orders</a> <a href=\"/admin/links\">Payment links</a> <a href=\"/admin/deliveries\">Deliveries</a> <a href=\"/admin/webhooks\">Webhooks</a></nav><form method=\"post\" action=\"/admin/logout\" class=\"logout\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<header class=\"admin-bar\"><nav class=\"admin-nav\" aria-label=\"Admin\"><span class=\"brand\">Checkout admin</span> <a href=\"/admin\">Dashboard</a> <a href=\"/admin/orders\">Orders</a> <a href=\"/admin/links\">Payment links</a> <a href=\"/admin/deliveries\">Deliveries</a> <a href=\"/admin/webhooks\">Webhooks</a></nav><form method=\"post\" action=\"/admin/logout\" class=\"logout\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -329,3 +329,78 @@ type WebhooksPage struct {
 	// AllowPrivate says loopback and private addresses are accepted.
 	AllowPrivate bool
 }
+
+// DashboardPage is the admin dashboard (/admin): one period's figures,
+// each a link to the orders behind it, and a chart of the amounts paid.
+type DashboardPage struct {
+	AdminPage
+	// Periods are the period switch's links; Range names the period's
+	// days.
+	Periods []PeriodLink
+	Range   string
+
+	// Paid is the amount paid, one figure per currency.
+	Paid                                []Figure
+	PaidCount, Conversion, AvgTimeToPay Figure
+	ByMethod, ByProvider                []SplitRow
+	Failures                            []FailureRow
+	Stale, Review, FailingWebhooks      Figure
+	// FailingNames names the merchants whose endpoints fail.
+	FailingNames string
+	Chart        Chart
+}
+
+// PeriodLink is one choice of the dashboard's period switch.
+type PeriodLink struct {
+	Label, URL string
+	Current    bool
+}
+
+// Figure is one number of the dashboard, with the link to its orders and
+// an optional line under it.
+type Figure struct {
+	Label, Value, Note, URL string
+}
+
+// SplitRow is what was paid with one method or through one provider (Key).
+type SplitRow struct {
+	Key    string
+	Count  string
+	Amount string
+	URL    string
+}
+
+// FailureRow is one failure reason and how many attempts failed with it.
+type FailureRow struct {
+	Message string
+	Count   string
+	URL     string
+}
+
+// Chart is the dashboard's bar chart, drawn as inline SVG in a
+// Width x Height box of its own units; bars stand on BaseY. Title and Desc
+// are its text alternative, Rows the same figures as a table.
+type Chart struct {
+	Title, Desc   string
+	Width, Height int
+	BaseY         int
+	MaxLabel      string
+	Bars          []ChartBar
+	Rows          []ChartRow
+}
+
+// ChartBar is one bar (a link to its orders), with its label under the
+// axis when Tick is set. Coordinates are written out, in the chart's units.
+type ChartBar struct {
+	X, Y, Width, Height string
+	Label, URL          string
+	Tick, TickX         string
+}
+
+// ChartRow is one bar's figures, for the table under the chart.
+type ChartRow struct {
+	Name   string
+	Count  string
+	Amount string
+	URL    string
+}

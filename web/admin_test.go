@@ -228,6 +228,8 @@ func TestAdminPagesWithoutSessionRedirectToLogin(t *testing.T) {
 		// page) but no admin session, like one whose session timed out.
 		withToken bool
 	}{
+		{"dashboard", http.MethodGet, "/admin", false},
+		{"dashboard, 30 days", http.MethodGet, "/admin?period=30d", false},
 		{"orders", http.MethodGet, "/admin/orders", false},
 		{"order", http.MethodGet, "/admin/orders/" + id, false},
 		{"recheck", http.MethodPost, "/admin/orders/" + id + "/recheck", false},
@@ -269,8 +271,8 @@ func TestAdminLoginWithRightPasswordRenewsSessionAndSetsStrictCookie(t *testing.
 	b := e.browser()
 	form, r := e.login(b, "  OPS@Example.com ", adminPassword) // emails are matched trimmed and case-insensitively
 
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/orders" {
-		t.Fatalf("login: %d to %q, want 303 to /admin/orders", r.status, r.header.Get("Location"))
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin" {
+		t.Fatalf("login: %d to %q, want 303 to /admin (the dashboard)", r.status, r.header.Get("Location"))
 	}
 	c := r.cookie(adminCookie)
 	if c == nil {

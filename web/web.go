@@ -148,7 +148,6 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	api.POST("/payment_links/:id/deactivate", h.DeactivatePaymentLink)
 
 	// Admin.
-	r.GET("/admin", pageLimit, func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/orders") })
 	login := r.Group("/admin", admin, pageLimit)
 	login.Use(forms...)
 	login.GET("/login", h.LoginPage)
@@ -159,6 +158,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad := r.Group("/admin", admin, pageLimit)
 	ad.Use(sess.RequireAdmin(h))
 	ad.Use(forms...)
+	ad.GET("", h.Dashboard)
 	ad.POST("/logout", h.Logout)
 	ad.GET("/orders", h.Orders)
 	ad.GET("/orders/:id", h.Order)
