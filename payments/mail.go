@@ -183,7 +183,6 @@ type receiptFacts struct {
 // page does.
 var mailMethodLabels = map[string]string{MethodPesapal: "Pesapal", MethodPokeaPay: "PokeaPay", MethodSTK: "M-Pesa"}
 
-
 // receiptMail renders a paid checkout's receipt email for d.
 func (s *Service) receiptMail(d *store.EmailDelivery, co *store.CheckoutPage) (gateway.Mail, error) {
 	f := receiptFacts{Merchant: co.MerchantName, Amount: money.Display(co.Currency, money.Amount(co.Amount)),
