@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"time"
 
 	"checkout/store"
 )
@@ -108,21 +109,86 @@ func (s *Service) MerchantWebhooks(ctx context.Context) ([]MerchantWebhook, erro
 // Ping reports whether the database answers (the readiness check).
 func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }
 
-// OrderFilter narrows the admin's order list: a status, a method, and a
-// search for one checkout id, merchant reference, phone or receipt. After
-// is the id of the last row of the previous page.
+// OrderFilter narrows the admin's order list and its CSV export; the
+// fields set are combined with AND (see store.OrderFilter). Times bound
+// created_at and paid_at as From <= t < To; the handler turns the admin's
+// calendar days (Africa/Nairobi) into them. After is the id of the last
+// row of the previous page.
 type OrderFilter struct {
-	Status, Method, Q, After string
-	Limit                    int
+	Status, Method, Provider string
+	// Q is a search: a prefix of an id, reference, receipt or email (any
+	// case), a phone however it is written, or a part of the name.
+	Q                      string
+	CreatedFrom, CreatedTo time.Time
+	PaidFrom, PaidTo       time.Time
+	Link                   string
+	Review, Stale          bool
+	Failure                string
+	After                  string
+	Limit                  int
 }
 
-// ListOrders returns one page of checkouts, newest first, and whether more
-// follow. A search that is a phone number matches however it was written.
-func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+// AllProviders lists every provider an order can be paid through, in the
+// order the admin's filter offers them.
+var AllProviders = []string{ProviderPesapal, ProviderPokeaPay, "pochipay"}
+
+// ErrSearchTooBroad: a search text is the start of more than SearchCap
+// orders' ids, references, receipts or emails; the admin types more of it.
+var ErrSearchTooBroad = store.ErrSearchTooBroad
+
+// SearchCap is the most orders a search may match (see ErrSearchTooBroad).
+const SearchCap = store.SearchCap
+
+// StaleAfter is how long an attempt stays pending before the "stale"
+// filter counts it.
+const StaleAfter = store.StaleAfter
+
+// storeFilter is f in the store's terms: a search that is a phone number
+// matches however it was written.
+func (f OrderFilter) storeFilter() store.OrderFilter {
 	phone, err := NormalizePhone(f.Q)
 	if err != nil {
 		phone = ""
 	}
-	return s.st.ListCheckouts(ctx, store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Q: f.Q, Phone: phone,
-		After: f.After, Limit: f.Limit})
+	return store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Provider: f.Provider, Q: f.Q,
+		Phone: phone, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, PaidFrom: f.PaidFrom, PaidTo: f.PaidTo,
+		Link: f.Link, Review: f.Review, Stale: f.Stale, Failure: f.Failure, After: f.After, Limit: f.Limit}
+}
+
+// ListOrders returns one page of checkouts, newest first, and whether more
+// follow. A search that is a phone number matches however it is written.
+func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+	return s.st.ListCheckouts(ctx, f.storeFilter())
+}
+
+// exportBatch is how many checkouts EachOrder reads at a time.
+const exportBatch = 200
+
+// EachOrder hands fn every checkout the filter selects (f.After and
+// f.Limit aside), newest first, a batch at a time: each batch is one
+// keyset page read after fn returned, so memory stays the size of a batch
+// however many orders match, and rows reach fn while later ones are still
+// unread. It stops at fn's first error, or when ctx ends (the query in
+// flight with it).
+func (s *Service) EachOrder(ctx context.Context, f OrderFilter, fn func([]Checkout) error) error {
+	sf := f.storeFilter()
+	sf.After, sf.Limit = "", exportBatch
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rows, more, err := s.st.ListCheckouts(ctx, sf)
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		if !more || len(rows) == 0 {
+			return nil
+		}
+		sf.After = rows[len(rows)-1].ID
+	}
 }
