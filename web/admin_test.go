@@ -229,6 +229,8 @@ func TestAdminPagesWithoutSessionRedirectToLogin(t *testing.T) {
 		withToken bool
 	}{
 		{"orders", http.MethodGet, "/admin/orders", false},
+		{"orders csv", http.MethodGet, "/admin/orders.csv", false},
+		{"orders csv with filters", http.MethodGet, "/admin/orders.csv?status=paid&from=2025-03-01", false},
 		{"order", http.MethodGet, "/admin/orders/" + id, false},
 		{"recheck", http.MethodPost, "/admin/orders/" + id + "/recheck", false},
 		{"logout", http.MethodPost, "/admin/logout", false},
