@@ -46,16 +46,13 @@ func (h *Handlers) Orders(c *gin.Context) {
 	}
 	after := c.Query("after")
 	f.After, f.Limit = after, ordersPerPage
-	rows, more, err := h.svc.ListOrders(c.Request.Context(), f)
-	if errors.Is(err, payments.ErrSearchTooBroad) {
-		v.FieldErrors["q"] = searchTooBroad
-		h.render(c, http.StatusUnprocessableEntity, templates.OrdersView(v))
-		return
-	}
+	pg, err := h.svc.OrdersPage(c.Request.Context(), f)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	rows, more := pg.Rows, pg.More
+	v.SearchNote = broadSearchNote(pg.Broad, f.Q)
 	for _, co := range rows {
 		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
 			CreatedAt: co.CreatedAt.In(nairobi).Format("2 Jan 2006 15:04"), Reference: co.Reference, Description: co.Description,
@@ -74,8 +71,24 @@ func (h *Handlers) Orders(c *gin.Context) {
 	h.render(c, http.StatusOK, templates.OrdersView(v))
 }
 
-var searchTooBroad = fmt.Sprintf("More than %s orders start with this: type more of it, or add a filter.",
-	groupThousands(payments.SearchCap))
+// broadSearchNote tells the admin which fields the search left out for
+// matching too many orders ("" when none).
+func broadSearchNote(broad []string, q string) string {
+	if len(broad) == 0 {
+		return ""
+	}
+	names := map[string]string{"id": "ids", "reference": "references", "receipt": "receipts", "email": "emails"}
+	var fields []string
+	for _, b := range broad {
+		fields = append(fields, names[b])
+	}
+	list := strings.Join(fields, ", ")
+	if n := len(fields); n > 1 {
+		list = strings.Join(fields[:n-1], ", ") + " or " + fields[n-1]
+	}
+	return fmt.Sprintf("More than %s %s start with “%s”, so those are not searched: type more of it to find them.",
+		groupThousands(payments.SearchCap), list, q)
+}
 
 // dayLayout is how the filter's dates are written (an HTML date input's
 // value).

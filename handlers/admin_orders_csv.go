@@ -82,9 +82,6 @@ func (h *Handlers) OrdersCSV(c *gin.Context) {
 		}
 		w.Flush()
 		c.Writer.Flush()
-	case !started && errors.Is(err, payments.ErrSearchTooBroad):
-		errs["q"] = searchTooBroad
-		h.ordersCSVRefused(c, shown, errs)
 	case !started:
 		h.fail(c, err)
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):

@@ -132,11 +132,14 @@ type OrderFilter struct {
 // order the admin's filter offers them.
 var AllProviders = []string{ProviderPesapal, ProviderPokeaPay, "pochipay"}
 
-// ErrSearchTooBroad: a search text is the start of more than SearchCap
-// orders' ids, references, receipts or emails; the admin types more of it.
-var ErrSearchTooBroad = store.ErrSearchTooBroad
+// OrderPage is one page of the admin's list: its rows, whether more
+// follow, and the search's fields left out because their prefix matched
+// more than SearchCap orders (Broad: "id", "reference", "receipt",
+// "email").
+type OrderPage = store.OrderPage
 
-// SearchCap is the most orders a search may match (see ErrSearchTooBroad).
+// SearchCap is the most orders one prefix of a search may match and still
+// be searched (see OrderPage.Broad).
 const SearchCap = store.SearchCap
 
 // StaleAfter is how long an attempt stays pending before the "stale"
@@ -159,6 +162,12 @@ func (f OrderFilter) storeFilter() store.OrderFilter {
 // follow. A search that is a phone number matches however it is written.
 func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
 	return s.st.ListCheckouts(ctx, f.storeFilter())
+}
+
+// OrdersPage is ListOrders with the search's fields left out for being
+// too broad, for the admin's list to say so.
+func (s *Service) OrdersPage(ctx context.Context, f OrderFilter) (OrderPage, error) {
+	return s.st.ListOrders(ctx, f.storeFilter())
 }
 
 // exportBatch is how many checkouts EachOrder reads at a time.

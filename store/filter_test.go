@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -213,25 +212,43 @@ func TestListCheckoutsSearchFindsPrefixesEmailsPhonesAndNames(t *testing.T) {
 }
 
 // TestListCheckoutsSearchBounds: a prefix of more orders than the cap is
-// refused (the admin types more), and the customer name is looked for
-// only in the nameScan orders below the page's start.
+// left out of the search (the page says which), a failure of more
+// attempts than the cap gives the same answer by another plan, and the
+// customer name is looked for only in the nameScan orders below the
+// page's start.
 func TestListCheckoutsSearchBounds(t *testing.T) {
 	s, clk := newTestEnv(t)
 	f := newFilterFixture(t, s, clk)
 	s.search = searchLimits{cap: 6, nameScan: 3}
 	ctx := context.Background()
 
-	if _, _, err := s.ListCheckouts(ctx, OrderFilter{Q: "chk_"}); !errors.Is(err, ErrSearchTooBroad) {
-		t.Errorf("7 ids match with a cap of 6: err = %v, want ErrSearchTooBroad", err)
+	// Seven ids start with chk_: the id lookup is left out, and said so.
+	p, err := s.ListOrders(ctx, OrderFilter{Q: "chk_"})
+	if err != nil || len(p.Rows) != 0 || !slices.Equal(p.Broad, []string{"id"}) {
+		t.Errorf("7 ids match with a cap of 6: rows %v, broad %v, %v; want none and [id]", checkoutIDs(p.Rows), p.Broad, err)
 	}
-	got, _, err := s.ListCheckouts(ctx, OrderFilter{Q: "ORD-0"})
-	if err != nil || !slices.Equal(checkoutIDs(got), checkoutIDs([]*Checkout{f.c3, f.c2, f.c1, f.b1, f.a2, f.a1})) {
-		t.Errorf("6 references match with a cap of 6: %v, %v", checkoutIDs(got), err)
+	// ORD-0 and an email's start: the references are under the cap, the
+	// emails too; every arm kept.
+	p, err = s.ListOrders(ctx, OrderFilter{Q: "ORD-0"})
+	if err != nil || p.Broad != nil || !slices.Equal(checkoutIDs(p.Rows), checkoutIDs([]*Checkout{f.c3, f.c2, f.c1, f.b1, f.a2, f.a1})) {
+		t.Errorf("6 references match with a cap of 6: %v, broad %v, %v", checkoutIDs(p.Rows), p.Broad, err)
 	}
+	// A failure of more attempts than the cap is tested row by row: the
+	// same answer.
+	s.search.cap = 1
+	p, err = s.ListOrders(ctx, OrderFilter{Failure: "Request cancelled by user."})
+	if err != nil || !slices.Equal(checkoutIDs(p.Rows), []string{f.c2.ID, f.a2.ID}) {
+		t.Errorf("a common failure: %v, %v; want [c2 a2]", checkoutIDs(p.Rows), err)
+	}
+	p, err = s.ListOrders(ctx, OrderFilter{Failure: "Request cancelled by user.", CreatedFrom: f.day2, Provider: "pesapal"})
+	if err != nil || !slices.Equal(checkoutIDs(p.Rows), []string{f.c2.ID}) {
+		t.Errorf("a common failure from day 2 at Pesapal: %v, %v; want [c2]", checkoutIDs(p.Rows), err)
+	}
+	s.search.cap = 6
 	// The three newest are c3, c2, c1: only c1's name is seen on the
 	// first page ("anjiru" is no email's start, so only names match it);
 	// a page starting below b1 sees a2 and a1.
-	got, _, err = s.ListCheckouts(ctx, OrderFilter{Q: "anjiru"})
+	got, _, err := s.ListCheckouts(ctx, OrderFilter{Q: "anjiru"})
 	if err != nil || !slices.Equal(checkoutIDs(got), []string{f.c1.ID}) {
 		t.Errorf("name in the 3 newest: %v, %v; want [c1]", checkoutIDs(got), err)
 	}

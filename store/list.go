@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,9 +50,12 @@ type OrderFilter struct {
 // "stale" filter (and the dashboard) counts it.
 const StaleAfter = 10 * time.Minute
 
-// SearchCap is the most orders a search's indexed arms may match: a
-// prefix matching more (a single letter, "ORD-") gives ErrSearchTooBroad
-// rather than a query that reads a large part of the table.
+// SearchCap is the most orders one prefix of a search may match and
+// still be looked up by its index: a prefix matching more (one letter,
+// "ORD-", a common first name as the start of emails) is left out of the
+// search, and the page says so (OrderPage.Broad), rather than reading a
+// large part of the table. It is also where the failure filter switches
+// from listing the failed attempts' checkouts to testing each row.
 const SearchCap = 5000
 
 // NameScan is how many orders, newest first from the page's start, a
@@ -61,10 +63,6 @@ const SearchCap = 5000
 // cannot use a B-tree index, so it is bounded instead of scanning the
 // whole table.
 const NameScan = 20_000
-
-// ErrSearchTooBroad: the search text is the start of more than SearchCap
-// ids, references, receipts or emails.
-var ErrSearchTooBroad = errors.New("store: search matches too many orders")
 
 // idSkew is how far a checkout's id time (NewID, in payments) may be from
 // its created_at (set in the store a moment later): date filters turn into
@@ -78,28 +76,52 @@ const idSkew = time.Minute
 // so it walks a bounded id range instead of the whole table.
 const paidWithin = 7 * 24 * time.Hour
 
+// OrderPage is one page of the admin's list.
+type OrderPage struct {
+	Rows []Checkout
+	// More: rows follow this page (the next starts after its last row).
+	More bool
+	// Broad names the search's fields ("id", "reference", "receipt",
+	// "email") whose prefix matched more than SearchCap orders and were
+	// left out of the search.
+	Broad []string
+}
+
 // ListCheckouts returns one page of checkouts, newest first, and whether
-// more follow. It uses keyset pagination on the time-ordered id, so the cost
-// of a page does not grow with how far the admin has paged. A search that
-// would match more than SearchCap orders gives ErrSearchTooBroad.
+// more follow (ListOrders, without the note on a broad search).
 func (s *Store) ListCheckouts(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+	p, err := s.ListOrders(ctx, f)
+	return p.Rows, p.More, err
+}
+
+// ListOrders returns one page of checkouts, newest first. It uses keyset
+// pagination on the time-ordered id, so the cost of a page does not grow
+// with how far the admin has paged. It first counts, up to SearchCap+1,
+// what each prefix of the search and the failure filter match (planList),
+// and builds the page query from that.
+func (s *Store) ListOrders(ctx context.Context, f OrderFilter) (OrderPage, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
 	db := s.r.WithContext(ctx)
-	lim := s.search.orDefaults()
-	if err := checkSearch(db, f, lim.cap); err != nil {
-		return nil, false, err
+	plan, err := planList(db, f, s.search.orDefaults())
+	if err != nil {
+		return OrderPage{}, err
 	}
 	var rows []Checkout
-	if err := listQuery(db, f, s.now(), lim.nameScan).Find(&rows).Error; err != nil {
-		return nil, false, fmt.Errorf("store: list checkouts: %w", err)
+	if err := listQuery(db, f, s.now(), plan).Find(&rows).Error; err != nil {
+		return OrderPage{}, fmt.Errorf("store: list checkouts: %w", err)
 	}
-	more := len(rows) > f.Limit
-	if more {
-		rows = rows[:f.Limit]
+	p := OrderPage{Rows: rows, More: len(rows) > f.Limit}
+	if p.More {
+		p.Rows = rows[:f.Limit]
 	}
-	return rows, more, nil
+	for _, field := range []string{"id", "reference", "receipt", "email"} {
+		if plan.broad[field] {
+			p.Broad = append(p.Broad, field)
+		}
+	}
+	return p, nil
 }
 
 // searchLimits are SearchCap and NameScan, lowered in tests.
@@ -109,22 +131,69 @@ func (l searchLimits) orDefaults() searchLimits {
 	return searchLimits{cap: cmp.Or(l.cap, SearchCap), nameScan: cmp.Or(l.nameScan, NameScan)}
 }
 
-// checkSearch counts, up to limit+1, the orders the search's indexed arms
-// match, and refuses a search that matches more.
-func checkSearch(db *gorm.DB, f OrderFilter, limit int) error {
-	arms, args := searchArms(db, f, 0)
-	if arms == "" {
-		return nil
+// listPlan is what the page query is built from besides the filter.
+type listPlan struct {
+	// nameScan bounds the customer name arm of a search (0: no name arm).
+	nameScan int
+	// broad holds the search's prefix fields that match more than the
+	// cap: left out.
+	broad map[string]bool
+	// denseFailure: more than the cap of attempts failed with f.Failure,
+	// so the page tests each row it walks (EXISTS, by the attempts'
+	// checkout index) instead of reading every such attempt first; with so
+	// many, a page fills after a few thousand rows.
+	denseFailure bool
+}
+
+// planList counts, each up to lim.cap+1 entries of its index, what the
+// search's prefixes and the failure filter match, in one statement.
+func planList(db *gorm.DB, f OrderFilter, lim searchLimits) (listPlan, error) {
+	plan := listPlan{nameScan: lim.nameScan, broad: map[string]bool{}}
+	var names, counts []string
+	var args []any
+	if strings.TrimSpace(f.Q) != "" {
+		for _, a := range prefixArms(db, f) {
+			names = append(names, a.field)
+			counts = append(counts, "(SELECT COUNT(*) FROM ("+a.sql+" LIMIT ?) n)")
+			args = append(args, append(a.args, lim.cap+1)...)
+		}
 	}
-	var n int64
-	err := db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM ("+arms+") m LIMIT ?) n", append(args, limit+1)...).Scan(&n).Error
+	if f.Failure != "" {
+		sql, a := failureIDs(f)
+		names = append(names, "failure")
+		counts = append(counts, "(SELECT COUNT(*) FROM ("+sql+" LIMIT ?) n)")
+		args = append(args, append(a, lim.cap+1)...)
+	}
+	if len(counts) == 0 {
+		return plan, nil
+	}
+	rows, err := db.Raw("SELECT "+strings.Join(counts, ", "), args...).Rows()
 	if err != nil {
-		return fmt.Errorf("store: list checkouts: count search: %w", err)
+		return plan, fmt.Errorf("store: list checkouts: count matches: %w", err)
 	}
-	if n > int64(limit) {
-		return fmt.Errorf("store: search %q: %w", strings.TrimSpace(f.Q), ErrSearchTooBroad)
+	defer rows.Close()
+	n := make([]int64, len(counts))
+	dest := make([]any, len(n))
+	for i := range n {
+		dest[i] = &n[i]
 	}
-	return nil
+	if !rows.Next() {
+		return plan, fmt.Errorf("store: list checkouts: count matches: no row: %w", rows.Err())
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return plan, fmt.Errorf("store: list checkouts: count matches: %w", err)
+	}
+	for i, name := range names {
+		if n[i] <= int64(lim.cap) {
+			continue
+		}
+		if name == "failure" {
+			plan.denseFailure = true
+		} else {
+			plan.broad[name] = true
+		}
+	}
+	return plan, rows.Err()
 }
 
 // listQuery builds the page query of ListCheckouts (f.Limit already set):
@@ -134,7 +203,7 @@ func checkSearch(db *gorm.DB, f OrderFilter, limit int) error {
 // Every filter is served by an index that ends in id, or turns into a
 // range of the time-ordered id, or is a list of ids read from an index of
 // attempts: each page walks an index newest first, without sorting.
-func listQuery(db *gorm.DB, f OrderFilter, now time.Time, nameScan int) *gorm.DB {
+func listQuery(db *gorm.DB, f OrderFilter, now time.Time, plan listPlan) *gorm.DB {
 	q := db.Model(&Checkout{})
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
@@ -175,10 +244,15 @@ func listQuery(db *gorm.DB, f OrderFilter, now time.Time, nameScan int) *gorm.DB
 			AttemptPending, now.Add(-StaleAfter).UTC(), since)
 	}
 	if f.Failure != "" {
-		q = q.Where("id IN (SELECT checkout_id FROM attempts WHERE status = ? AND message = ? AND created_at >= ?)",
-			AttemptFailed, f.Failure, since)
+		if plan.denseFailure {
+			q = q.Where("EXISTS (SELECT 1 FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.status = ? AND attempts.message = ?)",
+				AttemptFailed, f.Failure)
+		} else {
+			sql, args := failureIDs(f)
+			q = q.Where("id IN ("+sql+")", args...)
+		}
 	}
-	if arms, args := searchArms(db, f, nameScan); arms != "" {
+	if arms, args := searchArms(db, f, plan); arms != "" {
 		// Each arm is looked up in its own index and the matching ids
 		// drive the outer query. Written as one OR, SQLite either merges
 		// the indexes and then sorts, or, with another filter, walks
@@ -191,17 +265,43 @@ func listQuery(db *gorm.DB, f OrderFilter, now time.Time, nameScan int) *gorm.DB
 	return q.Order("id DESC").Limit(f.Limit + 1)
 }
 
+// searchArm is one lookup of a search: the ids it matches, by one index.
+type searchArm struct {
+	// field is what the admin typed the start of (OrderPage.Broad).
+	field string
+	sql   string
+	args  []any
+}
+
+// prefixArms are the search's prefix lookups: ranges (col >= p AND col <
+// p + U+10FFFF), which a B-tree index serves on both databases; LIKE 'p%'
+// does not use SQLite's indexes by default. On PostgreSQL the comparisons
+// are made in the "C" collation, byte order like SQLite's, with indexes of
+// their own (migration 12): in a language collation a range is not a
+// prefix ("INV-10" < "INV1" < "INV-2"). Emails are compared in lower case:
+// the index is on lower(customer_email).
+func prefixArms(db *gorm.DB, f OrderFilter) []searchArm {
+	term := strings.TrimSpace(f.Q)
+	arm := func(field, table, col, expr, p string) searchArm {
+		e := collateC(db, expr)
+		return searchArm{field, fmt.Sprintf("SELECT %s FROM %s WHERE %s >= ? AND %s < ?", col, table, e, e),
+			[]any{p, p + "\U0010FFFF"}}
+	}
+	return []searchArm{
+		arm("id", "checkouts", "id", "id", term),
+		arm("reference", "checkouts", "id", "reference", term),
+		arm("receipt", "checkouts", "id", "receipt", term),
+		arm("receipt", "attempts", "checkout_id", "receipt", term),
+		arm("email", "checkouts", "id", "lower(customer_email)", strings.ToLower(term)),
+	}
+}
+
 // searchArms returns the UNION ALL of the id lists a search matches, and
-// its arguments ("" when there is no search). nameScan > 0 adds the
-// customer name arm, which reads at most nameScan rows below the page's
-// start.
-//
-// Prefixes are ranges (col >= p AND col < p + U+10FFFF), which a B-tree
-// index serves on both databases; LIKE 'p%' does not use SQLite's indexes
-// by default. On PostgreSQL the comparisons are made in the "C" collation,
-// byte order like SQLite's, with indexes of their own (migration 12): in a
-// language collation a range is not a prefix ("INV-10" < "INV1" < "INV-2").
-func searchArms(db *gorm.DB, f OrderFilter, nameScan int) (string, []any) {
+// its arguments ("" when there is no search): the prefix arms not too
+// broad (plan.broad), the phones exactly, and, when plan.nameScan > 0 and
+// the text has a letter, the customer names containing it among the
+// plan.nameScan orders below the page's start.
+func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 	term := strings.TrimSpace(f.Q)
 	if term == "" {
 		return "", nil
@@ -212,19 +312,11 @@ func searchArms(db *gorm.DB, f OrderFilter, nameScan int) (string, []any) {
 		arms = append(arms, sql)
 		args = append(args, a...)
 	}
-	lo, hi := term, term+"\U0010FFFF"
-	prefix := func(table, col, expr string) {
-		e := collateC(db, expr)
-		add(fmt.Sprintf("SELECT %s FROM %s WHERE %s >= ? AND %s < ?", col, table, e, e), lo, hi)
+	for _, a := range prefixArms(db, f) {
+		if !plan.broad[a.field] {
+			add(a.sql, a.args...)
+		}
 	}
-	prefix("checkouts", "id", "id")
-	prefix("checkouts", "id", "reference")
-	prefix("checkouts", "id", "receipt")
-	prefix("attempts", "checkout_id", "receipt")
-	// Emails are compared in lower case: the index is on lower(email).
-	low := strings.ToLower(term)
-	email := collateC(db, "lower(customer_email)")
-	add(fmt.Sprintf("SELECT id FROM checkouts WHERE %s >= ? AND %s < ?", email, email), low, low+"\U0010FFFF")
 	add("SELECT id FROM checkouts WHERE customer_phone = ?", term)
 	if f.Phone != "" && f.Phone != term {
 		add("SELECT id FROM checkouts WHERE customer_phone = ?", f.Phone)
@@ -234,16 +326,30 @@ func searchArms(db *gorm.DB, f OrderFilter, nameScan int) (string, []any) {
 		phone = term
 	}
 	add("SELECT checkout_id FROM attempts WHERE phone = ?", phone)
-	if nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 {
+	if plan.nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 {
 		like := "%" + likeEscaper.Replace(strings.ToLower(term)) + "%"
 		below, belowArg := "", []any{}
 		if f.After != "" {
 			below, belowArg = "WHERE id < ? ", []any{f.After}
 		}
 		add("SELECT id FROM (SELECT id, customer_name FROM checkouts "+below+"ORDER BY id DESC LIMIT ?) recent "+
-			`WHERE lower(customer_name) LIKE ? ESCAPE '\'`, append(belowArg, nameScan, like)...)
+			`WHERE lower(customer_name) LIKE ? ESCAPE '\'`, append(belowArg, plan.nameScan, like)...)
 	}
 	return strings.Join(arms, "\n\t\tUNION ALL "), args
+}
+
+// failureIDs is the checkouts with an attempt failed with f.Failure, as
+// an id list for IN. An attempt starts after its checkout is created and
+// before it expires (at most a day later; paidWithin is wider still), so
+// created date bounds narrow the attempts read.
+func failureIDs(f OrderFilter) (string, []any) {
+	sql := "SELECT checkout_id FROM attempts WHERE status = ? AND message = ? AND created_at >= ?"
+	args := []any{AttemptFailed, f.Failure, f.CreatedFrom.UTC()}
+	if !f.CreatedTo.IsZero() {
+		sql += " AND created_at < ?"
+		args = append(args, f.CreatedTo.Add(paidWithin).UTC())
+	}
+	return sql, args
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -281,9 +281,10 @@ var migrations = []migration{
 	// The admin's filters and search (store/list.go). Provider and review
 	// walk (column, id) indexes newest first like status and method; the
 	// stale and failure filters read their checkout ids from attempts by
-	// (status, created_at) and (status, message, created_at); an email is
-	// searched by the prefix of its lower-case form. Date filters need no
-	// index: they are ranges of the time-ordered id.
+	// (status, created_at) and (status, message, created_at), or test each
+	// order by (checkout_id, status, message) when a failure is common; an
+	// email is searched by the prefix of its lower-case form. Date filters
+	// need no index: they are ranges of the time-ordered id.
 	{12, "order filter and search indexes", orderSearchIndexes},
 }
 
@@ -303,6 +304,9 @@ func orderSearchIndexes(tx *gorm.DB) error {
 		`CREATE INDEX idx_checkouts_email_lower ON checkouts ((lower(customer_email))` + c + `)`,
 		`CREATE INDEX idx_attempts_status_created ON attempts (status, created_at)`,
 		`CREATE INDEX idx_attempts_status_message_created ON attempts (status, message, created_at)`,
+		// A failure message most attempts share is tested per order, by
+		// this one (see listPlan.denseFailure).
+		`CREATE INDEX idx_attempts_checkout_status_message ON attempts (checkout_id, status, message)`,
 	}
 	if isPostgres(tx) {
 		stmts = append(stmts,

@@ -795,8 +795,16 @@ func TestOrdersViewIssue12Filters(t *testing.T) {
 		t.Errorf("CSV link = %q", text(a))
 	}
 
+	if doc.Find(".search-note").Length() != 0 {
+		t.Error("a search note without one")
+	}
+
 	v.Filter.Failure = "Request cancelled by user."
+	v.SearchNote = "More than 5,000 references start with “ORD-”."
 	doc, _ = render(t, OrdersView(v))
+	if got := text(doc.Find(`.search-note[role="status"]`)); got != v.SearchNote {
+		t.Errorf("search note = %q", got)
+	}
 	if got := doc.Find(`input[name="failure"]`).AttrOr("value", ""); got != v.Filter.Failure {
 		t.Errorf("failure = %q", got)
 	}

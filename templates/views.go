@@ -229,6 +229,8 @@ type OrdersPage struct {
 	Statuses, MethodKeys, ProviderKeys []string
 	// CSVURL downloads every order the filters select ("" hides the link).
 	CSVURL string
+	// SearchNote says which fields a broad search left out ("" hides it).
+	SearchNote string
 
 	Rows []OrderRow
 	// NextURL and FirstURL are the paging links; "" hides each.

@@ -339,66 +339,19 @@ func TestAdminOrdersCSVStreamsTenThousandOrdersAsItReadsThem(t *testing.T) {
 	if last[0] != oldest || last[10] != "Renamed While Streaming" {
 		t.Errorf("the oldest row is %s named %q: the export read it before sending the first rows", last[0], last[10])
 	}
-	t.Run("a prefix of more orders than the search takes is 422", func(t *testing.T) {
-		for _, path := range []string{"/admin/orders", "/admin/orders.csv"} {
-			p := b.get(e.app.URL + path + "?q=ORD-")
-			if p.status != http.StatusUnprocessableEntity || p.doc.Find("#f-q").AttrOr("aria-invalid", "") != "true" {
-				t.Errorf("%s?q=ORD-: %d, want 422 with the search marked", path, p.status)
-			}
+	t.Run("a prefix of more orders than the search takes is left out, and said so", func(t *testing.T) {
+		p := b.get(e.app.URL + "/admin/orders?q=ORD-")
+		note := strings.TrimSpace(p.doc.Find(".search-note").Text())
+		if p.status != http.StatusOK || len(orderIDs(p)) != 0 || !strings.Contains(note, "references") || !strings.Contains(note, "“ORD-”") {
+			t.Errorf("q=ORD-: %d, %d rows, note %q; want 200, none, a note naming references", p.status, len(orderIDs(p)), note)
+		}
+		_, recs, _ := getCSV(t, b, e.app.URL+"/admin/orders.csv?q=ORD-")
+		if len(recs) != 1 {
+			t.Errorf("the CSV of q=ORD-: %d records, want the header alone", len(recs))
+		}
+		one := b.get(e.app.URL + "/admin/orders?q=ORD-000012")
+		if one.status != http.StatusOK || len(orderIDs(one)) != 10 || one.doc.Find(".search-note").Length() != 0 {
+			t.Errorf("q=ORD-000012: %d, %d rows; want the 10 orders ORD-0000120..129 and no note", one.status, len(orderIDs(one)))
 		}
 	})
-}
-
-// TestAdminOrdersCSVRunsTwoExportsAtATime: while two exports are under
-// way a third is told to come back (429 with Retry-After); they all work
-// once the first ones are done.
-func TestAdminOrdersCSVRunsTwoExportsAtATime(t *testing.T) {
-	started := make(chan struct{}, 2)
-	release := make(chan struct{})
-	e := newEnv(t, envOptions{wrap: func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/admin/orders.csv" || r.URL.Query().Get("hold") == "" {
-				h.ServeHTTP(w, r)
-				return
-			}
-			h.ServeHTTP(&flushWatch{ResponseWriter: w, first: func([]byte) {
-				started <- struct{}{}
-				<-release
-			}}, r)
-		})
-	}})
-	b := e.adminBrowser()
-	e.createCheckout("order-1")
-	var wg sync.WaitGroup
-	statuses := make([]int, 2)
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := b.c.Get(e.app.URL + "/admin/orders.csv?hold=1")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				t.Error(err)
-			}
-			statuses[i] = resp.StatusCode
-		}()
-	}
-	<-started
-	<-started
-	third := b.noFollow().fetch(e.app.URL + "/admin/orders.csv")
-	close(release)
-	wg.Wait()
-	if third.status != http.StatusTooManyRequests || third.header.Get("Retry-After") == "" {
-		t.Errorf("a third export at once: %d, Retry-After %q; want 429 with Retry-After", third.status, third.header.Get("Retry-After"))
-	}
-	if !slices.Equal(statuses, []int{http.StatusOK, http.StatusOK}) {
-		t.Errorf("the two exports answered %v", statuses)
-	}
-	if _, recs, _ := getCSV(t, b, e.app.URL+"/admin/orders.csv"); len(recs) != 2 {
-		t.Errorf("an export after the others: %d records, want 2", len(recs))
-	}
 }
