@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"checkout/store"
+	"checkout/web"
 )
 
 var (
@@ -254,9 +255,12 @@ type flushWatch struct {
 	before  bytes.Buffer
 	flushed bool
 	first   func(written []byte)
+	// lines counts the line ends written in all.
+	lines int
 }
 
 func (w *flushWatch) Write(p []byte) (int, error) {
+	w.lines += bytes.Count(p, []byte("\n"))
 	if !w.flushed {
 		w.before.Write(p)
 	}
@@ -354,4 +358,62 @@ func TestAdminOrdersCSVStreamsTenThousandOrdersAsItReadsThem(t *testing.T) {
 			t.Errorf("q=ORD-000012: %d, %d rows; want the 10 orders ORD-0000120..129 and no note", one.status, len(orderIDs(one)))
 		}
 	})
+}
+
+// TestAdminOrdersCSVStopsWhenTheClientGoesAway: a download abandoned after
+// its first batch ends the export (the request's context ends the next
+// query), quietly, and frees its slot.
+func TestAdminOrdersCSVStopsWhenTheClientGoesAway(t *testing.T) {
+	logs := newRecords()
+	served := make(chan int, 1) // lines written in all when the handler returned
+	var mu sync.Mutex
+	var cancelClient context.CancelFunc
+	e := newEnv(t, envOptions{logs: web.LogHandler(logs), wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("leave") == "" {
+				h.ServeHTTP(w, r)
+				return
+			}
+			fw := &flushWatch{ResponseWriter: w}
+			fw.first = func([]byte) {
+				// The client hangs up at the first batch; the handler
+				// goes on once the server has seen it go.
+				mu.Lock()
+				cancelClient()
+				mu.Unlock()
+				<-r.Context().Done()
+			}
+			h.ServeHTTP(fw, r)
+			served <- fw.lines
+		})
+	}})
+	b := e.adminBrowser()
+	if _, err := e.store.Seed(context.Background(), store.SeedOptions{Orders: 1000, MerchantID: "default", Seed: 3,
+		End: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mu.Lock()
+	cancelClient = cancel
+	mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.app.URL+"/admin/orders.csv?leave=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := b.c.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body) // ends with the cancel
+		resp.Body.Close()
+	}
+	if lines := <-served; lines == 0 || lines > 300 {
+		t.Errorf("%d lines written in all, want the header and the first batch (the export goes on after the client left)", lines)
+	}
+	if got := logs.find("orders export failed"); len(got) != 0 {
+		t.Errorf("a download the client abandoned was logged as a failure: %v", got)
+	}
+	// Both slots are free again.
+	for range 2 {
+		if _, recs, _ := getCSV(t, b, e.app.URL+"/admin/orders.csv"); len(recs) != 1001 {
+			t.Fatalf("an export after the abandoned one: %d records, want 1001", len(recs))
+		}
+	}
 }
