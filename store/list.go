@@ -299,8 +299,8 @@ func prefixArms(db *gorm.DB, f OrderFilter) []searchArm {
 // searchArms returns the UNION ALL of the id lists a search matches, and
 // its arguments ("" when there is no search): the prefix arms not too
 // broad (plan.broad), the phones exactly, and, when plan.nameScan > 0 and
-// the text has a letter, the customer names containing it among the
-// plan.nameScan orders below the page's start.
+// the text has letters and no digit, the customer names containing it
+// among the plan.nameScan orders below the page's start.
 func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 	term := strings.TrimSpace(f.Q)
 	if term == "" {
@@ -326,7 +326,9 @@ func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 		phone = term
 	}
 	add("SELECT checkout_id FROM attempts WHERE phone = ?", phone)
-	if plan.nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 {
+	// Names have letters and no digits; ids, references, receipts and
+	// phones have digits: they skip the name scan and its cost.
+	if plan.nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 && strings.IndexFunc(term, isDigit) < 0 {
 		like := "%" + likeEscaper.Replace(strings.ToLower(term)) + "%"
 		below, belowArg := "", []any{}
 		if f.After != "" {
@@ -353,6 +355,8 @@ func failureIDs(f OrderFilter) (string, []any) {
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127 }
 
