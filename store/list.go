@@ -178,7 +178,10 @@ func planList(db *gorm.DB, f OrderFilter, lim searchLimits) (listPlan, error) {
 		dest[i] = &n[i]
 	}
 	if !rows.Next() {
-		return plan, fmt.Errorf("store: list checkouts: count matches: no row: %w", rows.Err())
+		if err := rows.Err(); err != nil {
+			return plan, fmt.Errorf("store: list checkouts: count matches: %w", err)
+		}
+		return plan, fmt.Errorf("store: list checkouts: count matches: no row")
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return plan, fmt.Errorf("store: list checkouts: count matches: %w", err)
