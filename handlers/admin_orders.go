@@ -51,8 +51,13 @@ func (h *Handlers) Orders(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	rows, more := pg.Rows, pg.More
+	rows := pg.Rows
 	v.SearchNote = broadSearchNote(pg.Broad, f.Q)
+	if pg.NameWindow {
+		v.SearchNote = strings.TrimSpace(v.SearchNote + " " + fmt.Sprintf(
+			"Names are searched %s orders at a time, newest first: “Next page” looks further back.",
+			groupThousands(payments.NameScan)))
+	}
 	for _, co := range rows {
 		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
 			CreatedAt: co.CreatedAt.In(nairobi).Format("2 Jan 2006 15:04"), Reference: co.Reference, Description: co.Description,
@@ -64,8 +69,8 @@ func (h *Handlers) Orders(c *gin.Context) {
 	if after != "" {
 		v.FirstURL = "/admin/orders?" + q.Encode()
 	}
-	if more && len(rows) > 0 {
-		q.Set("after", rows[len(rows)-1].ID)
+	if pg.More && pg.Next != "" {
+		q.Set("after", pg.Next)
 		v.NextURL = "/admin/orders?" + q.Encode()
 	}
 	h.render(c, http.StatusOK, templates.OrdersView(v))

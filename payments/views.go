@@ -133,14 +133,18 @@ type OrderFilter struct {
 var AllProviders = []string{ProviderPesapal, ProviderPokeaPay, "pochipay"}
 
 // OrderPage is one page of the admin's list: its rows, whether more
-// follow, and the search's fields left out because their prefix matched
-// more than SearchCap orders (Broad: "id", "reference", "receipt",
-// "email").
+// follow and where the next page starts (Next), whether a name search
+// covered only part of the orders (NameWindow), and the search's fields
+// left out because their prefix matched more than SearchCap orders (Broad:
+// "id", "reference", "receipt", "email").
 type OrderPage = store.OrderPage
 
 // SearchCap is the most orders one prefix of a search may match and still
 // be searched (see OrderPage.Broad).
 const SearchCap = store.SearchCap
+
+// NameScan is how many orders one page of a name search covers.
+const NameScan = store.NameScan
 
 // StaleAfter is how long an attempt stays pending before the "stale"
 // filter counts it.
@@ -186,18 +190,20 @@ func (s *Service) EachOrder(ctx context.Context, f OrderFilter, fn func([]Checko
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rows, more, err := s.st.ListCheckouts(ctx, sf)
+		p, err := s.st.ListOrders(ctx, sf)
 		if err != nil {
 			return err
 		}
-		if len(rows) > 0 {
-			if err := fn(rows); err != nil {
+		if len(p.Rows) > 0 {
+			if err := fn(p.Rows); err != nil {
 				return err
 			}
 		}
-		if !more || len(rows) == 0 {
+		// A name search's batch may be empty while older orders remain
+		// (store.OrderPage.NameWindow): Next goes on below it.
+		if !p.More || p.Next == "" {
 			return nil
 		}
-		sf.After = rows[len(rows)-1].ID
+		sf.After = p.Next
 	}
 }

@@ -59,9 +59,9 @@ const StaleAfter = 10 * time.Minute
 const SearchCap = 5000
 
 // NameScan is how many orders, newest first from the page's start, a
-// search reads for a customer name containing the text: a "contains"
-// cannot use a B-tree index, so it is bounded instead of scanning the
-// whole table.
+// page of a name search covers: a "contains" cannot use a B-tree index, so
+// each page reads at most this many names, and the next page goes on
+// below them (OrderPage.NameWindow).
 const NameScan = 20_000
 
 // idSkew is how far a checkout's id time (NewID, in payments) may be from
@@ -79,8 +79,16 @@ const paidWithin = 7 * 24 * time.Hour
 // OrderPage is one page of the admin's list.
 type OrderPage struct {
 	Rows []Checkout
-	// More: rows follow this page (the next starts after its last row).
+	// More: rows may follow this page; the next page starts after Next.
 	More bool
+	// Next is the After of the next page: the page's last row, or, for a
+	// name search (NameWindow), the oldest order the page looked at.
+	Next string
+	// NameWindow: the search looked for names, which it does NameScan
+	// orders at a time: this page covers the orders from After down to
+	// Next only, and may hold fewer rows than the limit (none) while
+	// older orders remain.
+	NameWindow bool
 	// Broad names the search's fields ("id", "reference", "receipt",
 	// "email") whose prefix matched more than SearchCap orders and were
 	// left out of the search.
@@ -88,7 +96,9 @@ type OrderPage struct {
 }
 
 // ListCheckouts returns one page of checkouts, newest first, and whether
-// more follow (ListOrders, without the note on a broad search).
+// more follow (ListOrders, without its notes): for callers that start the
+// next page after the last row, right unless the search looks for names
+// (OrderPage.NameWindow).
 func (s *Store) ListCheckouts(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
 	p, err := s.ListOrders(ctx, f)
 	return p.Rows, p.More, err
@@ -112,9 +122,14 @@ func (s *Store) ListOrders(ctx context.Context, f OrderFilter) (OrderPage, error
 	if err := listQuery(db, f, s.now(), plan).Find(&rows).Error; err != nil {
 		return OrderPage{}, fmt.Errorf("store: list checkouts: %w", err)
 	}
-	p := OrderPage{Rows: rows, More: len(rows) > f.Limit}
-	if p.More {
+	p := OrderPage{Rows: rows, More: len(rows) > f.Limit, NameWindow: plan.windowFrom != ""}
+	switch {
+	case p.More:
 		p.Rows = rows[:f.Limit]
+		p.Next = p.Rows[len(p.Rows)-1].ID
+	case p.NameWindow:
+		// Older orders than the window are still to be searched.
+		p.More, p.Next = true, plan.windowFrom
 	}
 	for _, field := range []string{"id", "reference", "receipt", "email"} {
 		if plan.broad[field] {
@@ -138,6 +153,12 @@ type listPlan struct {
 	// broad holds the search's prefix fields that match more than the
 	// cap: left out.
 	broad map[string]bool
+	// windowFrom, for a name search over more orders than nameScan below
+	// the page's start, is the oldest of those nameScan orders: the page
+	// is restricted to them (names are read there and nowhere else, and
+	// the other fields likewise, so that pages follow each other without
+	// repeating or skipping an order).
+	windowFrom string
 	// denseFailure: more than the cap of attempts failed with f.Failure,
 	// so the page tests each row it walks (EXISTS, by the attempts'
 	// checkout index) instead of reading every such attempt first; with so
@@ -163,6 +184,19 @@ func planList(db *gorm.DB, f OrderFilter, lim searchLimits) (listPlan, error) {
 		names = append(names, "failure")
 		counts = append(counts, "(SELECT COUNT(*) FROM ("+sql+" LIMIT ?) n)")
 		args = append(args, append(a, lim.cap+1)...)
+	}
+	if nameSearch(f, lim.nameScan) {
+		q := db.Model(&Checkout{})
+		if f.After != "" {
+			q = q.Where("id < ?", f.After)
+		}
+		var ids []string
+		if err := q.Order("id DESC").Offset(lim.nameScan-1).Limit(1).Pluck("id", &ids).Error; err != nil {
+			return plan, fmt.Errorf("store: list checkouts: name window: %w", err)
+		}
+		if len(ids) == 1 {
+			plan.windowFrom = ids[0]
+		}
 	}
 	if len(counts) == 0 {
 		return plan, nil
@@ -265,6 +299,9 @@ func listQuery(db *gorm.DB, f OrderFilter, now time.Time, plan listPlan) *gorm.D
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
 	}
+	if plan.windowFrom != "" {
+		q = q.Where("id >= ?", plan.windowFrom)
+	}
 	return q.Order("id DESC").Limit(f.Limit + 1)
 }
 
@@ -301,9 +338,9 @@ func prefixArms(db *gorm.DB, f OrderFilter) []searchArm {
 
 // searchArms returns the UNION ALL of the id lists a search matches, and
 // its arguments ("" when there is no search): the prefix arms not too
-// broad (plan.broad), the phones exactly, and, when plan.nameScan > 0 and
-// the text has letters and no digit, the customer names containing it
-// among the plan.nameScan orders below the page's start.
+// broad (plan.broad), the phones exactly, and, for a name search
+// (nameSearch), the customer names containing the text in the page's
+// window (listPlan.windowFrom).
 func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 	term := strings.TrimSpace(f.Q)
 	if term == "" {
@@ -329,16 +366,20 @@ func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 		phone = term
 	}
 	add("SELECT checkout_id FROM attempts WHERE phone = ?", phone)
-	// Names have letters and no digits; ids, references, receipts and
-	// phones have digits: they skip the name scan and its cost.
-	if plan.nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 && strings.IndexFunc(term, isDigit) < 0 {
+	if nameSearch(f, plan.nameScan) {
+		// Bounded by the page's window (windowFrom, or the fewer than
+		// nameScan orders below After).
 		like := "%" + likeEscaper.Replace(strings.ToLower(term)) + "%"
-		below, belowArg := "", []any{}
-		if f.After != "" {
-			below, belowArg = "WHERE id < ? ", []any{f.After}
+		var bounds []string
+		var bargs []any
+		if plan.windowFrom != "" {
+			bounds, bargs = append(bounds, "id >= ?"), append(bargs, plan.windowFrom)
 		}
-		add("SELECT id FROM (SELECT id, customer_name FROM checkouts "+below+"ORDER BY id DESC LIMIT ?) recent "+
-			`WHERE lower(customer_name) LIKE ? ESCAPE '\'`, append(belowArg, plan.nameScan, like)...)
+		if f.After != "" {
+			bounds, bargs = append(bounds, "id < ?"), append(bargs, f.After)
+		}
+		bounds = append(bounds, `lower(customer_name) LIKE ? ESCAPE '\'`)
+		add("SELECT id FROM checkouts WHERE "+strings.Join(bounds, " AND "), append(bargs, like)...)
 	}
 	return strings.Join(arms, "\n\t\tUNION ALL "), args
 }
@@ -358,6 +399,14 @@ func failureIDs(f OrderFilter) (string, []any) {
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// nameSearch reports whether f's search looks for customer names: text
+// with letters and no digit (ids, references, receipts and phones have
+// digits; names have none, and the name scan costs what it reads).
+func nameSearch(f OrderFilter, nameScan int) bool {
+	term := strings.TrimSpace(f.Q)
+	return nameScan > 0 && strings.IndexFunc(term, isLetter) >= 0 && strings.IndexFunc(term, isDigit) < 0
+}
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
