@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,22 +24,15 @@ func adminPage(c *gin.Context, title string) templates.AdminPage {
 	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c)}
 }
 
-// Orders is GET /admin/orders: newest first, filtered by status and method,
-// searched by reference, id, phone or receipt, paged by keyset.
+// Orders is GET /admin/orders: newest first, filtered (see
+// parseOrderFilter), searched, paged by keyset. Refused filters show the
+// form again with the fields marked (422) and no list.
 func (h *Handlers) Orders(c *gin.Context) {
-	f := templates.OrderFilter{Status: c.Query("status"), Method: c.Query("method"), Q: strings.TrimSpace(c.Query("q"))}
-	v := templates.OrdersPage{AdminPage: adminPage(c, "Orders"), Filter: f, MethodKeys: payments.AllMethods, FieldErrors: map[string]string{}}
+	f, shown, errs := parseOrderFilter(c)
+	v := templates.OrdersPage{AdminPage: adminPage(c, "Orders"), Filter: shown, MethodKeys: payments.AllMethods,
+		ProviderKeys: payments.AllProviders, FieldErrors: errs}
 	for _, s := range payments.Statuses {
 		v.Statuses = append(v.Statuses, string(s))
-	}
-	if f.Status != "" && !slices.Contains(v.Statuses, f.Status) {
-		v.FieldErrors["status"] = "Choose a status from the list."
-	}
-	if f.Method != "" && !slices.Contains(v.MethodKeys, f.Method) {
-		v.FieldErrors["method"] = "Choose a method from the list."
-	}
-	if len(f.Q) > 100 {
-		v.FieldErrors["q"] = "Search for one reference, id, phone number or receipt (at most 100 characters)."
 	}
 	unknown, err := h.svc.UnknownNotifications(c.Request.Context())
 	if err != nil {
@@ -49,11 +45,18 @@ func (h *Handlers) Orders(c *gin.Context) {
 		return
 	}
 	after := c.Query("after")
-	rows, more, err := h.svc.ListOrders(c.Request.Context(), payments.OrderFilter{
-		Status: f.Status, Method: f.Method, Q: f.Q, After: after, Limit: ordersPerPage})
+	f.After, f.Limit = after, ordersPerPage
+	pg, err := h.svc.OrdersPage(c.Request.Context(), f)
 	if err != nil {
 		h.fail(c, err)
 		return
+	}
+	rows := pg.Rows
+	v.SearchNote = broadSearchNote(pg.Broad, f.Q)
+	if pg.NameWindow {
+		v.SearchNote = strings.TrimSpace(v.SearchNote + " " + fmt.Sprintf(
+			"Names are searched %s orders at a time, newest first: “Next page” looks further back.",
+			groupThousands(payments.NameScan)))
 	}
 	for _, co := range rows {
 		v.Rows = append(v.Rows, templates.OrderRow{ID: co.ID, URL: "/admin/orders/" + co.ID,
@@ -61,20 +64,137 @@ func (h *Handlers) Orders(c *gin.Context) {
 			Amount: money.Display(co.Currency, money.Amount(co.Amount)), Status: string(co.Status), Method: co.Method,
 			Receipt: co.Receipt, Phone: co.CustomerPhone, Review: co.Review})
 	}
+	q := filterQuery(shown)
+	v.CSVURL = "/admin/orders.csv?" + q.Encode()
+	if after != "" {
+		v.FirstURL = "/admin/orders?" + q.Encode()
+	}
+	if pg.More && pg.Next != "" {
+		q.Set("after", pg.Next)
+		v.NextURL = "/admin/orders?" + q.Encode()
+	}
+	h.render(c, http.StatusOK, templates.OrdersView(v))
+}
+
+// broadSearchNote tells the admin which fields the search left out for
+// matching too many orders ("" when none).
+func broadSearchNote(broad []string, q string) string {
+	if len(broad) == 0 {
+		return ""
+	}
+	names := map[string]string{"id": "ids", "reference": "references", "receipt": "receipts", "email": "emails"}
+	var fields []string
+	for _, b := range broad {
+		fields = append(fields, names[b])
+	}
+	list := strings.Join(fields, ", ")
+	if n := len(fields); n > 1 {
+		list = strings.Join(fields[:n-1], ", ") + " or " + fields[n-1]
+	}
+	return fmt.Sprintf("More than %s %s start with “%s”, so those are not searched: type more of it to find them.",
+		groupThousands(payments.SearchCap), list, q)
+}
+
+// dayLayout is how the filter's dates are written (an HTML date input's
+// value).
+const dayLayout = "2006-01-02"
+
+// parseOrderFilter reads the orders list's query parameters (the list and
+// the CSV export take the same): status, method, provider (one of the
+// lists), q (a search, at most 100 characters), from, to, paid_from,
+// paid_to (YYYY-MM-DD, Africa/Nairobi calendar days, inclusive), link (a
+// payment link id), review=1, stale=1 and failure (an attempt's failure
+// message, exactly). It returns the filter for payments, the values as
+// typed for the form, and the refused fields with a sentence each.
+func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilter, map[string]string) {
+	q := c.Request.URL.Query()
+	v := templates.OrderFilter{Status: q.Get("status"), Method: q.Get("method"), Provider: q.Get("provider"),
+		Q: strings.TrimSpace(q.Get("q")), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
+		PaidFrom: strings.TrimSpace(q.Get("paid_from")), PaidTo: strings.TrimSpace(q.Get("paid_to")),
+		Link: strings.TrimSpace(q.Get("link")), Failure: q.Get("failure"),
+		Review: q.Get("review") != "", Stale: q.Get("stale") != ""}
+	f := payments.OrderFilter{Status: v.Status, Method: v.Method, Provider: v.Provider, Q: v.Q, Link: v.Link,
+		Failure: v.Failure, Review: v.Review, Stale: v.Stale}
+	errs := map[string]string{}
+	statuses := make([]string, 0, len(payments.Statuses))
+	for _, s := range payments.Statuses {
+		statuses = append(statuses, string(s))
+	}
+	if v.Status != "" && !slices.Contains(statuses, v.Status) {
+		errs["status"] = "Choose a status from the list."
+	}
+	if v.Method != "" && !slices.Contains(payments.AllMethods, v.Method) {
+		errs["method"] = "Choose a method from the list."
+	}
+	if v.Provider != "" && !slices.Contains(payments.AllProviders, v.Provider) {
+		errs["provider"] = "Choose a provider from the list."
+	}
+	if len(v.Q) > 100 {
+		errs["q"] = "Search for one reference, id, receipt, phone number, email or name (at most 100 characters)."
+	}
+	day := func(field, val string) (from, to time.Time) {
+		if val == "" {
+			return
+		}
+		d, err := time.ParseInLocation(dayLayout, val, nairobi)
+		if err != nil {
+			errs[field] = "Enter a date as YYYY-MM-DD, for example 2025-03-14."
+			return
+		}
+		return d, d.AddDate(0, 0, 1)
+	}
+	f.CreatedFrom, _ = day("from", v.From)
+	_, f.CreatedTo = day("to", v.To)
+	f.PaidFrom, _ = day("paid_from", v.PaidFrom)
+	_, f.PaidTo = day("paid_to", v.PaidTo)
+	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && !f.CreatedFrom.Before(f.CreatedTo) {
+		errs["to"] = "The last day comes before the first."
+	}
+	if !f.PaidFrom.IsZero() && !f.PaidTo.IsZero() && !f.PaidFrom.Before(f.PaidTo) {
+		errs["paid_to"] = "The last day comes before the first."
+	}
+	if len(v.Link) > 64 || strings.ContainsFunc(v.Link, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) {
+		errs["link"] = "Enter a payment link id, like plink_01jq..."
+	}
+	if len(v.Failure) > 200 {
+		errs["failure"] = "A failure message has at most 200 characters."
+	}
+	for name, val := range map[string]string{"review": q.Get("review"), "stale": q.Get("stale")} {
+		if val != "" && val != "1" {
+			errs[name] = "Tick the box, or leave it empty."
+		}
+	}
+	return f, v, errs
+}
+
+// filterQuery writes the filter back as the query string that selects it,
+// for the paging and export links.
+func filterQuery(v templates.OrderFilter) url.Values {
 	q := url.Values{}
-	for k, val := range map[string]string{"status": f.Status, "method": f.Method, "q": f.Q} {
+	for k, val := range map[string]string{"status": v.Status, "method": v.Method, "provider": v.Provider, "q": v.Q,
+		"from": v.From, "to": v.To, "paid_from": v.PaidFrom, "paid_to": v.PaidTo, "link": v.Link, "failure": v.Failure} {
 		if val != "" {
 			q.Set(k, val)
 		}
 	}
-	if after != "" {
-		v.FirstURL = "/admin/orders?" + q.Encode()
+	if v.Review {
+		q.Set("review", "1")
 	}
-	if more && len(rows) > 0 {
-		q.Set("after", rows[len(rows)-1].ID)
-		v.NextURL = "/admin/orders?" + q.Encode()
+	if v.Stale {
+		q.Set("stale", "1")
 	}
-	h.render(c, http.StatusOK, templates.OrdersView(v))
+	return q
+}
+
+// groupThousands writes n with thousands separators: 5,000.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Order is GET /admin/orders/{id}: everything about one order and its

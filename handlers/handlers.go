@@ -29,6 +29,8 @@ type Handlers struct {
 	svc      *payments.Service
 	sessions Sessions
 	log      *slog.Logger
+	// exports holds a slot for each CSV export running (maxExports).
+	exports chan struct{}
 }
 
 // Sessions is what the admin login and logout need from the cookie
@@ -50,7 +52,7 @@ type Sessions interface {
 // New builds the handlers. log should carry each request's id (see
 // web.LogHandler).
 func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
-	return &Handlers{svc: svc, sessions: sessions, log: log}
+	return &Handlers{svc: svc, sessions: sessions, log: log, exports: make(chan struct{}, maxExports)}
 }
 
 // keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.

@@ -23,10 +23,6 @@ var Periods = []string{PeriodToday, Period7d, Period30d}
 // ErrPeriod: the dashboard was asked for a period it does not know.
 var ErrPeriod = errors.New("unknown dashboard period (today, 7d or 30d)")
 
-// StaleAfter is how long an attempt may stay pending before the dashboard
-// counts it as stale (the orders list's stale=1).
-const StaleAfter = 10 * time.Minute
-
 // topFailures is how many failure reasons the dashboard lists.
 const topFailures = 5
 

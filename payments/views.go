@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"time"
 
 	"checkout/store"
 )
@@ -108,21 +109,101 @@ func (s *Service) MerchantWebhooks(ctx context.Context) ([]MerchantWebhook, erro
 // Ping reports whether the database answers (the readiness check).
 func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }
 
-// OrderFilter narrows the admin's order list: a status, a method, and a
-// search for one checkout id, merchant reference, phone or receipt. After
-// is the id of the last row of the previous page.
+// OrderFilter narrows the admin's order list and its CSV export; the
+// fields set are combined with AND (see store.OrderFilter). Times bound
+// created_at and paid_at as From <= t < To; the handler turns the admin's
+// calendar days (Africa/Nairobi) into them. After is the id of the last
+// row of the previous page.
 type OrderFilter struct {
-	Status, Method, Q, After string
-	Limit                    int
+	Status, Method, Provider string
+	// Q is a search: a prefix of an id, reference, receipt or email (any
+	// case), a phone however it is written, or a part of the name.
+	Q                      string
+	CreatedFrom, CreatedTo time.Time
+	PaidFrom, PaidTo       time.Time
+	Link                   string
+	Review, Stale          bool
+	Failure                string
+	After                  string
+	Limit                  int
 }
 
-// ListOrders returns one page of checkouts, newest first, and whether more
-// follow. A search that is a phone number matches however it was written.
-func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+// AllProviders lists every provider an order can be paid through, in the
+// order the admin's filter offers them.
+var AllProviders = []string{ProviderPesapal, ProviderPokeaPay, "pochipay"}
+
+// OrderPage is one page of the admin's list: its rows, whether more
+// follow and where the next page starts (Next), whether a name search
+// covered only part of the orders (NameWindow), and the search's fields
+// left out because their prefix matched more than SearchCap orders (Broad:
+// "id", "reference", "receipt", "email").
+type OrderPage = store.OrderPage
+
+// SearchCap is the most orders one prefix of a search may match and still
+// be searched (see OrderPage.Broad).
+const SearchCap = store.SearchCap
+
+// NameScan is how many orders one page of a name search covers.
+const NameScan = store.NameScan
+
+// StaleAfter is how long an attempt stays pending before the orders list's
+// "stale" filter and the dashboard count it.
+const StaleAfter = store.StaleAfter
+
+// storeFilter is f in the store's terms: a search that is a phone number
+// matches however it was written.
+func (f OrderFilter) storeFilter() store.OrderFilter {
 	phone, err := NormalizePhone(f.Q)
 	if err != nil {
 		phone = ""
 	}
-	return s.st.ListCheckouts(ctx, store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Q: f.Q, Phone: phone,
-		After: f.After, Limit: f.Limit})
+	return store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Provider: f.Provider, Q: f.Q,
+		Phone: phone, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, PaidFrom: f.PaidFrom, PaidTo: f.PaidTo,
+		Link: f.Link, Review: f.Review, Stale: f.Stale, Failure: f.Failure, After: f.After, Limit: f.Limit}
+}
+
+// ListOrders returns one page of checkouts, newest first, and whether more
+// follow. A search that is a phone number matches however it is written.
+func (s *Service) ListOrders(ctx context.Context, f OrderFilter) ([]Checkout, bool, error) {
+	return s.st.ListCheckouts(ctx, f.storeFilter())
+}
+
+// OrdersPage is ListOrders with the search's fields left out for being
+// too broad, for the admin's list to say so.
+func (s *Service) OrdersPage(ctx context.Context, f OrderFilter) (OrderPage, error) {
+	return s.st.ListOrders(ctx, f.storeFilter())
+}
+
+// exportBatch is how many checkouts EachOrder reads at a time.
+const exportBatch = 200
+
+// EachOrder hands fn every checkout the filter selects (f.After and
+// f.Limit aside), newest first, a batch at a time: each batch is one
+// keyset page read after fn returned, so memory stays the size of a batch
+// however many orders match, and rows reach fn while later ones are still
+// unread. It stops at fn's first error, or when ctx ends (the query in
+// flight with it).
+func (s *Service) EachOrder(ctx context.Context, f OrderFilter, fn func([]Checkout) error) error {
+	sf := f.storeFilter()
+	sf.After, sf.Limit = "", exportBatch
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := s.st.ListOrders(ctx, sf)
+		if err != nil {
+			return err
+		}
+		if len(p.Rows) > 0 {
+			if err := fn(p.Rows); err != nil {
+				return err
+			}
+		}
+		// A name search's batch may be empty while older orders remain
+		// (store.OrderPage.NameWindow): Next goes on below it.
+		if !p.More || p.Next == "" {
+			return nil
+		}
+		sf.After = p.Next
+	}
 }

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkListCheckoutsSeeded times the admin's list and search on a
@@ -35,6 +37,12 @@ func BenchmarkListCheckoutsSeeded(b *testing.B) {
 	if err := s.r.Where("receipt <> '' AND customer_phone <> '' AND id <= ?", deep.ID).Order("id DESC").Limit(1).Take(&old).Error; err != nil {
 		b.Fatal(err)
 	}
+	var emailOf Checkout
+	if err := s.r.Where("customer_email <> '' AND id <= ?", deep.ID).Order("id DESC").Limit(1).Take(&emailOf).Error; err != nil {
+		b.Fatal(err)
+	}
+	// A Nairobi day in the middle of the data.
+	day := deep.CreatedAt.Add(3 * time.Hour).Truncate(24 * time.Hour).Add(-3 * time.Hour)
 	var failed Attempt
 	if err := s.r.Where("status = ? AND receipt = '' AND phone <> ''", AttemptFailed).Limit(1).Take(&failed).Error; err != nil {
 		b.Fatal(err)
@@ -63,6 +71,25 @@ func BenchmarkListCheckoutsSeeded(b *testing.B) {
 		{"search_phone", OrderFilter{Q: "0" + old.CustomerPhone[3:], Phone: old.CustomerPhone}},
 		{"search_attempt_phone_status_expired", OrderFilter{Q: failed.Phone, Phone: failed.Phone, Status: StatusExpired}},
 		{"search_nothing_found", OrderFilter{Q: "NO-SUCH-REF"}},
+		// Issue 12: prefixes, emails, names, and the new filters.
+		{"search_reference_prefix", OrderFilter{Q: old.Reference[:len(old.Reference)-2]}},
+		{"search_receipt_prefix", OrderFilter{Q: old.Receipt[:6]}},
+		{"search_id_prefix", OrderFilter{Q: old.ID[:16]}},
+		{"search_email_prefix_upper_case", OrderFilter{Q: strings.ToUpper(emailOf.CustomerEmail[:12])}},
+		{"search_name_contains", OrderFilter{Q: "wanjiru"}},
+		{"search_broad_prefix_left_out", OrderFilter{Q: "ORD-"}},
+		{"search_common_first_name", OrderFilter{Q: "wanjiru"}},
+		{"provider_pochipay", OrderFilter{Provider: "pochipay"}},
+		{"deep_page_provider_pochipay", OrderFilter{Provider: "pochipay", After: deep.ID}},
+		{"review", OrderFilter{Review: true}},
+		{"stale", OrderFilter{Stale: true}},
+		{"failure", OrderFilter{Failure: "Request cancelled by user."}},
+		{"failure_one_day", OrderFilter{Failure: "Request cancelled by user.", CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)}},
+		{"created_one_day", OrderFilter{CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)}},
+		{"created_one_day_status_reversed", OrderFilter{Status: StatusReversed, CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)}},
+		{"paid_one_day", OrderFilter{PaidFrom: day, PaidTo: day.Add(24 * time.Hour)}},
+		{"paid_one_day_provider_pesapal", OrderFilter{Provider: "pesapal", PaidFrom: day, PaidTo: day.Add(24 * time.Hour)}},
+		{"paid_day_without_payments", OrderFilter{PaidFrom: deep.CreatedAt.AddDate(-1, 0, 0), PaidTo: deep.CreatedAt.AddDate(-1, 0, 1)}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -278,6 +278,14 @@ var migrations = []migration{
 		`ALTER TABLE checkouts ADD COLUMN payment_link_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX idx_checkouts_payment_link_id ON checkouts (payment_link_id, id)`,
 	)},
+	// The admin's filters and search (store/list.go). Provider and review
+	// walk (column, id) indexes newest first like status and method; the
+	// stale and failure filters read their checkout ids from attempts by
+	// (status, created_at) and (status, message, created_at), or test each
+	// order by (checkout_id, status, message) when a failure is common; an
+	// email is searched by the prefix of its lower-case form. Date filters
+	// need no index: they are ranges of the time-ordered id.
+	{12, "order filter and search indexes", orderSearchIndexes},
 	// The admin dashboard (store/dashboard.go): each of its figures is
 	// read from one index alone, at a million orders. Partial where a
 	// figure is about one status, so that only those rows are in it and
@@ -320,6 +328,37 @@ var migrations = []migration{
 		`CREATE UNIQUE INDEX idx_email_deliveries_checkout_kind ON email_deliveries (checkout_id, kind)`,
 		`CREATE INDEX idx_email_deliveries_status_next ON email_deliveries (status, next_attempt_at)`,
 	)},
+}
+
+// orderSearchIndexes is migration 12. On PostgreSQL the prefix searches
+// compare in the "C" collation (see searchArms), which indexes in the
+// database's own collation do not serve: those columns get "C" indexes of
+// their own there. SQLite compares bytes already and uses the indexes of
+// migrations 1 and 3.
+func orderSearchIndexes(tx *gorm.DB) error {
+	c := ""
+	if isPostgres(tx) {
+		c = ` COLLATE "C"`
+	}
+	stmts := []string{
+		`CREATE INDEX idx_checkouts_provider_id ON checkouts (provider, id)`,
+		`CREATE INDEX idx_checkouts_review_id ON checkouts (review, id)`,
+		`CREATE INDEX idx_checkouts_email_lower ON checkouts ((lower(customer_email))` + c + `)`,
+		`CREATE INDEX idx_attempts_status_created ON attempts (status, created_at)`,
+		`CREATE INDEX idx_attempts_status_message_created ON attempts (status, message, created_at)`,
+		// A failure message most attempts share is tested per order, by
+		// this one (see listPlan.denseFailure).
+		`CREATE INDEX idx_attempts_checkout_status_message ON attempts (checkout_id, status, message)`,
+	}
+	if isPostgres(tx) {
+		stmts = append(stmts,
+			`CREATE INDEX idx_checkouts_id_c ON checkouts (id`+c+`)`,
+			`CREATE INDEX idx_checkouts_reference_c ON checkouts (reference`+c+`)`,
+			`CREATE INDEX idx_checkouts_receipt_c ON checkouts (receipt`+c+`)`,
+			`CREATE INDEX idx_attempts_receipt_c ON attempts (receipt`+c+`)`,
+		)
+	}
+	return ddl(stmts...)(tx)
 }
 
 // schemaMigration records one applied step.

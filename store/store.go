@@ -64,6 +64,9 @@ type Store struct {
 	// their first use, and what it remembers of checkouts; shared with the
 	// copies WithWebhookPayload makes.
 	page *pageQueries
+	// search lowers the list's search bounds (tests); zero fields mean
+	// SearchCap and NameScan.
+	search searchLimits
 }
 
 // Options tune Open; the zero value is right for production.

@@ -705,7 +705,7 @@ func TestOrdersView(t *testing.T) {
 	if filter.Find(`select[name="method"] option`).Length() != 4 {
 		t.Error("method options are not All + 3")
 	}
-	if got := text(doc.Find(`label[for="f-q"]`)); got != "Reference, id, phone or receipt" {
+	if got := text(doc.Find(`label[for="f-q"]`)); got != "Reference, id, receipt, phone, email or name" {
 		t.Errorf("q label = %q", got)
 	}
 	if got := filter.Find(`input[name="q"]`).AttrOr("value", ""); got != "INV-1001" {
@@ -750,6 +750,67 @@ func TestOrdersView(t *testing.T) {
 	doc, _ = render(t, OrdersView(v))
 	if doc.Find("table").Length() != 0 || doc.Find(".empty").Length() != 1 || doc.Find(".pager").Length() != 0 {
 		t.Error("empty state wrong")
+	}
+}
+
+// TestOrdersViewIssue12Filters: the provider, date, link, review and
+// stale fields show the filter as typed, the failure field appears only
+// with a failure filter, each refused field is marked, and the CSV link is
+// the one given.
+func TestOrdersViewIssue12Filters(t *testing.T) {
+	v := OrdersPage{
+		AdminPage: testAdmin,
+		Filter: OrderFilter{Provider: "pochipay", From: "2025-03-01", To: "2025-03-31", PaidFrom: "2025-03-02",
+			PaidTo: "bad", Link: "plink_1", Review: true},
+		Statuses:     []string{"open", "paid"},
+		MethodKeys:   []string{"pesapal", "pokeapay", "stk"},
+		ProviderKeys: []string{"pesapal", "pokeapay", "pochipay"},
+		CSVURL:       "/admin/orders.csv?provider=pochipay",
+		FieldErrors:  map[string]string{"paid_to": "Enter a date."},
+	}
+	doc, _ := render(t, OrdersView(v))
+	form := doc.Find("form.filters")
+	if got := form.Find(`select[name="provider"] option[selected]`).AttrOr("value", "-"); got != "pochipay" {
+		t.Errorf("selected provider = %q", got)
+	}
+	if got := text(form.Find(`select[name="provider"] option[value="pokeapay"]`)); got != "PokeaPay" {
+		t.Errorf("provider label = %q", got)
+	}
+	for name, want := range map[string]string{"from": "2025-03-01", "to": "2025-03-31", "paid_from": "2025-03-02", "paid_to": "bad"} {
+		in := form.Find(`input[name="` + name + `"]`)
+		if in.AttrOr("type", "") != "date" || in.AttrOr("value", "") != want {
+			t.Errorf("%s: type %q value %q, want a date input with %q", name, in.AttrOr("type", ""), in.AttrOr("value", ""), want)
+		}
+	}
+	if got := form.Find(`input[name="link"]`).AttrOr("value", ""); got != "plink_1" {
+		t.Errorf("link = %q", got)
+	}
+	if form.Find(`input[name="review"][type="checkbox"][value="1"][checked]`).Length() != 1 {
+		t.Error("review box not ticked")
+	}
+	if form.Find(`input[name="stale"][type="checkbox"]`).Length() != 1 || form.Find(`input[name="stale"][checked]`).Length() != 0 {
+		t.Error("stale box missing or ticked")
+	}
+	if form.Find(`input[name="failure"]`).Length() != 0 {
+		t.Error("a failure field without a failure filter")
+	}
+	assertInvalid(t, doc, `input[name="paid_to"]`, "paid_to", "Enter a date.")
+	if a := doc.Find(`a[href="/admin/orders.csv?provider=pochipay"]`); text(a) != "Download CSV" {
+		t.Errorf("CSV link = %q", text(a))
+	}
+
+	if doc.Find(".search-note").Length() != 0 {
+		t.Error("a search note without one")
+	}
+
+	v.Filter.Failure = "Request cancelled by user."
+	v.SearchNote = "More than 5,000 references start with “ORD-”."
+	doc, _ = render(t, OrdersView(v))
+	if got := text(doc.Find(`.search-note[role="status"]`)); got != v.SearchNote {
+		t.Errorf("search note = %q", got)
+	}
+	if got := doc.Find(`input[name="failure"]`).AttrOr("value", ""); got != v.Filter.Failure {
+		t.Errorf("failure = %q", got)
 	}
 }
 

@@ -208,8 +208,12 @@ type AdminPage struct {
 	AdminEmail string
 }
 
-// OrderFilter is the orders list filter, read from the query string.
-type OrderFilter struct{ Status, Method, Q string }
+// OrderFilter is the orders list filter as the admin typed it (the query
+// string's values): dates are YYYY-MM-DD.
+type OrderFilter struct {
+	Status, Method, Provider, Q, From, To, PaidFrom, PaidTo, Link, Failure string
+	Review, Stale                                                          bool
+}
 
 // OrderRow is one line of the orders list.
 type OrderRow struct {
@@ -222,8 +226,13 @@ type OrderRow struct {
 type OrdersPage struct {
 	AdminPage
 	Filter OrderFilter
-	// Statuses and MethodKeys fill the filter's select boxes.
-	Statuses, MethodKeys []string
+	// Statuses, MethodKeys and ProviderKeys fill the filter's select
+	// boxes.
+	Statuses, MethodKeys, ProviderKeys []string
+	// CSVURL downloads every order the filters select ("" hides the link).
+	CSVURL string
+	// SearchNote says which fields a broad search left out ("" hides it).
+	SearchNote string
 
 	Rows []OrderRow
 	// NextURL and FirstURL are the paging links; "" hides each.

@@ -231,6 +231,8 @@ func TestAdminPagesWithoutSessionRedirectToLogin(t *testing.T) {
 		{"dashboard", http.MethodGet, "/admin", false},
 		{"dashboard, 30 days", http.MethodGet, "/admin?period=30d", false},
 		{"orders", http.MethodGet, "/admin/orders", false},
+		{"orders csv", http.MethodGet, "/admin/orders.csv", false},
+		{"orders csv with filters", http.MethodGet, "/admin/orders.csv?status=paid&from=2025-03-01", false},
 		{"order", http.MethodGet, "/admin/orders/" + id, false},
 		{"recheck", http.MethodPost, "/admin/orders/" + id + "/recheck", false},
 		{"logout", http.MethodPost, "/admin/logout", false},

@@ -89,6 +89,9 @@ type envOptions struct {
 	trustedProxies []string
 	// metricsToken is web.Config.MetricsToken.
 	metricsToken string
+	// wrap, when set, wraps the engine (a test that watches the answers
+	// as the handlers write them).
+	wrap func(http.Handler) http.Handler
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -185,6 +188,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
 	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
 		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken, Metrics: e.metrics})
+	if o.wrap != nil {
+		engine = o.wrap(engine)
+	}
 	return e
 }
 

@@ -161,6 +161,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.GET("", h.Dashboard)
 	ad.POST("/logout", h.Logout)
 	ad.GET("/orders", h.Orders)
+	ad.GET("/orders.csv", h.OrdersCSV)
 	ad.GET("/orders/:id", h.Order)
 	ad.POST("/orders/:id/recheck", h.Recheck)
 	ad.GET("/links", h.Links)
