@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"checkout/store"
+	"checkout/web"
 )
 
 // linkAPI calls the merchant API with key and extra headers, and returns the
@@ -634,5 +635,35 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 		if !strings.Contains(row, want) {
 			t.Errorf("list row lacks %q: %q", want, row)
 		}
+	}
+}
+
+// TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot: POST /l/{id} makes
+// checkouts, so it has the per-IP link limit; GET /l/{id} makes nothing
+// and is an ordinary page.
+func TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot(t *testing.T) {
+	e := newEnv(t, envOptions{limits: web.Limits{Link: tight}})
+	linkID := e.createLink(linkBody)["id"].(string)
+	b := e.browser()
+	var p page
+	for i := range 5 {
+		if p, _ = e.openLink(b, linkID); p.status != http.StatusOK {
+			t.Fatalf("GET %d of the link's page: %d", i+1, p.status)
+		}
+	}
+	choose := func() page {
+		t.Helper()
+		return b.submit(p, "form.method-choice", url.Values{"method": {"bitcoin"}})
+	}
+	for i := range 2 {
+		if r := choose(); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("choice %d: %d, want 422 (no such method)", i+1, r.status)
+		}
+	}
+	if r := choose(); r.status != http.StatusTooManyRequests {
+		t.Fatalf("third choice: %d, want 429", r.status)
+	}
+	if p, _ := e.openLink(b, linkID); p.status != http.StatusOK {
+		t.Fatalf("the page after the POSTs were limited: %d", p.status)
 	}
 }
