@@ -1,6 +1,9 @@
 package gateway
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Mail is one email as the app sends it: a plain text body and the same
 // facts in HTML, to one recipient. MessageID is the Message-ID header
@@ -21,3 +24,9 @@ type Mail struct {
 type Mailer interface {
 	SendMail(ctx context.Context, m Mail) error
 }
+
+// ErrMailRefused marks a send that no later try can change: an address
+// that does not parse, or a permanent (5xx) refusal by the SMTP server. A
+// Mailer wraps it in its error; the email is not tried again. Any other
+// error (a 4xx answer, the network) is worth another try.
+var ErrMailRefused = errors.New("permanent failure")

@@ -14,7 +14,15 @@ import (
 // form sent back with something missing or wrong is marked field by field
 // (422).
 func (h *Handlers) renderContactStep(c *gin.Context, co *payments.CheckoutPage, need *payments.ContactNeeded) {
-	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: checkoutPath(co.ID),
+	status, errs, step := contactStep(c, need, checkoutPath(co.ID))
+	h.renderCheckoutPage(c, status, co, errs, "", step)
+}
+
+// contactStep is the step asking for what need lacks, the status and the
+// field errors it is shown with, and back, where "Choose another way to
+// pay" goes.
+func contactStep(c *gin.Context, need *payments.ContactNeeded, back string) (int, map[string]string, *templates.ContactStep) {
+	step := &templates.ContactStep{Method: need.Method, Provider: "PokeaPay", BackURL: back,
 		AskPhone: need.Asks(payments.FieldCustomerPhone), AskEmail: need.Asks(payments.FieldCustomerEmail),
 		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
 	switch {
@@ -29,5 +37,5 @@ func (h *Handlers) renderContactStep(c *gin.Context, co *payments.CheckoutPage, 
 	if c.PostForm("step") == "contact" {
 		status, errs = http.StatusUnprocessableEntity, need.Errors
 	}
-	h.renderCheckoutPage(c, status, co, errs, "", step)
+	return status, errs, step
 }

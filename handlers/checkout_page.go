@@ -35,6 +35,18 @@ func (h *Handlers) renderCheckoutForm(c *gin.Context, status int, co *payments.C
 
 func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.CheckoutPage, fieldErrs map[string]string, contact string,
 	step *templates.ContactStep) {
+	v := h.checkoutView(c, co, fieldErrs, contact, step)
+	h.withNote(c, &co.Checkout, &v.Status)
+	if co.CancelURL != "" {
+		v.CancelAction = cancelPath(co.ID)
+	}
+	h.render(c, status, templates.CheckoutView(v))
+}
+
+// checkoutView is the checkout page of co: its summary and the method
+// choice posting to /c/{id}/pay.
+func (h *Handlers) checkoutView(c *gin.Context, co *payments.CheckoutPage, fieldErrs map[string]string, contact string,
+	step *templates.ContactStep) templates.CheckoutPage {
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
 	pesapal := false
@@ -59,11 +71,7 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 	if step != nil {
 		v.Page = formPage(c, "Your details for "+step.Provider)
 	}
-	h.withNote(c, &co.Checkout, &v.Status)
-	if co.CancelURL != "" {
-		v.CancelAction = cancelPath(co.ID)
-	}
-	h.render(c, status, templates.CheckoutView(v))
+	return v
 }
 
 // stkPhone fills the M-Pesa number: what the customer just typed (a form

@@ -18,6 +18,15 @@ func (h *Handlers) Pay(c *gin.Context) {
 	if !ok {
 		return
 	}
+	h.pay(c, co)
+}
+
+// pay starts the method the customer chose (the form's "method", with
+// "phone" for an M-Pesa prompt and the receipt contact fields) on co, a
+// checkout that can take a payment, and answers: the provider's page, or
+// the form again with what is wrong. POST /c/{id}/pay and POST /l/{id}
+// both pay through it.
+func (h *Handlers) pay(c *gin.Context, co *payments.CheckoutPage) {
 	method := c.PostForm("method")
 	switch method {
 	case payments.MethodPesapal:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,11 +16,13 @@ import (
 // linkPath is a payment link's customer address.
 func linkPath(id string) string { return "/l/" + url.PathEscape(id) }
 
-// OpenLink is GET /l/{id}. A link with a fixed amount sends the browser to
-// its checkout: the one this browser was given before while it can still
-// be paid there, else a new one. A link whose customer enters the amount
-// shows the amount form first. A link that makes no checkout any more
-// shows why.
+// OpenLink is GET /l/{id}: the link's payment page, which makes nothing
+// (a link preview or a crawler opening it leaves no checkout behind). A
+// link with a fixed amount shows the order and the method choice, as a
+// checkout page does; the browser that already has an open checkout of it
+// is sent there instead. A link whose customer enters the amount asks for
+// the amount first (offering this browser's open checkout, if any). A
+// link that makes no checkout any more shows why.
 func (h *Handlers) OpenLink(c *gin.Context) {
 	l, ok := h.openLink(c)
 	if !ok {
@@ -37,44 +40,129 @@ func (h *Handlers) OpenLink(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, checkoutPath(prev.ID))
 		return
 	}
-	h.newLinkCheckout(c, l, "")
-}
-
-// LinkAmount is POST /l/{id}: the amount a customer entered. Outside the
-// link's bounds the form comes back with the field marked (422) and
-// nothing is made; else the checkout is made and the browser sent to it.
-// The same amount as the open checkout this browser already has goes back
-// to that one; another amount is a new checkout (a checkout's amount never
-// changes).
-func (h *Handlers) LinkAmount(c *gin.Context) {
-	l, ok := h.openLink(c)
-	if !ok {
+	page, err := h.svc.LinkPage(c.Request.Context(), l, l.Amount)
+	if err != nil {
+		h.fail(c, err)
 		return
 	}
-	if l.Amount != 0 {
-		c.Redirect(http.StatusSeeOther, linkPath(l.ID))
+	h.renderLinkPay(c, http.StatusOK, l, page, "", nil, "", nil)
+}
+
+// LinkPay is POST /l/{id}: the link's payment page sent. With a
+// customer-entered amount outside the link's bounds, the amount form
+// comes back with the field marked (422). Without a method (the amount
+// step), the method choice for that amount is shown. With a method, the
+// checkout is made and that payment started on it exactly as POST
+// /c/{id}/pay would; a field that would refuse it (the M-Pesa number, the
+// receipt contact) is checked first, and the page comes back marked with
+// nothing made. The browser's open checkout of the link, for the same
+// amount, is paid instead of a new one (a checkout's amount never
+// changes).
+func (h *Handlers) LinkPay(c *gin.Context) {
+	l, ok := h.openLink(c)
+	if !ok {
 		return
 	}
 	prev, ok := h.rememberedCheckout(c, l.ID)
 	if !ok {
 		return
 	}
-	typed := c.PostForm("amount")
-	amount, err := h.svc.CustomerAmount(l, typed)
-	var fe *payments.FieldError
-	if errors.As(err, &fe) {
-		h.renderLinkAmount(c, http.StatusUnprocessableEntity, l, prev, typed, map[string]string{"amount": fe.Message})
+	amount, typed := l.Amount, ""
+	if amount == 0 {
+		typed = c.PostForm("amount")
+		a, err := h.svc.CustomerAmount(l, typed)
+		var fe *payments.FieldError
+		if errors.As(err, &fe) {
+			h.renderLinkAmount(c, http.StatusUnprocessableEntity, l, prev, typed, map[string]string{"amount": fe.Message})
+			return
+		}
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		amount = a
+	}
+	method := c.PostForm("method")
+	if prev != nil && prev.Amount == amount {
+		if method == "" {
+			c.Redirect(http.StatusSeeOther, checkoutPath(prev.ID))
+			return
+		}
+		co, err := h.svc.CheckoutPage(c.Request.Context(), prev.ID)
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		if h.payable(c, co) {
+			h.pay(c, co)
+		}
 		return
 	}
+	page, err := h.svc.LinkPage(c.Request.Context(), l, amount)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if prev != nil && prev.Amount == amount {
-		c.Redirect(http.StatusSeeOther, checkoutPath(prev.ID))
+	if method == "" {
+		h.renderLinkPay(c, http.StatusOK, l, page, typed, nil, "", nil)
 		return
 	}
-	h.newLinkCheckout(c, l, typed)
+	err = h.svc.CheckLinkPayment(page, method, c.PostForm("phone"), payments.CustomerContact{Contact: c.PostForm("contact"),
+		Email: c.PostForm(payments.FieldCustomerEmail), Phone: c.PostForm(payments.FieldCustomerPhone)})
+	var fe *payments.FieldError
+	var need *payments.ContactNeeded
+	switch {
+	case errors.As(err, &need):
+		status, errs, step := contactStep(c, need, linkPath(l.ID))
+		h.renderLinkPay(c, status, l, page, typed, errs, "", step)
+		return
+	case errors.As(err, &fe):
+		h.renderLinkPay(c, http.StatusUnprocessableEntity, l, page, typed, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"), nil)
+		return
+	case errors.Is(err, payments.ErrMethodUnavailable):
+		msg := "That payment method is not available for this order."
+		if !slices.Contains(payments.AllMethods, method) {
+			msg = "Choose one of the payment methods below."
+		}
+		h.renderLinkPay(c, http.StatusUnprocessableEntity, l, page, typed, map[string]string{"method": msg}, c.PostForm("contact"), nil)
+		return
+	case err != nil:
+		h.fail(c, err)
+		return
+	}
+	made, err := h.svc.CheckoutFromLink(c.Request.Context(), l, typed)
+	if err != nil {
+		// Deactivated, expired or used since openLink looked: the same
+		// pages.
+		h.linkClosed(c, err)
+		return
+	}
+	if err := h.sessions.RememberLinkCheckout(c, l.ID, made.ID); err != nil {
+		h.fail(c, err)
+		return
+	}
+	co, err := h.svc.CheckoutPage(c.Request.Context(), made.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	h.pay(c, co)
+}
+
+// renderLinkPay shows the link's payment page: the checkout page of co,
+// the checkout the link would make (payments.LinkPage), its forms posting
+// to /l/{id}, with typed (the customer's amount, "" for a fixed one)
+// carried along.
+func (h *Handlers) renderLinkPay(c *gin.Context, status int, l *payments.PaymentLink, co *payments.CheckoutPage, typed string,
+	errs map[string]string, contact string, step *templates.ContactStep) {
+	v := h.checkoutView(c, co, errs, contact, step)
+	v.PayAction = linkPath(l.ID)
+	if l.Amount == 0 {
+		v.Amount, v.AmountURL = typed, linkPath(l.ID)
+	}
+	c.Header("Cache-Control", "no-store")
+	h.render(c, status, templates.CheckoutView(v))
 }
 
 // openLink loads the link named in the URL, answering a clear page when it
@@ -126,29 +214,6 @@ func (h *Handlers) rememberedCheckout(c *gin.Context, linkID string) (*payments.
 		return nil, true
 	}
 	return co, true
-}
-
-// newLinkCheckout makes this browser's checkout of the link, remembers it
-// in the browser, and sends the browser to it.
-func (h *Handlers) newLinkCheckout(c *gin.Context, l *payments.PaymentLink, amount string) {
-	co, err := h.svc.CheckoutFromLink(c.Request.Context(), l, amount)
-	var fe *payments.FieldError
-	if errors.As(err, &fe) {
-		h.renderLinkAmount(c, http.StatusUnprocessableEntity, l, nil, amount, map[string]string{"amount": fe.Message})
-		return
-	}
-	if err != nil {
-		// Deactivated, expired or used since openLink looked: the same
-		// pages.
-		h.linkClosed(c, err)
-		return
-	}
-	if err := h.sessions.RememberLinkCheckout(c, l.ID, co.ID); err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.Redirect(http.StatusSeeOther, checkoutPath(co.ID))
 }
 
 func (h *Handlers) renderLinkAmount(c *gin.Context, status int, l *payments.PaymentLink, prev *payments.Checkout,

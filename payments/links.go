@@ -302,15 +302,59 @@ func (s *Service) OpenLink(ctx context.Context, id string) (*PaymentLink, error)
 	case l.ExpiresAt != nil && !s.now().Before(*l.ExpiresAt):
 		return l, ErrLinkExpired
 	case l.SingleUse:
-		paid, err := s.st.LinksPaid(ctx, []string{l.ID})
+		used, err := s.st.LinkUsed(ctx, l)
 		if err != nil {
 			return nil, err
 		}
-		if paid[l.ID].Count > 0 {
+		if used {
 			return l, ErrLinkUsed
 		}
 	}
 	return l, nil
+}
+
+// LinkPage is the checkout the link l would make for amount (in cents),
+// not stored: what the link's payment page shows before the customer
+// chooses a method. It has no ID and no Reference.
+func (s *Service) LinkPage(ctx context.Context, l *PaymentLink, amount int64) (*CheckoutPage, error) {
+	p := &CheckoutPage{Checkout: Checkout{MerchantID: l.MerchantID, PaymentLinkID: l.ID, Amount: amount, Currency: l.Currency,
+		Description: l.Description, SuccessURL: l.SuccessURL, Methods: l.Methods, Metadata: l.Metadata,
+		Status: StatusOpen, ExpiresAt: s.linkCheckoutLife(l)}}
+	m, err := s.st.Merchant(ctx, l.MerchantID)
+	switch {
+	case err == nil:
+		p.MerchantName = m.Name
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	return p, nil
+}
+
+// CheckLinkPayment says, before a link's checkout is made for it, what
+// starting method on that checkout (p, from LinkPage) would refuse in what
+// the customer sent: ErrMethodUnavailable, a *FieldError (the M-Pesa
+// number, the receipt contact), or a *ContactNeeded; nil when the checkout
+// may be made and the payment started. It writes nothing.
+func (s *Service) CheckLinkPayment(p *CheckoutPage, method, phone string, in CustomerContact) error {
+	co := &p.Checkout
+	if !s.methodUsable(co, method) {
+		return ErrMethodUnavailable
+	}
+	switch method {
+	case MethodSTK:
+		if _, err := NormalizePhone(phone); err != nil {
+			return &FieldError{Code: "invalid", Field: "phone", Message: ErrPhone.Error()}
+		}
+	case MethodPesapal:
+		if _, err := pesapalBilling(co, in.Contact); err != nil {
+			return err
+		}
+	case MethodPokeaPay:
+		if _, _, err := pokeapayContact(co, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkCheckoutLife is how long a checkout made from a link can be paid:

@@ -3,6 +3,7 @@ package payments
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"net/mail"
@@ -117,9 +118,18 @@ func (s *Service) sendEmails(stop, work context.Context) error {
 func (s *Service) sendEmail(ctx context.Context, d *store.EmailDelivery) error {
 	co, err := s.st.CheckoutPage(ctx, d.CheckoutID)
 	var sendErr error
-	if err != nil {
+	switch {
+	case err != nil:
 		sendErr = fmt.Errorf("load the checkout: %w", err)
-	} else {
+	case co.Status != store.StatusPaid:
+		// Reversed while the email waited: a receipt would say the
+		// money is the shop's.
+		sendErr = mailRefused("checkout is " + string(co.Status))
+	default:
+		if _, perr := mail.ParseAddress(d.Recipient); perr != nil {
+			sendErr = mailRefused(fmt.Sprintf("the address %q does not parse: %v", d.Recipient, perr))
+			break
+		}
 		var m gateway.Mail
 		if m, sendErr = s.receiptMail(d, co); sendErr == nil {
 			sctx, cancel := context.WithTimeout(ctx, mailTimeout)
@@ -136,7 +146,7 @@ func (s *Service) sendEmail(ctx context.Context, d *store.EmailDelivery) error {
 		}
 		try.Error = sendErr.Error()
 		switch {
-		case now.Sub(d.CreatedAt) >= mailGiveUp:
+		case errors.Is(sendErr, gateway.ErrMailRefused), now.Sub(d.CreatedAt) >= mailGiveUp:
 			try.Outcome = store.EmailFailed
 		default:
 			try.Outcome, try.NextAt = store.EmailPending, now.Add(mailRetryAfter(d.Attempts+1))
@@ -149,6 +159,14 @@ func (s *Service) sendEmail(ctx context.Context, d *store.EmailDelivery) error {
 	// Recorded even when ctx ends now: the server has the message.
 	return s.st.RecordEmailTry(context.WithoutCancel(ctx), d, try)
 }
+
+// mailRefused is a reason of ours never to send an email, in words for
+// the timeline; it is a gateway.ErrMailRefused.
+type mailRefused string
+
+func (e mailRefused) Error() string { return string(e) }
+
+func (e mailRefused) Is(target error) bool { return target == gateway.ErrMailRefused }
 
 // RunEmails sends due emails every interval until ctx ends; then it
 // starts nothing new, gives the send under way bg.drain to end, and

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -318,4 +319,94 @@ func TestMailRetryDoublesUpToAnHour(t *testing.T) {
 			t.Errorf("after failure %d: %s, want %s", i+1, got, w)
 		}
 	}
+}
+
+// TestNoReceiptForACheckoutReversedBeforeTheEmailWentOut: a receipt that
+// could not be sent at once waits for its retry; a payment reversed in
+// the meantime gets no "Payment received" email: the email fails with
+// the reason, in the timeline, and nothing is sent.
+func TestNoReceiptForACheckoutReversedBeforeTheEmailWentOut(t *testing.T) {
+	flaky := &flakyMailer{fails: 1}
+	e := newMailEnv(t, flaky)
+	flaky.next = e.inbox
+	co := e.pay("ord-1", "amina@example.com")
+	e.send(e.svc) // the SMTP server is down: retried in a minute
+
+	e.fake.mu.Lock()
+	e.fake.results["trk-ord-1"] = gateway.Result{Status: gateway.StatusReversed}
+	e.fake.mu.Unlock()
+	e.notify("ord-1")
+	if got, err := e.st.Checkout(e.ctx, co.ID); err != nil || got.Status != store.StatusReversed {
+		t.Fatalf("checkout %v %v, want reversed", got, err)
+	}
+
+	e.clock.add(time.Minute)
+	e.send(e.svc)
+	if n := len(e.inbox.Mails()); n != 0 || len(flaky.tries) != 1 {
+		t.Fatalf("%d emails delivered after %d tries; a reversed checkout gets none", n, len(flaky.tries))
+	}
+	ds := e.emails(co.ID)
+	if ds[0].Status != store.EmailFailed || ds[0].LastError != "checkout is reversed" {
+		t.Fatalf("the receipt of a reversed checkout: %+v, want failed: checkout is reversed", ds[0])
+	}
+	if lines := emailLines(t, e, co.ID); len(lines) != 1 || !strings.HasSuffix(lines[0], "failed after 2 attempts: checkout is reversed") {
+		t.Fatalf("email lines in the timeline %q", lines)
+	}
+}
+
+// refusingMailer answers every send with a permanent SMTP refusal, as
+// smtpmail reports a 5xx answer.
+type refusingMailer struct{ tries int }
+
+func (r *refusingMailer) SendMail(context.Context, gateway.Mail) error {
+	r.tries++
+	return fmt.Errorf("smtpmail: smtp://mail.shop.test:587: send: %w: 550 5.1.1 no such mailbox", gateway.ErrMailRefused)
+}
+
+// TestPermanentMailFailuresFailAtOnce: an SMTP 5xx answer, and an address
+// that does not parse (never handed to the mailer), fail the email at the
+// first try with the reason in the timeline; they are not retried. (A 4xx
+// answer is retried: TestFailingMailerIsRetriedThenSucceedsOnce.)
+func TestPermanentMailFailuresFailAtOnce(t *testing.T) {
+	refusing := &refusingMailer{}
+	e := newMailEnv(t, refusing)
+	refused := e.pay("ord-1", "amina@example.com")
+	garbled := e.pay("ord-2", "amina at example dot com")
+	e.send(e.svc)
+	e.clock.add(time.Hour)
+	e.send(e.svc)
+	if refusing.tries != 1 {
+		t.Fatalf("%d sends, want 1: the refused one once, the garbled address never", refusing.tries)
+	}
+	for _, tc := range []struct {
+		co   *store.Checkout
+		want string
+	}{
+		{refused, "550 5.1.1 no such mailbox"},
+		{garbled, `the address "amina at example dot com" does not parse`},
+	} {
+		ds := e.emails(tc.co.ID)
+		if ds[0].Status != store.EmailFailed || ds[0].Attempts != 1 || !strings.Contains(ds[0].LastError, tc.want) {
+			t.Errorf("%s: %+v, want failed after one attempt with %q", tc.co.Reference, ds[0], tc.want)
+		}
+		if lines := emailLines(t, e, tc.co.ID); len(lines) != 1 || !strings.Contains(lines[0], "failed after 1 attempt: ") ||
+			!strings.Contains(lines[0], tc.want) {
+			t.Errorf("%s: email lines in the timeline %q", tc.co.Reference, lines)
+		}
+	}
+}
+
+func emailLines(t *testing.T, e *mailEnv, checkoutID string) []string {
+	t.Helper()
+	evs, err := e.st.Events(e.ctx, checkoutID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, ev := range evs {
+		if ev.Kind == store.EventEmail {
+			lines = append(lines, ev.Message)
+		}
+	}
+	return lines
 }

@@ -43,15 +43,14 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 	if err != nil {
 		return nil, err
 	}
+	// What the customer typed for the receipt is theirs: kept on the order,
+	// where the admin and the merchant see it, with the attempt (a refused
+	// attempt keeps nothing).
+	var email, phone string
 	if NeedsContact(co) {
-		// What the customer typed for the receipt is theirs: keep it on the
-		// order, where the admin and the merchant see it.
-		phone := billing.PhoneNumber
+		email, phone = billing.EmailAddress, billing.PhoneNumber
 		if p, err := NormalizePhone(phone); err == nil {
 			phone = p
-		}
-		if err := s.st.SetCustomerContact(ctx, co.ID, billing.EmailAddress, phone); err != nil {
-			return nil, err
 		}
 	}
 
@@ -62,7 +61,7 @@ func (s *Service) StartPesapal(ctx context.Context, checkoutID, contact string) 
 	}
 
 	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: ProviderPesapal, Method: MethodPesapal}
-	if err := s.st.StartAttempt(ctx, a, pesapalFirstCheck, "customer"); err != nil {
+	if err := s.st.StartAttemptWithContact(ctx, a, pesapalFirstCheck, "customer", email, phone); err != nil {
 		if errors.Is(err, store.ErrTransition) {
 			return nil, ErrNotPayable
 		}

@@ -60,12 +60,10 @@ func (s *Service) StartPokeaPay(ctx context.Context, checkoutID string, in Custo
 	if err != nil {
 		return "", err
 	}
-	// Kept where the checkout had none (the merchant's values stay).
-	if err := s.st.SetCustomerContact(ctx, co.ID, email, phone); err != nil {
-		return "", err
-	}
+	// Kept where the checkout had none (the merchant's values stay), with
+	// the attempt: a refused attempt keeps nothing.
 	a := &store.Attempt{ID: store.NewID("pay", s.now()), CheckoutID: co.ID, Provider: ProviderPokeaPay, Method: MethodPokeaPay}
-	if err := s.st.StartAttempt(ctx, a, pokeapayFirstCheck, "customer"); err != nil {
+	if err := s.st.StartAttemptWithContact(ctx, a, pokeapayFirstCheck, "customer", email, phone); err != nil {
 		if errors.Is(err, store.ErrTransition) {
 			return "", ErrNotPayable
 		}

@@ -376,3 +376,46 @@ func TestIPNClaimsQuotedInTheTimelineAreClippedEach(t *testing.T) {
 		t.Fatal("an IPN that claims nothing adds nothing to the message")
 	}
 }
+
+// TestRefusedSingleUseLinkPaymentKeepsNoContact: a customer of a
+// single-use link already being paid in another browser is refused
+// (ErrLinkUsed) before anything they typed is kept on their checkout.
+func TestRefusedSingleUseLinkPaymentKeepsNoContact(t *testing.T) {
+	e := newPKEnv(t)
+	ctx := context.Background()
+	l := &store.PaymentLink{ID: store.NewID("plink", e.now()), MerchantID: "m", Amount: 150000, Currency: "KES",
+		Description: "Coffee", SingleUse: true, CreatedBy: "api"}
+	if err := e.st.CreatePaymentLink(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	var cos []*Checkout
+	for range 2 {
+		co, err := e.svc.CheckoutFromLink(ctx, l, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cos = append(cos, co)
+	}
+	if _, err := e.svc.StartPokeaPay(ctx, cos[0].ID, CustomerContact{Email: "jane@example.com", Phone: "0712345678"}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.st.Events(ctx, cos[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.StartPokeaPay(ctx, cos[1].ID, CustomerContact{Email: "amina@example.com", Phone: "0722000000"})
+	if !errors.Is(err, ErrLinkUsed) {
+		t.Fatalf("second browser's PokeaPay: %v, want ErrLinkUsed", err)
+	}
+	got, err := e.st.Checkout(ctx, cos[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.st.Events(ctx, cos[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CustomerEmail != "" || got.CustomerPhone != "" || len(after) != len(before) {
+		t.Fatalf("refused payment kept email %q phone %q, events %d -> %d", got.CustomerEmail, got.CustomerPhone, len(before), len(after))
+	}
+}

@@ -232,6 +232,21 @@ func (s *Store) StartAttempt(ctx context.Context, a *Attempt, firstCheck time.Du
 	})
 }
 
+// StartAttemptWithContact is StartAttempt that also keeps what the
+// customer typed for the receipt (as SetCustomerContact does) in the same
+// transaction, once the attempt may start: a refused attempt (ErrLinkUsed,
+// ErrTransition) keeps nothing.
+func (s *Store) StartAttemptWithContact(ctx context.Context, a *Attempt, firstCheck time.Duration, source, email, phone string) error {
+	return retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			if err := s.startAttempt(tx, a, firstCheck, source); err != nil {
+				return err
+			}
+			return s.setCustomerContact(tx, a.CheckoutID, email, phone)
+		})
+	})
+}
+
 func (s *Store) startAttempt(tx *gorm.DB, a *Attempt, firstCheck time.Duration, source string) error {
 	co, err := lockCheckout(tx, a.CheckoutID)
 	if err != nil {
@@ -366,28 +381,30 @@ func (s *Store) Events(ctx context.Context, checkoutID string) ([]Event, error) 
 // merchant sent is never replaced), with an event. An empty value is left
 // alone.
 func (s *Store) SetCustomerContact(ctx context.Context, id, email, phone string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		var gave []string
-		for _, f := range []struct{ column, value string }{{"customer_email", email}, {"customer_phone", phone}} {
-			if f.value == "" {
-				continue
-			}
-			// Guarded per field: a concurrent choice that filled it first wins.
-			res := tx.Model(&Checkout{}).Where("id = ? AND "+f.column+" = ''", id).
-				Updates(map[string]any{f.column: f.value, "updated_at": s.now()})
-			if res.Error != nil {
-				return fmt.Errorf("store: customer contact of %s: %w", id, res.Error)
-			}
-			if res.RowsAffected == 1 {
-				gave = append(gave, f.value)
-			}
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.setCustomerContact(tx, id, email, phone) })
+}
+
+func (s *Store) setCustomerContact(tx *gorm.DB, id, email, phone string) error {
+	var gave []string
+	for _, f := range []struct{ column, value string }{{"customer_email", email}, {"customer_phone", phone}} {
+		if f.value == "" {
+			continue
 		}
-		if len(gave) == 0 {
-			return nil
+		// Guarded per field: a concurrent choice that filled it first wins.
+		res := tx.Model(&Checkout{}).Where("id = ? AND "+f.column+" = ''", id).
+			Updates(map[string]any{f.column: f.value, "updated_at": s.now()})
+		if res.Error != nil {
+			return fmt.Errorf("store: customer contact of %s: %w", id, res.Error)
 		}
-		return s.addEvent(tx, &Event{CheckoutID: id, Kind: EventAttempt, Source: "customer",
-			Message: "the customer gave " + strings.Join(gave, " and ") + " for the receipt"})
-	})
+		if res.RowsAffected == 1 {
+			gave = append(gave, f.value)
+		}
+	}
+	if len(gave) == 0 {
+		return nil
+	}
+	return s.addEvent(tx, &Event{CheckoutID: id, Kind: EventAttempt, Source: "customer",
+		Message: "the customer gave " + strings.Join(gave, " and ") + " for the receipt"})
 }
 
 // lazyStmt is a statement prepared on a pool at its first use, and kept.

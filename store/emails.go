@@ -132,7 +132,11 @@ func (s *Store) RecordEmailTry(ctx context.Context, d *EmailDelivery, t EmailTry
 			fields["next_attempt_at"] = t.NextAt.UTC()
 		case EmailFailed:
 			fields["status"], fields["next_attempt_at"] = EmailFailed, nil
-			line = fmt.Sprintf("%s email to %s (%s) failed after %d attempts: %s", d.Kind, d.Recipient, d.ID, d.Attempts+1, t.Error)
+			tries := fmt.Sprintf("%d attempts", d.Attempts+1)
+			if d.Attempts == 0 {
+				tries = "1 attempt"
+			}
+			line = fmt.Sprintf("%s email to %s (%s) failed after %s: %s", d.Kind, d.Recipient, d.ID, tries, t.Error)
 		default:
 			return fmt.Errorf("store: email delivery %s: unknown outcome %q", d.ID, t.Outcome)
 		}

@@ -261,21 +261,65 @@ func (s *Store) linkUsable(l *PaymentLink) error {
 	return nil
 }
 
-// linkTaken counts the checkouts of a link, other than except, that are
-// paid or, with pending, have a payment attempt under way.
+// linkTaken counts the checkouts of a link, other than except, that hold
+// it: paid, or with a succeeded attempt (money arrived, also for a checkout
+// that could no longer take it and was flagged for review), or, with
+// pending, with a payment attempt under way while the checkout itself is
+// still open or pending. The attempt of a cancelled or expired checkout,
+// polled for days, does not hold the link: it cannot pay that checkout,
+// and if its money arrives it holds the link from then on.
 func linkTaken(tx *gorm.DB, linkID, except string, pending bool) (int64, error) {
-	q := tx.Model(&Checkout{}).Where("payment_link_id = ? AND id <> ?", linkID, except)
+	cond := `status = ? OR EXISTS (SELECT 1 FROM attempts
+			WHERE attempts.checkout_id = checkouts.id AND attempts.status = ?)`
+	args := []any{StatusPaid, AttemptSucceeded}
 	if pending {
-		q = q.Where(`(status = ? OR EXISTS (SELECT 1 FROM attempts
-			WHERE attempts.checkout_id = checkouts.id AND attempts.status = ?))`, StatusPaid, AttemptPending)
-	} else {
-		q = q.Where("status = ?", StatusPaid)
+		cond += ` OR (status IN ? AND EXISTS (SELECT 1 FROM attempts
+			WHERE attempts.checkout_id = checkouts.id AND attempts.status = ?))`
+		args = append(args, []Status{StatusOpen, StatusPending}, AttemptPending)
 	}
+	q := tx.Model(&Checkout{}).Where("payment_link_id = ? AND id <> ?", linkID, except).Where("("+cond+")", args...)
 	var n int64
 	if err := q.Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("store: checkouts of payment link %s: %w", linkID, err)
 	}
 	return n, nil
+}
+
+// LinkUsed reports whether the link is single use and taken: one of its
+// checkouts is paid or has a succeeded attempt.
+func (s *Store) LinkUsed(ctx context.Context, l *PaymentLink) (bool, error) {
+	if !l.SingleUse {
+		return false, nil
+	}
+	n, err := linkTaken(s.r.WithContext(ctx), l.ID, "", false)
+	return n > 0, err
+}
+
+// secondLinkPayment is why a success confirmed for co must not pay it: co
+// was made from a single-use link of which another checkout is paid or has
+// a succeeded attempt ("" when co may be paid). It runs in applyResult's
+// transaction, co locked; the link's row is locked after it, in
+// startAttempt's order.
+func secondLinkPayment(tx *gorm.DB, co *Checkout) (string, error) {
+	if co.PaymentLinkID == "" {
+		return "", nil
+	}
+	var l PaymentLink
+	if err := forUpdate(tx).Select("id", "single_use").First(&l, "id = ?", co.PaymentLinkID).Error; err != nil {
+		if notFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("store: load payment link %s: %w", co.PaymentLinkID, err)
+	}
+	if !l.SingleUse {
+		return "", nil
+	}
+	n, err := linkTaken(tx, l.ID, co.ID, false)
+	if err != nil || n == 0 {
+		return "", err
+	}
+	return fmt.Sprintf("second payment of single-use link %s: another of its checkouts is paid already; "+
+		"this checkout stays %s", l.ID, co.Status), nil
 }
 
 // checkSingleUse refuses (ErrLinkUsed) a payment attempt on co when co was
@@ -306,6 +350,18 @@ func checkSingleUse(tx *gorm.DB, co *Checkout) error {
 		return fmt.Errorf("store: start attempt on %s: %w", co.ID, ErrLinkUsed)
 	}
 	return nil
+}
+
+// refuseSecondLinkPayment flags a success that secondLinkPayment refused,
+// as money for a final checkout is, and leaves the checkout unpaid (no
+// webhook, no receipt): open again when no other attempt is under way,
+// with a word for the customer.
+func (s *Store) refuseSecondLinkPayment(tx *gorm.DB, co *Checkout, a *Attempt, source, why string) error {
+	if err := s.flag(tx, co, a, source, why); err != nil {
+		return err
+	}
+	return s.reopenIfIdle(tx, co, a, source,
+		"This link takes one payment and it was already paid. The shop will review your payment and contact you.")
 }
 
 // LinkReferenceSuffix is a checkout id's random tail, upper case, as the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,9 +172,12 @@ func TestSingleUseLinkRefusesASecondPayment(t *testing.T) {
 		t.Fatalf("attempt while another is pending: %v, want ErrLinkUsed", err)
 	}
 	// The first checkout itself may still be tried again.
-	startAttempt(t, s, first.ID, "pokeapay", "pokeapay", time.Minute)
+	c := startAttempt(t, s, first.ID, "pokeapay", "pokeapay", time.Minute)
 
 	applyResult(t, s, a.ID, succeeded(a, "RCPT1"))
+	// No attempt of the link is under way any more: what holds it now is
+	// the payment alone.
+	applyResult(t, s, c.ID, failed("abandoned"))
 	b.ID = NewID("att", s.Now())
 	if err := s.StartAttempt(ctx, b, time.Minute, "test"); !errors.Is(err, ErrLinkUsed) {
 		t.Fatalf("attempt after the link was paid: %v, want ErrLinkUsed", err)
@@ -223,5 +227,130 @@ func TestSingleUseLinkConcurrentAttemptsStartOne(t *testing.T) {
 	}
 	if started != 1 {
 		t.Fatalf("%d attempts started on one single-use link, want 1", started)
+	}
+}
+
+// A single-use link must not end with two paid checkouts. A Pesapal
+// customer whose attempt was reported failed can still pay inside the same
+// payment page (the state machine allows open -> paid for exactly that);
+// meanwhile another browser's checkout of the link started an attempt
+// (the failed one no longer holds the link) and was paid. The late success
+// is recorded, flagged for review, and pays nothing.
+func TestSingleUseLinkFailedAttemptThatLaterSucceedsIsFlaggedNotPaid(t *testing.T) {
+	s, _ := newTestEnv(t)
+	ctx := context.Background()
+	l := newLink(t, s, func(l *PaymentLink) { l.SingleUse = true })
+	first, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startAttempt(t, s, first.ID, "pesapal", "pesapal", time.Minute)
+	applyResult(t, s, a.ID, failed("declined"))
+
+	b := startAttempt(t, s, second.ID, "pesapal", "pesapal", time.Minute)
+	applyResult(t, s, b.ID, succeeded(b, "RCPT-B"))
+
+	// The first customer retries inside the same Pesapal page and pays.
+	if out := applyResult(t, s, a.ID, succeeded(a, "RCPT-A")); out != OutcomeReview {
+		t.Fatalf("late success on the single-use link: %s, want %s", out, OutcomeReview)
+	}
+	paid, err := s.LinksPaid(ctx, []string{l.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paid[l.ID].Count != 1 {
+		t.Errorf("single-use link has %d paid checkouts, want 1", paid[l.ID].Count)
+	}
+	got := loadCheckout(t, s, first.ID)
+	if got.Status != StatusOpen || !got.Review {
+		t.Errorf("first checkout is %s, review %v; want open and flagged for review", got.Status, got.Review)
+	}
+	var att Attempt
+	if err := s.r.First(&att, "id = ?", a.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if att.Status != AttemptSucceeded || !att.Review || !strings.Contains(att.ReviewReason, "second payment of single-use link "+l.ID) {
+		t.Errorf("late attempt: %s review=%v %q; want succeeded and flagged as a second payment", att.Status, att.Review, att.ReviewReason)
+	}
+	// Not paid: no transition to paid, so no webhook and no receipt.
+	for _, m := range []any{&Event{}, &WebhookDelivery{}, &EmailDelivery{}} {
+		q := s.r.Model(m).Where("checkout_id = ?", first.ID)
+		if _, ok := m.(*Event); ok {
+			q = q.Where("kind = ? AND to_status = ?", EventTransition, StatusPaid)
+		}
+		var n int64
+		if err := q.Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d %T rows of a payment for the refused second payment", n, m)
+		}
+	}
+}
+
+// Money that arrived late for an expired checkout of a single-use link
+// (flagged for review, status stays expired) used the link: another
+// checkout must not start a second payment, and no new checkout is made.
+func TestSingleUseLinkLatePaymentOnExpiredCheckoutStillHoldsTheLink(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	l := newLink(t, s, func(l *PaymentLink) { l.SingleUse = true })
+	id := NewID("chk", s.Now())
+	first := &Checkout{ID: id, Description: "x", Amount: testAmount, Currency: "KES", ExpiresAt: s.Now().Add(15 * time.Minute)}
+	if err := s.CreateCheckoutFromLink(ctx, l.ID, first, LinkReferenceSuffix(id), "test"); err != nil {
+		t.Fatal(err)
+	}
+	a := startAttempt(t, s, first.ID, "pesapal", "pesapal", time.Minute)
+	clk.Advance(16 * time.Minute)
+	second, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatalf("second checkout: %v", err)
+	}
+	if _, err := s.Expire(ctx, first.ID, "reconciler"); err != nil {
+		t.Fatal(err)
+	}
+	// The customer's payment completes late: kept, flagged for review.
+	applyResult(t, s, a.ID, succeeded(a, "RCPT-LATE"))
+
+	b := &Attempt{ID: NewID("att", s.Now()), CheckoutID: second.ID, Provider: "pesapal", Method: "pesapal"}
+	if err := s.StartAttempt(ctx, b, time.Minute, "test"); !errors.Is(err, ErrLinkUsed) {
+		t.Fatalf("a second payment on a single-use link whose money already arrived: %v, want ErrLinkUsed", err)
+	}
+	if _, err := linkCheckout(t, s, l.ID); !errors.Is(err, ErrLinkUsed) {
+		t.Fatalf("a new checkout of a single-use link whose money already arrived: %v, want ErrLinkUsed", err)
+	}
+	if used, err := s.LinkUsed(ctx, l); err != nil || !used {
+		t.Fatalf("LinkUsed = %v, %v; want true", used, err)
+	}
+}
+
+// A customer who chose Pesapal on a single-use link's checkout and then
+// "Cancel and return" leaves a Pesapal attempt that is polled for 72 h.
+// That attempt belongs to a final checkout (a late payment of it is
+// flagged for review anyway): it must not lock the link.
+func TestSingleUseLinkIsNotLockedByThePendingAttemptOfACancelledCheckout(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	l := newLink(t, s, func(l *PaymentLink) { l.SingleUse = true })
+	first, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startAttempt(t, s, first.ID, "pesapal", "pesapal", time.Minute)
+	if _, err := s.Cancel(ctx, first.ID, "customer"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	second, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Attempt{ID: NewID("att", s.Now()), CheckoutID: second.ID, Provider: "pesapal", Method: "pesapal"}
+	if err := s.StartAttempt(ctx, b, time.Minute, "test"); err != nil {
+		t.Fatalf("paying the single-use link an hour after its first checkout was cancelled: %v", err)
 	}
 }

@@ -268,6 +268,12 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 			}
 			return OutcomeReview, s.flag(tx, &co, &a, r.Source, why)
 		}
+		if why, err := secondLinkPayment(tx, &co); err != nil || why != "" {
+			if err != nil {
+				return "", err
+			}
+			return OutcomeReview, s.refuseSecondLinkPayment(tx, &co, &a, r.Source, why)
+		}
 		now := s.now()
 		if err := s.transition(tx, &co, StatusPaid, Event{AttemptID: a.ID, Source: r.Source,
 			Message: "payment confirmed by the provider"}, map[string]any{

@@ -11,8 +11,8 @@ import templruntime "github.com/a-h/templ/runtime"
 import "checkout/static"
 
 // LinkAmountView asks the customer of a payment link without a fixed
-// amount how much to pay; the POST makes the checkout and sends the
-// customer to it.
+// amount how much to pay; the POST shows the method choice for that
+// amount (nothing is made before a method is chosen).
 func LinkAmountView(v LinkAmountPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

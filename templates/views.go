@@ -74,6 +74,11 @@ type CheckoutPage struct {
 	// STK is the M-Pesa prompt form, shown below the method buttons (STK
 	// is not among Methods: it needs a phone number); nil hides it.
 	STK *STKForm
+	// Amount, when set, is posted as "amount" with every form: a payment
+	// link's amount that the customer entered, on the link's payment page
+	// (/l/{id}, before its checkout exists). AmountURL is where the
+	// customer changes it.
+	Amount, AmountURL string
 }
 
 // ContactStep asks for what a method needs before the customer leaves

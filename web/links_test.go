@@ -6,12 +6,14 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"checkout/store"
+	"checkout/web"
 )
 
 // linkAPI calls the merchant API with key and extra headers, and returns the
@@ -50,34 +52,62 @@ func (e *env) createLink(body string) map[string]any {
 }
 
 // openLink has b open the link and returns the page it lands on and the
-// checkout id in its address ("" when it is not a checkout page).
+// checkout id in its address ("" when it is not a checkout page: the
+// link's own payment page, or a page saying why the link is closed).
 func (e *env) openLink(b *browser, linkID string) (page, string) {
 	e.t.Helper()
 	p := b.get(e.app.URL + "/l/" + linkID)
-	u, err := url.Parse(p.url)
+	return p, checkoutInURL(e.t, p.url)
+}
+
+// checkoutInURL is the checkout id of a /c/{id}... address, "" for another.
+func checkoutInURL(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if id, ok := strings.CutPrefix(u.Path, "/c/"); ok && !strings.Contains(id, "/") {
-		return p, id
+	if rest, ok := strings.CutPrefix(u.Path, "/c/"); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		return id
 	}
-	return p, ""
+	return ""
+}
+
+// payLink has b send a form of a link's payment page p and returns the page
+// it lands on and the checkout this made ("" when none was made).
+func (e *env) payLink(b *browser, p page, linkID, formSel string, vals url.Values) (page, string) {
+	e.t.Helper()
+	before := e.linkCheckoutIDs(linkID)
+	r := b.submit(p, formSel, vals)
+	for _, id := range e.linkCheckoutIDs(linkID) {
+		if !slices.Contains(before, id) {
+			return r, id
+		}
+	}
+	return r, ""
 }
 
 // linkCheckouts counts the checkouts made from a link.
 func (e *env) linkCheckouts(linkID string) int {
 	e.t.Helper()
+	return len(e.linkCheckoutIDs(linkID))
+}
+
+// linkCheckoutIDs lists the checkouts made from a link.
+func (e *env) linkCheckoutIDs(linkID string) []string {
+	e.t.Helper()
 	rows, _, err := e.store.ListCheckouts(context.Background(), store.OrderFilter{Limit: 200})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	n := 0
+	var ids []string
 	for _, co := range rows {
 		if co.PaymentLinkID == linkID {
-			n++
+			ids = append(ids, co.ID)
 		}
 	}
-	return n
+	return ids
 }
 
 const linkBody = `{"amount": "1500", "currency": "KES", "description": "Two bags of coffee", "reference_prefix": "COFFEE-"}`
@@ -96,27 +126,32 @@ func TestLinkFromTheAPIOpensAsItsCheckoutAndIsPaidWithEachMethod(t *testing.T) {
 			}
 			b := e.browser()
 			p, id := e.openLink(b, linkID)
-			if p.status != http.StatusOK || id == "" || !strings.Contains(p.body, "KES 1,500.00") || !strings.Contains(p.body, "Two bags of coffee") {
+			if p.status != http.StatusOK || id != "" || !strings.Contains(p.body, "KES 1,500.00") || !strings.Contains(p.body, "Two bags of coffee") ||
+				p.doc.Find("form.method-choice[action='/l/"+linkID+"']").Length() == 0 {
 				t.Fatalf("opening the link: %d at %s\n%s", p.status, p.url, p.body)
 			}
-			co := e.checkout(id)
-			if co.Amount != 150000 || co.PaymentLinkID != linkID || !strings.HasPrefix(co.Reference, "COFFEE-") || co.Status != store.StatusOpen {
-				t.Fatalf("checkout made: %+v", co)
+			if n := e.linkCheckouts(linkID); n != 0 {
+				t.Fatalf("opening the link made %d checkouts; choosing a method makes it", n)
 			}
 
 			switch tc.method {
 			case "pesapal":
-				frame := b.submit(p, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
+				var frame page
+				frame, id = e.payLink(b, p, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
 				payPage := b.get(frame.doc.Find("iframe").AttrOr("src", ""))
 				if r := b.submit(payPage, "form", url.Values{"action": {"pay"}}); r.status != http.StatusOK {
 					t.Fatalf("Pesapal pay: %d", r.status)
 				}
 			case "pokeapay":
-				hosted := b.submit(p, "form.method-choice", url.Values{"method": {"pokeapay"}})
+				hosted, made := e.payLink(b, p, linkID, "form.method-choice", url.Values{"method": {"pokeapay"}})
 				if hosted.doc.Find("form.contact-step").Length() == 1 {
-					hosted = b.submit(hosted, "form.contact-step", url.Values{"customer_phone": {"0712 345 678"},
+					if made != "" {
+						t.Fatalf("the contact step made checkout %s before the details were given", made)
+					}
+					hosted, made = e.payLink(b, hosted, linkID, "form.contact-step", url.Values{"customer_phone": {"0712 345 678"},
 						"customer_email": {"jane@example.com"}})
 				}
+				id = made
 				if !strings.HasPrefix(hosted.url, e.sim.PokeaPayCheckoutURL()) {
 					t.Fatalf("after choosing PokeaPay: %d at %s\n%s", hosted.status, hosted.url, hosted.body)
 				}
@@ -124,10 +159,20 @@ func TestLinkFromTheAPIOpensAsItsCheckoutAndIsPaidWithEachMethod(t *testing.T) {
 					t.Fatalf("PokeaPay pay: %d", r.status)
 				}
 			case "stk":
-				b.submit(p, "form.stk-form", url.Values{"phone": {"0712 345 678"}})
+				_, id = e.payLink(b, p, linkID, "form.stk-form", url.Values{"phone": {"0712 345 678"}})
 				if err := e.sim.STKAnswer(tc.stk, e.stkAttempt(id).ID, "0", true); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if id == "" {
+				t.Fatalf("paying with %s made no checkout", tc.method)
+			}
+			co := e.checkout(id)
+			if co.Amount != 150000 || co.PaymentLinkID != linkID || !strings.HasPrefix(co.Reference, "COFFEE-") {
+				t.Fatalf("checkout made: %+v", co)
+			}
+			if n := e.linkCheckouts(linkID); n != 1 {
+				t.Fatalf("the link has %d checkouts, want 1", n)
 			}
 			e.sim.WaitIPNs()
 			if co := e.checkout(id); co.Status != store.StatusPaid {
@@ -166,10 +211,18 @@ func TestCustomerAmountOutsideTheLinksBoundsIsRefusedOnThePage(t *testing.T) {
 		t.Fatalf("refused amounts made %d checkouts", n)
 	}
 
+	// The amount step shows the method choice for it and makes nothing;
+	// choosing a method makes the checkout.
 	p := b.submit(form, "form.link-amount", url.Values{"amount": {"2,500"}})
-	_, first, _ := strings.Cut(p.url, "/c/")
-	if p.status != http.StatusOK || first == "" || e.checkout(first).Amount != 250000 || !strings.Contains(p.body, "KES 2,500.00") {
-		t.Fatalf("amount 2,500: %d at %s", p.status, p.url)
+	if p.status != http.StatusOK || !strings.Contains(p.body, "KES 2,500.00") || p.doc.Find("form.method-choice input[name=amount]").AttrOr("value", "") != "2,500" {
+		t.Fatalf("amount 2,500: %d at %s\n%s", p.status, p.url, p.body)
+	}
+	if n := e.linkCheckouts(linkID); n != 0 {
+		t.Fatalf("the amount step made %d checkouts", n)
+	}
+	_, first := e.payLink(b, p, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
+	if first == "" || e.checkout(first).Amount != 250000 {
+		t.Fatalf("paying 2,500 made checkout %q", first)
 	}
 	// Back on the link, the form offers the open checkout; the same amount
 	// goes back to it, another makes a new one and leaves it unchanged.
@@ -181,32 +234,44 @@ func TestCustomerAmountOutsideTheLinksBoundsIsRefusedOnThePage(t *testing.T) {
 		t.Fatalf("the same amount went to %s, want /c/%s", p.url, first)
 	}
 	p = b.submit(again, "form.link-amount", url.Values{"amount": {"300"}})
-	_, second, _ := strings.Cut(p.url, "/c/")
+	_, second := e.payLink(b, p, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
 	if second == "" || second == first || e.checkout(second).Amount != 30000 || e.checkout(first).Amount != 250000 {
-		t.Fatalf("another amount: at %s (first %s)", p.url, first)
+		t.Fatalf("another amount: checkout %q (first %s)", second, first)
 	}
 	if n := e.linkCheckouts(linkID); n != 2 {
 		t.Fatalf("checkouts = %d, want 2", n)
 	}
 }
 
+// payLinkPesapal opens the link in b and chooses Pesapal: the checkout it
+// makes (or pays, when b has one).
+func (e *env) payLinkPesapal(b *browser, linkID string) string {
+	e.t.Helper()
+	p, reused := e.openLink(b, linkID)
+	if reused != "" {
+		return reused
+	}
+	_, id := e.payLink(b, p, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
+	return id
+}
+
 func TestLinkReloadInTheSameBrowserReusesItsOpenCheckout(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	linkID := e.createLink(linkBody)["id"].(string)
 	a, other := e.browser(), e.browser()
-	_, first := e.openLink(a, linkID)
+	first := e.payLinkPesapal(a, linkID)
 	_, again := e.openLink(a, linkID)
-	_, theirs := e.openLink(other, linkID)
+	theirs := e.payLinkPesapal(other, linkID)
 	if first == "" || again != first {
 		t.Fatalf("reload gave %q, first %q", again, first)
 	}
 	if theirs == "" || theirs == first {
 		t.Fatalf("another browser got %q, the first browser %q", theirs, first)
 	}
-	// Once the checkout is no longer open (expired), the browser gets a
-	// new one.
+	// Once the checkout is no longer open (expired), the browser gets the
+	// link's page again and a new checkout.
 	e.clock.Advance(24*time.Hour + time.Second)
-	_, later := e.openLink(a, linkID)
+	later := e.payLinkPesapal(a, linkID)
 	if later == "" || later == first {
 		t.Fatalf("after the checkout expired: %q (first %q)", later, first)
 	}
@@ -215,11 +280,60 @@ func TestLinkReloadInTheSameBrowserReusesItsOpenCheckout(t *testing.T) {
 	}
 }
 
+// A client that keeps no cookie (a WhatsApp or Telegram link preview, a
+// crawler, a script) sees the link's page and makes nothing: no checkout,
+// so no checkout.expired webhook a day later for each preview.
+func TestCookielessGETsOfALinkMakeNoCheckout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	linkID := e.createLink(linkBody)["id"].(string)
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := 0; i < 30; i++ {
+		resp, err := cl.Get(e.app.URL + "/l/" + linkID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %d of /l/%s: %d, want the link's page", i+1, linkID, resp.StatusCode)
+		}
+	}
+	if n := e.linkCheckouts(linkID); n != 0 {
+		t.Fatalf("30 cookie-less GETs of /l/%s made %d checkouts; a preview or crawler should make none", linkID, n)
+	}
+}
+
+// A field that would refuse the payment (the M-Pesa number, the receipt
+// contact) brings the link's page back with the field marked, and
+// nothing is made.
+func TestLinkPageFieldErrorsMakeNothing(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	linkID := e.createLink(linkBody)["id"].(string)
+	b := e.browser()
+	p, _ := e.openLink(b, linkID)
+	for _, tc := range []struct {
+		form, field string
+		vals        url.Values
+	}{
+		{"form.stk-form", "phone", url.Values{"phone": {"12"}}},
+		{"form.method-choice", "contact", url.Values{"method": {"pesapal"}, "contact": {"not a contact"}}},
+		{"form.method-choice", "method", url.Values{"method": {"cash"}}},
+	} {
+		r, made := e.payLink(b, p, linkID, tc.form, tc.vals)
+		if r.status != http.StatusUnprocessableEntity || made != "" || r.doc.Find("#"+tc.field+"-error").Text() == "" ||
+			!strings.HasSuffix(r.url, "/l/"+linkID) {
+			t.Errorf("%s %v: %d at %s, checkout %q\n%s", tc.form, tc.vals, r.status, r.url, made, r.body)
+		}
+	}
+	if n := e.linkCheckouts(linkID); n != 0 {
+		t.Fatalf("refused fields made %d checkouts", n)
+	}
+}
+
 func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	off := e.createLink(linkBody)["id"].(string)
-	_, id := e.openLink(b, off) // this browser has an open checkout of it
+	id := e.payLinkPesapal(b, off) // this browser has an open checkout of it
 	status, obj := e.api(http.MethodPost, "/api/v1/payment_links/"+off+"/deactivate", "")
 	if status != http.StatusOK || obj["active"] != false || obj["deactivated_at"] == nil {
 		t.Fatalf("deactivate: %d %v", status, obj)
@@ -260,7 +374,7 @@ func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 		t.Fatalf("expired link made %d checkouts", n)
 	}
 	// The checkout made before the link was turned off can still be paid.
-	if co := e.checkout(id); co.Status != store.StatusOpen {
+	if co := e.checkout(id); co.Status != store.StatusPending {
 		t.Fatalf("earlier checkout is %s", co.Status)
 	}
 }
@@ -269,22 +383,24 @@ func TestSingleUseLinkRefusesASecondPayment(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	linkID := e.createLink(`{"amount": "1500", "currency": "KES", "description": "Invoice 42", "single_use": true}`)["id"].(string)
 	a, b := e.browser(), e.browser()
-	pa, first := e.openLink(a, linkID)
-	pb, second := e.openLink(b, linkID)
-	if first == "" || second == "" || first == second {
-		t.Fatalf("checkouts %q and %q", first, second)
-	}
-	frame := a.submit(pa, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
-	if frame.status != http.StatusOK {
-		t.Fatalf("first payment: %d", frame.status)
+	pa, _ := e.openLink(a, linkID)
+	pb, _ := e.openLink(b, linkID)
+	frame, first := e.payLink(a, pa, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
+	if frame.status != http.StatusOK || first == "" {
+		t.Fatalf("first payment: %d, checkout %q", frame.status, first)
 	}
 	// While the first is under way, the second is refused and nothing starts.
-	refused := b.submit(pb, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
+	refused, second := e.payLink(b, pb, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
 	if refused.status != http.StatusConflict || !strings.Contains(refused.doc.Find("h1").Text(), "already used") {
 		t.Fatalf("second payment: %d\n%s", refused.status, refused.body)
 	}
-	if as, err := e.store.Attempts(context.Background(), second); err != nil || len(as) != 0 {
-		t.Fatalf("second checkout has %d attempts (%v)", len(as), err)
+	if second != "" {
+		if as, err := e.store.Attempts(context.Background(), second); err != nil || len(as) != 0 {
+			t.Fatalf("second checkout has %d attempts (%v)", len(as), err)
+		}
+		if co := e.checkout(second); co.CustomerEmail != "" {
+			t.Fatalf("the refused payment kept the customer's email %q", co.CustomerEmail)
+		}
 	}
 	payPage := a.get(frame.doc.Find("iframe").AttrOr("src", ""))
 	a.submit(payPage, "form", url.Values{"action": {"pay"}})
@@ -292,13 +408,19 @@ func TestSingleUseLinkRefusesASecondPayment(t *testing.T) {
 	if co := e.checkout(first); co.Status != store.StatusPaid {
 		t.Fatalf("first checkout: %s", co.Status)
 	}
-	// After it is paid: refused again, and the link makes no checkout.
-	if r := b.submit(pb, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}}); r.status != http.StatusConflict {
+	// After it is paid: the link's page says so, to the POST as to a GET,
+	// and the link makes no checkout.
+	before := e.linkCheckouts(linkID)
+	if r := b.submit(pb, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}}); r.status != http.StatusGone ||
+		!strings.Contains(r.doc.Find("h1").Text(), "already used") {
 		t.Fatalf("payment after the link was paid: %d", r.status)
 	}
 	third := e.browser()
 	if p, id := e.openLink(third, linkID); p.status != http.StatusGone || id != "" || !strings.Contains(p.doc.Find("h1").Text(), "already used") {
 		t.Fatalf("opening the paid link: %d at %s", p.status, p.url)
+	}
+	if n := e.linkCheckouts(linkID); n != before {
+		t.Fatalf("the paid link made %d more checkouts", n-before)
 	}
 	_, got := e.api(http.MethodGet, "/api/v1/payment_links/"+linkID, "")
 	if got["checkouts_paid"] != float64(1) {
@@ -310,10 +432,10 @@ func TestSingleUseLinkConcurrentPaymentsStartOne(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	linkID := e.createLink(`{"amount": "1500", "currency": "KES", "description": "Invoice 43", "single_use": true}`)["id"].(string)
 	const n = 6
-	browsers, pages, ids := make([]*browser, n), make([]page, n), make([]string, n)
+	browsers, pages := make([]*browser, n), make([]page, n)
 	for i := range browsers {
 		browsers[i] = e.browser()
-		pages[i], ids[i] = e.openLink(browsers[i], linkID)
+		pages[i], _ = e.openLink(browsers[i], linkID)
 	}
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
@@ -329,12 +451,14 @@ func TestSingleUseLinkConcurrentPaymentsStartOne(t *testing.T) {
 	close(start)
 	wg.Wait()
 	started, attempts := 0, 0
-	for i, id := range ids {
+	for i := range browsers {
 		if statuses[i] == http.StatusOK {
 			started++
 		} else if statuses[i] != http.StatusConflict {
 			t.Errorf("browser %d: %d", i, statuses[i])
 		}
+	}
+	for _, id := range e.linkCheckoutIDs(linkID) {
 		as, err := e.store.Attempts(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -511,5 +635,35 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 		if !strings.Contains(row, want) {
 			t.Errorf("list row lacks %q: %q", want, row)
 		}
+	}
+}
+
+// TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot: POST /l/{id} makes
+// checkouts, so it has the per-IP link limit; GET /l/{id} makes nothing
+// and is an ordinary page.
+func TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot(t *testing.T) {
+	e := newEnv(t, envOptions{limits: web.Limits{Link: tight}})
+	linkID := e.createLink(linkBody)["id"].(string)
+	b := e.browser()
+	var p page
+	for i := range 5 {
+		if p, _ = e.openLink(b, linkID); p.status != http.StatusOK {
+			t.Fatalf("GET %d of the link's page: %d", i+1, p.status)
+		}
+	}
+	choose := func() page {
+		t.Helper()
+		return b.submit(p, "form.method-choice", url.Values{"method": {"bitcoin"}})
+	}
+	for i := range 2 {
+		if r := choose(); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("choice %d: %d, want 422 (no such method)", i+1, r.status)
+		}
+	}
+	if r := choose(); r.status != http.StatusTooManyRequests {
+		t.Fatalf("third choice: %d, want 429", r.status)
+	}
+	if p, _ := e.openLink(b, linkID); p.status != http.StatusOK {
+		t.Fatalf("the page after the POSTs were limited: %d", p.status)
 	}
 }

@@ -119,11 +119,10 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ret := c.Group("/return", perIP(h, lim.Return))
 	ret.GET("/pesapal", perQueryReference(h, lim.Reference, "OrderTrackingId"), h.PesapalReturn)
 	ret.GET("/pokeapay", perQueryReference(h, lim.Reference, "oref"), h.PokeaPayReturn)
-	// Payment links: their routes (/l/{id}) go in this group, limited per
-	// client IP.
-	links := c.Group("/l", perIP(h, lim.Link))
-	links.GET("/:id", h.OpenLink)
-	links.POST("/:id", h.LinkAmount)
+	// Payment links: the page is an ordinary page (it makes nothing); its
+	// POST makes a checkout and starts a payment, limited per client IP.
+	c.GET("/l/:id", h.OpenLink)
+	c.POST("/l/:id", perIP(h, lim.Link), h.LinkPay)
 
 	// Provider notifications: server to server, exempt from CSRF,
 	// authenticated by asking the provider.

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -189,10 +190,10 @@ func (c *Client) client(conn *net.Conn) (*gomail.Client, error) {
 func Message(m gateway.Mail) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := msg.From(m.From); err != nil {
-		return nil, fmt.Errorf("smtpmail: sender: %w", err)
+		return nil, fmt.Errorf("smtpmail: sender: %w: %w", gateway.ErrMailRefused, err)
 	}
 	if err := msg.To(m.To); err != nil {
-		return nil, fmt.Errorf("smtpmail: recipient: %w", err)
+		return nil, fmt.Errorf("smtpmail: recipient: %w: %w", gateway.ErrMailRefused, err)
 	}
 	msg.Subject(m.Subject)
 	if m.MessageID != "" {
@@ -234,7 +235,21 @@ func (c *Client) SendMail(ctx context.Context, m gateway.Mail) error {
 	// neither.
 	_ = cl.CloseWithSMTPClient(sc)
 	if sendErr != nil {
+		if permanent(sendErr) {
+			return fmt.Errorf("smtpmail: %s: send: %w: %w", c.cfg, gateway.ErrMailRefused, sendErr)
+		}
 		return fmt.Errorf("smtpmail: %s: send: %w", c.cfg, sendErr)
 	}
 	return nil
+}
+
+// permanent reports whether the server refused the message with a 5xx
+// answer (RFC 5321 4.2.1: do not send it again as it is).
+func permanent(err error) bool {
+	var se *gomail.SendError
+	if errors.As(err, &se) && se.ErrorCode() != 0 {
+		return se.ErrorCode()/100 == 5
+	}
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code/100 == 5
 }

@@ -24,6 +24,8 @@ import (
 type smtpServer struct {
 	addr       string
 	user, pass string
+	// rcptReply, when set, is the answer to every RCPT.
+	rcptReply string
 
 	mu       sync.Mutex
 	messages []received
@@ -102,6 +104,13 @@ func (s *smtpServer) serve(c net.Conn) {
 			cur = received{from: strings.Trim(strings.TrimPrefix(strings.Fields(arg)[0], "FROM:"), "<>")}
 			reply("250 ok")
 		case "RCPT":
+			s.mu.Lock()
+			answer := s.rcptReply
+			s.mu.Unlock()
+			if answer != "" {
+				reply(answer)
+				continue
+			}
 			cur.to = append(cur.to, strings.Trim(strings.TrimPrefix(strings.Fields(arg)[0], "TO:"), "<>"))
 			reply("250 ok")
 		case "DATA":
@@ -269,6 +278,57 @@ func TestSendMailWrongPasswordIsAnError(t *testing.T) {
 	}
 	if got, _ := srv.received(); len(got) != 0 {
 		t.Errorf("%d messages delivered, want 0", len(got))
+	}
+}
+
+// TestSendMailPermanentRefusalsAreMarked: a 5xx answer and an address
+// that does not parse are gateway.ErrMailRefused (not worth another try);
+// a 4xx answer and a server that is not there are not.
+func TestSendMailPermanentRefusalsAreMarked(t *testing.T) {
+	send := func(rcptReply, to, addr string) error {
+		t.Helper()
+		if addr == "" {
+			srv := startSMTP(t, "", "")
+			srv.mu.Lock()
+			srv.rcptReply = rcptReply
+			srv.mu.Unlock()
+			addr = srv.addr
+		}
+		cfg, err := ParseURL("smtp://" + addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := testMail()
+		m.To = to
+		return c.SendMail(context.Background(), m)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	for _, tc := range []struct {
+		name, rcptReply, to, addr string
+		permanent                 bool
+	}{
+		{"550 at RCPT", "550 5.1.1 no such mailbox", "amina@example.com", "", true},
+		{"address that does not parse", "", "amina at example dot com", "", true},
+		{"451 at RCPT", "451 4.3.0 try again later", "amina@example.com", "", false},
+		{"no server", "", "amina@example.com", closed, false},
+	} {
+		err := send(tc.rcptReply, tc.to, tc.addr)
+		if err == nil {
+			t.Errorf("%s: sent", tc.name)
+			continue
+		}
+		if got := errors.Is(err, gateway.ErrMailRefused); got != tc.permanent {
+			t.Errorf("%s: %v; permanent %v, want %v", tc.name, err, got, tc.permanent)
+		}
 	}
 }
 
