@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -352,7 +354,13 @@ func lockCheckout(tx *gorm.DB, id string) (*Checkout, error) {
 // lockAttempt loads an attempt and its checkout inside a write transaction,
 // the checkout locked as lockCheckout does. The attempt is read again once
 // the lock is held, so it is what the previous holder committed.
+//
+// On SQLite the write transaction already holds the database, so both come
+// in one query (attemptAndCheckout).
 func lockAttempt(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
+	if !isPostgres(tx) {
+		return attemptAndCheckout(tx, attemptID)
+	}
 	var a Attempt
 	load := func() error {
 		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
@@ -377,6 +385,46 @@ func lockAttempt(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
 		}
 	}
 	return co, &a, nil
+}
+
+// attemptRow is an attempt and its checkout, read in one query: the
+// checkout's columns come prefixed with co__.
+type attemptRow struct {
+	Attempt
+	Co Checkout `gorm:"embedded;embeddedPrefix:co__"`
+}
+
+// attemptRowQuery selects an attemptRow by the attempt's id; its column list
+// is made once from the Checkout model, so a column added to the model is
+// read too.
+var attemptRowQuery = sync.OnceValues(func() (string, error) {
+	sch, err := schema.Parse(&Checkout{}, &schemas, schema.NamingStrategy{})
+	if err != nil {
+		return "", fmt.Errorf("store: checkout model: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT attempts.*")
+	for _, name := range sch.DBNames {
+		b.WriteString(", checkouts." + name + " AS co__" + name)
+	}
+	b.WriteString(" FROM attempts JOIN checkouts ON checkouts.id = attempts.checkout_id WHERE attempts.id = ?")
+	return b.String(), nil
+})
+
+// attemptAndCheckout loads an attempt and its checkout in one query.
+func attemptAndCheckout(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
+	q, err := attemptRowQuery()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []attemptRow
+	if err := tx.Raw(q, attemptID).Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+	}
+	return &rows[0].Co, &rows[0].Attempt, nil
 }
 
 // lockKey serialises, on PostgreSQL, the transactions that check for a row
