@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -186,7 +187,20 @@ func (c *cachingConn) stmt(ctx context.Context, query string, args []driver.Name
 	return s, nil
 }
 
+// errTxLost: SQLite rolled the open transaction back by itself (it does on
+// some errors: disk full, I/O, an interrupt). The statements that follow
+// would each commit on their own, outside the transaction the caller
+// believes it is in, so they are refused until the transaction ends.
+var errTxLost = errors.New("store: SQLite rolled the transaction back")
+
+// lost: a transaction is open for database/sql, and SQLite no longer has
+// one.
+func (c *cachingConn) lost() bool { return c.inTx && c.SQLiteConn.AutoCommit() }
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.lost() {
+		return nil, errTxLost
+	}
 	s, err := c.stmt(ctx, query, args)
 	if err != nil {
 		return nil, err
@@ -198,6 +212,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.lost() {
+		return nil, errTxLost
+	}
 	s, err := c.stmt(ctx, query, args)
 	if err != nil {
 		return nil, err

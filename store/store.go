@@ -59,6 +59,10 @@ type Store struct {
 	webhookPayload WebhookPayloadFunc
 	// skipMigrations: Options.SkipMigrations.
 	skipMigrations bool
+	// group runs the write transactions on SQLite, several waiting ones
+	// sharing a COMMIT (group.go); nil on PostgreSQL. Shared with the
+	// copies WithWebhookPayload makes.
+	group *groupWriter
 	// page is CheckoutPage's statements, prepared on the read pool at
 	// their first use, and what it remembers of checkouts; shared with the
 	// copies WithWebhookPayload makes.
@@ -158,8 +162,13 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	wdb.SetConnMaxLifetime(0)
 
 	s.w = w
-	if err := retryLocked(ctx, func() error { return s.migrateUnless(ctx) }); err != nil {
+	s.group = newGroupWriter(w)
+	closeW := func() {
+		s.group.close()
 		_ = wdb.Close()
+	}
+	if err := retryLocked(ctx, func() error { return s.migrateUnless(ctx) }); err != nil {
+		closeW()
 		return err
 	}
 
@@ -167,12 +176,12 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	q.Set("mode", "ro")
 	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), prepared(cfg()))
 	if err != nil {
-		_ = wdb.Close()
+		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	rdb, err := r.DB()
 	if err != nil {
-		_ = wdb.Close()
+		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	// As many idle as open: under load a connection returned beyond the
@@ -272,6 +281,9 @@ func (s *Store) migrateUnless(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close() // the group under way commits first
+	}
 	var errs []error
 	for i, g := range []*gorm.DB{s.r, s.w} {
 		if g == nil || (i == 1 && g == s.r) {
@@ -302,7 +314,13 @@ func (s *Store) Now() time.Time { return s.now() }
 // transaction that checks then writes locks what it depends on (lockCheckout,
 // lockKey) or writes with a guard. A transaction PostgreSQL ends as a
 // deadlock victim or a serialization failure is run again from the start.
+// On SQLite, transactions waiting for the writer share one COMMIT, each in
+// a savepoint of its own (group.go); tx returns once fn's writes are
+// committed, or with an error and none of them stored.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	var err error
 	for i := 0; i < 5; i++ {
 		if err = s.w.WithContext(ctx).Transaction(fn); !retryable(err) {
