@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
-	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -42,14 +42,16 @@ const maxGroup = 64
 var errClosed = errors.New("store: closed")
 
 type groupWriter struct {
-	db   *gorm.DB
-	reqs chan *groupReq // unbuffered: a request is either taken or not sent
+	db *gorm.DB
+
+	mu     sync.Mutex
+	queue  []*groupReq // waiting for their turn, in order of arrival
+	closed bool
+
+	wake chan struct{} // one slot: the queue has something
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
-	// waiting counts the callers not yet taken into a group (tests wait
-	// on it to line transactions up).
-	waiting atomic.Int64
 	// committed, when set (tests), is told each group's size and COMMIT
 	// outcome.
 	committed func(members int, err error)
@@ -66,13 +68,13 @@ type groupReq struct {
 }
 
 func newGroupWriter(db *gorm.DB) *groupWriter {
-	g := &groupWriter{db: db, reqs: make(chan *groupReq), quit: make(chan struct{}), done: make(chan struct{})}
+	g := &groupWriter{db: db, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
 
-// close stops the writer once its current group has ended; later
-// transactions fail with errClosed.
+// close stops the writer once its current group has ended; transactions
+// still waiting, and later ones, fail with errClosed.
 func (g *groupWriter) close() {
 	g.once.Do(func() { close(g.quit) })
 	<-g.done
@@ -81,58 +83,98 @@ func (g *groupWriter) close() {
 // do runs fn as a member of the next group and returns its outcome once the
 // group has committed (or failed). A panic in fn is raised again here.
 func (g *groupWriter) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	r := &groupReq{ctx: ctx, fn: fn, done: make(chan struct{})}
-	g.waiting.Add(1)
-	select {
-	case g.reqs <- r:
-		g.waiting.Add(-1)
-	case <-ctx.Done():
-		g.waiting.Add(-1)
-		return ctx.Err()
-	case <-g.quit:
-		g.waiting.Add(-1)
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return errClosed
 	}
-	// Taken: whatever the caller's context says now, fn may be committed,
-	// so the answer is awaited.
-	<-r.done
+	g.queue = append(g.queue, r)
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default: // already told
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if g.withdraw(r) {
+			return ctx.Err()
+		}
+		// Taken: fn may be committed, so the answer is awaited.
+		<-r.done
+	}
 	if r.panicked {
 		panic(r.panicVal)
 	}
 	return r.err
 }
 
+// withdraw takes r out of the queue if its turn has not come.
+func (g *groupWriter) withdraw(r *groupReq) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if i := slices.Index(g.queue, r); i >= 0 {
+		g.queue = slices.Delete(g.queue, i, i+1)
+		return true
+	}
+	return false
+}
+
+// waiting is how many transactions wait for their turn (tests).
+func (g *groupWriter) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}
+
+// next takes the next group from the queue (empty when there is none).
+func (g *groupWriter) next() []*groupReq {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := min(len(g.queue), maxGroup)
+	batch := g.queue[:n:n]
+	if n == len(g.queue) {
+		g.queue = nil
+	} else {
+		g.queue = slices.Clone(g.queue[n:])
+	}
+	return batch
+}
+
 func (g *groupWriter) run() {
 	defer close(g.done)
 	for {
-		var first *groupReq
 		select {
-		case first = <-g.reqs:
+		case <-g.wake:
 		case <-g.quit:
+			g.mu.Lock()
+			g.closed = true
+			rest := g.queue
+			g.queue = nil
+			g.mu.Unlock()
+			for _, r := range rest {
+				r.err = errClosed
+				close(r.done)
+			}
 			return
 		}
-		batch := []*groupReq{first}
-	gather:
-		for len(batch) < maxGroup {
-			select {
-			case r := <-g.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
+		for batch := g.next(); len(batch) > 0; batch = g.next() {
+			g.commit(batch)
 		}
-		g.commit(batch)
 	}
 }
 
 // commit runs batch in one transaction and answers every member.
 func (g *groupWriter) commit(batch []*groupReq) {
-	// ok[i]: member i ran without error; it is answered with the group's
-	// outcome.
-	ok := make([]bool, len(batch))
+	// fail answers every member that has no error of its own (those that
+	// ran well, and those not run yet) with the group's.
 	fail := func(err error) {
-		for i, r := range batch {
-			if ok[i] {
+		for _, r := range batch {
+			if r.err == nil {
 				r.err = err
 			}
 		}
@@ -142,50 +184,40 @@ func (g *groupWriter) commit(batch []*groupReq) {
 			close(r.done)
 		}
 	}()
+	var tx *gorm.DB
 	defer func() {
 		// A panic outside the members' functions (the driver, GORM) fails
 		// the group; the writer goes on with the next one.
 		if v := recover(); v != nil {
+			if tx != nil {
+				_ = tx.Rollback()
+			}
 			fail(fmt.Errorf("store: group commit: panic: %v", v))
 		}
 	}()
 
-	tx := g.db.WithContext(context.Background()).Begin()
+	tx = g.db.WithContext(context.Background()).Begin()
 	if tx.Error != nil {
-		for _, r := range batch {
-			r.err = tx.Error
-		}
+		fail(tx.Error)
 		return
 	}
 	abort := func(err error) {
 		_ = tx.Rollback()
 		fail(err)
 	}
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err // gone before its turn: not run
-			continue
+	if len(batch) == 1 {
+		// Alone: the transaction is its own, no savepoint needed.
+		r := batch[0]
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.err = runMember(tx.WithContext(context.WithoutCancel(r.ctx)), r)
 		}
-		if err := tx.Exec("SAVEPOINT member").Error; err != nil {
-			r.err = err
-			abort(err)
+		if r.err != nil {
+			_ = tx.Rollback()
 			return
 		}
-		err := runMember(tx.WithContext(context.WithoutCancel(r.ctx)), r)
-		if err != nil {
-			if rerr := tx.Exec("ROLLBACK TO member").Error; rerr != nil {
-				abort(rerr)
-				return
-			}
-			if !r.panicked {
-				r.err = err
-			}
-		}
-		if rerr := tx.Exec("RELEASE member").Error; rerr != nil {
-			abort(rerr)
-			return
-		}
-		ok[i] = err == nil
+	} else if err := runMembers(tx, batch); err != nil {
+		abort(err)
+		return
 	}
 	err := tx.Commit().Error
 	if err != nil {
@@ -194,6 +226,30 @@ func (g *groupWriter) commit(batch []*groupReq) {
 	if g.committed != nil {
 		g.committed(len(batch), err)
 	}
+}
+
+// runMembers runs each member of batch in a savepoint of tx, rolled back
+// to when the member fails (its error is its own). An error of the
+// savepoints themselves is returned: the group must be abandoned.
+func runMembers(tx *gorm.DB, batch []*groupReq) error {
+	for _, r := range batch {
+		if r.err = r.ctx.Err(); r.err != nil {
+			continue // gone before its turn: not run
+		}
+		if err := tx.Exec("SAVEPOINT member").Error; err != nil {
+			return err
+		}
+		r.err = runMember(tx.WithContext(context.WithoutCancel(r.ctx)), r)
+		if r.err != nil {
+			if err := tx.Exec("ROLLBACK TO member").Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec("RELEASE member").Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runMember calls r.fn, turning a panic into an error (and noting it on r,

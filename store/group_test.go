@@ -65,8 +65,8 @@ func (e *groupEnv) rows(t *testing.T) []string {
 
 // lineUp runs hold as a transaction that keeps the writer busy until
 // release is closed, then starts fns as transactions from goroutines of
-// their own and waits until all of them wait for the writer, so that they
-// make the next group together. It returns their errors (and panics) once
+// their own, one after the other, each once the previous one waits for the
+// writer, so that they make the next group together, in their order. It returns their errors (and panics) once
 // all have returned.
 func (e *groupEnv) lineUp(t *testing.T, fns ...func(tx *gorm.DB) error) (errs []error, panics []any) {
 	t.Helper()
@@ -90,9 +90,10 @@ func (e *groupEnv) lineUp(t *testing.T, fns ...func(tx *gorm.DB) error) (errs []
 			defer func() { panics[i] = recover() }()
 			errs[i] = e.s.tx(ctx, fn)
 		}()
-	}
-	for e.s.group.waiting.Load() < int64(len(fns)) {
-		runtime.Gosched()
+		// The writer takes waiting transactions in their order of arrival.
+		for e.s.group.waiting() < i+1 {
+			runtime.Gosched()
+		}
 	}
 	close(release)
 	if err := <-holdDone; err != nil {
@@ -188,6 +189,42 @@ func TestAFailedGroupCommitFailsEveryMemberAndStoresNothing(t *testing.T) {
 	}
 	if got, want := e.rows(t), []string{"after"}; !slices.Equal(got, want) {
 		t.Fatalf("rows = %v, want %v", got, want)
+	}
+}
+
+// TestAnAbandonedGroupReportsNoMemberDone: when the group itself fails
+// midway (here a member releases the group's savepoint, so the group's own
+// RELEASE fails), the group is rolled back: the members that ran and those
+// not run yet all return an error, and nothing is stored.
+func TestAnAbandonedGroupReportsNoMemberDone(t *testing.T) {
+	e := newGroupEnv(t)
+	lastRan := false
+	errs, _ := e.lineUp(t,
+		func(tx *gorm.DB) error { return insertRow(tx, "a") },
+		func(tx *gorm.DB) error {
+			if err := insertRow(tx, "b"); err != nil {
+				return err
+			}
+			return tx.Exec(`RELEASE member`).Error
+		},
+		func(tx *gorm.DB) error {
+			lastRan = true
+			return insertRow(tx, "c")
+		},
+	)
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("member %d: no error, though its group was abandoned", i)
+		}
+	}
+	if lastRan {
+		t.Error("the member after the failure ran")
+	}
+	if got := e.rows(t); len(got) != 0 {
+		t.Fatalf("rows = %v, want none", got)
+	}
+	if err := e.s.tx(context.Background(), func(tx *gorm.DB) error { return insertRow(tx, "after") }); err != nil {
+		t.Fatalf("the next transaction: %v", err)
 	}
 }
 

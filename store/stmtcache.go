@@ -35,7 +35,16 @@ func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{SQLiteConn: conn.(*sqlite3.SQLiteConn), stmts: map[string]*cachedStmt{}}, nil
+	sc := conn.(*sqlite3.SQLiteConn)
+	// A grouped transaction's members each run in a savepoint, whose
+	// journal (the pages' content before the member changed them) would
+	// otherwise spill to a temporary file; the writer's temporary data
+	// stays in memory (a few pages a member).
+	if _, err := sc.Exec(`PRAGMA temp_store = MEMORY`, nil); err != nil {
+		_ = sc.Close()
+		return nil, err
+	}
+	return &cachingConn{SQLiteConn: sc, stmts: map[string]*cachedStmt{}}, nil
 }
 
 func (c sqliteConnector) Driver() driver.Driver { return c.drv }
