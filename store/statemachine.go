@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"checkout/money"
 )
@@ -57,8 +61,11 @@ func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, field
 	if err := s.addEvent(tx, &ev); err != nil {
 		return err
 	}
-	co.Status = to
-	co.UpdatedAt = now
+	// co becomes the row as the update left it: the outbox builds the
+	// webhook from it without reading the checkout again.
+	if err := setColumns(tx, co, fields); err != nil {
+		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, ev.FromStatus, to, err)
+	}
 	// The merchant's webhook, and the customer's receipt email, are
 	// written with the change (outbox).
 	if to == StatusPaid {
@@ -67,7 +74,35 @@ func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, field
 		}
 	}
 	if typ := webhookEventFor(to); typ != "" {
-		return s.enqueueWebhook(tx, co.ID, typ)
+		return s.enqueueWebhook(tx, co, typ)
+	}
+	return nil
+}
+
+// schemas caches the GORM schemas setColumns parses (once per model type).
+var schemas sync.Map
+
+// setColumns sets on co the columns an update wrote (fields: column name to
+// value, as given to Updates), so that co is the row as the update left it.
+// A value the database computes (an expression) is refused: only the
+// database knows it.
+func setColumns(tx *gorm.DB, co *Checkout, fields map[string]any) error {
+	sch, err := schema.Parse(co, &schemas, tx.NamingStrategy)
+	if err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(co).Elem()
+	for col, v := range fields {
+		f := sch.LookUpField(col)
+		if f == nil {
+			return fmt.Errorf("no column %q", col)
+		}
+		if _, ok := v.(clause.Expression); ok {
+			return fmt.Errorf("column %s is set by an expression, its value unknown until read back", col)
+		}
+		if err := f.Set(tx.Statement.Context, rv, v); err != nil {
+			return fmt.Errorf("column %s: %w", col, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,7 +35,16 @@ func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{SQLiteConn: conn.(*sqlite3.SQLiteConn), stmts: map[string]*cachedStmt{}}, nil
+	sc := conn.(*sqlite3.SQLiteConn)
+	// A grouped transaction's members each run in a savepoint, whose
+	// journal (the pages' content before the member changed them) would
+	// otherwise spill to a temporary file; the writer's temporary data
+	// stays in memory (a few pages a member).
+	if _, err := sc.Exec(`PRAGMA temp_store = MEMORY`, nil); err != nil {
+		_ = sc.Close()
+		return nil, err
+	}
+	return &cachingConn{SQLiteConn: sc, stmts: map[string]*cachedStmt{}}, nil
 }
 
 func (c sqliteConnector) Driver() driver.Driver { return c.drv }
@@ -186,7 +196,20 @@ func (c *cachingConn) stmt(ctx context.Context, query string, args []driver.Name
 	return s, nil
 }
 
+// errTxLost: SQLite rolled the open transaction back by itself (it does on
+// some errors: disk full, I/O, an interrupt). The statements that follow
+// would each commit on their own, outside the transaction the caller
+// believes it is in, so they are refused until the transaction ends.
+var errTxLost = errors.New("store: SQLite rolled the transaction back")
+
+// lost: a transaction is open for database/sql, and SQLite no longer has
+// one.
+func (c *cachingConn) lost() bool { return c.inTx && c.SQLiteConn.AutoCommit() }
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.lost() {
+		return nil, errTxLost
+	}
 	s, err := c.stmt(ctx, query, args)
 	if err != nil {
 		return nil, err
@@ -198,6 +221,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.lost() {
+		return nil, errTxLost
+	}
 	s, err := c.stmt(ctx, query, args)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
 )
 
 // Sentinel errors; callers test them with errors.Is.
@@ -60,6 +62,10 @@ type Store struct {
 	receiptEmails bool
 	// skipMigrations: Options.SkipMigrations.
 	skipMigrations bool
+	// group runs the write transactions on SQLite, several waiting ones
+	// sharing a COMMIT (group.go); nil on PostgreSQL. Shared with the
+	// copies WithWebhookPayload makes.
+	group *groupWriter
 	// page is CheckoutPage's statements, prepared on the read pool at
 	// their first use, and what it remembers of checkouts; shared with the
 	// copies WithWebhookPayload makes.
@@ -162,8 +168,13 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	wdb.SetConnMaxLifetime(0)
 
 	s.w = w
-	if err := retryLocked(ctx, func() error { return s.migrateUnless(ctx) }); err != nil {
+	s.group = newGroupWriter(w)
+	closeW := func() {
+		s.group.close()
 		_ = wdb.Close()
+	}
+	if err := retryLocked(ctx, func() error { return s.migrateUnless(ctx) }); err != nil {
+		closeW()
 		return err
 	}
 
@@ -171,12 +182,12 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	q.Set("mode", "ro")
 	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), prepared(cfg()))
 	if err != nil {
-		_ = wdb.Close()
+		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	rdb, err := r.DB()
 	if err != nil {
-		_ = wdb.Close()
+		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
 	}
 	// As many idle as open: under load a connection returned beyond the
@@ -276,6 +287,9 @@ func (s *Store) migrateUnless(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close() // the group under way commits first
+	}
 	var errs []error
 	for i, g := range []*gorm.DB{s.r, s.w} {
 		if g == nil || (i == 1 && g == s.r) {
@@ -306,7 +320,13 @@ func (s *Store) Now() time.Time { return s.now() }
 // transaction that checks then writes locks what it depends on (lockCheckout,
 // lockKey) or writes with a guard. A transaction PostgreSQL ends as a
 // deadlock victim or a serialization failure is run again from the start.
+// On SQLite, transactions waiting for the writer share one COMMIT, each in
+// a savepoint of its own (group.go); tx returns once fn's writes are
+// committed, or with an error and none of them stored.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	var err error
 	for i := 0; i < 5; i++ {
 		if err = s.w.WithContext(ctx).Transaction(fn); !retryable(err) {
@@ -358,7 +378,13 @@ func lockCheckout(tx *gorm.DB, id string) (*Checkout, error) {
 // lockAttempt loads an attempt and its checkout inside a write transaction,
 // the checkout locked as lockCheckout does. The attempt is read again once
 // the lock is held, so it is what the previous holder committed.
+//
+// On SQLite the write transaction already holds the database, so both come
+// in one query (attemptAndCheckout).
 func lockAttempt(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
+	if !isPostgres(tx) {
+		return attemptAndCheckout(tx, attemptID)
+	}
 	var a Attempt
 	load := func() error {
 		if err := tx.First(&a, "id = ?", attemptID).Error; err != nil {
@@ -383,6 +409,46 @@ func lockAttempt(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
 		}
 	}
 	return co, &a, nil
+}
+
+// attemptRow is an attempt and its checkout, read in one query: the
+// checkout's columns come prefixed with co__.
+type attemptRow struct {
+	Attempt
+	Co Checkout `gorm:"embedded;embeddedPrefix:co__"`
+}
+
+// attemptRowQuery selects an attemptRow by the attempt's id; its column list
+// is made once from the Checkout model, so a column added to the model is
+// read too.
+var attemptRowQuery = sync.OnceValues(func() (string, error) {
+	sch, err := schema.Parse(&Checkout{}, &schemas, schema.NamingStrategy{})
+	if err != nil {
+		return "", fmt.Errorf("store: checkout model: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT attempts.*")
+	for _, name := range sch.DBNames {
+		b.WriteString(", checkouts." + name + " AS co__" + name)
+	}
+	b.WriteString(" FROM attempts JOIN checkouts ON checkouts.id = attempts.checkout_id WHERE attempts.id = ?")
+	return b.String(), nil
+})
+
+// attemptAndCheckout loads an attempt and its checkout in one query.
+func attemptAndCheckout(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, error) {
+	q, err := attemptRowQuery()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []attemptRow
+	if err := tx.Raw(q, attemptID).Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
+	}
+	return &rows[0].Co, &rows[0].Attempt, nil
 }
 
 // lockKey serialises, on PostgreSQL, the transactions that check for a row

@@ -276,3 +276,52 @@ func TestPostgresReadsAndWritesShareOneBoundedPool(t *testing.T) {
 		t.Errorf("with pool_max_conns=3 the pool max open is %v (%v), want 3", db.Stats().MaxOpenConnections, err)
 	}
 }
+
+// TestLockAttemptReadsTheAttemptAndCheckoutAsStored: the attempt and the
+// checkout lockAttempt gives a write transaction (on SQLite from one joined
+// query) are, field by field, what separate reads return: an attempt still
+// pending (next check set) on a pending checkout, and a paid one (paid_at,
+// receipt, customer details, metadata, payment link). An unknown attempt is
+// ErrNotFound.
+func TestLockAttemptReadsTheAttemptAndCheckoutAsStored(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newTestEnv(t)
+	s = s.WithWebhookPayload(recordingPayload)
+	link := &PaymentLink{ID: NewID("plink", s.Now()), MerchantID: testMerchantID, Amount: testAmount, Currency: "KES",
+		Description: "Maize", Active: true, CreatedBy: "api", CreatedAt: s.Now(), UpdatedAt: s.Now()}
+	if err := s.w.Create(link).Error; err != nil {
+		t.Fatal(err)
+	}
+	co := newCheckout(t, s, func(co *Checkout) {
+		co.CustomerName, co.CustomerEmail, co.CustomerPhone = "Wanjiru Kamau", "wanjiru@example.com", "254712345678"
+		co.SuccessURL, co.CancelURL, co.Metadata, co.Methods = "https://shop.example/ok", "https://shop.example/back", `{"order":"7"}`, "mpesa,card"
+		co.PaymentLinkID = link.ID
+	})
+	a := startAttempt(t, s, co.ID, "pesapal", "pesapal", time.Minute)
+	if err := s.AttemptStarted(ctx, a.ID, "track-1", "https://pay.example/1", "{}"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T) {
+		t.Helper()
+		var gotCo *Checkout
+		var gotA *Attempt
+		err := s.tx(ctx, func(tx *gorm.DB) (err error) {
+			gotCo, gotA, err = lockAttempt(tx, a.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("lockAttempt: %v", err)
+		}
+		assertFields(t, "checkout", *gotCo, loadCheckout(t, s, co.ID))
+		assertFields(t, "attempt", *gotA, loadAttempt(t, s, a.ID))
+	}
+	t.Run("pending", check)
+	clk.Advance(time.Second)
+	applyResult(t, s, a.ID, succeeded(a, "QK1"))
+	t.Run("paid", check)
+
+	err := s.tx(ctx, func(tx *gorm.DB) error { _, _, err := lockAttempt(tx, "att_unknown"); return err })
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("lockAttempt(unknown): err = %v, want ErrNotFound", err)
+	}
+}

@@ -112,38 +112,34 @@ func (s *Store) WithWebhookPayload(fn WebhookPayloadFunc) *Store {
 
 // enqueueWebhook writes the delivery for a status change inside the
 // transaction that made it (outbox): the change and its event commit or
-// roll back together. Merchants without a webhook URL get none.
-func (s *Store) enqueueWebhook(tx *gorm.DB, checkoutID, eventType string) error {
-	// The checkout as the change left it, and its merchant's webhook URL,
-	// in one query.
-	var row struct {
-		Checkout
-		WebhookURL string
+// roll back together. co is the checkout as the change left it (transition
+// sets the columns it wrote). Merchants without a webhook URL get none.
+func (s *Store) enqueueWebhook(tx *gorm.DB, co *Checkout, eventType string) error {
+	// The merchant's webhook URL, read in the transaction: a URL changed
+	// before the change commits is the one that gets the event.
+	var urls []string
+	if err := tx.Raw(`SELECT webhook_url FROM merchants WHERE id = ?`, co.MerchantID).Scan(&urls).Error; err != nil {
+		return fmt.Errorf("store: webhook for %s: load merchant %s: %w", co.ID, co.MerchantID, err)
 	}
-	res := tx.Raw(`SELECT checkouts.*, merchants.webhook_url FROM checkouts JOIN merchants ON merchants.id = checkouts.merchant_id
-WHERE checkouts.id = ?`, checkoutID).Find(&row)
-	if res.Error == nil && res.RowsAffected == 0 {
-		res.Error = ErrNotFound
+	if len(urls) == 0 {
+		return fmt.Errorf("store: webhook for %s: merchant %s: %w", co.ID, co.MerchantID, ErrNotFound)
 	}
-	if res.Error != nil {
-		return fmt.Errorf("store: webhook for %s: load checkout and merchant: %w", checkoutID, res.Error)
-	}
-	co := row.Checkout
-	if row.WebhookURL == "" {
+	if urls[0] == "" {
 		return nil
 	}
 	if s.webhookPayload == nil {
-		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, ErrNoWebhookPayload)
+		return fmt.Errorf("store: webhook %s for %s: %w", eventType, co.ID, ErrNoWebhookPayload)
 	}
 	now := s.now()
-	body, err := s.webhookPayload(&co, eventType, now)
+	snapshot := *co // the builder gets its own copy
+	body, err := s.webhookPayload(&snapshot, eventType, now)
 	if err != nil {
-		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, err)
+		return fmt.Errorf("store: webhook %s for %s: %w", eventType, co.ID, err)
 	}
 	d := WebhookDelivery{ID: NewID("msg", now), MerchantID: co.MerchantID, CheckoutID: co.ID, EventType: eventType,
 		Payload: string(body), Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
 	if err := tx.Create(&d).Error; err != nil {
-		return fmt.Errorf("store: webhook %s for %s: %w", eventType, checkoutID, err)
+		return fmt.Errorf("store: webhook %s for %s: %w", eventType, co.ID, err)
 	}
 	return nil
 }

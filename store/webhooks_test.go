@@ -132,3 +132,102 @@ func TestAStoreWithoutAPayloadBuilderChangesStatusesOfMerchantsWithoutWebhooks(t
 		t.Fatalf("deliveries = %+v, want none", ds)
 	}
 }
+
+// TestTheWebhookIsBuiltFromTheCheckoutAsStored: the payload builder is
+// given the checkout as the change left it, every field equal to what a read
+// after the commit returns (the outbox builds it from the checkout the
+// transaction holds, with the columns the change wrote set on it, instead
+// of reading the row again). Each change writes different columns; the
+// checkout carries customer details, metadata and a provider reference set
+// before the change, so a field the change does not write is kept too.
+func TestTheWebhookIsBuiltFromTheCheckoutAsStored(t *testing.T) {
+	ctx := context.Background()
+	bare, clk := newTestEnv(t)
+	var given []Checkout
+	s := bare.WithWebhookPayload(func(co *Checkout, eventType string, at time.Time) ([]byte, error) {
+		given = append(given, *co)
+		return recordingPayload(co, eventType, at)
+	})
+	if err := s.SetMerchantWebhook(ctx, testMerchantID, "https://shop.example/hooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
+		t.Fatal(err)
+	}
+	full := func(co *Checkout) {
+		co.CustomerName, co.CustomerEmail, co.CustomerPhone = "Wanjiru Kamau", "wanjiru@example.com", "254712345678"
+		co.SuccessURL, co.CancelURL, co.Metadata = "https://shop.example/ok", "https://shop.example/back", `{"order":"7"}`
+	}
+	pendingAttempt := func(t *testing.T, mod func(*Checkout)) (*Checkout, *Attempt) {
+		co := newCheckout(t, s, func(co *Checkout) { full(co); mod(co) })
+		a := startAttempt(t, s, co.ID, "pesapal", "pesapal", time.Minute)
+		if err := s.AttemptStarted(ctx, a.ID, "track-"+a.ID, "https://pay.example/"+a.ID, "{}"); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+		return co, a
+	}
+	none := func(*Checkout) {}
+	cases := []struct {
+		name   string
+		change func(t *testing.T) string // the checkout's id
+	}{
+		{"cancel", func(t *testing.T) string {
+			co := newCheckout(t, s, full)
+			clk.Advance(time.Second)
+			if _, err := s.Cancel(ctx, co.ID, "customer"); err != nil {
+				t.Fatal(err)
+			}
+			return co.ID
+		}},
+		{"expire", func(t *testing.T) string {
+			co := newCheckout(t, s, func(co *Checkout) { full(co); co.ExpiresAt = clk.Now().Add(time.Second) })
+			clk.Advance(2 * time.Second)
+			if _, err := s.Expire(ctx, co.ID, "reconciler"); err != nil {
+				t.Fatal(err)
+			}
+			return co.ID
+		}},
+		{"paid", func(t *testing.T) string {
+			co, a := pendingAttempt(t, none)
+			r := succeeded(a, "QK1")
+			r.Notification = &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventNotification, Source: "ipn:test"}
+			if out := applyResult(t, s, a.ID, r); out != OutcomePaid {
+				t.Fatalf("outcome %s, want paid", out)
+			}
+			return co.ID
+		}},
+		{"paid, no provider reference in the answer", func(t *testing.T) string {
+			co, a := pendingAttempt(t, none)
+			r := succeeded(a, "QK3")
+			r.ProviderReference = ""
+			if out := applyResult(t, s, a.ID, r); out != OutcomePaid {
+				t.Fatalf("outcome %s, want paid", out)
+			}
+			return co.ID
+		}},
+		{"failed", func(t *testing.T) string {
+			co, a := pendingAttempt(t, none)
+			if out := applyResult(t, s, a.ID, failed("Declined by the bank")); out != OutcomeFailed {
+				t.Fatalf("outcome %s, want failed", out)
+			}
+			return co.ID
+		}},
+		{"reversed", func(t *testing.T) string {
+			co, a := pendingAttempt(t, none)
+			applyResult(t, s, a.ID, succeeded(a, "QK2"))
+			clk.Advance(time.Second)
+			if out := applyResult(t, s, a.ID, reversed(a)); out != OutcomeReversed {
+				t.Fatalf("outcome %s, want reversed", out)
+			}
+			return co.ID
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			given = nil
+			id := tc.change(t)
+			if len(given) == 0 {
+				t.Fatal("the payload builder was not called")
+			}
+			assertFields(t, "checkout given to the payload builder", given[len(given)-1], loadCheckout(t, bare, id))
+		})
+	}
+}
