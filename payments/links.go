@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/money"
 	"checkout/store"
 )
 
@@ -416,9 +417,9 @@ func (s *Service) CustomerAmount(l *PaymentLink, typed string) (int64, error) {
 	}
 	switch {
 	case l.MinAmount > 0 && int64(a) < l.MinAmount:
-		return 0, invalid("amount", fmt.Sprintf("The amount must be at least %s %s.", l.Currency, gateway.Amount(l.MinAmount)))
+		return 0, invalid("amount", "The amount must be at least "+money.Display(l.Currency, money.Amount(l.MinAmount))+".")
 	case l.MaxAmount > 0 && int64(a) > l.MaxAmount:
-		return 0, invalid("amount", fmt.Sprintf("The amount must be at most %s %s.", l.Currency, gateway.Amount(l.MaxAmount)))
+		return 0, invalid("amount", "The amount must be at most "+money.Display(l.Currency, money.Amount(l.MaxAmount))+".")
 	}
 	if err := s.checkUsable(l.Methods, l.Currency, int64(a)); err != nil {
 		return 0, invalid("amount", "Enter a whole number of shillings: M-Pesa takes no cents.")

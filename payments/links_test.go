@@ -163,3 +163,29 @@ func TestWebhookOfALinksPaidCheckoutNamesTheLink(t *testing.T) {
 		t.Fatalf("link object = %+v (%v)", lo, err)
 	}
 }
+
+// The refusal of an amount outside the bounds writes them as the amount
+// form's hint does ("Between KES 100.00 and KES 5,000.00."), thousands
+// grouped.
+func TestCustomerAmountOutsideTheBoundsSaysThemAsTheFormDoes(t *testing.T) {
+	e := newWhEnv(t, nil)
+	m, err := e.st.Merchant(e.ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.svc.CreateLink(e.ctx, m, linkReq(t, `{"min_amount": "1000", "max_amount": "25000", "currency": "KES",
+		"description": "Donation"}`), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typed, want := range map[string]string{
+		"999.99":   "The amount must be at least KES 1,000.00.",
+		"25000.01": "The amount must be at most KES 25,000.00.",
+	} {
+		_, err := e.svc.CustomerAmount(l, typed)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "amount" || fe.Message != want {
+			t.Errorf("amount %q: %v, want a field error on amount saying %q", typed, err, want)
+		}
+	}
+}

@@ -102,3 +102,43 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestStylesheetBracesBalance fails when a rule of app.css is left open
+// (as a merge can leave it): the browser would then read every rule after
+// it as nested in it, and the pages those rules style would show unstyled.
+func TestStylesheetBracesBalance(t *testing.T) {
+	css, err := fs.ReadFile(FS, "app.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth, line, comment := 0, 1, false
+	for i := 0; i < len(css); i++ {
+		switch c := css[i]; {
+		case comment:
+			if c == '*' && i+1 < len(css) && css[i+1] == '/' {
+				comment = false
+				i++
+			} else if c == '\n' {
+				line++
+			}
+		case c == '/' && i+1 < len(css) && css[i+1] == '*':
+			comment = true
+			i++
+		case c == '\n':
+			line++
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+			if depth < 0 {
+				t.Fatalf("app.css line %d: a } closes no rule", line)
+			}
+		}
+	}
+	if comment {
+		t.Error("app.css ends inside a comment")
+	}
+	if depth != 0 {
+		t.Errorf("app.css ends with %d rule(s) left open", depth)
+	}
+}
