@@ -146,7 +146,14 @@ func (g *groupWriter) next() []*groupReq {
 }
 
 func (g *groupWriter) run() {
-	defer close(g.done)
+	stopped := false
+	defer func() {
+		if stopped {
+			close(g.done)
+		} else {
+			go g.run() // runtime.Goexit in a member: a writer goes on
+		}
+	}()
 	for {
 		select {
 		case <-g.wake:
@@ -160,6 +167,7 @@ func (g *groupWriter) run() {
 				r.err = errClosed
 				close(r.done)
 			}
+			stopped = true
 			return
 		}
 		for batch := g.next(); len(batch) > 0; batch = g.next() {
@@ -174,7 +182,9 @@ func (g *groupWriter) commit(batch []*groupReq) {
 	// ran well, and those not run yet) with the group's.
 	fail := func(err error) {
 		for _, r := range batch {
-			if r.err == nil {
+			if r.err == nil || !r.panicked {
+				// A member's own refusal may rest on an earlier
+				// member's write, rolled back with the group.
 				r.err = err
 			}
 		}
@@ -185,18 +195,34 @@ func (g *groupWriter) commit(batch []*groupReq) {
 		}
 	}()
 	var tx *gorm.DB
+	finished := false
 	defer func() {
 		// A panic outside the members' functions (the driver, GORM) fails
-		// the group; the writer goes on with the next one.
-		if v := recover(); v != nil {
-			if tx != nil {
-				_ = tx.Rollback()
-			}
+		// the group; the writer goes on with the next one. So does
+		// runtime.Goexit in a member (recover sees nothing, and the
+		// group did not finish).
+		v := recover()
+		if v == nil && finished {
+			return
+		}
+		if tx != nil {
+			_ = tx.Rollback()
+		}
+		if v != nil {
 			fail(fmt.Errorf("store: group commit: panic: %v", v))
+		} else {
+			fail(errors.New("store: a transaction's function ended its goroutine (runtime.Goexit)"))
 		}
 	}()
+	g.commitGroup(batch, &tx, fail)
+	finished = true
+}
+
+func (g *groupWriter) commitGroup(batch []*groupReq, txp **gorm.DB, fail func(error)) {
+	var tx *gorm.DB
 
 	tx = g.db.WithContext(context.Background()).Begin()
+	*txp = tx
 	if tx.Error != nil {
 		fail(tx.Error)
 		return

@@ -410,6 +410,9 @@ func (s *Store) flag(tx *gorm.DB, co *Checkout, a *Attempt, source, reason strin
 	if err := tx.Model(&Checkout{}).Where("id = ?", co.ID).Update("review", true).Error; err != nil {
 		return fmt.Errorf("store: flag checkout %s: %w", co.ID, err)
 	}
+	// co and a stay the rows: a transition after this (reopenIfIdle in
+	// refuseSecondLinkPayment) builds the outbox from co.
+	a.Review, a.ReviewReason, co.Review = true, reason, true
 	return s.addEvent(tx, &Event{CheckoutID: co.ID, AttemptID: a.ID, Kind: EventReview, Source: source, Message: reason})
 }
 
