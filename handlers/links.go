@@ -133,7 +133,8 @@ func (h *Handlers) LinkPay(c *gin.Context) {
 	made, err := h.svc.CheckoutFromLink(c.Request.Context(), l, typed)
 	if err != nil {
 		// Deactivated, expired or used since openLink looked: the same
-		// pages.
+		// pages; a payment of a single-use link under way: 409, nothing
+		// made.
 		h.linkClosed(c, err)
 		return
 	}
@@ -189,6 +190,10 @@ func (h *Handlers) linkClosed(c *gin.Context, err error) {
 	case errors.Is(err, payments.ErrLinkExpired):
 		notice(c, http.StatusGone, "This payment link has expired",
 			"The time to pay with this link has passed. Nothing was charged. Ask the shop for a new link if you still need to pay.")
+	case errors.Is(err, payments.ErrLinkBusy):
+		notice(c, http.StatusConflict, "A payment of this link is under way",
+			"This link takes one payment only, and someone is paying it now. Nothing was charged. "+
+				"Try again in a few minutes: if that payment does not go through, the link works again.")
 	case errors.Is(err, payments.ErrLinkUsed):
 		notice(c, http.StatusGone, "This payment link was already used",
 			"This link takes one payment only, and it has been paid. Nothing was charged now. Ask the shop if you think this is wrong.")

@@ -29,6 +29,9 @@ var (
 	// ErrLinkUsed: a single-use link was paid already (or a payment of it
 	// is under way).
 	ErrLinkUsed = store.ErrLinkUsed
+	// ErrLinkBusy: a single-use link makes no checkout while a payment of
+	// it is under way (CheckoutFromLink); try again when it has ended.
+	ErrLinkBusy = store.ErrLinkBusy
 )
 
 // LinkRequest is the body of POST /api/v1/payment_links (design.md,
@@ -377,7 +380,7 @@ func (s *Service) linkCheckoutLife(l *PaymentLink) time.Time {
 // of the link's amount, or, when it has none, of amount as the customer
 // typed it (in major units), which must lie within the link's bounds (a
 // *FieldError for field "amount" otherwise, and nothing is made). The
-// link's errors are OpenLink's.
+// link's errors are OpenLink's, and ErrLinkBusy.
 func (s *Service) CheckoutFromLink(ctx context.Context, l *PaymentLink, amount string) (*Checkout, error) {
 	cents := l.Amount
 	if cents == 0 {
