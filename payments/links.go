@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/money"
 	"checkout/store"
 )
 
@@ -406,12 +407,18 @@ func (s *Service) CheckoutFromLink(ctx context.Context, l *PaymentLink, amount s
 }
 
 // CustomerAmount parses the amount a customer typed for a link without one
-// and checks it against the link's bounds, in cents. Its errors are
+// and checks it against the link's bounds, in cents. Commas are taken as
+// thousands separators only where they group the digits by three. Its errors are
 // *FieldError for field "amount", in words for the customer.
 func (s *Service) CustomerAmount(l *PaymentLink, typed string) (int64, error) {
-	typed = strings.TrimSpace(strings.ReplaceAll(typed, ",", ""))
+	typed = strings.TrimSpace(typed)
 	if typed == "" {
 		return 0, &FieldError{Code: "required", Field: "amount", Message: "Enter the amount you want to pay."}
+	}
+	// "1,500" is fifteen hundred; "1,5" is not read as 15.
+	typed, ok := money.Ungroup(typed)
+	if !ok {
+		return 0, invalid("amount", "Enter an amount in shillings, such as 1500 or 1,500.50 (a point before the cents).")
 	}
 	a, err := gateway.ParseAmount(typed)
 	if err != nil || a <= 0 {

@@ -199,7 +199,7 @@ func TestCustomerAmountOutsideTheLinksBoundsIsRefusedOnThePage(t *testing.T) {
 		!strings.Contains(form.body, "Between KES 100.00 and KES 5,000.00") {
 		t.Fatalf("amount form: %d at %s\n%s", form.status, form.url, form.body)
 	}
-	for _, typed := range []string{"99", "5000.01", "", "ten"} {
+	for _, typed := range []string{"99", "5000.01", "", "ten", "1,5", "25,00"} {
 		p := b.submit(form, "form.link-amount", url.Values{"amount": {typed}})
 		in := p.doc.Find("input[name=amount]")
 		if p.status != http.StatusUnprocessableEntity || in.AttrOr("aria-invalid", "") != "true" ||
@@ -570,6 +570,18 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 		"min_amount": {"500"}, "max_amount": {"100"}})
 	if refused.status != http.StatusUnprocessableEntity || refused.doc.Find("#f-max_amount").AttrOr("aria-invalid", "") != "true" {
 		t.Fatalf("min above max: %d", refused.status)
+	}
+	// A comma is a thousands separator only between groups of three.
+	for _, tc := range []struct{ mode, field, typed string }{
+		{"fixed", "amount", "1,5"}, {"customer", "min_amount", "10,0"}, {"customer", "max_amount", "1,50000"},
+	} {
+		refused = b.submit(form, "form.link-form", url.Values{"description": {"Gift"}, "amount_mode": {tc.mode}, tc.field: {tc.typed}})
+		if refused.status != http.StatusUnprocessableEntity || refused.doc.Find("#f-"+tc.field).AttrOr("aria-invalid", "") != "true" {
+			t.Fatalf("%s %q: %d", tc.field, tc.typed, refused.status)
+		}
+	}
+	if ls, _, err := e.store.ListPaymentLinks(context.Background(), "default", "", 10); err != nil || len(ls) != 0 {
+		t.Fatalf("refused forms made %d links (%v)", len(ls), err)
 	}
 
 	detail := b.submit(form, "form.link-form", url.Values{"description": {"Sack of maize"}, "amount_mode": {"fixed"},
