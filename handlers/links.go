@@ -168,10 +168,23 @@ func (h *Handlers) renderLinkPay(c *gin.Context, status int, l *payments.Payment
 
 // openLink loads the link named in the URL, answering a clear page when it
 // makes no checkout: unknown (404), deactivated, expired, or single use
-// and paid (410).
+// and paid (410). A browser with an open checkout of a deactivated or
+// expired link, still payable, is sent to it instead (303), as a reload
+// is: the link makes no new checkout, but the one made earlier can be
+// paid.
 func (h *Handlers) openLink(c *gin.Context) (*payments.PaymentLink, bool) {
 	l, err := h.svc.OpenLink(c.Request.Context(), c.Param("id"))
 	if err != nil {
+		if l != nil && (errors.Is(err, payments.ErrLinkInactive) || errors.Is(err, payments.ErrLinkExpired)) {
+			prev, ok := h.rememberedCheckout(c, l.ID)
+			if !ok {
+				return nil, false
+			}
+			if prev != nil {
+				c.Redirect(http.StatusSeeOther, checkoutPath(prev.ID))
+				return nil, false
+			}
+		}
 		h.linkClosed(c, err)
 		return nil, false
 	}

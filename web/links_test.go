@@ -338,8 +338,10 @@ func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 	if status != http.StatusOK || obj["active"] != false || obj["deactivated_at"] == nil {
 		t.Fatalf("deactivate: %d %v", status, obj)
 	}
-	// A page with a form gives this browser its CSRF token, so that the
-	// POSTs below reach the handler.
+	// Another browser (b, with its open checkout, is sent there: see
+	// TestClosedLinkSendsTheBrowserToItsOpenCheckout). A page with a form
+	// gives it its CSRF token, so that the POSTs below reach the handler.
+	b = e.browser()
 	open := e.createLink(`{"currency": "KES", "description": "Tip"}`)["id"].(string)
 	tipForm, _ := e.openLink(b, open)
 	token := csrfToken(tipForm)
@@ -376,6 +378,57 @@ func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 	// The checkout made before the link was turned off can still be paid.
 	if co := e.checkout(id); co.Status != store.StatusPending {
 		t.Fatalf("earlier checkout is %s", co.Status)
+	}
+}
+
+// A deactivated or expired link makes no checkout, but the browser that
+// has an open checkout of it, still payable, is sent there (to a GET as to
+// a POST); another browser is told the link is closed.
+func TestClosedLinkSendsTheBrowserToItsOpenCheckout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	off := e.createLink(linkBody)["id"].(string)
+	offCo := e.payLinkPesapal(b, off)
+	if status, _ := e.api(http.MethodPost, "/api/v1/payment_links/"+off+"/deactivate", ""); status != http.StatusOK {
+		t.Fatalf("deactivate: %d", status)
+	}
+	// Its checkouts get MinExpiresIn (15 minutes) however soon the link
+	// expires: the link expires first.
+	exp := e.clock.Now().Add(time.Minute).Format(time.RFC3339)
+	soon := e.createLink(`{"amount": "100", "currency": "KES", "description": "Ticket", "expires_at": "` + exp + `"}`)["id"].(string)
+	soonCo := e.payLinkPesapal(b, soon)
+	if offCo == "" || soonCo == "" {
+		t.Fatalf("checkouts %q %q", offCo, soonCo)
+	}
+	e.clock.Advance(2 * time.Minute)
+
+	other := e.browser()
+	open := e.createLink(`{"currency": "KES", "description": "Tip"}`)["id"].(string)
+	token := csrfToken(b.get(e.app.URL + "/l/" + open))
+	otherToken := csrfToken(other.get(e.app.URL + "/l/" + open))
+	for _, tc := range []struct{ link, co, heading string }{{off, offCo, "no longer works"}, {soon, soonCo, "has expired"}} {
+		if p, got := e.openLink(b, tc.link); p.status != http.StatusOK || got != tc.co {
+			t.Errorf("%s: the browser with checkout %s landed on %s (%d)", tc.link, tc.co, p.url, p.status)
+		}
+		if p := b.post(e.app.URL+"/l/"+tc.link, url.Values{"method": {"pesapal"}, "csrf_token": {token}}, nil); checkoutInURL(t, p.url) != tc.co {
+			t.Errorf("%s: POST from the browser with checkout %s landed on %s (%d)", tc.link, tc.co, p.url, p.status)
+		}
+		if p, got := e.openLink(other, tc.link); p.status != http.StatusGone || got != "" || !strings.Contains(p.doc.Find("h1").Text(), tc.heading) {
+			t.Errorf("%s: another browser: %d at %s", tc.link, p.status, p.url)
+		}
+		if p := other.post(e.app.URL+"/l/"+tc.link, url.Values{"method": {"pesapal"}, "csrf_token": {otherToken}}, nil); p.status != http.StatusGone {
+			t.Errorf("%s: another browser's POST: %d", tc.link, p.status)
+		}
+	}
+	// Once the checkout is over, the browser too is told the link is closed.
+	if _, err := e.store.Cancel(context.Background(), offCo, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, got := e.openLink(b, off); p.status != http.StatusGone || got != "" {
+		t.Errorf("after its checkout was cancelled: %d at %s", p.status, p.url)
+	}
+	if n, m := e.linkCheckouts(off), e.linkCheckouts(soon); n != 1 || m != 1 {
+		t.Fatalf("the closed links have %d and %d checkouts, want the 1 each made before", n, m)
 	}
 }
 
@@ -678,3 +731,4 @@ func TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot(t *testing.T) {
 		t.Fatalf("the page after the POSTs were limited: %d", p.status)
 	}
 }
+
