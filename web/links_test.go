@@ -732,3 +732,25 @@ func TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot(t *testing.T) {
 	}
 }
 
+// A payment refused on a single-use link because another customer's
+// payment of it is under way (409) makes nothing: POST /l/{id} does not
+// make an open checkout it then refuses to pay.
+func TestRefusedSingleUseLinkPaymentMakesNoCheckout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	linkID := e.createLink(`{"amount": "1500", "currency": "KES", "description": "Invoice 44", "single_use": true}`)["id"].(string)
+	a, b := e.browser(), e.browser()
+	pa, _ := e.openLink(a, linkID)
+	pb, _ := e.openLink(b, linkID)
+	vals := url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}}
+	if frame, first := e.payLink(a, pa, linkID, "form.method-choice", vals); frame.status != http.StatusOK || first == "" {
+		t.Fatalf("first payment: %d, checkout %q", frame.status, first)
+	}
+	refused, second := e.payLink(b, pb, linkID, "form.method-choice", vals)
+	if refused.status != http.StatusConflict {
+		t.Fatalf("second payment: %d", refused.status)
+	}
+	if second != "" {
+		t.Fatalf("the refused payment made checkout %s (status %s): POST /l/{id} made a checkout it could not pay",
+			second, e.checkout(second).Status)
+	}
+}
