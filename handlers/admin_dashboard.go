@@ -41,8 +41,9 @@ func (h *Handlers) Dashboard(c *gin.Context) {
 type ordersLink struct {
 	Status, Method, Provider   string
 	From, To, PaidFrom, PaidTo string
-	// Failure: has a failed attempt with exactly this message.
-	Failure string
+	// Failure: has a failed attempt with exactly this message, made
+	// within the days FailedFrom to FailedTo.
+	Failure, FailedFrom, FailedTo string
 	// Review: flagged for review; Stale: has an attempt pending for more
 	// than 10 minutes.
 	Review, Stale bool
@@ -53,7 +54,8 @@ type ordersLink struct {
 func ordersURL(f ordersLink) string {
 	q := url.Values{}
 	for k, v := range map[string]string{"status": f.Status, "method": f.Method, "provider": f.Provider,
-		"from": f.From, "to": f.To, "paid_from": f.PaidFrom, "paid_to": f.PaidTo, "failure": f.Failure} {
+		"from": f.From, "to": f.To, "paid_from": f.PaidFrom, "paid_to": f.PaidTo, "failure": f.Failure,
+		"failed_from": f.FailedFrom, "failed_to": f.FailedTo} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -113,9 +115,10 @@ func dashboardPage(ap templates.AdminPage, d *payments.Dashboard) templates.Dash
 		v.ByProvider = append(v.ByProvider, templates.SplitRow{Key: s.Key, Count: grouped(s.Count),
 			Amount: money.Display(s.Currency, money.Amount(s.Amount)), URL: ordersURL(l)})
 	}
+	// The failures are counted by when the payment was tried, not when
+	// its checkout was made (a checkout of 23:55 may fail at 00:05).
 	for _, f := range d.Failures {
-		l := created
-		l.Failure = f.Message
+		l := ordersLink{Failure: f.Message, FailedFrom: d.FirstDay, FailedTo: d.LastDay}
 		v.Failures = append(v.Failures, templates.FailureRow{Message: f.Message, Count: grouped(f.Count), URL: ordersURL(l)})
 	}
 	v.Stale = templates.Figure{Label: "Pending for more than 10 minutes", Value: grouped(d.StalePending),

@@ -25,8 +25,8 @@ func TestOrdersURLCarriesTheListParameters(t *testing.T) {
 			"/admin/orders?from=2026-02-09&to=2026-03-10"},
 		// The message is the attempt's exact text, escaped whole.
 		{"a failure reason", ordersLink{Failure: "The M-Pesa PIN was wrong. Nothing was charged; try again & 100% right?",
-			From: "2026-03-10", To: "2026-03-10"},
-			"/admin/orders?failure=The+M-Pesa+PIN+was+wrong.+Nothing+was+charged%3B+try+again+%26+100%25+right%3F&from=2026-03-10&to=2026-03-10"},
+			FailedFrom: "2026-03-10", FailedTo: "2026-03-10"},
+			"/admin/orders?failed_from=2026-03-10&failed_to=2026-03-10&failure=The+M-Pesa+PIN+was+wrong.+Nothing+was+charged%3B+try+again+%26+100%25+right%3F"},
 		{"stale", ordersLink{Stale: true}, "/admin/orders?stale=1"},
 		{"review", ordersLink{Review: true}, "/admin/orders?review=1"},
 	} {
@@ -35,6 +35,22 @@ func TestOrdersURLCarriesTheListParameters(t *testing.T) {
 				t.Errorf("ordersURL = %s\nwant        %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// The failure reasons are counted by when the payment failed, so their
+// rows link to the failed attempts' days, not to the checkouts created in
+// the period.
+func TestDashboardFailureRowsLinkToWhenThePaymentFailed(t *testing.T) {
+	eat := time.FixedZone("EAT", 3*60*60)
+	start := time.Date(2026, 3, 4, 0, 0, 0, 0, eat)
+	d := &payments.Dashboard{Period: payments.Period7d, FirstDay: "2026-03-04", LastDay: "2026-03-10",
+		Start: start, End: start.AddDate(0, 0, 7), ChartCurrency: "KES",
+		Failures: []payments.Failure{{Message: "Declined", Count: 3}}}
+	v := dashboardPage(templates.AdminPage{}, d)
+	want := "/admin/orders?failed_from=2026-03-04&failed_to=2026-03-10&failure=Declined"
+	if len(v.Failures) != 1 || v.Failures[0].Count != "3" || v.Failures[0].URL != want {
+		t.Errorf("failure rows %+v, want one of 3 linking to %s", v.Failures, want)
 	}
 }
 

@@ -157,8 +157,16 @@ func linkFormRequest(f templates.LinkForm) (payments.LinkRequest, map[string]str
 	if len(f.Methods) > 0 {
 		req.Methods = f.Methods
 	}
-	str := func(v string) json.RawMessage {
-		v = strings.TrimSpace(strings.ReplaceAll(v, ",", ""))
+	// Commas are thousands separators only where they group the digits by
+	// three ("1,500"); elsewhere ("1,5") the field is refused, not read as
+	// 15.
+	errs := map[string]string{}
+	str := func(field, v string) json.RawMessage {
+		v, ok := money.Ungroup(strings.TrimSpace(v))
+		if !ok {
+			errs[field] = "Enter an amount such as 1500, 1,500 or 1,500.50 (a point before the cents)."
+			return nil
+		}
 		if v == "" {
 			return nil
 		}
@@ -166,12 +174,15 @@ func linkFormRequest(f templates.LinkForm) (payments.LinkRequest, map[string]str
 		return b
 	}
 	if f.AmountMode == "customer" {
-		req.MinAmount, req.MaxAmount = str(f.MinAmount), str(f.MaxAmount)
+		req.MinAmount, req.MaxAmount = str("min_amount", f.MinAmount), str("max_amount", f.MaxAmount)
 	} else {
-		req.Amount = str(f.Amount)
-		if req.Amount == nil {
-			return req, map[string]string{"amount": "Enter the amount, or choose \"The customer enters the amount\"."}
+		req.Amount = str("amount", f.Amount)
+		if req.Amount == nil && errs["amount"] == "" {
+			errs["amount"] = "Enter the amount, or choose \"The customer enters the amount\"."
 		}
+	}
+	if len(errs) > 0 {
+		return req, errs
 	}
 	if v := strings.TrimSpace(f.ExpiresAt); v != "" {
 		t, err := time.ParseInLocation("2006-01-02T15:04", v, nairobi)

@@ -103,8 +103,9 @@ const dayLayout = "2006-01-02"
 // the CSV export take the same): status, method, provider (one of the
 // lists), q (a search, at most 100 characters), from, to, paid_from,
 // paid_to (YYYY-MM-DD, Africa/Nairobi calendar days, inclusive), link (a
-// payment link id), review=1, stale=1 and failure (an attempt's failure
-// message, exactly). It returns the filter for payments, the values as
+// payment link id), review=1, stale=1, failure (an attempt's failure
+// message, exactly) and failed_from, failed_to (days, as above, on when
+// that failed attempt was made; only with failure). It returns the filter for payments, the values as
 // typed for the form, and the refused fields with a sentence each.
 func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilter, map[string]string) {
 	q := c.Request.URL.Query()
@@ -112,6 +113,7 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 		Q: strings.TrimSpace(q.Get("q")), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
 		PaidFrom: strings.TrimSpace(q.Get("paid_from")), PaidTo: strings.TrimSpace(q.Get("paid_to")),
 		Link: strings.TrimSpace(q.Get("link")), Failure: q.Get("failure"),
+		FailedFrom: strings.TrimSpace(q.Get("failed_from")), FailedTo: strings.TrimSpace(q.Get("failed_to")),
 		Review: q.Get("review") != "", Stale: q.Get("stale") != ""}
 	f := payments.OrderFilter{Status: v.Status, Method: v.Method, Provider: v.Provider, Q: v.Q, Link: v.Link,
 		Failure: v.Failure, Review: v.Review, Stale: v.Stale}
@@ -153,6 +155,14 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 	if !f.PaidFrom.IsZero() && !f.PaidTo.IsZero() && !f.PaidFrom.Before(f.PaidTo) {
 		errs["paid_to"] = "The last day comes before the first."
 	}
+	f.FailedFrom, _ = day("failed_from", v.FailedFrom)
+	_, f.FailedTo = day("failed_to", v.FailedTo)
+	if !f.FailedFrom.IsZero() && !f.FailedTo.IsZero() && !f.FailedFrom.Before(f.FailedTo) {
+		errs["failed_to"] = "The last day comes before the first."
+	}
+	if v.Failure == "" && (v.FailedFrom != "" || v.FailedTo != "") {
+		errs["failure"] = "Enter the failure message these days are about."
+	}
 	if len(v.Link) > 64 || strings.ContainsFunc(v.Link, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}) {
@@ -174,7 +184,8 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 func filterQuery(v templates.OrderFilter) url.Values {
 	q := url.Values{}
 	for k, val := range map[string]string{"status": v.Status, "method": v.Method, "provider": v.Provider, "q": v.Q,
-		"from": v.From, "to": v.To, "paid_from": v.PaidFrom, "paid_to": v.PaidTo, "link": v.Link, "failure": v.Failure} {
+		"from": v.From, "to": v.To, "paid_from": v.PaidFrom, "paid_to": v.PaidTo, "link": v.Link, "failure": v.Failure,
+		"failed_from": v.FailedFrom, "failed_to": v.FailedTo} {
 		if val != "" {
 			q.Set(k, val)
 		}

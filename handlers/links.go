@@ -133,7 +133,8 @@ func (h *Handlers) LinkPay(c *gin.Context) {
 	made, err := h.svc.CheckoutFromLink(c.Request.Context(), l, typed)
 	if err != nil {
 		// Deactivated, expired or used since openLink looked: the same
-		// pages.
+		// pages; a payment of a single-use link under way: 409, nothing
+		// made.
 		h.linkClosed(c, err)
 		return
 	}
@@ -167,10 +168,23 @@ func (h *Handlers) renderLinkPay(c *gin.Context, status int, l *payments.Payment
 
 // openLink loads the link named in the URL, answering a clear page when it
 // makes no checkout: unknown (404), deactivated, expired, or single use
-// and paid (410).
+// and paid (410). A browser with an open checkout of a deactivated or
+// expired link, still payable, is sent to it instead (303), as a reload
+// is: the link makes no new checkout, but the one made earlier can be
+// paid.
 func (h *Handlers) openLink(c *gin.Context) (*payments.PaymentLink, bool) {
 	l, err := h.svc.OpenLink(c.Request.Context(), c.Param("id"))
 	if err != nil {
+		if l != nil && (errors.Is(err, payments.ErrLinkInactive) || errors.Is(err, payments.ErrLinkExpired)) {
+			prev, ok := h.rememberedCheckout(c, l.ID)
+			if !ok {
+				return nil, false
+			}
+			if prev != nil {
+				c.Redirect(http.StatusSeeOther, checkoutPath(prev.ID))
+				return nil, false
+			}
+		}
 		h.linkClosed(c, err)
 		return nil, false
 	}
@@ -189,6 +203,10 @@ func (h *Handlers) linkClosed(c *gin.Context, err error) {
 	case errors.Is(err, payments.ErrLinkExpired):
 		notice(c, http.StatusGone, "This payment link has expired",
 			"The time to pay with this link has passed. Nothing was charged. Ask the shop for a new link if you still need to pay.")
+	case errors.Is(err, payments.ErrLinkBusy):
+		notice(c, http.StatusConflict, "A payment of this link is under way",
+			"This link takes one payment only, and someone is paying it now. Nothing was charged. "+
+				"Try again in a few minutes: if that payment does not go through, the link works again.")
 	case errors.Is(err, payments.ErrLinkUsed):
 		notice(c, http.StatusGone, "This payment link was already used",
 			"This link takes one payment only, and it has been paid. Nothing was charged now. Ask the shop if you think this is wrong.")

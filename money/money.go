@@ -52,6 +52,39 @@ func Parse(s string) (Amount, error) {
 	return Amount(w*100 + f), nil
 }
 
+// Ungroup removes the thousands separators a person may type in an amount
+// ("1,500", "12,345.50"): commas only between groups of three digits of
+// the whole part, the first group one to three digits not starting with 0.
+// Text without a comma comes back as it is. ok is false for a comma
+// anywhere else ("1,5", "15,00", ",500", "1,500,", "0,500", "1.500,00"),
+// which a person may have meant as a decimal point: the caller refuses it
+// rather than guess.
+func Ungroup(s string) (ungrouped string, ok bool) {
+	if !strings.Contains(s, ",") {
+		return s, true
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if strings.Contains(frac, ",") {
+		return s, false
+	}
+	groups := strings.Split(whole, ",")
+	for i, g := range groups {
+		if !allDigits(g) || (i == 0 && (len(g) < 1 || len(g) > 3 || g[0] == '0')) || (i > 0 && len(g) != 3) {
+			return s, false
+		}
+	}
+	return strings.ReplaceAll(s, ",", ""), true
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseProvider reads an amount as a provider writes it in JSON: like
 // Parse, but trailing zeros past the second decimal are allowed
 // ("100.000"), since some providers serialise decimals that way.

@@ -91,3 +91,20 @@ func TestJSONRoundTripWithoutFloats(t *testing.T) {
 		t.Errorf("Unmarshal(null) err = %v, want ErrAmount", err)
 	}
 }
+
+func TestUngroupTakesCommasOnlyAsThousandsSeparators(t *testing.T) {
+	for in, want := range map[string]string{
+		"1500": "1500", "1,500": "1500", "12,345.50": "12345.50", "1,234,567": "1234567", "999": "999",
+		"100,000.5": "100000.5", "1.5": "1.5",
+	} {
+		if got, ok := Ungroup(in); !ok || got != want {
+			t.Errorf("Ungroup(%q) = %q, %v; want %q, true", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"1,5", "15,00", "1,50", ",500", "1,500,", "1,,500", "0,500", "1234,567", "1,5000",
+		"1.500,00", "1,500.5,0", "a,500", "1,50a"} {
+		if got, ok := Ungroup(in); ok {
+			t.Errorf("Ungroup(%q) = %q, true; want refused", in, got)
+		}
+	}
+}

@@ -54,7 +54,10 @@ type Dashboard struct {
 	// (or provider) and currency, the largest count first.
 	ByMethod, ByProvider []Split
 	// Failures are the messages of the attempts started in the period that
-	// failed (for M-Pesa the result code in words), most frequent first.
+	// failed (for M-Pesa the result code in words), each with how many
+	// checkouts had such an attempt, most frequent first. They are the
+	// orders list's failure filter with failed_from and failed_to the
+	// period's days.
 	Failures []Failure
 	// StalePending counts the attempts pending for more than StaleAfter,
 	// now.
@@ -88,7 +91,7 @@ type Split struct {
 	Amount   int64
 }
 
-// Failure is how many failed attempts gave one message.
+// Failure is how many checkouts had an attempt fail with one message.
 type Failure = store.FailureCount
 
 // FailingEndpoint is a merchant whose webhook endpoint is failing.

@@ -93,7 +93,7 @@ const (
 //	p4 KES    50.00 pokeapay      created  4 Mar 00:00:00, paid 00:05:00 (300 s)
 //	p5 KES    80.00 pesapal       created  3 Mar 23:00:00, paid 23:10:00 (600 s)
 //	p6 open                       created 10 Mar 08:00
-//	p7 open, an attempt failed    created 10 Mar 09:00, failed 09:01 (cancelled)
+//	p7 open, two attempts failed  created 10 Mar 09:00, failed 09:01 and 09:02 (cancelled)
 //	p8 pending                    created 10 Mar 09:45 (15 minutes old: stale)
 //	p9 pending                    created 10 Mar 09:55 (5 minutes: not stale)
 //	p10 flagged for review        created 10 Mar 09:20, paid the wrong amount (its
@@ -122,6 +122,9 @@ func (e *dashEnv) dashFixture() {
 	p7 := e.order(10_000)
 	a7 := e.try(p7, "stk", "pokeapay")
 	e.at(10, 9, 1, 0)
+	e.result(a7, store.Result{Status: store.AttemptFailed, Message: dashCancelled}, store.OutcomeFailed)
+	e.at(10, 9, 2, 0) // and again: one checkout, counted once
+	a7 = e.try(p7, "stk", "pokeapay")
 	e.result(a7, store.Result{Status: store.AttemptFailed, Message: dashCancelled}, store.OutcomeFailed)
 	e.at(10, 9, 45, 0)
 	e.try(e.order(10_000), "stk", "pokeapay")
@@ -167,7 +170,7 @@ func TestDashboardFiguresEqualTheHandCountPerPeriod(t *testing.T) {
 			// Paid today: p1 (00:02) and p3 (00:00:30); p2 at 23:59:59
 			// yesterday is not. Created today: p1 (at midnight) p6 p7 p8
 			// p9 p10 = 6, of them paid p1 = 1. Time to pay (120 + 60) / 2
-			// = 90 s.
+			// = 90 s. Failures: p7's two cancelled prompts, one checkout.
 			period: PeriodToday, first: "2026-03-10", last: "2026-03-10",
 			paid: []CurrencyTotal{{"KES", 2, 120_000}}, paidCount: 2, created: 6, createdPay: 1, avg: 90 * time.Second,
 			methods:   []Split{{"stk", "KES", 2, 120_000}},

@@ -30,6 +30,9 @@ var (
 	// ErrLinkUsed: a single-use link was paid already (or a payment of it
 	// is under way).
 	ErrLinkUsed = store.ErrLinkUsed
+	// ErrLinkBusy: a single-use link makes no checkout while a payment of
+	// it is under way (CheckoutFromLink); try again when it has ended.
+	ErrLinkBusy = store.ErrLinkBusy
 )
 
 // LinkRequest is the body of POST /api/v1/payment_links (design.md,
@@ -378,7 +381,7 @@ func (s *Service) linkCheckoutLife(l *PaymentLink) time.Time {
 // of the link's amount, or, when it has none, of amount as the customer
 // typed it (in major units), which must lie within the link's bounds (a
 // *FieldError for field "amount" otherwise, and nothing is made). The
-// link's errors are OpenLink's.
+// link's errors are OpenLink's, and ErrLinkBusy.
 func (s *Service) CheckoutFromLink(ctx context.Context, l *PaymentLink, amount string) (*Checkout, error) {
 	cents := l.Amount
 	if cents == 0 {
@@ -404,12 +407,18 @@ func (s *Service) CheckoutFromLink(ctx context.Context, l *PaymentLink, amount s
 }
 
 // CustomerAmount parses the amount a customer typed for a link without one
-// and checks it against the link's bounds, in cents. Its errors are
+// and checks it against the link's bounds, in cents. Commas are taken as
+// thousands separators only where they group the digits by three. Its errors are
 // *FieldError for field "amount", in words for the customer.
 func (s *Service) CustomerAmount(l *PaymentLink, typed string) (int64, error) {
-	typed = strings.TrimSpace(strings.ReplaceAll(typed, ",", ""))
+	typed = strings.TrimSpace(typed)
 	if typed == "" {
 		return 0, &FieldError{Code: "required", Field: "amount", Message: "Enter the amount you want to pay."}
+	}
+	// "1,500" is fifteen hundred; "1,5" is not read as 15.
+	typed, ok := money.Ungroup(typed)
+	if !ok {
+		return 0, invalid("amount", "Enter an amount in shillings, such as 1500 or 1,500.50 (a point before the cents).")
 	}
 	a, err := gateway.ParseAmount(typed)
 	if err != nil || a <= 0 {

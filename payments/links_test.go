@@ -74,7 +74,10 @@ func TestCustomerAmountWithinTheLinksBounds(t *testing.T) {
 		typed string
 		ok    bool
 		cents int64
-	}{{"99.99", false, 0}, {"100", true, 10000}, {"5,000", true, 500000}, {"5000.01", false, 0}, {"", false, 0}, {"abc", false, 0}} {
+	}{{"99.99", false, 0}, {"100", true, 10000}, {"5,000", true, 500000}, {"5000.01", false, 0}, {"", false, 0}, {"abc", false, 0},
+		// A comma is a thousands separator only between groups of three:
+		// "1,5" (a decimal comma, perhaps) is refused, not read as 15.
+		{"1,5", false, 0}, {"15,0", false, 0}, {"2,50", false, 0}, {"1,500.50", true, 150050}, {" 1,500 ", true, 150000}} {
 		co, err := e.svc.CheckoutFromLink(e.ctx, l, tc.typed)
 		if !tc.ok {
 			var fe *FieldError

@@ -124,8 +124,10 @@ type OrderFilter struct {
 	Link                   string
 	Review, Stale          bool
 	Failure                string
-	After                  string
-	Limit                  int
+	// FailedFrom and FailedTo bound when the Failure attempt was made.
+	FailedFrom, FailedTo time.Time
+	After                string
+	Limit                int
 }
 
 // AllProviders lists every provider an order can be paid through, in the
@@ -159,7 +161,8 @@ func (f OrderFilter) storeFilter() store.OrderFilter {
 	}
 	return store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Provider: f.Provider, Q: f.Q,
 		Phone: phone, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, PaidFrom: f.PaidFrom, PaidTo: f.PaidTo,
-		Link: f.Link, Review: f.Review, Stale: f.Stale, Failure: f.Failure, After: f.After, Limit: f.Limit}
+		Link: f.Link, Review: f.Review, Stale: f.Stale, Failure: f.Failure,
+		FailedFrom: f.FailedFrom, FailedTo: f.FailedTo, After: f.After, Limit: f.Limit}
 }
 
 // ListOrders returns one page of checkouts, newest first, and whether more

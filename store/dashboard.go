@@ -38,7 +38,9 @@ type PaidGroup struct {
 	PaySeconds float64
 }
 
-// FailureCount is how many failed attempts gave one message.
+// FailureCount is how many checkouts had an attempt fail with one
+// message (a checkout whose prompt failed twice the same way counts
+// once: the orders list it links to shows checkouts).
 type FailureCount struct {
 	Message string
 	Count   int64
@@ -59,7 +61,8 @@ type DashboardFigures struct {
 	// those of them now paid.
 	Created, CreatedPaid int64
 	// Failures are the messages of the attempts started in the period that
-	// failed, most frequent first (ties by message), at most TopFailures.
+	// failed, each with the number of checkouts that had such an attempt,
+	// most frequent first (ties by message), at most TopFailures.
 	Failures []FailureCount
 	// StaleAttempts counts the attempts still pending that started before
 	// StaleBefore, whenever that was.
@@ -116,8 +119,10 @@ const (
 	dashPaidLaterSQL = `SELECT COUNT(*) FROM checkouts{{paid_index}}
 		WHERE status = 'paid' AND currency = ? AND method = ? AND provider = ?
 		AND paid_at >= ? AND created_at >= ? AND created_at < ?`
-	dashCreatedSQL  = `SELECT COUNT(*) FROM checkouts WHERE created_at >= ? AND created_at < ?`
-	dashFailuresSQL = `SELECT message, COUNT(*) AS count FROM attempts{{failed_index}}
+	dashCreatedSQL = `SELECT COUNT(*) FROM checkouts WHERE created_at >= ? AND created_at < ?`
+	// Distinct checkouts, as the orders list filtered by failure,
+	// failed_from and failed_to shows them.
+	dashFailuresSQL = `SELECT message, COUNT(DISTINCT checkout_id) AS count FROM attempts{{failed_index}}
 		WHERE status = 'failed' AND created_at >= ? AND created_at < ?
 		GROUP BY message ORDER BY count DESC, message LIMIT ?`
 	// Pending attempts are few (those under way, and those held for

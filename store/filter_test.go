@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -117,6 +118,16 @@ func TestListCheckoutsIssue12FiltersAloneAndCombined(t *testing.T) {
 		{"failure", OrderFilter{Failure: "Request cancelled by user."}, []*Checkout{f.c2, f.a2}},
 		{"failure_second_attempt", OrderFilter{Failure: "Insufficient funds"}, []*Checkout{f.c2}},
 		{"failure_exact_text_only", OrderFilter{Failure: "Request cancelled"}, nil},
+		// When the payment failed, not when its checkout was made.
+		{"failure_failed_day_1", OrderFilter{Failure: "Request cancelled by user.", FailedFrom: f.day1, FailedTo: f.day2},
+			[]*Checkout{f.a2}},
+		{"failure_failed_from_day_3", OrderFilter{Failure: "Request cancelled by user.", FailedFrom: f.day3}, []*Checkout{f.c2}},
+		{"failure_failed_to_day_2", OrderFilter{Failure: "Request cancelled by user.", FailedTo: f.day2}, []*Checkout{f.a2}},
+		{"failure_failed_day_without_failures", OrderFilter{Failure: "Request cancelled by user.", FailedFrom: f.day2,
+			FailedTo: f.day3}, nil},
+		{"failure_failed_and_created_days", OrderFilter{Failure: "Request cancelled by user.", CreatedFrom: f.day1,
+			CreatedTo: f.day2, FailedFrom: f.day3}, nil},
+		{"failed_days_without_failure_are_no_condition", OrderFilter{FailedFrom: f.day4}, all},
 		{"created_from", OrderFilter{CreatedFrom: f.day2}, []*Checkout{f.c3, f.c2, f.c1, f.b2, f.b1}},
 		{"created_to", OrderFilter{CreatedTo: f.day2}, []*Checkout{f.a2, f.a1}},
 		{"created_one_day", OrderFilter{CreatedFrom: f.day2, CreatedTo: f.day3}, []*Checkout{f.b2, f.b1}},
@@ -154,6 +165,43 @@ func TestListCheckoutsIssue12FiltersAloneAndCombined(t *testing.T) {
 				t.Fatalf("ids = %v, want %v", checkoutIDs(got), checkoutIDs(tt.want))
 			}
 		})
+	}
+}
+
+// TestListCheckoutsFailedDaysOnBothFailurePaths runs the failed_from and
+// failed_to cases on the page query of a rare failure (the ids of its
+// attempts) and of a common one (listPlan.denseFailure: each order tested
+// for such an attempt).
+func TestListCheckoutsFailedDaysOnBothFailurePaths(t *testing.T) {
+	s, clk := newTestEnv(t)
+	f := newFilterFixture(t, s, clk)
+	cancelled := "Request cancelled by user."
+	for _, tt := range []struct {
+		name   string
+		filter OrderFilter
+		want   []*Checkout
+	}{
+		{"no_days", OrderFilter{Failure: cancelled}, []*Checkout{f.c2, f.a2}},
+		{"failed_day_1", OrderFilter{Failure: cancelled, FailedFrom: f.day1, FailedTo: f.day2}, []*Checkout{f.a2}},
+		{"failed_from_day_3", OrderFilter{Failure: cancelled, FailedFrom: f.day3}, []*Checkout{f.c2}},
+		{"failed_to_day_2", OrderFilter{Failure: cancelled, FailedTo: f.day2}, []*Checkout{f.a2}},
+		{"failed_day_2", OrderFilter{Failure: cancelled, FailedFrom: f.day2, FailedTo: f.day3}, nil},
+		// c2's other failure was on day 3 too, but another message.
+		{"other_message_same_order", OrderFilter{Failure: "Insufficient funds", FailedFrom: f.day1, FailedTo: f.day3}, nil},
+	} {
+		for _, dense := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s_dense_%v", tt.name, dense), func(t *testing.T) {
+				f := tt.filter
+				f.Limit = 50
+				var got []Checkout
+				if err := listQuery(s.r, f, s.Now(), listPlan{denseFailure: dense}).Find(&got).Error; err != nil {
+					t.Fatalf("list: %v", err)
+				}
+				if !slices.Equal(checkoutIDs(got), checkoutIDs(tt.want)) {
+					t.Fatalf("ids = %v, want %v", checkoutIDs(got), checkoutIDs(tt.want))
+				}
+			})
+		}
 	}
 }
 

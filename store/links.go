@@ -21,6 +21,10 @@ var (
 	// ErrLinkUsed: a single-use link already has a paid checkout, or one
 	// with a payment under way.
 	ErrLinkUsed = errors.New("single-use payment link already used")
+	// ErrLinkBusy: a payment of a single-use link is under way on one of
+	// its open or pending checkouts; the link makes no other checkout
+	// until that payment ends (paid: ErrLinkUsed; failed: usable again).
+	ErrLinkBusy = errors.New("single-use payment link: a payment of it is under way")
 )
 
 // LinkPaid is what a payment link has brought in: its paid checkouts and
@@ -205,7 +209,8 @@ func (s *Store) LinksPaid(ctx context.Context, ids []string) (map[string]LinkPai
 // CreateCheckoutFromLink inserts co, a checkout made from the link linkID,
 // in one transaction with the check that the link still makes checkouts:
 // active (ErrLinkInactive), not expired (ErrLinkExpired), and, single use,
-// not already paid (ErrLinkUsed). co's PaymentLinkID and MerchantID are set
+// not already paid (ErrLinkUsed) nor with a payment under way on another of
+// its open or pending checkouts (ErrLinkBusy). co's PaymentLinkID and MerchantID are set
 // from the link. Its Reference is the link's prefix followed by suffix;
 // the caller gives a suffix drawn at random, so a taken one (ErrDuplicate)
 // is a retry with another.
@@ -235,6 +240,15 @@ func (s *Store) CreateCheckoutFromLink(ctx context.Context, linkID string, co *C
 			}
 			if n > 0 {
 				return fmt.Errorf("store: payment link %s: %w", l.ID, ErrLinkUsed)
+			}
+			// A checkout made now could not be paid while another
+			// customer's payment is under way (checkSingleUse): make
+			// none.
+			if n, err = linkTaken(tx, l.ID, "", true); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("store: payment link %s: %w", l.ID, ErrLinkBusy)
 			}
 		}
 		co.PaymentLinkID, co.MerchantID = l.ID, l.MerchantID

@@ -306,12 +306,17 @@ func TestSingleUseLinkLatePaymentOnExpiredCheckoutStillHoldsTheLink(t *testing.T
 	}
 	a := startAttempt(t, s, first.ID, "pesapal", "pesapal", time.Minute)
 	clk.Advance(16 * time.Minute)
-	second, err := linkCheckout(t, s, l.ID)
-	if err != nil {
-		t.Fatalf("second checkout: %v", err)
+	// Past its deadline but not yet expired, the first checkout's payment
+	// may still go through: no other checkout is made meanwhile.
+	if _, err := linkCheckout(t, s, l.ID); !errors.Is(err, ErrLinkBusy) {
+		t.Fatalf("checkout while the first's payment is under way: %v, want ErrLinkBusy", err)
 	}
 	if _, err := s.Expire(ctx, first.ID, "reconciler"); err != nil {
 		t.Fatal(err)
+	}
+	second, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatalf("second checkout: %v", err)
 	}
 	// The customer's payment completes late: kept, flagged for review.
 	applyResult(t, s, a.ID, succeeded(a, "RCPT-LATE"))
@@ -353,4 +358,41 @@ func TestSingleUseLinkIsNotLockedByThePendingAttemptOfACancelledCheckout(t *test
 	if err := s.StartAttempt(ctx, b, time.Minute, "test"); err != nil {
 		t.Fatalf("paying the single-use link an hour after its first checkout was cancelled: %v", err)
 	}
+}
+
+// A single-use link makes no checkout while a payment of it is under way
+// on another open checkout (ErrLinkBusy: that checkout could not be paid),
+// and makes one again once that payment has failed.
+func TestSingleUseLinkMakesNoCheckoutWhileAPaymentIsUnderWay(t *testing.T) {
+	s, _ := newTestEnv(t)
+	l := newLink(t, s, func(l *PaymentLink) { l.SingleUse = true })
+	first, err := linkCheckout(t, s, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An open checkout without a payment does not hold the link.
+	if _, err := linkCheckout(t, s, l.ID); err != nil {
+		t.Fatalf("second checkout before any payment: %v", err)
+	}
+	a := startAttempt(t, s, first.ID, "pesapal", "pesapal", time.Minute)
+	before := countLinkCheckouts(t, s, l.ID)
+	if _, err := linkCheckout(t, s, l.ID); !errors.Is(err, ErrLinkBusy) {
+		t.Fatalf("checkout while a payment is under way: %v, want ErrLinkBusy", err)
+	}
+	if n := countLinkCheckouts(t, s, l.ID); n != before {
+		t.Fatalf("the refused checkout was made: %d checkouts, want %d", n, before)
+	}
+	applyResult(t, s, a.ID, failed("Request cancelled by user."))
+	if _, err := linkCheckout(t, s, l.ID); err != nil {
+		t.Fatalf("checkout after the payment failed: %v", err)
+	}
+}
+
+func countLinkCheckouts(t *testing.T, s *Store, linkID string) int64 {
+	t.Helper()
+	var n int64
+	if err := s.r.Model(&Checkout{}).Where("payment_link_id = ?", linkID).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -40,6 +40,10 @@ type OrderFilter struct {
 	// Failure keeps the checkouts with a failed attempt whose message is
 	// exactly this.
 	Failure string
+	// FailedFrom and FailedTo, with Failure, bound that failed attempt's
+	// created_at (when the payment was tried): FailedFrom <= created_at <
+	// FailedTo, each when not zero. Without Failure they are no condition.
+	FailedFrom, FailedTo time.Time
 	// After is the id of the last row of the previous page ("" for the
 	// first page).
 	After string
@@ -281,9 +285,31 @@ func listQuery(db *gorm.DB, f OrderFilter, now time.Time, plan listPlan) *gorm.D
 			AttemptPending, now.Add(-StaleAfter).UTC(), since)
 	}
 	if f.Failure != "" {
+		// An attempt starts after its checkout was created and before it
+		// can no longer be paid: the failed attempt's dates bound the
+		// checkouts' ids.
+		if !f.FailedFrom.IsZero() {
+			q = q.Where("id >= ?", idAt(f.FailedFrom.Add(-paidWithin-idSkew)))
+		}
+		if !f.FailedTo.IsZero() {
+			q = q.Where("id < ? AND created_at < ?", idAt(f.FailedTo.Add(idSkew)), f.FailedTo.UTC())
+		}
 		if plan.denseFailure {
-			q = q.Where("EXISTS (SELECT 1 FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.status = ? AND attempts.message = ?)",
-				AttemptFailed, f.Failure)
+			sql := "EXISTS (SELECT 1 FROM attempts WHERE attempts.checkout_id = checkouts.id AND attempts.status = ? AND attempts.message = ?"
+			args := []any{AttemptFailed, f.Failure}
+			// The dates are tested on the attempts the checkout index
+			// finds: SQLite, without statistics, would rather search
+			// the (status, message, created_at) range for every row.
+			at := unindexed(db, "attempts.created_at")
+			if !f.FailedFrom.IsZero() {
+				sql += " AND " + at + " >= ?"
+				args = append(args, f.FailedFrom.UTC())
+			}
+			if !f.FailedTo.IsZero() {
+				sql += " AND " + at + " < ?"
+				args = append(args, f.FailedTo.UTC())
+			}
+			q = q.Where(sql+")", args...)
 		} else {
 			sql, args := failureIDs(f)
 			q = q.Where("id IN ("+sql+")", args...)
@@ -384,16 +410,28 @@ func searchArms(db *gorm.DB, f OrderFilter, plan listPlan) (string, []any) {
 	return strings.Join(arms, "\n\t\tUNION ALL "), args
 }
 
-// failureIDs is the checkouts with an attempt failed with f.Failure, as
-// an id list for IN. An attempt starts after its checkout is created and
-// before it expires (at most a day later; paidWithin is wider still), so
-// created date bounds narrow the attempts read.
+// failureIDs is the checkouts with an attempt failed with f.Failure
+// (within f.FailedFrom and f.FailedTo), as an id list for IN. An attempt
+// starts after its checkout is created and before it expires (at most a
+// day later; paidWithin is wider still), so created date bounds narrow the
+// attempts read.
 func failureIDs(f OrderFilter) (string, []any) {
-	sql := "SELECT checkout_id FROM attempts WHERE status = ? AND message = ? AND created_at >= ?"
-	args := []any{AttemptFailed, f.Failure, f.CreatedFrom.UTC()}
+	from := f.CreatedFrom
+	if f.FailedFrom.After(from) {
+		from = f.FailedFrom
+	}
+	to := time.Time{}
 	if !f.CreatedTo.IsZero() {
+		to = f.CreatedTo.Add(paidWithin)
+	}
+	if !f.FailedTo.IsZero() && (to.IsZero() || f.FailedTo.Before(to)) {
+		to = f.FailedTo
+	}
+	sql := "SELECT checkout_id FROM attempts WHERE status = ? AND message = ? AND created_at >= ?"
+	args := []any{AttemptFailed, f.Failure, from.UTC()}
+	if !to.IsZero() {
 		sql += " AND created_at < ?"
-		args = append(args, f.CreatedTo.Add(paidWithin).UTC())
+		args = append(args, to.UTC())
 	}
 	return sql, args
 }
@@ -419,6 +457,16 @@ func collateC(db *gorm.DB, expr string) string {
 		return expr + ` COLLATE "C"`
 	}
 	return expr
+}
+
+// unindexed writes a column so that SQLite's planner does not look for
+// an index on it (its unary +, documented for this); PostgreSQL's
+// planner has statistics and chooses well itself.
+func unindexed(db *gorm.DB, col string) string {
+	if isPostgres(db) {
+		return col
+	}
+	return "+" + col
 }
 
 // idAt is the smallest checkout id made at t: ids sort by their time, so

@@ -222,6 +222,10 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 			[]string{pk}, []string{"idx_attempts_status_message_created"}},
 		{"failure_common", OrderFilter{Failure: "Request cancelled by user."}, []string{pk},
 			[]string{"idx_attempts_checkout_status_message"}},
+		{"failure_failed_day", OrderFilter{Failure: "Declined", FailedFrom: day, FailedTo: day.Add(24 * time.Hour)},
+			[]string{pk}, []string{"idx_attempts_status_message_created"}},
+		{"failure_common_failed_day", OrderFilter{Failure: "Declined", FailedFrom: day, FailedTo: day.Add(24 * time.Hour)},
+			[]string{pk}, []string{"idx_attempts_checkout_status_message"}},
 		{"failure_common_created_day", OrderFilter{Failure: "Declined", CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)},
 			[]string{pk}, []string{"idx_attempts_checkout_status_message"}},
 		{"q_with_broad_prefixes_left_out", OrderFilter{Q: "ORD-"}, []string{pk},
@@ -237,6 +241,7 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 	plans := map[string]listPlan{
 		"failure_common":             {denseFailure: true},
 		"failure_common_created_day": {denseFailure: true},
+		"failure_common_failed_day":  {denseFailure: true},
 		"q_with_broad_prefixes_left_out": {broad: map[string]bool{"id": true, "reference": true, "receipt": true},
 			windowFrom: "chk_01jp9yy0000000000000000000"},
 		"q_email_or_name": {windowFrom: "chk_01jp9yy0000000000000000000"},

@@ -217,7 +217,9 @@ type AdminPage struct {
 // string's values): dates are YYYY-MM-DD.
 type OrderFilter struct {
 	Status, Method, Provider, Q, From, To, PaidFrom, PaidTo, Link, Failure string
-	Review, Stale                                                          bool
+	// FailedFrom and FailedTo bound when the Failure attempt was made.
+	FailedFrom, FailedTo string
+	Review, Stale        bool
 }
 
 // OrderRow is one line of the orders list.

@@ -1,13 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"checkout/store"
 )
 
 // nairobiDay is the Nairobi calendar day of t, as the list's parameters
@@ -155,5 +159,51 @@ func TestDashboardWithAnUnknownPeriodSaysSo(t *testing.T) {
 	p := b.get(e.app.URL + "/admin?period=1y")
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Unknown period") {
 		t.Fatalf("period=1y: %d\n%s", p.status, p.body)
+	}
+}
+
+// The failure reasons count the orders whose payment failed in the period
+// and link to exactly those: a checkout made at 23:55 whose prompt failed
+// twice just after midnight is today's, in the list and the CSV the figure
+// links to, once.
+func TestDashboardFailureReasonLinksToTheOrdersThatFailedToday(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	now := e.clock.Now().In(eat)
+	next := time.Date(now.Year(), now.Month(), now.Day(), 23, 55, 0, 0, eat)
+	e.clock.Advance(next.Sub(now))
+	co := e.storeCheckout(nil)
+	e.clock.Advance(10 * time.Minute) // 00:05 the next day
+	const msg = "You cancelled the M-Pesa prompt. Nothing was charged; you can try again."
+	for range 2 {
+		a := &store.Attempt{ID: store.NewID("pay", e.clock.Now()), CheckoutID: co.ID, Method: "stk", Provider: "pokeapay"}
+		if err := e.store.StartAttempt(ctx, a, time.Minute, "customer"); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		if _, err := e.store.ApplyResult(ctx, a.ID, store.Result{Status: store.AttemptFailed, Message: msg, Currency: "KES",
+			Reference: a.ID, Source: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	today := nairobiDay(e.clock.Now())
+	b := e.adminBrowser() // after the clock moved: a session of now
+	p := b.get(e.app.URL + "/admin?period=today")
+	row := p.doc.Find("table.failures tbody tr")
+	link := row.Find("a")
+	if row.Length() != 1 || strings.TrimSpace(row.Find("td").First().Text()) != msg || link.Text() != "1" {
+		t.Fatalf("failure rows: %d, %q", row.Length(), row.Text())
+	}
+	href := link.AttrOr("href", "")
+	want := "/admin/orders?failed_from=" + today + "&failed_to=" + today + "&failure=" + url.QueryEscape(msg)
+	if href != want {
+		t.Fatalf("failure link %s\nwant         %s", href, want)
+	}
+	if got := orderIDs(b.get(e.app.URL + href)); !slices.Equal(got, []string{co.ID}) {
+		t.Errorf("the linked list shows %v, want [%s]", got, co.ID)
+	}
+	_, recs, _ := getCSV(t, b, e.app.URL+strings.Replace(href, "/admin/orders?", "/admin/orders.csv?", 1))
+	if len(recs) != 2 || recs[1][0] != co.ID {
+		t.Errorf("the linked CSV has %d rows, want the header and %s", len(recs), co.ID)
 	}
 }

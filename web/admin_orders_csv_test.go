@@ -162,6 +162,9 @@ func TestAdminOrdersBadFiltersAre422OnTheListAndTheCSV(t *testing.T) {
 		{"review not 1", "review=yes", "#f-review"},
 		{"stale not 1", "stale=2", "#f-stale"},
 		{"failure too long", "failure=" + strings.Repeat("x", 201), "#f-failure"},
+		{"failed_from not a date", "failure=Declined&failed_from=today", "#f-failed_from"},
+		{"failed_to before failed_from", "failure=Declined&failed_from=2025-03-15&failed_to=2025-03-14", "#f-failed_to"},
+		{"failed days without the failure", "failed_from=2025-03-15", "#f-failure"},
 	} {
 		for _, path := range []string{"/admin/orders", "/admin/orders.csv"} {
 			t.Run(tc.name+" "+path, func(t *testing.T) {

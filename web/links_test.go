@@ -199,7 +199,7 @@ func TestCustomerAmountOutsideTheLinksBoundsIsRefusedOnThePage(t *testing.T) {
 		!strings.Contains(form.body, "Between KES 100.00 and KES 5,000.00") {
 		t.Fatalf("amount form: %d at %s\n%s", form.status, form.url, form.body)
 	}
-	for _, typed := range []string{"99", "5000.01", "", "ten"} {
+	for _, typed := range []string{"99", "5000.01", "", "ten", "1,5", "25,00"} {
 		p := b.submit(form, "form.link-amount", url.Values{"amount": {typed}})
 		in := p.doc.Find("input[name=amount]")
 		if p.status != http.StatusUnprocessableEntity || in.AttrOr("aria-invalid", "") != "true" ||
@@ -338,8 +338,10 @@ func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 	if status != http.StatusOK || obj["active"] != false || obj["deactivated_at"] == nil {
 		t.Fatalf("deactivate: %d %v", status, obj)
 	}
-	// A page with a form gives this browser its CSRF token, so that the
-	// POSTs below reach the handler.
+	// Another browser (b, with its open checkout, is sent there: see
+	// TestClosedLinkSendsTheBrowserToItsOpenCheckout). A page with a form
+	// gives it its CSRF token, so that the POSTs below reach the handler.
+	b = e.browser()
 	open := e.createLink(`{"currency": "KES", "description": "Tip"}`)["id"].(string)
 	tipForm, _ := e.openLink(b, open)
 	token := csrfToken(tipForm)
@@ -379,6 +381,57 @@ func TestDeactivatedExpiredAndUnknownLinksShowAClearPage(t *testing.T) {
 	}
 }
 
+// A deactivated or expired link makes no checkout, but the browser that
+// has an open checkout of it, still payable, is sent there (to a GET as to
+// a POST); another browser is told the link is closed.
+func TestClosedLinkSendsTheBrowserToItsOpenCheckout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	off := e.createLink(linkBody)["id"].(string)
+	offCo := e.payLinkPesapal(b, off)
+	if status, _ := e.api(http.MethodPost, "/api/v1/payment_links/"+off+"/deactivate", ""); status != http.StatusOK {
+		t.Fatalf("deactivate: %d", status)
+	}
+	// Its checkouts get MinExpiresIn (15 minutes) however soon the link
+	// expires: the link expires first.
+	exp := e.clock.Now().Add(time.Minute).Format(time.RFC3339)
+	soon := e.createLink(`{"amount": "100", "currency": "KES", "description": "Ticket", "expires_at": "` + exp + `"}`)["id"].(string)
+	soonCo := e.payLinkPesapal(b, soon)
+	if offCo == "" || soonCo == "" {
+		t.Fatalf("checkouts %q %q", offCo, soonCo)
+	}
+	e.clock.Advance(2 * time.Minute)
+
+	other := e.browser()
+	open := e.createLink(`{"currency": "KES", "description": "Tip"}`)["id"].(string)
+	token := csrfToken(b.get(e.app.URL + "/l/" + open))
+	otherToken := csrfToken(other.get(e.app.URL + "/l/" + open))
+	for _, tc := range []struct{ link, co, heading string }{{off, offCo, "no longer works"}, {soon, soonCo, "has expired"}} {
+		if p, got := e.openLink(b, tc.link); p.status != http.StatusOK || got != tc.co {
+			t.Errorf("%s: the browser with checkout %s landed on %s (%d)", tc.link, tc.co, p.url, p.status)
+		}
+		if p := b.post(e.app.URL+"/l/"+tc.link, url.Values{"method": {"pesapal"}, "csrf_token": {token}}, nil); checkoutInURL(t, p.url) != tc.co {
+			t.Errorf("%s: POST from the browser with checkout %s landed on %s (%d)", tc.link, tc.co, p.url, p.status)
+		}
+		if p, got := e.openLink(other, tc.link); p.status != http.StatusGone || got != "" || !strings.Contains(p.doc.Find("h1").Text(), tc.heading) {
+			t.Errorf("%s: another browser: %d at %s", tc.link, p.status, p.url)
+		}
+		if p := other.post(e.app.URL+"/l/"+tc.link, url.Values{"method": {"pesapal"}, "csrf_token": {otherToken}}, nil); p.status != http.StatusGone {
+			t.Errorf("%s: another browser's POST: %d", tc.link, p.status)
+		}
+	}
+	// Once the checkout is over, the browser too is told the link is closed.
+	if _, err := e.store.Cancel(context.Background(), offCo, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if p, got := e.openLink(b, off); p.status != http.StatusGone || got != "" {
+		t.Errorf("after its checkout was cancelled: %d at %s", p.status, p.url)
+	}
+	if n, m := e.linkCheckouts(off), e.linkCheckouts(soon); n != 1 || m != 1 {
+		t.Fatalf("the closed links have %d and %d checkouts, want the 1 each made before", n, m)
+	}
+}
+
 func TestSingleUseLinkRefusesASecondPayment(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	linkID := e.createLink(`{"amount": "1500", "currency": "KES", "description": "Invoice 42", "single_use": true}`)["id"].(string)
@@ -389,18 +442,17 @@ func TestSingleUseLinkRefusesASecondPayment(t *testing.T) {
 	if frame.status != http.StatusOK || first == "" {
 		t.Fatalf("first payment: %d, checkout %q", frame.status, first)
 	}
-	// While the first is under way, the second is refused and nothing starts.
+	// While the first is under way, the second is refused and nothing is
+	// made: no checkout it could not pay, nothing remembered for b.
 	refused, second := e.payLink(b, pb, linkID, "form.method-choice", url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}})
-	if refused.status != http.StatusConflict || !strings.Contains(refused.doc.Find("h1").Text(), "already used") {
+	if refused.status != http.StatusConflict || !strings.Contains(refused.doc.Find("h1").Text(), "under way") {
 		t.Fatalf("second payment: %d\n%s", refused.status, refused.body)
 	}
 	if second != "" {
-		if as, err := e.store.Attempts(context.Background(), second); err != nil || len(as) != 0 {
-			t.Fatalf("second checkout has %d attempts (%v)", len(as), err)
-		}
-		if co := e.checkout(second); co.CustomerEmail != "" {
-			t.Fatalf("the refused payment kept the customer's email %q", co.CustomerEmail)
-		}
+		t.Fatalf("the refused payment made checkout %s (status %s), which it could not pay", second, e.checkout(second).Status)
+	}
+	if p, id := e.openLink(b, linkID); id != "" {
+		t.Fatalf("b's browser was sent to checkout %s (%d) after the refusal", id, p.status)
 	}
 	payPage := a.get(frame.doc.Find("iframe").AttrOr("src", ""))
 	a.submit(payPage, "form", url.Values{"action": {"pay"}})
@@ -572,6 +624,18 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 	if refused.status != http.StatusUnprocessableEntity || refused.doc.Find("#f-max_amount").AttrOr("aria-invalid", "") != "true" {
 		t.Fatalf("min above max: %d", refused.status)
 	}
+	// A comma is a thousands separator only between groups of three.
+	for _, tc := range []struct{ mode, field, typed string }{
+		{"fixed", "amount", "1,5"}, {"customer", "min_amount", "10,0"}, {"customer", "max_amount", "1,50000"},
+	} {
+		refused = b.submit(form, "form.link-form", url.Values{"description": {"Gift"}, "amount_mode": {tc.mode}, tc.field: {tc.typed}})
+		if refused.status != http.StatusUnprocessableEntity || refused.doc.Find("#f-"+tc.field).AttrOr("aria-invalid", "") != "true" {
+			t.Fatalf("%s %q: %d", tc.field, tc.typed, refused.status)
+		}
+	}
+	if ls, _, err := e.store.ListPaymentLinks(context.Background(), "default", "", 10); err != nil || len(ls) != 0 {
+		t.Fatalf("refused forms made %d links (%v)", len(ls), err)
+	}
 
 	detail := b.submit(form, "form.link-form", url.Values{"description": {"Sack of maize"}, "amount_mode": {"fixed"},
 		"amount": {"2,400"}, "single_use": {"1"}, "methods": {"pesapal"}})
@@ -665,5 +729,28 @@ func TestLinkPOSTIsLimitedPerClientIPAndItsPageIsNot(t *testing.T) {
 	}
 	if p, _ := e.openLink(b, linkID); p.status != http.StatusOK {
 		t.Fatalf("the page after the POSTs were limited: %d", p.status)
+	}
+}
+
+// A payment refused on a single-use link because another customer's
+// payment of it is under way (409) makes nothing: POST /l/{id} does not
+// make an open checkout it then refuses to pay.
+func TestRefusedSingleUseLinkPaymentMakesNoCheckout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	linkID := e.createLink(`{"amount": "1500", "currency": "KES", "description": "Invoice 44", "single_use": true}`)["id"].(string)
+	a, b := e.browser(), e.browser()
+	pa, _ := e.openLink(a, linkID)
+	pb, _ := e.openLink(b, linkID)
+	vals := url.Values{"method": {"pesapal"}, "contact": {"jane@example.com"}}
+	if frame, first := e.payLink(a, pa, linkID, "form.method-choice", vals); frame.status != http.StatusOK || first == "" {
+		t.Fatalf("first payment: %d, checkout %q", frame.status, first)
+	}
+	refused, second := e.payLink(b, pb, linkID, "form.method-choice", vals)
+	if refused.status != http.StatusConflict {
+		t.Fatalf("second payment: %d", refused.status)
+	}
+	if second != "" {
+		t.Fatalf("the refused payment made checkout %s (status %s): POST /l/{id} made a checkout it could not pay",
+			second, e.checkout(second).Status)
 	}
 }
