@@ -11,8 +11,11 @@ func TestDueAttemptsPerProviderListsEachProvidersDueChecksSoABacklogHidesNoOther
 	ctx := context.Background()
 	// Pesapal's backlog comes due first and is longer than the limit.
 	var pesapal []*Attempt
+	// A millisecond apart, so that their checks come due in this order
+	// (the order among equal next_check_at is the index's, not a rule).
 	for range 3 {
 		pesapal = append(pesapal, startAttempt(t, s, newCheckout(t, s, nil).ID, "pesapal", "pesapal", time.Second))
+		clk.Advance(time.Millisecond)
 	}
 	stk := startAttempt(t, s, newCheckout(t, s, nil).ID, "pokeapay", "stk", 2*time.Second)
 	later := startAttempt(t, s, newCheckout(t, s, nil).ID, "pochipay", "stk", time.Hour)

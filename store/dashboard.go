@@ -75,11 +75,12 @@ type DashboardFigures struct {
 	FailingEndpoints []FailingEndpoint
 }
 
-// The dashboard's queries. Each one walks an index of migration 13 that
-// holds every column it reads, so none of them touches the tables' rows,
-// and none sorts a period's paid checkouts: at a million orders a GROUP BY
-// over a month of them (a quarter of a million rows) costs SQLite more in
-// its sort than in reading them. So the paid checkouts' index leads with
+// The dashboard's queries. Each one walks an index of migration 13 (the
+// stale count: of migration 12) that holds every column it reads, so none
+// of them touches the tables' rows, and none sorts a period's paid
+// checkouts: at a million orders a GROUP BY over a month of them (a
+// quarter of a million rows) costs SQLite more in its sort than in reading
+// them. So the paid checkouts' index leads with
 // (currency, method, provider): the few kinds of paid checkout are found by
 // skipping from one to the next (dashNext*SQL), and each kind's bucket is
 // a range of that index (dashPaidSQL). No date function either: the
@@ -126,7 +127,8 @@ const (
 		WHERE status = 'failed' AND created_at >= ? AND created_at < ?
 		GROUP BY message ORDER BY count DESC, message LIMIT ?`
 	// Pending attempts are few (those under way, and those held for
-	// review): the (status, next_check_at) index finds them.
+	// review): the (status, next_check_at, created_at, checkout_id) index
+	// (migration 12) finds and holds them.
 	dashStaleSQL  = `SELECT COUNT(*) FROM attempts WHERE status = 'pending' AND created_at < ?`
 	dashReviewSQL = `SELECT COUNT(*) FROM checkouts WHERE review`
 	// Only deliveries that were tried say anything about the endpoint; a

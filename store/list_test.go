@@ -200,15 +200,15 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 		// Issue 12's filters, each alone, then a few together.
 		{"provider", OrderFilter{Provider: "pochipay"}, []string{"idx_checkouts_provider_id"}, nil},
 		{"link", OrderFilter{Link: "plink_01jp9zz0000000000000000000"}, []string{"idx_checkouts_payment_link_id"}, nil},
-		{"review", OrderFilter{Review: true}, []string{"idx_checkouts_review_id"}, nil},
+		{"review", OrderFilter{Review: true}, []string{"idx_checkouts_review"}, nil},
 		{"created_from", OrderFilter{CreatedFrom: day}, []string{pk}, nil},
 		{"created_to", OrderFilter{CreatedTo: day}, []string{pk}, nil},
 		{"created_day", OrderFilter{CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)}, []string{pk}, nil},
 		{"paid_from", OrderFilter{PaidFrom: day}, []string{pk}, nil},
 		{"paid_to", OrderFilter{PaidTo: day}, []string{pk}, nil},
-		{"stale", OrderFilter{Stale: true}, []string{pk}, []string{"idx_attempts_status_created"}},
+		{"stale", OrderFilter{Stale: true}, []string{pk}, []string{"idx_attempts_status_next_check"}},
 		{"failure", OrderFilter{Failure: "Request cancelled by user."}, []string{pk},
-			[]string{"idx_attempts_status_message_created"}},
+			[]string{"idx_attempts_failed_message"}},
 		{"q_email_or_name", OrderFilter{Q: "wanjiru"}, []string{pk}, searchArms},
 		{"q_id_prefix", OrderFilter{Q: "chk_01jp9zz"}, []string{pk}, searchArms},
 		{"status_created_day", OrderFilter{Status: StatusPaid, CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)},
@@ -217,24 +217,24 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 			[]string{pk, "idx_checkouts_provider_id"}, nil},
 		{"link_status", OrderFilter{Link: "plink_01jp9zz0000000000000000000", Status: StatusPaid},
 			[]string{"idx_checkouts_payment_link_id", "idx_checkouts_status_id"}, nil},
-		{"stale_created_from", OrderFilter{Stale: true, CreatedFrom: day}, []string{pk}, []string{"idx_attempts_status_created"}},
+		{"stale_created_from", OrderFilter{Stale: true, CreatedFrom: day}, []string{pk}, []string{"idx_attempts_status_next_check"}},
 		{"failure_created_day", OrderFilter{Failure: "Declined", CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)},
-			[]string{pk}, []string{"idx_attempts_status_message_created"}},
+			[]string{pk}, []string{"idx_attempts_failed_message"}},
 		{"failure_common", OrderFilter{Failure: "Request cancelled by user."}, []string{pk},
-			[]string{"idx_attempts_checkout_status_message"}},
+			[]string{"idx_attempts_checkout"}},
 		{"failure_failed_day", OrderFilter{Failure: "Declined", FailedFrom: day, FailedTo: day.Add(24 * time.Hour)},
-			[]string{pk}, []string{"idx_attempts_status_message_created"}},
+			[]string{pk}, []string{"idx_attempts_failed_message"}},
 		{"failure_common_failed_day", OrderFilter{Failure: "Declined", FailedFrom: day, FailedTo: day.Add(24 * time.Hour)},
-			[]string{pk}, []string{"idx_attempts_checkout_status_message"}},
+			[]string{pk}, []string{"idx_attempts_checkout"}},
 		{"failure_common_created_day", OrderFilter{Failure: "Declined", CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour)},
-			[]string{pk}, []string{"idx_attempts_checkout_status_message"}},
+			[]string{pk}, []string{"idx_attempts_checkout"}},
 		{"q_with_broad_prefixes_left_out", OrderFilter{Q: "ORD-"}, []string{pk},
 			[]string{"idx_checkouts_customer_phone", "idx_attempts_phone", "idx_checkouts_email_lower"}},
 		{"every_filter", OrderFilter{Status: StatusOpen, Method: "stk", Provider: "pokeapay", Q: "ORD-00",
 			CreatedFrom: day, CreatedTo: day.Add(24 * time.Hour), PaidFrom: day, PaidTo: day.Add(24 * time.Hour),
 			Link: "plink_x", Review: true, Stale: true, Failure: "Declined"},
 			[]string{pk, "idx_checkouts_status_id", "idx_checkouts_method_id", "idx_checkouts_status_method_id",
-				"idx_checkouts_provider_id", "idx_checkouts_payment_link_id", "idx_checkouts_review_id"}, searchArms},
+				"idx_checkouts_provider_id", "idx_checkouts_payment_link_id", "idx_checkouts_review"}, searchArms},
 	}
 	// The plan's decisions after counting (listPlan), for the cases that
 	// take them: prefixes left out, a common failure tested per row.
@@ -273,6 +273,11 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 					// thousand). A name search reads the page's window, a
 					// range of the primary key.
 					pkScan := strings.HasPrefix(line, "SCAN checkouts USING ") && strings.HasSuffix(line, "INDEX "+pk)
+					// The review index is partial: it holds the flagged
+					// orders only, newest first.
+					if line == "SCAN checkouts USING INDEX idx_checkouts_review" && f.Review {
+						continue
+					}
 					nameArm := strings.Contains(sql, "lower(customer_name) LIKE ?")
 					if nameArm && strings.ContainsAny(f.Q, "0123456789") {
 						t.Errorf("a search with digits (an id, reference, receipt or phone) scans names")
@@ -355,5 +360,35 @@ func TestListQueryIsWhatListCheckoutsRuns(t *testing.T) {
 	}
 	if limit != fmt.Sprintf("LIMIT %d", f.Limit+1) || !strings.Contains(stmt.SQL.String(), "LIMIT") {
 		t.Errorf("listQuery SQL %q does not ask for one row more than a page", stmt.SQL.String())
+	}
+}
+
+// TestAttemptIndexesKeyedByStatusAreTheReconcilersAndPartialOnes keeps the
+// payment path's cost in view: every index whose key holds attempts.status
+// is rewritten at each status change of an attempt (an IPN's), so besides
+// the reconciler's (status, next_check_at, ...) the admin's indexes on the
+// status are partial ones, which an attempt enters once, when it fails.
+func TestAttemptIndexesKeyedByStatusAreTheReconcilersAndPartialOnes(t *testing.T) {
+	storetest.SQLiteOnly(t, "reads SQLite's index lists")
+	s, _ := newTestEnv(t)
+	var indexes []struct {
+		Name    string
+		Partial bool
+	}
+	if err := s.r.Raw(`SELECT name, partial FROM pragma_index_list('attempts')`).Scan(&indexes).Error; err != nil {
+		t.Fatal(err)
+	}
+	var keyed []string
+	for _, ix := range indexes {
+		var cols []string
+		if err := s.r.Raw(`SELECT name FROM pragma_index_info(?)`, ix.Name).Scan(&cols).Error; err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(cols, "status") && !ix.Partial {
+			keyed = append(keyed, ix.Name)
+		}
+	}
+	if want := []string{"idx_attempts_status_next_check"}; !slices.Equal(keyed, want) {
+		t.Errorf("attempts' full indexes keyed by status = %v, want %v", keyed, want)
 	}
 }

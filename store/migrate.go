@@ -278,13 +278,22 @@ var migrations = []migration{
 		`ALTER TABLE checkouts ADD COLUMN payment_link_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX idx_checkouts_payment_link_id ON checkouts (payment_link_id, id)`,
 	)},
-	// The admin's filters and search (store/list.go). Provider and review
-	// walk (column, id) indexes newest first like status and method; the
-	// stale and failure filters read their checkout ids from attempts by
-	// (status, created_at) and (status, message, created_at), or test each
-	// order by (checkout_id, status, message) when a failure is common; an
-	// email is searched by the prefix of its lower-case form. Date filters
-	// need no index: they are ranges of the time-ordered id.
+	// The admin's filters and search (store/list.go). Provider walks a
+	// (provider, id) index newest first like status and method; review
+	// walks migration 13's partial review index. The failure filter
+	// reads its checkout ids from the failed attempts by message and start
+	// (a partial index, which an attempt enters once, when it fails, and
+	// which an attempt's other status changes never touch); a failure most
+	// attempts share is tested per order by the attempts' checkout index
+	// of migration 1. The stale filter (and the dashboard's stale count)
+	// reads the pending attempts, which are few, by the reconciler's
+	// (status, next_check_at) index of migration 1, remade here with the
+	// attempts' start and checkout so that it is read alone: that index is
+	// rewritten at every status change and check already, so carrying two
+	// columns more costs the payment path less than an index of its own
+	// would. An email is
+	// searched by the prefix of its lower-case form. Date filters need no
+	// index: they are ranges of the time-ordered id.
 	{12, "order filter and search indexes", orderSearchIndexes},
 	// The admin dashboard (store/dashboard.go): each of its figures is
 	// read from one index alone, at a million orders. Partial where a
@@ -296,14 +305,15 @@ var migrations = []migration{
 	// column, so SQLite reads them without the table (it does not infer a
 	// column from the index's WHERE). Checkouts by created_at (which never
 	// changes) count a period's orders; checkouts flagged for review are a
-	// handful; deliveries by merchant and age find each endpoint's latest
-	// try.
+	// handful, by id so that the orders list's review filter walks them
+	// newest first too (the flag last, as the status above); deliveries by
+	// merchant and age find each endpoint's latest try.
 	{13, "dashboard indexes", ddl(
 		`CREATE INDEX idx_checkouts_paid ON checkouts (currency, method, provider, paid_at, amount, created_at, status)
 			WHERE status = 'paid'`,
 		`CREATE INDEX idx_checkouts_created_at ON checkouts (created_at)`,
-		`CREATE INDEX idx_checkouts_review ON checkouts (review, id) WHERE review`,
-		`CREATE INDEX idx_attempts_failed ON attempts (created_at, message, status) WHERE status = 'failed'`,
+		`CREATE INDEX idx_checkouts_review ON checkouts (id, review) WHERE review`,
+		`CREATE INDEX idx_attempts_failed ON attempts (created_at, message, checkout_id, status) WHERE status = 'failed'`,
 		`CREATE INDEX idx_webhook_deliveries_merchant_created ON webhook_deliveries (merchant_id, created_at)`,
 	)},
 	// Email receipts (outbox): a paid checkout with a customer email gets
@@ -342,13 +352,13 @@ func orderSearchIndexes(tx *gorm.DB) error {
 	}
 	stmts := []string{
 		`CREATE INDEX idx_checkouts_provider_id ON checkouts (provider, id)`,
-		`CREATE INDEX idx_checkouts_review_id ON checkouts (review, id)`,
 		`CREATE INDEX idx_checkouts_email_lower ON checkouts ((lower(customer_email))` + c + `)`,
-		`CREATE INDEX idx_attempts_status_created ON attempts (status, created_at)`,
-		`CREATE INDEX idx_attempts_status_message_created ON attempts (status, message, created_at)`,
-		// A failure message most attempts share is tested per order, by
-		// this one (see listPlan.denseFailure).
-		`CREATE INDEX idx_attempts_checkout_status_message ON attempts (checkout_id, status, message)`,
+		// The status last, so SQLite reads the index alone (see
+		// migration 13).
+		`CREATE INDEX idx_attempts_failed_message ON attempts (message, created_at, checkout_id, status)
+			WHERE status = 'failed'`,
+		`DROP INDEX IF EXISTS idx_attempts_status_next_check`,
+		`CREATE INDEX idx_attempts_status_next_check ON attempts (status, next_check_at, created_at, checkout_id)`,
 	}
 	if isPostgres(tx) {
 		stmts = append(stmts,
