@@ -75,30 +75,21 @@ func (h *Handlers) createLinkOnce(c *gin.Context, body []byte, claim *payments.I
 
 // GetPaymentLink is GET /api/v1/payment_links/{id}.
 func (h *Handlers) GetPaymentLink(c *gin.Context) {
-	ctx := c.Request.Context()
-	l, err := h.svc.LinkForMerchant(ctx, merchant(c).ID, c.Param("id"))
-	if errors.Is(err, payments.ErrNotFound) {
-		apiError(c, http.StatusNotFound, "not_found", "no payment link with this id", "id")
-		return
-	}
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	paid, err := h.svc.LinksPaid(ctx, []string{l.ID})
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.writeLink(c, http.StatusOK, l, paid[l.ID])
+	l, err := h.svc.LinkForMerchant(c.Request.Context(), merchant(c).ID, c.Param("id"))
+	h.answerLink(c, l, err)
 }
 
 // DeactivatePaymentLink is POST /api/v1/payment_links/{id}/deactivate:
 // the link makes no more checkouts. Deactivating it again answers the
 // same.
 func (h *Handlers) DeactivatePaymentLink(c *gin.Context) {
-	ctx := c.Request.Context()
-	l, err := h.svc.DeactivateLink(ctx, merchant(c).ID, c.Param("id"))
+	l, err := h.svc.DeactivateLink(c.Request.Context(), merchant(c).ID, c.Param("id"))
+	h.answerLink(c, l, err)
+}
+
+// answerLink answers with the link found (and what it has brought in), or
+// the error of finding it: 404 for an unknown link or another merchant's.
+func (h *Handlers) answerLink(c *gin.Context, l *payments.PaymentLink, err error) {
 	if errors.Is(err, payments.ErrNotFound) {
 		apiError(c, http.StatusNotFound, "not_found", "no payment link with this id", "id")
 		return
@@ -107,7 +98,7 @@ func (h *Handlers) DeactivatePaymentLink(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	paid, err := h.svc.LinksPaid(ctx, []string{l.ID})
+	paid, err := h.svc.LinksPaid(c.Request.Context(), []string{l.ID})
 	if err != nil {
 		h.fail(c, err)
 		return
