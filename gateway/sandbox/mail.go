@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"html/template"
 	"net/http"
@@ -153,20 +152,7 @@ func (s *Sandbox) mailPage(w http.ResponseWriter, r *http.Request) {
 			Text: m.Text, HTML: m.HTML, HTMLPath: MailPath + "/" + strconv.Itoa(m.N)})
 	}
 	s.mu.Unlock()
-	var buf bytes.Buffer
-	if err := mailPage.Execute(&buf, data); err != nil {
-		s.log.Error("sandbox mail inbox page", "err", err)
-		http.Error(w, "sandbox: cannot render the page", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Security-Policy", pageCSPHead+data.Nonce+inboxCSPTail)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "SAMEORIGIN")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	s.writeInbox(w, mailPage, data, data.Nonce, "sandbox mail inbox page")
 }
 
 // mailHTMLCSP lets a message's HTML part show as a mail client would:

@@ -347,14 +347,20 @@ func (s *Sandbox) webhooksPage(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.mu.Unlock()
+	s.writeInbox(w, inboxPage, data, data.Nonce, "sandbox webhook inbox page")
+}
+
+// writeInbox renders an inbox page (webhooks, mail) with its nonce in the
+// CSP, never cached nor framed by another origin.
+func (s *Sandbox) writeInbox(w http.ResponseWriter, page *template.Template, data any, nonce, what string) {
 	var buf bytes.Buffer
-	if err := inboxPage.Execute(&buf, data); err != nil {
-		s.log.Error("sandbox webhook inbox page", "err", err)
+	if err := page.Execute(&buf, data); err != nil {
+		s.log.Error(what, "err", err)
 		http.Error(w, "sandbox: cannot render the page", http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", pageCSPHead+data.Nonce+inboxCSPTail)
+	h.Set("Content-Security-Policy", pageCSPHead+nonce+inboxCSPTail)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
