@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -260,6 +261,10 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		h.fail(c, err)
 		return
 	}
+	if v.Emails, err = h.orderEmails(ctx, co); err != nil {
+		h.fail(c, err)
+		return
+	}
 	h.render(c, http.StatusOK, templates.OrderView(v))
 }
 
@@ -269,6 +274,59 @@ var flashes = map[string]string{
 	"nothing":   "There is no payment attempt with a provider to check yet.",
 	"resent":    "Webhook queued again with the same webhook-id; it goes out on the worker's next pass.",
 	"already":   "This webhook is already queued; it goes out on the worker's next pass.",
+
+	"email-resent":     "Email queued again; it goes out on the worker's next pass.",
+	"email-not-failed": "Only a failed email can be sent again: this one is queued or already sent. Nothing changed.",
+	"email-not-paid":   "The order is no longer paid, so no receipt goes out. Nothing changed.",
+	"email-not-found":  "This order has no such email. Nothing changed.",
+}
+
+// orderEmails is the order page's section of emails to the customer; a
+// failed one of a paid order offers "Send again".
+func (h *Handlers) orderEmails(ctx context.Context, co *payments.Checkout) ([]templates.EmailRow, error) {
+	ds, err := h.svc.EmailDeliveries(ctx, co.ID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]templates.EmailRow, 0, len(ds))
+	for _, d := range ds {
+		r := templates.EmailRow{ID: d.ID, Kind: d.Kind, Recipient: d.Recipient, Status: d.Status, Attempts: d.Attempts,
+			LastError: d.LastError, CreatedAt: adminTimeOf(&d.CreatedAt), SentAt: adminTimeOf(d.SentAt)}
+		switch d.Status {
+		case payments.EmailPending:
+			r.NextAttemptAt = adminTimeOf(d.NextAttemptAt)
+		case payments.EmailFailed:
+			if co.Status == payments.StatusPaid {
+				r.ResendAction = "/admin/orders/" + url.PathEscape(co.ID) + "/emails/" + url.PathEscape(d.ID) + "/resend"
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// ResendEmail is POST /admin/orders/{id}/emails/{email}/resend: a failed
+// email of this paid order goes back to the outbox (same row, same
+// Message-ID) and the worker sends it on its next pass. A pending or sent
+// email, another order's, or an order no longer paid is refused with a
+// message, and nothing changes.
+func (h *Handlers) ResendEmail(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	flash := "email-resent"
+	_, err := h.svc.ResendEmail(ctx, id, c.Param("email"), "admin:"+reqctx.Admin(c))
+	switch {
+	case errors.Is(err, payments.ErrNotFound):
+		flash = "email-not-found"
+	case errors.Is(err, payments.ErrEmailNotFailed):
+		flash = "email-not-failed"
+	case errors.Is(err, payments.ErrEmailNotPaid):
+		flash = "email-not-paid"
+	case err != nil:
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/orders/"+url.PathEscape(id)+"?flash="+flash)
 }
 
 func flashText(key string) string { return flashes[key] }

@@ -27,6 +27,8 @@ type (
 	WebhookDelivery = store.WebhookDelivery
 	// WebhookAttempt is one try to deliver a webhook.
 	WebhookAttempt = store.WebhookAttempt
+	// EmailDelivery is one email to a customer, in the outbox.
+	EmailDelivery = store.EmailDelivery
 	// MerchantWebhook is a merchant's webhook settings.
 	MerchantWebhook = store.MerchantWebhook
 )
@@ -47,6 +49,13 @@ const AttemptPending = store.AttemptPending
 // DeliveryPending is the status of a webhook delivery still queued.
 const DeliveryPending = store.DeliveryPending
 
+// Email delivery statuses.
+const (
+	EmailPending = store.EmailPending
+	EmailSent    = store.EmailSent
+	EmailFailed  = store.EmailFailed
+)
+
 // Statuses lists every checkout status, in the order the admin's filter
 // offers them.
 var Statuses = store.Statuses
@@ -57,6 +66,10 @@ var (
 	ErrDeliveryPending = store.ErrDeliveryPending
 	// ErrNoWebhookURL: the merchant has no webhook URL.
 	ErrNoWebhookURL = store.ErrNoWebhookURL
+	// ErrEmailNotFailed: the email is pending or sent, so not sent again.
+	ErrEmailNotFailed = store.ErrEmailNotFailed
+	// ErrEmailNotPaid: the checkout is no longer paid, so no receipt.
+	ErrEmailNotPaid = store.ErrEmailNotPaid
 )
 
 // Merchant loads a merchant.
@@ -88,6 +101,20 @@ func (s *Service) Events(ctx context.Context, checkoutID string) ([]Event, error
 // WebhookDeliveries lists a checkout's webhook deliveries.
 func (s *Service) WebhookDeliveries(ctx context.Context, checkoutID string) ([]WebhookDelivery, error) {
 	return s.st.WebhookDeliveries(ctx, checkoutID)
+}
+
+// EmailDeliveries lists a checkout's emails to its customer, oldest first.
+func (s *Service) EmailDeliveries(ctx context.Context, checkoutID string) ([]EmailDelivery, error) {
+	return s.st.EmailDeliveries(ctx, checkoutID)
+}
+
+// ResendEmail puts a failed email of a paid checkout back in the outbox,
+// the same row (same Message-ID), so the worker sends it on its next
+// pass; source (who asked) goes in the timeline. ErrNotFound when the
+// email is not this checkout's, ErrEmailNotFailed when it is pending or
+// sent, ErrEmailNotPaid when the checkout is no longer paid.
+func (s *Service) ResendEmail(ctx context.Context, checkoutID, emailID, source string) (*EmailDelivery, error) {
+	return s.st.ResendEmailDelivery(ctx, checkoutID, emailID, source)
 }
 
 // RecentWebhookDeliveries lists up to limit deliveries of all merchants,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -159,4 +160,55 @@ func (s *Store) EmailDeliveries(ctx context.Context, checkoutID string) ([]Email
 		return nil, fmt.Errorf("store: email deliveries of %s: %w", checkoutID, err)
 	}
 	return ds, nil
+}
+
+// Why ResendEmailDelivery refuses.
+var (
+	// ErrEmailNotFailed: the email is pending (the worker sends it) or
+	// sent (never sent twice from the admin).
+	ErrEmailNotFailed = errors.New("the email has not failed")
+	// ErrEmailNotPaid: the checkout is no longer paid, so no receipt goes
+	// out.
+	ErrEmailNotPaid = errors.New("the checkout is not paid")
+)
+
+// ResendEmailDelivery puts a failed email of this checkout back in the
+// outbox: the same row (so the same Message-ID), pending, with attempts
+// and next try reset, so the worker sends it on its next pass. Its line in
+// the timeline names who asked (source). Only a failed email of a paid
+// checkout: ErrNotFound when the email is not this checkout's,
+// ErrEmailNotFailed when it is pending or sent, ErrEmailNotPaid when the
+// checkout is no longer paid; each of these changes nothing.
+func (s *Store) ResendEmailDelivery(ctx context.Context, checkoutID, id, source string) (*EmailDelivery, error) {
+	var d EmailDelivery
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		// One conditional update: a row that changed, or a checkout
+		// reversed, since the page was drawn is never queued.
+		res := tx.Model(&EmailDelivery{}).
+			Where("id = ? AND checkout_id = ? AND status = ?", id, checkoutID, EmailFailed).
+			Where("EXISTS (SELECT 1 FROM checkouts WHERE checkouts.id = email_deliveries.checkout_id AND checkouts.status = ?)", StatusPaid).
+			Updates(map[string]any{"status": EmailPending, "attempts": 0, "next_attempt_at": now, "claimed_until": nil})
+		if res.Error != nil {
+			return fmt.Errorf("store: resend email %s: %w", id, res.Error)
+		}
+		if err := tx.Where("id = ? AND checkout_id = ?", id, checkoutID).Limit(1).Find(&d).Error; err != nil {
+			return fmt.Errorf("store: resend email %s: %w", id, err)
+		}
+		if res.RowsAffected != 1 {
+			switch {
+			case d.ID == "":
+				return fmt.Errorf("store: resend email %s of %s: %w", id, checkoutID, ErrNotFound)
+			case d.Status != EmailFailed:
+				return fmt.Errorf("store: resend email %s (%s): %w", id, d.Status, ErrEmailNotFailed)
+			}
+			return fmt.Errorf("store: resend email %s: %w", id, ErrEmailNotPaid)
+		}
+		return s.addEvent(tx, &Event{CheckoutID: checkoutID, Kind: EventEmail, Source: source, CreatedAt: now,
+			Message: fmt.Sprintf("%s email to %s (%s) queued again by %s", d.Kind, d.Recipient, d.ID, source)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
 }

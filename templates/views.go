@@ -284,6 +284,22 @@ type OrderPage struct {
 	Flash string
 	// Deliveries are the merchant webhooks this order sent, oldest first.
 	Deliveries []DeliveryRow
+	// Emails are the emails to the customer (the receipt), oldest first.
+	Emails []EmailRow
+}
+
+// EmailRow is one email to the customer on the order page.
+type EmailRow struct {
+	// ID is the email's id, the same on every try (its Message-ID).
+	ID, Kind, Recipient, Status string
+	Attempts                    int
+	LastError                   string
+	// CreatedAt, NextAttemptAt (pending) and SentAt (sent) are in
+	// Africa/Nairobi; "" when none.
+	CreatedAt, NextAttemptAt, SentAt string
+	// ResendAction is the POST target of "Send again"; "" hides it (only
+	// a failed email of a paid order has it).
+	ResendAction string
 }
 
 // WebhookTry is one try of a webhook delivery.

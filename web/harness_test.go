@@ -89,6 +89,9 @@ type envOptions struct {
 	trustedProxies []string
 	// metricsToken is web.Config.MetricsToken.
 	metricsToken string
+	// mailer, when set, gives the service's mailer (receipt emails on),
+	// given the simulator (whose inbox is a mailer); nil sends no mail.
+	mailer func(*sandbox.Sandbox) payments.Mailer
 	// wrap, when set, wraps the engine (a test that watches the answers
 	// as the handlers write them).
 	wrap func(http.Handler) http.Handler
@@ -179,7 +182,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		stk = c
 	}
-	svc, err := payments.New(payments.Config{PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
+	var mailer payments.Mailer
+	if o.mailer != nil {
+		mailer = o.mailer(e.sim)
+	}
+	svc, err := payments.New(payments.Config{Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
 		TestMode: o.testMode, Metrics: e.metrics, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)

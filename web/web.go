@@ -163,6 +163,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.GET("/orders.csv", h.OrdersCSV)
 	ad.GET("/orders/:id", h.Order)
 	ad.POST("/orders/:id/recheck", h.Recheck)
+	ad.POST("/orders/:id/emails/:email/resend", h.ResendEmail)
 	ad.GET("/links", h.Links)
 	ad.GET("/links/new", h.NewLink)
 	ad.POST("/links", h.CreateLink)
