@@ -42,10 +42,13 @@ const (
 	// mailBatch is how many due emails one scan reads.
 	mailBatch = 20
 	// mailFirstRetry, doubling up to mailMaxRetry, is the wait after a
-	// failed send; an email not sent mailGiveUp after it was queued fails.
+	// failed send; an email not sent in mailMaxTries tries (about a day:
+	// 1, 2, 4 ... 32 minutes, then hourly) fails. Counted in tries, not
+	// from when it was queued: an email sent again from the admin, or one
+	// queued before the app was down for a while, gets every try.
 	mailFirstRetry = time.Minute
 	mailMaxRetry   = time.Hour
-	mailGiveUp     = 24 * time.Hour
+	mailMaxTries   = 30
 )
 
 // mailRetryAfter is the wait after the n-th failed send (n from 1).
@@ -146,7 +149,7 @@ func (s *Service) sendEmail(ctx context.Context, d *store.EmailDelivery) error {
 		}
 		try.Error = sendErr.Error()
 		switch {
-		case errors.Is(sendErr, gateway.ErrMailRefused), now.Sub(d.CreatedAt) >= mailGiveUp:
+		case errors.Is(sendErr, gateway.ErrMailRefused), d.Attempts+1 >= mailMaxTries:
 			try.Outcome = store.EmailFailed
 		default:
 			try.Outcome, try.NextAt = store.EmailPending, now.Add(mailRetryAfter(d.Attempts+1))
