@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,34 +37,12 @@ func (h *Handlers) Dashboard(c *gin.Context) {
 // /admin/orders and /admin/orders.csv take: days are YYYY-MM-DD, Nairobi
 // calendar days, inclusive (From/To on created_at, PaidFrom/PaidTo on
 // paid_at).
-type ordersLink struct {
-	Status, Method, Provider   string
-	From, To, PaidFrom, PaidTo string
-	// Failure: has a failed attempt with exactly this message, made
-	// within the days FailedFrom to FailedTo.
-	Failure, FailedFrom, FailedTo string
-	// Review: flagged for review; Stale: has an attempt pending for more
-	// than 10 minutes.
-	Review, Stale bool
-}
+type ordersLink = templates.OrderFilter
 
 // ordersURL is the orders list filtered by f. Parameters come in a fixed
 // (alphabetical) order, so one filter always gives one URL.
 func ordersURL(f ordersLink) string {
-	q := url.Values{}
-	for k, v := range map[string]string{"status": f.Status, "method": f.Method, "provider": f.Provider,
-		"from": f.From, "to": f.To, "paid_from": f.PaidFrom, "paid_to": f.PaidTo, "failure": f.Failure,
-		"failed_from": f.FailedFrom, "failed_to": f.FailedTo} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if f.Review {
-		q.Set("review", "1")
-	}
-	if f.Stale {
-		q.Set("stale", "1")
-	}
+	q := filterQuery(f)
 	if len(q) == 0 {
 		return "/admin/orders"
 	}

@@ -168,14 +168,7 @@ func (h *Handlers) createOnce(c *gin.Context, body []byte, claim *payments.Idemp
 			b, err := json.Marshal(obj)
 			return http.StatusCreated, b, err
 		})
-	if st, answer, ok := refusal(err); ok {
-		out, err := json.Marshal(answer)
-		return payments.StoredAnswer{Status: st, Body: out}, false, err
-	}
-	if err != nil {
-		return payments.StoredAnswer{}, false, err
-	}
-	return ans, true, nil
+	return createdOrRefused(ans, err)
 }
 
 const headerIdempotencyKey = "Idempotency-Key"
@@ -295,4 +288,18 @@ func (h *Handlers) writeCheckout(c *gin.Context, status int, co *payments.Checko
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(status, obj)
+}
+
+// createdOrRefused is the outcome of an idempotent create: the stored
+// answer (stored is true), a refusal encoded for the caller to store, or
+// an error.
+func createdOrRefused(ans payments.StoredAnswer, err error) (payments.StoredAnswer, bool, error) {
+	if st, answer, ok := refusal(err); ok {
+		out, err := json.Marshal(answer)
+		return payments.StoredAnswer{Status: st, Body: out}, false, err
+	}
+	if err != nil {
+		return payments.StoredAnswer{}, false, err
+	}
+	return ans, true, nil
 }

@@ -63,14 +63,7 @@ func (h *Handlers) createLinkOnce(c *gin.Context, body []byte, claim *payments.I
 			b, err := json.Marshal(obj)
 			return http.StatusCreated, b, err
 		})
-	if st, answer, ok := refusal(err); ok {
-		out, err := json.Marshal(answer)
-		return payments.StoredAnswer{Status: st, Body: out}, false, err
-	}
-	if err != nil {
-		return payments.StoredAnswer{}, false, err
-	}
-	return ans, true, nil
+	return createdOrRefused(ans, err)
 }
 
 // GetPaymentLink is GET /api/v1/payment_links/{id}.
