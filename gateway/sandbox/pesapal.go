@@ -83,6 +83,10 @@ type Order struct {
 	// carrying that object under "error", with HTTP 200. Both forms are
 	// Pesapal's; a client must read each as pending.
 	PendingTopLevel bool
+	// RefundedAmount is what an accepted RefundRequest gave back (zero
+	// when none), and RefundedAt when.
+	RefundedAmount gateway.Amount
+	RefundedAt     time.Time
 }
 
 // ipnRegistration is one registered IPN URL.
@@ -105,6 +109,10 @@ type pesapalState struct {
 	ordersTaken   int               // orders accepted so far
 	statusQueries int
 	ipnsSent      int
+	refunds       []*PesapalRefund          // accepted RefundRequests, oldest first
+	refundByCode  map[string]*PesapalRefund // by confirmation_code
+	failRefunds   int                       // RefundRequests still to answer 503
+	lateRefunds   int                       // accepted RefundRequests still to answer late
 }
 
 func (p *pesapalState) init() {
@@ -112,6 +120,7 @@ func (p *pesapalState) init() {
 	p.ipnByID = map[string]*ipnRegistration{}
 	p.orders = map[string]*Order{}
 	p.byRef = map[string]string{}
+	p.refundByCode = map[string]*PesapalRefund{}
 }
 
 // PesapalBaseURL is the base URL a Pesapal client is configured with:
@@ -125,6 +134,7 @@ func (s *Sandbox) routePesapal(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+api+"/URLSetup/GetIpnList", s.pesapalAuthorized(s.pesapalIPNList))
 	mux.HandleFunc("POST "+api+"/Transactions/SubmitOrderRequest", s.pesapalAuthorized(s.pesapalSubmitOrder))
 	mux.HandleFunc("GET "+api+"/Transactions/GetTransactionStatus", s.pesapalTransactionStatus)
+	mux.HandleFunc("POST "+api+"/Transactions/RefundRequest", s.pesapalRefundRequest)
 	mux.HandleFunc("GET "+PesapalPayPath, s.pesapalPayPage)
 	mux.HandleFunc("POST "+PesapalPayPath, s.pesapalPaySubmit)
 }

@@ -26,6 +26,8 @@ type payPageData struct {
 	// CancelURL is the order's cancellation_url; ReturnURL its callback, for
 	// an order already final.
 	CancelURL, ReturnURL string
+	// Refunded says what a RefundRequest gave back ("" when nothing).
+	Refunded string
 }
 
 type payPageOrder struct {
@@ -95,6 +97,9 @@ button:focus-visible,.link:focus-visible,input:focus-visible{outline:3px solid #
 <h2>{{.}}</h2>
 {{- end}}
 <p>{{.Message}}</p>
+{{- with .Refunded}}
+<p>{{.}}</p>
+{{- end}}
 {{- if .ReturnURL}}
 <a class="link" href="{{.ReturnURL}}" target="{{.Target}}">Return to the merchant</a>
 {{- end}}
@@ -174,6 +179,10 @@ func (s *Sandbox) pesapalPayPage(w http.ResponseWriter, r *http.Request) {
 		data.Heading = "Payment finished"
 		data.Message = finalMessages[o.StatusCode]
 		data.ReturnURL = pesapalCallback(&o, "CALLBACKURL")
+		if o.RefundedAmount > 0 {
+			data.Refunded = "Refunded " + o.Currency + " " + o.RefundedAmount.Grouped() + " on " +
+				o.RefundedAt.UTC().Format("2 Jan 2006 15:04") + " UTC."
+		}
 	}
 	s.renderPayPage(w, http.StatusOK, data)
 }

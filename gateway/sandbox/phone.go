@@ -26,8 +26,56 @@ var phoneActions = map[string]string{
 // same head as the payment pages): its form posts only to itself.
 const phoneCSPTail = "'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; object-src 'none'"
 
-// phoneRecent is how many answered prompts the page lists.
-const phoneRecent = 5
+// phoneRecent is how many answered prompts the page lists;
+// phoneReceivedMax how many payouts it lists under Money received.
+const (
+	phoneRecent      = 5
+	phoneReceivedMax = 30
+)
+
+// nairobi is the people's time zone (Kenya keeps no daylight saving time).
+var nairobi = time.FixedZone("EAT", 3*60*60)
+
+// payoutLabels are the payout providers' names for people.
+var payoutLabels = map[string]string{
+	PayoutPokeaPay: "PokeaPay B2C",
+	PayoutPochipay: "Pochipay",
+	PayoutPesapal:  "Pesapal (refund)",
+}
+
+// phoneReceived groups the latest completed payouts by phone, the phone
+// with the latest money first. The caller holds Sandbox.mu.
+func (s *Sandbox) phoneReceived() []phoneMoney {
+	var out []phoneMoney
+	at := map[string]int{}
+	n := 0
+	for _, p := range s.payout.newestFirst() {
+		if p.Status != PayoutCompleted {
+			continue
+		}
+		if n++; n > phoneReceivedMax {
+			break
+		}
+		i, ok := at[p.Phone]
+		if !ok {
+			i = len(out)
+			at[p.Phone] = i
+			out = append(out, phoneMoney{Phone: p.Phone})
+		}
+		amount := p.Currency + " " + p.Amount.Grouped()
+		if p.Currency == "KES" {
+			amount = shillings(p.Amount)
+		}
+		out[i].Items = append(out[i].Items, phoneMoneyItem{
+			Amount:      amount,
+			From:        payoutLabels[p.Provider],
+			Receipt:     p.Receipt,
+			Time:        p.CompletedAt.In(nairobi).Format("2 Jan 15:04:05") + " EAT",
+			Description: p.Description,
+		})
+	}
+	return out
+}
 
 // phonePageData fills phonePage.
 type phonePageData struct {
@@ -38,6 +86,20 @@ type phonePageData struct {
 	Refresh          bool
 	Pending          []phonePrompt // newest first
 	Recent           []phonePrompt // answered, latest answer first
+	// Received is the money each phone received, the phone with the latest
+	// money first.
+	Received []phoneMoney
+}
+
+// phoneMoney is the money one phone received, newest first.
+type phoneMoney struct {
+	Phone string
+	Items []phoneMoneyItem
+}
+
+// phoneMoneyItem is one payout as the page shows it.
+type phoneMoneyItem struct {
+	Amount, From, Receipt, Time, Description string
 }
 
 // phonePrompt is one prompt as the page shows it.
@@ -121,6 +183,19 @@ button:focus-visible,.link:focus-visible{outline:3px solid #f0b429;outline-offse
 {{- else}}
 <div class="card"><p class="empty">No prompts waiting. Start an M-Pesa payment on a checkout page.</p></div>
 {{- end}}
+{{- with .Received}}
+<h2>Money received</h2>
+{{- range .}}
+<section class="card">
+<p class="from">{{.Phone}}</p>
+<ul>
+{{- range .Items}}
+<li><strong>{{.Amount}}</strong> from {{.From}}, receipt {{.Receipt}}, {{.Time}}{{with .Description}}: {{.}}{{end}}</li>
+{{- end}}
+</ul>
+</section>
+{{- end}}
+{{- end}}
 {{- with .Recent}}
 <h2>Recently answered</h2>
 <div class="card">
@@ -131,7 +206,7 @@ button:focus-visible,.link:focus-visible{outline:3px solid #f0b429;outline-offse
 </ul>
 </div>
 {{- end}}
-<p class="note">Simulated M-Pesa phone: no money moves. Approve pays, Decline cancels, Wrong PIN and No answer fail the payment. The page reloads every 3 seconds.</p>
+<p class="note">Simulated M-Pesa phone: no money moves. Approve pays, Decline cancels, Wrong PIN and No answer fail the payment. Money received lists refunds and payouts sent to each phone. The page reloads every 3 seconds.</p>
 {{- end}}
 </main>
 </body>
@@ -229,6 +304,7 @@ func (s *Sandbox) phonePage(w http.ResponseWriter, r *http.Request) {
 	for _, p := range answered[:min(len(answered), phoneRecent)] {
 		data.Recent = append(data.Recent, phoneView(p, now))
 	}
+	data.Received = s.phoneReceived()
 	s.mu.Unlock()
 	s.renderPhonePage(w, http.StatusOK, data)
 }

@@ -203,6 +203,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"checkout/gateway"
 )
 
 // Defaults for Config fields left at their zero value (each field says
@@ -218,6 +220,9 @@ const (
 	// DefaultHTTPTimeout is the timeout of the client used to send IPNs when
 	// Config.HTTPClient is nil.
 	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultPochipayBalance is the Pochipay account's balance at start:
+	// KES 1,000,000.
+	DefaultPochipayBalance gateway.Amount = 1_000_000_00
 )
 
 // Config configures a Sandbox.
@@ -269,6 +274,15 @@ type Config struct {
 	// PochipayTokenTTL is how long a Pochipay token is valid, rounded up to
 	// whole seconds (DefaultPochipayTokenTTL when 0).
 	PochipayTokenTTL time.Duration
+	// PochipayBalance is the Pochipay account's balance at start, in cents
+	// (DefaultPochipayBalance when 0): every disbursement taken decreases
+	// it, a failed or cancelled one gives its amount back, and a send above
+	// it is refused.
+	PochipayBalance gateway.Amount
+	// PokeaPayB2CCustomerCode and PokeaPayB2CAccountNo are the only
+	// source.customer_code and source.account_no PokeaPay's B2C remittance
+	// accepts; when empty, any non-empty value is taken.
+	PokeaPayB2CCustomerCode, PokeaPayB2CAccountNo string
 	// WebhookSecret is the default merchant's whsec_ secret, which the
 	// webhook inbox verifies signatures with (see WebhooksPath). It may be
 	// set later with SetWebhookSecret; while empty nothing verifies.
@@ -305,6 +319,8 @@ type Sandbox struct {
 	stk      stkState      // guarded by mu: both STK simulators
 	inbox    webhookInbox  // guarded by mu: the webhook inbox
 	mail     mailInbox     // guarded by mu: the mail inbox
+	payout   payoutState   // guarded by mu: money going out, per phone
+	b2c      b2cState      // PokeaPay B2C's key (its own lock)
 }
 
 // New returns a Sandbox for cfg, with defaults for the zero fields.
@@ -317,6 +333,9 @@ func New(cfg Config) *Sandbox {
 	}
 	if cfg.PochipayTokenTTL <= 0 {
 		cfg.PochipayTokenTTL = DefaultPochipayTokenTTL
+	}
+	if cfg.PochipayBalance <= 0 {
+		cfg.PochipayBalance = DefaultPochipayBalance
 	}
 	if cfg.IPNDelay == 0 {
 		cfg.IPNDelay = DefaultIPNDelay
@@ -353,6 +372,7 @@ func New(cfg Config) *Sandbox {
 	s.pesapal.init()
 	s.pokeapay.init()
 	s.stk.init()
+	s.payout.init(cfg.PochipayBalance)
 	s.inbox.secret = cfg.WebhookSecret
 	return s
 }
@@ -365,6 +385,8 @@ func (s *Sandbox) Handler() http.Handler {
 	s.routePokeaPay(mux)
 	s.routePokeaPaySTK(mux)
 	s.routePochipay(mux)
+	s.routePochipayPayouts(mux)
+	s.routePokeaPayB2C(mux)
 	s.routePhone(mux)
 	s.routeWebhooks(mux)
 	s.routeMail(mux)

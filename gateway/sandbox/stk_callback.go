@@ -16,6 +16,9 @@ type stkCallbackNote struct {
 	Provider, Reference string
 	URL                 string
 	Body                []byte // the JSON body, built when the note is made
+	// Payout says the note is a payout's result (counted apart from the
+	// STK callbacks).
+	Payout bool
 }
 
 // stkCallbackNote builds the callback of an answered prompt.
@@ -109,7 +112,11 @@ func (s *Sandbox) sendSTKCallback(ctx context.Context, note stkCallbackNote) err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "checkout-sandbox-"+note.Provider+"-stk")
+	kind := "-stk"
+	if note.Payout {
+		kind = "-payout"
+	}
+	req.Header.Set("User-Agent", "checkout-sandbox-"+note.Provider+kind)
 
 	resp, err := s.client.Do(req)
 	if err == nil {
@@ -117,7 +124,11 @@ func (s *Sandbox) sendSTKCallback(ctx context.Context, note stkCallbackNote) err
 		_ = resp.Body.Close()
 	}
 	s.mu.Lock()
-	s.stkCounter(note.Provider).callbacksSent++
+	if note.Payout {
+		s.payout.counter(note.Provider).callbacksSent++
+	} else {
+		s.stkCounter(note.Provider).callbacksSent++
+	}
 	s.mu.Unlock()
 	s.log.Debug("STK callback sent", "provider", note.Provider, "reference", note.Reference, "err", err)
 	if err != nil {
