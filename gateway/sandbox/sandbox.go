@@ -157,6 +157,69 @@
 // billRefNumber, phoneNumber, amount, thirdPartyReference (the receipt,
 // null on failure), isSuccessful, failReason, resultDescription}.
 //
+// Money going out (see payout.go). Pesapal's RefundRequest, which API
+// 3.0's document lacks, is served with the other Pesapal calls:
+//
+//	POST /api/Transactions/RefundRequest   {confirmation_code, amount, username, remarks} -> {"status":"200","message":"Refund request successfully"}
+//
+// It takes only a COMPLETED payment, once (409 refund_exists after that),
+// an amount up to the amount paid, and from a mobile-money payment
+// (payment_method anything but a card: "MPESA" from the payment page's
+// M-Pesa choice) only the whole amount (400 partial_refund_not_allowed); a
+// "Visa" payment may be refunded in part. Refusals carry the document's
+// Error Object (400, 404 for an unknown confirmation_code). An M-Pesa
+// refund goes back to the order's billing phone at once.
+//
+// PokeaPay's B2C remittance is served under /sandbox/pokeapay-b2c
+// (PokeaPayB2CPath, standing for the document's API host):
+//
+//	POST /remittance/momo/mpesa   the document's body, "Authorization: Bearer <token>" (a token of the STK API's
+//	                              /login), "signature" -> {"code":0,"success":true,"message":"The service request is submitted successfully."}
+//
+// The signature must be the standard Base64 of an RSA PKCS #1 v1.5
+// signature over SHA-256 of transfer.amount . transfer.currency .
+// transfer.reference . source.account_no (as sent, no separator), made
+// with B2CKey (a 2048-bit key made on first use). Refusals are
+// {"code": <HTTP status>, "success": false, "message": ...}: 400 for a body
+// that is not one JSON object (the document's example as printed, with its
+// comma after mobile_number) or a source other than
+// Config.PokeaPayB2CCustomerCode / PokeaPayB2CAccountNo, 401 for the token,
+// 403 for a missing or wrong signature, 409 for a reference already used
+// (even by a failed send: nothing is ever paid twice), 422 with Joi's
+// sentence for the first field the table forbids (reference at least 6
+// digits, channel 234432 as a string or a number, currency KES or USD,
+// amount a string of whole shillings up to USD 10,000 or KES 1,300,000,
+// date YYYY-MM-DD, mobile_number 254 and 9 digits, result_url absolute).
+// The result is then POSTed to result_url: the document's success body
+// (transaction_id the receipt, fees 2, 10 or 20 shillings, hash 64 random
+// hex digits: the document does not say how it is made) or its failure
+// body as valid JSON (result_code 1032, "Bad Request - Invalid Account
+// number").
+//
+// Pochipay's disbursements are served with its other calls:
+//
+//	POST /disbursement/send-to-mobile        {callbackUrl, requestId, disbursementTitle, recipients: [{amount, remarks,
+//	                                         trackingReference, phoneNumber}]} -> result {requestId, isProcessing true}
+//	POST /disbursement/transaction-status    {trackingReference} -> result {trackingReference, status (Pending, Completed,
+//	                                         Failed), thirdPartyReference, narrationId, failReason}; 404 when unknown
+//	POST /disbursement/cancel                {trackingReference} -> result null, "Transaction cancelled"
+//	GET  /account/balance                    result {currency "KES", balance}
+//
+// The balance starts at Config.PochipayBalance (KES 1,000,000); each send
+// takes its amount, a failed or cancelled one gives it back, and a send
+// above the balance answers 400 "Insufficient balance". A used requestId
+// or trackingReference answers 400. Cancel takes only a send pending for
+// at least 24 hours (by Config.Now); it then reads Failed, "Cancelled by
+// the sender", with no callback. The callback is {successful, requestId,
+// trackingReference, thirdPartyReference (the receipt), failReason}.
+//
+// A send is paid at once and its result posted after IPNDelay (retried as
+// STK callbacks are; twice with DuplicateIPNRate). PayoutNext makes the
+// next send to a phone fail, answer late (taken and paid, the answer held
+// until the client gives up), stay pending, or call back never or twice;
+// PhoneReceived and Payouts read what each phone got, and the phone page
+// lists it under "Money received".
+//
 // The phone, GET /sandbox/phone (PhonePath), lists the pending prompts of
 // both providers, newest first, with Approve (result code 0 and a receipt,
 // "SBX" and 7 letters or digits), Decline (1032 "Request cancelled by
@@ -188,8 +251,8 @@
 // From, Subject, Message-ID, text, and HTML (in a frame that runs no
 // script, from MailPath/{n}), the newest 200.
 //
-// The exported Pesapal*, PokeaPay*, STK*, Webhook* and Mail* methods and
-// counters are hooks for tests. All methods are safe for concurrent use.
+// The exported Pesapal*, PokeaPay*, STK*, Payout*, Webhook* and Mail*
+// methods and counters are hooks for tests. All methods are safe for concurrent use.
 package sandbox
 
 import (
