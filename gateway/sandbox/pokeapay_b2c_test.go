@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,4 +442,44 @@ func TestB2CLateAnswerTimesTheClientOutButTheMoneyIsSent(t *testing.T) {
 	// Sending it again is refused: it was taken.
 	resp2, raw2 := e.b2cSendBody(token, body)
 	e.b2cRefused("resend after a timeout", resp2, raw2, 409, "Duplicate reference")
+}
+
+func TestB2CConcurrentSendsOfOneReferencePayOnce(t *testing.T) {
+	e := newSTKEnv(t, nil)
+	token := e.stkLogin()
+	body := b2cBody(t, "140000", stkPhone, "https://shop.example/cb")
+	raw, _ := json.Marshal(body)
+	sig := b2cSign(t, e.sb.B2CKey(), body)
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", e.b2cURL(), bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("signature", sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[200] != 1 || count[409] != n-1 {
+		t.Errorf("answers %v, want one 200 and %d 409", count, n-1)
+	}
+	if r := e.sb.PhoneReceived(stkPhone); len(r) != 1 {
+		t.Errorf("phone received %d payouts, want 1", len(r))
+	}
 }
