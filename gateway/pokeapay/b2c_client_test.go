@@ -175,6 +175,29 @@ func TestB2CSendWritesTheDocumentedRequestSigned(t *testing.T) {
 	if !strings.HasPrefix(r.Authorization, "Bearer ey") || r.ContentType != "application/json" || r.Accept != "application/json" {
 		t.Errorf("headers: Authorization %q, Content-Type %q, Accept %q", r.Authorization, r.ContentType, r.Accept)
 	}
+	// Every header of the document's example is sent.
+	sent := map[string]string{"Accept": r.Accept, "Content-Type": r.ContentType, "signature": r.Signature,
+		"Authorization": r.Authorization}
+	for _, line := range strings.Split(strings.TrimSpace(string(doc(t, "doc-b2c-request-headers.txt"))), "\n") {
+		h := strings.TrimSuffix(strings.TrimPrefix(line, "--header '"), "'")
+		name, value, ok := strings.Cut(h, ": ")
+		if !ok {
+			t.Fatalf("header line %q is not --header 'Name: value'", line)
+		}
+		got, known := sent[name]
+		switch {
+		case !known || got == "":
+			t.Errorf("header %s of the example is not sent", name)
+		case name == "Accept" || name == "Content-Type":
+			if got != value {
+				t.Errorf("%s = %q, the example sends %q", name, got, value)
+			}
+		case name == "Authorization":
+			if !strings.HasPrefix(value, "Bearer ") || !strings.HasPrefix(got, "Bearer ") {
+				t.Errorf("Authorization = %q; the example's form is %q", got, value)
+			}
+		}
+	}
 	// The signature verifies with the public key over SHA-256 of
 	// transfer.amount . transfer.currency . transfer.reference .
 	// source.account_no.
