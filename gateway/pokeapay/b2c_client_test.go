@@ -560,3 +560,39 @@ func TestLoadPrivateKeyErrorsNameTheFileAndNeverShowTheKey(t *testing.T) {
 		t.Errorf("missing file: error %v does not name it", err)
 	}
 }
+
+// FuzzB2CResult: reading a result never panics; the repair adds only
+// commas, never to valid JSON, and anything read has a reference and a
+// code and is never Verified.
+func FuzzB2CResult(f *testing.F) {
+	f.Add(doc(f, "doc-b2c-result-success.json"))
+	f.Add(doc(f, "doc-b2c-result-failed.txt"))
+	f.Add([]byte("{\"a\":[1,{\"b\":\"\\\"\"}\n]\n\"c\":null}"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, n := insertMissingCommas(body)
+		if len(out) != len(body)+n {
+			t.Fatalf("repair of %q gave %q: %d bytes added for %d commas", body, out, len(out)-len(body), n)
+		}
+		if n > 0 && json.Valid(body) {
+			t.Fatalf("valid JSON %q was repaired into %q", body, out)
+		}
+		if n > 0 && string(bytesWithout(out, ',')) != string(bytesWithout(body, ',')) {
+			t.Fatalf("repair of %q changed more than commas: %q", body, out)
+		}
+		r, err := parseB2CResult(body)
+		if err == nil && (r.Reference == "" || r.Code == "" || r.Verified) {
+			t.Fatalf("%q read as %+v", body, r)
+		}
+	})
+}
+
+// bytesWithout is b without any c.
+func bytesWithout(b []byte, c byte) []byte {
+	var out []byte
+	for _, x := range b {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
+}
