@@ -55,7 +55,7 @@ var b2cHashKeys = []string{
 var b2cHashSeps = []string{"", "|", ",", ":", ";", "&", "-", " ", "\n", "+", "."}
 
 // b2cHashMessages lists the messages tried for one example: every subset
-// of its fields (at least two) in the document's order and in alphabetical
+// of its fields in the document's order and in alphabetical
 // order, values joined with each separator, and as name=value pairs joined
 // with "&"; and the example's JSON without the hash, compact and as
 // printed.
