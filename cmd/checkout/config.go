@@ -1,14 +1,17 @@
 package main
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
+	"checkout/gateway/pokeapay"
 	"checkout/gateway/smtpmail"
 	"checkout/payments"
 	"checkout/store"
@@ -51,6 +54,22 @@ type config struct {
 	// STKProvider is "pokeapay", "pochipay", or "" when no STK backend is
 	// configured.
 	STKProvider string
+
+	// PokeaPay B2C remittance (payouts): the base URL, source.customer_code,
+	// source.account_no, and the signing key read from the PEM file
+	// PokeaPayB2CKeyFile names (nil when B2C is not configured). The
+	// bearer token is the PokeaPay API login's (PokeaPayEmail).
+	PokeaPayB2CURL          string
+	PokeaPayB2CCustomerCode string
+	PokeaPayB2CAccountNo    string
+	PokeaPayB2CKeyFile      string
+	PokeaPayB2CKey          *rsa.PrivateKey
+	// PayoutProvider sends refunds of M-Pesa payments and payouts to
+	// phones: "pokeapay", "pochipay", or "" when none is configured.
+	PayoutProvider string
+	// ApprovalLimit is in cents (CHECKOUT_APPROVAL_LIMIT is in KES): a
+	// refund or payout above it waits for a second admin.
+	ApprovalLimit int64
 
 	// WebhookURL and WebhookSecret are the default merchant's webhook
 	// endpoint and whsec_ secret ("" when not set; a secret is generated
@@ -279,6 +298,24 @@ var envVars = []envVar{
 
 	{name: "CHECKOUT_STK_PROVIDER", check: stkProvider},
 
+	// Payouts: read here, checked by checkPayouts once the mode and the
+	// payment providers are known (payout credentials alone take no
+	// payment, and that is the first thing to say).
+	{name: "POKEAPAY_B2C_URL", read: baseURL, field: func(c *config) *string { return &c.PokeaPayB2CURL }},
+	{name: "POKEAPAY_B2C_CUSTOMER_CODE", field: func(c *config) *string { return &c.PokeaPayB2CCustomerCode }},
+	{name: "POKEAPAY_B2C_ACCOUNT_NO", field: func(c *config) *string { return &c.PokeaPayB2CAccountNo }},
+	{name: "POKEAPAY_B2C_PRIVATE_KEY_FILE", field: func(c *config) *string { return &c.PokeaPayB2CKeyFile }},
+	{name: "CHECKOUT_PAYOUT_PROVIDER", read: lowerCase, field: func(c *config) *string { return &c.PayoutProvider }},
+	{name: "CHECKOUT_APPROVAL_LIMIT", def: "10000",
+		check: func(c *config, v string, _ func(string) string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 || n > maxApprovalLimit || strings.HasPrefix(v, "+") {
+				return fmt.Errorf("%q must be a whole number of KES above 0 (at most %d), such as 10000", v, maxApprovalLimit)
+			}
+			c.ApprovalLimit = n * 100
+			return nil
+		}},
+
 	{name: "CHECKOUT_WEBHOOK_ALLOW_PRIVATE",
 		check: func(c *config, v string, _ func(string) string) error {
 			switch v {
@@ -389,7 +426,80 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if !c.Sandbox && c.AdminEmail == "" {
 		return nil, bad("CHECKOUT_ADMIN_EMAIL", "is required outside sandbox mode (with CHECKOUT_ADMIN_PASSWORD)")
 	}
+	if err := checkPayouts(c); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// maxApprovalLimit is the largest CHECKOUT_APPROVAL_LIMIT (KES): far above
+// any payout, and far from overflowing cents.
+const maxApprovalLimit = 1_000_000_000
+
+// checkPayouts checks the payout variables and chooses the payout
+// provider: as chosen, else the one configured for payouts (PokeaPay B2C,
+// or Pochipay, whose login covers disbursements), else PokeaPay's
+// simulator in sandbox mode, else none. PokeaPay B2C needs its three
+// values together, its URL (the document's is a placeholder) and the
+// PokeaPay API login (its bearer token); its key is read and checked now,
+// so that a bad file stops the start rather than the first payout.
+func checkPayouts(c *config) error {
+	b2c := c.PokeaPayB2CCustomerCode != "" || c.PokeaPayB2CAccountNo != "" || c.PokeaPayB2CKeyFile != ""
+	if b2c {
+		for _, v := range []struct{ name, value string }{
+			{"POKEAPAY_B2C_CUSTOMER_CODE", c.PokeaPayB2CCustomerCode},
+			{"POKEAPAY_B2C_ACCOUNT_NO", c.PokeaPayB2CAccountNo},
+			{"POKEAPAY_B2C_PRIVATE_KEY_FILE", c.PokeaPayB2CKeyFile},
+		} {
+			if v.value == "" {
+				return bad(v.name, "is required with the other PokeaPay B2C variables: set POKEAPAY_B2C_CUSTOMER_CODE, POKEAPAY_B2C_ACCOUNT_NO and POKEAPAY_B2C_PRIVATE_KEY_FILE together")
+			}
+		}
+		if c.PokeaPayB2CURL == "" {
+			return bad("POKEAPAY_B2C_URL", "is required for PokeaPay B2C: the base URL PokeaPay gave you (requests go to {url}/remittance/momo/mpesa)")
+		}
+		if c.PokeaPayEmail == "" {
+			return bad("POKEAPAY_EMAIL", "is required for PokeaPay B2C (with POKEAPAY_PASSWORD): its bearer token is the PokeaPay API login's")
+		}
+		key, err := pokeapay.LoadPrivateKey(c.PokeaPayB2CKeyFile)
+		if err != nil {
+			return bad("POKEAPAY_B2C_PRIVATE_KEY_FILE", "%v", err)
+		}
+		c.PokeaPayB2CKey = key
+	}
+	if c.PokeaPayB2CURL != "" {
+		if err := checkBaseURL(c.PokeaPayB2CURL); err != nil {
+			return bad("POKEAPAY_B2C_URL", "%v", err)
+		}
+		if !b2c && !c.Sandbox {
+			return bad("POKEAPAY_B2C_URL", "is set without POKEAPAY_B2C_CUSTOMER_CODE, POKEAPAY_B2C_ACCOUNT_NO and POKEAPAY_B2C_PRIVATE_KEY_FILE")
+		}
+	}
+	pochi := c.PochipayEmail != ""
+	switch c.PayoutProvider {
+	case "pokeapay":
+		if !b2c && !c.Sandbox {
+			return bad("CHECKOUT_PAYOUT_PROVIDER", "is pokeapay but POKEAPAY_B2C_CUSTOMER_CODE, POKEAPAY_B2C_ACCOUNT_NO and POKEAPAY_B2C_PRIVATE_KEY_FILE are not set")
+		}
+	case "pochipay":
+		if !pochi && !c.Sandbox {
+			return bad("CHECKOUT_PAYOUT_PROVIDER", "is pochipay but POCHIPAY_EMAIL and POCHIPAY_PASSWORD are not set")
+		}
+	case "":
+		switch {
+		case b2c && pochi:
+			return bad("CHECKOUT_PAYOUT_PROVIDER", "both PokeaPay B2C and Pochipay can send payouts: choose pokeapay or pochipay")
+		case b2c:
+			c.PayoutProvider = "pokeapay"
+		case pochi:
+			c.PayoutProvider = "pochipay"
+		case c.Sandbox:
+			c.PayoutProvider = "pokeapay"
+		}
+	default:
+		return bad("CHECKOUT_PAYOUT_PROVIDER", "%q must be pokeapay or pochipay", c.PayoutProvider)
+	}
+	return nil
 }
 
 // together refuses one of a pair of variables set without the other,

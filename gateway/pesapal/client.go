@@ -8,7 +8,9 @@
 // *Error carrying Pesapal's code and message, a timeout on every HTTP
 // exchange, and retries only where repeating is safe. GetTransactionStatus is
 // retried on network errors, timeouts and 5xx; SubmitOrderRequest never is,
-// because a repeat could start a second payment.
+// because a repeat could start a second payment. Refund (refund.go, from
+// Pesapal's developer site, every shape assumed) sends RefundRequest once
+// and is never retried either: a repeat could refund twice.
 //
 // Pesapal quirks handled here:
 //   - A payment still pending is answered as an error object with code

@@ -2,8 +2,10 @@
 // push), written from the published page (shared/providers/pochipay-api.txt)
 // and the project's notes on it (shared/providers/README.md): bearer
 // tokens, the collection request, the collection callback, and the two
-// status calls, transaction-status and collection-query. Disbursements have
-// their request and answer types (wire.go) but no call yet.
+// status calls, transaction-status and collection-query. Payouts (payouts.go)
+// sends money out with the same login and code: send-to-mobile, its
+// callback, disbursement transaction-status and cancel, and the account
+// balance.
 //
 // It is shaped like stripe-go's clients and the sibling pesapal client: a
 // Client built from a Config, request and answer types (wire.go), one typed

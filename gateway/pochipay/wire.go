@@ -115,9 +115,8 @@ type callbackBody struct {
 	CollectionID flexString `json:"collectionId"`
 }
 
-// The disbursement types below have no call yet (payouts come later); they
-// hold the assumed names in this file with the rest, and the tests decode
-// every disbursement example with them.
+// The disbursement types below are Payouts' (payouts.go); execute-narration
+// has no call. The tests decode every disbursement example with them.
 
 // sendToMobileRequest is the POST /disbursement/send-to-mobile body.
 type sendToMobileRequest struct {

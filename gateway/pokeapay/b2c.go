@@ -14,9 +14,8 @@ import (
 
 // The wire types of PokeaPay's B2C remittance (shared/providers/
 // pokeapay-b2c-remittance.txt): a payment from the merchant's PokeaPay
-// account to an M-Pesa number. No client sends them yet; they are here so
-// that the payout work starts from the document's names, held by the
-// fixtures in testdata/ (doc-b2c-*). What the document leaves open is in
+// account to an M-Pesa number, sent by B2C (b2c_client.go). The names are
+// the document's, held by the fixtures in testdata/ (doc-b2c-*). What the document leaves open is in
 // testdata/ASSUMED.md, "B2C remittance".
 
 // B2CPath is the request's path under the B2C base URL: the document's
@@ -105,8 +104,8 @@ type B2CResult struct {
 	ResultCode        json.Number `json:"result_code"`
 	ResultDescription string      `json:"result_description"`
 	// Hash is 64 hex digits whose construction the document does not give:
-	// it cannot be checked (ASSUMED.md), so a result is a notification, not
-	// proof.
+	// it cannot be checked (ASSUMED.md, "B2C result hash"), so a result is a
+	// notification, not proof.
 	Hash string `json:"hash"`
 }
 

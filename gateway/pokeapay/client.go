@@ -51,6 +51,14 @@
 //     answers mean them (see queryResult). It only reads, so it is retried
 //     on network errors, timeouts and 5xx, up to 3 tries.
 //
+// # B2C remittance
+//
+// B2C (b2c_client.go, built by NewB2C) implements gateway.PayoutProvider
+// from pokeapay-b2c-remittance.txt: the signed request (SignB2C, with a key
+// LoadPrivateKey reads), the REST API login's token (shared with
+// STKClient), and the result callback. There is no status call, and the
+// callback's hash cannot be checked, so nothing it reports is Verified.
+//
 // The STK API's email, password and tokens never appear in errors or logs.
 //
 // # What the document leaves open

@@ -23,7 +23,7 @@ import (
 // testdata/ASSUMED.md.
 
 // doc reads a fixture from testdata/.
-func doc(t *testing.T, name string) []byte {
+func doc(t testing.TB, name string) []byte {
 	t.Helper()
 	return fixture.Read(t, "testdata", name)
 }

@@ -65,12 +65,22 @@ type STKConfig struct {
 // the transaction query. It implements gateway.STKProvider, is safe for
 // concurrent use, and is created with NewSTK.
 type STKClient struct {
-	api        string // APIURL without a trailing slash
-	email      string
-	password   string
+	// apiLogin is the REST API login, its token and the exchanges that
+	// carry it, shared with B2C.
+	apiLogin
 	outletCode string
-	now        func() time.Time
-	log        *slog.Logger
+}
+
+// apiLogin is PokeaPay's REST API login (POST {APIURL}/login) with its
+// token cache, and the exchanges that carry the token: the STK client's,
+// and the B2C remittance client's, whose token is "assumed to be the REST
+// API login's" (testdata/ASSUMED.md, "B2C remittance").
+type apiLogin struct {
+	api      string // APIURL without a trailing slash
+	email    string
+	password string
+	now      func() time.Time
+	log      *slog.Logger
 	// be does every HTTP exchange: timeout, size limit, retries.
 	be httpx.Backend
 	// secrets find the email and the password in any case, to remove them
@@ -83,6 +93,32 @@ type STKClient struct {
 	// token until PokeaPay refuses it and accepts "Bearer <token>" instead
 	// (see authForm).
 	auth authForm
+}
+
+// newAPILogin sets up l for the login at api (already checked) with the
+// given credentials; api names the client in log lines ("stk", "b2c").
+func newAPILogin(l *apiLogin, apiURL, email, password string, hc *http.Client, timeout time.Duration,
+	sleep func(context.Context, time.Duration) error, now func() time.Time, log *slog.Logger,
+	obs gateway.CallObserver, api string) {
+	l.api = strings.TrimRight(apiURL, "/")
+	l.email, l.password, l.now, l.log = email, password, now, log
+	l.secrets = httpx.NewSecrets(email, password)
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	l.log = l.log.With("provider", "pokeapay", "api", api)
+	l.be = newBackend(hc, timeout, sleep, l.log, nil)
+	l.be.Observer = obs
+	l.tok.Fetch, l.tok.Now = l.login, l.now
+	// Read at each wait, so that a test may set waiting after NewSTK.
+	l.tok.OnWait = func() {
+		if l.tok.waiting != nil {
+			l.tok.waiting()
+		}
+	}
 }
 
 // NewSTK checks cfg and returns an STKClient. It names the field when
@@ -107,31 +143,9 @@ func NewSTK(cfg STKConfig) (*STKClient, error) {
 	if _, err := baseURL(cfg.APIURL); err != nil {
 		return nil, errors.New("pokeapay: STKConfig.APIURL must be an absolute http(s) URL without query, like " + DefaultAPIURL)
 	}
-	c := &STKClient{
-		api:        strings.TrimRight(cfg.APIURL, "/"),
-		email:      cfg.Email,
-		password:   cfg.Password,
-		outletCode: cfg.OutletCode,
-		now:        cfg.Now,
-		log:        cfg.Logger,
-	}
-	c.secrets = httpx.NewSecrets(cfg.Email, cfg.Password)
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	c.log = c.log.With("provider", "pokeapay", "api", "stk")
-	c.be = newBackend(cfg.HTTPClient, cfg.Timeout, cfg.Sleep, c.log, nil)
-	c.be.Observer = cfg.Observer
-	c.tok.Fetch, c.tok.Now = c.login, c.now
-	// Read at each wait, so that a test may set waiting after NewSTK.
-	c.tok.OnWait = func() {
-		if c.tok.waiting != nil {
-			c.tok.waiting()
-		}
-	}
+	c := &STKClient{outletCode: cfg.OutletCode}
+	newAPILogin(&c.apiLogin, cfg.APIURL, cfg.Email, cfg.Password, cfg.HTTPClient, cfg.Timeout, cfg.Sleep, cfg.Now,
+		cfg.Logger, cfg.Observer, "stk")
 	return c, nil
 }
 
@@ -147,7 +161,7 @@ type stkAnswer = httpx.Answer
 // exchange POSTs one JSON body to path and reads the answer (see
 // httpx.Backend.Do), with the token in the given form. Bodies are never
 // logged: the login answer holds the token.
-func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byte, bearer string, form int32) (stkAnswer, error) {
+func (c *apiLogin) exchange(ctx context.Context, op, path string, payload []byte, bearer string, form int32) (stkAnswer, error) {
 	h := http.Header{}
 	// The document's STK requests carry both headers.
 	h.Set("Content-Type", "application/json")
@@ -171,7 +185,7 @@ func (c *STKClient) exchange(ctx context.Context, op, path string, payload []byt
 //
 // Every repeat follows a 401, an answer given before anything was done, so
 // repeating is safe even for a push.
-func (c *STKClient) call(ctx context.Context, op, path string, payload any) (stkAnswer, error) {
+func (c *apiLogin) call(ctx context.Context, op, path string, payload any) (stkAnswer, error) {
 	body, err := encodeJSON(payload)
 	if err != nil {
 		return stkAnswer{}, &Error{Op: op, Message: "cannot encode the request", Err: err}
@@ -270,7 +284,7 @@ func (f *authForm) learnFrom(a stkAnswer, form int32) {
 // withRetries runs once until it succeeds, fails in a way that is not safe
 // to repeat, or has run httpx.Tries times (see httpx.Retry). Only calls
 // that read may use it: never the push.
-func (c *STKClient) withRetries(ctx context.Context, op string, once func() (gateway.Result, error)) (gateway.Result, error) {
+func (c *apiLogin) withRetries(ctx context.Context, op string, once func() (gateway.Result, error)) (gateway.Result, error) {
 	return httpx.Retry(ctx, &c.be, op, shouldRetry, once)
 }
 
@@ -287,7 +301,7 @@ type stkEnvelope struct {
 // envelope reads an answer's envelope. A body that is not a JSON object is
 // an *Error that describes it without quoting it: an HTML error page says
 // nothing useful and could echo anything.
-func (c *STKClient) envelope(op string, a stkAnswer) (stkEnvelope, error) {
+func (c *apiLogin) envelope(op string, a stkAnswer) (stkEnvelope, error) {
 	env, err := readEnvelope(a.Body)
 	if err != nil {
 		ct := a.ContentType
@@ -333,7 +347,7 @@ func decodeData(data json.RawMessage, v any) {
 
 // text is the envelope's provider text: "error" (failures), else
 // "message", cleaned of secrets.
-func (c *STKClient) text(env stkEnvelope, bearer string) string {
+func (c *apiLogin) text(env stkEnvelope, bearer string) string {
 	if s := c.clean(env.Error.text(), bearer); s != "" {
 		return s
 	}
@@ -343,7 +357,7 @@ func (c *STKClient) text(env stkEnvelope, bearer string) string {
 // clean makes provider-written text fit for an error or the event log: the
 // email, password (in any case) and token removed, then tidied (see
 // tidyText).
-func (c *STKClient) clean(s, bearer string) string {
+func (c *apiLogin) clean(s, bearer string) string {
 	// Redacted again after tidying: a secret split by a dropped character
 	// is whole again.
 	return c.secrets.Redact(tidyText(c.secrets.Redact(s, bearer)), bearer)

@@ -30,7 +30,7 @@ type tokenCache struct {
 // bearer returns a valid token from c.tok, which shares one login among
 // concurrent callers. A caller whose ctx ends first gets an *Error; the
 // login goes on for the others.
-func (c *STKClient) bearer(ctx context.Context) (string, error) {
+func (c *apiLogin) bearer(ctx context.Context) (string, error) {
 	tok, err := c.tok.Token(ctx)
 	if errors.Is(err, httpx.ErrStoppedWaiting) {
 		return "", &Error{Op: "login", Message: "stopped waiting for a token", Err: ctx.Err()}
@@ -45,7 +45,7 @@ func (c *STKClient) bearer(ctx context.Context) (string, error) {
 // email and password. It is c.tok's Fetch. A token whose renewal time has
 // already passed (an exp in our past: PokeaPay's clock behind ours) is still
 // used by the callers waiting for it, just not cached.
-func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
+func (c *apiLogin) login(ctx context.Context) (string, time.Time, error) {
 	const op = "login"
 	payload, err := encodeJSON(loginRequest{Email: c.email, Password: c.password})
 	if err != nil {
@@ -87,7 +87,7 @@ func (c *STKClient) login(ctx context.Context) (string, time.Time, error) {
 // renewTime is when tok should be replaced: tokenEarly before the expiry
 // its JWT payload states, or, when that cannot be read, tokenEarly before
 // stkTokenLifetime from now.
-func (c *STKClient) renewTime(tok string) time.Time {
+func (c *apiLogin) renewTime(tok string) time.Time {
 	expires, ok := jwtExpiry(tok)
 	if !ok {
 		expires = c.now().Add(stkTokenLifetime)
