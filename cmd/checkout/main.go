@@ -145,6 +145,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		sb = sandbox.New(sc)
 		defer sb.Close()
 		sandboxHandler = sb.Handler()
+		if prov.Payout.Provider == "pokeapay" {
+			prov.Payout.Key = sb.B2CKey() // B2C requests are signed with the simulator's key
+		}
 	}
 	// One set of metrics for this process, on its own registry: the
 	// provider clients, the service and the engine count in it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"log/slog"
 
 	"checkout/gateway"
@@ -28,6 +29,9 @@ type providers struct {
 	// STK is the M-Pesa STK push backend; its Provider is "" when there is
 	// none.
 	STK stkSetup
+	// Payout sends refunds of M-Pesa payments and payouts to phones; its
+	// Provider is "" when there is none.
+	Payout payoutSetup
 	// Origins are the provider pages customers are framed on or sent to
 	// (live mode only: in test mode they are this server's own pages).
 	Origins []string
@@ -56,6 +60,22 @@ type stkSetup struct {
 	OutletCode string
 }
 
+type payoutSetup struct {
+	// Provider is "pokeapay", "pochipay", or "".
+	Provider string
+	// URL is the payout API's base: PokeaPay's B2C URL, or Pochipay's.
+	URL string
+	// APIURL is the PokeaPay REST API root whose login gives B2C's bearer
+	// token (PokeaPay only).
+	APIURL          string
+	Email, Password string
+	// CustomerCode and AccountNo are B2C's source (PokeaPay only).
+	CustomerCode, AccountNo string
+	// Key signs B2C requests (PokeaPay only). In test mode it is the
+	// simulator's, set once the simulator exists (see run).
+	Key *rsa.PrivateKey
+}
+
 // simSecrets are the credentials made up at each test-mode start, shared
 // by the simulators and the clients that call them.
 type simSecrets struct{ Secret, HashKey string }
@@ -66,6 +86,8 @@ const (
 	simOutletCode   = "SANDBOX01"
 	simSTKEmail     = "stk@sandbox.local"
 	simPochipayUser = "pochipay@sandbox.local"
+	simB2CCustomer  = "SANDBOXB2C"
+	simB2CAccount   = "100200300"
 )
 
 // resolveProviders decides every provider's URL and credentials from the
@@ -80,6 +102,7 @@ func resolveProviders(cfg *config, self string, sim simSecrets) providers {
 				PokeaPayOutletCode: simOutletCode, PokeaPayHashKey: sim.HashKey, PokeaPayIPNURL: cfg.PublicURL + "/ipn/pokeapay",
 				PokeaPaySTKEmail: simSTKEmail, PokeaPaySTKPassword: sim.Secret,
 				PochipayEmail: simPochipayUser, PochipayPassword: sim.Secret,
+				PokeaPayB2CCustomerCode: simB2CCustomer, PokeaPayB2CAccountNo: simB2CAccount,
 				DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate},
 			Pesapal: &pesapalSetup{URL: self + sandbox.PesapalAPIPath, ConsumerKey: simConsumerKey, ConsumerSecret: sim.Secret, IPNURL: ipnURL},
 			PokeaPay: &pokeaPaySetup{CheckoutURL: cfg.PublicURL + sandbox.PokeaPayCheckoutPath, CoreURL: self + sandbox.PokeaPayCorePath,
@@ -90,6 +113,13 @@ func resolveProviders(cfg *config, self string, sim simSecrets) providers {
 			p.STK = stkSetup{Provider: "pokeapay", URL: self + sandbox.PokeaPaySTKPath, Email: simSTKEmail, Password: sim.Secret, OutletCode: simOutletCode}
 		case "pochipay":
 			p.STK = stkSetup{Provider: "pochipay", URL: self + sandbox.PochipayPath, Email: simPochipayUser, Password: sim.Secret}
+		}
+		switch cfg.PayoutProvider {
+		case "pokeapay":
+			p.Payout = payoutSetup{Provider: "pokeapay", URL: self + sandbox.PokeaPayB2CPath, APIURL: self + sandbox.PokeaPaySTKPath,
+				Email: simSTKEmail, Password: sim.Secret, CustomerCode: simB2CCustomer, AccountNo: simB2CAccount}
+		case "pochipay":
+			p.Payout = payoutSetup{Provider: "pochipay", URL: self + sandbox.PochipayPath, Email: simPochipayUser, Password: sim.Secret}
 		}
 		return p
 	}
@@ -111,6 +141,14 @@ func resolveProviders(cfg *config, self string, sim simSecrets) providers {
 	case "pochipay":
 		p.STK = stkSetup{Provider: "pochipay", URL: cfg.PochipayURL, Email: cfg.PochipayEmail, Password: cfg.PochipayPassword}
 	}
+	switch cfg.PayoutProvider {
+	case "pokeapay":
+		p.Payout = payoutSetup{Provider: "pokeapay", URL: cfg.PokeaPayB2CURL, APIURL: cfg.PokeaPayAPIURL,
+			Email: cfg.PokeaPayEmail, Password: cfg.PokeaPayPassword,
+			CustomerCode: cfg.PokeaPayB2CCustomerCode, AccountNo: cfg.PokeaPayB2CAccountNo, Key: cfg.PokeaPayB2CKey}
+	case "pochipay":
+		p.Payout = payoutSetup{Provider: "pochipay", URL: cfg.PochipayURL, Email: cfg.PochipayEmail, Password: cfg.PochipayPassword}
+	}
 	return p
 }
 
@@ -120,6 +158,10 @@ type gateways struct {
 	Pesapal  payments.Pesapal
 	PokeaPay payments.PokeaPay
 	STK      gateway.STKProvider
+	// Payouts sends money to phones; Refunder is Pesapal's refund request
+	// (nil when not configured).
+	Payouts  gateway.PayoutProvider
+	Refunder gateway.Refunder
 	// PesapalIPN registers the IPN URL with Pesapal once (nil without
 	// Pesapal).
 	PesapalIPN func(context.Context) (string, error)
@@ -145,6 +187,23 @@ func newGateways(p providers, log *slog.Logger, obs gateway.CallObserver) (gatew
 		}
 		g.STK = c
 	}
+	switch p.Payout.Provider {
+	case "pokeapay":
+		c, err := pokeapay.NewB2C(pokeapay.B2CConfig{URL: p.Payout.URL, APIURL: p.Payout.APIURL,
+			CustomerCode: p.Payout.CustomerCode, AccountNo: p.Payout.AccountNo, Key: p.Payout.Key,
+			Email: p.Payout.Email, Password: p.Payout.Password, Logger: log, Observer: obs})
+		if err != nil {
+			return g, err
+		}
+		g.Payouts = c
+	case "pochipay":
+		c, err := pochipay.NewPayouts(pochipay.Config{BaseURL: p.Payout.URL, Email: p.Payout.Email,
+			Password: p.Payout.Password, Logger: log, Observer: obs})
+		if err != nil {
+			return g, err
+		}
+		g.Payouts = c
+	}
 	if p.PokeaPay != nil {
 		c, err := pokeapay.New(pokeapay.Config{CheckoutURL: p.PokeaPay.CheckoutURL, CoreURL: p.PokeaPay.CoreURL,
 			OutletCode: p.PokeaPay.OutletCode, HashKey: p.PokeaPay.HashKey, Live: p.PokeaPay.Live, Logger: log, Observer: obs})
@@ -161,6 +220,7 @@ func newGateways(p providers, log *slog.Logger, obs gateway.CallObserver) (gatew
 		}
 		ipnURL := p.Pesapal.IPNURL
 		g.Pesapal = c
+		g.Refunder = c
 		g.PesapalIPN = payments.IPNOnce(func(ctx context.Context) (string, error) { return c.EnsureIPN(ctx, ipnURL, "POST") })
 	}
 	return g, nil

@@ -47,6 +47,7 @@ func TestResolveProvidersInTestModeIsTheSimulatorsAtTheLoopbackURL(t *testing.T)
 			PokeaPayOutletCode: "SANDBOX01", PokeaPayHashKey: "sim-hash-key", PokeaPayIPNURL: "http://localhost:8080/ipn/pokeapay",
 			PokeaPaySTKEmail: "stk@sandbox.local", PokeaPaySTKPassword: "sim-secret",
 			PochipayEmail: "pochipay@sandbox.local", PochipayPassword: "sim-secret",
+			PokeaPayB2CCustomerCode: "SANDBOXB2C", PokeaPayB2CAccountNo: "100200300",
 			DuplicateIPNRate: sandbox.DefaultDuplicateIPNRate},
 		Pesapal: &pesapalSetup{URL: testSelf + "/sandbox/pesapal/v3", ConsumerKey: "sandbox-key", ConsumerSecret: "sim-secret",
 			IPNURL: "http://localhost:8080/ipn/pesapal"},
@@ -54,6 +55,10 @@ func TestResolveProvidersInTestModeIsTheSimulatorsAtTheLoopbackURL(t *testing.T)
 			OutletCode: "SANDBOX01", HashKey: "sim-hash-key", Live: false},
 		STK: stkSetup{Provider: "pokeapay", URL: testSelf + "/sandbox/pokeapay/stk/api/v1", Email: "stk@sandbox.local",
 			Password: "sim-secret", OutletCode: "SANDBOX01"},
+		// Payouts go to the B2C simulator, signed with its key (set by run
+		// once the simulator exists), with the STK simulator's login.
+		Payout: payoutSetup{Provider: "pokeapay", URL: testSelf + "/sandbox/pokeapay-b2c", APIURL: testSelf + "/sandbox/pokeapay/stk/api/v1",
+			Email: "stk@sandbox.local", Password: "sim-secret", CustomerCode: "SANDBOXB2C", AccountNo: "100200300"},
 		Origins: nil,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -95,7 +100,9 @@ func TestResolveProvidersLiveIsTheConfiguredProviders(t *testing.T) {
 			IPNURL: "https://pay.example.co.ke/ipn/pesapal"},
 		PokeaPay: &pokeaPaySetup{CheckoutURL: "https://demo.pokeapay.example/checkout/", CoreURL: "https://core.pokeapay.example",
 			OutletCode: "OCT00001", HashKey: "pokeapay-hash-key", Live: false},
-		STK:     stkSetup{Provider: "pochipay", URL: "https://pochipay.example/api/v1", Email: "p@shop.example", Password: "pochipay-password"},
+		STK: stkSetup{Provider: "pochipay", URL: "https://pochipay.example/api/v1", Email: "p@shop.example", Password: "pochipay-password"},
+		// Pochipay's login covers disbursements: it sends payouts.
+		Payout:  payoutSetup{Provider: "pochipay", URL: "https://pochipay.example/api/v1", Email: "p@shop.example", Password: "pochipay-password"},
 		Origins: []string{"https://demo.pokeapay.example", "https://cybqa.pesapal.com"},
 	}
 	if !reflect.DeepEqual(got, want) {
