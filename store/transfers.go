@@ -236,12 +236,26 @@ func actorOf(by string) string {
 	return by
 }
 
+// insertPayout inserts p. A merchant reference already used is
+// ErrDuplicate (checked first, under a lock on the reference on
+// PostgreSQL, so that the unique index refuses only a provider reference
+// drawn twice: errReferenceTaken).
 func insertPayout(tx *gorm.DB, p *Payout) error {
+	if p.Reference != "" {
+		if err := lockKey(tx, "payout reference "+p.MerchantID+" "+p.Reference); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&Payout{}).Where("merchant_id = ? AND reference = ?", p.MerchantID, p.Reference).
+			Count(&n).Error; err != nil {
+			return fmt.Errorf("store: payout reference %q: %w", p.Reference, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("store: payout reference %q: %w", p.Reference, ErrDuplicate)
+		}
+	}
 	if err := tx.Create(p).Error; err != nil {
 		if duplicate(err) {
-			if strings.Contains(err.Error(), "merchant_reference") || strings.Contains(err.Error(), "payouts.merchant_id") {
-				return fmt.Errorf("store: payout reference %q: %w", p.Reference, ErrDuplicate)
-			}
 			return errReferenceTaken
 		}
 		return fmt.Errorf("store: create payout: %w", err)
