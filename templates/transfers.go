@@ -129,7 +129,7 @@ type ConfirmPage struct {
 }
 
 // PayoutForm is what the admin typed in "Send money".
-type PayoutForm struct{ Phone, Name, Amount, Reference, Description string }
+type PayoutForm struct{ Merchant, Phone, Name, Amount, Reference, Description string }
 
 // PayoutNewPage is GET /admin/payouts/new, shown again with the fields
 // marked after a refused POST /admin/payouts.
@@ -146,4 +146,7 @@ type PayoutNewPage struct {
 	ApprovalNote string
 	// Error is a refusal that belongs to no one field.
 	Error string
+	// Merchants are those the money can be sent for: a choice when more
+	// than one.
+	Merchants []MerchantOption
 }
