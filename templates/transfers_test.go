@@ -101,7 +101,7 @@ func TestTransfersViewListsAndFilters(t *testing.T) {
 	}
 	var head []string
 	doc.Find("table thead th").Each(func(_ int, th *goquery.Selection) { head = append(head, text(th)) })
-	if strings.Join(head, "|") != "Created|ID|Order|Amount|Status|Provider|Provider reference|Asked by|Approved by" {
+	if strings.Join(head, "|") != "ID|Amount|Status|Order|Created|Provider|Provider reference|Asked by|Approved by" {
 		t.Errorf("columns = %q", head)
 	}
 	rows := doc.Find("table tbody tr")
@@ -110,7 +110,7 @@ func TestTransfersViewListsAndFilters(t *testing.T) {
 	}
 	var cells []string
 	rows.Eq(0).Find("td").Each(func(_ int, td *goquery.Selection) { cells = append(cells, text(td)) })
-	want := []string{"5 Dec 2026 10:00", "ref_1", "INV-1001", "KES 12,000.00", "Pending Waiting for approval", "Pochipay", "123456789012", "a@example.com", ""}
+	want := []string{"ref_1", "KES 12,000.00", "Pending Waiting for approval", "INV-1001", "5 Dec 2026 10:00", "Pochipay", "123456789012", "a@example.com", ""}
 	if strings.Join(cells, "|") != strings.Join(want, "|") {
 		t.Errorf("row 1 = %q, want %q", cells, want)
 	}
@@ -216,6 +216,9 @@ func TestOrderViewRefundsSection(t *testing.T) {
 	}
 	if sec.Find(`tbody tr a[href="/admin/refunds/ref_1"]`).Length() != 1 {
 		t.Error("refund row missing")
+	}
+	if strings.Contains(sec.Find("thead").Text(), "Order") {
+		t.Error("the order page's refunds name the order again")
 	}
 	f := sec.Find(`form.refund-form[method="post"][action="/admin/orders/co_7Hq2/refunds"]`)
 	amount := f.Find(`input[name="amount"]`)
