@@ -317,6 +317,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 			Source: provider, Message: "unreadable callback: " + perr.Error()})
 		return fmt.Errorf("%w: %v", ErrCallback, perr)
 	}
+	if err := s.notificationAllowed("payout:"+provider, res.Reference); err != nil {
+		return err
+	}
 	p, err := s.st.PayoutByReference(ctx, provider, res.Reference)
 	if errors.Is(err, store.ErrNotFound) {
 		s.log.WarnContext(ctx, "payout callback for an unknown reference", "provider", provider)
