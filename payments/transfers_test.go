@@ -110,12 +110,14 @@ type transferEnv struct {
 	refunder *fakeRefunder
 	m        *store.Merchant
 	n        int
+	dsn      string
 }
 
 func newTransferEnv(t *testing.T, payouts *fakePayouts, limit int64) *transferEnv {
 	t.Helper()
 	e := &transferEnv{t: t, ctx: context.Background(), clk: &clock{t: testNow()}, payouts: payouts, refunder: &fakeRefunder{}}
-	st, err := store.Open(e.ctx, storetest.DSN(t), store.Options{Now: e.clk.now})
+	e.dsn = storetest.DSN(t)
+	st, err := store.Open(e.ctx, e.dsn, store.Options{Now: e.clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,5 +610,54 @@ func TestRefundOfAnotherMerchantsCheckoutIsNotFound(t *testing.T) {
 	}
 	if _, err := e.svc.RefundFor(e.ctx, "m2", r.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("RefundFor another merchant: %v, want ErrNotFound", err)
+	}
+}
+
+// TestTwoWorkersSendAPayoutOnce: two processes on one database run their
+// passes at once; each queued payout is sent once.
+func TestTwoWorkersSendAPayoutOnce(t *testing.T) {
+	pp := &fakePayouts{name: "pochipay"}
+	e := newTransferEnv(t, pp, 0)
+	var ids []string
+	for range 5 {
+		p, err := e.svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "100", Phone: "254712345678"}, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	// A second service on its own handles to the database: another
+	// process.
+	st2, err := store.Open(e.ctx, e.dsn, store.Options{Now: e.clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st2.Close() })
+	other, err := New(Config{PublicURL: "http://shop.example", Store: st2, Now: e.clk.now, Payouts: pp,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, svc := range []*Service{e.svc, other} {
+		wg.Go(func() {
+			<-start
+			if err := svc.ProcessTransfers(e.ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	sends := map[string]int{}
+	for _, s := range pp.sent() {
+		sends[s.Reference]++
+	}
+	for _, id := range ids {
+		p := e.payout(id)
+		if sends[p.ProviderReference] != 1 || p.Stage != store.StageSent {
+			t.Errorf("payout %s: %d sends, stage %s; want 1, sent", id, sends[p.ProviderReference], p.Stage)
+		}
 	}
 }
