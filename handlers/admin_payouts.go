@@ -162,13 +162,13 @@ func (h *Handlers) renderNewPayout(c *gin.Context, status int, f templates.Payou
 	h.render(c, status, templates.PayoutNewView(v))
 }
 
-// CreatePayout is POST /admin/payouts, "Send money" in two steps: without
+// SendMoney is POST /admin/payouts, "Send money" in two steps: without
 // confirm=1 the form is checked (phone, amount in whole shillings, not
 // above the provider's balance when it has one) and what will happen is
 // shown; with confirm=1 the payout is made and its page shown; edit=1 goes
 // back to the form. Refused, the form comes back with the field marked
 // (422) and nothing is sent.
-func (h *Handlers) CreatePayout(c *gin.Context) {
+func (h *Handlers) SendMoney(c *gin.Context) {
 	ctx := c.Request.Context()
 	f := templates.PayoutForm{Merchant: c.PostForm("merchant"), Phone: strings.TrimSpace(c.PostForm("phone")),
 		Name: strings.TrimSpace(c.PostForm("name")), Amount: strings.TrimSpace(c.PostForm("amount")),

@@ -26,7 +26,7 @@ func (s *Service) RunTransfers(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.ProcessTransfers(work); err != nil && ctx.Err() == nil {
+		if err := s.processTransfers(ctx, work); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "transfer pass failed", "err", err)
 		}
 		select {
@@ -40,19 +40,31 @@ func (s *Service) RunTransfers(ctx context.Context, every time.Duration) {
 // ProcessTransfers makes one pass: at most transfersPerPass refunds and as
 // many payouts, one after the other.
 func (s *Service) ProcessTransfers(ctx context.Context) error {
+	return s.processTransfers(ctx, ctx)
+}
+
+// processTransfers starts work only while stop lasts; work is the
+// context the calls run under (it outlives stop by the drain).
+func (s *Service) processTransfers(stop, work context.Context) error {
 	now := s.now()
-	rs, ps, err := s.st.DueTransfers(ctx, now, now.Add(-sendLease), transfersPerPass)
+	rs, ps, err := s.st.DueTransfers(work, now, now.Add(-sendLease), transfersPerPass)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for i := range rs {
-		if err := s.processRefund(ctx, &rs[i]); err != nil {
+		if stop.Err() != nil {
+			return errors.Join(errs...)
+		}
+		if err := s.processRefund(work, &rs[i]); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for i := range ps {
-		if err := s.processPayout(ctx, &ps[i]); err != nil {
+		if stop.Err() != nil {
+			return errors.Join(errs...)
+		}
+		if err := s.processPayout(work, &ps[i]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -97,6 +109,8 @@ func (s *Service) sendRefund(ctx context.Context, r *Refund) error {
 	ans, err := s.cfg.Refunder.Refund(cctx, gateway.RefundRequest{Receipt: a.Receipt, Amount: gateway.Amount(r.Amount),
 		Currency: r.Currency, Username: actor(r.RequestedBy), Remarks: firstNonEmpty(r.Reason, "Refund "+r.CheckoutID)})
 	cancel()
+	// What the call gave is recorded even if the worker is stopping.
+	ctx = context.WithoutCancel(ctx)
 	from := []string{store.StageSending}
 	switch {
 	case err == nil:
@@ -160,6 +174,8 @@ func (s *Service) sendPayout(ctx context.Context, p *Payout) error {
 		Name: p.Name, Amount: gateway.Amount(p.Amount), Currency: p.Currency, Description: desc,
 		CallbackURL: s.callbackURL(p.Provider)})
 	cancel()
+	// What the call gave is recorded even if the worker is stopping.
+	ctx = context.WithoutCancel(ctx)
 	now := s.now()
 	switch {
 	case err == nil:
@@ -316,6 +332,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 		_ = s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
 			Source: provider, Message: "unreadable callback: " + perr.Error()})
 		return fmt.Errorf("%w: %v", ErrCallback, perr)
+	}
+	if err := s.notificationAllowed("payout:"+provider, res.Reference); err != nil {
+		return err
 	}
 	p, err := s.st.PayoutByReference(ctx, provider, res.Reference)
 	if errors.Is(err, store.ErrNotFound) {

@@ -480,10 +480,14 @@ func (s *Service) AdminPayouts(ctx context.Context, f TransferFilter, after stri
 }
 
 // AdminRefund loads any refund.
-func (s *Service) AdminRefund(ctx context.Context, id string) (*Refund, error) { return s.st.Refund(ctx, id) }
+func (s *Service) AdminRefund(ctx context.Context, id string) (*Refund, error) {
+	return s.st.Refund(ctx, id)
+}
 
 // AdminPayout loads any payout.
-func (s *Service) AdminPayout(ctx context.Context, id string) (*Payout, error) { return s.st.Payout(ctx, id) }
+func (s *Service) AdminPayout(ctx context.Context, id string) (*Payout, error) {
+	return s.st.Payout(ctx, id)
+}
 
 // TransferEvents is a refund's or payout's timeline, oldest first.
 func (s *Service) TransferEvents(ctx context.Context, subjectID string) ([]TransferEvent, error) {

@@ -482,16 +482,21 @@ func pair(tx *gorm.DB, kind, id string) (*Refund, *Payout, error) {
 			}
 		}
 	case KindPayout:
+		// The refund first in every transaction (lock order): a payout's
+		// refund_id never changes, so it is read before any lock.
+		var refundIDs []string
+		if err := tx.Model(&Payout{}).Where("id = ?", id).Pluck("refund_id", &refundIDs).Error; err != nil {
+			return nil, nil, fmt.Errorf("store: load payout %s: %w", id, err)
+		}
+		if len(refundIDs) == 1 && refundIDs[0] != "" {
+			r = &Refund{}
+			if err := load(r, "refund", refundIDs[0]); err != nil {
+				return nil, nil, err
+			}
+		}
 		p = &Payout{}
 		if err := load(p, "payout", id); err != nil {
 			return nil, nil, err
-		}
-		if p.RefundID != "" {
-			// Refund first in every transaction: lock order.
-			r = &Refund{}
-			if err := load(r, "refund", p.RefundID); err != nil {
-				return nil, nil, err
-			}
 		}
 	default:
 		return nil, nil, fmt.Errorf("store: unknown transfer kind %q", kind)

@@ -136,6 +136,8 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	cb := r.Group("/callback", bare, notify)
 	cb.POST("/pokeapay-stk", providerLimit, h.STKCallback("pokeapay"))
 	cb.POST("/pochipay", providerLimit, h.STKCallback("pochipay"))
+	cb.POST("/pokeapay-b2c", providerLimit, h.PayoutCallback("pokeapay"))
+	cb.POST("/pochipay-payout", providerLimit, h.PayoutCallback("pochipay"))
 
 	// Merchant API.
 	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth(), perAPIKey(h, lim.API))
@@ -145,6 +147,12 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	api.GET("/payment_links", h.ListPaymentLinks)
 	api.GET("/payment_links/:id", h.GetPaymentLink)
 	api.POST("/payment_links/:id/deactivate", h.DeactivatePaymentLink)
+	api.POST("/checkouts/:id/refunds", h.CreateRefund)
+	api.GET("/refunds", h.ListRefunds)
+	api.GET("/refunds/:id", h.GetRefund)
+	api.POST("/payouts", h.CreatePayout)
+	api.GET("/payouts", h.ListPayouts)
+	api.GET("/payouts/:id", h.GetPayout)
 
 	// Admin.
 	login := r.Group("/admin", admin, pageLimit)
@@ -173,7 +181,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.POST("/refunds/:id/resolve", h.ResolveRefund)
 	ad.GET("/payouts", h.Payouts)
 	ad.GET("/payouts/new", h.NewPayout)
-	ad.POST("/payouts", h.CreatePayout)
+	ad.POST("/payouts", h.SendMoney)
 	ad.GET("/payouts/:id", h.Payout)
 	ad.POST("/payouts/:id/approve", h.ApprovePayout)
 	ad.POST("/payouts/:id/decline", h.DeclinePayout)
