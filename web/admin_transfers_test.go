@@ -489,3 +489,105 @@ func TestPayoutsListPagesByKeyset(t *testing.T) {
 		t.Errorf("second page: %v", ids)
 	}
 }
+
+// fakeRefunder stands for Pesapal's refund request at the provider
+// boundary, recording each call and accepting it.
+type fakeRefunder struct {
+	mu    sync.Mutex
+	calls []gateway.RefundRequest
+}
+
+func (f *fakeRefunder) Refund(_ context.Context, r gateway.RefundRequest) (gateway.RefundAnswer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, r)
+	return gateway.RefundAnswer{Message: "Refund accepted"}, nil
+}
+
+func TestPesapalMobileMoneyRefundIsOfferedInFullOnceOnly(t *testing.T) {
+	ref := &fakeRefunder{}
+	e := newEnv(t, envOptions{refunder: ref})
+	id := e.createCheckout("refund-pesapal")
+	e.payByIPN(id) // M-Pesa on Pesapal's page
+	b := e.adminBrowser()
+	order := b.get(e.app.URL + "/admin/orders/" + id)
+	amount := order.doc.Find("#refund-amount")
+	if _, ro := amount.Attr("readonly"); !ro || amount.AttrOr("value", "") != "1500.00" {
+		t.Fatalf("amount field: readonly %v, value %q\n%s", ro, amount.AttrOr("value", ""), order.body)
+	}
+	hints := order.doc.Find(".refund-hints").Text()
+	for _, want := range []string{"in full only", "MPESA", "one refund per payment"} {
+		if !strings.Contains(hints, want) {
+			t.Errorf("hints lack %q: %q", want, hints)
+		}
+	}
+	// A part, posted anyway, is refused on its field before any call.
+	part := b.submit(order, "form.refund-form", url.Values{"amount": {"500"}, "confirm": {"1"}})
+	if part.status != http.StatusUnprocessableEntity || part.doc.Find("#refund-amount").AttrOr("aria-invalid", "") != "true" ||
+		!strings.Contains(part.doc.Find("#amount-error").Text(), "in full only") {
+		t.Fatalf("part: %d\n%s", part.status, part.body)
+	}
+	if len(e.refunds(id)) != 0 {
+		t.Fatal("a refused part made a refund")
+	}
+
+	confirm := b.submit(order, "form.refund-form", nil)
+	b.submit(confirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	if rs := e.refunds(id); len(rs) != 1 || rs[0].Amount != 1500_00 || rs[0].Route != "pesapal" {
+		t.Fatalf("refunds = %+v", rs)
+	}
+	order = b.get(e.app.URL + "/admin/orders/" + id)
+	if order.doc.Find("form.refund-form").Length() != 0 ||
+		!strings.Contains(order.doc.Find(".refund-blocked").Text(), "one refund per payment") {
+		t.Errorf("after the refund: %q", order.doc.Find(".refund-blocked").Text())
+	}
+}
+
+func TestPokeaPayCardRefundIsMadeByHandAndMarkedRefunded(t *testing.T) {
+	e := newEnv(t, envOptions{payouts: &fakePayouts{}})
+	id := e.createCheckout("refund-card")
+	b, hosted, _ := e.startPokeaPay(id)
+	b.submit(hosted, "form", url.Values{"action": {"pay"}, "type": {"c"}})
+	if co := e.checkout(id); co.Status != store.StatusPaid {
+		t.Fatalf("status = %s", co.Status)
+	}
+	a := e.adminBrowser()
+	order := a.get(e.app.URL + "/admin/orders/" + id)
+	if !strings.Contains(order.doc.Find(".refund-hints").Text(), "refunded by hand") {
+		t.Errorf("hints = %q", order.doc.Find(".refund-hints").Text())
+	}
+	confirm := a.submit(order, "form.refund-form", url.Values{"amount": {"1,500"}})
+	if !strings.Contains(confirm.doc.Find(".confirm-note").Text(), "by hand") {
+		t.Errorf("confirm notes = %q", confirm.doc.Find(".confirm-note").Text())
+	}
+	page := a.submit(confirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	rs := e.refunds(id)
+	if len(rs) != 1 || rs[0].Route != "manual" || rs[0].Stage != store.StageAttention || rs[0].Status != store.TransferPending {
+		t.Fatalf("refunds = %+v", rs)
+	}
+	if !strings.Contains(alert(page, "error"), "refund by hand") || page.doc.Find(`form[action="/admin/refunds/`+rs[0].ID+`/resolve"]`).Length() != 2 {
+		t.Fatalf("refund page:\n%s", page.body)
+	}
+	if got := strings.Join(strings.Fields(page.doc.Find(`.admin-nav a[href="/admin/refunds"]`).Text()), " "); got != "Refunds 1 waiting" {
+		t.Errorf("nav = %q", got)
+	}
+	attention := a.get(e.app.URL + "/admin/refunds?stage=attention")
+	if ids := listIDs(attention); len(ids) != 1 || ids[0] != rs[0].ID {
+		t.Errorf("attention list = %v", ids)
+	}
+	done := a.submit(page, `form[action="/admin/refunds/`+rs[0].ID+`/resolve"]:has(input[value="succeeded"])`, url.Values{"note": {"bank transfer 8812"}})
+	if !strings.Contains(alert(done, "info"), "Marked") {
+		t.Errorf("after marking: %q", alert(done, "info"))
+	}
+	r := e.refunds(id)[0]
+	if r.Status != store.TransferSucceeded || !strings.Contains(r.Message, "bank transfer 8812") {
+		t.Errorf("refund after marking: %s %q", r.Status, r.Message)
+	}
+	if co := e.checkout(id); co.AmountRefunded != 1500_00 || co.RefundReserved != 1500_00 {
+		t.Errorf("refunded %d, reserved %d", co.AmountRefunded, co.RefundReserved)
+	}
+	order = a.get(e.app.URL + "/admin/orders/" + id)
+	if !strings.Contains(order.doc.Find(".refund-blocked").Text(), "refunded in full") {
+		t.Errorf("order after the full refund: %q", order.doc.Find(".refund-blocked").Text())
+	}
+}
