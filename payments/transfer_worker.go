@@ -162,8 +162,22 @@ func (s *Service) callbackURL(provider string) string {
 	return s.cfg.PublicURL + "/callback/" + provider + "-payout"
 }
 
-// sendPayout sends a queued payout, once: after the claim commits.
+// sendPayout sends a queued payout, once: after the claim commits. A
+// provider that tells its balance is asked first: a payout above it fails
+// without being sent.
 func (s *Service) sendPayout(ctx context.Context, p *Payout) error {
+	if b, ok := s.cfg.Payouts.(gateway.Balancer); ok {
+		bctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		bal, cur, err := b.Balance(bctx)
+		cancel()
+		// A balance that cannot be read does not hold the send: the
+		// provider refuses what it cannot pay.
+		if err == nil && int64(bal) < p.Amount {
+			return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, []string{store.StageQueued}, store.TransferOutcome{
+				Message: fmt.Sprintf("the %s account has %s %s, less than the payout: nothing was sent", p.Provider, cur,
+					money.Amount(bal)), Source: p.Provider, Kind: store.TransferEventNote}))
+		}
+	}
 	won, err := s.st.ClaimPayout(ctx, p.ID, s.now().Add(sendLease))
 	if err != nil || !won {
 		return err

@@ -661,3 +661,47 @@ func TestTwoWorkersSendAPayoutOnce(t *testing.T) {
 		}
 	}
 }
+
+// balancePayouts is a payout provider that tells its balance.
+type balancePayouts struct {
+	*fakePayouts
+	balance gateway.Amount
+}
+
+func (b balancePayouts) Balance(context.Context) (gateway.Amount, string, error) {
+	return b.balance, "KES", nil
+}
+
+func TestPayoutAboveTheBalanceFailsUnsent(t *testing.T) {
+	pp := &fakePayouts{name: "pochipay"}
+	e := newTransferEnv(t, nil, 0)
+	svc, err := New(Config{PublicURL: "http://shop.example", Store: e.st, Now: e.clk.now,
+		Payouts: balancePayouts{fakePayouts: pp, balance: 50_000}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	amount, cur, ok, err := svc.PayoutBalance(e.ctx)
+	if amount != 50_000 || cur != "KES" || !ok || err != nil {
+		t.Fatalf("PayoutBalance: %d %s %v %v", amount, cur, ok, err)
+	}
+	over, err := svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "501", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	within, err := svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "500", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ProcessTransfers(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.payout(over.ID); got.Status != store.TransferFailed || !strings.Contains(got.Message, "nothing was sent") {
+		t.Errorf("payout above the balance: %s %q", got.Status, got.Message)
+	}
+	if s := pp.sent(); len(s) != 1 || s[0].Amount != 50_000 || s[0].Reference != e.payout(within.ID).ProviderReference {
+		t.Errorf("sends %+v, want only the one within the balance", s)
+	}
+	if _, _, ok, _ := e.svc.PayoutBalance(e.ctx); ok {
+		t.Errorf("PayoutBalance without a payout provider: ok")
+	}
+}
