@@ -22,7 +22,8 @@ import (
 const ordersPerPage = 50
 
 func adminPage(c *gin.Context, title string) templates.AdminPage {
-	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c)}
+	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c),
+		RefundsWaiting: c.GetString(keyRefundsWaiting), PayoutsWaiting: c.GetString(keyPayoutsWaiting)}
 }
 
 // Orders is GET /admin/orders: newest first, filtered (see
@@ -212,10 +213,12 @@ func groupThousands(n int) string {
 // Order is GET /admin/orders/{id}: everything about one order and its
 // timeline.
 func (h *Handlers) Order(c *gin.Context) {
-	h.renderOrder(c, c.Query("flash"))
+	h.renderOrderWith(c, http.StatusOK, c.Query("flash"), nil)
 }
 
-func (h *Handlers) renderOrder(c *gin.Context, flash string) {
+// renderOrderWith renders the order page with the given status; st, when
+// set, is the refund form as the admin typed it (refused, or to change).
+func (h *Handlers) renderOrderWith(c *gin.Context, status int, flash string, st *refundFormState) {
 	ctx := c.Request.Context()
 	co, err := h.svc.Checkout(ctx, c.Param("id"))
 	if errors.Is(err, payments.ErrNotFound) {
@@ -265,7 +268,11 @@ func (h *Handlers) renderOrder(c *gin.Context, flash string) {
 		h.fail(c, err)
 		return
 	}
-	h.render(c, http.StatusOK, templates.OrderView(v))
+	if v.Refunds, err = h.orderRefunds(ctx, co, st); err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.render(c, status, templates.OrderView(v))
 }
 
 var flashes = map[string]string{

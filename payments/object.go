@@ -14,10 +14,12 @@ import (
 // CheckoutObject is the checkout as the merchant API shows it. Every field
 // is always present; one with no value is null.
 type CheckoutObject struct {
-	ID                string            `json:"id"`
-	URL               string            `json:"url"`
-	Status            string            `json:"status"`
-	Amount            string            `json:"amount"`
+	ID     string `json:"id"`
+	URL    string `json:"url"`
+	Status string `json:"status"`
+	Amount string `json:"amount"`
+	// AmountRefunded is what succeeded refunds gave back.
+	AmountRefunded    string            `json:"amount_refunded"`
 	Currency          string            `json:"currency"`
 	Reference         string            `json:"reference"`
 	Description       string            `json:"description"`
@@ -41,7 +43,8 @@ type CheckoutObject struct {
 func (s *Service) Object(co *store.Checkout) (CheckoutObject, error) {
 	o := CheckoutObject{
 		ID: co.ID, URL: s.CheckoutURL(co.ID), Status: string(co.Status), Amount: gateway.Amount(co.Amount).String(),
-		Currency: co.Currency, Reference: co.Reference, Description: co.Description,
+		AmountRefunded: gateway.Amount(co.AmountRefunded).String(),
+		Currency:       co.Currency, Reference: co.Reference, Description: co.Description,
 		Method: orNull(co.Method), Provider: orNull(co.Provider), ProviderReference: orNull(co.ProviderReference),
 		Receipt: orNull(co.Receipt), Message: orNull(co.Message), PaymentLink: orNull(co.PaymentLinkID),
 		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt), Livemode: s.Livemode(),

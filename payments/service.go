@@ -87,9 +87,19 @@ type Config struct {
 	// MailFrom is the receipts' sender address; "" is
 	// DefaultMailFrom(PublicURL).
 	MailFrom string
-	Store    *store.Store
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Payouts sends money to M-Pesa phones (payouts, and refunds of M-Pesa
+	// payments); nil when no payout provider is configured.
+	Payouts gateway.PayoutProvider
+	// Refunder is Pesapal's refund request; nil when Pesapal is not
+	// configured.
+	Refunder gateway.Refunder
+	// ApprovalLimit is the amount (cents) above which a refund or payout
+	// waits for a second admin's approval (CHECKOUT_APPROVAL_LIMIT); 0 is
+	// DefaultApprovalLimit.
+	ApprovalLimit int64
+	Store         *store.Store
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.
@@ -147,6 +157,8 @@ func New(cfg Config) (*Service, error) {
 	// A paid checkout queues its receipt email in the same transaction,
 	// when there is a mailer to send it.
 	s.st = s.st.WithReceiptEmails(cfg.Mailer != nil)
+	// Refunds and payouts announce themselves through the same outbox.
+	s.st = s.st.WithTransferPayloads(store.TransferPayloads{Refund: s.refundPayload, Payout: s.payoutPayload})
 	s.initMetrics()
 	// The dummy password hash (store.DummyPasswordHash) is not made here:
 	// the first login makes it (Login), so a process that sees no login

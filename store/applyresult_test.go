@@ -31,6 +31,7 @@ func TestApplyResultSuccessMarksAttemptSucceededAndCheckoutPaid(t *testing.T) {
 		Amount: testAmount, Currency: "KES", ProviderReference: "prov-confirmed",
 		RedirectURL: "https://pay.example/x", Receipt: "QJK7XYZ", Message: "", Phone: "",
 		Review: false, ReviewReason: "", NextCheckAt: nil, Checks: 0, CreatedAt: started, UpdatedAt: paidAt,
+		PaymentMethod: r.Method, // what the provider said the customer paid with
 	}
 	assertFields(t, "attempt", loadAttempt(t, s, a.ID), wantAttempt)
 
@@ -284,6 +285,7 @@ func TestApplyResultSuccessForEndedCheckoutKeepsStatusAndFlagsReview(t *testing.
 			wantAttempt := before.Attempts[0]
 			wantAttempt.Status = AttemptSucceeded
 			wantAttempt.Receipt = "LATE1"
+			wantAttempt.PaymentMethod = a.Method
 			wantAttempt.ProviderReference = "prov-" + a.ID
 			wantAttempt.Review = true
 			wantAttempt.ReviewReason = wantReason

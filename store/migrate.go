@@ -338,6 +338,94 @@ var migrations = []migration{
 		`CREATE UNIQUE INDEX idx_email_deliveries_checkout_kind ON email_deliveries (checkout_id, kind)`,
 		`CREATE INDEX idx_email_deliveries_status_next ON email_deliveries (status, next_attempt_at)`,
 	)},
+	// Refunds and payouts. A refund is reserved on its checkout by one
+	// conditional update in the transaction that inserts it
+	// (refund_reserved: pending and succeeded refunds; amount_refunded:
+	// succeeded ones). A payout's provider_reference is our 12 random
+	// digits, committed before the send, unique per provider; its
+	// reference is the merchant's, unique per merchant when given. The
+	// worker finds its work by stage (and next_check_at, claimed_until);
+	// transfer_events is the timeline of both.
+	{15, "refunds and payouts", ddl(
+		`ALTER TABLE checkouts ADD COLUMN amount_refunded BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE checkouts ADD COLUMN refund_reserved BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE attempts ADD COLUMN payment_method TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE refunds (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			checkout_id TEXT NOT NULL REFERENCES checkouts (id),
+			attempt_id TEXT NOT NULL DEFAULT '',
+			amount BIGINT NOT NULL CHECK (amount > 0),
+			currency TEXT NOT NULL,
+			reason TEXT NOT NULL DEFAULT '',
+			route TEXT NOT NULL CHECK (route IN ('pesapal', 'payout', 'manual')),
+			provider TEXT NOT NULL DEFAULT '',
+			provider_reference TEXT NOT NULL DEFAULT '',
+			payout_id TEXT NOT NULL DEFAULT '',
+			phone TEXT NOT NULL DEFAULT '',
+			status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+			stage TEXT NOT NULL CHECK (stage IN ('approval', 'queued', 'sending', 'sent', 'attention', 'done')),
+			message TEXT NOT NULL DEFAULT '',
+			requested_by TEXT NOT NULL DEFAULT '',
+			approved_by TEXT NOT NULL DEFAULT '',
+			approved_at {{time}},
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL,
+			completed_at {{time}}
+		)`,
+		`CREATE INDEX idx_refunds_merchant_id ON refunds (merchant_id, id)`,
+		`CREATE INDEX idx_refunds_checkout_id ON refunds (checkout_id, id)`,
+		`CREATE INDEX idx_refunds_stage_id ON refunds (stage, id)`,
+		`CREATE INDEX idx_refunds_status_id ON refunds (status, id)`,
+		`CREATE TABLE payouts (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			refund_id TEXT NOT NULL DEFAULT '',
+			provider TEXT NOT NULL,
+			provider_reference TEXT NOT NULL,
+			provider_id TEXT NOT NULL DEFAULT '',
+			amount BIGINT NOT NULL CHECK (amount > 0),
+			currency TEXT NOT NULL,
+			phone TEXT NOT NULL,
+			name TEXT NOT NULL DEFAULT '',
+			reference TEXT NOT NULL DEFAULT '',
+			description TEXT NOT NULL DEFAULT '',
+			status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+			stage TEXT NOT NULL CHECK (stage IN ('approval', 'queued', 'sending', 'sent', 'attention', 'done')),
+			receipt TEXT NOT NULL DEFAULT '',
+			fees BIGINT NOT NULL DEFAULT 0,
+			verified BOOLEAN NOT NULL DEFAULT FALSE,
+			message TEXT NOT NULL DEFAULT '',
+			requested_by TEXT NOT NULL DEFAULT '',
+			approved_by TEXT NOT NULL DEFAULT '',
+			approved_at {{time}},
+			created_at {{time}} NOT NULL,
+			updated_at {{time}} NOT NULL,
+			sent_at {{time}},
+			completed_at {{time}},
+			next_check_at {{time}},
+			checks INTEGER NOT NULL DEFAULT 0,
+			claimed_until {{time}}
+		)`,
+		`CREATE UNIQUE INDEX idx_payouts_provider_reference ON payouts (provider, provider_reference)`,
+		`CREATE UNIQUE INDEX idx_payouts_merchant_reference ON payouts (merchant_id, reference) WHERE reference <> ''`,
+		`CREATE INDEX idx_payouts_merchant_id ON payouts (merchant_id, id)`,
+		`CREATE INDEX idx_payouts_stage_id ON payouts (stage, id)`,
+		`CREATE INDEX idx_payouts_status_id ON payouts (status, id)`,
+		`CREATE TABLE transfer_events (
+			id {{pk}},
+			subject_id TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			source TEXT NOT NULL DEFAULT '',
+			from_status TEXT NOT NULL DEFAULT '',
+			to_status TEXT NOT NULL DEFAULT '',
+			message TEXT NOT NULL DEFAULT '',
+			payload TEXT NOT NULL DEFAULT '',
+			actor TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL
+		)`,
+		`CREATE INDEX idx_transfer_events_subject ON transfer_events (subject_id, id)`,
+	)},
 }
 
 // orderSearchIndexes is migration 12. On PostgreSQL the prefix searches

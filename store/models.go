@@ -86,6 +86,10 @@ type Checkout struct {
 	UpdatedAt     time.Time
 	ExpiresAt     time.Time
 	PaidAt        *time.Time
+	// AmountRefunded is what succeeded refunds gave back; RefundReserved
+	// is what pending and succeeded refunds hold (cents).
+	AmountRefunded int64
+	RefundReserved int64
 }
 
 // Final reports whether no payment can change the checkout any more
@@ -116,6 +120,9 @@ type Attempt struct {
 	Phone             string
 	Review            bool
 	ReviewReason      string
+	// PaymentMethod is what the provider reported the customer paid with
+	// ("Visa", "MpesaKE", "M-Pesa"), written when the attempt succeeds.
+	PaymentMethod string
 	// NextCheckAt is when the reconciler next asks the provider; nil once the
 	// attempt is final, or once it was polled for PollFor without a verdict
 	// (it then stays pending; see StopPolling).
@@ -179,4 +186,108 @@ type PaymentLink struct {
 	UpdatedAt     time.Time
 	ExpiresAt     *time.Time
 	DeactivatedAt *time.Time
+}
+
+// Statuses of a refund or a payout (what the API shows).
+const (
+	TransferPending   = "pending"
+	TransferSucceeded = "succeeded"
+	TransferFailed    = "failed"
+)
+
+// Stages of a refund or a payout (internal; the API shows only the
+// status): approval (waits for a second admin) -> queued -> sending (claimed;
+// the call is being made; committed before the call) -> sent (the provider
+// took it; its result is awaited) -> done. attention: a person must act.
+const (
+	StageApproval  = "approval"
+	StageQueued    = "queued"
+	StageSending   = "sending"
+	StageSent      = "sent"
+	StageAttention = "attention"
+	StageDone      = "done"
+)
+
+// Refund routes: how the money goes back.
+const (
+	RoutePesapal = "pesapal" // Pesapal's RefundRequest
+	RoutePayout  = "payout"  // a payout to the payer's M-Pesa phone
+	RouteManual  = "manual"  // by hand, then marked refunded
+)
+
+// Refund gives (part of) a paid checkout's money back. Amount is in cents.
+type Refund struct {
+	ID                string `gorm:"primaryKey"`
+	MerchantID        string
+	CheckoutID        string
+	AttemptID         string
+	Amount            int64
+	Currency          string
+	Reason            string
+	Route             string
+	Provider          string
+	ProviderReference string
+	PayoutID          string
+	Phone             string
+	Status            string
+	Stage             string
+	Message           string
+	RequestedBy       string
+	ApprovedBy        string
+	ApprovedAt        *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	CompletedAt       *time.Time
+}
+
+// Payout sends money to an M-Pesa phone: a merchant's own payout, or the
+// carrier of a refund (RefundID). Amount is in cents, whole shillings.
+type Payout struct {
+	ID         string `gorm:"primaryKey"`
+	MerchantID string
+	RefundID   string
+	Provider   string
+	// ProviderReference is our 12 random digits, committed before the
+	// send; ProviderID is the provider's own id, when it gives one.
+	ProviderReference string
+	ProviderID        string
+	Amount            int64
+	Currency          string
+	Phone             string
+	Name              string
+	Reference         string
+	Description       string
+	Status            string
+	Stage             string
+	Receipt           string
+	Fees              int64
+	// Verified: the success came from a status call or a verified proof.
+	Verified     bool
+	Message      string
+	RequestedBy  string
+	ApprovedBy   string
+	ApprovedAt   *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	SentAt       *time.Time
+	CompletedAt  *time.Time
+	NextCheckAt  *time.Time
+	Checks       int
+	ClaimedUntil *time.Time
+}
+
+// TransferEvent is one line of a refund's or a payout's timeline. Payloads
+// are stored with secrets removed.
+type TransferEvent struct {
+	ID         int64 `gorm:"primaryKey"`
+	SubjectID  string
+	Kind       string
+	Source     string
+	FromStatus string
+	ToStatus   string
+	Message    string
+	Payload    string
+	// Actor is an admin's email, "api" or "system".
+	Actor     string
+	CreatedAt time.Time
 }

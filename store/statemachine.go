@@ -293,6 +293,7 @@ func (s *Store) applyResult(tx *gorm.DB, attemptID string, r Result) (Outcome, e
 		}
 		if err := s.setAttempt(tx, &a, AttemptSucceeded, map[string]any{
 			"receipt": r.Receipt, "message": "", "provider_reference": firstNonEmpty(r.ProviderReference, a.ProviderReference),
+			"payment_method": r.Method,
 		}); err != nil {
 			return "", err
 		}

@@ -57,6 +57,9 @@ type Store struct {
 	// webhookPayload builds the body of a status change's webhook; nil
 	// refuses a change that has one to write (WithWebhookPayload).
 	webhookPayload WebhookPayloadFunc
+	// transferPayloads builds the bodies of refund and payout webhooks
+	// (WithTransferPayloads).
+	transferPayloads TransferPayloads
 	// receiptEmails queues a receipt email with each checkout that becomes
 	// paid and has a customer email (WithReceiptEmails).
 	receiptEmails bool

@@ -204,3 +204,65 @@ func methodList(keys []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// stageLabels name the stages of refunds and payouts that a person should
+// see beside the status; queued, sent and done say nothing the status does
+// not.
+var stageLabels = map[string]string{
+	"approval":  "Waiting for approval",
+	"sending":   "Sending",
+	"sent":      "Sent, awaiting result",
+	"attention": "Needs attention",
+}
+
+// stageLabel is a stage for people, "" for one not worth showing; the
+// filter's options are approval and attention.
+func stageLabel(stage string) string { return stageLabels[stage] }
+
+// stageClass colours a stage: attention red, approval amber, the rest grey.
+func stageClass(stage string) string {
+	switch stage {
+	case "attention":
+		return "badge badge-stage badge-failed"
+	case "approval":
+		return "badge badge-stage badge-pending"
+	}
+	return "badge badge-stage"
+}
+
+// transferPlural and transferSingular name a kind of transfer.
+func transferPlural(kind string) string {
+	if kind == "payout" {
+		return "Payouts"
+	}
+	return "Refunds"
+}
+
+func transferSingular(kind string) string {
+	if kind == "payout" {
+		return "Payout"
+	}
+	return "Refund"
+}
+
+// resolveWord is what "done" means for a kind: a refund is refunded, a
+// payout sent.
+func resolveWord(kind string) string {
+	if kind == "payout" {
+		return "sent"
+	}
+	return "refunded"
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+// emptyTransfers is a list's empty state.
+func emptyTransfers(kind string, f TransferFilter) string {
+	if f.Status != "" || f.Stage != "" {
+		return "No " + lower(transferPlural(kind)) + " match these filters."
+	}
+	if kind == "payout" {
+		return "No payouts yet."
+	}
+	return "No refunds yet. Refund a paid order from its page."
+}

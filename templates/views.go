@@ -211,6 +211,10 @@ type LoginPage struct {
 type AdminPage struct {
 	Page
 	AdminEmail string
+	// RefundsWaiting and PayoutsWaiting are how many refunds and payouts
+	// wait for a person (an approval, or attention), shown beside their nav
+	// entries; "" hides the count.
+	RefundsWaiting, PayoutsWaiting string
 }
 
 // OrderFilter is the orders list filter as the admin typed it (the query
@@ -286,6 +290,8 @@ type OrderPage struct {
 	Deliveries []DeliveryRow
 	// Emails are the emails to the customer (the receipt), oldest first.
 	Emails []EmailRow
+	// Refunds is the order's refunds and its refund form.
+	Refunds RefundsSection
 }
 
 // EmailRow is one email to the customer on the order page.

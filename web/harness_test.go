@@ -95,6 +95,13 @@ type envOptions struct {
 	// wrap, when set, wraps the engine (a test that watches the answers
 	// as the handlers write them).
 	wrap func(http.Handler) http.Handler
+	// payouts and refunder are the service's payout provider and Pesapal
+	// refunder (nil: none).
+	payouts  gateway.PayoutProvider
+	refunder gateway.Refunder
+	// approvalLimit is payments.Config.ApprovalLimit (cents; 0: the
+	// default).
+	approvalLimit int64
 }
 
 // newEnv starts the app. A simulator can be shared between two envs (an
@@ -186,7 +193,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.mailer != nil {
 		mailer = o.mailer(e.sim)
 	}
-	svc, err := payments.New(payments.Config{Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
+	svc, err := payments.New(payments.Config{Payouts: o.payouts, Refunder: o.refunder, ApprovalLimit: o.approvalLimit, Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
 		TestMode: o.testMode, Metrics: e.metrics, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,401 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"checkout/gateway"
+	"checkout/money"
+	"checkout/store"
+)
+
+// The transfer worker sends queued refunds and payouts and resolves the
+// sent ones. Every send follows a committed claim (queued -> sending), won
+// by one process; a row found in sending after its claim ran out was
+// interrupted during the call and is never sent again.
+
+// RunTransfers runs ProcessTransfers every `every` until ctx ends.
+func (s *Service) RunTransfers(ctx context.Context, every time.Duration) {
+	if s.cfg.Payouts == nil && s.cfg.Refunder == nil {
+		return
+	}
+	work, end := s.workContext(ctx, 0)
+	defer end()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.processTransfers(ctx, work); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "transfer pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ProcessTransfers makes one pass: at most transfersPerPass refunds and as
+// many payouts, one after the other.
+func (s *Service) ProcessTransfers(ctx context.Context) error {
+	return s.processTransfers(ctx, ctx)
+}
+
+// processTransfers starts work only while stop lasts; work is the
+// context the calls run under (it outlives stop by the drain).
+func (s *Service) processTransfers(stop, work context.Context) error {
+	now := s.now()
+	rs, ps, err := s.st.DueTransfers(work, now, now.Add(-sendLease), transfersPerPass)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range rs {
+		if stop.Err() != nil {
+			return errors.Join(errs...)
+		}
+		if err := s.processRefund(work, &rs[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i := range ps {
+		if stop.Err() != nil {
+			return errors.Join(errs...)
+		}
+		if err := s.processPayout(work, &ps[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// notStage: the row moved on under us (another process, a callback).
+func notStage(err error) error {
+	if errors.Is(err, store.ErrStage) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) processRefund(ctx context.Context, r *Refund) error {
+	switch r.Stage {
+	case store.StageSending:
+		_, err := s.st.StaleRefundToAttention(ctx, r.ID, s.now().Add(-sendLease),
+			"The refund request was interrupted (no answer was recorded). It is never sent again: check the "+
+				"Pesapal dashboard, then mark it refunded or failed.")
+		return err
+	case store.StageQueued:
+		return s.sendRefund(ctx, r)
+	}
+	return nil
+}
+
+// sendRefund sends a queued Pesapal refund request, once.
+func (s *Service) sendRefund(ctx context.Context, r *Refund) error {
+	if s.cfg.Refunder == nil {
+		return nil
+	}
+	a, err := s.st.Attempt(ctx, r.AttemptID)
+	if err != nil {
+		return fmt.Errorf("payments: refund %s: %w", r.ID, err)
+	}
+	won, err := s.st.ClaimRefund(ctx, r.ID)
+	if err != nil || !won {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	ans, err := s.cfg.Refunder.Refund(cctx, gateway.RefundRequest{Receipt: a.Receipt, Amount: gateway.Amount(r.Amount),
+		Currency: r.Currency, Username: actor(r.RequestedBy), Remarks: firstNonEmpty(r.Reason, "Refund "+r.CheckoutID)})
+	cancel()
+	// What the call gave is recorded even if the worker is stopping.
+	ctx = context.WithoutCancel(ctx)
+	from := []string{store.StageSending}
+	switch {
+	case err == nil:
+		return notStage(s.st.FinishTransfer(ctx, store.KindRefund, r.ID, from, store.TransferOutcome{Succeeded: true,
+			Message: firstNonEmpty(ans.Message, "Pesapal accepted the refund request"), Source: ProviderPesapal,
+			Kind: store.TransferEventStatusQuery, Payload: string(ans.Raw)}))
+	case errors.Is(err, gateway.ErrNotStarted):
+		return notStage(s.st.FinishTransfer(ctx, store.KindRefund, r.ID, from, store.TransferOutcome{
+			Message: "Pesapal refused the refund: " + err.Error(), Source: ProviderPesapal, Kind: store.TransferEventStatusQuery}))
+	default:
+		s.log.WarnContext(ctx, "refund request without a clear answer", "refund_id", r.ID, "err", err)
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, from,
+			"Pesapal gave no clear answer to the refund request ("+err.Error()+"). It is never sent again: check the "+
+				"Pesapal dashboard, then mark it refunded or failed.", ProviderPesapal, ""))
+	}
+}
+
+// actor is who asked, as a provider's username field takes it.
+func actor(requestedBy string) string {
+	if len(requestedBy) > 6 && requestedBy[:6] == "admin:" {
+		return requestedBy[6:]
+	}
+	return firstNonEmpty(requestedBy, "system")
+}
+
+func (s *Service) processPayout(ctx context.Context, p *Payout) error {
+	if s.cfg.Payouts == nil || p.Provider != s.cfg.Payouts.Name() {
+		return nil // another configuration's payout: a person resolves it
+	}
+	switch p.Stage {
+	case store.StageQueued:
+		return s.sendPayout(ctx, p)
+	case store.StageSending:
+		return s.resumeInterrupted(ctx, p)
+	case store.StageSent:
+		return s.checkPayout(ctx, p)
+	}
+	return nil
+}
+
+// callbackURL is where the payout provider posts its results.
+func (s *Service) callbackURL(provider string) string {
+	switch provider {
+	case "pokeapay":
+		return s.cfg.PublicURL + "/callback/pokeapay-b2c"
+	case "pochipay":
+		return s.cfg.PublicURL + "/callback/pochipay-payout"
+	}
+	return s.cfg.PublicURL + "/callback/" + provider + "-payout"
+}
+
+// sendPayout sends a queued payout, once: after the claim commits. A
+// provider that tells its balance is asked first: a payout above it fails
+// without being sent.
+func (s *Service) sendPayout(ctx context.Context, p *Payout) error {
+	if b, ok := s.cfg.Payouts.(gateway.Balancer); ok {
+		bctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		bal, cur, err := b.Balance(bctx)
+		cancel()
+		// A balance that cannot be read does not hold the send: the
+		// provider refuses what it cannot pay.
+		if err == nil && int64(bal) < p.Amount {
+			return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, []string{store.StageQueued}, store.TransferOutcome{
+				Message: fmt.Sprintf("the %s account has %s %s, less than the payout: nothing was sent", p.Provider, cur,
+					money.Amount(bal)), Source: p.Provider, Kind: store.TransferEventNote}))
+		}
+	}
+	won, err := s.st.ClaimPayout(ctx, p.ID, s.now().Add(sendLease))
+	if err != nil || !won {
+		return err
+	}
+	desc := firstNonEmpty(p.Description, "Payout "+firstNonEmpty(p.Reference, p.ID))
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	started, err := s.cfg.Payouts.Send(cctx, gateway.PayoutRequest{Reference: p.ProviderReference, Phone: p.Phone,
+		Name: p.Name, Amount: gateway.Amount(p.Amount), Currency: p.Currency, Description: desc,
+		CallbackURL: s.callbackURL(p.Provider)})
+	cancel()
+	// What the call gave is recorded even if the worker is stopping.
+	ctx = context.WithoutCancel(ctx)
+	now := s.now()
+	switch {
+	case err == nil:
+		return notStage(s.st.PayoutSent(ctx, p.ID, started.ProviderReference, now.Add(firstPayoutCheck),
+			p.Provider+" took the payout; waiting for its result", string(started.Raw)))
+	case errors.Is(err, gateway.ErrNotStarted):
+		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, []string{store.StageSending}, store.TransferOutcome{
+			Message: p.Provider + " refused the payout: " + err.Error(), Source: p.Provider, Kind: store.TransferEventSent}))
+	default:
+		// It may have reached the provider: never sent again. Its status
+		// call (or its callback, or a person) decides.
+		s.log.WarnContext(ctx, "payout send without a clear answer", "payout_id", p.ID, "err", err)
+		return notStage(s.st.PayoutSent(ctx, p.ID, "", now.Add(firstPayoutCheck),
+			"no clear answer from "+p.Provider+" ("+err.Error()+"); it is never sent again: its result decides", ""))
+	}
+}
+
+// resumeInterrupted handles a payout left in sending (the process stopped
+// during the call): never sent again. A provider with a status call is
+// asked; one without goes to a person.
+func (s *Service) resumeInterrupted(ctx context.Context, p *Payout) error {
+	now := s.now()
+	won, err := s.st.ClaimPayoutCheck(ctx, p.ID, now, now.Add(sendLease))
+	if err != nil || !won {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	res, statusErr := s.cfg.Payouts.Status(cctx, p.ProviderReference)
+	cancel()
+	if errors.Is(statusErr, gateway.ErrNoStatusCall) {
+		return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, []string{store.StageSending},
+			"The send was interrupted and "+p.Provider+" has no status call. It is never sent again: check the "+
+				p.Provider+" statement, then mark it succeeded or failed.", "worker", ""))
+	}
+	if err := s.st.PayoutSent(ctx, p.ID, "", now.Add(firstPayoutCheck),
+		"the send was interrupted; asking "+p.Provider+" what became of it (never sent again)", ""); err != nil {
+		return notStage(err)
+	}
+	if statusErr != nil {
+		return nil // asked again at the next check
+	}
+	p.Stage, p.SentAt = store.StageSent, &now
+	return s.applyPayoutResult(ctx, p, res, "status")
+}
+
+// checkPayout asks about a sent payout that is due for a look.
+func (s *Service) checkPayout(ctx context.Context, p *Payout) error {
+	now := s.now()
+	won, err := s.st.ClaimPayoutCheck(ctx, p.ID, now, now.Add(sendLease))
+	if err != nil || !won {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	res, err := s.cfg.Payouts.Status(cctx, p.ProviderReference)
+	cancel()
+	sent := sentAt(p)
+	switch {
+	case errors.Is(err, gateway.ErrNoStatusCall):
+		if now.Sub(sent) >= silenceLimit {
+			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, []string{store.StageSent},
+				"No result from "+p.Provider+" in 24 hours, and it has no status call. It is never sent again: check the "+
+					p.Provider+" statement, then mark it succeeded or failed.", "worker", ""))
+		}
+		next := sent.Add(silenceLimit)
+		return notStage(s.st.PayoutChecked(ctx, p.ID, &next, store.TransferEvent{Kind: store.TransferEventNote,
+			Source: "worker", Message: p.Provider + " has no status call: waiting for its callback until " + rfc3339(next)}))
+	case err != nil:
+		next := now.Add(checkBackoff(p.Checks))
+		return notStage(s.st.PayoutChecked(ctx, p.ID, &next, store.TransferEvent{Kind: store.TransferEventStatusQuery,
+			Source: p.Provider, Message: "status call failed: " + err.Error()}))
+	}
+	return s.applyPayoutResult(ctx, p, res, "status")
+}
+
+func sentAt(p *Payout) time.Time {
+	if p.SentAt != nil {
+		return *p.SentAt
+	}
+	return p.UpdatedAt
+}
+
+// checkBackoff spaces the status calls of a pending payout: 1, 2, 4 ...
+// minutes, at most an hour.
+func checkBackoff(checks int) time.Duration {
+	d := time.Minute
+	for i := 0; i < checks && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// applyPayoutResult acts on a verified result (a status call's).
+func (s *Service) applyPayoutResult(ctx context.Context, p *Payout, res gateway.PayoutResult, source string) error {
+	from := []string{store.StageSending, store.StageSent, store.StageAttention}
+	now := s.now()
+	if why := payoutMismatch(p, res); why != "" {
+		return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, why, p.Provider, string(res.Raw)))
+	}
+	switch res.Status {
+	case gateway.StatusSucceeded:
+		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{Succeeded: true,
+			Message: firstNonEmpty(res.Message, "paid"), Receipt: res.Receipt, Fees: int64(res.Fees), Verified: res.Verified,
+			Kind: store.TransferEventStatusQuery, Source: p.Provider + ":" + source, Payload: string(res.Raw)}))
+	case gateway.StatusFailed:
+		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{
+			Message: firstNonEmpty(res.Message, "the payout failed"), Kind: store.TransferEventStatusQuery,
+			Source: p.Provider + ":" + source, Payload: string(res.Raw)}))
+	case gateway.StatusNotFound:
+		if now.Sub(sentAt(p)) >= notFoundGrace {
+			return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{
+				Message: p.Provider + " has no record of the payout " + notFoundGrace.String() + " after it was sent: it never got it",
+				Kind:    store.TransferEventStatusQuery, Source: p.Provider + ":" + source, Payload: string(res.Raw)}))
+		}
+	}
+	next := now.Add(checkBackoff(p.Checks))
+	if res.Status == gateway.StatusNotFound {
+		next = sentAt(p).Add(notFoundGrace)
+	}
+	return notStage(s.st.PayoutChecked(ctx, p.ID, &next, store.TransferEvent{Kind: store.TransferEventStatusQuery,
+		Source: p.Provider + ":" + source, Message: "provider says: " + string(res.Status) + " " + res.Message,
+		Payload: string(res.Raw)}))
+}
+
+// payoutMismatch names what in a result disagrees with the payout ("" when
+// nothing does).
+func payoutMismatch(p *Payout, res gateway.PayoutResult) string {
+	if res.Reference != "" && res.Reference != p.ProviderReference {
+		return fmt.Sprintf("%s reports reference %q, the payout is %s: check it by hand", p.Provider, res.Reference, p.ProviderReference)
+	}
+	if res.Status == gateway.StatusSucceeded && res.HasAmount && int64(res.Amount) != p.Amount {
+		return fmt.Sprintf("%s reports %s paid, the payout is for %s: check it by hand", p.Provider,
+			money.Amount(res.Amount), money.Amount(p.Amount))
+	}
+	return ""
+}
+
+// ErrCallback: a payout callback that cannot be read.
+var ErrCallback = errors.New("payout callback cannot be read")
+
+// PayoutCallback takes a payout provider's result callback. It is stored
+// (timeline, secrets removed) before anything else, and only says "look
+// now": Pochipay's is confirmed by its status call. PokeaPay's cannot be
+// verified (no status call): a success whose reference and amount match
+// marks the payout succeeded, not verified; a failure marks it failed,
+// not verified. Nothing is ever sent again.
+func (s *Service) PayoutCallback(ctx context.Context, provider, contentType string, body []byte) error {
+	pp := s.cfg.Payouts
+	if pp == nil || pp.Name() != provider {
+		return ErrNoPayoutProvider
+	}
+	res, perr := pp.ParseCallback(contentType, body)
+	if perr != nil {
+		s.log.WarnContext(ctx, "payout callback unreadable", "provider", provider, "err", perr)
+		_ = s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
+			Source: provider, Message: "unreadable callback: " + perr.Error()})
+		return fmt.Errorf("%w: %v", ErrCallback, perr)
+	}
+	if err := s.notificationAllowed("payout:"+provider, res.Reference); err != nil {
+		return err
+	}
+	p, err := s.st.PayoutByReference(ctx, provider, res.Reference)
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.WarnContext(ctx, "payout callback for an unknown reference", "provider", provider)
+		return s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
+			Source: provider, Message: "callback for a reference we never sent", Payload: string(res.Raw)})
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: p.ID, Kind: store.TransferEventCallback,
+		Source: provider, Message: "callback says: " + string(res.Status) + " " + res.Message, Payload: string(res.Raw)}); err != nil {
+		return err
+	}
+	if p.Status != store.TransferPending {
+		return nil
+	}
+	if res.Verified {
+		return s.applyPayoutResult(ctx, p, res, "callback")
+	}
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	st, err := pp.Status(cctx, p.ProviderReference)
+	cancel()
+	switch {
+	case err == nil:
+		return s.applyPayoutResult(ctx, p, st, "status")
+	case !errors.Is(err, gateway.ErrNoStatusCall):
+		return fmt.Errorf("payments: confirm %s payout %s: %w", provider, p.ID, err)
+	}
+	// No status call (PokeaPay): the callback is all there is.
+	from := []string{store.StageSending, store.StageSent, store.StageAttention}
+	switch res.Status {
+	case gateway.StatusSucceeded:
+		if !res.HasAmount {
+			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, "the callback reports a success without an "+
+				"amount; not verified: check the "+provider+" statement", provider, string(res.Raw)))
+		}
+		if why := payoutMismatch(p, res); why != "" {
+			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, why, provider, string(res.Raw)))
+		}
+		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{Succeeded: true,
+			Message: "paid according to " + provider + "'s callback (not verified: it cannot be checked with a status call)",
+			Receipt: res.Receipt, Fees: int64(res.Fees), Kind: store.TransferEventCallback, Source: provider + ":callback"}))
+	case gateway.StatusFailed:
+		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{
+			Message: firstNonEmpty(res.Message, "the payout failed") + " (not verified: check the " + provider +
+				" statement before sending again)", Kind: store.TransferEventCallback, Source: provider + ":callback"}))
+	}
+	return nil
+}
