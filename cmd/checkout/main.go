@@ -164,7 +164,8 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	svc, err := payments.New(payments.Config{PublicURL: cfg.PublicURL, Pesapal: gw.Pesapal, PesapalIPN: ipn, PokeaPay: gw.PokeaPay, STK: gw.STK, Store: st, Logger: log, Now: opt.Now,
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
 		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference), Metrics: m,
-		Mailer: mailer, MailFrom: cfg.MailFrom})
+		Mailer: mailer, MailFrom: cfg.MailFrom,
+		Payouts: gw.Payouts, Refunder: gw.Refunder, ApprovalLimit: cfg.ApprovalLimit})
 	if err != nil {
 		return err
 	}
