@@ -705,3 +705,52 @@ func TestPayoutAboveTheBalanceFailsUnsent(t *testing.T) {
 		t.Errorf("PayoutBalance without a payout provider: ok")
 	}
 }
+
+// cancelPayouts is a payout provider that can cancel a pending send.
+type cancelPayouts struct {
+	*fakePayouts
+	cancels *[]string
+}
+
+func (c cancelPayouts) CancelPayout(_ context.Context, ref string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.cancels = append(*c.cancels, ref)
+	return nil
+}
+
+func TestPayoutPendingForADayIsCancelledOnceAndItsStatusEndsIt(t *testing.T) {
+	var cancels []string
+	pp := &fakePayouts{name: "pochipay"} // status: pending
+	e := newTransferEnv(t, nil, 0)
+	svc, err := New(Config{PublicURL: "http://shop.example", Store: e.st, Now: e.clk.now,
+		Payouts: cancelPayouts{fakePayouts: pp, cancels: &cancels}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "100", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 { // 30 hours, looked at every hour
+		if err := svc.ProcessTransfers(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.add(time.Hour)
+	}
+	pp.mu.Lock()
+	n := len(cancels)
+	pp.status = func(ref string) (gateway.PayoutResult, error) {
+		return gateway.PayoutResult{Status: gateway.StatusFailed, Reference: ref, Message: "cancelled", Verified: true}, nil
+	}
+	pp.mu.Unlock()
+	if n != 1 || cancels[0] != e.payout(p.ID).ProviderReference {
+		t.Fatalf("cancels %v, want one of the payout", cancels)
+	}
+	if err := svc.ProcessTransfers(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.payout(p.ID); got.Status != store.TransferFailed || len(pp.sent()) != 1 {
+		t.Fatalf("payout %s after %d sends, want failed after 1", got.Status, len(pp.sent()))
+	}
+}
