@@ -754,3 +754,53 @@ func TestPayoutPendingForADayIsCancelledOnceAndItsStatusEndsIt(t *testing.T) {
 		t.Fatalf("payout %s after %d sends, want failed after 1", got.Status, len(pp.sent()))
 	}
 }
+
+func TestPesapalRefundWithoutAClearAnswerWaitsForAPerson(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		crash     bool
+		status    string
+		stage     string
+		calls     int
+		reserved  int64
+		wantEvent string
+	}{
+		{"refused", gateway.NotStarted(errors.New("payment already refunded")), false, store.TransferFailed, store.StageDone, 1, 0, store.WebhookRefundFailed},
+		{"no answer", errors.New("context deadline exceeded"), false, store.TransferPending, store.StageAttention, 1, 100_000, ""},
+		{"process died during the call", nil, true, store.TransferPending, store.StageAttention, 0, 100_000, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTransferEnv(t, nil, 0)
+			e.refunder.err = tc.err
+			co := e.paid(100_000, ProviderPesapal, MethodPesapal, "MPESA")
+			r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.crash {
+				if ok, err := e.st.ClaimRefund(e.ctx, r.ID); !ok || err != nil {
+					t.Fatalf("ClaimRefund: %v %v", ok, err)
+				}
+				e.clk.add(sendLease + time.Second)
+			}
+			for range 3 {
+				e.process()
+				e.clk.add(time.Hour)
+			}
+			got := e.refund(r.ID)
+			c, _ := e.st.Checkout(e.ctx, co.ID)
+			if got.Status != tc.status || got.Stage != tc.stage || e.refunder.count() != tc.calls || c.RefundReserved != tc.reserved {
+				t.Fatalf("refund %s/%s after %d calls, reserved %d; want %s/%s, %d, %d", got.Status, got.Stage,
+					e.refunder.count(), c.RefundReserved, tc.status, tc.stage, tc.calls, tc.reserved)
+			}
+			if tc.calls == 1 && e.refunder.calls[0].Username != "ann@example.com" {
+				t.Errorf("username %q", e.refunder.calls[0].Username)
+			}
+			ev := e.events()
+			if (tc.wantEvent == "" && len(ev) != 0) || (tc.wantEvent != "" && (ev[tc.wantEvent] != 1 || len(ev) != 1)) {
+				t.Errorf("events %v, want %q once", ev, tc.wantEvent)
+			}
+		})
+	}
+}
