@@ -467,8 +467,10 @@ func TestPayoutAboveTheLimitWaitsForASecondAdmin(t *testing.T) {
 	if n := len(pp.sent()); n != 0 {
 		t.Fatalf("%d sends before approval", n)
 	}
-	if err := e.svc.Approve(e.ctx, "payout", p.ID, "ann@example.com"); !errors.Is(err, ErrSelfApproval) {
-		t.Fatalf("approval by the requester: %v, want ErrSelfApproval", err)
+	for _, ann := range []string{"ann@example.com", "admin:ann@example.com"} {
+		if err := e.svc.Approve(e.ctx, "payout", p.ID, ann); !errors.Is(err, ErrSelfApproval) {
+			t.Fatalf("approval by the requester (%s): %v, want ErrSelfApproval", ann, err)
+		}
 	}
 	if err := e.svc.Approve(e.ctx, "payout", p.ID, "bob@example.com"); err != nil {
 		t.Fatal(err)
