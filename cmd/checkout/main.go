@@ -222,6 +222,15 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	// is configured).
 	mailed := make(chan struct{})
 	go func() { defer close(mailed); svc.RunEmails(rctx, mailEvery) }()
+	// And the refunds and payouts worker (it returns at once when no
+	// payout provider and no refunder are configured): a queued send goes
+	// out within transfersEvery.
+	transferred := make(chan struct{})
+	transfersEvery := 2 * time.Second
+	if opt.ReconcileEvery != 0 {
+		transfersEvery = opt.ReconcileEvery
+	}
+	go func() { defer close(transferred); svc.RunTransfers(rctx, transfersEvery) }()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
 	if opt.Ready != nil {
@@ -234,6 +243,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		<-reconciled
 		<-delivered
 		<-mailed
+		<-transferred
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
@@ -254,6 +264,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	<-reconciled
 	<-delivered
 	<-mailed
+	<-transferred
 	return err
 }
 
