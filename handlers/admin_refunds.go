@@ -465,7 +465,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 		h.renderOrderWith(c, http.StatusConflict, "", st)
 		return
 	}
-	amount, msg := refundAmount(st.Amount, co.Currency, opts)
+	amount, msg := refundAmount(st.Amount, opts)
 	if msg != "" {
 		st.Errs = map[string]string{"amount": msg}
 		h.renderOrderWith(c, http.StatusUnprocessableEntity, "", st)
@@ -522,7 +522,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 // refundAmount reads the form's amount ("" is what is left) against the
 // payment's rules, for the confirm step; payments checks them all again
 // when the refund is made.
-func refundAmount(typed, currency string, o payments.RefundOptions) (int64, string) {
+func refundAmount(typed string, o payments.RefundOptions) (int64, string) {
 	if typed == "" {
 		return o.Refundable, ""
 	}
@@ -534,22 +534,10 @@ func refundAmount(typed, currency string, o payments.RefundOptions) (int64, stri
 	if err != nil || a <= 0 {
 		return 0, "Enter an amount such as 500, 1,500 or 1,500.50 (a point before the cents)."
 	}
-	switch {
-	case int64(a) > o.Refundable:
-		return 0, "At most " + cents(currency, o.Refundable) + " is left to refund."
-	case o.FullOnly && int64(a) != o.Refundable:
-		return 0, "Pesapal refunds this payment (" + orUnnamed(o.PaymentMethod) + ") in full only: " + cents(currency, o.Refundable) + "."
-	case o.WholeShillings && !a.Whole():
-		return 0, "M-Pesa refunds are whole shillings: enter an amount without cents."
+	if err := o.CheckAmount(int64(a)); err != nil {
+		return 0, err.Message
 	}
 	return int64(a), ""
-}
-
-func orUnnamed(method string) string {
-	if method == "" {
-		return "method not named"
-	}
-	return method
 }
 
 // renderRefundConfirm is the refund's confirm step.

@@ -109,6 +109,26 @@ type RefundOptions struct {
 	// blockedErr is the error CreateRefund gives when Blocked.
 	blockedErr error
 	attemptID  string
+	// paid and currency are the checkout's amount and currency.
+	paid     int64
+	currency string
+}
+
+// CheckAmount refuses a refund amount (cents, above 0) that the payment's
+// rules do not allow: more than is left, part of a full-only payment, or
+// cents on an M-Pesa refund. CreateRefund checks it again.
+func (o RefundOptions) CheckAmount(amount int64) *FieldError {
+	switch {
+	case amount > o.Refundable:
+		return invalid("amount", fmt.Sprintf("amount is more than is left to refund (%s %s)", o.currency, money.Amount(o.Refundable)))
+	case o.FullOnly && amount != o.paid:
+		return invalid("amount", fmt.Sprintf("this payment was made by mobile money (or a method Pesapal "+
+			"did not name: %s), which Pesapal refunds in full only: %s %s", firstNonEmpty(o.PaymentMethod, "none"),
+			o.currency, money.Amount(o.paid)))
+	case o.WholeShillings && !money.Amount(amount).Whole():
+		return invalid("amount", "an M-Pesa refund is sent in whole shillings; this amount has cents")
+	}
+	return nil
 }
 
 // ApprovalLimit is the amount (cents) above which a refund or payout waits
@@ -160,7 +180,7 @@ func cardMethod(m string) bool {
 
 // RefundOptions works out how a paid checkout can be refunded.
 func (s *Service) RefundOptions(ctx context.Context, co *store.Checkout) (RefundOptions, error) {
-	o := RefundOptions{NeedsApproval: s.needsApproval}
+	o := RefundOptions{NeedsApproval: s.needsApproval, paid: co.Amount, currency: co.Currency}
 	if co.Status != store.StatusPaid {
 		o.Blocked, o.blockedErr = "Only a paid order can be refunded.", ErrNotPaid
 		return o, nil
@@ -303,16 +323,8 @@ func (s *Service) newRefund(ctx context.Context, m *store.Merchant, checkoutID s
 		}
 		amount = int64(a)
 	}
-	if amount > o.Refundable {
-		return nil, nil, false, invalid("amount", fmt.Sprintf("amount is more than is left to refund (%s %s)",
-			co.Currency, money.Amount(o.Refundable)))
-	}
-	if o.FullOnly && amount != co.Amount {
-		return nil, nil, false, invalid("amount", fmt.Sprintf("this payment was made by mobile money (or a method Pesapal "+
-			"did not name), which Pesapal refunds only in full: %s %s", co.Currency, money.Amount(co.Amount)))
-	}
-	if o.WholeShillings && !gateway.Amount(amount).Whole() {
-		return nil, nil, false, invalid("amount", "an M-Pesa refund is sent in whole shillings; this amount has cents")
+	if err := o.CheckAmount(amount); err != nil {
+		return nil, nil, false, err
 	}
 	reason := strings.TrimSpace(req.Reason)
 	if err := text("reason", reason, maxReason, false); err != nil {
