@@ -304,6 +304,11 @@ func (s *Service) applyPayoutResult(ctx context.Context, p *Payout, res gateway.
 				Kind:    store.TransferEventStatusQuery, Source: p.Provider + ":" + source, Payload: string(res.Raw)}))
 		}
 	}
+	if res.Status == gateway.StatusPending && now.Sub(sentAt(p)) >= silenceLimit {
+		if err := s.cancelPending(ctx, p); err != nil {
+			return err
+		}
+	}
 	next := now.Add(checkBackoff(p.Checks))
 	if res.Status == gateway.StatusNotFound {
 		next = sentAt(p).Add(notFoundGrace)
@@ -398,4 +403,32 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 				" statement before sending again)", Kind: store.TransferEventCallback, Source: provider + ":callback"}))
 	}
 	return nil
+}
+
+// cancelPending asks a provider that can cancel (Pochipay) to cancel a
+// payout still pending 24 hours after its send, once. The status call
+// still decides how it ends.
+func (s *Service) cancelPending(ctx context.Context, p *Payout) error {
+	c, ok := s.cfg.Payouts.(gateway.PayoutCanceller)
+	if !ok {
+		return nil
+	}
+	evs, err := s.st.TransferEvents(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if ev.Kind == store.TransferEventCancel {
+			return nil
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	err = c.CancelPayout(cctx, p.ProviderReference)
+	cancel()
+	msg := "still pending after 24 hours: asked " + p.Provider + " to cancel it; its status decides"
+	if err != nil {
+		msg = "still pending after 24 hours: the cancel request failed (" + err.Error() + "); its status decides"
+	}
+	return s.st.AddTransferEvent(context.WithoutCancel(ctx), &store.TransferEvent{SubjectID: p.ID,
+		Kind: store.TransferEventCancel, Source: "worker", Message: msg})
 }

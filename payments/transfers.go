@@ -500,10 +500,15 @@ func (s *Service) TransfersWaiting(ctx context.Context) (refunds, payouts int64,
 	return s.st.TransfersWaiting(ctx)
 }
 
+// adminEmail is the admin's email, given as such or as "admin:<email>".
+func adminEmail(admin string) string {
+	return strings.TrimPrefix(admin, "admin:")
+}
+
 // Approve lets a refund or payout waiting for approval go (kind "refund"
 // or "payout"); admin is the approving admin's email.
 func (s *Service) Approve(ctx context.Context, kind, id, admin string) error {
-	err := s.st.Approve(ctx, kind, id, admin)
+	err := s.st.Approve(ctx, kind, id, adminEmail(admin))
 	if errors.Is(err, store.ErrStage) {
 		return ErrNotAwaitingApproval
 	}
@@ -515,7 +520,7 @@ func (s *Service) Decline(ctx context.Context, kind, id, admin, reason string) e
 	if err := text("reason", strings.TrimSpace(reason), maxReason, false); err != nil {
 		return err
 	}
-	err := s.st.Decline(ctx, kind, id, admin, reason)
+	err := s.st.Decline(ctx, kind, id, adminEmail(admin), reason)
 	if errors.Is(err, store.ErrStage) {
 		return ErrNotAwaitingApproval
 	}
@@ -528,7 +533,7 @@ func (s *Service) Resolve(ctx context.Context, kind, id, admin string, succeeded
 	if err := text("note", strings.TrimSpace(note), maxReason, false); err != nil {
 		return err
 	}
-	err := s.st.Resolve(ctx, kind, id, admin, succeeded, note)
+	err := s.st.Resolve(ctx, kind, id, adminEmail(admin), succeeded, note)
 	if errors.Is(err, store.ErrStage) {
 		return ErrNotAttention
 	}

@@ -467,8 +467,10 @@ func TestPayoutAboveTheLimitWaitsForASecondAdmin(t *testing.T) {
 	if n := len(pp.sent()); n != 0 {
 		t.Fatalf("%d sends before approval", n)
 	}
-	if err := e.svc.Approve(e.ctx, "payout", p.ID, "ann@example.com"); !errors.Is(err, ErrSelfApproval) {
-		t.Fatalf("approval by the requester: %v, want ErrSelfApproval", err)
+	for _, ann := range []string{"ann@example.com", "admin:ann@example.com"} {
+		if err := e.svc.Approve(e.ctx, "payout", p.ID, ann); !errors.Is(err, ErrSelfApproval) {
+			t.Fatalf("approval by the requester (%s): %v, want ErrSelfApproval", ann, err)
+		}
 	}
 	if err := e.svc.Approve(e.ctx, "payout", p.ID, "bob@example.com"); err != nil {
 		t.Fatal(err)
@@ -703,5 +705,104 @@ func TestPayoutAboveTheBalanceFailsUnsent(t *testing.T) {
 	}
 	if _, _, ok, _ := e.svc.PayoutBalance(e.ctx); ok {
 		t.Errorf("PayoutBalance without a payout provider: ok")
+	}
+}
+
+// cancelPayouts is a payout provider that can cancel a pending send.
+type cancelPayouts struct {
+	*fakePayouts
+	cancels *[]string
+}
+
+func (c cancelPayouts) CancelPayout(_ context.Context, ref string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.cancels = append(*c.cancels, ref)
+	return nil
+}
+
+func TestPayoutPendingForADayIsCancelledOnceAndItsStatusEndsIt(t *testing.T) {
+	var cancels []string
+	pp := &fakePayouts{name: "pochipay"} // status: pending
+	e := newTransferEnv(t, nil, 0)
+	svc, err := New(Config{PublicURL: "http://shop.example", Store: e.st, Now: e.clk.now,
+		Payouts: cancelPayouts{fakePayouts: pp, cancels: &cancels}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "100", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 { // 30 hours, looked at every hour
+		if err := svc.ProcessTransfers(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.add(time.Hour)
+	}
+	pp.mu.Lock()
+	n := len(cancels)
+	pp.status = func(ref string) (gateway.PayoutResult, error) {
+		return gateway.PayoutResult{Status: gateway.StatusFailed, Reference: ref, Message: "cancelled", Verified: true}, nil
+	}
+	pp.mu.Unlock()
+	if n != 1 || cancels[0] != e.payout(p.ID).ProviderReference {
+		t.Fatalf("cancels %v, want one of the payout", cancels)
+	}
+	if err := svc.ProcessTransfers(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.payout(p.ID); got.Status != store.TransferFailed || len(pp.sent()) != 1 {
+		t.Fatalf("payout %s after %d sends, want failed after 1", got.Status, len(pp.sent()))
+	}
+}
+
+func TestPesapalRefundWithoutAClearAnswerWaitsForAPerson(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		crash     bool
+		status    string
+		stage     string
+		calls     int
+		reserved  int64
+		wantEvent string
+	}{
+		{"refused", gateway.NotStarted(errors.New("payment already refunded")), false, store.TransferFailed, store.StageDone, 1, 0, store.WebhookRefundFailed},
+		{"no answer", errors.New("context deadline exceeded"), false, store.TransferPending, store.StageAttention, 1, 100_000, ""},
+		{"process died during the call", nil, true, store.TransferPending, store.StageAttention, 0, 100_000, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTransferEnv(t, nil, 0)
+			e.refunder.err = tc.err
+			co := e.paid(100_000, ProviderPesapal, MethodPesapal, "MPESA")
+			r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.crash {
+				if ok, err := e.st.ClaimRefund(e.ctx, r.ID); !ok || err != nil {
+					t.Fatalf("ClaimRefund: %v %v", ok, err)
+				}
+				e.clk.add(sendLease + time.Second)
+			}
+			for range 3 {
+				e.process()
+				e.clk.add(time.Hour)
+			}
+			got := e.refund(r.ID)
+			c, _ := e.st.Checkout(e.ctx, co.ID)
+			if got.Status != tc.status || got.Stage != tc.stage || e.refunder.count() != tc.calls || c.RefundReserved != tc.reserved {
+				t.Fatalf("refund %s/%s after %d calls, reserved %d; want %s/%s, %d, %d", got.Status, got.Stage,
+					e.refunder.count(), c.RefundReserved, tc.status, tc.stage, tc.calls, tc.reserved)
+			}
+			if tc.calls == 1 && e.refunder.calls[0].Username != "ann@example.com" {
+				t.Errorf("username %q", e.refunder.calls[0].Username)
+			}
+			ev := e.events()
+			if (tc.wantEvent == "" && len(ev) != 0) || (tc.wantEvent != "" && (ev[tc.wantEvent] != 1 || len(ev) != 1)) {
+				t.Errorf("events %v, want %q once", ev, tc.wantEvent)
+			}
+		})
 	}
 }

@@ -46,6 +46,7 @@ const (
 	TransferEventTransition  = "transition"
 	TransferEventAttention   = "attention"
 	TransferEventNote        = "note"
+	TransferEventCancel      = "cancel"
 )
 
 // Why a refund or payout change was not made.
