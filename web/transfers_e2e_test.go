@@ -9,8 +9,10 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,6 +258,25 @@ func TestSTKPaymentIsRefundedByEachPayoutProviderToThePayersPhone(t *testing.T) 
 			if len(types["payout.succeeded"]) != 0 {
 				t.Error("a refund's payout emitted payout.succeeded")
 			}
+			var refunded struct {
+				Data struct {
+					AmountRefunded string `json:"amount_refunded"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(types["checkout.refunded"][0].body, &refunded); err != nil ||
+				refunded.Data.AmountRefunded != "1500.00" {
+				t.Errorf("checkout.refunded: %v %s", err, types["checkout.refunded"][0].body)
+			}
+			var succeeded struct {
+				Data struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(types["refund.succeeded"][0].body, &succeeded); err != nil ||
+				succeeded.Data.ID != refundID || succeeded.Data.Status != "succeeded" {
+				t.Errorf("refund.succeeded: %v %s", err, types["refund.succeeded"][0].body)
+			}
 		})
 	}
 }
@@ -387,5 +408,45 @@ func TestOverLimitAPIPayoutWaitsForAnAdminsApprovalInTheAdminPagesThenReachesThe
 	}
 	if _, obj := e.api(http.MethodGet, payoutsAPIPath+"/"+id, ""); obj["status"] != "succeeded" {
 		t.Fatalf("payout = %v", obj)
+	}
+}
+
+func TestTwoConcurrentRefundsThatTogetherExceedThePaymentAcceptOne(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay"})
+	id := e.createCheckout("concurrent-1")
+	e.payBySTK(id)
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = e.refundOverAPI(id, `{"amount": "1000"}`)
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, st := range statuses {
+		switch {
+		case st == http.StatusCreated:
+			created++
+		case st < 400 || st >= 500:
+			t.Errorf("a refund answered %d", st)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("answers %v: %d refunds accepted, want 1", statuses, created)
+	}
+	if rs := e.refunds(id); len(rs) != 1 {
+		t.Fatalf("refunds = %+v", rs)
+	}
+	e.work()
+	e.sim.WaitIPNs()
+	if got := e.sim.PhoneReceived(payerMSISDN); len(got) != 1 || got[0].Amount != gateway.Amount(1000_00) {
+		t.Fatalf("the payer's phone received %+v, want KES 1,000.00 once", got)
+	}
+	if co := e.checkout(id); co.AmountRefunded != 1000_00 || co.RefundReserved != 1000_00 {
+		t.Errorf("refunded %d, reserved %d", co.AmountRefunded, co.RefundReserved)
 	}
 }
