@@ -450,3 +450,81 @@ func TestTwoConcurrentRefundsThatTogetherExceedThePaymentAcceptOne(t *testing.T)
 		t.Errorf("refunded %d, reserved %d", co.AmountRefunded, co.RefundReserved)
 	}
 }
+
+func TestPokeaPayB2CFailureCallbackFailsTheRefundUnverifiedAndGivesTheAmountBack(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pokeapay", privateWebhooks: true})
+	rcv := e.webhooksTo()
+	id := e.createCheckout("b2c-fail-1")
+	e.payBySTK(id)
+	e.sim.PayoutNext(payerMSISDN, sandbox.PayoutFault{Fail: true})
+	if status, obj := e.refundOverAPI(id, `{}`); status != http.StatusCreated {
+		t.Fatalf("refund: %d %v", status, obj)
+	}
+	e.work()
+	e.sim.WaitIPNs()
+	rs := e.refunds(id)
+	if len(rs) != 1 || rs[0].Status != store.TransferFailed {
+		t.Fatalf("refunds = %+v", rs)
+	}
+	if got := e.sim.PhoneReceived(payerMSISDN); len(got) != 0 {
+		t.Fatalf("the phone received %+v from a failed payout", got)
+	}
+	po, err := e.svc.AdminPayout(context.Background(), rs[0].PayoutID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if po.Status != store.TransferFailed || po.Verified || !strings.Contains(po.Message, "not verified") {
+		t.Errorf("payout = %s verified %v %q", po.Status, po.Verified, po.Message)
+	}
+	if co := e.checkout(id); co.RefundReserved != 0 || co.AmountRefunded != 0 {
+		t.Errorf("reserved %d, refunded %d after the failure", co.RefundReserved, co.AmountRefunded)
+	}
+	e.clock.Advance(25 * time.Hour)
+	e.work()
+	if n := e.sim.PayoutSends(sandbox.PayoutPokeaPay); n != 1 {
+		t.Errorf("PokeaPay saw %d sends, want 1 (never sent again)", n)
+	}
+	e.deliver()
+	types := byType(t, rcv.requests())
+	if len(types["refund.failed"]) != 1 || len(types["refund.succeeded"]) != 0 || len(types["checkout.refunded"]) != 0 {
+		t.Errorf("webhooks: refund.failed %d, refund.succeeded %d, checkout.refunded %d", len(types["refund.failed"]),
+			len(types["refund.succeeded"]), len(types["checkout.refunded"]))
+	}
+}
+
+func TestPokeaPayB2CSendThatTimesOutIsNotSentAgainAndItsLateCallbackEndsIt(t *testing.T) {
+	e := newEnv(t, envOptions{payout: "pokeapay", payoutTimeout: time.Second})
+	e.sim.PayoutNext(payeeMSISDN, sandbox.PayoutFault{Late: true})
+	status, obj := e.api(http.MethodPost, payoutsAPIPath, `{"amount": "300", "phone": "`+payeePhone+`", "reference": "late-b2c"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("payout: %d %v", status, obj)
+	}
+	id := obj["id"].(string)
+	e.work() // the send times out; the simulator paid it
+	// The simulator posts the result once it sees the client gone, which
+	// may be after the client's call returned: wait for the post to start,
+	// then for it to be answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.sim.PayoutCallbacksSent(sandbox.PayoutPokeaPay) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the simulator posted no result")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.sim.WaitIPNs()
+	p, err := e.svc.AdminPayout(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != store.TransferSucceeded || p.Verified {
+		t.Fatalf("payout = %s verified %v (timeline:\n%s)", p.Status, p.Verified, e.timeline(id))
+	}
+	e.clock.Advance(25 * time.Hour)
+	e.work()
+	if n := e.sim.PayoutSends(sandbox.PayoutPokeaPay); n != 1 {
+		t.Fatalf("PokeaPay saw %d sends, want 1", n)
+	}
+	if got := e.sim.PhoneReceived(payeeMSISDN); len(got) != 1 || got[0].Amount != gateway.Amount(300_00) {
+		t.Fatalf("the phone received %+v, want KES 300.00 once", got)
+	}
+}
