@@ -2,61 +2,18 @@ package web_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"checkout/gateway"
+	"checkout/gateway/sandbox"
 	"checkout/payments"
 	"checkout/store"
 )
-
-// fakePayouts is a payout provider at the provider boundary: it records
-// every send and takes it. The payout simulators are written at the same
-// time as these pages; these tests are about the pages, so a small fake
-// stands in for the provider.
-type fakePayouts struct {
-	mu   sync.Mutex
-	sent []gateway.PayoutRequest
-}
-
-func (f *fakePayouts) Name() string { return "pochipay" }
-
-func (f *fakePayouts) Send(_ context.Context, r gateway.PayoutRequest) (gateway.PayoutStarted, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sent = append(f.sent, r)
-	return gateway.PayoutStarted{ProviderReference: "fake-" + r.Reference}, nil
-}
-
-func (f *fakePayouts) Status(context.Context, string) (gateway.PayoutResult, error) {
-	return gateway.PayoutResult{Status: gateway.StatusPending}, nil
-}
-
-func (f *fakePayouts) ParseCallback(string, []byte) (gateway.PayoutResult, error) {
-	return gateway.PayoutResult{}, errors.New("fake payouts take no callbacks")
-}
-
-func (f *fakePayouts) sends() []gateway.PayoutRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]gateway.PayoutRequest(nil), f.sent...)
-}
-
-// fakeBalancePayouts is fakePayouts with a balance call (as Pochipay has).
-type fakeBalancePayouts struct {
-	fakePayouts
-	balance gateway.Amount
-}
-
-func (f *fakeBalancePayouts) Balance(context.Context) (gateway.Amount, string, error) {
-	return f.balance, "KES", nil
-}
 
 const secondAdmin = "second@example.com"
 
@@ -121,8 +78,7 @@ func listIDs(p page) []string {
 }
 
 func TestRefundFromTheOrderPageReservesTheAmountAndIsListed(t *testing.T) {
-	fake := &fakePayouts{}
-	e := newEnv(t, envOptions{stk: "pochipay", payouts: fake})
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay"})
 	id := e.createCheckout("refund-1")
 	e.payBySTK(id)
 	b := e.adminBrowser()
@@ -202,8 +158,7 @@ func TestRefundFromTheOrderPageReservesTheAmountAndIsListed(t *testing.T) {
 }
 
 func TestOverLimitPayoutWaitsAndOnlyAnotherAdminApproves(t *testing.T) {
-	fake := &fakePayouts{}
-	e := newEnv(t, envOptions{payouts: fake, approvalLimit: 1000_00})
+	e := newEnv(t, envOptions{payout: "pochipay", approvalLimit: 1000_00})
 	a := e.adminBrowser()
 
 	form := a.get(e.app.URL + "/admin/payouts/new")
@@ -269,19 +224,19 @@ func TestOverLimitPayoutWaitsAndOnlyAnotherAdminApproves(t *testing.T) {
 	if !strings.Contains(approved.doc.Find("ol.timeline").Text(), "approved by "+secondAdmin) {
 		t.Error("the timeline does not say who approved")
 	}
-	if n := len(fake.sends()); n != 0 {
+	if n := e.sim.PayoutSends(sandbox.PayoutPochipay); n != 0 {
 		t.Fatalf("sent %d before the worker ran", n)
 	}
 	if err := e.svc.ProcessTransfers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if s := fake.sends(); len(s) != 1 || s[0].Amount != gateway.Amount(2000_00) || s[0].Phone != "254712345678" {
+	if s := e.sim.Payouts(); len(s) != 1 || s[0].Amount != gateway.Amount(2000_00) || s[0].Phone != "254712345678" {
 		t.Fatalf("sends = %+v", s)
 	}
 }
 
 func TestDeclineEndsAnOverLimitRefundAndGivesTheReservationBack(t *testing.T) {
-	e := newEnv(t, envOptions{stk: "pochipay", payouts: &fakePayouts{}, approvalLimit: 100_00})
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay", approvalLimit: 100_00})
 	id := e.createCheckout("refund-2")
 	e.payBySTK(id)
 	a := e.adminBrowser()
@@ -311,7 +266,7 @@ func TestDeclineEndsAnOverLimitRefundAndGivesTheReservationBack(t *testing.T) {
 }
 
 func TestAttentionPayoutIsMarkedByAPerson(t *testing.T) {
-	e := newEnv(t, envOptions{payouts: &fakePayouts{}})
+	e := newEnv(t, envOptions{payout: "pochipay"})
 	b := e.adminBrowser()
 	form := b.get(e.app.URL + "/admin/payouts/new")
 	confirm := b.submit(form, "form.payout-form", url.Values{"phone": {"254712345678"}, "amount": {"300"}})
@@ -352,8 +307,8 @@ func TestAttentionPayoutIsMarkedByAPerson(t *testing.T) {
 }
 
 func TestSendMoneyRefusesBadInputWithTheFieldMarkedAndSendsNothing(t *testing.T) {
-	fake := &fakeBalancePayouts{balance: 1000_00}
-	e := newEnv(t, envOptions{payouts: fake})
+	e := newEnv(t, envOptions{payout: "pochipay"})
+	e.sim.SetPochipayBalance(1000_00)
 	b := e.adminBrowser()
 	form := b.get(e.app.URL + "/admin/payouts/new")
 	if got := strings.TrimSpace(form.doc.Find(".payout-balance").Text()); got != "Balance: KES 1,000.00" {
@@ -403,7 +358,7 @@ func TestSendMoneyRefusesBadInputWithTheFieldMarkedAndSendsNothing(t *testing.T)
 	if err := e.svc.ProcessTransfers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(fake.sends()); n != 0 {
+	if n := e.sim.PayoutSends(sandbox.PayoutPochipay); n != 0 {
 		t.Errorf("sent %d", n)
 	}
 
@@ -433,7 +388,7 @@ func TestSendMoneyWithoutAPayoutProviderSaysSo(t *testing.T) {
 }
 
 func TestTransferListsAndPagesRender(t *testing.T) {
-	e := newEnv(t, envOptions{payouts: &fakePayouts{}})
+	e := newEnv(t, envOptions{payout: "pochipay"})
 	b := e.adminBrowser()
 	for _, path := range []string{"/admin/refunds", "/admin/payouts", "/admin/refunds?status=failed&stage=attention"} {
 		p := b.get(e.app.URL + path)
@@ -468,7 +423,7 @@ func TestTransferListsAndPagesRender(t *testing.T) {
 
 // The keyset pages of the payouts list keep the filter.
 func TestPayoutsListPagesByKeyset(t *testing.T) {
-	e := newEnv(t, envOptions{payouts: &fakePayouts{}})
+	e := newEnv(t, envOptions{payout: "pochipay"})
 	b := e.adminBrowser()
 	m, err := e.svc.Merchant(context.Background(), "default")
 	if err != nil {
@@ -490,23 +445,8 @@ func TestPayoutsListPagesByKeyset(t *testing.T) {
 	}
 }
 
-// fakeRefunder stands for Pesapal's refund request at the provider
-// boundary, recording each call and accepting it.
-type fakeRefunder struct {
-	mu    sync.Mutex
-	calls []gateway.RefundRequest
-}
-
-func (f *fakeRefunder) Refund(_ context.Context, r gateway.RefundRequest) (gateway.RefundAnswer, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, r)
-	return gateway.RefundAnswer{Message: "Refund accepted"}, nil
-}
-
 func TestPesapalMobileMoneyRefundIsOfferedInFullOnceOnly(t *testing.T) {
-	ref := &fakeRefunder{}
-	e := newEnv(t, envOptions{refunder: ref})
+	e := newEnv(t, envOptions{pesapalRefunds: true})
 	id := e.createCheckout("refund-pesapal")
 	e.payByIPN(id) // M-Pesa on Pesapal's page
 	b := e.adminBrowser()
@@ -544,7 +484,7 @@ func TestPesapalMobileMoneyRefundIsOfferedInFullOnceOnly(t *testing.T) {
 }
 
 func TestPokeaPayCardRefundIsMadeByHandAndMarkedRefunded(t *testing.T) {
-	e := newEnv(t, envOptions{payouts: &fakePayouts{}})
+	e := newEnv(t, envOptions{payout: "pokeapay"})
 	id := e.createCheckout("refund-card")
 	b, hosted, _ := e.startPokeaPay(id)
 	b.submit(hosted, "form", url.Values{"action": {"pay"}, "type": {"c"}})

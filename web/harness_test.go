@@ -102,7 +102,27 @@ type envOptions struct {
 	// approvalLimit is payments.Config.ApprovalLimit (cents; 0: the
 	// default).
 	approvalLimit int64
+	// payout, when set, builds the real payout client of that provider
+	// against the simulator: "pokeapay" (B2C, signed with the simulator's
+	// B2CKey) or "pochipay" (disbursements). It replaces payouts.
+	payout string
+	// payoutTimeout bounds each of the payout client's HTTP exchanges
+	// (0: the client's default).
+	payoutTimeout time.Duration
+	// pesapalRefunds makes the Pesapal client the service's refunder (the
+	// simulator's RefundRequest). It replaces refunder.
+	pesapalRefunds bool
+	// privateWebhooks lets the service send webhooks to loopback (a test
+	// receiver), as CHECKOUT_WEBHOOK_ALLOW_PRIVATE=1 does, without retry
+	// jitter.
+	privateWebhooks bool
 }
+
+// Values the simulator checks in PokeaPay B2C requests' source.
+const (
+	testB2CCustomer = "TESTB2C"
+	testB2CAccount  = "100200300"
+)
 
 // newEnv starts the app. A simulator can be shared between two envs (an
 // app restart on the same database).
@@ -138,6 +158,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			PokeaPayOutletCode: testOutlet, PokeaPayHashKey: testHashKey, PokeaPayIPNURL: e.app.URL + "/ipn/pokeapay",
 			PokeaPaySTKEmail: "stk@example.com", PokeaPaySTKPassword: "stk-password",
 			PochipayEmail: "pochi@example.com", PochipayPassword: "pochi-password",
+			PokeaPayB2CCustomerCode: testB2CCustomer, PokeaPayB2CAccountNo: testB2CAccount,
 			IPNDelay: time.Millisecond, IPNRetries: retries, DuplicateIPNRate: o.duplicates})
 		simHandler = e.sim.Handler()
 		t.Cleanup(e.sim.Close)
@@ -189,12 +210,37 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		stk = c
 	}
+	payouts, refunder := o.payouts, o.refunder
+	switch o.payout {
+	case "pokeapay":
+		c, err := pokeapay.NewB2C(pokeapay.B2CConfig{URL: e.sim.PokeaPayB2CURL(), APIURL: e.sim.PokeaPaySTKURL(),
+			CustomerCode: testB2CCustomer, AccountNo: testB2CAccount, Key: e.sim.B2CKey(), Email: "stk@example.com",
+			Password: "stk-password", Timeout: o.payoutTimeout, Now: e.clock.Now, Observer: obs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payouts = c
+	case "pochipay":
+		c, err := pochipay.NewPayouts(pochipay.Config{BaseURL: e.sim.PochipayURL(), Email: "pochi@example.com",
+			Password: "pochi-password", Timeout: o.payoutTimeout, Now: e.clock.Now, Sleep: noSleep, Observer: obs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payouts = c
+	}
+	if o.pesapalRefunds {
+		refunder = pp
+	}
+	var jitter func(time.Duration) time.Duration
+	if o.privateWebhooks {
+		jitter = func(d time.Duration) time.Duration { return d }
+	}
 	var mailer payments.Mailer
 	if o.mailer != nil {
 		mailer = o.mailer(e.sim)
 	}
-	svc, err := payments.New(payments.Config{Payouts: o.payouts, Refunder: o.refunder, ApprovalLimit: o.approvalLimit, Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
-		TestMode: o.testMode, Metrics: e.metrics, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+	svc, err := payments.New(payments.Config{Payouts: payouts, Refunder: refunder, ApprovalLimit: o.approvalLimit, Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
+		TestMode: o.testMode, Metrics: e.metrics, WebhookAllowPrivate: o.privateWebhooks, WebhookJitter: jitter, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,15 +222,11 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	// is configured).
 	mailed := make(chan struct{})
 	go func() { defer close(mailed); svc.RunEmails(rctx, mailEvery) }()
-	// And the refunds and payouts worker (it returns at once when no
-	// payout provider and no refunder are configured): a queued send goes
-	// out within transfersEvery.
+	// And the transfer worker, which sends queued refunds and payouts and
+	// asks about sent ones (it returns at once when neither a payout
+	// provider nor a refunder is configured).
 	transferred := make(chan struct{})
-	transfersEvery := 2 * time.Second
-	if opt.ReconcileEvery != 0 {
-		transfersEvery = opt.ReconcileEvery
-	}
-	go func() { defer close(transferred); svc.RunTransfers(rctx, transfersEvery) }()
+	go func() { defer close(transferred); svc.RunTransfers(rctx, transferEvery) }()
 
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "sandbox", cfg.Sandbox)
 	if opt.Ready != nil {
@@ -267,6 +263,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 	<-transferred
 	return err
 }
+
+// transferEvery is how often the transfer worker looks for refunds and
+// payouts to send or to ask about.
+const transferEvery = time.Second
 
 // mailEvery is how often the receipt email worker looks for due emails.
 const mailEvery = 2 * time.Second
