@@ -27,7 +27,9 @@ import (
 // place. The checkout's live fields are still read on every view: the
 // remembered page is only the rendering of what was read.
 
-// pageCacheSize bounds the remembered pages: a few KB each.
+// pageCacheSize bounds the remembered pages: a few KB each. The oldest
+// remembered is dropped first: a view looks its page up with Peek, under
+// a read lock (Get would take the cache's exclusive lock on every view).
 const pageCacheSize = 1024
 
 // pageCache remembers rendered checkout pages by checkout id.
@@ -93,7 +95,7 @@ func (pc *pageCache) render(h *Handlers, c *gin.Context, status int, id string, 
 	}
 	key := v
 	setAnswerValues(&key, [answerFields]string{})
-	if p, ok := pc.pages.Get(id); ok && sameView(&p.view, &key) {
+	if p, ok := pc.pages.Peek(id); ok && sameView(&p.view, &key) {
 		buf := pages.Get().(*bytes.Buffer)
 		defer putPage(buf)
 		p.write(buf, vals)

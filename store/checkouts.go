@@ -113,7 +113,9 @@ type pageQueries struct {
 	// PostgreSQL, where live runs it.
 	direct *pageReader
 	// fixed remembers the fixed fields of the checkouts whose pages were
-	// shown, by id (bounded, least recently used dropped first).
+	// shown, by id (bounded, the oldest entry dropped first). A view looks
+	// an entry up with Peek, under a read lock: Get would take the cache's
+	// one exclusive lock on every view to reorder it.
 	fixed *lru.Cache[string, checkoutFixed]
 }
 
@@ -161,7 +163,7 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 	co := &p.Checkout
 	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
 		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}
-	if f, ok := s.page.fixed.Get(id); ok {
+	if f, ok := s.page.fixed.Peek(id); ok {
 		if s.page.direct != nil {
 			if err := s.page.direct.read(ctx, id, func(texts []string, kinds []sqlKind) error {
 				return scanLive(texts, kinds, co, p)

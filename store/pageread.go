@@ -97,7 +97,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -117,10 +117,8 @@ type pageReader struct {
 	ncol  int
 	// idle holds pageReaders slots: a connection, or nil for one not opened
 	// yet. A read takes a slot and puts it back.
-	idle chan *pageConn
-	// mu guards closed.
-	mu     sync.Mutex
-	closed bool
+	idle   chan *pageConn
+	closed atomic.Bool
 }
 
 type pageConn struct {
@@ -157,10 +155,7 @@ func (r *pageReader) read(ctx context.Context, id string, scan func(texts []stri
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	r.mu.Lock()
-	closed := r.closed
-	r.mu.Unlock()
-	if closed {
+	if r.closed.Load() {
 		r.idle <- c
 		return errPageReaderClosed
 	}
@@ -254,13 +249,9 @@ func (c *pageConn) close() {
 // Close waits for the reads under way and closes every connection; later
 // reads fail.
 func (r *pageReader) Close() {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
+	if r.closed.Swap(true) {
 		return
 	}
-	r.closed = true
-	r.mu.Unlock()
 	for range pageReaders {
 		if c := <-r.idle; c != nil {
 			c.close()
