@@ -40,7 +40,7 @@ func (h *Handlers) renderCheckoutPage(c *gin.Context, status int, co *payments.C
 	if co.CancelURL != "" {
 		v.CancelAction = cancelPath(co.ID)
 	}
-	h.render(c, status, templates.CheckoutView(v))
+	h.checkoutPages.render(h, c, status, co.ID, v)
 }
 
 // checkoutView is the checkout page of co: its summary and the method

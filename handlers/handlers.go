@@ -31,6 +31,8 @@ type Handlers struct {
 	log      *slog.Logger
 	// exports holds a slot for each CSV export running (maxExports).
 	exports chan struct{}
+	// checkoutPages are the checkout pages last rendered (pagecache.go).
+	checkoutPages *pageCache
 }
 
 // Sessions is what the admin login and logout need from the cookie
@@ -52,7 +54,8 @@ type Sessions interface {
 // New builds the handlers. log should carry each request's id (see
 // web.LogHandler).
 func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
-	return &Handlers{svc: svc, sessions: sessions, log: log, exports: make(chan struct{}, maxExports)}
+	return &Handlers{svc: svc, sessions: sessions, log: log, exports: make(chan struct{}, maxExports),
+		checkoutPages: newPageCache()}
 }
 
 // keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.

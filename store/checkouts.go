@@ -109,8 +109,13 @@ const (
 // checkouts it has loaded.
 type pageQueries struct {
 	full, live lazyStmt
+	// direct runs the live query on SQLite (pageread.go); nil on
+	// PostgreSQL, where live runs it.
+	direct *pageReader
 	// fixed remembers the fixed fields of the checkouts whose pages were
-	// shown, by id (bounded, least recently used dropped first).
+	// shown, by id (bounded, the oldest entry dropped first). A view looks
+	// an entry up with Peek, under a read lock: Get would take the cache's
+	// one exclusive lock on every view to reorder it.
 	fixed *lru.Cache[string, checkoutFixed]
 }
 
@@ -158,7 +163,17 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 	co := &p.Checkout
 	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
 		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}
-	if f, ok := s.page.fixed.Get(id); ok {
+	if f, ok := s.page.fixed.Peek(id); ok {
+		if s.page.direct != nil {
+			if err := s.page.direct.read(ctx, id, func(texts []string, kinds []sqlKind) error {
+				return scanLive(texts, kinds, co, p)
+			}); err != nil {
+				return err
+			}
+			co.ID = id
+			f.fill(co)
+			return nil
+		}
 		stmt, err := s.page.live.get(ctx, s.r, func() string { return s.placeholder(checkoutLiveQuery) })
 		if err != nil {
 			return err
@@ -181,6 +196,29 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 	}
 	f.fill(co)
 	s.page.fixed.Add(co.ID, f)
+	return nil
+}
+
+// liveColumns is how many columns checkoutLiveQuery reads.
+const liveColumns = 10
+
+// scanLive reads checkoutLiveQuery's row, as text, into p as Scan does
+// through the driver: text columns are NOT NULL (a NULL is an error, as Scan
+// gives), paid_at is NULL or a time as mattn/go-sqlite3 reads it.
+func scanLive(texts []string, kinds []sqlKind, co *Checkout, p *CheckoutPage) error {
+	for i, k := range kinds {
+		if k == sqlNull && i != 7 {
+			return fmt.Errorf("sql: Scan error on column index %d: converting NULL to string is unsupported", i)
+		}
+	}
+	co.Status, co.Method, co.Provider, co.Receipt = Status(texts[0]), texts[1], texts[2], texts[3]
+	co.Message, co.CustomerEmail, co.CustomerPhone = texts[4], texts[5], texts[6]
+	co.PaidAt = nil
+	if kinds[7] != sqlNull {
+		t := sqliteTime(texts[7], kinds[7])
+		co.PaidAt = &t
+	}
+	p.MerchantName, p.LastPhone = texts[8], texts[9]
 	return nil
 }
 

@@ -446,7 +446,7 @@ func TestCheckoutPageShowsWhatChangedSinceItsFirstView(t *testing.T) {
 }
 
 // TestFixedCacheIsBounded: the page cache of a store keeps at most
-// fixedCacheSize checkouts, the most recently used.
+// fixedCacheSize checkouts, the most recently added.
 func TestFixedCacheIsBounded(t *testing.T) {
 	c := newPageQueries().fixed
 	for i := range 3 * fixedCacheSize {

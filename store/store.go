@@ -198,6 +198,7 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 	rdb.SetMaxOpenConns(4)
 	rdb.SetMaxIdleConns(4)
 	s.r = r
+	s.page.direct = newPageReader(dsn, checkoutLiveQuery+"?", liveColumns)
 	return nil
 }
 
@@ -292,6 +293,9 @@ func (s *Store) migrateUnless(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close() // the group under way commits first
+	}
+	if s.page.direct != nil {
+		s.page.direct.Close()
 	}
 	var errs []error
 	for i, g := range []*gorm.DB{s.r, s.w} {

@@ -36,7 +36,9 @@ type Sessions struct {
 	// key, is ever put in; a value it does not hold is decoded as before.
 	// The customer session holds nothing but the token and its cookie
 	// never expires by age (MaxAge 0), so a value decodes to the same token
-	// every time: the cache answers what decoding would.
+	// every time: the cache answers what decoding would. Views look it up
+	// with Peek, under a read lock (Get would take its exclusive lock on
+	// every view): the oldest value is dropped first.
 	tokens *lru.Cache[string, string]
 }
 
@@ -77,7 +79,7 @@ func (s *Sessions) customer(c *gin.Context) *sessions.Session {
 func (s *Sessions) customerToken(c *gin.Context) (tok string, sess *sessions.Session) {
 	ck, err := c.Request.Cookie(s.customerName)
 	if err == nil {
-		if tok, ok := s.tokens.Get(ck.Value); ok {
+		if tok, ok := s.tokens.Peek(ck.Value); ok {
 			return tok, nil
 		}
 	}
