@@ -1,0 +1,57 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm/schema"
+)
+
+// modelColumns is what a query needs to read a model's row without GORM's
+// Scan: the model's columns, in the order of its schema, and the index of
+// each one's struct field. Made once per model from its GORM schema, so a
+// column added to the model is read too.
+//
+// Rows are scanned straight into the struct's fields (database/sql
+// conversions, no reflection per column by name, no value allocated per
+// column): every column must be NOT NULL unless its field is a pointer.
+// TestScannedModelsNullableColumnsArePointers holds the schema to that.
+type modelColumns struct {
+	names []string
+	index [][]int
+}
+
+func newModelColumns(model any) (*modelColumns, error) {
+	sch, err := schema.Parse(model, &schemas, schema.NamingStrategy{})
+	if err != nil {
+		return nil, fmt.Errorf("store: %T model: %w", model, err)
+	}
+	c := &modelColumns{}
+	for _, name := range sch.DBNames {
+		f := sch.FieldsByDBName[name]
+		c.names = append(c.names, name)
+		c.index = append(c.index, f.StructField.Index)
+	}
+	return c, nil
+}
+
+// list writes the columns as table.column, separated by commas.
+func (c *modelColumns) list(b *strings.Builder, table string) {
+	for i, name := range c.names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(table + "." + name)
+	}
+}
+
+// dests appends the addresses of v's fields (v: a pointer to the model), in
+// the order of the columns.
+func (c *modelColumns) dests(into []any, v any) []any {
+	rv := reflect.ValueOf(v).Elem()
+	for _, idx := range c.index {
+		into = append(into, rv.FieldByIndex(idx).Addr().Interface())
+	}
+	return into
+}
