@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
 
@@ -18,8 +20,9 @@ import (
 // column): every column must be NOT NULL unless its field is a pointer.
 // TestScannedModelsNullableColumnsArePointers holds the schema to that.
 type modelColumns struct {
-	names []string
-	index [][]int
+	names   []string
+	index   [][]int
+	queries sync.Map // query's texts
 }
 
 func newModelColumns(model any) (*modelColumns, error) {
@@ -54,4 +57,49 @@ func (c *modelColumns) dests(into []any, v any) []any {
 		into = append(into, rv.FieldByIndex(idx).Addr().Interface())
 	}
 	return into
+}
+
+// Columns of the models read by scanFirst, listed once.
+var (
+	checkoutColumns = sync.OnceValues(func() (*modelColumns, error) { return newModelColumns(&Checkout{}) })
+	attemptColumns  = sync.OnceValues(func() (*modelColumns, error) { return newModelColumns(&Attempt{}) })
+)
+
+// scanFirst reads the first row of `SELECT <the model's columns> FROM table
+// <rest>` into dst (a pointer to the model), scanned as attemptAndCheckout
+// does. It reports false when there is no row.
+func scanFirst(db *gorm.DB, cols func() (*modelColumns, error), dst any, table, rest string, args ...any) (bool, error) {
+	mc, err := cols()
+	if err != nil {
+		return false, err
+	}
+	q := mc.query(table, rest)
+	rows, err := db.Raw(q, args...).Rows()
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(mc.dests(make([]any, 0, len(mc.names)), dst)...); err != nil {
+		return false, err
+	}
+	return true, rows.Close()
+}
+
+// query is `SELECT <columns> FROM table <rest>`, made once per table and
+// rest (a few constant texts).
+func (c *modelColumns) query(table, rest string) string {
+	key := table + "\x00" + rest
+	if q, ok := c.queries.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	c.list(&b, table)
+	b.WriteString(" FROM " + table + " " + rest)
+	q := b.String()
+	c.queries.Store(key, q)
+	return q
 }

@@ -1,8 +1,13 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 )
 
 // TestScannedModelsNullableColumnsArePointers: the models read by
@@ -11,8 +16,10 @@ import (
 // and every field of theirs is a column of the table.
 func TestScannedModelsNullableColumnsArePointers(t *testing.T) {
 	s, _ := newTestEnv(t)
+	columns := `SELECT name, "notnull", pk FROM pragma_table_info(?)`
 	if isPostgres(s.w) {
-		t.Skip("modelColumns' scan runs on SQLite only (attemptAndCheckout)")
+		columns = `SELECT column_name AS name, CASE is_nullable WHEN 'NO' THEN 1 ELSE 0 END AS "notnull", 0 AS pk
+			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?`
 	}
 	for table, model := range map[string]any{"attempts": &Attempt{}, "checkouts": &Checkout{}} {
 		var cols []struct {
@@ -20,7 +27,7 @@ func TestScannedModelsNullableColumnsArePointers(t *testing.T) {
 			Notnull int
 			Pk      int
 		}
-		if err := s.w.Raw("SELECT name, \"notnull\", pk FROM pragma_table_info(?)", table).Scan(&cols).Error; err != nil {
+		if err := s.w.Raw(columns, table).Scan(&cols).Error; err != nil {
 			t.Fatal(err)
 		}
 		notNull := map[string]bool{}
@@ -44,5 +51,64 @@ func TestScannedModelsNullableColumnsArePointers(t *testing.T) {
 				t.Errorf("%s.%s may be NULL but the model's field %s is a %s, not a pointer", table, name, f.Name, f.Type)
 			}
 		}
+	}
+}
+
+// TestScannedReadsAreGORMsReads: Checkout, AttemptByProviderReference and
+// lockAttempt (scanned straight into the models) give, field by field, what
+// GORM's own First gives: a pending attempt (next check set, paid_at NULL)
+// and, once paid, every field set. Unknown ids are ErrNotFound.
+func TestScannedReadsAreGORMsReads(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newTestEnv(t)
+	s = s.WithWebhookPayload(recordingPayload)
+	co := newCheckout(t, s, func(co *Checkout) {
+		co.CustomerName, co.CustomerEmail, co.CustomerPhone = "Wanjiru Kamau", "wanjiru@example.com", "254712345678"
+		co.SuccessURL, co.CancelURL, co.Metadata, co.Methods = "https://shop.example/ok", "https://shop.example/back", `{"order":"7"}`, "mpesa,card"
+	})
+	a := startAttempt(t, s, co.ID, "pesapal", "pesapal", time.Minute)
+	if err := s.AttemptStarted(ctx, a.ID, "track-1", "https://pay.example/1", "{}"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T) {
+		var wantCo Checkout
+		var wantA Attempt
+		if err := s.r.First(&wantCo, "id = ?", co.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.r.First(&wantA, "id = ?", a.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		gotCo, err := s.Checkout(ctx, co.ID)
+		if err != nil {
+			t.Fatalf("Checkout: %v", err)
+		}
+		assertFields(t, "Checkout", *gotCo, wantCo)
+		gotA, err := s.AttemptByProviderReference(ctx, "pesapal", wantA.ProviderReference)
+		if err != nil {
+			t.Fatalf("AttemptByProviderReference: %v", err)
+		}
+		assertFields(t, "AttemptByProviderReference", *gotA, wantA)
+		var lockedCo *Checkout
+		var lockedA *Attempt
+		if err := s.tx(ctx, func(tx *gorm.DB) (err error) {
+			lockedCo, lockedA, err = lockAttempt(tx, a.ID)
+			return err
+		}); err != nil {
+			t.Fatalf("lockAttempt: %v", err)
+		}
+		assertFields(t, "lockAttempt's checkout", *lockedCo, wantCo)
+		assertFields(t, "lockAttempt's attempt", *lockedA, wantA)
+	}
+	t.Run("pending", check)
+	clk.Advance(time.Second)
+	applyResult(t, s, a.ID, succeeded(a, "QK1"))
+	t.Run("paid", check)
+
+	if _, err := s.Checkout(ctx, "chk_unknown"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Checkout(unknown): err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.AttemptByProviderReference(ctx, "pesapal", "track-unknown"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AttemptByProviderReference(unknown): err = %v, want ErrNotFound", err)
 	}
 }
