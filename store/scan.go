@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -99,6 +100,80 @@ func (c *modelColumns) query(table, rest string) string {
 	b.WriteString("SELECT ")
 	c.list(&b, table)
 	b.WriteString(" FROM " + table + " " + rest)
+	q := b.String()
+	c.queries.Store(key, q)
+	return q
+}
+
+// eventInsert lists the columns an event's INSERT writes: every column of
+// the model but its id, which the database gives.
+var eventInsert = sync.OnceValues(func() (*modelColumns, error) {
+	mc, err := newModelColumns(&Event{})
+	if err != nil {
+		return nil, err
+	}
+	out := &modelColumns{}
+	for i, name := range mc.names {
+		if name != "id" {
+			out.names = append(out.names, name)
+			out.index = append(out.index, mc.index[i])
+		}
+	}
+	return out, nil
+})
+
+// insertEvents inserts evs in one statement, in their order, and sets their
+// ids. On SQLite it is a plain INSERT built from the model's columns (GORM's
+// Create cost more than the insert in the writer's transaction of every
+// notification); SQLite gives the rows of one INSERT consecutive ids, the
+// last one reported. PostgreSQL keeps GORM's Create (RETURNING id).
+func insertEvents(tx *gorm.DB, evs []Event) error {
+	if isPostgres(tx) {
+		return tx.Create(&evs).Error
+	}
+	mc, err := eventInsert()
+	if err != nil {
+		return err
+	}
+	q := mc.insert("events", len(evs))
+	args := make([]any, 0, len(evs)*len(mc.names))
+	for i := range evs {
+		rv := reflect.ValueOf(&evs[i]).Elem()
+		for _, idx := range mc.index {
+			args = append(args, rv.FieldByIndex(idx).Interface())
+		}
+	}
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, q, args...)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		evs[i].ID = id
+		id--
+	}
+	return nil
+}
+
+// insert is `INSERT INTO table (<columns>) VALUES (?, ...), ...` for n rows,
+// made once per table and n.
+func (c *modelColumns) insert(table string, n int) string {
+	key := "insert\x00" + table + "\x00" + strconv.Itoa(n)
+	if q, ok := c.queries.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(c.names, ", ") + ") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(c.names)), ", ") + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
 	q := b.String()
 	c.queries.Store(key, q)
 	return q

@@ -112,3 +112,47 @@ func TestScannedReadsAreGORMsReads(t *testing.T) {
 		t.Errorf("AttemptByProviderReference(unknown): err = %v, want ErrNotFound", err)
 	}
 }
+
+// TestInsertEventsStoresEveryColumnAndSetsIDs: events inserted together
+// (the notification, the status query and the transition of a paid IPN)
+// are stored column for column, in their order, and each gets its row's id;
+// one alone too.
+func TestInsertEventsStoresEveryColumnAndSetsIDs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestEnv(t)
+	co := newCheckout(t, s, nil)
+	at := s.Now().Add(-time.Minute)
+	evs := []Event{
+		{CheckoutID: co.ID, AttemptID: "att_1", Kind: EventNotification, Source: "ipn:pesapal", Message: "Pesapal ipnchange",
+			Payload: `{"OrderTrackingId":"t-1"}`, CreatedAt: at},
+		{CheckoutID: co.ID, AttemptID: "att_1", Kind: EventStatusQuery, Source: "ipn:pesapal", Message: "COMPLETED",
+			Payload: `{"status_code":1}`, CreatedAt: at.Add(time.Millisecond)},
+		{CheckoutID: co.ID, AttemptID: "att_1", Kind: EventTransition, Source: "ipn:pesapal", FromStatus: "pending",
+			ToStatus: "paid", Message: "payment confirmed", CreatedAt: at.Add(2 * time.Millisecond)},
+	}
+	one := Event{CheckoutID: co.ID, Kind: EventAttempt, Source: "customer", Message: "alone", CreatedAt: at}
+	if err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.addEvents(tx, evs); err != nil {
+			return err
+		}
+		return s.addEvent(tx, &one)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]Event(nil), evs...), one)
+	for i, ev := range want {
+		if ev.ID == 0 || (i > 0 && ev.ID <= want[i-1].ID) {
+			t.Fatalf("ids %d: event %d has id %d, want set and ascending", len(want), i, ev.ID)
+		}
+	}
+	var got []Event
+	if err := s.r.Where("checkout_id = ? AND kind <> ?", co.ID, EventCreated).Order("id").Find(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stored %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		assertFields(t, "event "+want[i].Kind, got[i], want[i])
+	}
+}

@@ -132,9 +132,11 @@ func (s *Store) addEvent(tx *gorm.DB, ev *Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = s.now()
 	}
-	if err := tx.Create(ev).Error; err != nil {
+	evs := []Event{*ev}
+	if err := insertEvents(tx, evs); err != nil {
 		return fmt.Errorf("store: add %s event to %s: %w", ev.Kind, ev.CheckoutID, err)
 	}
+	ev.ID = evs[0].ID
 	return nil
 }
 
@@ -145,7 +147,7 @@ func (s *Store) addEvents(tx *gorm.DB, evs []Event) error {
 			evs[i].CreatedAt = s.now()
 		}
 	}
-	if err := tx.Create(&evs).Error; err != nil {
+	if err := insertEvents(tx, evs); err != nil {
 		return fmt.Errorf("store: add %s event to %s: %w", evs[0].Kind, evs[0].CheckoutID, err)
 	}
 	return nil
