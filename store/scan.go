@@ -178,3 +178,27 @@ func (c *modelColumns) insert(table string, n int) string {
 	c.queries.Store(key, q)
 	return q
 }
+
+// deliveryColumns lists the columns of a webhook delivery's INSERT (all of
+// the model's: its id is ours).
+var deliveryColumns = sync.OnceValues(func() (*modelColumns, error) { return newModelColumns(&WebhookDelivery{}) })
+
+// insertDelivery inserts a webhook delivery (the outbox row every paid
+// notification writes): on SQLite a plain INSERT of the model's columns,
+// as insertEvents; on PostgreSQL GORM's Create.
+func insertDelivery(tx *gorm.DB, d *WebhookDelivery) error {
+	if isPostgres(tx) {
+		return tx.Create(d).Error
+	}
+	mc, err := deliveryColumns()
+	if err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(d).Elem()
+	args := make([]any, 0, len(mc.names))
+	for _, idx := range mc.index {
+		args = append(args, rv.FieldByIndex(idx).Interface())
+	}
+	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, mc.insert("webhook_deliveries", 1), args...)
+	return err
+}

@@ -156,3 +156,29 @@ func TestInsertEventsStoresEveryColumnAndSetsIDs(t *testing.T) {
 		assertFields(t, "event "+want[i].Kind, got[i], want[i])
 	}
 }
+
+// TestInsertDeliveryStoresEveryColumn: the outbox row written with a
+// status change is stored column for column, times and NULLs included.
+func TestInsertDeliveryStoresEveryColumn(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newTestEnv(t)
+	co := newCheckout(t, s, nil)
+	now := s.Now()
+	later := now.Add(time.Minute)
+	for _, d := range []WebhookDelivery{
+		{ID: NewID("msg", now), MerchantID: testMerchantID, CheckoutID: co.ID, EventType: "checkout.paid",
+			Payload: `{"type":"checkout.paid"}`, Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now},
+		{ID: NewID("msg", now), MerchantID: testMerchantID, CheckoutID: co.ID, EventType: "checkout.expired",
+			Payload: `{}`, Status: DeliveryPending, Attempts: 2, NextAttemptAt: &later, ClaimedUntil: &later,
+			LastStatusCode: 503, LastError: "HTTP 503", CreatedAt: now, DeliveredAt: &later},
+	} {
+		if err := s.tx(ctx, func(tx *gorm.DB) error { return insertDelivery(tx, &d) }); err != nil {
+			t.Fatal(err)
+		}
+		var got WebhookDelivery
+		if err := s.r.First(&got, "id = ?", d.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		assertFields(t, "delivery "+d.EventType, got, d)
+	}
+}
