@@ -3,11 +3,13 @@ package store
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 )
 
@@ -201,4 +203,45 @@ func insertDelivery(tx *gorm.DB, d *WebhookDelivery) error {
 	}
 	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, mc.insert("webhook_deliveries", 1), args...)
 	return err
+}
+
+// updateGuarded writes fields (column name to value) on the row of table
+// whose id and status are the ones given, and returns how many rows it
+// changed (0: the status moved on). On SQLite it is a plain UPDATE with the
+// columns in name order (the writer's cache keeps one statement per set of
+// columns) instead of GORM's Updates; PostgreSQL, and fields holding an
+// expression, take GORM's Updates on model.
+func updateGuarded(tx *gorm.DB, model any, table string, fields map[string]any, id string, status any) (int64, error) {
+	expr := false
+	for _, v := range fields {
+		if _, ok := v.(clause.Expression); ok {
+			expr = true
+		}
+	}
+	if isPostgres(tx) || expr {
+		res := tx.Model(model).Where("id = ? AND status = ?", id, status).Updates(fields)
+		return res.RowsAffected, res.Error
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString("UPDATE " + table + " SET ")
+	args := make([]any, 0, len(keys)+2)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + " = ?")
+		args = append(args, fields[k])
+	}
+	b.WriteString(" WHERE id = ? AND status = ?")
+	args = append(args, id, status)
+	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, b.String(), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -182,3 +182,45 @@ func TestInsertDeliveryStoresEveryColumn(t *testing.T) {
 		assertFields(t, "delivery "+d.EventType, got, d)
 	}
 }
+
+// TestUpdateGuardedWritesOnlyOverTheStatusRead: the guarded update of a
+// status change writes every field given (a time, NULL, a string) on the
+// row whose status is the one read, and nothing, reporting 0 rows, when the
+// status moved on; an expression is written too (GORM's path).
+func TestUpdateGuardedWritesOnlyOverTheStatusRead(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newTestEnv(t)
+	co := newCheckout(t, s, nil)
+	a := startAttempt(t, s, co.ID, "pesapal", "pesapal", time.Minute)
+	clk.Advance(time.Second)
+	now := s.Now()
+	update := func(fields map[string]any, status AttemptStatus) int64 {
+		t.Helper()
+		var n int64
+		if err := s.tx(ctx, func(tx *gorm.DB) (err error) {
+			n, err = updateGuarded(tx, &Attempt{}, "attempts", fields, a.ID, status)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := update(map[string]any{"status": AttemptSucceeded, "receipt": "QK1", "next_check_at": nil, "updated_at": now},
+		AttemptPending); n != 1 {
+		t.Fatalf("update over the status read: %d rows, want 1", n)
+	}
+	want := loadAttempt(t, s, a.ID)
+	if want.Status != AttemptSucceeded || want.Receipt != "QK1" || want.NextCheckAt != nil || !want.UpdatedAt.Equal(now) {
+		t.Fatalf("after the update: %+v", want)
+	}
+	if n := update(map[string]any{"status": AttemptFailed, "message": "late"}, AttemptPending); n != 0 {
+		t.Fatalf("update over a stale status: %d rows, want 0", n)
+	}
+	assertFields(t, "after a stale update", loadAttempt(t, s, a.ID), want)
+	if n := update(map[string]any{"checks": gorm.Expr("checks + 1")}, AttemptSucceeded); n != 1 {
+		t.Fatalf("update with an expression: %d rows, want 1", n)
+	}
+	if got := loadAttempt(t, s, a.ID); got.Checks != want.Checks+1 {
+		t.Fatalf("checks = %d, want %d", got.Checks, want.Checks+1)
+	}
+}
