@@ -23,12 +23,13 @@ func (s *Store) Attempt(ctx context.Context, id string) (*Attempt, error) {
 // AttemptByProviderReference finds the attempt a provider knows by ref.
 func (s *Store) AttemptByProviderReference(ctx context.Context, provider, ref string) (*Attempt, error) {
 	var a Attempt
-	err := s.r.WithContext(ctx).Where("provider = ? AND provider_reference = ?", provider, ref).First(&a).Error
+	found, err := scanFirst(s.r.WithContext(ctx), attemptColumns, &a, "attempts",
+		"WHERE provider = ? AND provider_reference = ? ORDER BY id LIMIT 1", provider, ref)
 	if err != nil {
-		if notFound(err) {
-			return nil, fmt.Errorf("store: %s attempt %q: %w", provider, ref, ErrNotFound)
-		}
 		return nil, fmt.Errorf("store: find %s attempt %q: %w", provider, ref, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("store: %s attempt %q: %w", provider, ref, ErrNotFound)
 	}
 	return &a, nil
 }

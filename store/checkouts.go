@@ -47,11 +47,12 @@ func (s *Store) createCheckout(tx *gorm.DB, co *Checkout, source string) error {
 // Checkout loads one checkout.
 func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
 	var co Checkout
-	if err := s.r.WithContext(ctx).First(&co, "id = ?", id).Error; err != nil {
-		if notFound(err) {
-			return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
-		}
+	found, err := scanFirst(s.r.WithContext(ctx), checkoutColumns, &co, "checkouts", "WHERE id = ?", id)
+	if err != nil {
 		return nil, fmt.Errorf("store: load checkout %s: %w", id, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("store: checkout %s: %w", id, ErrNotFound)
 	}
 	return &co, nil
 }

@@ -47,11 +47,11 @@ func (s *Store) transition(tx *gorm.DB, co *Checkout, to Status, ev Event, field
 	}
 	fields["status"] = to
 	fields["updated_at"] = now
-	res := tx.Model(&Checkout{}).Where("id = ? AND status = ?", co.ID, co.Status).Updates(fields)
-	if res.Error != nil {
-		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, res.Error)
+	n, err := updateGuarded(tx, &Checkout{}, "checkouts", fields, co.ID, co.Status)
+	if err != nil {
+		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, err)
 	}
-	if res.RowsAffected != 1 {
+	if n != 1 {
 		return fmt.Errorf("store: checkout %s %s -> %s: %w", co.ID, co.Status, to, ErrConflict)
 	}
 	ev.CheckoutID = co.ID
@@ -117,11 +117,11 @@ func (s *Store) setAttempt(tx *gorm.DB, a *Attempt, to AttemptStatus, fields map
 	if to != AttemptPending {
 		fields["next_check_at"] = nil
 	}
-	res := tx.Model(&Attempt{}).Where("id = ? AND status = ?", a.ID, a.Status).Updates(fields)
-	if res.Error != nil {
-		return fmt.Errorf("store: attempt %s %s -> %s: %w", a.ID, a.Status, to, res.Error)
+	n, err := updateGuarded(tx, &Attempt{}, "attempts", fields, a.ID, a.Status)
+	if err != nil {
+		return fmt.Errorf("store: attempt %s %s -> %s: %w", a.ID, a.Status, to, err)
 	}
-	if res.RowsAffected != 1 {
+	if n != 1 {
 		return fmt.Errorf("store: attempt %s %s -> %s: %w", a.ID, a.Status, to, ErrConflict)
 	}
 	a.Status = to
@@ -132,9 +132,11 @@ func (s *Store) addEvent(tx *gorm.DB, ev *Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = s.now()
 	}
-	if err := tx.Create(ev).Error; err != nil {
+	evs := []Event{*ev}
+	if err := insertEvents(tx, evs); err != nil {
 		return fmt.Errorf("store: add %s event to %s: %w", ev.Kind, ev.CheckoutID, err)
 	}
+	ev.ID = evs[0].ID
 	return nil
 }
 
@@ -145,7 +147,7 @@ func (s *Store) addEvents(tx *gorm.DB, evs []Event) error {
 			evs[i].CreatedAt = s.now()
 		}
 	}
-	if err := tx.Create(&evs).Error; err != nil {
+	if err := insertEvents(tx, evs); err != nil {
 		return fmt.Errorf("store: add %s event to %s: %w", evs[0].Kind, evs[0].CheckoutID, err)
 	}
 	return nil

@@ -138,7 +138,7 @@ func (s *Store) enqueueWebhook(tx *gorm.DB, co *Checkout, eventType string) erro
 	}
 	d := WebhookDelivery{ID: NewID("msg", now), MerchantID: co.MerchantID, CheckoutID: co.ID, EventType: eventType,
 		Payload: string(body), Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
-	if err := tx.Create(&d).Error; err != nil {
+	if err := insertDelivery(tx, &d); err != nil {
 		return fmt.Errorf("store: webhook %s for %s: %w", eventType, co.ID, err)
 	}
 	return nil

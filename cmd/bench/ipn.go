@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,6 +108,8 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 	}
 
 	var failed atomic.Int64
+	appCPU0, _ := cpuTime(app.Pid())
+	selfCPU0, _ := cpuTime(os.Getpid())
 	start := time.Now()
 	err = parallel(cfg.IPNClients, cfg.IPNs, func(i int) error {
 		if !sendIPN(tr, app.URL, tracking[i], refs[i], clientAddress(cfg.IPNs+i)) {
@@ -115,6 +118,13 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 		return nil
 	})
 	elapsed := time.Since(start)
+	appCPU1, _ := cpuTime(app.Pid())
+	selfCPU1, _ := cpuTime(os.Getpid())
+	// CPU time per IPN, the app's and this process's (the simulator and
+	// the clients): other load on the machine moves it far less than IPNs
+	// per second, so it is what to compare between two builds.
+	fmt.Fprintf(os.Stderr, "bench: CPU per IPN: app %v, simulator and clients %v\n",
+		(appCPU1-appCPU0)/time.Duration(cfg.IPNs), (selfCPU1-selfCPU0)/time.Duration(cfg.IPNs))
 	if err != nil {
 		return nil, err
 	}
