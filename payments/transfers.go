@@ -512,9 +512,11 @@ func (s *Service) TransfersWaiting(ctx context.Context) (refunds, payouts int64,
 	return s.st.TransfersWaiting(ctx)
 }
 
-// adminEmail is the admin's email, given as such or as "admin:<email>".
+// adminEmail is the admin's email, given as such or as "admin:<email>",
+// trimmed and lower-cased (admin emails are kept lower-case: one account
+// whatever the case it is typed in).
 func adminEmail(admin string) string {
-	return strings.TrimPrefix(admin, "admin:")
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(admin), "admin:")))
 }
 
 // Approve lets a refund or payout waiting for approval go (kind "refund"

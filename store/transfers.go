@@ -558,8 +558,7 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 		if err != nil {
 			return err
 		}
-		by := requestedBy(r, p)
-		if by == "admin:"+admin {
+		if sameAdmin(requestedBy(r, p), admin) {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrSelfApproval)
 		}
 		now := s.now()
@@ -574,6 +573,14 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventApproval, Source: "admin",
 			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: "approved by " + admin}))
 	})
+}
+
+// sameAdmin: requested_by ("admin:<email>") names admin, whatever the
+// case or the spaces around the email. A request over the API ("api")
+// names no admin.
+func sameAdmin(by, admin string) bool {
+	e, ok := strings.CutPrefix(by, "admin:")
+	return ok && strings.EqualFold(strings.TrimSpace(e), strings.TrimSpace(admin))
 }
 
 func requestedBy(r *Refund, p *Payout) string {

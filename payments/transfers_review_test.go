@@ -1,0 +1,178 @@
+package payments
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"checkout/store"
+)
+
+// Each test names a defect found in review of refunds and payouts.
+
+// A refund by hand (a PokeaPay card payment) above the approval limit must
+// wait for a second admin like every other refund above it: today it is
+// created straight in attention, and the admin who asked can mark it
+// refunded alone (refund.succeeded and checkout.refunded go out with no
+// second admin ever involved).
+func TestManualRefundAboveTheLimitNeedsASecondAdmin(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 50_000) // KES 500
+	co := e.paid(100_000, ProviderPokeaPay, MethodPokeaPay, "Card")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Stage != store.StageApproval {
+		t.Errorf("manual refund of KES 1,000 above a KES 500 limit starts in %q, want %q", r.Stage, store.StageApproval)
+	}
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", true, "done by hand"); err == nil {
+		got := e.refund(r.ID)
+		t.Fatalf("the requester alone marked a refund above the limit %s (events %v); want it refused until another admin approves",
+			got.Status, e.events())
+	}
+}
+
+// A PokeaPay B2C failure callback cannot be verified (no status call, no
+// known hash). Acting on it as a verified failure gives the refund's
+// reservation back, so the merchant's integration (or anyone with the API
+// key) can at once ask for the same refund again, which is queued and sent
+// with no person and no statement check: a forged or premature "failed"
+// pays the customer twice. The issue: "a forged 'failed' must not be able
+// to make us pay twice; a resend is a new payout that a person asks for
+// after checking the provider's statement".
+func TestUnverifiedPokeaPayFailureCannotLeadToASecondSend(t *testing.T) {
+	pp := &fakePayouts{name: "pokeapay", noStatus: true}
+	e := newTransferEnv(t, pp, 0)
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.refund(r.ID).ProviderReference
+	// Unverifiable: anyone who learns the reference can post this.
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	// The merchant's integration retries on refund.failed, over the API.
+	r2, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err == nil {
+		e.process()
+	}
+	if n := len(pp.sent()); n != 1 {
+		t.Fatalf("after an unverified failure callback and an API retry (%v, refund %v): %d B2C sends of one "+
+			"KES 1,000 payment, want 1", err, r2 != nil, n)
+	}
+}
+
+// A result that says money went out, for a payout we already ended failed
+// (an unverified failure callback first, or a person's "failed" after 24 h
+// of silence), is dropped silently: the timeline gets a line, but nothing
+// asks a person to look, while the refund reads failed with its amount
+// released. Money the provider paid out is then invisible ("nothing is
+// lost"; late payments are flagged for review for the same reason).
+func TestSuccessAfterAFailedVerdictIsFlaggedForAPerson(t *testing.T) {
+	pp := &fakePayouts{name: "pokeapay", noStatus: true}
+	e := newTransferEnv(t, pp, 0)
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.refund(r.ID).ProviderReference
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	e.clk.add(time.Hour)
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+	refunds, payouts, err := e.svc.TransfersWaiting(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.refund(r.ID)
+	c, _ := e.st.Checkout(e.ctx, co.ID)
+	if refunds+payouts == 0 {
+		t.Fatalf("refund %s/%s %q, reserved %d, after PokeaPay reported it paid: nothing waits for a person, "+
+			"want it flagged", got.Status, got.Stage, got.Message, c.RefundReserved)
+	}
+}
+
+// A payout callback naming a reference we never issued is kept whole in
+// transfer_events (and logged each time), where design.md's limits say a
+// notification for a reference we never issued is "not at all" stored, "a
+// counter instead" (as the STK and IPN routes do with
+// CountUnknownNotification). Anyone can post these to the public callback
+// URLs.
+func TestPayoutCallbackForAnUnknownReferenceKeepsOnlyACounter(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	body := `{"reference":"999999999999","status":"succeeded","amount":100,"receipt":"` + strings.Repeat("X", 4000) + `"}`
+	if err := e.svc.PayoutCallback(e.ctx, "pokeapay", "application/json", []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.svc.TransferEvents(e.ctx, "callback:pokeapay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Payload != "" {
+			t.Errorf("stored a %d-byte payload for a reference we never issued", len(ev.Payload))
+		}
+	}
+	n, err := e.svc.UnknownNotifications(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("unknown-notification counter %d, want 1", n)
+	}
+}
+
+// Approve compares the approver with requested_by byte for byte, after
+// taking off "admin:" only: the same admin spelled with another case (admin
+// emails are kept lower-case, so it is the same account) approves their own
+// request.
+func TestSelfApprovalIsRefusedWhateverTheCase(t *testing.T) {
+	pp := &fakePayouts{name: "pochipay"}
+	e := newTransferEnv(t, pp, 100_000)
+	p, err := e.svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "2000", Phone: "254712345678"}, "admin:ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ann := range []string{"Ann@Example.com", " ann@example.com", "admin:ANN@example.com"} {
+		if err := e.svc.Approve(e.ctx, "payout", p.ID, ann); !errors.Is(err, ErrSelfApproval) {
+			t.Fatalf("approval by the requester spelled %q: %v, want ErrSelfApproval", ann, err)
+		}
+	}
+
+}
+
+// A refund waiting for approval (or queued) is sent even after the
+// provider reversed the payment it refunds: the checkout is no longer
+// paid (a new refund is refused with ErrNotPaid), but nothing between the
+// reservation and the send looks at it again, so the payer gets the money
+// back twice (the reversal, then our payout).
+func TestRefundOfAReversedPaymentIsNotSent(t *testing.T) {
+	pp := &fakePayouts{name: "pochipay"}
+	e := newTransferEnv(t, pp, 50_000)
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+	if err != nil || r.Stage != store.StageApproval {
+		t.Fatalf("refund %v %v, want one waiting for approval", r, err)
+	}
+	a, err := e.st.PaidAttempt(e.ctx, co.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.svc.st.ApplyResult(e.ctx, a.ID, store.Result{Reversed: true, Reference: a.ID, Source: "test"})
+	if err != nil || out != store.OutcomeReversed {
+		t.Fatalf("reversal: %s %v", out, err)
+	}
+	if _, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{Amount: "1"}, "api"); !errors.Is(err, ErrNotPaid) {
+		t.Fatalf("new refund of the reversed checkout: %v, want ErrNotPaid", err)
+	}
+	if err := e.svc.Approve(e.ctx, "refund", r.ID, "bob@example.com"); err != nil {
+		t.Logf("approve: %v", err)
+	}
+	e.process()
+	if n := len(pp.sent()); n != 0 {
+		t.Fatalf("%d payouts sent for a refund of a payment the provider reversed, want 0", n)
+	}
+}
