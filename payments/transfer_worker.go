@@ -338,8 +338,9 @@ var ErrCallback = errors.New("payout callback cannot be read")
 // (timeline, secrets removed) before anything else, and only says "look
 // now": Pochipay's is confirmed by its status call. PokeaPay's cannot be
 // verified (no status call): a success whose reference and amount match
-// marks the payout succeeded, not verified; a failure marks it failed,
-// not verified. Nothing is ever sent again.
+// marks the payout succeeded, not verified; a failure moves it to
+// attention, still pending with a refund's amount still reserved, for a
+// person to check the statement. Nothing is ever sent again.
 func (s *Service) PayoutCallback(ctx context.Context, provider, contentType string, body []byte) error {
 	pp := s.cfg.Payouts
 	if pp == nil || pp.Name() != provider {
@@ -398,11 +399,34 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 			Message: "paid according to " + provider + "'s callback (not verified: it cannot be checked with a status call)",
 			Receipt: res.Receipt, Fees: int64(res.Fees), Kind: store.TransferEventCallback, Source: provider + ":callback"}))
 	case gateway.StatusFailed:
-		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{
-			Message: firstNonEmpty(res.Message, "the payout failed") + " (not verified: check the " + provider +
-				" statement before sending again)", Kind: store.TransferEventCallback, Source: provider + ":callback"}))
+		// Not acted on: a failure nobody can verify must not release a
+		// refund's reservation nor end the payout failed (a forged or
+		// early "failed" would let the same money be asked for and sent
+		// again). The payout stays pending, and a person decides.
+		return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, unverifiedFailureNote(provider),
+			provider+":callback", ""))
 	}
 	return nil
+}
+
+// unverifiedFailureNote is what a payout waits on after a failure callback
+// that cannot be verified.
+func unverifiedFailureNote(provider string) string {
+	name := providerTitle(provider)
+	return name + " says it failed (not verified): check the " + name + " statement, then mark it failed or succeeded"
+}
+
+// providerTitle is a payout provider's name as people write it.
+func providerTitle(provider string) string {
+	switch provider {
+	case ProviderPokeaPay:
+		return "PokeaPay"
+	case "pochipay":
+		return "Pochipay"
+	case ProviderPesapal:
+		return "Pesapal"
+	}
+	return provider
 }
 
 // cancelPending asks a provider that can cancel (Pochipay) to cancel a
