@@ -348,9 +348,16 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 	}
 	res, perr := pp.ParseCallback(contentType, body)
 	if perr != nil {
-		s.log.WarnContext(ctx, "payout callback unreadable", "provider", provider, "err", perr)
-		_ = s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
-			Source: provider, Message: "unreadable callback: " + perr.Error()})
+		// Anyone can post to the callback URL: a counter and a sampled
+		// log line, nothing stored.
+		source := "payout:" + provider + ":unreadable"
+		if err := s.st.CountUnknownNotification(ctx, source); err != nil {
+			return err
+		}
+		if skipped, ok := s.unknownLog.allow(source, s.now()); ok {
+			s.log.WarnContext(ctx, "payout callback unreadable", "provider", provider,
+				"err", truncated(perr.Error(), 200), "not_logged_since_last", skipped)
+		}
 		return fmt.Errorf("%w: %v", ErrCallback, perr)
 	}
 	if err := s.notificationAllowed("payout:"+provider, res.Reference); err != nil {
@@ -358,9 +365,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 	}
 	p, err := s.st.PayoutByReference(ctx, provider, res.Reference)
 	if errors.Is(err, store.ErrNotFound) {
-		s.log.WarnContext(ctx, "payout callback for an unknown reference", "provider", provider)
-		return s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
-			Source: provider, Message: "callback for a reference we never sent", Payload: string(res.Raw)})
+		// A reference we never sent: a counter and a sampled log line,
+		// nothing else kept (as every other notification).
+		return s.unknownReference(ctx, "payout:"+provider, res.Reference)
 	}
 	if err != nil {
 		return err

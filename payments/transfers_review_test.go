@@ -176,3 +176,22 @@ func TestRefundOfAReversedPaymentIsNotSent(t *testing.T) {
 		t.Fatalf("%d payouts sent for a refund of a payment the provider reversed, want 0", n)
 	}
 }
+
+// An unreadable payout callback body is not kept either: a counter only.
+func TestUnreadablePayoutCallbackKeepsOnlyACounter(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	body := `{"reference": ` + strings.Repeat("X", 4000)
+	if err := e.svc.PayoutCallback(e.ctx, "pokeapay", "application/json", []byte(body)); !errors.Is(err, ErrCallback) {
+		t.Fatalf("PayoutCallback: %v, want ErrCallback", err)
+	}
+	evs, err := e.svc.TransferEvents(e.ctx, "callback:pokeapay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 0 {
+		t.Errorf("stored %d timeline lines for an unreadable callback, want none", len(evs))
+	}
+	if n, err := e.svc.UnknownNotifications(e.ctx); err != nil || n != 1 {
+		t.Errorf("unknown-notification counter %d (%v), want 1", n, err)
+	}
+}
