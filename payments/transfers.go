@@ -341,7 +341,12 @@ func (s *Service) newRefund(ctx context.Context, m *store.Merchant, checkoutID s
 	var p *Payout
 	switch o.Route {
 	case store.RouteManual:
-		r.Stage, r.Message = store.StageAttention, manualMessage(o.PaymentMethod)
+		// By hand: a person does it, after a second admin's approval
+		// when it is above the limit (Approve then moves it to attention).
+		r.Message = manualMessage(o.PaymentMethod)
+		if stage != store.StageApproval {
+			r.Stage = store.StageAttention
+		}
 		r.Provider = ""
 	case store.RoutePayout:
 		p = &Payout{ID: store.NewID("po", now), MerchantID: m.ID, Provider: o.Provider, Amount: amount,

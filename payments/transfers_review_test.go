@@ -195,3 +195,31 @@ func TestUnreadablePayoutCallbackKeepsOnlyACounter(t *testing.T) {
 		t.Errorf("unknown-notification counter %d (%v), want 1", n, err)
 	}
 }
+
+// Once another admin approves it, a refund by hand above the limit waits
+// for a person (attention, with the by-hand note), who marks it refunded.
+func TestManualRefundAboveTheLimitApprovedGoesToAPersonThenEnds(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 50_000)
+	co := e.paid(100_000, ProviderPokeaPay, MethodPokeaPay, "Card")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Approve(e.ctx, "refund", r.ID, "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	got := e.refund(r.ID)
+	if got.Stage != store.StageAttention || got.Status != store.TransferPending || !strings.Contains(got.Message, "by hand") {
+		t.Fatalf("approved manual refund %s/%s %q, want pending in attention with the by-hand note", got.Status, got.Stage, got.Message)
+	}
+	e.process()
+	if got := e.refund(r.ID); got.Stage != store.StageAttention {
+		t.Fatalf("the worker moved the manual refund to %q", got.Stage)
+	}
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", true, "refunded by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.refund(r.ID); got.Status != store.TransferSucceeded || got.ApprovedBy != "bob@example.com" {
+		t.Errorf("refund %s approved by %q, want succeeded, approved by bob", got.Status, got.ApprovedBy)
+	}
+}

@@ -562,7 +562,12 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrSelfApproval)
 		}
 		now := s.now()
-		ok, err := setStage(tx, r, p, []string{StageApproval}, StageQueued, now,
+		// A refund by hand goes to a person (attention), not the queue.
+		to, msg := StageQueued, "approved by "+admin
+		if r != nil && r.Route == RouteManual {
+			to, msg = StageAttention, msg+"; "+r.Message
+		}
+		ok, err := setStage(tx, r, p, []string{StageApproval}, to, now,
 			map[string]any{"approved_by": admin, "approved_at": now})
 		if err != nil {
 			return err
@@ -571,7 +576,7 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrStage)
 		}
 		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventApproval, Source: "admin",
-			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: "approved by " + admin}))
+			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: msg}))
 	})
 }
 
