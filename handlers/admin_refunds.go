@@ -148,10 +148,13 @@ var transferFlashes = map[string]string{
 	"bad-note":     "The reason or note is too long (at most 200 characters). Nothing changed.",
 	"not-attention": "It no longer needs attention (someone acted first, or the provider answered). " +
 		"Nothing changed.",
+	"not-paid": "The payment is no longer paid (the provider reversed it): the refund ended failed, its amount " +
+		"was given back, and nothing was sent.",
 }
 
 // transferErrorFlashes are the flashes that say an action was refused.
-var transferErrorFlashes = map[string]bool{"bad-note": true, "self": true, "not-approval": true, "not-attention": true}
+var transferErrorFlashes = map[string]bool{"bad-note": true, "self": true, "not-approval": true, "not-attention": true,
+	"not-paid": true}
 
 // Refund is GET /admin/refunds/{id}: the refund, what can be done now,
 // its timeline.
@@ -336,6 +339,8 @@ func (h *Handlers) afterAction(c *gin.Context, kind, id string, path func(string
 		flash = "not-approval"
 	case errors.Is(err, payments.ErrNotAttention):
 		flash = "not-attention"
+	case errors.Is(err, payments.ErrNotPaid):
+		flash = "not-paid"
 	case err != nil:
 		h.fail(c, err)
 		return

@@ -36,6 +36,10 @@ const DefaultApprovalLimit int64 = 10_000_00
 var (
 	// ErrNotPaid: only a paid checkout can be refunded (409).
 	ErrNotPaid = errors.New("this checkout is not paid, so there is nothing to refund")
+	// ErrRefundOfUnpaid: Approve found the refund's payment no longer paid
+	// (reversed by the provider): the refund was ended failed and nothing
+	// is sent. It is also ErrNotPaid.
+	ErrRefundOfUnpaid = fmt.Errorf("%w: the payment was reversed, so the refund ended failed and nothing was sent", ErrNotPaid)
 	// ErrRefundExists: Pesapal takes one refund per payment, and this
 	// payment has one (pending or succeeded) (409).
 	ErrRefundExists = errors.New("Pesapal takes one refund per payment, and this payment has one already")
@@ -525,11 +529,16 @@ func adminEmail(admin string) string {
 }
 
 // Approve lets a refund or payout waiting for approval go (kind "refund"
-// or "payout"); admin is the approving admin's email.
+// or "payout"); admin is the approving admin's email. A refund whose
+// payment is no longer paid ends failed instead (ErrRefundOfUnpaid).
 func (s *Service) Approve(ctx context.Context, kind, id, admin string) error {
 	err := s.st.Approve(ctx, kind, id, adminEmail(admin))
-	if errors.Is(err, store.ErrStage) {
+	switch {
+	case errors.Is(err, store.ErrStage):
 		return ErrNotAwaitingApproval
+	case errors.Is(err, store.ErrPaymentNotPaid):
+		// Ended failed, its amount given back: nothing is sent.
+		return ErrRefundOfUnpaid
 	}
 	return err
 }

@@ -223,3 +223,71 @@ func TestManualRefundAboveTheLimitApprovedGoesToAPersonThenEnds(t *testing.T) {
 		t.Errorf("refund %s approved by %q, want succeeded, approved by bob", got.Status, got.ApprovedBy)
 	}
 }
+
+// A queued refund (no approval needed) of a payment reversed before the
+// worker's claim ends failed at the claim, its amount given back, and
+// nothing is sent: by Pesapal's refund request or by a payout. An approved
+// one whose payment was reversed while it waited ends the same way at
+// Approve.
+func TestRefundOfAReversedPaymentEndsFailedAndReleasedWithoutASend(t *testing.T) {
+	reverse := func(e *transferEnv, co *store.Checkout) {
+		t.Helper()
+		a, err := e.st.PaidAttempt(e.ctx, co.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := e.svc.st.ApplyResult(e.ctx, a.ID, store.Result{Reversed: true, Reference: a.ID, Source: "test"}); err != nil ||
+			out != store.OutcomeReversed {
+			t.Fatalf("reversal: %s %v", out, err)
+		}
+	}
+	check := func(e *transferEnv, co *store.Checkout, id string) {
+		t.Helper()
+		got := e.refund(id)
+		if got.Status != store.TransferFailed || !strings.Contains(got.Message, "the payment was reversed by the provider") {
+			t.Errorf("refund %s %q, want failed: the payment was reversed by the provider", got.Status, got.Message)
+		}
+		if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 0 || c.AmountRefunded != 0 {
+			t.Errorf("reserved %d, refunded %d, want both 0", c.RefundReserved, c.AmountRefunded)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		provider string
+		method   string
+		pm       string
+	}{{"pesapal", ProviderPesapal, MethodPesapal, "Visa"}, {"payout", ProviderPokeaPay, MethodSTK, "M-Pesa"}} {
+		t.Run(tc.name+" queued", func(t *testing.T) {
+			pp := &fakePayouts{name: "pochipay"}
+			e := newTransferEnv(t, pp, 0)
+			co := e.paid(100_000, tc.provider, tc.method, tc.pm)
+			r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+			if err != nil || r.Stage != store.StageQueued {
+				t.Fatalf("refund %v %v, want one queued", r, err)
+			}
+			reverse(e, co)
+			e.process()
+			if n, m := len(pp.sent()), len(e.refunder.calls); n+m != 0 {
+				t.Fatalf("%d payouts and %d refund requests sent for a reversed payment, want none", n, m)
+			}
+			check(e, co, r.ID)
+		})
+	}
+	t.Run("approved", func(t *testing.T) {
+		pp := &fakePayouts{name: "pochipay"}
+		e := newTransferEnv(t, pp, 50_000)
+		co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+		r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reverse(e, co)
+		if err := e.svc.Approve(e.ctx, "refund", r.ID, "bob@example.com"); !errors.Is(err, ErrNotPaid) {
+			t.Errorf("approve: %v, want ErrNotPaid", err)
+		}
+		check(e, co, r.ID)
+		if ev := e.events(); ev["refund.failed"] != 1 {
+			t.Errorf("events %v, want refund.failed once", ev)
+		}
+	})
+}

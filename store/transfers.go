@@ -59,7 +59,38 @@ var (
 	ErrStage = errors.New("not in the stage this change needs")
 	// ErrSelfApproval: the admin who asked cannot approve it.
 	ErrSelfApproval = errors.New("a second admin must approve what you asked for")
+	// ErrPaymentNotPaid: the refund's checkout is no longer paid (the
+	// provider reversed the payment): the refund was ended failed, its
+	// amount given back, and nothing is sent.
+	ErrPaymentNotPaid = errors.New("the refunded payment is no longer paid")
 )
+
+// unpaidRefund ends r (and the payout that carries it), in one of the
+// stages from, failed when its checkout is no longer paid: a payment the
+// provider reversed after the refund was asked must not be paid back a
+// second time. true: it was ended. Called in the transaction that claims
+// or approves r, after pair (lock order: refund, payout, checkout).
+func (s *Store) unpaidRefund(tx *gorm.DB, r *Refund, p *Payout, from []string) (bool, error) {
+	if r == nil {
+		return false, nil
+	}
+	co, err := lockCheckout(tx, r.CheckoutID)
+	if err != nil {
+		return false, err
+	}
+	if co.Status == StatusPaid {
+		return false, nil
+	}
+	msg := "the payment was reversed by the provider"
+	if co.Status != StatusReversed {
+		msg = "the payment is no longer paid (the checkout is " + string(co.Status) + ")"
+	}
+	if err := s.finishPair(tx, r, p, from, TransferOutcome{Message: msg + ": nothing was sent", Source: "system",
+		Kind: TransferEventTransition}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 // Transfer kinds (Approve, Decline, Resolve).
 const (
@@ -551,15 +582,24 @@ func setStage(tx *gorm.DB, r *Refund, p *Payout, from []string, to string, now t
 
 // Approve moves a refund or payout waiting for approval to the queue.
 // The admin who asked cannot approve it (ErrSelfApproval); one asked over
-// the API may be approved by any admin. Not waiting: ErrStage.
+// the API may be approved by any admin. Not waiting: ErrStage. A refund
+// whose checkout is no longer paid is ended failed instead
+// (ErrPaymentNotPaid, after the commit).
 func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	var reversed bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, p, err := pair(tx, kind, id)
 		if err != nil {
 			return err
 		}
 		if sameAdmin(requestedBy(r, p), admin) {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrSelfApproval)
+		}
+		if reversed, err = s.unpaidRefund(tx, r, p, []string{StageApproval}); err != nil || reversed {
+			if errors.Is(err, ErrStage) {
+				err = fmt.Errorf("store: approve %s %s: %w", kind, id, ErrStage)
+			}
+			return err
 		}
 		now := s.now()
 		// A refund by hand goes to a person (attention), not the queue.
@@ -578,6 +618,10 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventApproval, Source: "admin",
 			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: msg}))
 	})
+	if err == nil && reversed {
+		return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrPaymentNotPaid)
+	}
+	return err
 }
 
 // sameAdmin: requested_by ("admin:<email>") names admin, whatever the
@@ -820,12 +864,33 @@ func (s *Store) ToAttention(ctx context.Context, kind, id string, from []string,
 	})
 }
 
+// notStageErr: a row no longer in the stage asked is not an error for a
+// claim (another process moved it: nothing to do).
+func notStageErr(err error) error {
+	if errors.Is(err, ErrStage) {
+		return nil
+	}
+	return err
+}
+
 // ClaimRefund takes a queued refund (route pesapal) for this process's
 // send: queued -> sending, committed before the call. false: another
-// process has it, or it is not queued.
+// process has it, or it is not queued. A refund whose checkout is no
+// longer paid (reversed) is ended failed instead, in the same
+// transaction: false.
 func (s *Store) ClaimRefund(ctx context.Context, id string) (bool, error) {
 	var won bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, KindRefund, id)
+		if err != nil {
+			return err
+		}
+		if p != nil || r.Status != TransferPending || r.Stage != StageQueued {
+			return nil
+		}
+		if ended, err := s.unpaidRefund(tx, r, nil, []string{StageQueued}); err != nil || ended {
+			return notStageErr(err)
+		}
 		now := s.now()
 		res := tx.Model(&Refund{}).Where("id = ? AND status = ? AND stage = ? AND payout_id = ''", id, TransferPending, StageQueued).
 			Updates(map[string]any{"stage": StageSending, "updated_at": now})
@@ -843,13 +908,17 @@ func (s *Store) ClaimRefund(ctx context.Context, id string) (bool, error) {
 
 // ClaimPayout takes a queued payout for this process's send until
 // `until`: queued -> sending, committed before the call (a refund it
-// carries moves along). false: another process has it.
+// carries moves along). false: another process has it, or the refund it
+// carries was ended failed because its checkout is no longer paid.
 func (s *Store) ClaimPayout(ctx context.Context, id string, until time.Time) (bool, error) {
 	var won bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, p, err := pair(tx, KindPayout, id)
 		if err != nil {
 			return err
+		}
+		if ended, err := s.unpaidRefund(tx, r, p, []string{StageQueued}); err != nil || ended {
+			return notStageErr(err)
 		}
 		u := until.UTC()
 		if won, err = setStage(tx, r, p, []string{StageQueued}, StageSending, s.now(),
