@@ -376,6 +376,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 		Source: provider, Message: "callback says: " + string(res.Status) + " " + res.Message, Payload: string(res.Raw)}); err != nil {
 		return err
 	}
+	if p.Status == store.TransferFailed {
+		return s.paidAfterFailed(ctx, p, res)
+	}
 	if p.Status != store.TransferPending {
 		return nil
 	}
@@ -401,6 +404,14 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 		}
 		if why := payoutMismatch(p, res); why != "" {
 			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, why, provider, string(res.Raw)))
+		}
+		if p.Stage == store.StageAttention && p.Message == unverifiedFailureNote(provider) {
+			// It said failed, now it says paid: neither can be checked.
+			// The person who checks the statement decides.
+			name := providerTitle(provider)
+			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, name+" now says it was paid, after "+
+				"saying it failed (neither is verified): check the "+name+" statement, then mark it failed or succeeded",
+				provider+":callback", ""))
 		}
 		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{Succeeded: true,
 			Message: "paid according to " + provider + "'s callback (not verified: it cannot be checked with a status call)",
@@ -434,6 +445,39 @@ func providerTitle(provider string) string {
 		return "Pesapal"
 	}
 	return provider
+}
+
+// paidAfterFailed handles a callback for a payout that ended failed: a
+// success (confirmed by the status call when the provider has one; as
+// the callback says otherwise, not verified) is never dropped: the payout
+// and its refund go back in front of a person, still failed, and nothing
+// is reserved again.
+func (s *Service) paidAfterFailed(ctx context.Context, p *Payout, res gateway.PayoutResult) error {
+	verdict, how := res, p.Provider+"'s callback says it was paid"
+	if !res.Verified {
+		cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		st, err := s.cfg.Payouts.Status(cctx, p.ProviderReference)
+		cancel()
+		switch {
+		case err == nil:
+			verdict, how = st, p.Provider+"'s status call says it was paid"
+		case errors.Is(err, gateway.ErrNoStatusCall):
+			how += " (not verified)"
+		default:
+			return fmt.Errorf("payments: confirm %s payout %s: %w", p.Provider, p.ID, err)
+		}
+	}
+	if verdict.Status != gateway.StatusSucceeded {
+		return nil
+	}
+	if verdict.Receipt != "" {
+		how += ", receipt " + verdict.Receipt
+	}
+	flagged, err := s.st.FlagPaidAfterFailed(ctx, p.ID, how, p.Provider, string(verdict.Raw))
+	if err == nil && flagged {
+		s.log.WarnContext(ctx, "payout paid after it was marked failed", "payout_id", p.ID, "refund_id", p.RefundID)
+	}
+	return err
 }
 
 // cancelPending asks a provider that can cancel (Pochipay) to cancel a

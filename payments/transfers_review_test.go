@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"checkout/gateway"
 	"checkout/store"
 )
 
@@ -289,5 +290,89 @@ func TestRefundOfAReversedPaymentEndsFailedAndReleasedWithoutASend(t *testing.T)
 		if ev := e.events(); ev["refund.failed"] != 1 {
 			t.Errorf("events %v, want refund.failed once", ev)
 		}
+	})
+}
+
+// A refund's payout that ended failed (a person's "failed" after checking
+// PokeaPay's statement; Pochipay's verified status) and that its provider
+// then reports paid is put back in front of a person, still failed, with
+// the note; its amount is not reserved again. The person's check ends the
+// flag and leaves it failed.
+func TestPaidAfterFailedPayoutIsFlaggedNeverReReservedAndClearedByAPerson(t *testing.T) {
+	waiting := func(e *transferEnv) int64 {
+		t.Helper()
+		r, p, err := e.svc.TransfersWaiting(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r + p
+	}
+	flagged := func(e *transferEnv, co *store.Checkout, id string) {
+		t.Helper()
+		got := e.refund(id)
+		if got.Status != store.TransferFailed || got.Stage != store.StageAttention {
+			t.Fatalf("refund %s/%s %q, want failed in attention", got.Status, got.Stage, got.Message)
+		}
+		po := e.payout(got.PayoutID)
+		if po.Status != store.TransferFailed || po.Stage != store.StageAttention ||
+			!strings.Contains(po.Message, "paid after it was marked failed: check and settle by hand") {
+			t.Fatalf("payout %s/%s %q, want failed in attention with the note", po.Status, po.Stage, po.Message)
+		}
+		if n := waiting(e); n != 1 {
+			t.Errorf("%d waiting for a person, want 1", n)
+		}
+		if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 0 || c.AmountRefunded != 0 {
+			t.Errorf("reserved %d, refunded %d: want nothing reserved again", c.RefundReserved, c.AmountRefunded)
+		}
+		if err := e.svc.Resolve(e.ctx, "refund", id, "bob@example.com", true, "customer keeps it; order closed"); err != nil {
+			t.Fatal(err)
+		}
+		got = e.refund(id)
+		if got.Status != store.TransferFailed || got.Stage != store.StageDone || waiting(e) != 0 {
+			t.Errorf("after the check: refund %s/%s, %d waiting; want failed, done, none", got.Status, got.Stage, waiting(e))
+		}
+	}
+	t.Run("pokeapay marked failed by a person", func(t *testing.T) {
+		e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+		co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+		r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.process()
+		ref := e.refund(r.ID).ProviderReference
+		e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+		if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.add(time.Hour)
+		e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+		flagged(e, co, r.ID)
+	})
+	t.Run("pochipay failed by its status, then paid", func(t *testing.T) {
+		var paid bool
+		pp := &fakePayouts{name: "pochipay"}
+		pp.status = func(ref string) (gateway.PayoutResult, error) {
+			if paid {
+				return gateway.PayoutResult{Status: gateway.StatusSucceeded, Reference: ref, Amount: 100_000, HasAmount: true,
+					Receipt: "QLD82TMWJE", Verified: true}, nil
+			}
+			return gateway.PayoutResult{Status: gateway.StatusFailed, Reference: ref, Verified: true}, nil
+		}
+		e := newTransferEnv(t, pp, 0)
+		co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+		r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.process()
+		ref := e.refund(r.ID).ProviderReference
+		e.callback("pochipay", `{"reference":"`+ref+`","status":"failed"}`)
+		if got := e.refund(r.ID); got.Status != store.TransferFailed {
+			t.Fatalf("refund %s, want failed by the status call", got.Status)
+		}
+		paid = true
+		e.callback("pochipay", `{"reference":"`+ref+`","status":"succeeded","amount":100000}`)
+		flagged(e, co, r.ID)
 	})
 }

@@ -685,6 +685,11 @@ func (s *Store) Decline(ctx context.Context, kind, id, admin, reason string) err
 
 // Resolve ends a refund or payout in stage attention as a person found
 // it (succeeded or failed), with their note.
+//
+// One that ended failed and was flagged afterwards (FlagPaidAfterFailed:
+// the provider then said it paid) stays failed: Resolve records what the
+// person found and settled by hand, and ends the flag. Its amount is not
+// reserved again.
 func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded bool, note string) error {
 	msg := "marked failed by " + admin
 	if succeeded {
@@ -693,8 +698,97 @@ func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded b
 	if note = strings.TrimSpace(note); note != "" {
 		msg += ": " + note
 	}
+	cleared, err := s.clearPaidAfterFailed(ctx, kind, id, admin, succeeded, note)
+	if err != nil || cleared {
+		return err
+	}
 	return s.finish(ctx, kind, id, []string{StageAttention}, TransferOutcome{Succeeded: succeeded, Message: msg,
 		Kind: TransferEventTransition, Source: "admin", Actor: admin})
+}
+
+// PaidAfterFailedNote is the flag of a refund or payout that the provider
+// says was paid after it was marked failed.
+const PaidAfterFailedNote = "paid after it was marked failed: check and settle by hand"
+
+// FlagPaidAfterFailed puts a payout that ended failed (and the refund it
+// carries) back in front of a person, stage attention, when its provider
+// then says it paid: its status stays failed and nothing is reserved
+// again; the timeline says why (msg, after PaidAfterFailedNote). false:
+// it is not a failed payout at rest (flagged already, or not failed).
+func (s *Store) FlagPaidAfterFailed(ctx context.Context, id, msg, source, payload string) (bool, error) {
+	var flagged bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, KindPayout, id)
+		if err != nil {
+			return err
+		}
+		note := PaidAfterFailedNote
+		if msg != "" {
+			note += " (" + msg + ")"
+		}
+		if flagged, err = moveFailed(tx, r, p, StageDone, StageAttention, s.now(), note); err != nil || !flagged {
+			return err
+		}
+		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventAttention, Source: source,
+			FromStatus: TransferFailed, ToStatus: TransferFailed, Message: note, Payload: payload}))
+	})
+	return flagged, err
+}
+
+// moveFailed moves the failed rows of a pair from one stage to another
+// with message msg ("" keeps it). false: the payout (or, alone, the
+// refund) is not failed in stage from; nothing written.
+func moveFailed(tx *gorm.DB, r *Refund, p *Payout, from, to string, now time.Time, msg string) (bool, error) {
+	fields := map[string]any{"stage": to, "updated_at": now}
+	if msg != "" {
+		fields["message"] = msg
+	}
+	move := func(model any, id string) (bool, error) {
+		res := tx.Model(model).Where("id = ? AND status = ? AND stage = ?", id, TransferFailed, from).Updates(fields)
+		if res.Error != nil {
+			return false, fmt.Errorf("store: stage of %s: %w", id, res.Error)
+		}
+		return res.RowsAffected == 1, nil
+	}
+	if p != nil {
+		if ok, err := move(&Payout{}, p.ID); err != nil || !ok {
+			return false, err
+		}
+	}
+	if r != nil {
+		ok, err := move(&Refund{}, r.ID)
+		if err != nil || (!ok && p == nil) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// clearPaidAfterFailed ends the flag of a failed refund or payout in
+// attention (FlagPaidAfterFailed) with what the person found. false: it
+// is not flagged (nothing written).
+func (s *Store) clearPaidAfterFailed(ctx context.Context, kind, id, admin string, paid bool, note string) (bool, error) {
+	var cleared bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, kind, id)
+		if err != nil {
+			return err
+		}
+		msg := "checked by " + admin + ": nothing went out"
+		if paid {
+			msg = "checked by " + admin + ": the money went out"
+		}
+		if note != "" {
+			msg += ": " + note
+		}
+		msg += " (it stays failed; settled by hand)"
+		if cleared, err = moveFailed(tx, r, p, StageAttention, StageDone, s.now(), ""); err != nil || !cleared {
+			return err
+		}
+		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventTransition, Source: "admin",
+			Actor: admin, FromStatus: TransferFailed, ToStatus: TransferFailed, Message: msg}))
+	})
+	return cleared, err
 }
 
 // FinishTransfer ends a refund or payout that is in one of the stages
