@@ -1068,10 +1068,14 @@ func (s *Store) PayoutSent(ctx context.Context, id, providerID string, next time
 
 // PayoutChecked records a look that settled nothing: the timeline line,
 // one more check, and the next look at next (nil: none planned). The row
-// must still be pending.
+// must still be pending. The look's claim ends, but not a sender's: a row
+// in stage sending (a callback confirmed during the send) keeps its
+// claim, or it would be taken for interrupted while the call is made.
 func (s *Store) PayoutChecked(ctx context.Context, id string, next *time.Time, ev TransferEvent) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		fields := map[string]any{"checks": gorm.Expr("checks + 1"), "claimed_until": nil, "updated_at": s.now()}
+		fields := map[string]any{"checks": gorm.Expr("checks + 1"),
+			"claimed_until": gorm.Expr("CASE WHEN stage = ? THEN claimed_until ELSE NULL END", StageSending),
+			"updated_at":    s.now()}
 		if next != nil {
 			fields["next_check_at"] = next.UTC()
 		}
