@@ -94,10 +94,20 @@ func (s *Service) processRefund(ctx context.Context, r *Refund) error {
 
 // sendRefund sends a queued Pesapal refund request, once.
 func (s *Service) sendRefund(ctx context.Context, r *Refund) error {
+	queued := []string{store.StageQueued}
+	// What the worker cannot send goes to a person at once: left queued,
+	// it would come back first in every pass and starve the others.
 	if s.cfg.Refunder == nil {
-		return nil
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, queued,
+			"Pesapal refunds are not configured here (no refund client): nothing was sent. Refund it in the Pesapal "+
+				"dashboard and mark it refunded, or mark it failed.", "worker", ""))
 	}
 	a, err := s.st.Attempt(ctx, r.AttemptID)
+	if errors.Is(err, store.ErrNotFound) {
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, queued,
+			"The paid attempt "+r.AttemptID+" cannot be found, so Pesapal cannot be asked: nothing was sent. Refund it "+
+				"in the Pesapal dashboard and mark it refunded, or mark it failed.", "worker", ""))
+	}
 	if err != nil {
 		return fmt.Errorf("payments: refund %s: %w", r.ID, err)
 	}
@@ -138,7 +148,10 @@ func actor(requestedBy string) string {
 
 func (s *Service) processPayout(ctx context.Context, p *Payout) error {
 	if s.cfg.Payouts == nil || p.Provider != s.cfg.Payouts.Name() {
-		return nil // another configuration's payout: a person resolves it
+		// Another configuration's payout: a person resolves it (left as
+		// it is, it would come back first in every pass and starve the
+		// others).
+		return s.unconfiguredPayout(ctx, p)
 	}
 	switch p.Stage {
 	case store.StageQueued:
@@ -149,6 +162,20 @@ func (s *Service) processPayout(ctx context.Context, p *Payout) error {
 		return s.checkPayout(ctx, p)
 	}
 	return nil
+}
+
+// unconfiguredPayout moves a payout of a provider that is no longer the
+// configured one to attention: queued, nothing was sent; sending or
+// sent, its result can no longer be asked.
+func (s *Service) unconfiguredPayout(ctx context.Context, p *Payout) error {
+	name := providerTitle(p.Provider)
+	msg := name + " is no longer the payout provider configured here: its result cannot be asked. Check the " + name +
+		" statement, then mark it succeeded or failed."
+	if p.Stage == store.StageQueued {
+		msg = name + " is no longer the payout provider configured here: nothing was sent. Mark it failed (and " +
+			"ask for a new payout if it is still owed)."
+	}
+	return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, []string{p.Stage}, msg, "worker", ""))
 }
 
 // callbackURL is where the payout provider posts its results.

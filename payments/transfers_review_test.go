@@ -376,3 +376,52 @@ func TestPaidAfterFailedPayoutIsFlaggedNeverReReservedAndClearedByAPerson(t *tes
 		flagged(e, co, r.ID)
 	})
 }
+
+// Rows the worker cannot act on (payouts of a provider no longer
+// configured, Pesapal refunds with no refund client or no paid attempt)
+// go to a person at once, with a note that says why: left as they were,
+// a full pass of them would come back first every time and the payout
+// behind them would never be sent.
+func TestTransfersTheWorkerCannotSendGoToAPersonAndStarveNothing(t *testing.T) {
+	pp := &fakePayouts{name: "pochipay"}
+	e := newTransferEnv(t, pp, 0)
+	var stuck []string
+	for range transfersPerPass {
+		p := &store.Payout{ID: store.NewID("po", e.clk.now()), MerchantID: e.m.ID, Provider: "pokeapay", Amount: 10_000,
+			Currency: "KES", Phone: "254712345678", Status: store.TransferPending, Stage: store.StageQueued, RequestedBy: "api"}
+		if err := e.st.CreatePayout(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		stuck = append(stuck, p.ID)
+	}
+	e.clk.add(time.Second)
+	p, err := e.svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "250", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	e.process()
+	if n := len(pp.sent()); n != 1 || e.payout(p.ID).Stage != store.StageSent {
+		t.Fatalf("%d sends, payout %s, want the configured provider's payout sent once", n, e.payout(p.ID).Stage)
+	}
+	for _, id := range stuck {
+		if got := e.payout(id); got.Stage != store.StageAttention || got.Status != store.TransferPending ||
+			!strings.Contains(got.Message, "no longer the payout provider configured here: nothing was sent") {
+			t.Fatalf("payout of the old provider %s/%s %q, want pending in attention with the note", got.Status, got.Stage, got.Message)
+		}
+	}
+
+	t.Run("pesapal refund without a refund client", func(t *testing.T) {
+		e := newTransferEnv(t, pp, 0)
+		co := e.paid(100_000, ProviderPesapal, MethodPesapal, "Visa")
+		r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.svc.cfg.Refunder = nil
+		e.process()
+		if got := e.refund(r.ID); got.Stage != store.StageAttention || !strings.Contains(got.Message, "not configured") {
+			t.Fatalf("refund %s %q, want attention: not configured", got.Stage, got.Message)
+		}
+	})
+}
