@@ -295,6 +295,12 @@ func TestB2CSendThatMayHaveBeenSentIsAPlainErrorAndNotRetried(t *testing.T) {
 		h    http.HandlerFunc
 	}{
 		{"500", stkJSON(http.StatusInternalServerError, `{"success":false,"message":"oops"}`)},
+		{"502 html", text(http.StatusBadGateway, "text/html", "<p>bad gateway</p>")},
+		// A 408, 409, 425 or 429 may come after the request was forwarded.
+		{"408", stkJSON(http.StatusRequestTimeout, `{"success":false,"message":"Request timeout"}`)},
+		{"409", stkJSON(http.StatusConflict, `{"success":false,"message":"Duplicate reference"}`)},
+		{"425", text(http.StatusTooEarly, "text/plain", "too early")},
+		{"429", stkJSON(http.StatusTooManyRequests, `{"success":false,"message":"Too many requests"}`)},
 		{"200 not JSON", text(http.StatusOK, "text/html", "<p>ok</p>")},
 		{"200 success without code", stkJSON(http.StatusOK, `{"success":true}`)},
 		{"200 code 0 without success", stkJSON(http.StatusOK, `{"code":0,"message":"submitted"}`)},
