@@ -60,6 +60,9 @@ type PayoutResult struct {
 	// when it reports none.
 	Amount    Amount
 	HasAmount bool
+	// Currency is the currency the provider reports (upper case), "" when
+	// it names none.
+	Currency string
 	// Fees is the provider's fee, in cents, when reported.
 	Fees Amount
 	// Code is the provider's result code ("0", "1032"); Message says what

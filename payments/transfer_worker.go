@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"checkout/gateway"
@@ -350,6 +351,10 @@ func (s *Service) applyPayoutResult(ctx context.Context, p *Payout, res gateway.
 func payoutMismatch(p *Payout, res gateway.PayoutResult) string {
 	if res.Reference != "" && res.Reference != p.ProviderReference {
 		return fmt.Sprintf("%s reports reference %q, the payout is %s: check it by hand", p.Provider, res.Reference, p.ProviderReference)
+	}
+	if res.Currency != "" && !strings.EqualFold(res.Currency, p.Currency) {
+		return fmt.Sprintf("%s reports the currency %q, the payout is in %s: check it by hand", p.Provider,
+			truncated(res.Currency, 10), p.Currency)
 	}
 	if res.Status == gateway.StatusSucceeded && res.HasAmount && int64(res.Amount) != p.Amount {
 		return fmt.Sprintf("%s reports %s paid, the payout is for %s: check it by hand", p.Provider,

@@ -425,3 +425,24 @@ func TestTransfersTheWorkerCannotSendGoToAPersonAndStarveNothing(t *testing.T) {
 		}
 	})
 }
+
+// A result in another currency than the payout's is not taken as paid: a
+// person looks (a success callback of KES 1,000 "in USD" is not the
+// payout of KES 1,000).
+func TestPayoutResultInAnotherCurrencyGoesToAPerson(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	p, err := e.svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "1000", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	e.callback("pokeapay", `{"reference":"`+e.payout(p.ID).ProviderReference+`","status":"succeeded","amount":100000,"currency":"USD"}`)
+	got := e.payout(p.ID)
+	if got.Status != store.TransferPending || got.Stage != store.StageAttention || !strings.Contains(got.Message, "currency") {
+		t.Fatalf("payout %s/%s %q, want pending in attention about the currency", got.Status, got.Stage, got.Message)
+	}
+	e.callback("pokeapay", `{"reference":"`+e.payout(p.ID).ProviderReference+`","status":"succeeded","amount":100000,"currency":"KES"}`)
+	if got := e.payout(p.ID); got.Status != store.TransferSucceeded {
+		t.Errorf("payout %s after a KES success, want succeeded", got.Status)
+	}
+}

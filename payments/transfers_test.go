@@ -56,13 +56,14 @@ func (f *fakePayouts) Status(_ context.Context, ref string) (gateway.PayoutResul
 // ParseCallback reads {"reference", "status", "amount" (cents), "receipt"}.
 func (f *fakePayouts) ParseCallback(_ string, body []byte) (gateway.PayoutResult, error) {
 	var c struct {
-		Reference, Status, Receipt string
-		Amount                     *int64
+		Reference, Status, Receipt, Currency string
+		Amount                               *int64
 	}
 	if err := json.Unmarshal(body, &c); err != nil {
 		return gateway.PayoutResult{}, err
 	}
-	r := gateway.PayoutResult{Status: gateway.Status(c.Status), Reference: c.Reference, Receipt: c.Receipt, Raw: body}
+	r := gateway.PayoutResult{Status: gateway.Status(c.Status), Reference: c.Reference, Receipt: c.Receipt,
+		Currency: c.Currency, Raw: body}
 	if c.Amount != nil {
 		r.Amount, r.HasAmount = gateway.Amount(*c.Amount), true
 	}

@@ -327,8 +327,8 @@ type b2cResultWire struct {
 // examples). The content type is not relied on. Refused, with an error
 // wrapping ErrInvalidB2CResult: a body over 16 KiB, one that is not a JSON
 // object, without a printable reference of at most 50 characters or without result_code, a
-// success whose amount or fees cannot be read, or whose currency is not
-// KES.
+// success whose amount or fees cannot be read. A currency is passed on
+// as read (Currency), for the caller to compare.
 //
 // A body that is not valid JSON only because a comma is missing between
 // two members, each on its own line (the document's own failed example),
@@ -388,9 +388,9 @@ func parseB2CResult(body []byte) (gateway.PayoutResult, error) {
 	}
 	if code == "0" {
 		r.Status = gateway.StatusSucceeded
-		if cur := w.Currency.text(); cur != "" && cur != "KES" {
-			return bad("currency is not KES")
-		}
+		// Another currency is read, not refused: the payments service
+		// compares it with the payout's (a person looks at a mismatch).
+		r.Currency = strings.ToUpper(tidyText(w.Currency.text()))
 		if s := w.Amount.text(); s != "" {
 			amt, err := gateway.ParseProviderAmount(s)
 			if err != nil {
