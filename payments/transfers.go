@@ -270,7 +270,15 @@ func (s *Service) CreateRefund(ctx context.Context, m *store.Merchant, checkoutI
 // returned, Replayed, and the refund is nil.
 func (s *Service) CreateRefundOnce(ctx context.Context, m *store.Merchant, checkoutID string, req RefundRequest,
 	claim *store.IdempotencyClaim, answer store.RefundAnswer) (*Refund, store.StoredAnswer, error) {
-	r, p, onlyOne, err := s.newRefund(ctx, m, checkoutID, req, "api")
+	return s.CreateRefundOnceBy(ctx, m, checkoutID, req, "api", claim, answer)
+}
+
+// CreateRefundOnceBy is CreateRefundOnce for a request made by requestedBy
+// ("admin:<email>": the admin's confirm step, whose one-time token is the
+// key).
+func (s *Service) CreateRefundOnceBy(ctx context.Context, m *store.Merchant, checkoutID string, req RefundRequest,
+	requestedBy string, claim *store.IdempotencyClaim, answer store.RefundAnswer) (*Refund, store.StoredAnswer, error) {
+	r, p, onlyOne, err := s.newRefund(ctx, m, checkoutID, req, requestedBy)
 	if err != nil {
 		return nil, store.StoredAnswer{}, err
 	}
@@ -384,7 +392,15 @@ func (s *Service) CreatePayout(ctx context.Context, m *store.Merchant, req Payou
 // CreatePayoutOnce is CreatePayout over the API with an Idempotency-Key.
 func (s *Service) CreatePayoutOnce(ctx context.Context, m *store.Merchant, req PayoutRequest, claim *store.IdempotencyClaim,
 	answer store.PayoutAnswer) (*Payout, store.StoredAnswer, error) {
-	p, err := s.newPayout(m, req, "api")
+	return s.CreatePayoutOnceBy(ctx, m, req, "api", claim, answer)
+}
+
+// CreatePayoutOnceBy is CreatePayoutOnce for a request made by requestedBy
+// ("admin:<email>": Send money's confirm step, whose one-time token is the
+// key).
+func (s *Service) CreatePayoutOnceBy(ctx context.Context, m *store.Merchant, req PayoutRequest, requestedBy string,
+	claim *store.IdempotencyClaim, answer store.PayoutAnswer) (*Payout, store.StoredAnswer, error) {
+	p, err := s.newPayout(m, req, requestedBy)
 	if err != nil {
 		return nil, store.StoredAnswer{}, err
 	}
