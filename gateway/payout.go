@@ -60,6 +60,9 @@ type PayoutResult struct {
 	// when it reports none.
 	Amount    Amount
 	HasAmount bool
+	// Currency is the currency the provider reports (upper case), "" when
+	// it names none.
+	Currency string
 	// Fees is the provider's fee, in cents, when reported.
 	Fees Amount
 	// Code is the provider's result code ("0", "1032"); Message says what
@@ -139,4 +142,18 @@ type Refunder interface {
 	// whose text says why); any other error leaves the refund possibly
 	// accepted, for a person to check.
 	Refund(ctx context.Context, r RefundRequest) (RefundAnswer, error)
+}
+
+// PayoutRefusedStatus reports an HTTP status that refuses a payout request
+// without acting on it: a 4xx other than 408 (Request Timeout), 409
+// (Conflict: it may be a request already taken), 425 (Too Early) and 429
+// (Too Many Requests), which a gateway or a proxy in front of the provider
+// may answer after the request was forwarded. Those, and every 5xx, leave
+// the payout possibly sent: never gateway.ErrNotStarted.
+func PayoutRefusedStatus(status int) bool {
+	switch status {
+	case 408, 409, 425, 429:
+		return false
+	}
+	return status >= 400 && status <= 499
 }

@@ -212,8 +212,29 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 		h.renderPayoutConfirm(c, f, m.Name, phone, amount)
 		return
 	}
-	p, err := h.svc.CreatePayout(ctx, m, payments.PayoutRequest{Amount: money.Amount(amount).String(), Phone: f.Phone,
-		Name: f.Name, Reference: f.Reference, Description: f.Description}, adminActor(c))
+	req := payments.PayoutRequest{Amount: money.Amount(amount).String(), Phone: f.Phone, Name: f.Name,
+		Reference: f.Reference, Description: f.Description}
+	var id string
+	if token, ok := confirmToken(c); ok {
+		// The confirm page's press: once per token.
+		scope := "admin payout\n" + adminActor(c) + "\n" + m.ID + "\n" + req.Amount + "\n" + phone + "\n" + req.Name +
+			"\n" + req.Reference + "\n" + req.Description
+		var answered bool
+		id, answered, err = h.confirmOnce(c, m.ID, token, scope, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, error) {
+			_, ans, err := h.svc.CreatePayoutOnceBy(ctx, m, req, adminActor(c), claim,
+				func(p *payments.Payout) (int, []byte, error) { return confirmedAnswer(p.ID) })
+			return ans, err
+		})
+		if err == nil && !answered {
+			return
+		}
+	} else {
+		// Posted without the confirm page (no token): made as asked.
+		var p *payments.Payout
+		if p, err = h.svc.CreatePayout(ctx, m, req, adminActor(c)); err == nil {
+			id = p.ID
+		}
+	}
 	var fe *payments.FieldError
 	switch {
 	case errors.As(err, &fe):
@@ -231,7 +252,7 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, adminPayoutPath(p.ID)+"?flash=created")
+	c.Redirect(http.StatusSeeOther, adminPayoutPath(id)+"?flash=created")
 }
 
 // payoutAmount reads "Send money"'s amount: shillings, whole (M-Pesa takes
@@ -278,7 +299,7 @@ func (h *Handlers) renderPayoutConfirm(c *gin.Context, f templates.PayoutForm, m
 		Action: "/admin/payouts", Button: "Send " + what, BackURL: "/admin/payouts",
 		Hidden: []templates.HiddenField{{Name: "merchant", Value: f.Merchant}, {Name: "phone", Value: f.Phone},
 			{Name: "name", Value: f.Name}, {Name: "amount", Value: f.Amount}, {Name: "reference", Value: f.Reference},
-			{Name: "description", Value: f.Description}}}
+			{Name: "description", Value: f.Description}, {Name: confirmField, Value: newConfirmToken()}}}
 	v.Details = []templates.DetailRow{
 		{Label: "To", Value: phone, Mono: true},
 		{Label: "Name", Value: f.Name},

@@ -148,10 +148,13 @@ var transferFlashes = map[string]string{
 	"bad-note":     "The reason or note is too long (at most 200 characters). Nothing changed.",
 	"not-attention": "It no longer needs attention (someone acted first, or the provider answered). " +
 		"Nothing changed.",
+	"not-paid": "The payment is no longer paid (the provider reversed it): the refund ended failed, its amount " +
+		"was given back, and nothing was sent.",
 }
 
 // transferErrorFlashes are the flashes that say an action was refused.
-var transferErrorFlashes = map[string]bool{"bad-note": true, "self": true, "not-approval": true, "not-attention": true}
+var transferErrorFlashes = map[string]bool{"bad-note": true, "self": true, "not-approval": true, "not-attention": true,
+	"not-paid": true}
 
 // Refund is GET /admin/refunds/{id}: the refund, what can be done now,
 // its timeline.
@@ -336,6 +339,8 @@ func (h *Handlers) afterAction(c *gin.Context, kind, id string, path func(string
 		flash = "not-approval"
 	case errors.Is(err, payments.ErrNotAttention):
 		flash = "not-attention"
+	case errors.Is(err, payments.ErrNotPaid):
+		flash = "not-paid"
 	case err != nil:
 		h.fail(c, err)
 		return
@@ -485,7 +490,27 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	r, err := h.svc.CreateRefund(ctx, m, co.ID, payments.RefundRequest{Amount: money.Amount(amount).String(), Reason: st.Reason}, adminActor(c))
+	req := payments.RefundRequest{Amount: money.Amount(amount).String(), Reason: st.Reason}
+	var id string
+	if token, ok := confirmToken(c); ok {
+		// The confirm page's press: once per token.
+		scope := "admin refund\n" + adminActor(c) + "\n" + co.ID + "\n" + req.Amount + "\n" + req.Reason
+		var answered bool
+		id, answered, err = h.confirmOnce(c, co.MerchantID, token, scope, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, error) {
+			_, ans, err := h.svc.CreateRefundOnceBy(ctx, m, co.ID, req, adminActor(c), claim,
+				func(r *payments.Refund) (int, []byte, error) { return confirmedAnswer(r.ID) })
+			return ans, err
+		})
+		if err == nil && !answered {
+			return
+		}
+	} else {
+		// Posted without the confirm page (no token): made as asked.
+		var r *payments.Refund
+		if r, err = h.svc.CreateRefund(ctx, m, co.ID, req, adminActor(c)); err == nil {
+			id = r.ID
+		}
+	}
 	var fe *payments.FieldError
 	switch {
 	case errors.As(err, &fe):
@@ -516,7 +541,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, adminRefundPath(r.ID)+"?flash=created")
+	c.Redirect(http.StatusSeeOther, adminRefundPath(id)+"?flash=created")
 }
 
 // refundAmount reads the form's amount ("" is what is left) against the
@@ -545,7 +570,8 @@ func (h *Handlers) renderRefundConfirm(c *gin.Context, co *payments.Checkout, o 
 	what := cents(co.Currency, amount)
 	v := templates.ConfirmPage{AdminPage: adminPage(c, "Refund "+what+"?"), Heading: "Refund " + what + "?",
 		Action: adminOrderPath(co.ID) + "/refunds", Button: "Refund " + what, BackURL: adminOrderPath(co.ID),
-		Hidden: []templates.HiddenField{{Name: "amount", Value: money.Amount(amount).String()}, {Name: "reason", Value: reason}}}
+		Hidden: []templates.HiddenField{{Name: "amount", Value: money.Amount(amount).String()}, {Name: "reason", Value: reason},
+			{Name: confirmField, Value: newConfirmToken()}}}
 	v.Details = []templates.DetailRow{
 		{Label: "Order", Value: orderLabel(co), Mono: true},
 		{Label: "Paid", Value: cents(co.Currency, co.Amount)},

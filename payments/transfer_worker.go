@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"checkout/gateway"
@@ -94,10 +95,20 @@ func (s *Service) processRefund(ctx context.Context, r *Refund) error {
 
 // sendRefund sends a queued Pesapal refund request, once.
 func (s *Service) sendRefund(ctx context.Context, r *Refund) error {
+	queued := []string{store.StageQueued}
+	// What the worker cannot send goes to a person at once: left queued,
+	// it would come back first in every pass and starve the others.
 	if s.cfg.Refunder == nil {
-		return nil
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, queued,
+			"Pesapal refunds are not configured here (no refund client): nothing was sent. Refund it in the Pesapal "+
+				"dashboard and mark it refunded, or mark it failed.", "worker", ""))
 	}
 	a, err := s.st.Attempt(ctx, r.AttemptID)
+	if errors.Is(err, store.ErrNotFound) {
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, queued,
+			"The paid attempt "+r.AttemptID+" cannot be found, so Pesapal cannot be asked: nothing was sent. Refund it "+
+				"in the Pesapal dashboard and mark it refunded, or mark it failed.", "worker", ""))
+	}
 	if err != nil {
 		return fmt.Errorf("payments: refund %s: %w", r.ID, err)
 	}
@@ -138,7 +149,10 @@ func actor(requestedBy string) string {
 
 func (s *Service) processPayout(ctx context.Context, p *Payout) error {
 	if s.cfg.Payouts == nil || p.Provider != s.cfg.Payouts.Name() {
-		return nil // another configuration's payout: a person resolves it
+		// Another configuration's payout: a person resolves it (left as
+		// it is, it would come back first in every pass and starve the
+		// others).
+		return s.unconfiguredPayout(ctx, p)
 	}
 	switch p.Stage {
 	case store.StageQueued:
@@ -149,6 +163,20 @@ func (s *Service) processPayout(ctx context.Context, p *Payout) error {
 		return s.checkPayout(ctx, p)
 	}
 	return nil
+}
+
+// unconfiguredPayout moves a payout of a provider that is no longer the
+// configured one to attention: queued, nothing was sent; sending or
+// sent, its result can no longer be asked.
+func (s *Service) unconfiguredPayout(ctx context.Context, p *Payout) error {
+	name := providerTitle(p.Provider)
+	msg := name + " is no longer the payout provider configured here: its result cannot be asked. Check the " + name +
+		" statement, then mark it succeeded or failed."
+	if p.Stage == store.StageQueued {
+		msg = name + " is no longer the payout provider configured here: nothing was sent. Mark it failed (and " +
+			"ask for a new payout if it is still owed)."
+	}
+	return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, []string{p.Stage}, msg, "worker", ""))
 }
 
 // callbackURL is where the payout provider posts its results.
@@ -324,6 +352,10 @@ func payoutMismatch(p *Payout, res gateway.PayoutResult) string {
 	if res.Reference != "" && res.Reference != p.ProviderReference {
 		return fmt.Sprintf("%s reports reference %q, the payout is %s: check it by hand", p.Provider, res.Reference, p.ProviderReference)
 	}
+	if res.Currency != "" && !strings.EqualFold(res.Currency, p.Currency) {
+		return fmt.Sprintf("%s reports the currency %q, the payout is in %s: check it by hand", p.Provider,
+			truncated(res.Currency, 10), p.Currency)
+	}
 	if res.Status == gateway.StatusSucceeded && res.HasAmount && int64(res.Amount) != p.Amount {
 		return fmt.Sprintf("%s reports %s paid, the payout is for %s: check it by hand", p.Provider,
 			money.Amount(res.Amount), money.Amount(p.Amount))
@@ -338,8 +370,9 @@ var ErrCallback = errors.New("payout callback cannot be read")
 // (timeline, secrets removed) before anything else, and only says "look
 // now": Pochipay's is confirmed by its status call. PokeaPay's cannot be
 // verified (no status call): a success whose reference and amount match
-// marks the payout succeeded, not verified; a failure marks it failed,
-// not verified. Nothing is ever sent again.
+// marks the payout succeeded, not verified; a failure moves it to
+// attention, still pending with a refund's amount still reserved, for a
+// person to check the statement. Nothing is ever sent again.
 func (s *Service) PayoutCallback(ctx context.Context, provider, contentType string, body []byte) error {
 	pp := s.cfg.Payouts
 	if pp == nil || pp.Name() != provider {
@@ -347,9 +380,16 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 	}
 	res, perr := pp.ParseCallback(contentType, body)
 	if perr != nil {
-		s.log.WarnContext(ctx, "payout callback unreadable", "provider", provider, "err", perr)
-		_ = s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
-			Source: provider, Message: "unreadable callback: " + perr.Error()})
+		// Anyone can post to the callback URL: a counter and a sampled
+		// log line, nothing stored.
+		source := "payout:" + provider + ":unreadable"
+		if err := s.st.CountUnknownNotification(ctx, source); err != nil {
+			return err
+		}
+		if skipped, ok := s.unknownLog.allow(source, s.now()); ok {
+			s.log.WarnContext(ctx, "payout callback unreadable", "provider", provider,
+				"err", truncated(perr.Error(), 200), "not_logged_since_last", skipped)
+		}
 		return fmt.Errorf("%w: %v", ErrCallback, perr)
 	}
 	if err := s.notificationAllowed("payout:"+provider, res.Reference); err != nil {
@@ -357,9 +397,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 	}
 	p, err := s.st.PayoutByReference(ctx, provider, res.Reference)
 	if errors.Is(err, store.ErrNotFound) {
-		s.log.WarnContext(ctx, "payout callback for an unknown reference", "provider", provider)
-		return s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: "callback:" + provider, Kind: store.TransferEventCallback,
-			Source: provider, Message: "callback for a reference we never sent", Payload: string(res.Raw)})
+		// A reference we never sent: a counter and a sampled log line,
+		// nothing else kept (as every other notification).
+		return s.unknownReference(ctx, "payout:"+provider, res.Reference)
 	}
 	if err != nil {
 		return err
@@ -367,6 +407,9 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 	if err := s.st.AddTransferEvent(ctx, &store.TransferEvent{SubjectID: p.ID, Kind: store.TransferEventCallback,
 		Source: provider, Message: "callback says: " + string(res.Status) + " " + res.Message, Payload: string(res.Raw)}); err != nil {
 		return err
+	}
+	if p.Status == store.TransferFailed {
+		return s.paidAfterFailed(ctx, p, res)
 	}
 	if p.Status != store.TransferPending {
 		return nil
@@ -394,15 +437,79 @@ func (s *Service) PayoutCallback(ctx context.Context, provider, contentType stri
 		if why := payoutMismatch(p, res); why != "" {
 			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, why, provider, string(res.Raw)))
 		}
+		if p.Stage == store.StageAttention && p.Message == unverifiedFailureNote(provider) {
+			// It said failed, now it says paid: neither can be checked.
+			// The person who checks the statement decides.
+			name := providerTitle(provider)
+			return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, name+" now says it was paid, after "+
+				"saying it failed (neither is verified): check the "+name+" statement, then mark it failed or succeeded",
+				provider+":callback", ""))
+		}
 		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{Succeeded: true,
 			Message: "paid according to " + provider + "'s callback (not verified: it cannot be checked with a status call)",
 			Receipt: res.Receipt, Fees: int64(res.Fees), Kind: store.TransferEventCallback, Source: provider + ":callback"}))
 	case gateway.StatusFailed:
-		return notStage(s.st.FinishTransfer(ctx, store.KindPayout, p.ID, from, store.TransferOutcome{
-			Message: firstNonEmpty(res.Message, "the payout failed") + " (not verified: check the " + provider +
-				" statement before sending again)", Kind: store.TransferEventCallback, Source: provider + ":callback"}))
+		// Not acted on: a failure nobody can verify must not release a
+		// refund's reservation nor end the payout failed (a forged or
+		// early "failed" would let the same money be asked for and sent
+		// again). The payout stays pending, and a person decides.
+		return notStage(s.st.ToAttention(ctx, store.KindPayout, p.ID, from, unverifiedFailureNote(provider),
+			provider+":callback", ""))
 	}
 	return nil
+}
+
+// unverifiedFailureNote is what a payout waits on after a failure callback
+// that cannot be verified.
+func unverifiedFailureNote(provider string) string {
+	name := providerTitle(provider)
+	return name + " says it failed (not verified): check the " + name + " statement, then mark it failed or succeeded"
+}
+
+// providerTitle is a payout provider's name as people write it.
+func providerTitle(provider string) string {
+	switch provider {
+	case ProviderPokeaPay:
+		return "PokeaPay"
+	case "pochipay":
+		return "Pochipay"
+	case ProviderPesapal:
+		return "Pesapal"
+	}
+	return provider
+}
+
+// paidAfterFailed handles a callback for a payout that ended failed: a
+// success (confirmed by the status call when the provider has one; as
+// the callback says otherwise, not verified) is never dropped: the payout
+// and its refund go back in front of a person, still failed, and nothing
+// is reserved again.
+func (s *Service) paidAfterFailed(ctx context.Context, p *Payout, res gateway.PayoutResult) error {
+	verdict, how := res, p.Provider+"'s callback says it was paid"
+	if !res.Verified {
+		cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		st, err := s.cfg.Payouts.Status(cctx, p.ProviderReference)
+		cancel()
+		switch {
+		case err == nil:
+			verdict, how = st, p.Provider+"'s status call says it was paid"
+		case errors.Is(err, gateway.ErrNoStatusCall):
+			how += " (not verified)"
+		default:
+			return fmt.Errorf("payments: confirm %s payout %s: %w", p.Provider, p.ID, err)
+		}
+	}
+	if verdict.Status != gateway.StatusSucceeded {
+		return nil
+	}
+	if verdict.Receipt != "" {
+		how += ", receipt " + verdict.Receipt
+	}
+	flagged, err := s.st.FlagPaidAfterFailed(ctx, p.ID, how, p.Provider, string(verdict.Raw))
+	if err == nil && flagged {
+		s.log.WarnContext(ctx, "payout paid after it was marked failed", "payout_id", p.ID, "refund_id", p.RefundID)
+	}
+	return err
 }
 
 // cancelPending asks a provider that can cancel (Pochipay) to cancel a

@@ -36,6 +36,10 @@ const DefaultApprovalLimit int64 = 10_000_00
 var (
 	// ErrNotPaid: only a paid checkout can be refunded (409).
 	ErrNotPaid = errors.New("this checkout is not paid, so there is nothing to refund")
+	// ErrRefundOfUnpaid: Approve found the refund's payment no longer paid
+	// (reversed by the provider): the refund was ended failed and nothing
+	// is sent. It is also ErrNotPaid.
+	ErrRefundOfUnpaid = fmt.Errorf("%w: the payment was reversed, so the refund ended failed and nothing was sent", ErrNotPaid)
 	// ErrRefundExists: Pesapal takes one refund per payment, and this
 	// payment has one (pending or succeeded) (409).
 	ErrRefundExists = errors.New("Pesapal takes one refund per payment, and this payment has one already")
@@ -266,7 +270,15 @@ func (s *Service) CreateRefund(ctx context.Context, m *store.Merchant, checkoutI
 // returned, Replayed, and the refund is nil.
 func (s *Service) CreateRefundOnce(ctx context.Context, m *store.Merchant, checkoutID string, req RefundRequest,
 	claim *store.IdempotencyClaim, answer store.RefundAnswer) (*Refund, store.StoredAnswer, error) {
-	r, p, onlyOne, err := s.newRefund(ctx, m, checkoutID, req, "api")
+	return s.CreateRefundOnceBy(ctx, m, checkoutID, req, "api", claim, answer)
+}
+
+// CreateRefundOnceBy is CreateRefundOnce for a request made by requestedBy
+// ("admin:<email>": the admin's confirm step, whose one-time token is the
+// key).
+func (s *Service) CreateRefundOnceBy(ctx context.Context, m *store.Merchant, checkoutID string, req RefundRequest,
+	requestedBy string, claim *store.IdempotencyClaim, answer store.RefundAnswer) (*Refund, store.StoredAnswer, error) {
+	r, p, onlyOne, err := s.newRefund(ctx, m, checkoutID, req, requestedBy)
 	if err != nil {
 		return nil, store.StoredAnswer{}, err
 	}
@@ -341,7 +353,12 @@ func (s *Service) newRefund(ctx context.Context, m *store.Merchant, checkoutID s
 	var p *Payout
 	switch o.Route {
 	case store.RouteManual:
-		r.Stage, r.Message = store.StageAttention, manualMessage(o.PaymentMethod)
+		// By hand: a person does it, after a second admin's approval
+		// when it is above the limit (Approve then moves it to attention).
+		r.Message = manualMessage(o.PaymentMethod)
+		if stage != store.StageApproval {
+			r.Stage = store.StageAttention
+		}
 		r.Provider = ""
 	case store.RoutePayout:
 		p = &Payout{ID: store.NewID("po", now), MerchantID: m.ID, Provider: o.Provider, Amount: amount,
@@ -375,7 +392,15 @@ func (s *Service) CreatePayout(ctx context.Context, m *store.Merchant, req Payou
 // CreatePayoutOnce is CreatePayout over the API with an Idempotency-Key.
 func (s *Service) CreatePayoutOnce(ctx context.Context, m *store.Merchant, req PayoutRequest, claim *store.IdempotencyClaim,
 	answer store.PayoutAnswer) (*Payout, store.StoredAnswer, error) {
-	p, err := s.newPayout(m, req, "api")
+	return s.CreatePayoutOnceBy(ctx, m, req, "api", claim, answer)
+}
+
+// CreatePayoutOnceBy is CreatePayoutOnce for a request made by requestedBy
+// ("admin:<email>": Send money's confirm step, whose one-time token is the
+// key).
+func (s *Service) CreatePayoutOnceBy(ctx context.Context, m *store.Merchant, req PayoutRequest, requestedBy string,
+	claim *store.IdempotencyClaim, answer store.PayoutAnswer) (*Payout, store.StoredAnswer, error) {
+	p, err := s.newPayout(m, req, requestedBy)
 	if err != nil {
 		return nil, store.StoredAnswer{}, err
 	}
@@ -512,17 +537,24 @@ func (s *Service) TransfersWaiting(ctx context.Context) (refunds, payouts int64,
 	return s.st.TransfersWaiting(ctx)
 }
 
-// adminEmail is the admin's email, given as such or as "admin:<email>".
+// adminEmail is the admin's email, given as such or as "admin:<email>",
+// trimmed and lower-cased (admin emails are kept lower-case: one account
+// whatever the case it is typed in).
 func adminEmail(admin string) string {
-	return strings.TrimPrefix(admin, "admin:")
+	return strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(admin), "admin:")))
 }
 
 // Approve lets a refund or payout waiting for approval go (kind "refund"
-// or "payout"); admin is the approving admin's email.
+// or "payout"); admin is the approving admin's email. A refund whose
+// payment is no longer paid ends failed instead (ErrRefundOfUnpaid).
 func (s *Service) Approve(ctx context.Context, kind, id, admin string) error {
 	err := s.st.Approve(ctx, kind, id, adminEmail(admin))
-	if errors.Is(err, store.ErrStage) {
+	switch {
+	case errors.Is(err, store.ErrStage):
 		return ErrNotAwaitingApproval
+	case errors.Is(err, store.ErrPaymentNotPaid):
+		// Ended failed, its amount given back: nothing is sent.
+		return ErrRefundOfUnpaid
 	}
 	return err
 }

@@ -56,13 +56,14 @@ func (f *fakePayouts) Status(_ context.Context, ref string) (gateway.PayoutResul
 // ParseCallback reads {"reference", "status", "amount" (cents), "receipt"}.
 func (f *fakePayouts) ParseCallback(_ string, body []byte) (gateway.PayoutResult, error) {
 	var c struct {
-		Reference, Status, Receipt string
-		Amount                     *int64
+		Reference, Status, Receipt, Currency string
+		Amount                               *int64
 	}
 	if err := json.Unmarshal(body, &c); err != nil {
 		return gateway.PayoutResult{}, err
 	}
-	r := gateway.PayoutResult{Status: gateway.Status(c.Status), Reference: c.Reference, Receipt: c.Receipt, Raw: body}
+	r := gateway.PayoutResult{Status: gateway.Status(c.Status), Reference: c.Reference, Receipt: c.Receipt,
+		Currency: c.Currency, Raw: body}
 	if c.Amount != nil {
 		r.Amount, r.HasAmount = gateway.Amount(*c.Amount), true
 	}
@@ -380,7 +381,10 @@ func (e *transferEnv) callback(provider string, body string) {
 	}
 }
 
-func TestPokeaPayCallbacksAreActedOnButNotVerified(t *testing.T) {
+// A PokeaPay success callback ends the payout succeeded, not verified; a
+// failure callback (unverifiable) ends nothing: the payout waits, pending,
+// for a person who checks the statement.
+func TestPokeaPaySuccessCallbackIsActedOnNotVerifiedAndAFailureCallbackWaitsForAPerson(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		pp := &fakePayouts{name: "pokeapay", noStatus: true}
 		e := newTransferEnv(t, pp, 0)
@@ -409,8 +413,12 @@ func TestPokeaPayCallbacksAreActedOnButNotVerified(t *testing.T) {
 		e.process()
 		e.callback("pokeapay", `{"reference":"`+e.payout(p.ID).ProviderReference+`","status":"failed"}`)
 		got := e.payout(p.ID)
-		if got.Status != store.TransferFailed || !strings.Contains(got.Message, "check the pokeapay statement before sending again") {
-			t.Fatalf("payout %s %q, want failed with the statement note", got.Status, got.Message)
+		want := "PokeaPay says it failed (not verified): check the PokeaPay statement, then mark it failed or succeeded"
+		if got.Status != store.TransferPending || got.Stage != store.StageAttention || got.Message != want {
+			t.Fatalf("payout %s/%s %q, want pending in attention with %q", got.Status, got.Stage, got.Message, want)
+		}
+		if ev := e.events(); ev["payout.failed"] != 0 {
+			t.Errorf("events %v after an unverified failure, want no payout.failed", ev)
 		}
 		for range 3 {
 			e.clk.add(time.Hour)

@@ -59,7 +59,38 @@ var (
 	ErrStage = errors.New("not in the stage this change needs")
 	// ErrSelfApproval: the admin who asked cannot approve it.
 	ErrSelfApproval = errors.New("a second admin must approve what you asked for")
+	// ErrPaymentNotPaid: the refund's checkout is no longer paid (the
+	// provider reversed the payment): the refund was ended failed, its
+	// amount given back, and nothing is sent.
+	ErrPaymentNotPaid = errors.New("the refunded payment is no longer paid")
 )
+
+// unpaidRefund ends r (and the payout that carries it), in one of the
+// stages from, failed when its checkout is no longer paid: a payment the
+// provider reversed after the refund was asked must not be paid back a
+// second time. true: it was ended. Called in the transaction that claims
+// or approves r, after pair (lock order: refund, payout, checkout).
+func (s *Store) unpaidRefund(tx *gorm.DB, r *Refund, p *Payout, from []string) (bool, error) {
+	if r == nil {
+		return false, nil
+	}
+	co, err := lockCheckout(tx, r.CheckoutID)
+	if err != nil {
+		return false, err
+	}
+	if co.Status == StatusPaid {
+		return false, nil
+	}
+	msg := "the payment was reversed by the provider"
+	if co.Status != StatusReversed {
+		msg = "the payment is no longer paid (the checkout is " + string(co.Status) + ")"
+	}
+	if err := s.finishPair(tx, r, p, from, TransferOutcome{Message: msg + ": nothing was sent", Source: "system",
+		Kind: TransferEventTransition}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
 
 // Transfer kinds (Approve, Decline, Resolve).
 const (
@@ -551,19 +582,32 @@ func setStage(tx *gorm.DB, r *Refund, p *Payout, from []string, to string, now t
 
 // Approve moves a refund or payout waiting for approval to the queue.
 // The admin who asked cannot approve it (ErrSelfApproval); one asked over
-// the API may be approved by any admin. Not waiting: ErrStage.
+// the API may be approved by any admin. Not waiting: ErrStage. A refund
+// whose checkout is no longer paid is ended failed instead
+// (ErrPaymentNotPaid, after the commit).
 func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	var reversed bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, p, err := pair(tx, kind, id)
 		if err != nil {
 			return err
 		}
-		by := requestedBy(r, p)
-		if by == "admin:"+admin {
+		if sameAdmin(requestedBy(r, p), admin) {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrSelfApproval)
 		}
+		if reversed, err = s.unpaidRefund(tx, r, p, []string{StageApproval}); err != nil || reversed {
+			if errors.Is(err, ErrStage) {
+				err = fmt.Errorf("store: approve %s %s: %w", kind, id, ErrStage)
+			}
+			return err
+		}
 		now := s.now()
-		ok, err := setStage(tx, r, p, []string{StageApproval}, StageQueued, now,
+		// A refund by hand goes to a person (attention), not the queue.
+		to, msg := StageQueued, "approved by "+admin
+		if r != nil && r.Route == RouteManual {
+			to, msg = StageAttention, msg+"; "+r.Message
+		}
+		ok, err := setStage(tx, r, p, []string{StageApproval}, to, now,
 			map[string]any{"approved_by": admin, "approved_at": now})
 		if err != nil {
 			return err
@@ -572,8 +616,20 @@ func (s *Store) Approve(ctx context.Context, kind, id, admin string) error {
 			return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrStage)
 		}
 		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventApproval, Source: "admin",
-			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: "approved by " + admin}))
+			Actor: admin, FromStatus: TransferPending, ToStatus: TransferPending, Message: msg}))
 	})
+	if err == nil && reversed {
+		return fmt.Errorf("store: approve %s %s: %w", kind, id, ErrPaymentNotPaid)
+	}
+	return err
+}
+
+// sameAdmin: requested_by ("admin:<email>") names admin, whatever the
+// case or the spaces around the email. A request over the API ("api")
+// names no admin.
+func sameAdmin(by, admin string) bool {
+	e, ok := strings.CutPrefix(by, "admin:")
+	return ok && strings.EqualFold(strings.TrimSpace(e), strings.TrimSpace(admin))
 }
 
 func requestedBy(r *Refund, p *Payout) string {
@@ -629,6 +685,11 @@ func (s *Store) Decline(ctx context.Context, kind, id, admin, reason string) err
 
 // Resolve ends a refund or payout in stage attention as a person found
 // it (succeeded or failed), with their note.
+//
+// One that ended failed and was flagged afterwards (FlagPaidAfterFailed:
+// the provider then said it paid) stays failed: Resolve records what the
+// person found and settled by hand, and ends the flag. Its amount is not
+// reserved again.
 func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded bool, note string) error {
 	msg := "marked failed by " + admin
 	if succeeded {
@@ -637,8 +698,97 @@ func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded b
 	if note = strings.TrimSpace(note); note != "" {
 		msg += ": " + note
 	}
+	cleared, err := s.clearPaidAfterFailed(ctx, kind, id, admin, succeeded, note)
+	if err != nil || cleared {
+		return err
+	}
 	return s.finish(ctx, kind, id, []string{StageAttention}, TransferOutcome{Succeeded: succeeded, Message: msg,
 		Kind: TransferEventTransition, Source: "admin", Actor: admin})
+}
+
+// PaidAfterFailedNote is the flag of a refund or payout that the provider
+// says was paid after it was marked failed.
+const PaidAfterFailedNote = "paid after it was marked failed: check and settle by hand"
+
+// FlagPaidAfterFailed puts a payout that ended failed (and the refund it
+// carries) back in front of a person, stage attention, when its provider
+// then says it paid: its status stays failed and nothing is reserved
+// again; the timeline says why (msg, after PaidAfterFailedNote). false:
+// it is not a failed payout at rest (flagged already, or not failed).
+func (s *Store) FlagPaidAfterFailed(ctx context.Context, id, msg, source, payload string) (bool, error) {
+	var flagged bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, KindPayout, id)
+		if err != nil {
+			return err
+		}
+		note := PaidAfterFailedNote
+		if msg != "" {
+			note += " (" + msg + ")"
+		}
+		if flagged, err = moveFailed(tx, r, p, StageDone, StageAttention, s.now(), note); err != nil || !flagged {
+			return err
+		}
+		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventAttention, Source: source,
+			FromStatus: TransferFailed, ToStatus: TransferFailed, Message: note, Payload: payload}))
+	})
+	return flagged, err
+}
+
+// moveFailed moves the failed rows of a pair from one stage to another
+// with message msg ("" keeps it). false: the payout (or, alone, the
+// refund) is not failed in stage from; nothing written.
+func moveFailed(tx *gorm.DB, r *Refund, p *Payout, from, to string, now time.Time, msg string) (bool, error) {
+	fields := map[string]any{"stage": to, "updated_at": now}
+	if msg != "" {
+		fields["message"] = msg
+	}
+	move := func(model any, id string) (bool, error) {
+		res := tx.Model(model).Where("id = ? AND status = ? AND stage = ?", id, TransferFailed, from).Updates(fields)
+		if res.Error != nil {
+			return false, fmt.Errorf("store: stage of %s: %w", id, res.Error)
+		}
+		return res.RowsAffected == 1, nil
+	}
+	if p != nil {
+		if ok, err := move(&Payout{}, p.ID); err != nil || !ok {
+			return false, err
+		}
+	}
+	if r != nil {
+		ok, err := move(&Refund{}, r.ID)
+		if err != nil || (!ok && p == nil) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// clearPaidAfterFailed ends the flag of a failed refund or payout in
+// attention (FlagPaidAfterFailed) with what the person found. false: it
+// is not flagged (nothing written).
+func (s *Store) clearPaidAfterFailed(ctx context.Context, kind, id, admin string, paid bool, note string) (bool, error) {
+	var cleared bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, kind, id)
+		if err != nil {
+			return err
+		}
+		msg := "checked by " + admin + ": nothing went out"
+		if paid {
+			msg = "checked by " + admin + ": the money went out"
+		}
+		if note != "" {
+			msg += ": " + note
+		}
+		msg += " (it stays failed; settled by hand)"
+		if cleared, err = moveFailed(tx, r, p, StageAttention, StageDone, s.now(), ""); err != nil || !cleared {
+			return err
+		}
+		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventTransition, Source: "admin",
+			Actor: admin, FromStatus: TransferFailed, ToStatus: TransferFailed, Message: msg}))
+	})
+	return cleared, err
 }
 
 // FinishTransfer ends a refund or payout that is in one of the stages
@@ -808,12 +958,33 @@ func (s *Store) ToAttention(ctx context.Context, kind, id string, from []string,
 	})
 }
 
+// notStageErr: a row no longer in the stage asked is not an error for a
+// claim (another process moved it: nothing to do).
+func notStageErr(err error) error {
+	if errors.Is(err, ErrStage) {
+		return nil
+	}
+	return err
+}
+
 // ClaimRefund takes a queued refund (route pesapal) for this process's
 // send: queued -> sending, committed before the call. false: another
-// process has it, or it is not queued.
+// process has it, or it is not queued. A refund whose checkout is no
+// longer paid (reversed) is ended failed instead, in the same
+// transaction: false.
 func (s *Store) ClaimRefund(ctx context.Context, id string) (bool, error) {
 	var won bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		r, p, err := pair(tx, KindRefund, id)
+		if err != nil {
+			return err
+		}
+		if p != nil || r.Status != TransferPending || r.Stage != StageQueued {
+			return nil
+		}
+		if ended, err := s.unpaidRefund(tx, r, nil, []string{StageQueued}); err != nil || ended {
+			return notStageErr(err)
+		}
 		now := s.now()
 		res := tx.Model(&Refund{}).Where("id = ? AND status = ? AND stage = ? AND payout_id = ''", id, TransferPending, StageQueued).
 			Updates(map[string]any{"stage": StageSending, "updated_at": now})
@@ -831,13 +1002,17 @@ func (s *Store) ClaimRefund(ctx context.Context, id string) (bool, error) {
 
 // ClaimPayout takes a queued payout for this process's send until
 // `until`: queued -> sending, committed before the call (a refund it
-// carries moves along). false: another process has it.
+// carries moves along). false: another process has it, or the refund it
+// carries was ended failed because its checkout is no longer paid.
 func (s *Store) ClaimPayout(ctx context.Context, id string, until time.Time) (bool, error) {
 	var won bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		r, p, err := pair(tx, KindPayout, id)
 		if err != nil {
 			return err
+		}
+		if ended, err := s.unpaidRefund(tx, r, p, []string{StageQueued}); err != nil || ended {
+			return notStageErr(err)
 		}
 		u := until.UTC()
 		if won, err = setStage(tx, r, p, []string{StageQueued}, StageSending, s.now(),
@@ -893,10 +1068,14 @@ func (s *Store) PayoutSent(ctx context.Context, id, providerID string, next time
 
 // PayoutChecked records a look that settled nothing: the timeline line,
 // one more check, and the next look at next (nil: none planned). The row
-// must still be pending.
+// must still be pending. The look's claim ends, but not a sender's: a row
+// in stage sending (a callback confirmed during the send) keeps its
+// claim, or it would be taken for interrupted while the call is made.
 func (s *Store) PayoutChecked(ctx context.Context, id string, next *time.Time, ev TransferEvent) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		fields := map[string]any{"checks": gorm.Expr("checks + 1"), "claimed_until": nil, "updated_at": s.now()}
+		fields := map[string]any{"checks": gorm.Expr("checks + 1"),
+			"claimed_until": gorm.Expr("CASE WHEN stage = ? THEN claimed_until ELSE NULL END", StageSending),
+			"updated_at":    s.now()}
 		if next != nil {
 			fields["next_check_at"] = next.UTC()
 		}

@@ -296,3 +296,39 @@ func TestAttemptKeepsPaymentMethod(t *testing.T) {
 		t.Fatalf("PaidAttempt: %v %v", pa, err)
 	}
 }
+
+// TestPayoutCheckedKeepsASendersClaim: a look that settles nothing (a
+// callback confirmed as still pending) while the payout is being sent
+// (stage sending, claimed) leaves the sender's claim: the payout is not
+// due (taken for interrupted) until the claim runs out.
+func TestPayoutCheckedKeepsASendersClaim(t *testing.T) {
+	clk := newFakeClock(t0)
+	s := openTestStoreAt(t, storetest.DSN(t), clk.Now)
+	ctx := context.Background()
+	if _, err := s.EnsureMerchant(ctx, testMerchantID, "Test shop", testAPIKey); err != nil {
+		t.Fatal(err)
+	}
+	p := &Payout{ID: NewID("po", clk.Now()), MerchantID: testMerchantID, Provider: "pochipay", Amount: 50_000,
+		Currency: "KES", Phone: "254712345678", Status: TransferPending, Stage: StageQueued, RequestedBy: "api"}
+	if err := s.CreatePayout(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ClaimPayout(ctx, p.ID, clk.Now().Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("ClaimPayout: %v %v", ok, err)
+	}
+	next := clk.Now().Add(time.Minute)
+	if err := s.PayoutChecked(ctx, p.ID, &next, TransferEvent{Kind: TransferEventStatusQuery, Source: "pochipay",
+		Message: "provider says: pending"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Payout(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Stage != StageSending || got.ClaimedUntil == nil {
+		t.Fatalf("payout %s claimed until %v after a look during the send, want sending and still claimed", got.Stage, got.ClaimedUntil)
+	}
+	if _, ps, err := s.DueTransfers(ctx, clk.Now(), clk.Now(), 10); err != nil || len(ps) != 0 {
+		t.Fatalf("due during the send: %d (%v), want 0", len(ps), err)
+	}
+}

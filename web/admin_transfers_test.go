@@ -531,3 +531,48 @@ func TestPokeaPayCardRefundIsMadeByHandAndMarkedRefunded(t *testing.T) {
 		t.Errorf("order after the full refund: %q", order.doc.Find(".refund-blocked").Text())
 	}
 }
+
+// A confirm pressed twice (a double click, a page sent again) makes one
+// refund and one payout: the second press shows what the first made.
+// Another confirm page (a new token) makes a new one.
+func TestAdminConfirmPressedTwiceMakesOneRefundAndOnePayout(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay"})
+	id := e.createCheckout("refund-twice")
+	e.payBySTK(id)
+	b := e.adminBrowser()
+
+	order := b.get(e.app.URL + "/admin/orders/" + id)
+	confirm := b.submit(order, "form.refund-form", url.Values{"amount": {"500"}, "reason": {"broken"}})
+	first := b.submit(confirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	second := b.submit(confirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	rs := e.refunds(id)
+	if len(rs) != 1 || e.checkout(id).RefundReserved != 500_00 {
+		t.Fatalf("two presses of one confirm made %d refunds, reserved %d; want 1 and 500_00", len(rs), e.checkout(id).RefundReserved)
+	}
+	want := "/admin/refunds/" + rs[0].ID + "?flash=created"
+	if !strings.HasSuffix(first.url, want) || !strings.HasSuffix(second.url, want) || second.status != http.StatusOK {
+		t.Errorf("first press at %s, second at %s (%d); want both at the refund's page", first.url, second.url, second.status)
+	}
+	again := b.submit(b.get(e.app.URL+"/admin/orders/"+id), "form.refund-form", url.Values{"amount": {"500"}, "reason": {"broken"}})
+	b.submit(again, "form.confirm-form", url.Values{"confirm": {"1"}})
+	if n := len(e.refunds(id)); n != 2 {
+		t.Errorf("a new confirm page made %d refunds in all, want 2", n)
+	}
+
+	form := b.get(e.app.URL + "/admin/payouts/new")
+	pconfirm := b.submit(form, "form.payout-form", url.Values{"phone": {"0712 345 678"}, "amount": {"300"}})
+	p1 := b.submit(pconfirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	p2 := b.submit(pconfirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	var plain []store.Payout
+	for _, p := range e.payouts() {
+		if p.RefundID == "" {
+			plain = append(plain, p)
+		}
+	}
+	if len(plain) != 1 {
+		t.Fatalf("two presses of Send money's confirm made %d payouts, want 1", len(plain))
+	}
+	if w := "/admin/payouts/" + plain[0].ID + "?flash=created"; !strings.HasSuffix(p1.url, w) || !strings.HasSuffix(p2.url, w) {
+		t.Errorf("first press at %s, second at %s; want both at the payout's page", p1.url, p2.url)
+	}
+}

@@ -451,7 +451,11 @@ func TestTwoConcurrentRefundsThatTogetherExceedThePaymentAcceptOne(t *testing.T)
 	}
 }
 
-func TestPokeaPayB2CFailureCallbackFailsTheRefundUnverifiedAndGivesTheAmountBack(t *testing.T) {
+// A PokeaPay B2C failure callback cannot be verified: the refund stays
+// pending with its amount reserved, waiting for a person (never sent
+// again); the admin's "failed" after checking the statement ends it and
+// gives the amount back, with refund.failed once.
+func TestPokeaPayB2CFailureCallbackLeavesTheRefundReservedForAPersonWhoEndsIt(t *testing.T) {
 	e := newEnv(t, envOptions{stk: "pochipay", payout: "pokeapay", privateWebhooks: true})
 	rcv := e.webhooksTo()
 	id := e.createCheckout("b2c-fail-1")
@@ -463,8 +467,8 @@ func TestPokeaPayB2CFailureCallbackFailsTheRefundUnverifiedAndGivesTheAmountBack
 	e.work()
 	e.sim.WaitIPNs()
 	rs := e.refunds(id)
-	if len(rs) != 1 || rs[0].Status != store.TransferFailed {
-		t.Fatalf("refunds = %+v", rs)
+	if len(rs) != 1 || rs[0].Status != store.TransferPending || rs[0].Stage != store.StageAttention {
+		t.Fatalf("refunds = %+v, want one pending in attention", rs)
 	}
 	if got := e.sim.PhoneReceived(payerMSISDN); len(got) != 0 {
 		t.Fatalf("the phone received %+v from a failed payout", got)
@@ -473,16 +477,32 @@ func TestPokeaPayB2CFailureCallbackFailsTheRefundUnverifiedAndGivesTheAmountBack
 	if err != nil {
 		t.Fatal(err)
 	}
-	if po.Status != store.TransferFailed || po.Verified || !strings.Contains(po.Message, "not verified") {
-		t.Errorf("payout = %s verified %v %q", po.Status, po.Verified, po.Message)
+	if po.Status != store.TransferPending || po.Stage != store.StageAttention || po.Verified ||
+		!strings.Contains(po.Message, "PokeaPay says it failed (not verified)") {
+		t.Errorf("payout = %s/%s verified %v %q", po.Status, po.Stage, po.Verified, po.Message)
 	}
-	if co := e.checkout(id); co.RefundReserved != 0 || co.AmountRefunded != 0 {
-		t.Errorf("reserved %d, refunded %d after the failure", co.RefundReserved, co.AmountRefunded)
+	if co := e.checkout(id); co.RefundReserved != co.Amount || co.AmountRefunded != 0 {
+		t.Errorf("reserved %d, refunded %d after the unverified failure, want the whole %d kept reserved",
+			co.RefundReserved, co.AmountRefunded, co.Amount)
+	}
+	if status, obj := e.refundOverAPI(id, `{}`); status == http.StatusCreated {
+		t.Errorf("a second refund was accepted while the first waits: %v", obj)
 	}
 	e.clock.Advance(25 * time.Hour)
 	e.work()
 	if n := e.sim.PayoutSends(sandbox.PayoutPokeaPay); n != 1 {
 		t.Errorf("PokeaPay saw %d sends, want 1 (never sent again)", n)
+	}
+	e.deliver()
+	if types := byType(t, rcv.requests()); len(types["refund.failed"]) != 0 || len(types["refund.succeeded"]) != 0 {
+		t.Errorf("webhooks before a person decided: refund.failed %d, refund.succeeded %d", len(types["refund.failed"]),
+			len(types["refund.succeeded"]))
+	}
+	if err := e.svc.Resolve(context.Background(), "refund", rs[0].ID, "ann@example.com", false, "not on the statement"); err != nil {
+		t.Fatal(err)
+	}
+	if co := e.checkout(id); co.RefundReserved != 0 || co.AmountRefunded != 0 {
+		t.Errorf("reserved %d, refunded %d after the admin marked it failed", co.RefundReserved, co.AmountRefunded)
 	}
 	e.deliver()
 	types := byType(t, rcv.requests())

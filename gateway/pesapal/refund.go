@@ -86,11 +86,12 @@ const maxRefundText = 255
 //   - a clear refusal, which wraps gateway.ErrNotStarted with Pesapal's
 //     reason in its text: the request refused before sending (missing
 //     receipt, amount not above zero, text too long), the token request
-//     failed, the connection never made, any 4xx answer, or a 2xx answer
-//     whose status is not 200 and that carries Pesapal's error object or a
+//     failed, the connection never made, a 4xx answer other than 408,
+//     409, 425 and 429 (gateway.PayoutRefusedStatus), or a 2xx answer whose
+//     status is not 200 and that carries Pesapal's error object or a
 //     message;
-//   - anything else (no answer, a timeout, a 5xx, an answer that is not
-//     JSON or has no status): a plain *Error. The refund may have been
+//   - anything else (no answer, a timeout, a 408, 409, 425, 429 or 5xx,
+//     an answer that is not JSON or has no status): a plain *Error. The refund may have been
 //     accepted; a person checks the Pesapal dashboard.
 func (c *Client) Refund(ctx context.Context, r gateway.RefundRequest) (gateway.RefundAnswer, error) {
 	const op = "refund request"
@@ -105,7 +106,7 @@ func (c *Client) Refund(ctx context.Context, r gateway.RefundRequest) (gateway.R
 		}
 		return gateway.RefundAnswer{}, err
 	}
-	if a.Status >= 400 && a.Status <= 499 {
+	if gateway.PayoutRefusedStatus(a.Status) {
 		return gateway.RefundAnswer{}, gateway.NotStarted(c.answerError(op, a))
 	}
 	if a.Status < 200 || a.Status > 299 {
@@ -202,8 +203,9 @@ func refundRequest(op string, r gateway.RefundRequest) (RefundRequest, error) {
 // refundNotStarted reports whether err, from sending the refund (c.call),
 // came before Pesapal could get the request or from its refusal of it: an
 // error of the token request, a request that could not be built, a
-// connection never made, or a 4xx (a token refused twice). A timeout or a
-// broken connection after sending is not.
+// connection never made, or a 4xx other than 408, 409, 425 and 429 (a
+// token refused twice). A timeout or a broken connection after sending is
+// not.
 func refundNotStarted(op string, err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -217,5 +219,7 @@ func refundNotStarted(op string, err error) bool {
 	case e.HTTPStatus == 0:
 		return true
 	}
-	return e.HTTPStatus >= 400 && e.HTTPStatus <= 499
+	// Money goes out as for a payout: a 408, 409, 425 or 429 may come
+	// after the request was forwarded.
+	return gateway.PayoutRefusedStatus(e.HTTPStatus)
 }

@@ -100,6 +100,11 @@ func TestRefundThatMayHaveBeenAcceptedIsAPlainErrorAndNotRetried(t *testing.T) {
 	}{
 		{"5xx", raw(http.StatusInternalServerError, `{"error":{"code":"server_error","message":"oops"}}`)},
 		{"502 html", httpxtest.Raw(http.StatusBadGateway, "text/html", "<html>bad gateway</html>")},
+		// A 408, 409, 425 or 429 may come after the request was forwarded.
+		{"408", raw(http.StatusRequestTimeout, `{"error":{"code":"timeout","message":"Request timeout"}}`)},
+		{"409", raw(http.StatusConflict, `{"error":{"code":"conflict","message":"In progress"}}`)},
+		{"425", httpxtest.Raw(http.StatusTooEarly, "text/plain", "too early")},
+		{"429", raw(http.StatusTooManyRequests, `{"error":{"code":"rate_limited","message":"Too many requests"}}`)},
 		{"200 not JSON", httpxtest.Raw(http.StatusOK, "text/html", "<html>ok</html>")},
 		{"200 without status", raw(http.StatusOK, `{"message":"done"}`)},
 		{"200 with status 500 and nothing said", raw(http.StatusOK, `{"status":"500"}`)},

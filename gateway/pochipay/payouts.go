@@ -87,9 +87,10 @@ func (p *Payouts) Name() string { return "pochipay" }
 // refused before anything was done) is sent once more with a new token.
 // An error wraps gateway.ErrNotStarted when nothing can have been sent: the
 // request refused before sending, the token request failed, no connection
-// made, any 4xx, or a 2xx carrying Pochipay's "errors". Any other error (a
-// timeout once sent, a 5xx, an answer that cannot be read or has no result)
-// leaves the payout possibly under way: Status decides.
+// made, a 4xx other than 408, 409, 425 and 429 (gateway.PayoutRefusedStatus),
+// or a 2xx carrying Pochipay's "errors". Any other error (a timeout once
+// sent, a 408, 409, 425, 429 or 5xx, an answer that cannot be read or has
+// no result) leaves the payout possibly under way: Status decides.
 func (p *Payouts) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.PayoutStarted, error) {
 	c := p.c
 	const op = opSendToMobile
@@ -99,14 +100,14 @@ func (p *Payouts) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Pa
 	}
 	a, err := c.call(ctx, op, http.MethodPost, pathSendToMobile, nil, req)
 	if err != nil {
-		if pushNotStarted(op, err) {
+		if payoutNotStarted(op, err) {
 			err = gateway.NotStarted(err)
 		}
 		return gateway.PayoutStarted{}, err
 	}
 	var res sendToMobileResult
 	if err := c.decode(op, a, &res); err != nil {
-		if a.Status >= 400 && a.Status <= 499 || refusedWithErrors(a) {
+		if gateway.PayoutRefusedStatus(a.Status) || refusedWithErrors(a) {
 			err = gateway.NotStarted(err)
 		}
 		return gateway.PayoutStarted{}, err
@@ -120,6 +121,17 @@ func (p *Payouts) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Pa
 	c.log.DebugContext(ctx, "pochipay send-to-mobile accepted", "op", op, "request_id", req.RequestID,
 		"is_processing", res.IsProcessing.Value, "is_processing_set", res.IsProcessing.Set)
 	return gateway.PayoutStarted{Raw: c.secrets.RedactBytes(a.Body, a.Bearer)}, nil
+}
+
+// payoutNotStarted is pushNotStarted for a payout: an HTTP answer refuses
+// it only with gateway.PayoutRefusedStatus (a 408, 409, 425 or 429 may
+// come after the request was forwarded).
+func payoutNotStarted(op string, err error) bool {
+	var e *Error
+	if errors.As(err, &e) && e.Op == op && !e.transport && e.HTTPStatus != 0 {
+		return gateway.PayoutRefusedStatus(e.HTTPStatus)
+	}
+	return pushNotStarted(op, err)
 }
 
 // sendToMobile builds the send-to-mobile body from r, or refuses r.

@@ -109,6 +109,12 @@ func TestPayoutSendThatMayHaveReachedPochipayIsNotRetried(t *testing.T) {
 		h    http.HandlerFunc
 	}{
 		{"500", raw(http.StatusInternalServerError, `{"result":null,"message":"oops","errors":["oops"]}`)},
+		{"502 html", httpxtest.Raw(http.StatusBadGateway, "text/html", "<p>bad gateway</p>")},
+		// A 408, 409, 425 or 429 may come after the request was forwarded.
+		{"408", raw(http.StatusRequestTimeout, `{"result":null,"message":"Request timeout","errors":["Request timeout"]}`)},
+		{"409", raw(http.StatusConflict, `{"result":null,"message":"Duplicate requestId","errors":["Duplicate requestId"]}`)},
+		{"425", httpxtest.Raw(http.StatusTooEarly, "text/plain", "too early")},
+		{"429", raw(http.StatusTooManyRequests, `{"result":null,"message":"Too many requests","errors":["Too many requests"]}`)},
 		{"200 without result", raw(http.StatusOK, `{"result":null,"message":"ok","errors":[]}`)},
 		{"200 not JSON", httpxtest.Raw(http.StatusOK, "text/html", "<p>ok</p>")},
 		{"timeout", hang},

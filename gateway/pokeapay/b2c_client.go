@@ -154,10 +154,11 @@ func (c *B2C) Name() string { return "pokeapay" }
 // refused before anything was done) logs in again and sends once more.
 // The answer {"code": 0, "success": true} is accepted. An error wraps
 // gateway.ErrNotStarted when nothing can have been sent: refused before
-// sending, the login failed, no connection made, any 4xx, or "success":
-// false with a reason and HTTP below 500. Anything else (a timeout once
-// sent, a 5xx, an answer that cannot be read, without a clear verdict) may
-// have been sent: its result callback, or a person, decides.
+// sending, the login failed, no connection made, a 4xx other than 408,
+// 409, 425 and 429 (gateway.PayoutRefusedStatus), or "success": false with
+// a reason and HTTP 2xx. Anything else (a timeout once sent, a 408, 409,
+// 425, 429 or 5xx, an answer that cannot be read, without a clear verdict)
+// may have been sent: its result callback, or a person, decides.
 func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.PayoutStarted, error) {
 	const op = opB2CSend
 	req, err := c.b2cRequest(op, r)
@@ -179,7 +180,7 @@ func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Payout
 	a, err := c.be.WithBearer(ctx, httpx.Request{Op: op, Method: http.MethodPost, URL: c.url + B2CPath, Path: B2CPath,
 		Body: body, Header: h}, c.bearer, c.tok.Drop)
 	if err != nil {
-		if pushNotStarted(op, err) {
+		if b2cNotStarted(op, err) {
 			err = gateway.NotStarted(err)
 		}
 		return gateway.PayoutStarted{}, err
@@ -191,7 +192,7 @@ func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Payout
 	case a.Status == http.StatusUnauthorized:
 		return gateway.PayoutStarted{}, gateway.NotStarted(&Error{Op: op, HTTPStatus: a.Status,
 			Message: firstText(text, "PokeaPay refused a new token too")})
-	case refusedStatus(a.Status):
+	case gateway.PayoutRefusedStatus(a.Status):
 		return gateway.PayoutStarted{}, gateway.NotStarted(&Error{Op: op, HTTPStatus: a.Status,
 			Message: firstText(text, http.StatusText(a.Status))})
 	case a.Status < 200 || a.Status > 299:
@@ -206,6 +207,17 @@ func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Payout
 	}
 	return gateway.PayoutStarted{}, &Error{Op: op, HTTPStatus: a.Status, Code: c.clean(ans.Code.text(), a.Bearer),
 		Message: firstText(text, "answer has no success with code 0")}
+}
+
+// b2cNotStarted is pushNotStarted for a payout: an HTTP answer refuses it
+// only with gateway.PayoutRefusedStatus (a 408, 409, 425 or 429 may come
+// after the request was forwarded).
+func b2cNotStarted(op string, err error) bool {
+	var e *Error
+	if errors.As(err, &e) && e.Op == op && !e.transport && e.HTTPStatus != 0 {
+		return gateway.PayoutRefusedStatus(e.HTTPStatus)
+	}
+	return pushNotStarted(op, err)
 }
 
 // b2cAnswerWire reads the send's answer leniently (B2CAnswer's fields, and
@@ -315,8 +327,8 @@ type b2cResultWire struct {
 // examples). The content type is not relied on. Refused, with an error
 // wrapping ErrInvalidB2CResult: a body over 16 KiB, one that is not a JSON
 // object, without a printable reference of at most 50 characters or without result_code, a
-// success whose amount or fees cannot be read, or whose currency is not
-// KES.
+// success whose amount or fees cannot be read. A currency is passed on
+// as read (Currency), for the caller to compare.
 //
 // A body that is not valid JSON only because a comma is missing between
 // two members, each on its own line (the document's own failed example),
@@ -376,9 +388,9 @@ func parseB2CResult(body []byte) (gateway.PayoutResult, error) {
 	}
 	if code == "0" {
 		r.Status = gateway.StatusSucceeded
-		if cur := w.Currency.text(); cur != "" && cur != "KES" {
-			return bad("currency is not KES")
-		}
+		// Another currency is read, not refused: the payments service
+		// compares it with the payout's (a person looks at a mismatch).
+		r.Currency = strings.ToUpper(tidyText(w.Currency.text()))
 		if s := w.Amount.text(); s != "" {
 			amt, err := gateway.ParseProviderAmount(s)
 			if err != nil {

@@ -295,6 +295,12 @@ func TestB2CSendThatMayHaveBeenSentIsAPlainErrorAndNotRetried(t *testing.T) {
 		h    http.HandlerFunc
 	}{
 		{"500", stkJSON(http.StatusInternalServerError, `{"success":false,"message":"oops"}`)},
+		{"502 html", text(http.StatusBadGateway, "text/html", "<p>bad gateway</p>")},
+		// A 408, 409, 425 or 429 may come after the request was forwarded.
+		{"408", stkJSON(http.StatusRequestTimeout, `{"success":false,"message":"Request timeout"}`)},
+		{"409", stkJSON(http.StatusConflict, `{"success":false,"message":"Duplicate reference"}`)},
+		{"425", text(http.StatusTooEarly, "text/plain", "too early")},
+		{"429", stkJSON(http.StatusTooManyRequests, `{"success":false,"message":"Too many requests"}`)},
 		{"200 not JSON", text(http.StatusOK, "text/html", "<p>ok</p>")},
 		{"200 success without code", stkJSON(http.StatusOK, `{"success":true}`)},
 		{"200 code 0 without success", stkJSON(http.StatusOK, `{"code":0,"message":"submitted"}`)},
@@ -392,7 +398,7 @@ func TestB2CCallbackReadsTheDocumentedSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := gateway.PayoutResult{Status: gateway.StatusSucceeded, Reference: "12232", Receipt: "QLD82TMWJE",
-		Amount: 10000, HasAmount: true, Fees: 200, Code: "0", Message: "The service request is processed successfully."}
+		Amount: 10000, HasAmount: true, Currency: "KES", Fees: 200, Code: "0", Message: "The service request is processed successfully."}
 	if string(r.Raw) != string(body) {
 		t.Errorf("raw = %s", r.Raw)
 	}
@@ -457,7 +463,6 @@ func TestB2CCallbackRefusesWhatItCannotRead(t *testing.T) {
 		"no reference":              `{"result_code": 0, "amount": "100"}`,
 		"reference too long":        `{"reference": "111111111111111111111111111111111111111111111111111", "result_code": 0}`,
 		"no result_code":            `{"reference": "122320", "amount": "100"}`,
-		"success in USD":            `{"reference": "122320", "result_code": 0, "currency": "USD", "amount": "100"}`,
 		"success unreadable amount": `{"reference": "122320", "result_code": 0, "amount": "ten"}`,
 		"unreadable fees":           `{"reference": "122320", "result_code": 0, "amount": "100", "fees": "x"}`,
 		"too large":                 `{"reference": "122320", "result_code": 0, "x": "` + strings.Repeat("a", 17<<10) + `"}`,
@@ -467,6 +472,19 @@ func TestB2CCallbackRefusesWhatItCannotRead(t *testing.T) {
 				t.Fatalf("ParseCallback = %+v, %v; want ErrInvalidB2CResult", r, err)
 			}
 		})
+	}
+}
+
+func TestB2CCallbackPassesItsCurrencyOn(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"reference": "122320", "result_code": 0, "currency": "usd", "amount": "100"}`: "USD",
+		`{"reference": "122320", "result_code": 0, "currency": "KES", "amount": "100"}`: "KES",
+		`{"reference": "122320", "result_code": 0, "amount": "100"}`:                    "",
+	} {
+		r, err := (&B2C{}).ParseCallback("application/json", []byte(body))
+		if err != nil || r.Currency != want {
+			t.Errorf("%s: currency %q, %v; want %q", body, r.Currency, err, want)
+		}
 	}
 }
 
