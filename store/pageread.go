@@ -155,22 +155,22 @@ func (r *pageReader) read(ctx context.Context, id string, scan func(texts []stri
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// The slot goes back whatever happens below, a panic in scan
+	// included: a lost slot would leave the pool one connection short.
+	defer func() { r.idle <- c }()
 	if r.closed.Load() {
-		r.idle <- c
 		return errPageReaderClosed
 	}
 	if c == nil {
 		var err error
 		if c, err = r.open(); err != nil {
-			r.idle <- nil
-			return err
+			return err // c is nil again: the slot stays free
 		}
 	}
 	err := c.read(id, r.ncol)
 	if err == nil {
 		err = scan(c.texts, c.kinds)
 	}
-	r.idle <- c
 	return err
 }
 
