@@ -11,6 +11,7 @@ import (
 
 	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
+	"checkout/gateway/internal/jsonx"
 )
 
 // Refunds and cancellations are not in the API 3.0 document we build from;
@@ -119,8 +120,8 @@ func (c *Client) Refund(ctx context.Context, r gateway.RefundRequest) (gateway.R
 	if err := json.Unmarshal(a.Body, &ans); err != nil {
 		return gateway.RefundAnswer{}, &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer", Err: err}
 	}
-	status := strings.TrimSpace(ans.Status.text())
-	msg := strings.TrimSpace(c.redact(ans.Message.text(), a.Bearer))
+	status := strings.TrimSpace(ans.Status.Trimmed())
+	msg := strings.TrimSpace(c.redact(ans.Message.Trimmed(), a.Bearer))
 	switch {
 	case status == "200" && ans.Error.empty():
 		return gateway.RefundAnswer{Message: httpx.TidyText(msg, maxRefundText),
@@ -147,27 +148,8 @@ type refundAnswer struct {
 	Error   *ErrorObject `json:"error"`
 }
 
-// refundText is a JSON string or number as text; any other value is "".
-type refundText string
-
-// UnmarshalJSON never fails: see refundText.
-func (s *refundText) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	*s = ""
-	switch {
-	case len(b) == 0:
-	case b[0] == '"':
-		var v string
-		if json.Unmarshal(b, &v) == nil {
-			*s = refundText(v)
-		}
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		*s = refundText(b)
-	}
-	return nil
-}
-
-func (s refundText) text() string { return string(s) }
+// refundText is jsonx.Text: a JSON string or number as text, anything else "".
+type refundText = jsonx.Text
 
 // refundRequest checks r and builds the body.
 func refundRequest(op string, r gateway.RefundRequest) (RefundRequest, error) {

@@ -38,7 +38,7 @@ func parseCallback(body []byte) (gateway.STKCallback, error) {
 		// encoding/json's messages name fields and types, never values.
 		return gateway.STKCallback{}, fmt.Errorf("%w: %w", ErrInvalidCallback, err)
 	}
-	ref := cb.OrderID.text()
+	ref := cb.OrderID.Trimmed()
 	switch {
 	case ref == "":
 		return gateway.STKCallback{}, fmt.Errorf("%w: no orderId", ErrInvalidCallback)
@@ -46,15 +46,15 @@ func parseCallback(body []byte) (gateway.STKCallback, error) {
 		// Our ids are short and plain; anything else was not sent by us.
 		return gateway.STKCallback{}, fmt.Errorf("%w: orderId is not one of our references", ErrInvalidCallback)
 	}
-	msg := cb.FailReason.text()
+	msg := cb.FailReason.Trimmed()
 	if msg == "" {
-		msg = cb.ResultDescription.text()
+		msg = cb.ResultDescription.Trimmed()
 	}
 	return gateway.STKCallback{
 		Reference:         ref,
-		ProviderReference: plainText(cb.CollectionID.text()),
+		ProviderReference: plainText(cb.CollectionID.Trimmed()),
 		Successful:        cb.IsSuccessful.Set && cb.IsSuccessful.Value,
-		Code:              firstNonEmpty(plainText(cb.ResultCode.text()), mpesaCode(msg)),
+		Code:              firstNonEmpty(plainText(cb.ResultCode.Trimmed()), mpesaCode(msg)),
 		Message:           plainText(msg),
 	}, nil
 }

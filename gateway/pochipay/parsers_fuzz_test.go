@@ -129,8 +129,8 @@ func FuzzStatusAnswer(f *testing.F) {
 			t.Fatalf("success with result.status %q", probe.Result.Status)
 		case !probe.Result.IsSuccessful.Set || !probe.Result.IsSuccessful.Value:
 			t.Fatalf("success without isSuccessful true: %q", body)
-		case probe.Result.ResultCode.text() != "" && probe.Result.ResultCode.text() != "0":
-			t.Fatalf("success with resultCode %q", probe.Result.ResultCode.text())
+		case probe.Result.ResultCode.Trimmed() != "" && probe.Result.ResultCode.Trimmed() != "0":
+			t.Fatalf("success with resultCode %q", probe.Result.ResultCode.Trimmed())
 		}
 		if len(probe.Errors) > 0 {
 			t.Fatalf("success with errors %q", probe.Errors)

@@ -112,7 +112,7 @@ func (p *Payouts) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Pa
 		}
 		return gateway.PayoutStarted{}, err
 	}
-	if id := plainText(res.RequestID.text()); id != "" && id != req.RequestID {
+	if id := plainText(res.RequestID.Trimmed()); id != "" && id != req.RequestID {
 		// Not refused: Pochipay took a request, and an error would invite a
 		// second send. Status asks by our tracking reference.
 		c.log.WarnContext(ctx, "pochipay send-to-mobile answer names another requestId", "op", op,
@@ -213,17 +213,17 @@ func (p *Payouts) statusResult(op string, a answer, ref string) (gateway.PayoutR
 	fail := func(format string, args ...any) (gateway.PayoutResult, error) {
 		return gateway.PayoutResult{}, &Error{Op: op, HTTPStatus: a.Status, Err: fmt.Errorf(format, args...)}
 	}
-	if got := plainText(s.TrackingReference.text()); got != "" && got != ref {
+	if got := plainText(s.TrackingReference.Trimmed()); got != "" && got != ref {
 		return fail("answer is about another trackingReference")
 	}
 	r := gateway.PayoutResult{
 		Reference: ref,
-		Receipt:   plainText(s.ThirdPartyReference.text()),
+		Receipt:   plainText(s.ThirdPartyReference.Trimmed()),
 		Verified:  true,
 		Raw:       raw,
 	}
-	reason := c.clean(s.FailReason.text(), a.Bearer)
-	status := strings.ToLower(s.Status.text())
+	reason := c.clean(s.FailReason.Trimmed(), a.Bearer)
+	status := strings.ToLower(s.Status.Trimmed())
 	switch {
 	case status == "":
 		return fail("answer has no result.status")
@@ -231,14 +231,14 @@ func (p *Payouts) statusResult(op string, a answer, ref string) (gateway.PayoutR
 		r.Status = gateway.StatusPending
 	case contains(payoutSucceededWords, status):
 		if reason != "" {
-			return fail("status %s with a result.failReason", s.Status.text())
+			return fail("status %s with a result.failReason", s.Status.Trimmed())
 		}
 		r.Status, r.Code = gateway.StatusSucceeded, "0"
 	case contains(payoutFailedWords, status):
 		r.Status, r.Message = gateway.StatusFailed, firstNonEmpty(reason, "Pochipay reports the payout as "+status)
 		r.Code = mpesaCode(reason)
 	default:
-		return fail("unknown result.status %q", c.clean(s.Status.text(), a.Bearer))
+		return fail("unknown result.status %q", c.clean(s.Status.Trimmed(), a.Bearer))
 	}
 	return r, nil
 }
@@ -272,7 +272,7 @@ func (p *Payouts) ParseCallback(contentType string, body []byte) (gateway.Payout
 	if err := json.Unmarshal(t, &cb); err != nil {
 		return gateway.PayoutResult{}, fmt.Errorf("%w: %w", ErrInvalidCallback, err)
 	}
-	ref := firstNonEmpty(cb.TrackingReference.text(), cb.RequestID.text())
+	ref := firstNonEmpty(cb.TrackingReference.Trimmed(), cb.RequestID.Trimmed())
 	switch {
 	case ref == "":
 		return gateway.PayoutResult{}, fmt.Errorf("%w: no trackingReference", ErrInvalidCallback)
@@ -281,10 +281,10 @@ func (p *Payouts) ParseCallback(contentType string, body []byte) (gateway.Payout
 	case !cb.Successful.Set:
 		return gateway.PayoutResult{}, fmt.Errorf("%w: no readable successful", ErrInvalidCallback)
 	}
-	reason := plainText(p.c.clean(cb.FailReason.text(), ""))
+	reason := plainText(p.c.clean(cb.FailReason.Trimmed(), ""))
 	r := gateway.PayoutResult{
 		Reference: ref,
-		Receipt:   plainText(cb.ThirdPartyReference.text()),
+		Receipt:   plainText(cb.ThirdPartyReference.Trimmed()),
 		Raw:       p.c.secrets.RedactBytes(body, ""),
 	}
 	if cb.Successful.Value {
@@ -322,7 +322,7 @@ func (p *Payouts) Balance(ctx context.Context) (gateway.Amount, string, error) {
 		if !res.Balance.OK || err != nil {
 			return balance{}, &Error{Op: op, HTTPStatus: a.Status, Err: errors.New("unreadable result.balance")}
 		}
-		cur := strings.ToUpper(plainText(res.Currency.text()))
+		cur := strings.ToUpper(plainText(res.Currency.Trimmed()))
 		if cur == "" {
 			cur = "KES"
 		}

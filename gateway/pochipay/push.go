@@ -54,7 +54,7 @@ func (c *Client) Push(ctx context.Context, r gateway.STKRequest) (gateway.STKSta
 		}
 		return gateway.STKStarted{}, err
 	}
-	id := res.CollectionID.text()
+	id := res.CollectionID.Trimmed()
 	if id == "" {
 		return gateway.STKStarted{}, &Error{Op: op, HTTPStatus: a.Status, Err: errors.New("answer has no result.collectionId")}
 	}

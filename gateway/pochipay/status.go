@@ -142,9 +142,9 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 	}
 	r := gateway.Result{
 		Currency:          "KES", // Pochipay's only currency
-		Reference:         firstNonEmpty(plainText(s.OrderID.text()), order),
-		ProviderReference: firstNonEmpty(strings.TrimSpace(q.ProviderReference), plainText(s.CollectionID.text())),
-		Receipt:           plainText(s.MpesaReference.text()),
+		Reference:         firstNonEmpty(plainText(s.OrderID.Trimmed()), order),
+		ProviderReference: firstNonEmpty(strings.TrimSpace(q.ProviderReference), plainText(s.CollectionID.Trimmed())),
+		Receipt:           plainText(s.MpesaReference.Trimmed()),
 		Method:            "M-Pesa",
 		Raw:               c.secrets.RedactBytes(a.Body, a.Bearer),
 	}
@@ -159,8 +159,8 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		}
 		r.Amount, r.HasAmount = amt, true
 	}
-	code := plainText(s.ResultCode.text())
-	status := s.Status.text()
+	code := plainText(s.ResultCode.Trimmed())
+	status := s.Status.Trimmed()
 	switch strings.ToLower(status) {
 	case statusComplete:
 		switch {
@@ -179,8 +179,8 @@ func (c *Client) statusResult(op string, a answer, q gateway.Query, order string
 		case code == "0":
 			return fail("status Failed with result.resultCode 0")
 		}
-		reason := c.clean(s.FailReason.text(), a.Bearer)
-		desc := c.clean(s.ResultDescription.text(), a.Bearer)
+		reason := c.clean(s.FailReason.Trimmed(), a.Bearer)
+		desc := c.clean(s.ResultDescription.Trimmed(), a.Bearer)
 		r.Status, r.Code = gateway.StatusFailed, firstNonEmpty(code, mpesaCode(reason), mpesaCode(desc))
 		r.Message = firstNonEmpty(reason, desc, "Pochipay reports the collection as failed")
 	case statusPending:

@@ -61,14 +61,14 @@ func (c *Client) requestToken(ctx context.Context) (string, time.Time, error) {
 	if err := c.decode(op, a, &tr); err != nil {
 		return "", time.Time{}, err
 	}
-	tok := tr.AccessToken.text()
+	tok := tr.AccessToken.Trimmed()
 	if tok == "" {
-		tok = tr.AccessTokenSnake.text()
+		tok = tr.AccessTokenSnake.Trimmed()
 	}
 	if tok == "" {
 		return "", time.Time{}, &Error{Op: op, HTTPStatus: a.Status, Err: errors.New("answer has no result.accessToken")}
 	}
-	renewAt := issued.Add(lifetime(tr.ExpiresIn.text()) - tokenEarly)
+	renewAt := issued.Add(lifetime(tr.ExpiresIn.Trimmed()) - tokenEarly)
 	c.log.DebugContext(ctx, "pochipay token renewed", "renew_at", renewAt)
 	return tok, renewAt, nil
 }

@@ -17,6 +17,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"checkout/gateway/internal/jsonx"
 )
 
 // tokenRequest is the /account/token body (names from the published page).
@@ -214,32 +216,8 @@ func (a *optionalAmount) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexString reads a JSON string or number as text (a number keeps its
-// digits as written). Any other value (null, a boolean, an object, an
-// array) reads as "", which the code that needs the value reports as
-// missing.
-type flexString string
-
-// UnmarshalJSON never fails: see flexString.
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	*s = ""
-	switch {
-	case len(b) == 0:
-	case b[0] == '"':
-		var v string
-		if json.Unmarshal(b, &v) == nil {
-			*s = flexString(v)
-		}
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		// encoding/json has already checked that this is a valid number.
-		*s = flexString(b)
-	}
-	return nil
-}
-
-// text is the value trimmed of surrounding space.
-func (s flexString) text() string { return strings.TrimSpace(string(s)) }
+// flexString is jsonx.Text: a JSON string or number as text, anything else "".
+type flexString = jsonx.Text
 
 // flexBool reads true/false as a JSON boolean, a string ("true", "False")
 // or 1/0. Set is false when the value is missing or none of these.

@@ -187,7 +187,7 @@ func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Payout
 	}
 	raw := c.secrets.RedactBytes(a.Body, a.Bearer)
 	ans, readable := readB2CAnswer(a.Body)
-	text := c.clean(firstText(ans.Message.text(), ans.Error.text()), a.Bearer)
+	text := c.clean(firstText(ans.Message.Trimmed(), ans.Error.Trimmed()), a.Bearer)
 	switch {
 	case a.Status == http.StatusUnauthorized:
 		return gateway.PayoutStarted{}, gateway.NotStarted(&Error{Op: op, HTTPStatus: a.Status,
@@ -199,13 +199,13 @@ func (c *B2C) Send(ctx context.Context, r gateway.PayoutRequest) (gateway.Payout
 		return gateway.PayoutStarted{}, &Error{Op: op, HTTPStatus: a.Status, Message: firstText(text, http.StatusText(a.Status))}
 	case !readable:
 		return gateway.PayoutStarted{}, &Error{Op: op, HTTPStatus: a.Status, Message: httpx.NotJSON(a.ContentType, len(a.Body))}
-	case ans.Success.isTrue() && ans.Code.text() == "0":
+	case ans.Success.isTrue() && ans.Code.Trimmed() == "0":
 		c.log.DebugContext(ctx, "pokeapay b2c accepted", "op", op, "reference", req.Transfer.Reference)
 		return gateway.PayoutStarted{Raw: raw}, nil
 	case ans.Success.Set && !ans.Success.Value && text != "":
-		return gateway.PayoutStarted{}, gateway.NotStarted(&Error{Op: op, HTTPStatus: a.Status, Code: c.clean(ans.Code.text(), a.Bearer), Message: text})
+		return gateway.PayoutStarted{}, gateway.NotStarted(&Error{Op: op, HTTPStatus: a.Status, Code: c.clean(ans.Code.Trimmed(), a.Bearer), Message: text})
 	}
-	return gateway.PayoutStarted{}, &Error{Op: op, HTTPStatus: a.Status, Code: c.clean(ans.Code.text(), a.Bearer),
+	return gateway.PayoutStarted{}, &Error{Op: op, HTTPStatus: a.Status, Code: c.clean(ans.Code.Trimmed(), a.Bearer),
 		Message: firstText(text, "answer has no success with code 0")}
 }
 
@@ -365,8 +365,8 @@ func parseB2CResult(body []byte) (gateway.PayoutResult, error) {
 	if err := json.Unmarshal(t, &w); err != nil {
 		return bad("%v", err)
 	}
-	ref := w.Reference.text()
-	code := w.ResultCode.text()
+	ref := w.Reference.Trimmed()
+	code := w.ResultCode.Trimmed()
 	switch {
 	case ref == "":
 		return bad("no reference")
@@ -381,17 +381,17 @@ func parseB2CResult(body []byte) (gateway.PayoutResult, error) {
 	}
 	r := gateway.PayoutResult{
 		Reference: ref,
-		Receipt:   tidyText(w.TransactionID.text()),
+		Receipt:   tidyText(w.TransactionID.Trimmed()),
 		Code:      code,
-		Message:   tidyText(w.ResultDescription.text()),
+		Message:   tidyText(w.ResultDescription.Trimmed()),
 		Raw:       slices.Clone(body),
 	}
 	if code == "0" {
 		r.Status = gateway.StatusSucceeded
 		// Another currency is read, not refused: the payments service
 		// compares it with the payout's (a person looks at a mismatch).
-		r.Currency = strings.ToUpper(tidyText(w.Currency.text()))
-		if s := w.Amount.text(); s != "" {
+		r.Currency = strings.ToUpper(tidyText(w.Currency.Trimmed()))
+		if s := w.Amount.Trimmed(); s != "" {
 			amt, err := gateway.ParseProviderAmount(s)
 			if err != nil {
 				return bad("unreadable amount")
@@ -404,7 +404,7 @@ func parseB2CResult(body []byte) (gateway.PayoutResult, error) {
 			r.Message = "PokeaPay reports the payout as failed (result code " + code + ")"
 		}
 	}
-	if s := w.Fees.text(); s != "" {
+	if s := w.Fees.Trimmed(); s != "" {
 		fees, err := gateway.ParseProviderAmount(s)
 		if err != nil {
 			return bad("unreadable fees")

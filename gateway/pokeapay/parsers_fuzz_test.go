@@ -253,12 +253,12 @@ func FuzzSTKQueryAnswer(f *testing.F) {
 			t.Fatalf("success from HTTP %d", status)
 		case err != nil || !env.Success.isTrue():
 			t.Fatalf("success from a body without success true: %q", body)
-		case r.Receipt == "" || d.Receipt.text() == "":
+		case r.Receipt == "" || d.Receipt.Trimmed() == "":
 			t.Fatalf("success without a receipt: %q", body)
-		case d.OrderRef.text() != "" && d.OrderRef.text() != ref:
-			t.Fatalf("success about orderRef %q, asked %q", d.OrderRef.text(), ref)
-		case d.ResultCode.text() != "" && d.ResultCode.text() != "0":
-			t.Fatalf("success with resultCode %q", d.ResultCode.text())
+		case d.OrderRef.Trimmed() != "" && d.OrderRef.Trimmed() != ref:
+			t.Fatalf("success about orderRef %q, asked %q", d.OrderRef.Trimmed(), ref)
+		case d.ResultCode.Trimmed() != "" && d.ResultCode.Trimmed() != "0":
+			t.Fatalf("success with resultCode %q", d.ResultCode.Trimmed())
 		}
 		if r.HasAmount {
 			if back, err := gateway.ParseAmount(r.Amount.String()); err != nil || back != r.Amount {

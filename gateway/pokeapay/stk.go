@@ -348,10 +348,10 @@ func decodeData(data json.RawMessage, v any) {
 // text is the envelope's provider text: "error" (failures), else
 // "message", cleaned of secrets.
 func (c *apiLogin) text(env stkEnvelope, bearer string) string {
-	if s := c.clean(env.Error.text(), bearer); s != "" {
+	if s := c.clean(env.Error.Trimmed(), bearer); s != "" {
 		return s
 	}
-	return c.clean(env.Message.text(), bearer)
+	return c.clean(env.Message.Trimmed(), bearer)
 }
 
 // clean makes provider-written text fit for an error or the event log: the

@@ -56,7 +56,7 @@ func parseSTKCallback(body []byte) (gateway.STKCallback, error) {
 	}
 	var d stkCallbackData
 	decodeData(env.Data, &d)
-	ref := d.OrderRef.text()
+	ref := d.OrderRef.Trimmed()
 	switch {
 	case ref == "":
 		return gateway.STKCallback{}, fmt.Errorf("%w: data.orderRef is missing", ErrInvalidCallback)
@@ -65,11 +65,11 @@ func parseSTKCallback(body []byte) (gateway.STKCallback, error) {
 		// by us.
 		return gateway.STKCallback{}, fmt.Errorf("%w: data.orderRef is not one of our references", ErrInvalidCallback)
 	}
-	msg := tidyText(env.Message.text())
+	msg := tidyText(env.Message.Trimmed())
 	if msg == "" {
-		msg = tidyText(env.Error.text())
+		msg = tidyText(env.Error.Trimmed())
 	}
-	code := tidyText(d.ResultCode.text())
+	code := tidyText(d.ResultCode.Trimmed())
 	if code == "" && !env.Success.isTrue() {
 		code = mpesaCodeFor(msg)
 	}

@@ -88,7 +88,7 @@ func (c *STKClient) Push(ctx context.Context, r gateway.STKRequest) (gateway.STK
 	}
 	var d stkPushData
 	decodeData(env.Data, &d)
-	ref := c.clean(d.OrderRef.text(), a.Bearer)
+	ref := c.clean(d.OrderRef.Trimmed(), a.Bearer)
 	switch {
 	case ref == "":
 		// The document's answer echoes orderRef, which is ours anyway.
@@ -133,7 +133,7 @@ func pushNotStarted(op string, err error) bool {
 // pushRefused is the error for a push answer without success.
 func (c *STKClient) pushRefused(op string, a stkAnswer, env stkEnvelope) *Error {
 	e := &Error{Op: op, HTTPStatus: a.Status, Message: c.text(env, a.Bearer)}
-	for _, s := range []string{env.Error.text(), env.Message.text()} {
+	for _, s := range []string{env.Error.Trimmed(), env.Message.Trimmed()} {
 		if strings.Contains(strings.ToLower(s), busyMarker) {
 			e.Err = gateway.ErrSubscriberBusy
 			break

@@ -116,7 +116,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		}
 		return gateway.Result{}, e
 	}
-	orderRef := c.clean(d.OrderRef.text(), a.Bearer)
+	orderRef := c.clean(d.OrderRef.Trimmed(), a.Bearer)
 	r := gateway.Result{
 		Currency:          CurrencyKES,
 		Reference:         ref,
@@ -124,7 +124,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		Method:            "M-Pesa",
 		Raw:               c.secrets.RedactBytes(a.Body, a.Bearer),
 	}
-	code := c.clean(d.ResultCode.text(), a.Bearer)
+	code := c.clean(d.ResultCode.Trimmed(), a.Bearer)
 	switch {
 	case !env.Success.Set:
 		return fail("answer has no success flag")
@@ -132,7 +132,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		if orderRef != "" && orderRef != ref {
 			return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
 		}
-		receipt := c.clean(d.Receipt.text(), a.Bearer)
+		receipt := c.clean(d.Receipt.Trimmed(), a.Bearer)
 		switch {
 		case a.Status < 200 || a.Status > 299:
 			return fail("success true with HTTP %d", a.Status)
@@ -143,7 +143,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		case code != "" && code != "0":
 			return fail("data.receipt with data.resultCode %q", code)
 		}
-		if amt := d.Amount.text(); amt != "" {
+		if amt := d.Amount.Trimmed(); amt != "" {
 			v, err := gateway.ParseProviderAmount(amt)
 			if err != nil {
 				return fail("data.amount %q is not an amount", c.clean(amt, a.Bearer))
@@ -162,13 +162,13 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 			e.Message = http.StatusText(a.Status)
 		}
 		return gateway.Result{}, e
-	case saysAny(stkPendingTexts, env.Error.text(), env.Message.text()):
+	case saysAny(stkPendingTexts, env.Error.Trimmed(), env.Message.Trimmed()):
 		r.Status = gateway.StatusPending
 		return r, nil
 	case saysNotFound(env) && (ok2xx(a.Status) || a.Status == http.StatusNotFound):
 		r.Status, r.Message = gateway.StatusNotFound, text
 		return r, nil
-	case ok2xx(a.Status) && env.Error.text() == "" && env.Message.text() != "" && orderRef == ref:
+	case ok2xx(a.Status) && env.Error.Trimmed() == "" && env.Message.Trimmed() != "" && orderRef == ref:
 		// The failure callback's body, about this prompt.
 		if code == "0" {
 			return fail("a failure with data.resultCode 0")
@@ -178,7 +178,7 @@ func (c *STKClient) queryResult(op string, a stkAnswer, ref string) (gateway.Res
 		}
 		r.Status, r.Code, r.Message = gateway.StatusFailed, code, text
 		return r, nil
-	case orderRef != "" && orderRef != ref && env.Error.text() == "":
+	case orderRef != "" && orderRef != ref && env.Error.Trimmed() == "":
 		return fail("answer is about another orderRef (asked %q, got %q)", ref, orderRef)
 	}
 	e := &Error{Op: op, HTTPStatus: a.Status, Message: text}
@@ -204,7 +204,7 @@ func queryStatusRead(status int, env stkEnvelope) bool {
 	case ok2xx(status), status == http.StatusBadRequest, status == http.StatusUnprocessableEntity:
 		return true
 	case status == http.StatusNotFound:
-		return saysNotFound(env) && saysAny(stkNotFoundSubjects, env.Error.text(), env.Message.text())
+		return saysNotFound(env) && saysAny(stkNotFoundSubjects, env.Error.Trimmed(), env.Message.Trimmed())
 	}
 	return false
 }
@@ -214,7 +214,7 @@ func queryStatusRead(status int, env stkEnvelope) bool {
 // (stkRouteTexts): an unknown URL's {"error": "Route not found"} never
 // reads as "this prompt does not exist".
 func saysNotFound(env stkEnvelope) bool {
-	texts := []string{env.Error.text(), env.Message.text()}
+	texts := []string{env.Error.Trimmed(), env.Message.Trimmed()}
 	return saysAny(stkNotFoundTexts, texts...) && !saysAny(stkRouteTexts, texts...)
 }
 

@@ -61,7 +61,7 @@ func (c *apiLogin) login(ctx context.Context) (string, time.Time, error) {
 	}
 	var d loginData
 	decodeData(env.Data, &d)
-	tok := d.Token.text()
+	tok := d.Token.Trimmed()
 	if !env.Success.isTrue() || tok == "" {
 		e := &Error{Op: op, HTTPStatus: a.Status, Message: c.text(env, "")}
 		switch {
@@ -120,7 +120,7 @@ func jwtExpiry(tok string) (t time.Time, ok bool) {
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return time.Time{}, false
 	}
-	exp, err := strconv.ParseFloat(claims.Exp.text(), 64)
+	exp, err := strconv.ParseFloat(claims.Exp.Trimmed(), 64)
 	if err != nil || !(exp > 0) || exp > maxNumericDate {
 		return time.Time{}, false
 	}

@@ -11,8 +11,9 @@ package pokeapay
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
+
+	"checkout/gateway/internal/jsonx"
 )
 
 // loginRequest is the POST /login body.
@@ -87,32 +88,8 @@ type transactionQueryRequest struct {
 	OrderRef   string `json:"orderRef"`
 }
 
-// looseString reads a JSON string or number as text (a number keeps its
-// digits as written). Any other value (null, a boolean, an object, an
-// array) reads as "". Unlike flexString it never fails, so one odd value
-// does not lose the rest of an STK answer or callback.
-type looseString string
-
-// UnmarshalJSON never fails: see looseString.
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	*s = ""
-	switch {
-	case len(b) == 0:
-	case b[0] == '"':
-		var v string
-		if json.Unmarshal(b, &v) == nil {
-			*s = looseString(v)
-		}
-	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
-		// encoding/json has already checked that this is a valid number.
-		*s = looseString(b)
-	}
-	return nil
-}
-
-// text is the value trimmed of surrounding space.
-func (s looseString) text() string { return strings.TrimSpace(string(s)) }
+// looseString is jsonx.Text: a JSON string or number as text, anything else "".
+type looseString = jsonx.Text
 
 // looseBool reads true/false as a JSON boolean, a string ("true", "False")
 // or 1/0. Set is false when the value is missing or none of these.
