@@ -209,23 +209,20 @@ func (h *Handlers) CreatePayout(c *gin.Context) {
 // GetRefund is GET /api/v1/refunds/{id}: another merchant's is 404.
 func (h *Handlers) GetRefund(c *gin.Context) {
 	r, err := h.svc.RefundFor(c.Request.Context(), merchant(c).ID, c.Param("id"))
-	if errors.Is(err, payments.ErrNotFound) {
-		apiError(c, http.StatusNotFound, "not_found", "no refund with this id", "id")
-		return
-	}
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, h.svc.RefundObject(r))
+	answerOne(h, c, "refund", r, err, h.svc.RefundObject)
 }
 
 // GetPayout is GET /api/v1/payouts/{id}: another merchant's is 404.
 func (h *Handlers) GetPayout(c *gin.Context) {
 	p, err := h.svc.PayoutFor(c.Request.Context(), merchant(c).ID, c.Param("id"))
+	answerOne(h, c, "payout", p, err, h.svc.PayoutObject)
+}
+
+// answerOne answers a GET of one of the merchant's objects: 404 when
+// there is none with the id (or it is another merchant's).
+func answerOne[M, O any](h *Handlers, c *gin.Context, what string, v *M, err error, object func(*M) O) {
 	if errors.Is(err, payments.ErrNotFound) {
-		apiError(c, http.StatusNotFound, "not_found", "no payout with this id", "id")
+		apiError(c, http.StatusNotFound, "not_found", "no "+what+" with this id", "id")
 		return
 	}
 	if err != nil {
@@ -233,7 +230,7 @@ func (h *Handlers) GetPayout(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, h.svc.PayoutObject(p))
+	c.JSON(http.StatusOK, object(v))
 }
 
 // listLimit reads ?limit= (1 to 100, default 20), answering the request
@@ -259,19 +256,7 @@ func (h *Handlers) ListRefunds(c *gin.Context) {
 		return
 	}
 	rs, more, err := h.svc.Refunds(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	out := struct {
-		Data    []payments.RefundObject `json:"data"`
-		HasMore bool                    `json:"has_more"`
-	}{Data: make([]payments.RefundObject, 0, len(rs)), HasMore: more}
-	for i := range rs {
-		out.Data = append(out.Data, h.svc.RefundObject(&rs[i]))
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	answerList(h, c, rs, more, err, h.svc.RefundObject)
 }
 
 // ListPayouts is GET /api/v1/payouts, as ListRefunds.
@@ -281,16 +266,21 @@ func (h *Handlers) ListPayouts(c *gin.Context) {
 		return
 	}
 	ps, more, err := h.svc.Payouts(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
+	answerList(h, c, ps, more, err, h.svc.PayoutObject)
+}
+
+// answerList answers a list in the API's list format.
+func answerList[M, O any](h *Handlers, c *gin.Context, items []M, more bool, err error, object func(*M) O) {
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	out := struct {
-		Data    []payments.PayoutObject `json:"data"`
-		HasMore bool                    `json:"has_more"`
-	}{Data: make([]payments.PayoutObject, 0, len(ps)), HasMore: more}
-	for i := range ps {
-		out.Data = append(out.Data, h.svc.PayoutObject(&ps[i]))
+		Data    []O  `json:"data"`
+		HasMore bool `json:"has_more"`
+	}{Data: make([]O, 0, len(items)), HasMore: more}
+	for i := range items {
+		out.Data = append(out.Data, object(&items[i]))
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
