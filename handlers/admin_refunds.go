@@ -150,11 +150,13 @@ var transferFlashes = map[string]string{
 		"Nothing changed.",
 	"not-paid": "The payment is no longer paid (the provider reversed it): the refund ended failed, its amount " +
 		"was given back, and nothing was sent.",
+	"covered": "Another refund (or the provider's reversal) already covers this payment, so this one cannot be " +
+		"counted as refunded too: settle it outside the app, then mark it failed with a note. Nothing changed.",
 }
 
 // transferErrorFlashes are the flashes that say an action was refused.
 var transferErrorFlashes = map[string]bool{"bad-note": true, "self": true, "not-approval": true, "not-attention": true,
-	"not-paid": true}
+	"not-paid": true, "covered": true}
 
 // Refund is GET /admin/refunds/{id}: the refund, what can be done now,
 // its timeline.
@@ -341,6 +343,8 @@ func (h *Handlers) afterAction(c *gin.Context, kind, id string, path func(string
 		flash = "not-attention"
 	case errors.Is(err, payments.ErrNotPaid):
 		flash = "not-paid"
+	case errors.Is(err, payments.ErrRefundCovered):
+		flash = "covered"
 	case err != nil:
 		h.fail(c, err)
 		return

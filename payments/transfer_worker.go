@@ -112,6 +112,12 @@ func (s *Service) sendRefund(ctx context.Context, r *Refund) error {
 	if err != nil {
 		return fmt.Errorf("payments: refund %s: %w", r.ID, err)
 	}
+	if strings.TrimSpace(a.Receipt) == "" {
+		// RefundOptions refuses these; one queued before that, or whose
+		// attempt lost it, is never sent with an empty code.
+		return notStage(s.st.ToAttention(ctx, store.KindRefund, r.ID, queued, noConfirmationCode+
+			" and mark it refunded, or mark it failed. Nothing was sent.", "worker", ""))
+	}
 	won, err := s.st.ClaimRefund(ctx, r.ID)
 	if err != nil || !won {
 		return err
@@ -482,8 +488,9 @@ func providerTitle(provider string) string {
 // paidAfterFailed handles a callback for a payout that ended failed: a
 // success (confirmed by the status call when the provider has one; as
 // the callback says otherwise, not verified) is never dropped: the payout
-// and its refund go back in front of a person, still failed, and nothing
-// is reserved again.
+// and its refund go back in front of a person, still failed, the refund's
+// amount reserved again when what is left allows it
+// (store.FlagPaidAfterFailed); the person's Resolve settles it.
 func (s *Service) paidAfterFailed(ctx context.Context, p *Payout, res gateway.PayoutResult) error {
 	verdict, how := res, p.Provider+"'s callback says it was paid"
 	if !res.Verified {

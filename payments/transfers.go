@@ -54,6 +54,11 @@ var (
 	ErrNotAwaitingApproval = errors.New("this is not waiting for approval")
 	// ErrNotAttention: it does not wait for a person (any more).
 	ErrNotAttention = errors.New("this does not wait for a person")
+	// ErrRefundCovered: a refund paid after it was marked failed cannot
+	// be marked succeeded, because another refund (or a reversal) already
+	// covers its payment: counting it would refund more than was paid.
+	// The person settles it outside the app and marks it failed.
+	ErrRefundCovered = store.ErrRefundCovered
 )
 
 // Timing of the transfer worker.
@@ -208,6 +213,9 @@ func (s *Service) RefundOptions(ctx context.Context, co *store.Checkout) (Refund
 			o.Blocked, o.blockedErr = "Pesapal refunds are not configured on this server.", ErrRefundUnavailable
 		case co.RefundReserved > 0:
 			o.Blocked, o.blockedErr = "Pesapal takes one refund per payment, and this payment has one.", ErrRefundExists
+		case strings.TrimSpace(a.Receipt) == "":
+			// Pesapal's refund request names the payment by it.
+			o.Blocked, o.blockedErr = noConfirmationCode+".", ErrRefundUnavailable
 		}
 	case a.Method == MethodSTK || (a.Provider == ProviderPokeaPay && strings.EqualFold(strings.ReplaceAll(a.PaymentMethod, "-", ""), "mpesa")):
 		o.Route, o.WholeShillings = store.RoutePayout, true
@@ -240,6 +248,10 @@ func firstNonEmpty(vals ...string) string {
 	}
 	return ""
 }
+
+// noConfirmationCode says why a Pesapal payment without a confirmation
+// code cannot be refunded through Pesapal's refund request.
+const noConfirmationCode = "Pesapal gave no confirmation code for this payment: refund it in the Pesapal dashboard"
 
 // manualMessage is the note of a refund to make by hand.
 func manualMessage(method string) string {
@@ -572,7 +584,9 @@ func (s *Service) Decline(ctx context.Context, kind, id, admin, reason string) e
 }
 
 // Resolve ends a refund or payout that waits for a person (stage
-// attention) as they found it.
+// attention) as they found it. A refund flagged paid after it was marked
+// failed whose payment another refund covers cannot be marked succeeded
+// (ErrRefundCovered).
 func (s *Service) Resolve(ctx context.Context, kind, id, admin string, succeeded bool, note string) error {
 	if err := text("note", strings.TrimSpace(note), maxReason, false); err != nil {
 		return err

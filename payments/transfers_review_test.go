@@ -296,9 +296,11 @@ func TestRefundOfAReversedPaymentEndsFailedAndReleasedWithoutASend(t *testing.T)
 // A refund's payout that ended failed (a person's "failed" after checking
 // PokeaPay's statement; Pochipay's verified status) and that its provider
 // then reports paid is put back in front of a person, still failed, with
-// the note; its amount is not reserved again. The person's check ends the
-// flag and leaves it failed.
-func TestPaidAfterFailedPayoutIsFlaggedNeverReReservedAndClearedByAPerson(t *testing.T) {
+// the note, and its amount is reserved again on its checkout in the same
+// transaction (nothing else can take it meanwhile). The person's "the
+// money went out" ends it succeeded and counted, with refund.succeeded
+// and checkout.refunded once each.
+func TestPaidAfterFailedRefundIsReservedAgainThenCountedByAPerson(t *testing.T) {
 	waiting := func(e *transferEnv) int64 {
 		t.Helper()
 		r, p, err := e.svc.TransfersWaiting(e.ctx)
@@ -321,32 +323,37 @@ func TestPaidAfterFailedPayoutIsFlaggedNeverReReservedAndClearedByAPerson(t *tes
 		if n := waiting(e); n != 1 {
 			t.Errorf("%d waiting for a person, want 1", n)
 		}
-		if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 0 || c.AmountRefunded != 0 {
-			t.Errorf("reserved %d, refunded %d: want nothing reserved again", c.RefundReserved, c.AmountRefunded)
+		if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 100_000 || c.AmountRefunded != 0 {
+			t.Errorf("reserved %d, refunded %d: want the amount reserved again, nothing refunded yet", c.RefundReserved, c.AmountRefunded)
 		}
-		if err := e.svc.Resolve(e.ctx, "refund", id, "bob@example.com", true, "customer keeps it; order closed"); err != nil {
+		if _, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{Amount: "1"}, "api"); !fieldErr(err, "amount") {
+			t.Errorf("a new refund while it is flagged: %v, want refused (nothing left)", err)
+		}
+		if err := e.svc.Resolve(e.ctx, "refund", id, "bob@example.com", true, "on the statement: the money went out"); err != nil {
 			t.Fatal(err)
 		}
 		got = e.refund(id)
-		if got.Status != store.TransferFailed || got.Stage != store.StageDone || waiting(e) != 0 {
-			t.Errorf("after the check: refund %s/%s, %d waiting; want failed, done, none", got.Status, got.Stage, waiting(e))
+		if got.Status != store.TransferSucceeded || got.Stage != store.StageDone || waiting(e) != 0 {
+			t.Errorf("after the check: refund %s/%s, %d waiting; want succeeded, done, none", got.Status, got.Stage, waiting(e))
+		}
+		if po := e.payout(got.PayoutID); po.Status != store.TransferSucceeded || po.Stage != store.StageDone {
+			t.Errorf("its payout %s/%s, want succeeded, done", po.Status, po.Stage)
+		}
+		if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 100_000 || c.AmountRefunded != 100_000 {
+			t.Errorf("reserved %d, refunded %d: want both 100000", c.RefundReserved, c.AmountRefunded)
+		}
+		// Settled once: a second press is refused and sends nothing more.
+		if err := e.svc.Resolve(e.ctx, "refund", id, "bob@example.com", true, ""); !errors.Is(err, ErrNotAttention) {
+			t.Errorf("second resolve: %v, want ErrNotAttention", err)
+		}
+		if ev := e.events(); ev["refund.succeeded"] != 1 || ev["checkout.refunded"] != 1 || ev["refund.failed"] != 1 ||
+			ev["payout.succeeded"]+ev["payout.failed"] != 0 {
+			t.Errorf("events %v, want refund.failed (its first end), then refund.succeeded and checkout.refunded once each", ev)
 		}
 	}
 	t.Run("pokeapay marked failed by a person", func(t *testing.T) {
 		e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
-		co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
-		r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.process()
-		ref := e.refund(r.ID).ProviderReference
-		e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
-		if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
-			t.Fatal(err)
-		}
-		e.clk.add(time.Hour)
-		e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+		co, r := pokeaPayRefundFailedThenPaid(t, e)
 		flagged(e, co, r.ID)
 	})
 	t.Run("pochipay failed by its status, then paid", func(t *testing.T) {
@@ -375,6 +382,208 @@ func TestPaidAfterFailedPayoutIsFlaggedNeverReReservedAndClearedByAPerson(t *tes
 		e.callback("pochipay", `{"reference":"`+ref+`","status":"succeeded","amount":100000}`)
 		flagged(e, co, r.ID)
 	})
+}
+
+// pokeaPayRefundFailedThenPaid refunds a KES 1,000 STK payment through
+// PokeaPay; a failure callback, a person's "failed", then a success
+// callback an hour later.
+func pokeaPayRefundFailedThenPaid(t *testing.T, e *transferEnv) (*store.Checkout, *store.Refund) {
+	t.Helper()
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.refund(r.ID).ProviderReference
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 0 {
+		t.Fatalf("reserved %d after the person's failed, want 0", c.RefundReserved)
+	}
+	e.clk.add(time.Hour)
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+	return co, r
+}
+
+// The person who finds that nothing went out after all ends the flag: the
+// refund stays failed, the amount the flag reserved is given back (it can
+// be refunded again), and the merchant, told once it failed, is not told
+// again.
+func TestPaidAfterFailedRefundFoundNotPaidReleasesItsAmount(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	co, r := pokeaPayRefundFailedThenPaid(t, e)
+	if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 100_000 {
+		t.Fatalf("reserved %d after the flag, want 100000", c.RefundReserved)
+	}
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "bob@example.com", false, "not on the statement"); err != nil {
+		t.Fatal(err)
+	}
+	got := e.refund(r.ID)
+	if got.Status != store.TransferFailed || got.Stage != store.StageDone {
+		t.Errorf("refund %s/%s, want failed, done", got.Status, got.Stage)
+	}
+	if po := e.payout(got.PayoutID); po.Status != store.TransferFailed || po.Stage != store.StageDone {
+		t.Errorf("its payout %s/%s, want failed, done", po.Status, po.Stage)
+	}
+	if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 0 || c.AmountRefunded != 0 {
+		t.Errorf("reserved %d, refunded %d, want both 0", c.RefundReserved, c.AmountRefunded)
+	}
+	if ev := e.events(); ev["refund.failed"] != 1 || ev["refund.succeeded"] != 0 {
+		t.Errorf("events %v, want refund.failed once (its first end) and nothing more", ev)
+	}
+	if _, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api"); err != nil {
+		t.Errorf("refund again after the release: %v", err)
+	}
+}
+
+// When another refund took what was left before the provider said the
+// first one paid, nothing can be reserved again: the flag says the
+// customer may have been paid twice, and the person cannot count it as
+// succeeded (amount_refunded would exceed the amount paid): refused,
+// nothing changed; marking it failed ends the flag and leaves the other
+// refund's reservation alone.
+func TestPaidAfterFailedRefundAnotherRefundTookTheRoom(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.refund(r.ID).ProviderReference
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "admin:ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	e.callback("pokeapay", `{"reference":"`+e.refund(r2.ID).ProviderReference+`","status":"succeeded","amount":100000}`)
+	if got := e.refund(r2.ID); got.Status != store.TransferSucceeded {
+		t.Fatalf("second refund %s, want succeeded", got.Status)
+	}
+	e.clk.add(time.Hour)
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+	got := e.refund(r.ID)
+	if got.Status != store.TransferFailed || got.Stage != store.StageAttention || !strings.HasPrefix(got.Message,
+		"paid after it was marked failed, and another refund was made since: the customer may have been paid twice; check and settle by hand") {
+		t.Fatalf("refund %s/%s %q, want failed in attention: may have been paid twice", got.Status, got.Stage, got.Message)
+	}
+	before := e.events()
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "bob@example.com", true, "the money went out"); !errors.Is(err, ErrRefundCovered) {
+		t.Fatalf("marking it succeeded: %v, want ErrRefundCovered", err)
+	}
+	if got := e.refund(r.ID); got.Status != store.TransferFailed || got.Stage != store.StageAttention {
+		t.Errorf("after the refusal: refund %s/%s, want failed in attention still", got.Status, got.Stage)
+	}
+	if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 100_000 || c.AmountRefunded != 100_000 {
+		t.Errorf("reserved %d, refunded %d, want both 100000 (the second refund only)", c.RefundReserved, c.AmountRefunded)
+	}
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "bob@example.com", false, "customer paid back by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.refund(r.ID); got.Status != store.TransferFailed || got.Stage != store.StageDone {
+		t.Errorf("refund %s/%s, want failed, done", got.Status, got.Stage)
+	}
+	if c, _ := e.st.Checkout(e.ctx, co.ID); c.RefundReserved != 100_000 || c.AmountRefunded != 100_000 {
+		t.Errorf("reserved %d, refunded %d, want both 100000 still", c.RefundReserved, c.AmountRefunded)
+	}
+	if after := e.events(); after["refund.succeeded"] != before["refund.succeeded"] || after["refund.failed"] != before["refund.failed"] ||
+		after["checkout.refunded"] != 1 {
+		t.Errorf("events %v then %v, want nothing more sent for the flagged refund", before, after)
+	}
+}
+
+// A plain payout (no refund) that ended failed and is then reported paid
+// is flagged the same way (nothing to reserve); the person's "the money
+// went out" ends it succeeded with payout.succeeded once.
+func TestPaidAfterFailedPlainPayoutEndsSucceededOnce(t *testing.T) {
+	e := newTransferEnv(t, &fakePayouts{name: "pokeapay", noStatus: true}, 0)
+	p, err := e.svc.CreatePayout(e.ctx, e.m, PayoutRequest{Amount: "250", Phone: "254712345678"}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.payout(p.ID).ProviderReference
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	if err := e.svc.Resolve(e.ctx, "payout", p.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.add(time.Hour)
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":25000,"receipt":"QLD82TMWJE"}`)
+	got := e.payout(p.ID)
+	if got.Status != store.TransferFailed || got.Stage != store.StageAttention ||
+		!strings.HasPrefix(got.Message, "paid after it was marked failed: check and settle by hand") {
+		t.Fatalf("payout %s/%s %q, want failed in attention with the note", got.Status, got.Stage, got.Message)
+	}
+	if err := e.svc.Resolve(e.ctx, "payout", p.ID, "bob@example.com", true, "on the statement"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.payout(p.ID); got.Status != store.TransferSucceeded || got.Stage != store.StageDone {
+		t.Errorf("payout %s/%s, want succeeded, done", got.Status, got.Stage)
+	}
+	if err := e.svc.Resolve(e.ctx, "payout", p.ID, "bob@example.com", true, ""); !errors.Is(err, ErrNotAttention) {
+		t.Errorf("second resolve: %v, want ErrNotAttention", err)
+	}
+	if ev := e.events(); ev["payout.failed"] != 1 || ev["payout.succeeded"] != 1 {
+		t.Errorf("events %v, want payout.failed (its first end) and payout.succeeded once", ev)
+	}
+}
+
+// A Pesapal payment whose paid attempt has no confirmation code cannot be
+// refunded through Pesapal (its refund request names the payment by that
+// code): the options block it, and a refund queued anyway goes to a
+// person without any call to Pesapal.
+func TestPesapalRefundWithoutAConfirmationCodeIsNeverSent(t *testing.T) {
+	e := newTransferEnv(t, nil, 0)
+	co := &store.Checkout{ID: store.NewID("chk", e.clk.now()), MerchantID: "m", Reference: "ORDER-NOCODE",
+		Description: "d", Amount: 100_000, Currency: "KES", ExpiresAt: e.clk.now().Add(time.Hour)}
+	if err := e.st.CreateCheckout(e.ctx, co, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a := &store.Attempt{ID: store.NewID("pay", e.clk.now()), CheckoutID: co.ID, Provider: ProviderPesapal, Method: MethodPesapal}
+	if err := e.st.StartAttempt(e.ctx, a, time.Minute, "customer"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.svc.st.ApplyResult(e.ctx, a.ID, store.Result{Status: store.AttemptSucceeded, Amount: 100_000, HasAmount: true,
+		Currency: "KES", Reference: a.ID, Method: "Visa", Source: "test"}); err != nil || out != store.OutcomePaid {
+		t.Fatalf("paying: %s %v", out, err)
+	}
+	paid, err := e.st.Checkout(e.ctx, co.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.svc.RefundOptions(e.ctx, paid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o.Blocked, "Pesapal gave no confirmation code for this payment: refund it in the Pesapal dashboard") {
+		t.Errorf("options blocked %q, want the no-confirmation-code reason", o.Blocked)
+	}
+	if _, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api"); !errors.Is(err, ErrRefundUnavailable) {
+		t.Errorf("CreateRefund: %v, want ErrRefundUnavailable", err)
+	}
+	// One queued anyway (before the check, or by another path).
+	r := &store.Refund{ID: store.NewID("ref", e.clk.now()), MerchantID: "m", CheckoutID: co.ID, AttemptID: a.ID,
+		Amount: 100_000, Currency: "KES", Route: store.RoutePesapal, Provider: ProviderPesapal,
+		Status: store.TransferPending, Stage: store.StageQueued, RequestedBy: "api"}
+	if err := e.st.CreateRefund(e.ctx, r, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	if n := e.refunder.count(); n != 0 {
+		t.Fatalf("%d refund requests sent with an empty confirmation code, want 0", n)
+	}
+	got := e.refund(r.ID)
+	if got.Status != store.TransferPending || got.Stage != store.StageAttention ||
+		!strings.Contains(got.Message, "Pesapal gave no confirmation code for this payment") {
+		t.Errorf("refund %s/%s %q, want pending in attention with the reason", got.Status, got.Stage, got.Message)
+	}
 }
 
 // Rows the worker cannot act on (payouts of a provider no longer
@@ -444,5 +653,41 @@ func TestPayoutResultInAnotherCurrencyGoesToAPerson(t *testing.T) {
 	e.callback("pokeapay", `{"reference":"`+e.payout(p.ID).ProviderReference+`","status":"succeeded","amount":100000,"currency":"KES"}`)
 	if got := e.payout(p.ID); got.Status != store.TransferSucceeded {
 		t.Errorf("payout %s after a KES success, want succeeded", got.Status)
+	}
+}
+
+// Review 14: a payout flagged "paid after it was marked failed" that a
+// person then resolves as paid ("the money went out") stays failed with
+// nothing refunded nor reserved on its checkout: the whole payment can be
+// refunded again, over the API, and is sent to the phone a second time.
+// The person's "money went out" must count against what is left to
+// refund.
+func TestPaidAfterFailedResolvedAsPaidCannotBeRefundedAgain(t *testing.T) {
+	pp := &fakePayouts{name: "pokeapay", noStatus: true}
+	e := newTransferEnv(t, pp, 0)
+	co := e.paid(100_000, ProviderPokeaPay, MethodSTK, "M-Pesa")
+	r, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.process()
+	ref := e.refund(r.ID).ProviderReference
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"failed"}`)
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "ann@example.com", false, "not on the statement yet"); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.add(time.Hour)
+	e.callback("pokeapay", `{"reference":"`+ref+`","status":"succeeded","amount":100000,"receipt":"QLD82TMWJE"}`)
+	if err := e.svc.Resolve(e.ctx, "refund", r.ID, "bob@example.com", true, "on the statement: the money went out"); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := e.svc.CreateRefund(e.ctx, e.m, co.ID, RefundRequest{}, "api")
+	if err == nil {
+		e.process()
+	}
+	c, _ := e.st.Checkout(e.ctx, co.ID)
+	if n := len(pp.sent()); n != 1 {
+		t.Fatalf("a KES 1,000 payment whose refund a person found paid (refunded %d, reserved %d) was refunded again "+
+			"(%v, refund %v): %d B2C sends, want 1", c.AmountRefunded, c.RefundReserved, err, r2 != nil, n)
 	}
 }

@@ -687,9 +687,10 @@ func (s *Store) Decline(ctx context.Context, kind, id, admin, reason string) err
 // it (succeeded or failed), with their note.
 //
 // One that ended failed and was flagged afterwards (FlagPaidAfterFailed:
-// the provider then said it paid) stays failed: Resolve records what the
-// person found and settled by hand, and ends the flag. Its amount is not
-// reserved again.
+// the provider then said it paid) is settled by settleFlagged: succeeded,
+// it is counted as refunded (or, a plain payout, paid) with its events;
+// failed, it stays failed and a refund's reservation made by the flag is
+// given back.
 func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded bool, note string) error {
 	msg := "marked failed by " + admin
 	if succeeded {
@@ -698,23 +699,81 @@ func (s *Store) Resolve(ctx context.Context, kind, id, admin string, succeeded b
 	if note = strings.TrimSpace(note); note != "" {
 		msg += ": " + note
 	}
-	cleared, err := s.clearPaidAfterFailed(ctx, kind, id, admin, succeeded, note)
-	if err != nil || cleared {
-		return err
-	}
-	return s.finish(ctx, kind, id, []string{StageAttention}, TransferOutcome{Succeeded: succeeded, Message: msg,
-		Kind: TransferEventTransition, Source: "admin", Actor: admin})
+	var settled bool
+	err := retryConflicts(ctx, func() error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			r, p, err := pair(tx, kind, id)
+			if err != nil {
+				return err
+			}
+			if settled = flaggedPair(r, p); settled {
+				return s.settleFlagged(tx, r, p, admin, succeeded, msg)
+			}
+			return s.finishPair(tx, r, p, []string{StageAttention}, TransferOutcome{Succeeded: succeeded, Message: msg,
+				Kind: TransferEventTransition, Source: "admin", Actor: admin})
+		})
+	})
+	return err
 }
 
-// PaidAfterFailedNote is the flag of a refund or payout that the provider
-// says was paid after it was marked failed.
-const PaidAfterFailedNote = "paid after it was marked failed: check and settle by hand"
+// Flags of a refund or payout that the provider says was paid after it
+// was marked failed (FlagPaidAfterFailed).
+const (
+	// PaidAfterFailedNote: a plain payout, or a refund whose amount was
+	// reserved again on its checkout.
+	PaidAfterFailedNote = "paid after it was marked failed: check and settle by hand"
+	// PaidAfterFailedTwiceNote: a refund whose amount could not be
+	// reserved again (another refund took what was left, or the payment
+	// was reversed since).
+	PaidAfterFailedTwiceNote = "paid after it was marked failed, and another refund was made since: the customer may " +
+		"have been paid twice; check and settle by hand"
+	// paidAfterReversedNote: the same, when the payment was reversed.
+	paidAfterReversedNote = "paid after it was marked failed, and the payment was reversed since: the customer may " +
+		"have been paid twice; check and settle by hand"
+)
+
+// ErrRefundCovered: a refund flagged paid after it failed cannot be
+// counted as succeeded, because what is left of its payment to refund
+// no longer covers it (another refund, or a reversal, took it).
+var ErrRefundCovered = errors.New("another refund already covers this payment: settle outside the app")
+
+// flaggedPair: the pair ended failed and was flagged (FlagPaidAfterFailed).
+func flaggedPair(r *Refund, p *Payout) bool {
+	if p != nil && (p.Status != TransferFailed || p.Stage != StageAttention) {
+		return false
+	}
+	if r != nil && (r.Status != TransferFailed || r.Stage != StageAttention) {
+		return false
+	}
+	return r != nil || p != nil
+}
+
+// flagReserved: the flagged refund's amount was reserved again by the flag.
+func flagReserved(r *Refund) bool {
+	return strings.HasPrefix(r.Message, PaidAfterFailedNote)
+}
+
+// reserveAgain reserves a refund's amount on its checkout again, with the
+// conditional update of CreateRefund. false: what is left does not allow
+// it (or the checkout is no longer paid); nothing written.
+func (s *Store) reserveAgain(tx *gorm.DB, r *Refund) (bool, error) {
+	res := tx.Exec(`UPDATE checkouts SET refund_reserved = refund_reserved + ?, updated_at = ?
+		WHERE id = ? AND status = ? AND amount - refund_reserved >= ?`, r.Amount, s.now(), r.CheckoutID, StatusPaid, r.Amount)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: reserve refund %s on %s again: %w", r.ID, r.CheckoutID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
 
 // FlagPaidAfterFailed puts a payout that ended failed (and the refund it
 // carries) back in front of a person, stage attention, when its provider
-// then says it paid: its status stays failed and nothing is reserved
-// again; the timeline says why (msg, after PaidAfterFailedNote). false:
-// it is not a failed payout at rest (flagged already, or not failed).
+// then says it paid: its status stays failed until the person settles it
+// (Resolve). A refund's amount is reserved again on its checkout in the
+// same transaction when what is left allows it (PaidAfterFailedNote);
+// when it does not, nothing is reserved and the flag says the customer
+// may have been paid twice (PaidAfterFailedTwiceNote). The timeline says
+// why (msg, after the note). false: it is not a failed payout at rest
+// (flagged already, or not failed).
 func (s *Store) FlagPaidAfterFailed(ctx context.Context, id, msg, source, payload string) (bool, error) {
 	var flagged bool
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -722,12 +781,33 @@ func (s *Store) FlagPaidAfterFailed(ctx context.Context, id, msg, source, payloa
 		if err != nil {
 			return err
 		}
+		if p.Status != TransferFailed || p.Stage != StageDone ||
+			(r != nil && (r.Status != TransferFailed || r.Stage != StageDone)) {
+			return nil
+		}
 		note := PaidAfterFailedNote
+		if r != nil {
+			reserved, err := s.reserveAgain(tx, r)
+			if err != nil {
+				return err
+			}
+			if !reserved {
+				note = PaidAfterFailedTwiceNote
+				if co, err := lockCheckout(tx, r.CheckoutID); err != nil {
+					return err
+				} else if co.Status != StatusPaid {
+					note = paidAfterReversedNote
+				}
+			}
+		}
 		if msg != "" {
 			note += " (" + msg + ")"
 		}
-		if flagged, err = moveFailed(tx, r, p, StageDone, StageAttention, s.now(), note); err != nil || !flagged {
+		if flagged, err = moveFailed(tx, r, p, StageDone, StageAttention, s.now(), note); err != nil {
 			return err
+		}
+		if !flagged {
+			return fmt.Errorf("store: flag payout %s: %w", id, ErrConflict)
 		}
 		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventAttention, Source: source,
 			FromStatus: TransferFailed, ToStatus: TransferFailed, Message: note, Payload: payload}))
@@ -743,7 +823,13 @@ func moveFailed(tx *gorm.DB, r *Refund, p *Payout, from, to string, now time.Tim
 	if msg != "" {
 		fields["message"] = msg
 	}
-	move := func(model any, id string) (bool, error) {
+	return updateFailed(tx, r, p, from, fields)
+}
+
+// updateFailed writes fields to the failed rows of a pair in stage from.
+// false: the payout (or, alone, the refund) is not there; nothing written.
+func updateFailed(tx *gorm.DB, r *Refund, p *Payout, from string, fields map[string]any) (bool, error) {
+	move := func(model any, id string, fields map[string]any) (bool, error) {
 		res := tx.Model(model).Where("id = ? AND status = ? AND stage = ?", id, TransferFailed, from).Updates(fields)
 		if res.Error != nil {
 			return false, fmt.Errorf("store: stage of %s: %w", id, res.Error)
@@ -751,12 +837,18 @@ func moveFailed(tx *gorm.DB, r *Refund, p *Payout, from, to string, now time.Tim
 		return res.RowsAffected == 1, nil
 	}
 	if p != nil {
-		if ok, err := move(&Payout{}, p.ID); err != nil || !ok {
+		if ok, err := move(&Payout{}, p.ID, fields); err != nil || !ok {
 			return false, err
 		}
 	}
 	if r != nil {
-		ok, err := move(&Refund{}, r.ID)
+		rf := map[string]any{}
+		for _, k := range []string{"stage", "updated_at", "message", "status", "completed_at"} {
+			if v, ok := fields[k]; ok {
+				rf[k] = v
+			}
+		}
+		ok, err := move(&Refund{}, r.ID, rf)
 		if err != nil || (!ok && p == nil) {
 			return false, err
 		}
@@ -764,31 +856,89 @@ func moveFailed(tx *gorm.DB, r *Refund, p *Payout, from, to string, now time.Tim
 	return true, nil
 }
 
-// clearPaidAfterFailed ends the flag of a failed refund or payout in
-// attention (FlagPaidAfterFailed) with what the person found. false: it
-// is not flagged (nothing written).
-func (s *Store) clearPaidAfterFailed(ctx context.Context, kind, id, admin string, paid bool, note string) (bool, error) {
-	var cleared bool
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		r, p, err := pair(tx, kind, id)
+// settleFlagged ends a flagged pair (FlagPaidAfterFailed) as the person
+// found it, in the transaction of Resolve.
+//
+// Paid: the pair ends succeeded at done. A refund is counted as refunded
+// (amount_refunded grows; the flag's reservation stays, as for any
+// succeeded refund), with refund.succeeded and, refunded in full,
+// checkout.refunded; a plain payout sends payout.succeeded. A refund the
+// flag could not reserve is reserved now if what is left allows it;
+// otherwise it is refused (ErrRefundCovered, nothing written): counting
+// it would make amount_refunded exceed the amount paid.
+//
+// Not paid: it stays failed, at done; the flag's reservation is given
+// back. No webhook: the merchant was told it failed already.
+func (s *Store) settleFlagged(tx *gorm.DB, r *Refund, p *Payout, admin string, paid bool, msg string) error {
+	now := s.now()
+	reserved := r != nil && flagReserved(r)
+	if !paid {
+		msg += " (it stays failed"
+		if reserved {
+			msg += "; its amount can be refunded again"
+		}
+		msg += ")"
+		ok, err := moveFailed(tx, r, p, StageAttention, StageDone, now, "")
 		if err != nil {
 			return err
 		}
-		msg := "checked by " + admin + ": nothing went out"
-		if paid {
-			msg = "checked by " + admin + ": the money went out"
+		if !ok {
+			return ErrStage
 		}
-		if note != "" {
-			msg += ": " + note
-		}
-		msg += " (it stays failed; settled by hand)"
-		if cleared, err = moveFailed(tx, r, p, StageAttention, StageDone, s.now(), ""); err != nil || !cleared {
+		if err := s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventTransition, Source: "admin",
+			Actor: admin, FromStatus: TransferFailed, ToStatus: TransferFailed, Message: msg})); err != nil {
 			return err
 		}
-		return s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventTransition, Source: "admin",
-			Actor: admin, FromStatus: TransferFailed, ToStatus: TransferFailed, Message: msg}))
-	})
-	return cleared, err
+		if !reserved {
+			return nil
+		}
+		if err := tx.Exec(`UPDATE checkouts SET refund_reserved = refund_reserved - ?, updated_at = ? WHERE id = ?`,
+			r.Amount, now, r.CheckoutID).Error; err != nil {
+			return fmt.Errorf("store: release refund %s on %s: %w", r.ID, r.CheckoutID, err)
+		}
+		return s.addEvent(tx, &Event{CheckoutID: r.CheckoutID, Kind: EventTransition, Source: "refunds",
+			Message: fmt.Sprintf("refund %s of %s %s stays failed: %s", r.ID, r.Currency, money.Amount(r.Amount), msg)})
+	}
+	if r != nil && !reserved {
+		ok, err := s.reserveAgain(tx, r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("store: refund %s of %s: %w", r.ID, money.Amount(r.Amount), ErrRefundCovered)
+		}
+	}
+	msg += " (paid after it was marked failed)"
+	fields := map[string]any{"status": TransferSucceeded, "stage": StageDone, "message": msg, "completed_at": now,
+		"updated_at": now}
+	ok, err := updateFailed(tx, r, p, StageAttention, fields)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrStage
+	}
+	if err := s.addTransferEvents(tx, pairEvents(r, p, TransferEvent{Kind: TransferEventTransition, Source: "admin",
+		Actor: admin, FromStatus: TransferFailed, ToStatus: TransferSucceeded, Message: msg})); err != nil {
+		return err
+	}
+	if p != nil {
+		p.Status, p.Stage, p.Message, p.CompletedAt, p.UpdatedAt = TransferSucceeded, StageDone, msg, &now, now
+	}
+	if r == nil {
+		return s.endedPayout(tx, p, true)
+	}
+	r.Status, r.Stage, r.Message, r.CompletedAt, r.UpdatedAt = TransferSucceeded, StageDone, msg, &now, now
+	// Counted within what is reserved: never above the amount paid.
+	res := tx.Exec(`UPDATE checkouts SET amount_refunded = amount_refunded + ?, updated_at = ?
+		WHERE id = ? AND amount_refunded + ? <= refund_reserved`, r.Amount, now, r.CheckoutID, r.Amount)
+	if res.Error != nil {
+		return fmt.Errorf("store: refund %s on %s: %w", r.ID, r.CheckoutID, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("store: refund %s on %s: %w", r.ID, r.CheckoutID, ErrRefundCovered)
+	}
+	return s.endedRefund(tx, r, true, msg)
 }
 
 // FinishTransfer ends a refund or payout that is in one of the stages
@@ -851,17 +1001,7 @@ func (s *Store) finishPair(tx *gorm.DB, r *Refund, p *Payout, from []string, o T
 		}
 	}
 	if r == nil {
-		ev := WebhookPayoutFailed
-		if o.Succeeded {
-			ev = WebhookPayoutSucceeded
-		}
-		return s.enqueueTransfer(tx, p.MerchantID, "", ev, func(at time.Time) ([]byte, error) {
-			if s.transferPayloads.Payout == nil {
-				return nil, ErrNoWebhookPayload
-			}
-			c := *p
-			return s.transferPayloads.Payout(&c, ev, at)
-		})
+		return s.endedPayout(tx, p, o.Succeeded)
 	}
 	r.Status, r.Message, r.CompletedAt = to, o.Message, &now
 	q := `UPDATE checkouts SET refund_reserved = refund_reserved - ?, updated_at = ? WHERE id = ?`
@@ -871,8 +1011,34 @@ func (s *Store) finishPair(tx *gorm.DB, r *Refund, p *Payout, from []string, o T
 	if err := tx.Exec(q, r.Amount, now, r.CheckoutID).Error; err != nil {
 		return fmt.Errorf("store: refund %s on %s: %w", r.ID, r.CheckoutID, err)
 	}
+	return s.endedRefund(tx, r, o.Succeeded, o.Message)
+}
+
+// endedPayout queues the webhook of a plain payout that just ended.
+func (s *Store) endedPayout(tx *gorm.DB, p *Payout, succeeded bool) error {
+	ev := WebhookPayoutFailed
+	if succeeded {
+		ev = WebhookPayoutSucceeded
+	}
+	return s.enqueueTransfer(tx, p.MerchantID, "", ev, func(at time.Time) ([]byte, error) {
+		if s.transferPayloads.Payout == nil {
+			return nil, ErrNoWebhookPayload
+		}
+		c := *p
+		return s.transferPayloads.Payout(&c, ev, at)
+	})
+}
+
+// endedRefund writes what a refund that just ended brings, once its
+// checkout's amounts are updated: its webhook, the order's timeline line
+// and, refunded in full, checkout.refunded.
+func (s *Store) endedRefund(tx *gorm.DB, r *Refund, succeeded bool, msg string) error {
+	to := TransferFailed
+	if succeeded {
+		to = TransferSucceeded
+	}
 	ev := WebhookRefundFailed
-	if o.Succeeded {
+	if succeeded {
 		ev = WebhookRefundSucceeded
 	}
 	if err := s.enqueueTransfer(tx, r.MerchantID, r.CheckoutID, ev, func(at time.Time) ([]byte, error) {
@@ -885,10 +1051,10 @@ func (s *Store) finishPair(tx *gorm.DB, r *Refund, p *Payout, from []string, o T
 		return err
 	}
 	if err := s.addEvent(tx, &Event{CheckoutID: r.CheckoutID, Kind: EventTransition, Source: "refunds",
-		Message: fmt.Sprintf("refund %s of %s %s %s: %s", r.ID, r.Currency, money.Amount(r.Amount), to, o.Message)}); err != nil {
+		Message: fmt.Sprintf("refund %s of %s %s %s: %s", r.ID, r.Currency, money.Amount(r.Amount), to, msg)}); err != nil {
 		return err
 	}
-	if !o.Succeeded {
+	if !succeeded {
 		return nil
 	}
 	co, err := lockCheckout(tx, r.CheckoutID)

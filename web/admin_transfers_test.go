@@ -576,3 +576,46 @@ func TestAdminConfirmPressedTwiceMakesOneRefundAndOnePayout(t *testing.T) {
 		t.Errorf("first press at %s, second at %s; want both at the payout's page", p1.url, p2.url)
 	}
 }
+
+// A refund flagged paid after it was marked failed, whose payment another
+// refund took meanwhile, cannot be marked refunded: the page says why
+// (settle it outside the app) and nothing changes.
+func TestFlaggedRefundCoveredByAnotherCannotBeMarkedRefunded(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay", approvalLimit: 100_00})
+	id := e.createCheckout("refund-covered")
+	e.payBySTK(id)
+	a := e.adminBrowser()
+	refund := func() {
+		order := a.get(e.app.URL + "/admin/orders/" + id)
+		confirm := a.submit(order, "form.refund-form", nil) // the whole amount
+		a.submit(confirm, "form.confirm-form", url.Values{"confirm": {"1"}})
+	}
+	refund()
+	first := e.refunds(id)[0]
+	b := e.adminBrowserAs(secondAdmin)
+	p := b.get(e.app.URL + "/admin/refunds/" + first.ID)
+	b.submit(p, `form[action="/admin/refunds/`+first.ID+`/decline"]`, url.Values{"reason": {"wrong order"}})
+	refund() // takes the whole amount again
+	if rs := e.refunds(id); len(rs) != 2 || e.checkout(id).RefundReserved != 1500_00 {
+		t.Fatalf("refunds = %+v, reserved %d", rs, e.checkout(id).RefundReserved)
+	}
+	flagged, err := e.store.FlagPaidAfterFailed(context.Background(), first.PayoutID, "pochipay's status call says it was paid", "pochipay", "")
+	if err != nil || !flagged {
+		t.Fatalf("flag: %v %v", flagged, err)
+	}
+	page := b.get(e.app.URL + "/admin/refunds/" + first.ID)
+	marked := b.submit(page, `form[action="/admin/refunds/`+first.ID+`/resolve"]:has(input[value="succeeded"])`, url.Values{"note": {"on the statement"}})
+	if marked.status != http.StatusOK || !strings.Contains(alert(marked, "error"), "already covers this payment") {
+		t.Fatalf("mark refunded: %d %q", marked.status, alert(marked, "error"))
+	}
+	r, err := e.store.Refund(context.Background(), first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.TransferFailed || r.Stage != store.StageAttention {
+		t.Errorf("refund after the refusal: %s/%s, want failed in attention", r.Status, r.Stage)
+	}
+	if co := e.checkout(id); co.RefundReserved != 1500_00 || co.AmountRefunded != 0 {
+		t.Errorf("reserved %d, refunded %d", co.RefundReserved, co.AmountRefunded)
+	}
+}
