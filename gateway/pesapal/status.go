@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
@@ -196,9 +197,16 @@ func (c *Client) readTransactionStatus(op, id string, a answer) (TransactionStat
 // ({"error_type": "api_error", "code": "payment_details_not_found", ...}).
 // See testdata/ASSUMED.md.
 func pendingAnswer(a answer) (TransactionStatus, bool) {
-	if a.Status == http.StatusUnauthorized {
+	if a.Status == http.StatusUnauthorized || !mayHoldPendingCode(a.Body) {
 		return TransactionStatus{}, false
 	}
+	return pendingAnswerParsed(a)
+}
+
+// pendingAnswerParsed is pendingAnswer's reading of the body: up to three
+// passes of encoding/json over it, which every answer paid for before
+// mayHoldPendingCode screened them.
+func pendingAnswerParsed(a answer) (TransactionStatus, bool) {
 	var probe struct {
 		Error *ErrorObject `json:"error"`
 	}
@@ -222,6 +230,43 @@ func pendingAnswer(a answer) (TransactionStatus, bool) {
 	ts.Error = obj
 	ts.Raw = a.Body
 	return ts, true
+}
+
+// mayHoldPendingCode reports whether a JSON string in body can decode to
+// the pending code (in any letter case, as pendingPayment compares). It is
+// false only when it surely cannot: the body is plain ASCII with no escape
+// (so a string's text is its bytes, and letter case folds as in ASCII) and
+// the code's letters appear nowhere in it. A completed, failed or reversed
+// answer is then read once instead of parsed three more times.
+func mayHoldPendingCode(body []byte) bool {
+	for _, c := range body {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return true
+		}
+	}
+	return containsFoldASCII(body, codePendingPayment)
+}
+
+// containsFoldASCII reports whether s contains sub (ASCII, lower case) in
+// any ASCII letter case.
+func containsFoldASCII(s []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried
