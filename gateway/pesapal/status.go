@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -234,15 +235,35 @@ func pendingAnswerParsed(a answer) (TransactionStatus, bool) {
 
 // mayHoldPendingCode reports whether a JSON string in body can decode to
 // the pending code (in any letter case, as pendingPayment compares). It is
-// false only when it surely cannot: the body is plain ASCII with no escape
-// (so a string's text is its bytes, and letter case folds as in ASCII) and
-// the code's letters appear nowhere in it. A completed, failed or reversed
+// false only when it surely cannot: the body is ASCII, none of its escapes
+// can stand for one of the code's characters (\u0026 for & can, as
+// encoding/json writes a URL's &; \u0070 for p cannot), and the code's
+// letters appear nowhere in it in any case. A completed, failed or reversed
 // answer is then read once instead of parsed three more times.
 func mayHoldPendingCode(body []byte) bool {
-	for _, c := range body {
-		if c >= utf8.RuneSelf || c == '\\' {
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c >= utf8.RuneSelf {
 			return true
 		}
+		if c != '\\' {
+			continue
+		}
+		if i+1 >= len(body) {
+			return true
+		}
+		if body[i+1] != 'u' {
+			i++ // \" \\ \/ \b \f \n \r \t: none is in the code
+			continue
+		}
+		if i+6 > len(body) {
+			return true
+		}
+		r, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 32)
+		if err != nil || r >= utf8.RuneSelf || strings.IndexByte(codePendingPayment, lowerASCII(byte(r))) >= 0 {
+			return true
+		}
+		i += 5
 	}
 	return containsFoldASCII(body, codePendingPayment)
 }

@@ -380,6 +380,8 @@ func TestPendingScreenKeepsEveryPendingAnswer(t *testing.T) {
 		`{"error":{"code":"  PAYMENT_DETAILS_NOT_FOUND "}}`,
 		`{"error":{"code":"\u0070ayment_details_not_found"}}`,
 		`{"code":"payment_detai\u006cs_not_found"}`,
+		`{"code":"payment\u005Fdetails_not_found","call_back_url":"a\u0026b"}`,
+		`{"error":{"code":"\u0050AYMENT_details_not_found"}}`,
 		`{"error":{"code":"payment_detail\u017f_not_found"}}`,
 		`{"error":{"code":"payment_detailſ_not_found"}}`,
 		`{"code":"payment_details_not_found"}`,
@@ -411,11 +413,23 @@ func TestPendingScreenKeepsEveryPendingAnswer(t *testing.T) {
 			}
 		}
 	}
-	if pendings < 7*3 {
+	if pendings < 9*3 {
 		t.Errorf("only %d pending answers among the cases: the cases do not test the screen", pendings)
 	}
-	// A completed answer in plain ASCII is screened out: one parse, not four.
-	if mayHoldPendingCode([]byte(`{"status_code":1,"payment_status_description":"Completed","error":{"code":null},"status":"200"}`)) {
-		t.Error("a completed answer is not screened out")
+	// A completed answer is screened out, escapes of characters not in
+	// the code (encoding/json writes a URL's & as \u0026) included: one
+	// parse, not four.
+	for _, body := range []string{
+		`{"status_code":1,"payment_status_description":"Completed","error":{"code":null},"status":"200"}`,
+		`{"status_code":1,"call_back_url":"https://shop.example/r?OrderTrackingId=x\u0026OrderMerchantReference=y","message":"a \"b\" \\ \/ \n","status":"200"}`,
+	} {
+		if mayHoldPendingCode([]byte(body)) {
+			t.Errorf("completed answer %s is not screened out", body)
+		}
+	}
+	for _, body := range []string{`{"x":"\u0050"}`, `{"x":"\u005f"}`, `{"x":"\u017f"}`, `{"x":"\u00"}`, `{"x":"\`, `{"x":"\\u0070"}payment_details_not_found`} {
+		if !mayHoldPendingCode([]byte(body)) {
+			t.Errorf("%s screened out: it may hold the code", body)
+		}
 	}
 }
