@@ -11,7 +11,7 @@ import (
 // Attempt loads one payment attempt.
 func (s *Store) Attempt(ctx context.Context, id string) (*Attempt, error) {
 	var a Attempt
-	if err := s.r.WithContext(ctx).First(&a, "id = ?", id).Error; err != nil {
+	if err := s.r.WithContext(s.pointRead(ctx)).First(&a, "id = ?", id).Error; err != nil {
 		if notFound(err) {
 			return nil, fmt.Errorf("store: attempt %s: %w", id, ErrNotFound)
 		}
@@ -23,7 +23,7 @@ func (s *Store) Attempt(ctx context.Context, id string) (*Attempt, error) {
 // AttemptByProviderReference finds the attempt a provider knows by ref.
 func (s *Store) AttemptByProviderReference(ctx context.Context, provider, ref string) (*Attempt, error) {
 	var a Attempt
-	found, err := scanFirst(s.r.WithContext(ctx), attemptColumns, &a, "attempts",
+	found, err := scanFirst(s.r.WithContext(s.pointRead(ctx)), attemptColumns, &a, "attempts",
 		"WHERE provider = ? AND provider_reference = ? ORDER BY id LIMIT 1", provider, ref)
 	if err != nil {
 		return nil, fmt.Errorf("store: find %s attempt %q: %w", provider, ref, err)

@@ -47,7 +47,7 @@ func (s *Store) createCheckout(tx *gorm.DB, co *Checkout, source string) error {
 // Checkout loads one checkout.
 func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
 	var co Checkout
-	found, err := scanFirst(s.r.WithContext(ctx), checkoutColumns, &co, "checkouts", "WHERE id = ?", id)
+	found, err := scanFirst(s.r.WithContext(s.pointRead(ctx)), checkoutColumns, &co, "checkouts", "WHERE id = ?", id)
 	if err != nil {
 		return nil, fmt.Errorf("store: load checkout %s: %w", id, err)
 	}
@@ -158,9 +158,7 @@ func (s *Store) CheckoutPage(ctx context.Context, id string) (*CheckoutPage, err
 }
 
 func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) error {
-	if !s.postgres() {
-		ctx = context.WithoutCancel(ctx)
-	}
+	ctx = s.pointRead(ctx)
 	co := &p.Checkout
 	live := []any{&co.Status, &co.Method, &co.Provider, &co.Receipt, &co.Message, &co.CustomerEmail,
 		&co.CustomerPhone, &co.PaidAt, &p.MerchantName, &p.LastPhone}

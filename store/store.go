@@ -270,6 +270,19 @@ func (s *Store) postgres() bool { return isPostgres(s.w) }
 
 func isPostgres(db *gorm.DB) bool { return db.Dialector.Name() == "postgres" }
 
+// pointRead is the context of a read of one row by its key on the read
+// pool. On SQLite it cannot be cancelled: such a read takes microseconds,
+// and go-sqlite3 starts a goroutine for every row it fetches under a
+// context that can be (a notification's reads ran two per request). The
+// caller's values (request id) are kept. PostgreSQL keeps the caller's
+// context: there a read waits on the network.
+func (s *Store) pointRead(ctx context.Context) context.Context {
+	if s.postgres() {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // prepared turns on GORM's prepared statements, for the read pool: the same
 // few queries run on every page view, and are parsed once per connection.
 // Not for writes: GORM prepares a statement inside a transaction on that

@@ -207,10 +207,12 @@ func (c *Client) decode(op string, a answer, v any) error {
 	if a.Status < 200 || a.Status > 299 {
 		return c.answerError(op, a)
 	}
-	if !json.Valid(a.Body) {
-		return &Error{Op: op, HTTPStatus: a.Status, Message: httpx.NotJSON(a.ContentType, len(a.Body))}
-	}
+	// Unmarshal checks the whole body is JSON before it decodes anything,
+	// so json.Valid is asked only of a body it refused.
 	if err := json.Unmarshal(a.Body, v); err != nil {
+		if !json.Valid(a.Body) {
+			return &Error{Op: op, HTTPStatus: a.Status, Message: httpx.NotJSON(a.ContentType, len(a.Body))}
+		}
 		// encoding/json's messages name fields and types, never values.
 		return &Error{Op: op, HTTPStatus: a.Status, Message: "unexpected answer", Err: err}
 	}

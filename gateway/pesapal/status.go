@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"checkout/gateway"
 	"checkout/gateway/internal/httpx"
@@ -196,9 +198,16 @@ func (c *Client) readTransactionStatus(op, id string, a answer) (TransactionStat
 // ({"error_type": "api_error", "code": "payment_details_not_found", ...}).
 // See testdata/ASSUMED.md.
 func pendingAnswer(a answer) (TransactionStatus, bool) {
-	if a.Status == http.StatusUnauthorized {
+	if a.Status == http.StatusUnauthorized || !mayHoldPendingCode(a.Body) {
 		return TransactionStatus{}, false
 	}
+	return pendingAnswerParsed(a)
+}
+
+// pendingAnswerParsed is pendingAnswer's reading of the body: up to three
+// passes of encoding/json over it, which every answer paid for before
+// mayHoldPendingCode screened them.
+func pendingAnswerParsed(a answer) (TransactionStatus, bool) {
 	var probe struct {
 		Error *ErrorObject `json:"error"`
 	}
@@ -222,6 +231,63 @@ func pendingAnswer(a answer) (TransactionStatus, bool) {
 	ts.Error = obj
 	ts.Raw = a.Body
 	return ts, true
+}
+
+// mayHoldPendingCode reports whether a JSON string in body can decode to
+// the pending code (in any letter case, as pendingPayment compares). It is
+// false only when it surely cannot: the body is ASCII, none of its escapes
+// can stand for one of the code's characters (\u0026 for & can, as
+// encoding/json writes a URL's &; \u0070 for p cannot), and the code's
+// letters appear nowhere in it in any case. A completed, failed or reversed
+// answer is then read once instead of parsed three more times.
+func mayHoldPendingCode(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c >= utf8.RuneSelf {
+			return true
+		}
+		if c != '\\' {
+			continue
+		}
+		if i+1 >= len(body) {
+			return true
+		}
+		if body[i+1] != 'u' {
+			i++ // \" \\ \/ \b \f \n \r \t: none is in the code
+			continue
+		}
+		if i+6 > len(body) {
+			return true
+		}
+		r, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 32)
+		if err != nil || r >= utf8.RuneSelf || strings.IndexByte(codePendingPayment, lowerASCII(byte(r))) >= 0 {
+			return true
+		}
+		i += 5
+	}
+	return containsFoldASCII(body, codePendingPayment)
+}
+
+// containsFoldASCII reports whether s contains sub (ASCII, lower case) in
+// any ASCII letter case.
+func containsFoldASCII(s []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // shouldRetry says whether a failed try of a repeatable call may be tried

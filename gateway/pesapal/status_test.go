@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -364,5 +366,70 @@ func TestConfirmAsksForTheProviderReference(t *testing.T) {
 	_, err = confirmer.Confirm(t.Context(), gateway.Query{AttemptID: "att-42"})
 	if !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("Confirm without ProviderReference: error %v, want ErrInvalidRequest", err)
+	}
+}
+
+// The screen that spares a completed answer the pending probes must never
+// screen out an answer the probes call pending: escaped letters, other
+// letter cases, Unicode letters that fold to the code's, the error object
+// at the top or under "error", and the fixtures.
+func TestPendingScreenKeepsEveryPendingAnswer(t *testing.T) {
+	bodies := []string{
+		`{"error":{"error_type":"api_error","code":"payment_details_not_found","message":"Pending Payment"},"status":"500"}`,
+		`{"error_type":"api_error","code":"Payment_Details_Not_Found","message":"Pending Payment"}`,
+		`{"error":{"code":"  PAYMENT_DETAILS_NOT_FOUND "}}`,
+		`{"error":{"code":"\u0070ayment_details_not_found"}}`,
+		`{"code":"payment_detai\u006cs_not_found"}`,
+		`{"code":"payment\u005Fdetails_not_found","call_back_url":"a\u0026b"}`,
+		`{"error":{"code":"\u0050AYMENT_details_not_found"}}`,
+		`{"error":{"code":"payment_detail\u017f_not_found"}}`,
+		`{"error":{"code":"payment_detailſ_not_found"}}`,
+		`{"code":"payment_details_not_found"}`,
+	}
+	for _, name := range []string{"doc-gettransactionstatus-completed.json", "doc-error-object.json"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			bodies = append(bodies, string(b))
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join("testdata", "*gettransactionstatus*.json"))
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, string(b))
+	}
+	pendings := 0
+	for _, body := range bodies {
+		for _, status := range []int{200, 400, 500} {
+			a := answer{Status: status, ContentType: "application/json", Body: []byte(body)}
+			_, parsed := pendingAnswerParsed(a)
+			_, screened := pendingAnswer(a)
+			if parsed != screened {
+				t.Errorf("HTTP %d %s: pending %v when parsed, %v through the screen", status, body, parsed, screened)
+			}
+			if parsed {
+				pendings++
+			}
+		}
+	}
+	if pendings < 9*3 {
+		t.Errorf("only %d pending answers among the cases: the cases do not test the screen", pendings)
+	}
+	// A completed answer is screened out, escapes of characters not in
+	// the code (encoding/json writes a URL's & as \u0026) included: one
+	// parse, not four.
+	for _, body := range []string{
+		`{"status_code":1,"payment_status_description":"Completed","error":{"code":null},"status":"200"}`,
+		`{"status_code":1,"call_back_url":"https://shop.example/r?OrderTrackingId=x\u0026OrderMerchantReference=y","message":"a \"b\" \\ \/ \n","status":"200"}`,
+	} {
+		if mayHoldPendingCode([]byte(body)) {
+			t.Errorf("completed answer %s is not screened out", body)
+		}
+	}
+	for _, body := range []string{`{"x":"\u0050"}`, `{"x":"\u005f"}`, `{"x":"\u017f"}`, `{"x":"\u00"}`, `{"x":"\`, `{"x":"\\u0070"}payment_details_not_found`} {
+		if !mayHoldPendingCode([]byte(body)) {
+			t.Errorf("%s screened out: it may hold the code", body)
+		}
 	}
 }
