@@ -122,7 +122,7 @@ var htmlType = []string{"text/html; charset=utf-8"}
 func writeHTML(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
 	h["Content-Type"] = htmlType
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))} // canonical key: Set without its check
 	c.Status(status)
 	_, _ = c.Writer.Write(body) // a client that went away is not our error
 }

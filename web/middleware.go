@@ -22,14 +22,18 @@ import (
 // carried by the request's context into every log line (see LogHandler).
 func RequestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
+		id := c.Request.Header.Get("X-Request-ID")
 		if len(id) < 8 || len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
-			b := make([]byte, 8)
-			rand.Read(b) // never fails: the runtime stops the program if it cannot read
-			id = hex.EncodeToString(b)
+			var b [8]byte
+			rand.Read(b[:]) // never fails: the runtime stops the program if it cannot read
+			var enc [16]byte
+			hex.Encode(enc[:], b[:])
+			id = string(enc[:]) // one allocation: the id itself
 		}
 		c.Request = c.Request.WithContext(reqctx.WithRequestID(c.Request.Context(), id))
-		c.Header("X-Request-ID", id)
+		// The canonical key set directly (c.Header would canonicalise
+		// "X-Request-ID" into a new string on every request).
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Next()
 	}
 }
