@@ -50,7 +50,8 @@ func (h *Handlers) checkoutView(c *gin.Context, co *payments.CheckoutPage, field
 	var methods []templates.MethodOption
 	var stk *templates.STKForm
 	pesapal := false
-	for _, m := range h.svc.Methods(&co.Checkout) {
+	fixed := h.fixedParts.of(&co.Checkout)
+	for _, m := range fixed.choices {
 		pesapal = pesapal || m.Key == payments.MethodPesapal && m.Available
 		if m.Key == payments.MethodSTK {
 			// A form of its own: it needs the phone number.
@@ -60,7 +61,8 @@ func (h *Handlers) checkoutView(c *gin.Context, co *payments.CheckoutPage, field
 		l := methodLabels[m.Key]
 		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
 	}
-	sum := pageSummary(co)
+	sum := templates.Summary{ID: co.ID, MerchantName: merchantName(co.MerchantName), Description: co.Description,
+		Reference: co.Reference, Amount: fixed.display} // pageSummary, with the amount remembered
 	v := templates.CheckoutPage{
 		Page: formPage(c, "Pay "+sum.MerchantName), Summary: sum,
 		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,

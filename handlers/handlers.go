@@ -33,6 +33,9 @@ type Handlers struct {
 	exports chan struct{}
 	// checkoutPages are the checkout pages last rendered (pagecache.go).
 	checkoutPages *pageCache
+	// fixedParts are the checkout pages' method choices and amounts
+	// (fixedparts.go).
+	fixedParts *fixedPartsCache
 }
 
 // Sessions is what the admin login and logout need from the cookie
@@ -55,7 +58,7 @@ type Sessions interface {
 // web.LogHandler).
 func New(svc *payments.Service, sessions Sessions, log *slog.Logger) *Handlers {
 	return &Handlers{svc: svc, sessions: sessions, log: log, exports: make(chan struct{}, maxExports),
-		checkoutPages: newPageCache()}
+		checkoutPages: newPageCache(), fixedParts: newFixedPartsCache(svc.Methods)}
 }
 
 // keyTestMode is where TestModeMark leaves the "Test mode" mark for pages.
