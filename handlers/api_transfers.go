@@ -153,16 +153,7 @@ func (h *Handlers) CreateRefund(c *gin.Context) {
 		return
 	}
 	r, err := h.svc.CreateRefund(c.Request.Context(), merchant(c), id, req, "api")
-	if st, answer, ok := transferRefusal(err); ok {
-		c.AbortWithStatusJSON(st, answer)
-		return
-	}
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, h.svc.RefundObject(r))
+	answerCreated(h, c, r, err, h.svc.RefundObject)
 }
 
 // CreatePayout is POST /api/v1/payouts, with an optional Idempotency-Key.
@@ -194,6 +185,12 @@ func (h *Handlers) CreatePayout(c *gin.Context) {
 		return
 	}
 	p, err := h.svc.CreatePayout(c.Request.Context(), merchant(c), req, "api")
+	answerCreated(h, c, p, err, h.svc.PayoutObject)
+}
+
+// answerCreated answers a create without Idempotency-Key: 201 with the
+// object, or the refusal in the API's error format.
+func answerCreated[M, O any](h *Handlers, c *gin.Context, v *M, err error, object func(*M) O) {
 	if st, answer, ok := transferRefusal(err); ok {
 		c.AbortWithStatusJSON(st, answer)
 		return
@@ -203,7 +200,7 @@ func (h *Handlers) CreatePayout(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, h.svc.PayoutObject(p))
+	c.JSON(http.StatusCreated, object(v))
 }
 
 // GetRefund is GET /api/v1/refunds/{id}: another merchant's is 404.
