@@ -23,6 +23,7 @@ import (
 	"checkout/payments"
 	"checkout/store"
 	"checkout/web"
+	"checkout/web/apicheck"
 )
 
 // received is one webhook request as the merchant's server saw it.
@@ -91,8 +92,8 @@ func (e *env) withPrivateWebhooks() {
 		e.t.Fatal(err)
 	}
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
-		Metrics: e.metrics})
+	engine = apicheck.For(e.t).Handler(e.t, web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess,
+		ProviderOrigins: []string{e.simSrv.URL}, Metrics: e.metrics}))
 	e.app, e.svc = app, svc
 }
 

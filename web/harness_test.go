@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/gin-gonic/gin"
 
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
@@ -27,6 +28,7 @@ import (
 	"checkout/payments"
 	"checkout/store"
 	"checkout/web"
+	"checkout/web/apicheck"
 )
 
 const (
@@ -68,6 +70,8 @@ type env struct {
 	// metrics are the app's metrics, the clients', the service's and the
 	// engine's.
 	metrics *metrics.Metrics
+	// engine is the app's engine, as web.New built it.
+	engine *gin.Engine
 }
 
 type envOptions struct {
@@ -246,11 +250,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
+	e.engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
 		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken, Metrics: e.metrics})
+	engine = e.engine
 	if o.wrap != nil {
 		engine = o.wrap(engine)
 	}
+	// Every /api/ request and answer of every test is held to the OpenAPI
+	// document (see apicheck).
+	engine = apicheck.For(t).Handler(t, engine)
 	return e
 }
 

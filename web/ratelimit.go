@@ -138,6 +138,9 @@ type Limits struct {
 	Link Rate
 	// API is per API key on the merchant API.
 	API Rate
+	// Docs is per client IP on the API's reference (/api/openapi.json,
+	// /docs/api): public, and the same bytes for everyone.
+	Docs Rate
 }
 
 // DefaultLimits are the rates in force.
@@ -148,6 +151,7 @@ var DefaultLimits = Limits{
 	Pay:       Rate{Every: 6 * time.Second, Burst: 10},
 	Link:      Rate{Every: 3 * time.Second, Burst: 20},
 	API:       Rate{Every: 40 * time.Millisecond, Burst: 100},
+	Docs:      Rate{Every: time.Second, Burst: 30},
 }
 
 func (l Limits) withDefaults() Limits {
@@ -162,6 +166,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.Pay, DefaultLimits.Pay)
 	fill(&l.Link, DefaultLimits.Link)
 	fill(&l.API, DefaultLimits.API)
+	fill(&l.Docs, DefaultLimits.Docs)
 	return l
 }
 

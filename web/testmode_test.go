@@ -10,6 +10,7 @@ import (
 
 	"checkout/handlers"
 	"checkout/web"
+	"checkout/web/apicheck"
 )
 
 // TestEveryPageShowsTheTestModeMarkInTestModeOnly opens every kind of page a
@@ -85,7 +86,7 @@ func TestStartingAppAnswers503EverywhereButHealthz(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	ready := handlers.NewReadiness()
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	srv := httptest.NewServer(web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, Sessions: sess, Ready: ready}))
+	srv := httptest.NewServer(apicheck.For(t).Handler(t, web.New(handlers.New(e.svc, sess, log), web.Config{Logger: log, Sessions: sess, Ready: ready})))
 	defer srv.Close()
 	id := e.createCheckout("starting-1")
 

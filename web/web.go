@@ -154,6 +154,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	api.GET("/payouts", h.ListPayouts)
 	api.GET("/payouts/:id", h.GetPayout)
 
+	// The API's reference: its OpenAPI document and the page that renders
+	// it. Public (no key), built once, limited per client IP and in size.
+	docs := perIP(h, lim.Docs)
+	r.GET("/api/openapi.json", bare, Limit(h, FormBodyLimit, handlers.ShapeAPI), docs, h.OpenAPI)
+
 	// Admin.
 	login := r.Group("/admin", admin, pageLimit)
 	login.Use(forms...)
