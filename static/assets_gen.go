@@ -9,4 +9,5 @@ var fingerprinted = map[string]string{
 	"htmx-2.0.11.min.js": "htmx-2.0.11.min.d6fdc75f20.js",
 	"favicon.svg":        "favicon.18d25a326b.svg",
 	"copy.js":            "copy.94881b77ab.js",
+	"docs.css":           "docs.bfc4434ff9.css",
 }

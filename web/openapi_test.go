@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"checkout/web/apicheck"
 )
 
@@ -84,5 +86,118 @@ func TestOpenAPIDocumentIsServedPublicWithAnETag(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotModified || res.Header.Get("ETag") != tag {
 		t.Fatalf("with If-None-Match: %d, ETag %q", res.StatusCode, res.Header.Get("ETag"))
+	}
+}
+
+// TestAPIDocsPageShowsEveryOperationParameterAnswerAndSchema: GET
+// /docs/api renders the document: a section per operation with its
+// method, path, parameters and every answer's status, a section per
+// schema with every property; no script and no third-party origin.
+func TestAPIDocsPageShowsEveryOperationParameterAnswerAndSchema(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	p := e.browser().get(e.app.URL + "/docs/api")
+	if p.status != http.StatusOK {
+		t.Fatalf("GET /docs/api: %d", p.status)
+	}
+	if n := p.doc.Find("script").Length(); n != 0 {
+		t.Errorf("the page has %d script elements, want none", n)
+	}
+	if n := p.doc.Find("[style]").Length(); n != 0 {
+		t.Errorf("the page has %d inline styles", n)
+	}
+	p.doc.Find("link[href], a[href]").Each(func(_ int, s *goquery.Selection) {
+		href := s.AttrOr("href", "")
+		if strings.Contains(href, "//") {
+			t.Errorf("the page links another origin: %s", href)
+		}
+	})
+	doc := apicheck.For(t).Doc()
+	ops := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops++
+			sec := p.doc.Find("section#op-" + op.OperationID)
+			if sec.Length() != 1 {
+				t.Errorf("%s %s: no section op-%s", method, path, op.OperationID)
+				continue
+			}
+			if h := sec.Find("h3").Text(); !strings.Contains(h, method) || !strings.Contains(h, path) {
+				t.Errorf("%s %s: heading %q", method, path, h)
+			}
+			names := sec.Find("code.docs-name").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+			for _, prm := range append(item.Parameters, op.Parameters...) {
+				if !slices.Contains(names, prm.Value.Name) {
+					t.Errorf("%s %s: parameter %s not shown (%v)", method, path, prm.Value.Name, names)
+				}
+			}
+			statuses := sec.Find(".docs-status").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+			for status := range op.Responses.Map() {
+				if !slices.Contains(statuses, status) {
+					t.Errorf("%s %s: answer %s not shown (%v)", method, path, status, statuses)
+				}
+			}
+			if op.RequestBody != nil && sec.Find("h4:contains('Request body')").Length() != 1 {
+				t.Errorf("%s %s: the request body is not shown", method, path)
+			}
+		}
+	}
+	if ops != 13 {
+		t.Errorf("%d operations in the document, want 13", ops)
+	}
+	for name, s := range doc.Components.Schemas {
+		sec := p.doc.Find("section#schema-" + name)
+		if sec.Length() != 1 {
+			t.Errorf("schema %s: no section", name)
+			continue
+		}
+		names := sec.Find("code.docs-name").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+		for prop := range s.Value.Properties {
+			if !slices.Contains(names, prop) {
+				t.Errorf("schema %s: property %s not shown (%v)", name, prop, names)
+			}
+		}
+	}
+	// Links to schemas land on a section.
+	p.doc.Find("a[href^='#']").Each(func(_ int, s *goquery.Selection) {
+		if id := strings.TrimPrefix(s.AttrOr("href", ""), "#"); p.doc.Find("#"+id).Length() != 1 {
+			t.Errorf("link to #%s lands nowhere", id)
+		}
+	})
+}
+
+// TestAPIDocsPageHasTheStrictCSPAndAnETag: the page is served under the
+// app's CSP (nothing from another origin), with an ETag that answers 304.
+func TestAPIDocsPageHasTheStrictCSPAndAnETag(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	res, err := http.Get(e.app.URL + "/docs/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'nonce-", "style-src 'self'", "object-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "http") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q allows another origin or inline code", csp)
+	}
+	tag := res.Header.Get("ETag")
+	if res.StatusCode != http.StatusOK || tag == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /docs/api: %d, ETag %q, Content-Type %q", res.StatusCode, tag, res.Header.Get("Content-Type"))
+	}
+	req, err := http.NewRequest(http.MethodGet, e.app.URL+"/docs/api", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("If-None-Match", tag)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotModified {
+		t.Fatalf("with If-None-Match: %d", res.StatusCode)
 	}
 }

@@ -158,6 +158,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// it. Public (no key), built once, limited per client IP and in size.
 	docs := perIP(h, lim.Docs)
 	r.GET("/api/openapi.json", bare, Limit(h, FormBodyLimit, handlers.ShapeAPI), docs, h.OpenAPI)
+	r.GET("/docs/api", bare, pageLimit, docs, h.APIDocs)
 
 	// Admin.
 	login := r.Group("/admin", admin, pageLimit)

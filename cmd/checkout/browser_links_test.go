@@ -273,7 +273,7 @@ func browserCheckoutLink(t *testing.T, base, id string) string {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+browserTestAPIKey)
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	res, err := checkedClient(t, 10*time.Second).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

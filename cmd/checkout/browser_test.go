@@ -157,7 +157,7 @@ func browserAPI(t *testing.T, method, url string, body any, want int) checkoutOb
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	res, err := checkedClient(t, 10*time.Second).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

@@ -35,6 +35,7 @@ import (
 	"checkout/gateway/sandbox"
 	"checkout/payments"
 	"checkout/store"
+	"checkout/web/apicheck"
 )
 
 // The multi-instance test: three app processes on one database behind a
@@ -508,7 +509,7 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1f s  %s", time.Since(began).Seconds(), what) }
 	lb := &balancer{t: t, instances: instances, client: &http.Client{
-		Transport:     &http.Transport{MaxIdleConnsPerHost: multiWorkers},
+		Transport:     apicheck.For(t).Transport(t, &http.Transport{MaxIdleConnsPerHost: multiWorkers}),
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

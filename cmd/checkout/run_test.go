@@ -90,7 +90,7 @@ func apiCall(t *testing.T, base, method, path, body string) map[string]any {
 	}
 	req.Header.Set("Authorization", "Bearer "+runTestKey)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t, 0).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

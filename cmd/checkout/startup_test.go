@@ -94,7 +94,7 @@ func call(t *testing.T, method, url, body string, key bool) (int, http.Header, [
 		req.Header.Set("Authorization", "Bearer "+runTestKey)
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t, 0).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,9 @@ func (c *Checker) Check(x Exchange) error {
 	req := x.Request.Clone(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(x.RequestBody))
 	req.ContentLength = int64(len(x.RequestBody))
+	// The document's server is this one ("/"): the path is what is
+	// matched, whichever host a client dialled.
+	req.URL.Scheme, req.URL.Host, req.Host = "", "", ""
 	what := x.Request.Method + " " + x.Request.URL.RequestURI()
 
 	route, params, err := c.router.FindRoute(req)

@@ -79,3 +79,14 @@ func TestCheckHoldsExchangesToTheDocument(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMatchesAClientsAbsoluteURL: a client's request carries the
+// scheme and host it dialled; the path is what is matched.
+func TestCheckMatchesAClientsAbsoluteURL(t *testing.T) {
+	x := exchange("GET", "/api/v1/checkouts/chk_1", "", 200, fmt.Sprintf(checkoutJSON, "null"))
+	x.Request = httptest.NewRequest("GET", "http://127.0.0.1:8080/api/v1/checkouts/chk_1", nil)
+	x.Request.Header.Set("Authorization", "Bearer sk_test_key")
+	if err := apicheck.For(t).Check(x); err != nil {
+		t.Fatal(err)
+	}
+}

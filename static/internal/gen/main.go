@@ -26,7 +26,7 @@ import (
 
 // assets are the files served compressed and fingerprinted; the licence
 // text is served as is.
-var assets = []string{"app.css", "htmx-2.0.11.min.js", "favicon.svg", "copy.js"}
+var assets = []string{"app.css", "htmx-2.0.11.min.js", "favicon.svg", "copy.js", "docs.css"}
 
 func main() {
 	var manifest strings.Builder
