@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -199,5 +200,99 @@ func TestAPIDocsPageHasTheStrictCSPAndAnETag(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotModified {
 		t.Fatalf("with If-None-Match: %d", res.StatusCode)
+	}
+}
+
+// TestEveryDocumentedOperationAnswersAsTheDocumentSays walks every
+// operation of the document once with a request it allows (a 2xx) and
+// with requests it refuses (each a 4xx); the harness's apicheck holds
+// every one of these exchanges to the document, so an operation the rest
+// of the suite reached only by chance is checked here for certain.
+func TestEveryDocumentedOperationAnswersAsTheDocumentSays(t *testing.T) {
+	e := transferEnv(t)
+	idOf := func(b []byte) string {
+		t.Helper()
+		var obj struct{ ID string }
+		if err := json.Unmarshal(b, &obj); err != nil || obj.ID == "" {
+			t.Fatalf("no id in %s", b)
+		}
+		return obj.ID
+	}
+	want := func(what string, status int, got int, b []byte) {
+		t.Helper()
+		if got != status {
+			t.Errorf("%s: %d, want %d: %s", what, got, status, b)
+		}
+	}
+
+	st, _, b := e.call(testAPIKey, http.MethodPost, "/api/v1/checkouts",
+		`{"amount": 1500, "currency": "KES", "reference": "tour-1", "description": "Tour", "customer": {"name": "Jane", "email": "jane@example.com", "phone": "0712345678"},
+		  "success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/no", "methods": ["pesapal"], "metadata": {"cart": "7"}, "expires_in": 900}`, map[string]string{"Idempotency-Key": "tour-1"})
+	want("create checkout", http.StatusCreated, st, b)
+	co := idOf(b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/checkouts/"+co, "", nil)
+	want("get checkout", http.StatusOK, st, b)
+	e.payByIPN(co)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/checkouts/"+co, "", nil)
+	want("get paid checkout", http.StatusOK, st, b)
+
+	st, _, b = e.call(testAPIKey, http.MethodPost, "/api/v1/payment_links",
+		`{"currency": "KES", "description": "Donations", "min_amount": "10", "max_amount": 5000, "reference_prefix": "don",
+		  "single_use": true, "expires_at": "2099-01-01T00:00:00Z", "methods": ["pesapal"], "success_url": "https://shop.example/thanks", "metadata": {"a": "b"}}`, map[string]string{"Idempotency-Key": "tour-link"})
+	want("create payment link", http.StatusCreated, st, b)
+	link := idOf(b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/payment_links?limit=1", "", nil)
+	want("list payment links", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/payment_links/"+link, "", nil)
+	want("get payment link", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodPost, "/api/v1/payment_links/"+link+"/deactivate", "", nil)
+	want("deactivate payment link", http.StatusOK, st, b)
+
+	st, _, b = e.call(testAPIKey, http.MethodPost, "/api/v1/checkouts/"+co+"/refunds", `{"reason": "tour"}`, map[string]string{"Idempotency-Key": "tour-refund"})
+	want("refund", http.StatusCreated, st, b)
+	refund := idOf(b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/refunds?starting_after="+refund, "", nil)
+	want("list refunds", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/refunds/"+refund, "", nil)
+	want("get refund", http.StatusOK, st, b)
+
+	st, _, b = e.call(testAPIKey, http.MethodPost, "/api/v1/payouts",
+		`{"amount": "250", "phone": "0712345678", "name": "Jane", "reference": "tour-po", "description": "Tour"}`, nil)
+	want("create payout", http.StatusCreated, st, b)
+	payout := idOf(b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/payouts?limit=100", "", nil)
+	want("list payouts", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/payouts/"+payout, "", nil)
+	want("get payout", http.StatusOK, st, b)
+
+	// Requests the document refuses: each answered with a 4xx (the
+	// harness fails the test for a 2xx).
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "KES", "reference": "r", "description": "d", "expires_in": 60}`, 422},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "KES", "reference": "r", "description": "d", "methods": []}`, 422},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "KES", "reference": "r", "description": "d", "metadata": {"a": 1}}`, 422},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1.234", "currency": "KES", "reference": "r", "description": "d"}`, 422},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "kes", "reference": "r", "description": "d"}`, 422},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "KES", "reference": "r", "description": "d", "colour": "red"}`, 400},
+		{http.MethodPost, "/api/v1/checkouts", `{"amount": "1", "currency": "KES", "reference": "r", "description": "d", "locale": "fr"}`, 0},
+		{http.MethodPost, "/api/v1/payment_links", `{"amount": "1", "min_amount": "1", "currency": "KES", "description": "d"}`, 422},
+		{http.MethodPost, "/api/v1/checkouts/" + co + "/refunds", `{"amount": "abc"}`, 0},
+		{http.MethodPost, "/api/v1/payouts", `{"amount": "250.50", "phone": "0712345678"}`, 422},
+		{http.MethodPost, "/api/v1/payouts", `{"amount": "250"}`, 422},
+		{http.MethodGet, "/api/v1/refunds?limit=0", "", 422},
+		{http.MethodGet, "/api/v1/payouts?limit=many", "", 422},
+		{http.MethodGet, "/api/v1/checkouts/chk_none", "", 404},
+		{http.MethodDelete, "/api/v1/checkouts/" + co, "", 404},
+	} {
+		st, _, b := e.call(testAPIKey, tc.method, tc.path, tc.body, nil)
+		if st < 400 || st > 499 || (tc.status != 0 && st != tc.status) {
+			t.Errorf("%s %s %s: %d, want %d: %s", tc.method, tc.path, tc.body, st, tc.status, b)
+		}
+	}
+	if st, _, b := e.call("", http.MethodGet, "/api/v1/payouts", "", nil); st != http.StatusUnauthorized {
+		t.Errorf("no key: %d %s", st, b)
 	}
 }
