@@ -425,8 +425,8 @@ func axeEveryPage(p *browserPhone, base string, sb *sandbox.Sandbox, clock *a11y
 	refund := a11yID(t, a11yAPI(t, base, http.MethodPost, "/api/v1/checkouts/"+pesapal+"/refunds", `{"reason": "Out of stock"}`, http.StatusCreated))
 	payout := a11yID(t, a11yAPI(t, base, http.MethodPost, "/api/v1/payouts",
 		`{"amount": "250", "phone": "0712 345 678", "name": "Jane Doe", "reference": "a11y-payout"}`, http.StatusCreated))
-	a11yAPI(t, base, http.MethodPost, "/api/v1/payouts",
-		`{"amount": "20000", "phone": "0712 345 679", "name": "John Doe", "reference": "a11y-payout-big"}`, http.StatusCreated)
+	bigPayout := a11yID(t, a11yAPI(t, base, http.MethodPost, "/api/v1/payouts",
+		`{"amount": "20000", "phone": "0712 345 679", "name": "John Doe", "reference": "a11y-payout-big"}`, http.StatusCreated))
 	// The same pages on every run: the receipt email is in the order's
 	// events, the refund and the small payout are done.
 	waitFor(t, "the receipt email is sent", func() bool {
@@ -468,6 +468,7 @@ func axeEveryPage(p *browserPhone, base string, sb *sandbox.Sandbox, clock *a11y
 		{name: "refund", path: "/admin/refunds/" + refund},
 		{name: "payouts", path: "/admin/payouts"},
 		{name: "payout", path: "/admin/payouts/" + payout},
+		{name: "payout waiting for approval", path: "/admin/payouts/" + bigPayout},
 		{name: "send money", path: "/admin/payouts/new"},
 		{name: "webhooks", path: "/admin/webhooks"},
 		{name: "deliveries", path: "/admin/deliveries"},
