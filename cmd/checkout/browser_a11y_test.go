@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"checkout/gateway/sandbox"
+	"checkout/payments"
 )
 
 // a11yPage is one page the axe test checks. Most are a GET of path; a page
@@ -362,6 +363,14 @@ func axeEveryPage(p *browserPhone, base string, sb *sandbox.Sandbox, clock *a11y
 		{name: "M-Pesa: check your phone", wait: `#stk-heading`, reach: func(p *browserPhone) {
 			p.typeInto(`form.stk-form #phone`, "0733 100 200")
 			p.submitForm("send the prompt", `form.stk-form button[type=submit]`)
+		}},
+		{name: "M-Pesa: no answer yet", wait: `.status-note`, reach: func(p *browserPhone) {
+			// The prompt has left the phone (its window passed) with no
+			// verdict from M-Pesa.
+			clock.ahead.Store(int64(payments.STKPromptWindow + 5*time.Second))
+			p.t.Cleanup(func() { clock.ahead.Store(0) })
+			p.step("open the waiting page again", chromedp.Navigate(base+"/c/"+many+"/stk"))
+			clock.ahead.Store(0)
 		}},
 		{name: "checkout, the prompt declined", wait: `.alert`, reach: func(p *browserPhone) {
 			pr := pendingPrompt(p.t, sb, "254733100200")
