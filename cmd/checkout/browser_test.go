@@ -348,8 +348,14 @@ type browserPhone struct {
 // browserOpenPhone starts Chromium with one tab, for 60 s at most.
 func browserOpenPhone(t *testing.T, chrome string) *browserPhone {
 	t.Helper()
+	return browserOpenPhoneFor(t, chrome, 60*time.Second)
+}
+
+// browserOpenPhoneFor starts Chromium with one tab, for limit at most.
+func browserOpenPhoneFor(t *testing.T, chrome string, limit time.Duration) *browserPhone {
+	t.Helper()
 	shots, profile := t.TempDir(), t.TempDir()
-	tctx, tcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	tctx, tcancel := context.WithTimeout(context.Background(), limit)
 	allocCtx, allocCancel := chromedp.NewExecAllocator(tctx,
 		chromedp.ExecPath(chrome),
 		chromedp.Headless,
