@@ -109,7 +109,7 @@ func TestCreateAdminAndFindByEmailIgnoringCase(t *testing.T) {
 		t.Fatalf("CreateAdmin: %v", err)
 	}
 	want := AdminUser{ID: "adm_1", Email: "wanjiku@example.co.ke", PasswordHash: "$argon2id$hash",
-		FailedLogins: 0, LastFailedAt: nil, CreatedAt: t0, UpdatedAt: t0}
+		FailedLogins: 0, LastFailedAt: nil, Role: RoleOwner, CreatedAt: t0, UpdatedAt: t0}
 	for _, email := range []string{"wanjiku@example.co.ke", "WANJIKU@EXAMPLE.CO.KE", " Wanjiku@example.co.ke\n"} {
 		got, err := s.AdminByEmail(ctx, email)
 		if err != nil {
