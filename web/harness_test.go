@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/gin-gonic/gin"
 
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
@@ -68,6 +69,8 @@ type env struct {
 	// metrics are the app's metrics, the clients', the service's and the
 	// engine's.
 	metrics *metrics.Metrics
+	// engine is the app's Gin engine (its registered routes).
+	engine *gin.Engine
 }
 
 type envOptions struct {
@@ -246,8 +249,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.svc = svc
 	sess := web.NewSessions([]byte("0123456789abcdef0123456789abcdef"), []byte("abcdef0123456789abcdef0123456789"), false)
-	engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
+	e.engine = web.New(handlers.New(svc, sess, log), web.Config{Logger: log, Sessions: sess, ProviderOrigins: []string{e.simSrv.URL},
 		Limits: o.limits, TrustedProxies: o.trustedProxies, MetricsToken: o.metricsToken, Metrics: e.metrics})
+	engine = e.engine
 	if o.wrap != nil {
 		engine = o.wrap(engine)
 	}
