@@ -270,7 +270,7 @@ func TestViewerPagesOfferNoActions(t *testing.T) {
 				t.Errorf("new link shown: %v, want %v", got, tc.newURL)
 			}
 			for _, href := range []string{"/admin/team", "/admin/audit", "/admin/webhooks"} {
-				if got := orders.doc.Find(`.admin-nav a[href="` + href + `"]`).Length() > 0; got != tc.ownerNav {
+				if got := orders.doc.Find(`.admin-nav a[href="`+href+`"]`).Length() > 0; got != tc.ownerNav {
 					t.Errorf("nav %s shown: %v, want %v", href, got, tc.ownerNav)
 				}
 			}
