@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -155,5 +156,36 @@ func TestAuditPageListsNewestFirstInNairobiTimeFiltersAndPages(t *testing.T) {
 	}
 	if r := owner.get(e.app.URL + "/admin/audit?before=abc"); r.status != http.StatusBadRequest {
 		t.Errorf("bad page: %d", r.status)
+	}
+}
+
+// TestAnAuditWriteThatFailsIsCountedAndTheActionStands: the action is done
+// and answered as usual; the lost entry is logged and counted.
+func TestAnAuditWriteThatFailsIsCountedAndTheActionStands(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.adminBrowser()
+	db, err := sql.Open("sqlite3", "file:"+e.dbPath+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER audit_log_refuse_all BEFORE INSERT ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.scrape().value("checkout_audit_write_failures_total", ""); got != 0 {
+		t.Fatalf("failures before = %v", got)
+	}
+	form := b.get(e.app.URL + "/admin/links/new")
+	detail := b.submit(form, "form.link-form", url.Values{"description": {"Maize"}, "amount_mode": {"fixed"}, "amount": {"100"}})
+	linkID, ok := strings.CutPrefix(strings.Split(strings.TrimPrefix(detail.url, e.app.URL), "?")[0], "/admin/links/")
+	if detail.status != http.StatusOK || !ok {
+		t.Fatalf("link create with the audit log down: %d at %s", detail.status, detail.url)
+	}
+	if _, err := e.store.PaymentLink(context.Background(), linkID); err != nil {
+		t.Fatalf("the link was not kept: %v", err)
+	}
+	if got := e.scrape().value("checkout_audit_write_failures_total", ""); got != 1 {
+		t.Errorf("failures after = %v, want 1", got)
 	}
 }
