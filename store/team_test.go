@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"checkout/store/storetest"
 )
 
 func addAdmin(t *testing.T, s *Store, email, role string) string {
@@ -319,5 +321,60 @@ func TestTeamShowsTheLastLoginFromTheAuditLog(t *testing.T) {
 	}
 	if team[1].LastLoginAt != nil {
 		t.Errorf("b's last login = %v, want none", team[1].LastLoginAt)
+	}
+}
+
+// TestTwoOwnersDemotingEachOtherAtOnceLeaveAnOwner: two processes (two
+// stores on one database) each demote the other of the two owners at the
+// same moment; one change wins and the other is refused, every time.
+func TestTwoOwnersDemotingEachOtherAtOnceLeaveAnOwner(t *testing.T) {
+	clk := newFakeClock(t0)
+	dsn := storetest.DSN(t)
+	s1 := openTestStoreAt(t, dsn, clk.Now)
+	s2 := openTestStoreAt(t, dsn, clk.Now)
+	ctx := context.Background()
+	a := addAdmin(t, s1, "a@example.com", RoleOwner)
+	b := addAdmin(t, s1, "b@example.com", RoleOwner)
+	for round := range 10 {
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for _, job := range []struct {
+			s  *Store
+			id string
+		}{{s1, a}, {s2, b}} {
+			go func() {
+				<-start
+				var err error
+				if round%2 == 0 {
+					_, err = job.s.SetAdminRole(ctx, job.id, RoleViewer)
+				} else {
+					_, err = job.s.RemoveAdmin(ctx, job.id)
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		var refused, done int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				done++
+			case errors.Is(err, ErrLastOwner):
+				refused++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		var owners int64
+		if err := s1.w.Model(&AdminUser{}).Where("role = ? AND removed_at IS NULL", RoleOwner).Count(&owners).Error; err != nil {
+			t.Fatal(err)
+		}
+		if done != 1 || refused != 1 || owners != 1 {
+			t.Fatalf("round %d: %d done, %d refused, %d owners left; want 1, 1, 1", round, done, refused, owners)
+		}
+		// Both owners again for the next round.
+		if err := s1.w.Exec(`UPDATE admin_users SET role = 'owner', removed_at = NULL`).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
