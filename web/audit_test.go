@@ -64,7 +64,7 @@ func (e *env) noSecretIn(secret string) {
 	}
 }
 
-func TestAuditOfRefundApprovalAndPayoutDecline(t *testing.T) {
+func TestAuditOfAManagersRefundApprovalAndPayoutDecline(t *testing.T) {
 	e := newEnv(t, envOptions{stk: "pochipay", payout: "pochipay", approvalLimit: 100_00})
 	id := e.createCheckout("audit-approve")
 	e.payBySTK(id)
@@ -76,7 +76,9 @@ func TestAuditOfRefundApprovalAndPayoutDecline(t *testing.T) {
 	if len(rs) != 1 || rs[0].Stage != store.StageApproval {
 		t.Fatalf("refunds = %+v", rs)
 	}
-	b := e.adminBrowserAs(secondAdmin)
+	// A manager approves (the approval rule: a manager or owner, not the
+	// one who asked).
+	b := e.adminBrowserWithRole(secondAdmin, store.RoleManager)
 	p := b.get(e.app.URL + "/admin/refunds/" + rs[0].ID)
 	if approved := b.submit(p, `form[action="/admin/refunds/`+rs[0].ID+`/approve"]`, nil); approved.status != http.StatusOK {
 		t.Fatalf("approve: %d", approved.status)
