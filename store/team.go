@@ -73,16 +73,34 @@ func (s *Store) Team(ctx context.Context) ([]TeamMember, error) {
 		return nil, fmt.Errorf("store: team: %w", err)
 	}
 	out := make([]TeamMember, len(us))
+	ids := make([]string, len(us))
 	for i, u := range us {
 		out[i].AdminUser = u
-		var e AuditEntry
-		err := s.r.WithContext(ctx).Where("actor_id = ? AND action = ?", u.ID, AuditAdminLogin).Order("id DESC").Limit(1).Take(&e).Error
-		switch {
-		case notFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("store: last login of %s: %w", u.ID, err)
-		default:
-			t := e.CreatedAt
+		ids[i] = u.ID
+	}
+	if len(us) == 0 {
+		return out, nil
+	}
+	// Each member's newest login: two indexed reads, whatever the size of
+	// the team.
+	var newest []int64
+	if err := s.r.WithContext(ctx).Model(&AuditEntry{}).Select("MAX(id)").Where("action = ? AND actor_id IN ?", AuditAdminLogin, ids).
+		Group("actor_id").Pluck("MAX(id)", &newest).Error; err != nil {
+		return nil, fmt.Errorf("store: last logins: %w", err)
+	}
+	if len(newest) == 0 {
+		return out, nil
+	}
+	var logins []AuditEntry
+	if err := s.r.WithContext(ctx).Where("id IN ?", newest).Find(&logins).Error; err != nil {
+		return nil, fmt.Errorf("store: last logins: %w", err)
+	}
+	at := make(map[string]time.Time, len(logins))
+	for _, e := range logins {
+		at[e.ActorID] = e.CreatedAt
+	}
+	for i := range out {
+		if t, ok := at[out[i].ID]; ok {
 			out[i].LastLoginAt = &t
 		}
 	}
