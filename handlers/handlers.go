@@ -86,8 +86,8 @@ func formPage(c *gin.Context, title string) templates.Page {
 // (id, email, role) on the request (reqctx): the question of web's
 // RequireAdmin, passed to payments.
 func (h *Handlers) AdminSession(c *gin.Context, email string, seen, epoch int64) (bool, error) {
-	u, err := h.svc.LiveAdmin(c.Request.Context(), email, seen, epoch)
-	if err != nil || u == nil {
+	u, live, err := h.svc.LiveAdmin(c.Request.Context(), email, seen, epoch)
+	if err != nil || !live {
 		return false, err
 	}
 	reqctx.SetAdminUser(c, u.ID, u.Email, u.Role)

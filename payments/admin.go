@@ -89,6 +89,6 @@ func (s *Service) Logout(ctx context.Context, email string) error {
 // it was used in the last AdminIdle (seen is its last use, in Unix
 // seconds), and its epoch is still the admin's (Logout raises it).
 func (s *Service) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
-	u, err := s.LiveAdmin(ctx, email, seen, epoch)
-	return u != nil, err
+	_, live, err := s.LiveAdmin(ctx, email, seen, epoch)
+	return live, err
 }

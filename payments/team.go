@@ -75,22 +75,23 @@ func CheckNewPassword(password string) error {
 	return nil
 }
 
-// LiveAdmin is the admin whose session is live (see AdminSession), or nil
-// when it is not: unknown, removed, idle too long, or ended by its epoch.
-func (s *Service) LiveAdmin(ctx context.Context, email string, seen, epoch int64) (*AdminUser, error) {
+// LiveAdmin is the admin whose session is live (see AdminSession); live
+// is false when it is not: unknown, removed, idle too long, or ended by its
+// epoch.
+func (s *Service) LiveAdmin(ctx context.Context, email string, seen, epoch int64) (u *AdminUser, live bool, err error) {
 	if email == "" || s.now().Sub(time.Unix(seen, 0)) > AdminIdle {
-		return nil, nil
+		return nil, false, nil
 	}
-	u, err := s.st.AdminByEmail(ctx, email)
+	u, err = s.st.AdminByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
+		return nil, false, nil
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case u.RemovedAt != nil || u.SessionEpoch != epoch:
-		return nil, nil
+		return nil, false, nil
 	}
-	return u, nil
+	return u, true, nil
 }
 
 // Team lists the admins not removed, oldest first, with their last login.
@@ -226,8 +227,12 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Ad
 		return nil, nil, err
 	}
 	var hash string
-	if err := s.login.hash(ctx, func() { hash, _ = store.HashPassword(password) }); err != nil {
+	var herr error
+	if err := s.login.hash(ctx, func() { hash, herr = store.HashPassword(password) }); err != nil {
 		return nil, nil, err
+	}
+	if herr != nil {
+		return nil, nil, herr
 	}
 	u, inv, err := s.st.AcceptInvite(ctx, inviteTokenHash(token), store.NewID("adm", s.now()), hash)
 	if errors.Is(err, store.ErrDuplicate) {

@@ -25,16 +25,16 @@ func TestRemovedAdminCannotLogInAndTheirSessionIsNotLive(t *testing.T) {
 		t.Fatalf("login before removal: %v %v", ok, err)
 	}
 	seen := e.clock.now().Unix()
-	if live, err := e.svc.LiveAdmin(ctx, u.Email, seen, u.SessionEpoch); err != nil || live == nil || live.Role != RoleViewer {
-		t.Fatalf("live before removal: %+v %v", live, err)
+	if got, live, err := e.svc.LiveAdmin(ctx, u.Email, seen, u.SessionEpoch); err != nil || !live || got.Role != RoleViewer {
+		t.Fatalf("live before removal: %+v %v %v", got, live, err)
 	}
 	if _, err := e.svc.RemoveAdmin(ctx, "adm_1", "adm_2"); err != nil {
 		t.Fatal(err)
 	}
 	// Even with the epoch the session had (as if the raise were lost), a
 	// removed admin is not live.
-	if live, err := e.svc.LiveAdmin(ctx, u.Email, seen, u.SessionEpoch+1); err != nil || live != nil {
-		t.Errorf("live after removal: %+v %v", live, err)
+	if got, live, err := e.svc.LiveAdmin(ctx, u.Email, seen, u.SessionEpoch+1); err != nil || live || got != nil {
+		t.Errorf("live after removal: %+v %v %v", got, live, err)
 	}
 	if _, ok, err := e.svc.Login(ctx, "gone@example.com", testAdminPassword, "192.0.2.2"); ok || err != nil {
 		t.Errorf("login after removal: ok %v err %v, want refused like a wrong password", ok, err)
