@@ -317,3 +317,20 @@ func TestInviteLinksAreLimitedPerClientIP(t *testing.T) {
 		t.Errorf("after 12 tries: %d, want 429", last)
 	}
 }
+
+func TestInviteWhoseEmailIsRefusedIsShownOnceInstead(t *testing.T) {
+	e, m := mailEnv(t)
+	m.setRefuse(true)
+	owner := e.adminBrowser()
+	made := invite(owner, e, "bounced@example.com", store.RoleViewer)
+	link := made.doc.Find("input.invite-link").AttrOr("value", "")
+	if made.status != http.StatusOK || !strings.HasPrefix(link, e.app.URL+"/admin/invite/") || len(e.sim.Mails()) != 0 {
+		t.Fatalf("invite with a refused send: %d, link %q, mails %d", made.status, link, len(e.sim.Mails()))
+	}
+	if p := e.browser().get(link); p.status != http.StatusOK {
+		t.Errorf("shown link: %d", p.status)
+	}
+	if got := e.wantAudit("team.invite", "invite", inviteID(t, e, "bounced@example.com"), adminEmail); got.Detail != "bounced@example.com as viewer (link shown once)" {
+		t.Errorf("detail = %q", got.Detail)
+	}
+}
