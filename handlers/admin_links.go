@@ -137,6 +137,7 @@ func (h *Handlers) CreateLink(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.audit(c, "link.create", "link", l.ID, l.Description+" ("+m.Name+")")
 	c.Redirect(http.StatusSeeOther, adminLinkPath(l.ID)+"?flash=created")
 }
 
@@ -226,6 +227,9 @@ func (h *Handlers) LinkDetail(c *gin.Context) {
 		PublicURL: public, QRSVG: svg, QRURL: adminLinkPath(l.ID) + "/qr.svg", Snippet: payButton(public, l),
 		OrdersURL: "/admin/orders?link=" + url.QueryEscape(l.ID), DeactivateAction: adminLinkPath(l.ID) + "/deactivate",
 		Flash: linkFlashes[c.Query("flash")]}
+	if !canManage(c) {
+		v.DeactivateAction = ""
+	}
 	h.render(c, http.StatusOK, templates.LinkDetailView(v))
 }
 
@@ -270,6 +274,7 @@ func (h *Handlers) DeactivateLink(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.audit(c, "link.deactivate", "link", l.ID, l.Description)
 	c.Redirect(http.StatusSeeOther, adminLinkPath(l.ID)+"?flash=deactivated")
 }
 

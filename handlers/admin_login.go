@@ -58,6 +58,8 @@ func (h *Handlers) Login(c *gin.Context) {
 		return
 	}
 	h.log.InfoContext(c.Request.Context(), "admin logged in", "admin", email)
+	reqctx.SetAdminUser(c, u.ID, u.Email, u.Role)
+	h.audit(c, "admin.login", "admin", u.ID, "")
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
@@ -101,5 +103,6 @@ func (h *Handlers) Logout(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.audit(c, "admin.logout", "admin", reqctx.AdminID(c), "")
 	c.Redirect(http.StatusSeeOther, "/admin/login")
 }

@@ -22,7 +22,7 @@ import (
 const ordersPerPage = 50
 
 func adminPage(c *gin.Context, title string) templates.AdminPage {
-	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c),
+	return templates.AdminPage{Page: formPage(c, title), AdminEmail: reqctx.Admin(c), Role: reqctx.AdminRole(c),
 		RefundsWaiting: c.GetString(keyRefundsWaiting), PayoutsWaiting: c.GetString(keyPayoutsWaiting)}
 }
 
@@ -67,7 +67,10 @@ func (h *Handlers) Orders(c *gin.Context) {
 			Receipt: co.Receipt, Phone: co.CustomerPhone, Review: co.Review})
 	}
 	q := filterQuery(shown)
-	v.CSVURL = "/admin/orders.csv?" + q.Encode()
+	if canManage(c) {
+		// The CSV holds customers' contacts: not for viewers.
+		v.CSVURL = "/admin/orders.csv?" + q.Encode()
+	}
 	if after != "" {
 		v.FirstURL = "/admin/orders?" + q.Encode()
 	}
@@ -272,6 +275,17 @@ func (h *Handlers) renderOrderWith(c *gin.Context, status int, flash string, st 
 		h.fail(c, err)
 		return
 	}
+	if !canManage(c) {
+		// A viewer reads: no re-check, resend or refund on the page (the
+		// routes refuse them all the same).
+		v.RecheckAction, v.Refunds.Form = "", nil
+		for i := range v.Emails {
+			v.Emails[i].ResendAction = ""
+		}
+		for i := range v.Deliveries {
+			v.Deliveries[i].ResendAction = ""
+		}
+	}
 	h.render(c, status, templates.OrderView(v))
 }
 
@@ -332,6 +346,8 @@ func (h *Handlers) ResendEmail(c *gin.Context) {
 	case err != nil:
 		h.fail(c, err)
 		return
+	default:
+		h.audit(c, "email.resend", "email", c.Param("email"), "receipt of order "+id)
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/orders/"+url.PathEscape(id)+"?flash="+flash)
 }
@@ -363,6 +379,7 @@ func (h *Handlers) Recheck(c *gin.Context) {
 			h.log.WarnContext(ctx, "admin re-check failed", "checkout_id", co.ID, "err", err)
 			flash = "unchecked"
 		}
+		h.audit(c, "order.recheck", "checkout", co.ID, flash)
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/orders/"+co.ID+"?flash="+flash)
 }

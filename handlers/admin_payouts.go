@@ -33,7 +33,10 @@ func payoutRow(p *payments.Payout) templates.TransferRow {
 func (h *Handlers) Payouts(c *gin.Context) {
 	f, shown, errs := parseTransferFilter(c)
 	v := templates.TransfersPage{AdminPage: adminPage(c, "Payouts"), Kind: "payout", Action: "/admin/payouts",
-		Filter: shown, Statuses: transferStatuses, Stages: transferStages, FieldErrors: errs, NewURL: "/admin/payouts/new"}
+		Filter: shown, Statuses: transferStatuses, Stages: transferStages, FieldErrors: errs}
+	if canManage(c) {
+		v.NewURL = "/admin/payouts/new"
+	}
 	if len(errs) > 0 {
 		h.render(c, http.StatusUnprocessableEntity, templates.TransfersView(v))
 		return
@@ -215,6 +218,7 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 	req := payments.PayoutRequest{Amount: money.Amount(amount).String(), Phone: f.Phone, Name: f.Name,
 		Reference: f.Reference, Description: f.Description}
 	var id string
+	made := false // this request made the payout (not a replayed confirm)
 	if token, ok := confirmToken(c); ok {
 		// The confirm page's press: once per token.
 		scope := "admin payout\n" + adminActor(c) + "\n" + m.ID + "\n" + req.Amount + "\n" + phone + "\n" + req.Name +
@@ -223,6 +227,7 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 		id, answered, err = h.confirmOnce(c, m.ID, token, scope, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, error) {
 			_, ans, err := h.svc.CreatePayoutOnceBy(ctx, m, req, adminActor(c), claim,
 				func(p *payments.Payout) (int, []byte, error) { return confirmedAnswer(p.ID) })
+			made = err == nil
 			return ans, err
 		})
 		if err == nil && !answered {
@@ -232,7 +237,7 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 		// Posted without the confirm page (no token): made as asked.
 		var p *payments.Payout
 		if p, err = h.svc.CreatePayout(ctx, m, req, adminActor(c)); err == nil {
-			id = p.ID
+			id, made = p.ID, true
 		}
 	}
 	var fe *payments.FieldError
@@ -251,6 +256,9 @@ func (h *Handlers) SendMoney(c *gin.Context) {
 	case err != nil:
 		h.fail(c, err)
 		return
+	}
+	if made {
+		h.audit(c, "payout.create", "payout", id, "KES "+req.Amount+" to "+phone+" ("+m.Name+")")
 	}
 	c.Redirect(http.StatusSeeOther, adminPayoutPath(id)+"?flash=created")
 }

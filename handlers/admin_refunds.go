@@ -247,7 +247,11 @@ func providerName(key string) string {
 // transferActions offers what the stage allows, and the flash of the last
 // action.
 func (h *Handlers) transferActions(c *gin.Context, v *templates.TransferPage, base, requestedBy string) {
-	switch v.Stage {
+	stage := v.Stage
+	if !canManage(c) {
+		stage = "" // a viewer is offered no action
+	}
+	switch stage {
 	case stageApproval:
 		v.DeclineAction = base + "/decline"
 		if requestedBy == adminActor(c) {
@@ -295,6 +299,9 @@ func (h *Handlers) ResolveRefund(c *gin.Context) { h.resolve(c, "refund", adminR
 func (h *Handlers) approve(c *gin.Context, kind string, path func(string) string) {
 	id := c.Param("id")
 	err := h.svc.Approve(c.Request.Context(), kind, id, reqctx.Admin(c))
+	if err == nil {
+		h.audit(c, kind+".approve", kind, id, "")
+	}
 	h.afterAction(c, kind, id, path, "approved", err)
 }
 
@@ -303,6 +310,9 @@ func (h *Handlers) decline(c *gin.Context, kind string, path func(string) string
 	id := c.Param("id")
 	reason := strings.TrimSpace(c.PostForm("reason"))
 	err := h.svc.Decline(c.Request.Context(), kind, id, reqctx.Admin(c), reason)
+	if err == nil {
+		h.audit(c, kind+".decline", kind, id, reason)
+	}
 	h.afterAction(c, kind, id, path, "declined", err)
 }
 
@@ -322,6 +332,9 @@ func (h *Handlers) resolve(c *gin.Context, kind string, path func(string) string
 	}
 	note := strings.TrimSpace(c.PostForm("note"))
 	err := h.svc.Resolve(c.Request.Context(), kind, id, reqctx.Admin(c), ok, note)
+	if err == nil {
+		h.audit(c, kind+".resolve", kind, id, strings.TrimSpace("marked "+c.PostForm("outcome")+": "+note))
+	}
 	h.afterAction(c, kind, id, path, "resolved", err)
 }
 
@@ -496,6 +509,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 	}
 	req := payments.RefundRequest{Amount: money.Amount(amount).String(), Reason: st.Reason}
 	var id string
+	made := false // this request made the refund (not a replayed confirm)
 	if token, ok := confirmToken(c); ok {
 		// The confirm page's press: once per token.
 		scope := "admin refund\n" + adminActor(c) + "\n" + co.ID + "\n" + req.Amount + "\n" + req.Reason
@@ -503,6 +517,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 		id, answered, err = h.confirmOnce(c, co.MerchantID, token, scope, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, error) {
 			_, ans, err := h.svc.CreateRefundOnceBy(ctx, m, co.ID, req, adminActor(c), claim,
 				func(r *payments.Refund) (int, []byte, error) { return confirmedAnswer(r.ID) })
+			made = err == nil
 			return ans, err
 		})
 		if err == nil && !answered {
@@ -512,7 +527,7 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 		// Posted without the confirm page (no token): made as asked.
 		var r *payments.Refund
 		if r, err = h.svc.CreateRefund(ctx, m, co.ID, req, adminActor(c)); err == nil {
-			id = r.ID
+			id, made = r.ID, true
 		}
 	}
 	var fe *payments.FieldError
@@ -544,6 +559,9 @@ func (h *Handlers) RefundOrder(c *gin.Context) {
 	case err != nil:
 		h.fail(c, err)
 		return
+	}
+	if made {
+		h.audit(c, "refund.create", "refund", id, co.Currency+" "+req.Amount+" of order "+co.ID)
 	}
 	c.Redirect(http.StatusSeeOther, adminRefundPath(id)+"?flash=created")
 }

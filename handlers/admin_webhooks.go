@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -106,6 +107,11 @@ func (h *Handlers) Deliveries(c *gin.Context) {
 		}
 		v.Rows = append(v.Rows, r)
 	}
+	if !canManage(c) {
+		for i := range v.Rows {
+			v.Rows[i].ResendAction = ""
+		}
+	}
 	h.render(c, http.StatusOK, templates.DeliveriesView(v))
 }
 
@@ -136,6 +142,8 @@ func (h *Handlers) ResendDelivery(c *gin.Context) {
 	case err != nil:
 		h.fail(c, err)
 		return
+	default:
+		h.audit(c, "delivery.resend", "delivery", d.ID, d.EventType)
 	}
 	if c.PostForm("from") == "order" && d.CheckoutID != "" {
 		c.Redirect(http.StatusSeeOther, "/admin/orders/"+url.PathEscape(d.CheckoutID)+"?flash="+flash)
@@ -214,6 +222,11 @@ func (h *Handlers) SaveWebhookURL(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	detail := "URL " + urlForAudit(raw)
+	if secret != "" {
+		detail += ", with a new secret"
+	}
+	h.audit(c, "webhook.url_change", "merchant", id, detail)
 	if secret != "" {
 		h.renderWebhooks(c, http.StatusOK, "Webhook URL saved, with a new secret.", &webhookEdit{merchantID: id, newSecret: secret})
 		return
@@ -234,6 +247,7 @@ func (h *Handlers) RotateWebhookSecret(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.audit(c, "webhook.secret_rotate", "merchant", id, "the previous secret signs for 24 hours")
 	h.renderWebhooks(c, http.StatusOK, "Secret rotated. The previous secret keeps signing deliveries, beside the new one, for 24 hours.",
 		&webhookEdit{merchantID: id, newSecret: secret})
 }
@@ -253,5 +267,20 @@ func (h *Handlers) SendTestWebhook(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.audit(c, "webhook.test", "merchant", c.Param("merchant"), "")
 	c.Redirect(http.StatusSeeOther, "/admin/webhooks?flash=test")
+}
+
+// urlForAudit is a webhook URL without what may hold a credential (user
+// info, query, fragment); "" stays "(none)".
+func urlForAudit(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case strings.TrimSpace(raw) == "":
+		return "(none)"
+	case err != nil:
+		return "(unreadable)"
+	}
+	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+	return u.String()
 }

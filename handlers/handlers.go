@@ -8,7 +8,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -83,10 +82,16 @@ func formPage(c *gin.Context, title string) templates.Page {
 }
 
 // AdminSession says whether an admin session (its email, last use and
-// epoch) is live, by the service's clock: the question of web's
+// epoch) is live, by the service's clock, and when it is records the admin
+// (id, email, role) on the request (reqctx): the question of web's
 // RequireAdmin, passed to payments.
-func (h *Handlers) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
-	return h.svc.AdminSession(ctx, email, seen, epoch)
+func (h *Handlers) AdminSession(c *gin.Context, email string, seen, epoch int64) (bool, error) {
+	u, live, err := h.svc.LiveAdmin(c.Request.Context(), email, seen, epoch)
+	if err != nil || !live {
+		return false, err
+	}
+	reqctx.SetAdminUser(c, u.ID, u.Email, u.Role)
+	return true, nil
 }
 
 // Now is the service's clock, for the middleware's rules (session use,

@@ -64,6 +64,9 @@ type Metrics struct {
 
 	webhooks *prometheus.CounterVec // outcome
 
+	// auditFailures counts audit log entries that could not be written.
+	auditFailures prometheus.Counter
+
 	db *dbCollector
 }
 
@@ -124,12 +127,16 @@ func New() *Metrics {
 			Name: "checkout_webhook_deliveries_total",
 			Help: "Tries of webhook deliveries to merchants, by outcome (delivered, failed_try, given_up).",
 		}, []string{"outcome"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "checkout_audit_write_failures_total",
+			Help: "Admin actions that succeeded but whose audit log entry could not be written.",
+		}),
 		db: newDBCollector(),
 	}
 	for _, o := range []string{WebhookDelivered, WebhookFailedTry, WebhookGivenUp} {
 		m.webhooks.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.started, m.paid, m.failed, m.calls, m.callErrors, m.webhooks, m.db,
+	m.reg.MustRegister(m.requests, m.latency, m.started, m.paid, m.failed, m.calls, m.callErrors, m.webhooks, m.auditFailures, m.db,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -255,6 +262,13 @@ func (m *Metrics) Payments(provider, method string) {
 func (m *Metrics) WebhookTry(outcome string) {
 	if m != nil {
 		m.webhooks.WithLabelValues(outcome).Inc()
+	}
+}
+
+// AuditFailed counts an audit log entry that could not be written.
+func (m *Metrics) AuditFailed() {
+	if m != nil {
+		m.auditFailures.Inc()
 	}
 }
 

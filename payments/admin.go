@@ -42,10 +42,12 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (u *Adm
 		try.end(ok, s.now())
 	}()
 	u, err = s.st.AdminByEmail(ctx, email)
-	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
+	// An admin removed from the team is an unknown email: the same
+	// check, the same answer.
+	known := err == nil && u.RemovedAt == nil
 	var verr error
 	if err := s.login.hash(ctx, func() {
 		// Every login asks for the dummy hash, known email or not: the
@@ -87,15 +89,6 @@ func (s *Service) Logout(ctx context.Context, email string) error {
 // it was used in the last AdminIdle (seen is its last use, in Unix
 // seconds), and its epoch is still the admin's (Logout raises it).
 func (s *Service) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
-	if email == "" || s.now().Sub(time.Unix(seen, 0)) > AdminIdle {
-		return false, nil
-	}
-	u, err := s.st.AdminByEmail(ctx, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return u.SessionEpoch == epoch, nil
+	_, live, err := s.LiveAdmin(ctx, email, seen, epoch)
+	return live, err
 }

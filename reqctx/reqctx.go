@@ -33,6 +33,8 @@ const (
 	// keyCSRFSource holds a func() string that gets the token on demand.
 	keyCSRFSource = "csrf_source"
 	keyAdmin      = "admin_email"
+	keyAdminID    = "admin_id"
+	keyAdminRole  = "admin_role"
 )
 
 // SetNonce records the request's CSP nonce, for the page's scripts.
@@ -72,3 +74,18 @@ func SetAdmin(c *gin.Context, email string) { c.Set(keyAdmin, email) }
 
 // Admin is the email of the signed-in admin, "" on pages outside the admin.
 func Admin(c *gin.Context) string { return c.GetString(keyAdmin) }
+
+// SetAdminUser records the admin whose live session made the request: id,
+// email and role (web's RequireAdmin sets them).
+func SetAdminUser(c *gin.Context, id, email, role string) {
+	c.Set(keyAdmin, email)
+	c.Set(keyAdminID, id)
+	c.Set(keyAdminRole, role)
+}
+
+// AdminID is the id of the signed-in admin, "" outside the admin.
+func AdminID(c *gin.Context) string { return c.GetString(keyAdminID) }
+
+// AdminRole is the role of the signed-in admin (owner, manager, viewer),
+// "" outside the admin: a role that can do nothing.
+func AdminRole(c *gin.Context) string { return c.GetString(keyAdminRole) }

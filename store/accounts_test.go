@@ -109,7 +109,7 @@ func TestCreateAdminAndFindByEmailIgnoringCase(t *testing.T) {
 		t.Fatalf("CreateAdmin: %v", err)
 	}
 	want := AdminUser{ID: "adm_1", Email: "wanjiku@example.co.ke", PasswordHash: "$argon2id$hash",
-		FailedLogins: 0, LastFailedAt: nil, CreatedAt: t0, UpdatedAt: t0}
+		FailedLogins: 0, LastFailedAt: nil, Role: RoleOwner, CreatedAt: t0, UpdatedAt: t0}
 	for _, email := range []string{"wanjiku@example.co.ke", "WANJIKU@EXAMPLE.CO.KE", " Wanjiku@example.co.ke\n"} {
 		got, err := s.AdminByEmail(ctx, email)
 		if err != nil {
@@ -174,14 +174,14 @@ func TestLoginFailuresAreCountedAndReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFields(t, "after two failures", load("admin@localhost"), AdminUser{ID: "adm_1", Email: "admin@localhost",
-		PasswordHash: "h", FailedLogins: 2, LastFailedAt: ptr(second), CreatedAt: t0, UpdatedAt: second})
+		PasswordHash: "h", Role: RoleOwner, FailedLogins: 2, LastFailedAt: ptr(second), CreatedAt: t0, UpdatedAt: second})
 	assertFields(t, "the other admin", load("other@localhost"), AdminUser{ID: "adm_2", Email: "other@localhost",
-		PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
+		PasswordHash: "h", Role: RoleOwner, CreatedAt: t0, UpdatedAt: t0})
 
 	clk.Advance(time.Minute)
 	if err := s.ResetLoginFailures(ctx, "adm_1"); err != nil {
 		t.Fatal(err)
 	}
 	assertFields(t, "after the reset", load("admin@localhost"), AdminUser{ID: "adm_1", Email: "admin@localhost",
-		PasswordHash: "h", FailedLogins: 0, LastFailedAt: nil, CreatedAt: t0, UpdatedAt: clk.Now()})
+		PasswordHash: "h", Role: RoleOwner, FailedLogins: 0, LastFailedAt: nil, CreatedAt: t0, UpdatedAt: clk.Now()})
 }

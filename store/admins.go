@@ -20,10 +20,18 @@ func (s *Store) AdminByEmail(ctx context.Context, email string) (*AdminUser, err
 	return &u, nil
 }
 
-// CreateAdmin inserts an admin; a taken email gives ErrDuplicate.
+// CreateAdmin inserts an owner (the start-up admin); a taken email gives
+// ErrDuplicate.
 func (s *Store) CreateAdmin(ctx context.Context, id, email, passwordHash string) error {
+	return s.CreateAdminWithRole(ctx, id, email, passwordHash, RoleOwner)
+}
+
+// CreateAdminWithRole inserts an admin with a role; a taken email gives
+// ErrDuplicate.
+func (s *Store) CreateAdminWithRole(ctx context.Context, id, email, passwordHash, role string) error {
 	now := s.now()
-	u := AdminUser{ID: id, Email: strings.ToLower(strings.TrimSpace(email)), PasswordHash: passwordHash, CreatedAt: now, UpdatedAt: now}
+	u := AdminUser{ID: id, Email: strings.ToLower(strings.TrimSpace(email)), PasswordHash: passwordHash, Role: role,
+		CreatedAt: now, UpdatedAt: now}
 	if err := s.w.WithContext(ctx).Create(&u).Error; err != nil {
 		if duplicate(err) {
 			return fmt.Errorf("store: create admin %q: %w", email, ErrDuplicate)

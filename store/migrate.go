@@ -426,6 +426,68 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_transfer_events_subject ON transfer_events (subject_id, id)`,
 	)},
+	{17, "admin roles, invites and the audit log", teamAndAudit},
+}
+
+// teamAndAudit is migration 17. Existing admins become owners (the column's
+// default). An invite's token is stored as its SHA-256 only. The audit log
+// is append-only: a trigger refuses every UPDATE and DELETE (and, on
+// PostgreSQL, TRUNCATE), so a mistake in the app cannot rewrite history.
+func teamAndAudit(tx *gorm.DB) error {
+	stmts := []string{
+		`ALTER TABLE admin_users ADD COLUMN role TEXT NOT NULL DEFAULT 'owner' CHECK (role IN ('owner', 'manager', 'viewer'))`,
+		`ALTER TABLE admin_users ADD COLUMN removed_at {{time}}`,
+		`CREATE TABLE admin_invites (
+			id TEXT PRIMARY KEY,
+			email TEXT NOT NULL,
+			role TEXT NOT NULL CHECK (role IN ('owner', 'manager', 'viewer')),
+			token_hash TEXT NOT NULL,
+			invited_by TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			expires_at {{time}} NOT NULL,
+			accepted_at {{time}},
+			revoked_at {{time}}
+		)`,
+		`CREATE UNIQUE INDEX idx_admin_invites_token_hash ON admin_invites (token_hash)`,
+		`CREATE INDEX idx_admin_invites_email ON admin_invites (email)`,
+		`CREATE TABLE audit_log (
+			id {{pk}},
+			created_at {{time}} NOT NULL,
+			actor_id TEXT NOT NULL DEFAULT '',
+			actor_email TEXT NOT NULL DEFAULT '',
+			action TEXT NOT NULL,
+			object_type TEXT NOT NULL DEFAULT '',
+			object_id TEXT NOT NULL DEFAULT '',
+			ip TEXT NOT NULL DEFAULT '',
+			detail TEXT NOT NULL DEFAULT ''
+		)`,
+		// The owners' page filters by one of these, newest first.
+		`CREATE INDEX idx_audit_log_action ON audit_log (action, id)`,
+		`CREATE INDEX idx_audit_log_actor ON audit_log (actor_email, id)`,
+		`CREATE INDEX idx_audit_log_object ON audit_log (object_id, id)`,
+		// The team page's "last login".
+		`CREATE INDEX idx_audit_log_actor_id_action ON audit_log (actor_id, action, id)`,
+	}
+	if isPostgres(tx) {
+		stmts = append(stmts,
+			`CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				RAISE EXCEPTION 'audit_log is append-only';
+			END $$`,
+			`CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+				FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
+			`CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+				FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`,
+		)
+	} else {
+		stmts = append(stmts,
+			`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+			BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+			`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+			BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+		)
+	}
+	return ddl(stmts...)(tx)
 }
 
 // orderSearchIndexes is migration 12. On PostgreSQL the prefix searches

@@ -50,8 +50,13 @@ type AdminUser struct {
 	// SessionEpoch is carried in the admin's session cookie; raising it
 	// ends every session issued before.
 	SessionEpoch int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Role is RoleOwner, RoleManager or RoleViewer.
+	Role string
+	// RemovedAt is when an owner removed the admin from the team: a
+	// removed admin cannot log in.
+	RemovedAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Checkout is one order a customer pays. Amount is in cents.

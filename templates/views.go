@@ -211,6 +211,9 @@ type LoginPage struct {
 type AdminPage struct {
 	Page
 	AdminEmail string
+	// Role is the admin's role (owner, manager, viewer): pages hide the
+	// actions it cannot do (the routes refuse them all the same).
+	Role string
 	// RefundsWaiting and PayoutsWaiting are how many refunds and payouts
 	// wait for a person (an approval, or attention), shown beside their nav
 	// entries; "" hides the count.
@@ -441,4 +444,67 @@ type ChartRow struct {
 	Count  string
 	Amount string
 	URL    string
+}
+
+// CanManage reports whether the admin may act on orders, refunds, payouts,
+// links and deliveries (a manager or an owner).
+func (p AdminPage) CanManage() bool { return p.Role == "manager" || p.Role == "owner" }
+
+// IsOwner reports whether the admin is an owner (webhooks, team, audit).
+func (p AdminPage) IsOwner() bool { return p.Role == "owner" }
+
+// TeamPage is the owners' team page: the members, the open invites, and a
+// new invite's link shown once.
+type TeamPage struct {
+	AdminPage
+	Members []TeamMemberRow
+	Invites []InviteRow
+	Roles   []string
+	// Notice is a line about what was just done (role changed, removed).
+	Notice string
+	// Error is why the last change was refused (the last owner).
+	Error string
+	// NewInviteLink is a just-made invite's link when it was not emailed:
+	// shown this once. NewInviteEmail is whom it is for; NewInviteEmailed
+	// says it went by email.
+	NewInviteLink, NewInviteEmail string
+	NewInviteEmailed              bool
+	// InviteEmail and InviteRole are the invite form's values.
+	InviteEmail, InviteRole string
+	FieldErrors             map[string]string
+}
+
+// TeamMemberRow is one admin on the team page.
+type TeamMemberRow struct {
+	ID, Email, Role, AddedAt, LastLogin string
+	// Self is the signed-in owner: no role change or removal of oneself.
+	Self bool
+	// RoleAction and RemoveAction are the forms' addresses.
+	RoleAction, RemoveAction string
+}
+
+// InviteRow is one open invite.
+type InviteRow struct {
+	ID, Email, Role, InvitedBy, CreatedAt, ExpiresAt, RevokeAction string
+}
+
+// AuditPage is the owners' audit log: filters, entries newest first, pages.
+type AuditPage struct {
+	AdminPage
+	Action, Actor, Object string
+	Actions               []string
+	Rows                  []AuditRow
+	FirstURL, NextURL     string
+}
+
+// AuditRow is one audit entry for people (time in Nairobi).
+type AuditRow struct {
+	At, ActorEmail, Action, ObjectType, ObjectID, IP, Detail string
+}
+
+// InvitePage is the public page of an invite link: set a password.
+type InvitePage struct {
+	Page
+	Email, Role, Action string
+	FieldErrors         map[string]string
 }

@@ -144,6 +144,7 @@ func TestAdminOrderPageShowsReceiptEmailAndSendAgainResendsAFailedOneOnce(t *tes
 	if !strings.Contains(after.body, "queued again by admin:"+adminEmail) {
 		t.Fatalf("no timeline line naming the admin:\n%s", after.body)
 	}
+	e.wantAudit("email.resend", "email", failed.ID, adminEmail)
 	if n := e.mailsTo("jane@example.com"); n != 0 {
 		t.Fatalf("%d mails before the worker ran", n)
 	}

@@ -471,6 +471,8 @@ func TestAdminLogoutEndsTheSession(t *testing.T) {
 	if c := r.cookie(adminCookie); c == nil || c.MaxAge >= 0 {
 		t.Fatalf("logout did not delete the admin cookie: %v", c)
 	}
+	e.wantAudit("admin.login", "admin", e.admin().ID, adminEmail)
+	e.wantAudit("admin.logout", "admin", e.admin().ID, adminEmail)
 	if b.hasCookie(e.app.URL, adminCookie) {
 		t.Fatal("the browser still holds the admin cookie")
 	}
@@ -746,6 +748,9 @@ func TestAdminRecheckPaysOrderWhoseIPNNeverCame(t *testing.T) {
 	}
 	if n := e.transitions(id, store.StatusPaid); n != 1 {
 		t.Fatalf("transitions to paid = %d", n)
+	}
+	if got := e.wantAudit("order.recheck", "checkout", id, adminEmail); got.Detail != "rechecked" {
+		t.Errorf("recheck detail = %q", got.Detail)
 	}
 }
 

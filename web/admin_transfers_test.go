@@ -183,6 +183,9 @@ func TestOverLimitPayoutWaitsAndOnlyAnotherAdminApproves(t *testing.T) {
 		p.RequestedBy != "admin:"+adminEmail {
 		t.Fatalf("payout = %+v", p)
 	}
+	if got := e.wantAudit("payout.create", "payout", p.ID, adminEmail); got.Detail != "KES 2000.00 to 254712345678 (Demo Shop)" {
+		t.Errorf("payout.create detail = %q", got.Detail)
+	}
 	if page.doc.Find(`form[action="/admin/payouts/`+p.ID+`/approve"]`).Length() != 0 ||
 		page.doc.Find(".own-request").Length() != 1 {
 		t.Error("the requester is offered Approve")
@@ -221,6 +224,7 @@ func TestOverLimitPayoutWaitsAndOnlyAnotherAdminApproves(t *testing.T) {
 	if got.Stage != store.StageQueued || got.ApprovedBy != secondAdmin || got.ApprovedAt == nil {
 		t.Fatalf("after approval: stage %s, approved by %q", got.Stage, got.ApprovedBy)
 	}
+	e.wantAudit("payout.approve", "payout", p.ID, secondAdmin)
 	if !strings.Contains(approved.doc.Find("ol.timeline").Text(), "approved by "+secondAdmin) {
 		t.Error("the timeline does not say who approved")
 	}
@@ -255,6 +259,10 @@ func TestDeclineEndsAnOverLimitRefundAndGivesTheReservationBack(t *testing.T) {
 	declined := b.submit(p, `form[action="/admin/refunds/`+rs[0].ID+`/decline"]`, url.Values{"reason": {"customer kept it"}})
 	if declined.status != http.StatusOK || !strings.Contains(alert(declined, "info"), "Declined") {
 		t.Fatalf("decline: %d\n%s", declined.status, declined.body)
+	}
+	e.wantAudit("refund.create", "refund", rs[0].ID, adminEmail)
+	if got := e.wantAudit("refund.decline", "refund", rs[0].ID, secondAdmin); got.Detail != "customer kept it" {
+		t.Errorf("decline detail = %q", got.Detail)
 	}
 	r := e.refunds(id)[0]
 	if r.Status != store.TransferFailed || !strings.Contains(r.Message, "customer kept it") {
@@ -295,6 +303,9 @@ func TestAttentionPayoutIsMarkedByAPerson(t *testing.T) {
 	}
 	if !strings.Contains(marked.doc.Find("ol.timeline").Text(), adminEmail) {
 		t.Error("the timeline does not name who marked it")
+	}
+	if got := e.wantAudit("payout.resolve", "payout", p.ID, adminEmail); got.Detail != "marked failed: not on the statement" {
+		t.Errorf("resolve detail = %q", got.Detail)
 	}
 	if n := marked.doc.Find(".nav-count").Length(); n != 0 {
 		t.Errorf("nav still counts %d", n)
@@ -518,6 +529,9 @@ func TestPokeaPayCardRefundIsMadeByHandAndMarkedRefunded(t *testing.T) {
 	done := a.submit(page, `form[action="/admin/refunds/`+rs[0].ID+`/resolve"]:has(input[value="succeeded"])`, url.Values{"note": {"bank transfer 8812"}})
 	if !strings.Contains(alert(done, "info"), "Marked") {
 		t.Errorf("after marking: %q", alert(done, "info"))
+	}
+	if got := e.wantAudit("refund.resolve", "refund", rs[0].ID, adminEmail); got.Detail != "marked succeeded: bank transfer 8812" {
+		t.Errorf("resolve detail = %q", got.Detail)
 	}
 	r := e.refunds(id)[0]
 	if r.Status != store.TransferSucceeded || !strings.Contains(r.Message, "bank transfer 8812") {

@@ -287,6 +287,7 @@ func TestAdminDeliveriesListFailuresFirstAndResendKeepsWebhookID(t *testing.T) {
 	if d := e.delivery(failed); d.Status != store.DeliveryPending || d.NextAttemptAt == nil || d.NextAttemptAt.After(e.clock.Now()) {
 		t.Fatalf("after resend: %s next %v, want pending and due now", d.Status, d.NextAttemptAt)
 	}
+	e.wantAudit("delivery.resend", "delivery", failed, adminEmail)
 	before := len(rcv.requests())
 	e.deliver()
 	reqs := rcv.requests()[before:]
@@ -379,6 +380,12 @@ func TestAdminRotateSecretShowsItOnceAndSignsWithBothFor24Hours(t *testing.T) {
 	if rotated.status != http.StatusOK || !strings.HasPrefix(fresh, "whsec_") || fresh == old {
 		t.Fatalf("rotation: %d, secret shown %q (old %q)", rotated.status, fresh, old)
 	}
+	if got := e.wantAudit("webhook.url_change", "merchant", "default", adminEmail); got.Detail != "URL "+rcv.srv.URL+", with a new secret" {
+		t.Errorf("url change detail = %q", got.Detail)
+	}
+	e.wantAudit("webhook.secret_rotate", "merchant", "default", adminEmail)
+	e.noSecretIn(old)
+	e.noSecretIn(fresh)
 	if m := e.merchantWebhook(); m.WebhookSecret != fresh || m.WebhookPreviousSecret != old {
 		t.Fatal("the rotation did not store the new secret and keep the old one")
 	}
@@ -449,6 +456,7 @@ func TestAdminSendTestEventIsDelivered(t *testing.T) {
 	if after.status != http.StatusOK || !strings.HasSuffix(after.url, "/admin/webhooks?flash=test") || alert(after, "info") == "" {
 		t.Fatalf("after send: %d at %s", after.status, after.url)
 	}
+	e.wantAudit("webhook.test", "merchant", "default", adminEmail)
 	e.deliver()
 	reqs := rcv.requests()
 	if len(reqs) != 1 || eventType(t, reqs[0]) != store.WebhookTestEvent || !verifies(t, secret, reqs[0], reqs[0].signature) {

@@ -648,6 +648,9 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 	if err != nil || l.Amount != 240000 || !l.SingleUse || l.Methods != "pesapal" || l.CreatedBy != "admin:"+adminEmail || l.MerchantID != "default" {
 		t.Fatalf("link stored: %+v %v", l, err)
 	}
+	if got := e.wantAudit("link.create", "link", linkID, adminEmail); got.Detail != "Sack of maize (Demo Shop)" {
+		t.Errorf("link.create detail = %q", got.Detail)
+	}
 	public := e.app.URL + "/l/" + linkID
 	if got := detail.doc.Find("input#link-url[readonly]").AttrOr("value", ""); got != public {
 		t.Fatalf("link field = %q, want %q", got, public)
@@ -690,6 +693,7 @@ func TestAdminCreatesALinkWithQRCodeAndButtonAndDeactivatesIt(t *testing.T) {
 	if l, _ := e.store.PaymentLink(context.Background(), linkID); l.Active || l.DeactivatedAt == nil {
 		t.Fatalf("link still active: %+v", l)
 	}
+	e.wantAudit("link.deactivate", "link", linkID, adminEmail)
 	if p, _ := e.openLink(e.browser(), linkID); p.status != http.StatusGone {
 		t.Fatalf("customer opens the deactivated link: %d", p.status)
 	}

@@ -111,7 +111,7 @@ func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 		email, _ := sess.Values["email"].(string)
 		seen, _ := sess.Values["seen"].(int64)
 		epoch, _ := sess.Values["epoch"].(int64)
-		live, err := h.AdminSession(c.Request.Context(), email, seen, epoch)
+		live, err := h.AdminSession(c, email, seen, epoch)
 		if err != nil {
 			h.Fail(c, err)
 			return
@@ -133,7 +133,6 @@ func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 			h.Fail(c, err)
 			return
 		}
-		reqctx.SetAdmin(c, email)
 		c.Next()
 	}
 }
