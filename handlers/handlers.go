@@ -42,10 +42,25 @@ type Handlers struct {
 // sessions (web.Sessions).
 type Sessions interface {
 	// Login starts a fresh admin session used at now, with a fresh CSRF
-	// token.
-	Login(c *gin.Context, email string, epoch int64, now time.Time) error
-	// Logout ends the admin session in this browser.
+	// token; its cookie carries token, whose server-side row
+	// payments.StartAdminSession made.
+	Login(c *gin.Context, email string, epoch int64, token string, now time.Time) error
+	// Logout ends the admin session in this browser (a login waiting for
+	// its code included).
 	Logout(c *gin.Context) error
+	// StartTOTPLogin replaces this browser's admin session with a login
+	// that passed its password at now and waits for its two-factor code;
+	// it opens no admin page.
+	StartTOTPLogin(c *gin.Context, email string, epoch int64, now time.Time) error
+	// TOTPLogin is the login waiting for its code in this browser: email
+	// "" when there is none.
+	TOTPLogin(c *gin.Context) (email string, epoch int64, started time.Time)
+	// TOTPEnrolment is the two-factor secret this browser's admin is
+	// setting up, and when it was made; "" when none.
+	TOTPEnrolment(c *gin.Context) (secret string, made time.Time)
+	// SetTOTPEnrolment keeps the secret being set up in the admin session
+	// ("" forgets it).
+	SetTOTPEnrolment(c *gin.Context, secret string, now time.Time) error
 	// LinkCheckout is the checkout this browser was given for a payment
 	// link, "" if none is remembered.
 	LinkCheckout(c *gin.Context, linkID string) string
@@ -82,11 +97,12 @@ func formPage(c *gin.Context, title string) templates.Page {
 	return p
 }
 
-// AdminSession says whether an admin session (its email, last use and
-// epoch) is live, by the service's clock: the question of web's
-// RequireAdmin, passed to payments.
-func (h *Handlers) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
-	return h.svc.AdminSession(ctx, email, seen, epoch)
+// AdminSession says whether an admin session (its email, last use, epoch
+// and server-side token) is live, by the service's clock, and if so its
+// row id: the question of web's RequireAdmin, passed to payments.
+func (h *Handlers) AdminSession(ctx context.Context, email string, seen, epoch int64, token string) (sessionID string, live bool, err error) {
+	u, id, err := h.svc.AdminSession(ctx, email, seen, epoch, token)
+	return id, u != nil, err
 }
 
 // Now is the service's clock, for the middleware's rules (session use,

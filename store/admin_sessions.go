@@ -111,17 +111,27 @@ func (s *Store) PruneAdminSessions(ctx context.Context, cutoff time.Time) (int64
 	return res.RowsAffected, nil
 }
 
-// SetAdminPassword stores a new password hash for the admin.
-func (s *Store) SetAdminPassword(ctx context.Context, id, passwordHash string) error {
-	res := s.w.WithContext(ctx).Model(&AdminUser{}).Where("id = ?", id).
-		Updates(map[string]any{"password_hash": passwordHash, "updated_at": s.now()})
-	if res.Error != nil {
-		return fmt.Errorf("store: set password of %s: %w", id, res.Error)
+// SetAdminPassword stores a new password hash for the admin and, in the
+// same transaction, revokes every live session of the admin: whoever knew
+// the old password is out. It returns how many sessions it ended.
+func (s *Store) SetAdminPassword(ctx context.Context, id, passwordHash string) (ended int64, err error) {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		res := tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"password_hash": passwordHash, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrNotFound
+		}
+		res = tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
+		ended = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: set password of %s: %w", id, err)
 	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("store: set password of %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return ended, nil
 }
 
 // EnableTOTP switches two-factor login on with the sealed secret, and

@@ -184,13 +184,40 @@ func TestTOTPStepIsUsedOnceAndOnlyForward(t *testing.T) {
 	if u.TOTPSecret != "" || u.TOTPEnabledAt != nil {
 		t.Fatalf("after disable: secret %q enabled %v", u.TOTPSecret, u.TOTPEnabledAt)
 	}
-	if err := s.SetAdminPassword(ctx, a, "$argon2id$new"); err != nil {
+}
+
+func TestSetAdminPasswordRevokesEveryLiveSessionOfThatAdmin(t *testing.T) {
+	s, _, a, b := newAdminEnv(t)
+	ctx := context.Background()
+	for _, tok := range []string{"a1", "a2", "b1"} {
+		admin := a
+		if tok == "b1" {
+			admin = b
+		}
+		if _, err := s.CreateAdminSession(ctx, AdminSessionID(tok), admin, "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeAdminSession(ctx, a, AdminSessionID("a2")); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ = s.AdminByEmail(ctx, "a@example.com"); u.PasswordHash != "$argon2id$new" {
+	ended, err := s.SetAdminPassword(ctx, a, "$argon2id$new")
+	if err != nil || ended != 1 {
+		t.Fatalf("SetAdminPassword = %d, %v; want 1 session ended (a2 was already)", ended, err)
+	}
+	if u, _ := s.AdminByEmail(ctx, "a@example.com"); u.PasswordHash != "$argon2id$new" {
 		t.Fatalf("password hash %q", u.PasswordHash)
 	}
-	if err := s.SetAdminPassword(ctx, "nobody", "x"); !errors.Is(err, ErrNotFound) {
+	for tok, revoked := range map[string]bool{"a1": true, "a2": true, "b1": false} {
+		row, err := s.AdminSessionByID(ctx, AdminSessionID(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (row.RevokedAt != nil) != revoked {
+			t.Errorf("session %s revoked %v, want %v", tok, row.RevokedAt, revoked)
+		}
+	}
+	if _, err := s.SetAdminPassword(ctx, "nobody", "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("set password of nobody: %v, want ErrNotFound", err)
 	}
 }
