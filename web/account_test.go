@@ -351,7 +351,7 @@ func TestAdminPasswordChangeEndsOtherSessions(t *testing.T) {
 			if msg := r.doc.Find("#" + tc.field + "-error").Text(); strings.TrimSpace(msg) == "" {
 				t.Fatalf("%s has no message", tc.field)
 			}
-			if got := r.doc.Find("input#" + tc.field).AttrOr("value", ""); got != "" {
+			if got := r.doc.Find("input#"+tc.field).AttrOr("value", ""); got != "" {
 				t.Fatalf("a password field echoed %q", got)
 			}
 		})
