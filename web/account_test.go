@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,9 +90,13 @@ func thisSession(t *testing.T, p page) string {
 // returns the secret, as read back through the store and the key.
 func (e *env) enrolTOTP(b *browser, adminID string) string {
 	e.t.Helper()
-	setup := b.get(e.app.URL + "/admin/account/totp")
-	if setup.status != http.StatusOK || setup.doc.Find(".qr svg").Length() != 1 {
-		e.t.Fatalf("set-up page: %d, want 200 with a QR code\n%s", setup.status, setup.body)
+	r := b.fetch(e.app.URL + "/admin/account/totp")
+	setup := r.page
+	if setup.status != http.StatusOK || setup.doc.Find(".qr svg[role=img]").Length() != 1 || r.header.Get("Cache-Control") != "no-store" {
+		e.t.Fatalf("set-up page: %d Cache-Control %q, want 200 with a QR code, no-store\n%s", setup.status, r.header.Get("Cache-Control"), setup.body)
+	}
+	if reload := b.get(e.app.URL + "/admin/account/totp"); reload.doc.Find(".totp-secret").Text() != setup.doc.Find(".totp-secret").Text() {
+		e.t.Fatal("a reload of the set-up page showed another secret")
 	}
 	shown := strings.ReplaceAll(setup.doc.Find(".totp-secret").Text(), " ", "")
 	code, err := totp.GenerateCode(shown, e.clock.Now())
@@ -177,7 +184,8 @@ func (e *env) passwordStep() (*browser, page) {
 // of the next step works, an unfinished login lapses after 5 minutes, and
 // switching it off takes the password and a fresh code.
 func TestTOTPLoginEndToEnd(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	var logs lockedBuffer
+	e := newEnv(t, envOptions{logs: slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	id := e.createAdmin()
 	b := e.loggedIn(adminEmail, adminPassword)
 	secret := e.enrolTOTP(b, id)
@@ -266,6 +274,28 @@ func TestTOTPLoginEndToEnd(t *testing.T) {
 		t.Fatalf("after switching off: on %v secret %q", u.TOTPEnabledAt, u.TOTPSecret)
 	}
 	e.loggedIn(adminEmail, adminPassword) // the password alone logs in again
+
+	if text := logs.String(); !strings.Contains(text, "two-factor login switched on") || strings.Contains(text, secret) {
+		t.Fatalf("the logs should say two-factor was switched on and never hold the secret:\n%s", text)
+	}
+}
+
+// lockedBuffer is a log destination the app's goroutines share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestTOTPWrongCodesAreThrottledLikePasswords: five wrong codes from one
@@ -414,6 +444,9 @@ func TestAdminRevokesOwnSessionNotAnothers(t *testing.T) {
 	row := account.doc.Find("tr[data-session='" + phoneID + "']")
 	if row.Find("td").Eq(2).Text() == "" || row.Find("td").Eq(3).Text() == "" {
 		t.Fatalf("the phone's row has no times: %q", row.Text())
+	}
+	if ip, browser := row.Find("td").Eq(1).Text(), strings.TrimSpace(row.Find("td").Eq(0).Text()); ip != "127.0.0.1" || browser != "Unknown browser" {
+		t.Fatalf("the phone's row: IP %q browser %q, want 127.0.0.1 and Go's client named Unknown browser", ip, browser)
 	}
 
 	// Another admin's session: 404, nothing ended.
