@@ -112,12 +112,15 @@ func (s *Store) PruneAdminSessions(ctx context.Context, cutoff time.Time) (int64
 }
 
 // SetAdminPassword stores a new password hash for the admin and, in the
-// same transaction, revokes every live session of the admin: whoever knew
-// the old password is out. It returns how many sessions it ended.
+// same transaction, revokes every live session of the admin and raises its
+// session epoch (a login that passed the old password and still waits for
+// its two-factor code is void too): whoever knew the old password is out.
+// It returns how many sessions it ended.
 func (s *Store) SetAdminPassword(ctx context.Context, id, passwordHash string) (ended int64, err error) {
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
-		res := tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"password_hash": passwordHash, "updated_at": now})
+		res := tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"password_hash": passwordHash,
+			"session_epoch": gorm.Expr("session_epoch + 1"), "updated_at": now})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -205,8 +205,11 @@ func TestSetAdminPasswordRevokesEveryLiveSessionOfThatAdmin(t *testing.T) {
 	if err != nil || ended != 1 {
 		t.Fatalf("SetAdminPassword = %d, %v; want 1 session ended (a2 was already)", ended, err)
 	}
-	if u, _ := s.AdminByEmail(ctx, "a@example.com"); u.PasswordHash != "$argon2id$new" {
-		t.Fatalf("password hash %q", u.PasswordHash)
+	if u, _ := s.AdminByEmail(ctx, "a@example.com"); u.PasswordHash != "$argon2id$new" || u.SessionEpoch != 1 {
+		t.Fatalf("password hash %q epoch %d, want the new hash and the epoch raised to 1", u.PasswordHash, u.SessionEpoch)
+	}
+	if u, _ := s.AdminByEmail(ctx, "b@example.com"); u.SessionEpoch != 0 {
+		t.Fatalf("another admin's epoch raised to %d", u.SessionEpoch)
 	}
 	for tok, revoked := range map[string]bool{"a1": true, "a2": true, "b1": false} {
 		row, err := s.AdminSessionByID(ctx, AdminSessionID(tok))

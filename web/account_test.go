@@ -519,3 +519,28 @@ func replayCookie(t *testing.T, e *env, ck *http.Cookie, what string) {
 		t.Fatalf("%s: %d to %q, want 303 to /admin/login", what, resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// TestPasswordChangeVoidsALoginWaitingForItsCode: a login that passed the
+// old password and waits for its code must start over once the password
+// has changed, even with a right code.
+func TestPasswordChangeVoidsALoginWaitingForItsCode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	id := e.createAdmin()
+	b := e.loggedIn(adminEmail, adminPassword)
+	secret := e.enrolTOTP(b, id)
+	e.clock.Advance(30 * time.Second)
+	waiting, form := e.passwordStep()
+
+	const next = "the new long password"
+	done := b.submit(b.get(e.app.URL+"/admin/account"), "form.password-form", url.Values{"current_password": {adminPassword},
+		"new_password": {next}, "confirm_password": {next}})
+	if !strings.HasSuffix(done.url, "flash=password") {
+		t.Fatalf("change: %d at %s", done.status, done.url)
+	}
+	r := waiting.noFollow().submitRaw(form, "form[action='/admin/login/totp']", url.Values{"code": {code(t, secret, e.clock.Now())}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/admin/login" {
+		t.Fatalf("code after the password changed: %d to %q, want 303 to /admin/login", r.status, r.header.Get("Location"))
+	}
+	goesToLogin(t, e, waiting, "the login that waited for its code")
+	opensAdmin(t, e, b, "the browser that changed the password")
+}
