@@ -177,3 +177,47 @@ func TestAuthenticateFindsTheMerchantByItsKeyOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestALoginPrunesSessionRowsLongEnded: rows last used or revoked more than
+// an hour ago are deleted when a session starts; a live one stays.
+func TestALoginPrunesSessionRowsLongEnded(t *testing.T) {
+	e := newAdminEnv(t)
+	ctx := context.Background()
+	u, err := e.st.AdminByEmail(ctx, testAdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := e.svc.StartAdminSession(ctx, u, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(50 * time.Minute)
+	revoked, err := e.svc.StartAdminSession(ctx, u, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := e.svc.StartAdminSession(ctx, u, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeAccountSession(ctx, testAdminEmail, store.AdminSessionID(revoked)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.add(20 * time.Minute) // idle: 70 min unused; revoked and live: 20 min ago
+	if _, err := e.svc.StartAdminSession(ctx, u, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for tok, kept := range map[string]bool{idle: false, revoked: true, live: true} {
+		_, err := e.st.AdminSessionByID(ctx, store.AdminSessionID(tok))
+		if gone := errors.Is(err, store.ErrNotFound); gone == kept {
+			t.Errorf("row kept %v (err %v), want kept %v", !gone, err, kept)
+		}
+	}
+	e.clock.add(time.Hour) // now the revoked row is an hour old too
+	if _, err := e.svc.StartAdminSession(ctx, u, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.AdminSessionByID(ctx, store.AdminSessionID(revoked)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the revoked row an hour on: %v, want pruned", err)
+	}
+}
