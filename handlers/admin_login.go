@@ -53,7 +53,16 @@ func (h *Handlers) Login(c *gin.Context) {
 		h.render(c, http.StatusUnauthorized, templates.LoginView(v))
 		return
 	}
-	if err := h.sessions.Login(c, u.Email, u.SessionEpoch, h.svc.Now()); err != nil {
+	if u.TOTPEnabledAt != nil {
+		// Half a login: the code is asked next (admin_login_totp.go).
+		if err := h.sessions.StartTOTPLogin(c, u.Email, u.SessionEpoch, h.svc.Now()); err != nil {
+			h.fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/admin/login/totp")
+		return
+	}
+	if err := h.startAdminSession(c, u); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -63,11 +72,29 @@ func (h *Handlers) Login(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
+// startAdminSession gives this browser a fresh admin session of u: a new
+// server-side row (payments.StartAdminSession) and a new cookie carrying
+// its token, with a new CSRF token.
+func (h *Handlers) startAdminSession(c *gin.Context, u *payments.AdminUser) error {
+	token, err := h.svc.StartAdminSession(c.Request.Context(), u, c.ClientIP(), c.Request.UserAgent())
+	if err != nil {
+		return err
+	}
+	return h.sessions.Login(c, u.Email, u.SessionEpoch, token, h.svc.Now())
+}
+
 // loginWait answers a login the service refused before checking the
 // password: 429 with Retry-After, the email kept. The text says what to
 // wait for; it tells nothing about the account (an unknown email is
 // throttled the same way).
 func (h *Handlers) loginWait(c *gin.Context, v templates.LoginPage, w *payments.LoginWaitError) {
+	h.setLoginWait(c, &v, w)
+	h.render(c, http.StatusTooManyRequests, templates.LoginView(v))
+}
+
+// setLoginWait sets Retry-After and the page's text for a refused try
+// (a password or a two-factor code).
+func (h *Handlers) setLoginWait(c *gin.Context, v *templates.LoginPage, w *payments.LoginWaitError) {
 	secs := int(math.Ceil(w.RetryAfter.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(secs))
 	switch {
@@ -80,7 +107,6 @@ func (h *Handlers) loginWait(c *gin.Context, v templates.LoginPage, w *payments.
 	default:
 		v.Error = fmt.Sprintf("Too many failed logins from your network. Try again in %d minutes.", (secs+59)/60)
 	}
-	h.render(c, http.StatusTooManyRequests, templates.LoginView(v))
 }
 
 // LoginThrottled answers a login form from an address that has tried too
@@ -92,10 +118,11 @@ func (h *Handlers) LoginThrottled(c *gin.Context) {
 	h.render(c, http.StatusTooManyRequests, templates.LoginView(v))
 }
 
-// Logout is POST /admin/logout. It ends every session of the admin, copies
-// of the cookie included.
+// Logout is POST /admin/logout. It ends this session, copies of its
+// cookie included (its server-side row is revoked); the admin's sessions
+// in other browsers stay (the account page lists and revokes them).
 func (h *Handlers) Logout(c *gin.Context) {
-	if err := h.svc.Logout(c.Request.Context(), reqctx.Admin(c)); err != nil {
+	if err := h.svc.Logout(c.Request.Context(), reqctx.Admin(c), reqctx.AdminSession(c)); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -190,7 +190,7 @@ func (h *Handlers) AcceptInvite(c *gin.Context) {
 	if h.inviteGone(c, err) {
 		return
 	}
-	if err := h.sessions.Login(c, u.Email, u.SessionEpoch, h.svc.Now()); err != nil {
+	if err := h.startAdminSession(c, u); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -41,10 +41,25 @@ type Handlers struct {
 // sessions (web.Sessions).
 type Sessions interface {
 	// Login starts a fresh admin session used at now, with a fresh CSRF
-	// token.
-	Login(c *gin.Context, email string, epoch int64, now time.Time) error
-	// Logout ends the admin session in this browser.
+	// token; its cookie carries token, whose server-side row
+	// payments.StartAdminSession made.
+	Login(c *gin.Context, email string, epoch int64, token string, now time.Time) error
+	// Logout ends the admin session in this browser (a login waiting for
+	// its code included).
 	Logout(c *gin.Context) error
+	// StartTOTPLogin replaces this browser's admin session with a login
+	// that passed its password at now and waits for its two-factor code;
+	// it opens no admin page.
+	StartTOTPLogin(c *gin.Context, email string, epoch int64, now time.Time) error
+	// TOTPLogin is the login waiting for its code in this browser: email
+	// "" when there is none.
+	TOTPLogin(c *gin.Context) (email string, epoch int64, started time.Time)
+	// TOTPEnrolment is the two-factor secret this browser's admin is
+	// setting up, and when it was made; "" when none.
+	TOTPEnrolment(c *gin.Context) (secret string, made time.Time)
+	// SetTOTPEnrolment keeps the secret being set up in the admin session
+	// ("" forgets it).
+	SetTOTPEnrolment(c *gin.Context, secret string, now time.Time) error
 	// LinkCheckout is the checkout this browser was given for a payment
 	// link, "" if none is remembered.
 	LinkCheckout(c *gin.Context, linkID string) string
@@ -81,17 +96,17 @@ func formPage(c *gin.Context, title string) templates.Page {
 	return p
 }
 
-// AdminSession says whether an admin session (its email, last use and
-// epoch) is live, by the service's clock, and when it is records the admin
-// (id, email, role) on the request (reqctx): the question of web's
-// RequireAdmin, passed to payments.
-func (h *Handlers) AdminSession(c *gin.Context, email string, seen, epoch int64) (bool, error) {
-	u, live, err := h.svc.LiveAdmin(c.Request.Context(), email, seen, epoch)
-	if err != nil || !live {
-		return false, err
+// AdminSession says whether an admin session (its email, last use, epoch
+// and server-side token) is live, by the service's clock, and if so its
+// row id; a live session's admin (id, email, role) is recorded on the
+// request (reqctx): the question of web's RequireAdmin, passed to payments.
+func (h *Handlers) AdminSession(c *gin.Context, email string, seen, epoch int64, token string) (sessionID string, live bool, err error) {
+	u, id, err := h.svc.AdminSession(c.Request.Context(), email, seen, epoch, token)
+	if err != nil || u == nil {
+		return "", false, err
 	}
 	reqctx.SetAdminUser(c, u.ID, u.Email, u.Role)
-	return true, nil
+	return id, true, nil
 }
 
 // Now is the service's clock, for the middleware's rules (session use,

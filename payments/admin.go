@@ -27,6 +27,9 @@ const AdminIdle = 30 * time.Minute
 // one, so neither timing nor throttling tells which emails exist. The
 // account's own failure count is kept as a record (and for the log); it no
 // longer delays anyone.
+//
+// For an admin with two-factor login on (u.TOTPEnabledAt set), ok means
+// only that the password was right: the login is done by LoginTOTP.
 func (s *Service) Login(ctx context.Context, email, password, ip string) (u *AdminUser, ok bool, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	try, err := s.login.admit(email, ip, s.now())
@@ -35,7 +38,12 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (u *Adm
 	}
 	checked := false
 	defer func() {
-		if !checked {
+		// A right password of an admin with two-factor login on is only
+		// half a login: it neither counts as a failure nor clears this
+		// client's failures, which its wrong codes go on adding to
+		// (checkCode), so that typing the password again does not buy
+		// more free guesses at the code.
+		if !checked || (ok && u.TOTPEnabledAt != nil) {
 			try.cancel(s.now())
 			return
 		}
@@ -73,22 +81,8 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (u *Adm
 		s.log.WarnContext(ctx, "admin login failed", "admin", email, "ip", ip, "failures", u.FailedLogins+1)
 		return nil, false, s.st.RecordLoginFailure(ctx, u.ID)
 	}
-	return u, true, s.st.ResetLoginFailures(ctx, u.ID)
-}
-
-// Logout ends every session of the admin, copies of the cookie included.
-func (s *Service) Logout(ctx context.Context, email string) error {
-	u, err := s.st.AdminByEmail(ctx, email)
-	if err != nil {
-		return err
+	if u.TOTPEnabledAt != nil {
+		return u, true, nil // the account's count is cleared by the code (LoginTOTP)
 	}
-	return s.st.EndSessions(ctx, u.ID)
-}
-
-// AdminSession reports whether an admin session is live: its admin exists,
-// it was used in the last AdminIdle (seen is its last use, in Unix
-// seconds), and its epoch is still the admin's (Logout raises it).
-func (s *Service) AdminSession(ctx context.Context, email string, seen, epoch int64) (bool, error) {
-	_, live, err := s.LiveAdmin(ctx, email, seen, epoch)
-	return live, err
+	return u, true, s.st.ResetLoginFailures(ctx, u.ID)
 }

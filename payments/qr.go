@@ -2,6 +2,7 @@ package payments
 
 import (
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,12 @@ func QRModules(content string) ([][]bool, error) {
 // module matrix rather than by a drawing library: the markup is small and
 // has nothing but a rect and a path.
 func QRSVG(content string) (string, error) {
+	return QRSVGLabelled(content, "QR code of the payment link")
+}
+
+// QRSVGLabelled is QRSVG with label as the image's accessible name (it is
+// escaped here).
+func QRSVGLabelled(content, label string) (string, error) {
 	m, err := QRModules(content)
 	if err != nil {
 		return "", err
@@ -35,7 +42,7 @@ func QRSVG(content string) (string, error) {
 	b.Grow(len(m) * len(m) / 2 * 8)
 	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + n + ` ` + n + `" width="` +
 		strconv.Itoa(len(m)*8) + `" height="` + strconv.Itoa(len(m)*8) +
-		`" shape-rendering="crispEdges" role="img" aria-label="QR code of the payment link">`)
+		`" shape-rendering="crispEdges" role="img" aria-label="` + html.EscapeString(label) + `">`)
 	b.WriteString(`<rect width="` + n + `" height="` + n + `" fill="#ffffff"/><path fill="#000000" d="`)
 	for y, row := range m {
 		for x := 0; x < len(row); {

@@ -97,9 +97,13 @@ type Config struct {
 	// waits for a second admin's approval (CHECKOUT_APPROVAL_LIMIT); 0 is
 	// DefaultApprovalLimit.
 	ApprovalLimit int64
-	Store         *store.Store
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// TOTPKey (32 bytes, derived from CHECKOUT_SECRET) seals the admins'
+	// two-factor secrets in the database; nil leaves two-factor login
+	// unavailable.
+	TOTPKey []byte
+	Store   *store.Store
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service is the payments service. It is safe for concurrent use.

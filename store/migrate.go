@@ -427,6 +427,28 @@ var migrations = []migration{
 		`CREATE INDEX idx_transfer_events_subject ON transfer_events (subject_id, id)`,
 	)},
 	{17, "admin roles, invites and the audit log", teamAndAudit},
+	// Account security. An admin's optional TOTP second factor: its secret
+	// encrypted (payments seals it with a key derived from CHECKOUT_SECRET;
+	// '' when off), when it was switched on, and the last time step a code
+	// was accepted at (a code is good once). Server-side admin sessions:
+	// the cookie carries a random token whose SHA-256 is the row's id, so
+	// a session can be listed, revoked, and ended by a password change.
+	{18, "admin sessions and two-factor login", ddl(
+		`ALTER TABLE admin_users ADD COLUMN totp_secret TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE admin_users ADD COLUMN totp_enabled_at {{time}}`,
+		`ALTER TABLE admin_users ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0`,
+		`CREATE TABLE admin_sessions (
+			id TEXT PRIMARY KEY,
+			admin_id TEXT NOT NULL REFERENCES admin_users (id),
+			created_at {{time}} NOT NULL,
+			last_seen_at {{time}} NOT NULL,
+			ip TEXT NOT NULL DEFAULT '',
+			user_agent TEXT NOT NULL DEFAULT '',
+			revoked_at {{time}}
+		)`,
+		`CREATE INDEX idx_admin_sessions_admin ON admin_sessions (admin_id, last_seen_at)`,
+		`CREATE INDEX idx_admin_sessions_last_seen ON admin_sessions (last_seen_at)`,
+	)},
 }
 
 // teamAndAudit is migration 17. Existing admins become owners (the column's

@@ -55,8 +55,29 @@ type AdminUser struct {
 	// RemovedAt is when an owner removed the admin from the team: a
 	// removed admin cannot log in.
 	RemovedAt *time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// TOTPSecret is the two-factor secret, sealed by payments (never
+	// plain); "" when two-factor login is off.
+	TOTPSecret string `gorm:"column:totp_secret"`
+	// TOTPEnabledAt is when two-factor login was switched on; nil: off.
+	TOTPEnabledAt *time.Time `gorm:"column:totp_enabled_at"`
+	// TOTPLastStep is the time step (Unix seconds / 30) of the last code
+	// accepted: a code of that step or an earlier one is refused.
+	TOTPLastStep int64 `gorm:"column:totp_last_step"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// AdminSession is one admin login, live until it is revoked or idle: the
+// admin cookie carries a random token, and ID is its SHA-256 (hex), so the
+// table holds nothing that opens a session.
+type AdminSession struct {
+	ID         string `gorm:"primaryKey"`
+	AdminID    string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	IP         string `gorm:"column:ip"`
+	UserAgent  string
+	RevokedAt  *time.Time
 }
 
 // Checkout is one order a customer pays. Amount is in cents.

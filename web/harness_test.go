@@ -244,7 +244,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		mailer = o.mailer(e.sim)
 	}
 	svc, err := payments.New(payments.Config{Payouts: payouts, Refunder: refunder, ApprovalLimit: o.approvalLimit, Mailer: mailer, PublicURL: e.app.URL, Pesapal: pp, PokeaPay: pk, STK: stk, Store: st, Logger: log, Now: e.clock.Now,
-		TestMode: o.testMode, Metrics: e.metrics, WebhookAllowPrivate: o.privateWebhooks, WebhookJitter: jitter, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
+		TestMode: o.testMode, Metrics: e.metrics, TOTPKey: testTOTPKey, WebhookAllowPrivate: o.privateWebhooks, WebhookJitter: jitter, NotificationLimit: web.NewLimiter(refLimit(o.limits)), PesapalIPN: payments.IPNOnce(func(ctx context.Context) (string, error) { return pp.EnsureIPN(ctx, ipnURL, "POST") })})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,10 @@ func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 		email, _ := sess.Values["email"].(string)
 		seen, _ := sess.Values["seen"].(int64)
 		epoch, _ := sess.Values["epoch"].(int64)
-		live, err := h.AdminSession(c, email, seen, epoch)
+		// The server-side session's token (its row: payments'
+		// AdminSession): a revoked or unknown one is not live.
+		token, _ := sess.Values["sid"].(string)
+		sessionID, live, err := h.AdminSession(c, email, seen, epoch, token)
 		if err != nil {
 			h.Fail(c, err)
 			return
@@ -133,13 +136,15 @@ func (s *Sessions) RequireAdmin(h *handlers.Handlers) gin.HandlerFunc {
 			h.Fail(c, err)
 			return
 		}
+		reqctx.SetAdminSession(c, sessionID)
 		c.Next()
 	}
 }
 
 // Login starts a fresh admin session, used at now, and a fresh CSRF token,
-// so nothing from before the login carries over (session fixation).
-func (s *Sessions) Login(c *gin.Context, email string, epoch int64, now time.Time) error {
+// so nothing from before the login carries over (session fixation). The
+// cookie carries token, whose SHA-256 is the session's server-side row.
+func (s *Sessions) Login(c *gin.Context, email string, epoch int64, token string, now time.Time) error {
 	cust := s.customer(c)
 	// The old cookie keeps the old token: forget what the cache said of it,
 	// so nothing in this request can map it to the new one.
@@ -153,7 +158,48 @@ func (s *Sessions) Login(c *gin.Context, email string, epoch int64, now time.Tim
 	}
 	reqctx.SetCSRF(c, tok)
 	adm := s.admin(c)
-	adm.Values = map[any]any{"email": email, "seen": now.Unix(), "epoch": epoch}
+	adm.Values = map[any]any{"email": email, "seen": now.Unix(), "epoch": epoch, "sid": token}
+	return adm.Save(c.Request, c.Writer)
+}
+
+// StartTOTPLogin replaces the admin session with a login that passed its
+// password at now and waits for its two-factor code. It holds no "email",
+// so RequireAdmin opens nothing to it.
+func (s *Sessions) StartTOTPLogin(c *gin.Context, email string, epoch int64, now time.Time) error {
+	adm := s.admin(c)
+	adm.Values = map[any]any{"totp_email": email, "totp_epoch": epoch, "totp_at": now.Unix()}
+	return adm.Save(c.Request, c.Writer)
+}
+
+// TOTPLogin is the login waiting for its code (StartTOTPLogin); email ""
+// when there is none.
+func (s *Sessions) TOTPLogin(c *gin.Context) (email string, epoch int64, started time.Time) {
+	adm := s.admin(c)
+	email, _ = adm.Values["totp_email"].(string)
+	epoch, _ = adm.Values["totp_epoch"].(int64)
+	at, _ := adm.Values["totp_at"].(int64)
+	return email, epoch, time.Unix(at, 0)
+}
+
+// TOTPEnrolment is the two-factor secret being set up in this admin
+// session, and when it was made; "" when none. The cookie is encrypted
+// (the session's block key).
+func (s *Sessions) TOTPEnrolment(c *gin.Context) (secret string, made time.Time) {
+	adm := s.admin(c)
+	secret, _ = adm.Values["totp_enrol"].(string)
+	at, _ := adm.Values["totp_enrol_at"].(int64)
+	return secret, time.Unix(at, 0)
+}
+
+// SetTOTPEnrolment keeps the secret being set up ("" forgets it).
+func (s *Sessions) SetTOTPEnrolment(c *gin.Context, secret string, now time.Time) error {
+	adm := s.admin(c)
+	if secret == "" {
+		delete(adm.Values, "totp_enrol")
+		delete(adm.Values, "totp_enrol_at")
+	} else {
+		adm.Values["totp_enrol"], adm.Values["totp_enrol_at"] = secret, now.Unix()
+	}
 	return adm.Save(c.Request, c.Writer)
 }
 

@@ -165,6 +165,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login.Use(forms...)
 	login.GET("/login", h.LoginPage)
 	login.POST("/login", LoginLimit(h), h.Login)
+	// The second step of a login with two-factor on: only a browser whose
+	// password was right in the last 5 minutes gets the form; wrong codes
+	// are throttled like wrong passwords (payments' login guard).
+	login.GET("/login/totp", h.LoginTOTPPage)
+	login.POST("/login/totp", h.LoginTOTP)
 	// Invite links: no session; limited per client IP like the login
 	// (both the page and the form: a token is guessed by trying them).
 	invite := r.Group("/admin/invite", admin, pageLimit, perIP(h, inviteRate))
@@ -225,6 +230,16 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	own.POST("/team/:id/role", h.ChangeRole)
 	own.POST("/team/:id/remove", h.RemoveMember)
 	own.GET("/audit", h.AuditLog)
+
+	// Every role: the admin's own account (password, two-factor login,
+	// its own sessions). Each POST acts on the signed-in admin only; the
+	// password checks run under the login throttle and the hash cap.
+	ad.GET("/account", h.Account)
+	ad.POST("/account/password", h.ChangePassword)
+	ad.GET("/account/totp", h.TOTPSetup)
+	ad.POST("/account/totp", h.EnableTOTP)
+	ad.POST("/account/totp/disable", h.DisableTOTP)
+	ad.POST("/account/sessions/:id/revoke", h.RevokeSession)
 
 	// Simulators, in sandbox mode only. They set their own headers.
 	if cfg.Sandbox != nil {

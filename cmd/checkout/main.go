@@ -165,7 +165,12 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer, opt run
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate, TestMode: cfg.Sandbox,
 		NotificationLimit: web.NewLimiter(web.DefaultLimits.Reference), Metrics: m,
 		Mailer: mailer, MailFrom: cfg.MailFrom,
-		Payouts: gw.Payouts, Refunder: gw.Refunder, ApprovalLimit: cfg.ApprovalLimit})
+		Payouts: gw.Payouts, Refunder: gw.Refunder, ApprovalLimit: cfg.ApprovalLimit,
+		// Admins' two-factor secrets are sealed with a key of their own,
+		// derived like the session keys. A new CHECKOUT_SECRET cannot open
+		// them: such an admin's code step fails (logged, naming the
+		// cause) until two-factor is cleared in the database (README).
+		TOTPKey: deriveKey(secret, "totp-secret")})
 	if err != nil {
 		return err
 	}
