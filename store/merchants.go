@@ -82,13 +82,13 @@ func (s *Store) MerchantByAPIKey(ctx context.Context, key string) (*KeyOwner, er
 		LastUsedAt: r.KeyLastUsedAt, ExpiresAt: r.KeyExpiresAt, RevokedAt: r.KeyRevokedAt}}, nil
 }
 
-// TouchAPIKey records that key id was used at now, unless a use at or
-// after since is recorded already (another request or instance wrote it
+// TouchAPIKey records that key id was used at now, unless a use later than
+// since is recorded already (another request or instance wrote it
 // within the interval the caller allows): at most one write per key per
 // interval, whatever the number of requests.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, now, since time.Time) error {
 	err := s.w.WithContext(ctx).Model(&APIKey{}).
-		Where("id = ? AND (last_used_at IS NULL OR last_used_at < ?)", id, since).
+		Where("id = ? AND (last_used_at IS NULL OR last_used_at <= ?)", id, since).
 		Update("last_used_at", now).Error
 	if err != nil {
 		return fmt.Errorf("store: touch API key %s: %w", id, err)
