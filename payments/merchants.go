@@ -161,11 +161,6 @@ func (s *Service) UpdateMerchant(ctx context.Context, id string, f MerchantForm)
 // Merchants lists every merchant by name.
 func (s *Service) Merchants(ctx context.Context) ([]Merchant, error) { return s.st.Merchants(ctx) }
 
-// MerchantByID loads one merchant (ErrNotFound when there is none).
-func (s *Service) MerchantByID(ctx context.Context, id string) (*Merchant, error) {
-	return s.st.Merchant(ctx, id)
-}
-
 // Logo is a merchant's logo image.
 type Logo = store.Logo
 
@@ -260,6 +255,14 @@ func (c *brandCache) put(id string, b Brand, read time.Time) {
 	e.brand, e.read, e.fresh = b, read, true
 }
 
+func (c *brandCache) drop(id string, e *brandEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[id] == e && !e.fresh {
+		delete(c.entries, id)
+	}
+}
+
 func (c *brandCache) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -315,7 +318,9 @@ func (s *Service) Brand(ctx context.Context, id string) Brand {
 			s.brands.mu.Unlock()
 			return b
 		}
-		s.brands.put(id, Brand{}, now)
+		// No such merchant: nothing is kept, so that asking for made-up
+		// ids (logo URLs) cannot grow the cache.
+		s.brands.drop(id, e)
 		return Brand{}
 	}
 	b := brandOf(m)

@@ -137,7 +137,7 @@ func TestMerchantMethodsAndDefaultURLsApplyToCheckoutsAndLinks(t *testing.T) {
 	if err := e.svc.UpdateMerchant(e.ctx, m.ID, MerchantForm{Name: "Duka", Methods: []string{MethodPokeaPay}}); err != nil {
 		t.Fatal(err)
 	}
-	m, _ = e.svc.MerchantByID(e.ctx, m.ID)
+	m, _ = e.svc.Merchant(e.ctx, m.ID)
 	_, err = e.svc.CreateCheckout(e.ctx, m, req(`{"amount": 100, "currency": "KES", "reference": "A4", "description": "x",
 		"methods": ["pesapal"]}`), "api")
 	if !errors.As(err, &fe) || fe.Field != "methods" || fe.Code != "invalid" || !strings.Contains(fe.Message, "not allowed") {
@@ -150,7 +150,7 @@ func TestMerchantMethodsAndDefaultURLsApplyToCheckoutsAndLinks(t *testing.T) {
 	if err := e.svc.UpdateMerchant(e.ctx, m.ID, MerchantForm{Name: "Duka", Methods: AllMethods, SuccessURL: "https://duka.test/thanks"}); err != nil {
 		t.Fatal(err)
 	}
-	m, _ = e.svc.MerchantByID(e.ctx, m.ID)
+	m, _ = e.svc.Merchant(e.ctx, m.ID)
 	if m.Methods != "" {
 		t.Errorf("every method ticked is stored as %q, want \"\"", m.Methods)
 	}

@@ -459,6 +459,8 @@ var migrations = []migration{
 		)`,
 		`CREATE UNIQUE INDEX idx_api_keys_key_hash ON api_keys (key_hash)`,
 		`CREATE INDEX idx_api_keys_merchant_id ON api_keys (merchant_id, created_at)`,
+		// The admin's orders of one merchant, newest first.
+		`CREATE INDEX idx_checkouts_merchant_id ON checkouts (merchant_id, id)`,
 		`INSERT INTO api_keys (id, merchant_id, name, key_hash, hint, created_at, created_by)
 			SELECT 'key_' || id, id, 'Start-up key', api_key_hash, api_key_hint, created_at, ''
 			FROM merchants WHERE api_key_hash <> ''`,
