@@ -184,6 +184,30 @@ func TestAdminCreatesAMerchantWhoseKeyAndBrandWork(t *testing.T) {
 		t.Errorf("no support contacts in the footer")
 	}
 
+	// Its other customer pages: the Pesapal frame, the receipt, a link's.
+	_, frame, order := e.startPesapal(coID)
+	if frame.doc.Find(".brand-bar .brand-name").Text() != "Duka Letu" || frame.doc.Find(`.site-footer a[href="mailto:help@duka.test"]`).Length() != 1 {
+		t.Errorf("the Pesapal page is not branded:\n%s", frame.body)
+	}
+	if err := e.sim.PesapalComplete(order.TrackingID, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.ipn(order); st != http.StatusOK {
+		t.Fatalf("IPN: %d", st)
+	}
+	if rc := cb.get(e.app.URL + "/c/" + coID); rc.doc.Find(".brand-bar .brand-name").Text() != "Duka Letu" {
+		t.Errorf("the receipt is not branded:\n%s", rc.body)
+	}
+	linkID := created201(t, e, key, "/api/v1/payment_links", `{"currency":"KES","description":"Any amount"}`)
+	if lp := cb.get(e.app.URL + "/l/" + linkID); lp.doc.Find(".brand-bar .brand-name").Text() != "Duka Letu" {
+		t.Errorf("the link page is not branded:\n%s", lp.body)
+	}
+	// Another merchant's pages are not.
+	if other := cb.get(e.app.URL + "/c/" + e.createCheckout("plain")); other.doc.Find(".brand-bar").Length() != 0 ||
+		other.doc.Find("head style").Length() != 0 {
+		t.Errorf("the default merchant's page carries a brand")
+	}
+
 	// The logo itself.
 	lr := cb.fetch(e.app.URL + logo)
 	if lr.status != http.StatusOK || lr.body != string(testPNG) || lr.header.Get("Content-Type") != "image/png" ||
