@@ -411,6 +411,10 @@ func TestMerchantFilterOnTheAdminLists(t *testing.T) {
 	if rp := b.get(e.app.URL + "/admin/refunds?merchant=other"); rp.status != http.StatusOK {
 		t.Errorf("refunds of other: %d", rp.status)
 	}
+	if rp := b.get(e.app.URL + "/admin/refunds?merchant=" + url.QueryEscape("a b")); rp.status != http.StatusUnprocessableEntity ||
+		rp.doc.Find(`input[name="merchant"][aria-invalid="true"]`).Length() != 1 {
+		t.Errorf("a bad merchant id on refunds: %d, not marked", rp.status)
+	}
 }
 
 func created201(t *testing.T, e *env, key, path, body string) string {
