@@ -425,3 +425,65 @@ func created201(t *testing.T, e *env, key, path, body string) string {
 	}
 	return idOf(t, out)
 }
+
+// TestMerchantAdminAnswers404ForWhatIsNotThatMerchants: an unknown
+// merchant's page, and another merchant's key under a merchant's URL,
+// are 404 and change nothing; a logo can be removed.
+func TestMerchantAdminAnswers404ForWhatIsNotThatMerchants(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.adminBrowser()
+	if st := b.get(e.app.URL + "/admin/merchants/nobody").status; st != http.StatusNotFound {
+		t.Errorf("unknown merchant: %d", st)
+	}
+	p := e.newMerchant(b, merchantValues("With logo"), testPNG)
+	_, key := makeKey(t, b, p.page, "Till")
+	ks, err := e.svc.APIKeys(context.Background(), "default")
+	if err != nil || len(ks) != 1 {
+		t.Fatalf("default's keys: %v %v", ks, err)
+	}
+	// The default merchant's key, rotated and revoked under the new
+	// merchant's URL.
+	for _, action := range []string{"rotate", "revoke"} {
+		r := b.post(p.url[:strings.Index(p.url, "?")]+"/keys/"+ks[0].ID+"/"+action,
+			url.Values{"csrf_token": {csrfToken(p.page)}, "overlap": {"1h0m0s"}}, nil)
+		if r.status != http.StatusNotFound {
+			t.Errorf("%s another merchant's key: %d", action, r.status)
+		}
+	}
+	if st, _, _ := e.call(testAPIKey, http.MethodGet, "/api/v1/payment_links", "", nil); st != http.StatusOK {
+		t.Errorf("the default merchant's key after the refused tries: %d", st)
+	}
+	if st, _, _ := e.call(key, http.MethodGet, "/api/v1/payment_links", "", nil); st != http.StatusOK {
+		t.Errorf("the new merchant's key: %d", st)
+	}
+	// Remove the logo.
+	vals := merchantValues("With logo")
+	vals.Set("remove_logo", "1")
+	edit := b.get(p.url)
+	if r := b.submitFile(edit, "form.merchant-form", vals, nil); r.status != http.StatusOK {
+		t.Fatalf("save: %d", r.status)
+	}
+	id := strings.TrimPrefix(strings.SplitN(p.url, "?", 2)[0], e.app.URL+"/admin/merchants/")
+	if m, _ := e.svc.Merchant(context.Background(), id); m.LogoType != "" || m.LogoEtag != "" {
+		t.Errorf("after removal: %+v", m)
+	}
+}
+
+func TestSTKWaitingPageCarriesTheMerchantsBrand(t *testing.T) {
+	e := newEnv(t, envOptions{stk: "pokeapay"})
+	b := e.adminBrowser()
+	vals := merchantValues("Duka STK")
+	vals["methods"] = []string{"stk"}
+	p := e.newMerchant(b, vals, nil)
+	_, key := makeKey(t, b, p.page, "Till")
+	coID := created201(t, e, key, "/api/v1/checkouts", `{"amount":"100","currency":"KES","reference":"stk-1","description":"x"}`)
+	cb := e.browser()
+	page := cb.get(e.app.URL + "/c/" + coID)
+	wait := cb.submit(page, "form.stk-form", url.Values{"phone": {"0712345678"}})
+	if wait.status != http.StatusOK || !strings.HasSuffix(wait.url, "/c/"+coID+"/stk") {
+		t.Fatalf("STK: %d at %s", wait.status, wait.url)
+	}
+	if wait.doc.Find(".brand-bar .brand-name").Text() != "Duka STK" || wait.doc.Find(`.site-footer a[href="tel:0712345678"]`).Length() != 1 {
+		t.Errorf("the waiting page is not branded:\n%s", wait.body)
+	}
+}
