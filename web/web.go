@@ -203,10 +203,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// block under h.RequireRole("owner"). A group of its own because the
 	// merchant form posts a logo: multipart, within UploadBodyLimit
 	// instead of the admin's 16 KB (the logo itself is at most 200 KB,
-	// checked by payments).
+	// checked by payments). The session is checked before the body is
+	// read: without one, a post of the larger body costs nothing.
 	uploadLimit := UploadLimit(h, UploadBodyLimit, handlers.ShapePage)
 	merchantRoute := func(limit, handler gin.HandlerFunc) []gin.HandlerFunc {
-		chain := []gin.HandlerFunc{limit, sess.RequireAdmin(h)}
+		chain := []gin.HandlerFunc{sess.RequireAdmin(h), limit}
 		chain = append(chain, forms...)
 		return append(chain, h.AdminNav(), handler)
 	}
