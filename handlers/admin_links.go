@@ -23,12 +23,17 @@ const linksPerPage = 50
 // adminLinkPath is a link's admin page.
 func adminLinkPath(id string) string { return "/admin/links/" + url.PathEscape(id) }
 
-// Links is GET /admin/links: every merchant's payment links, newest first,
-// with what each has brought in, paged by keyset (?after=).
+// Links is GET /admin/links: every merchant's payment links (or one's:
+// ?merchant=), newest first, with what each has brought in, paged by
+// keyset (?after=).
 func (h *Handlers) Links(c *gin.Context) {
 	ctx := c.Request.Context()
-	after := c.Query("after")
-	links, more, err := h.svc.Links(ctx, "", after, linksPerPage)
+	after, merchant := c.Query("after"), c.Query("merchant")
+	if !plainID(merchant) {
+		notice(c, http.StatusBadRequest, "Not a merchant id", "The merchant filter takes a merchant id, like mer_01jq... or default.")
+		return
+	}
+	links, more, err := h.svc.Links(ctx, merchant, after, linksPerPage)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -42,11 +47,15 @@ func (h *Handlers) Links(c *gin.Context) {
 	for i := range links {
 		v.Rows = append(v.Rows, linkRow(&links[i], paid[links[i].ID], ""))
 	}
+	base := "/admin/links"
+	if merchant != "" {
+		base += "?merchant=" + url.QueryEscape(merchant)
+	}
 	if after != "" {
-		v.FirstURL = "/admin/links"
+		v.FirstURL = base
 	}
 	if more && len(links) > 0 {
-		v.NextURL = "/admin/links?after=" + url.QueryEscape(links[len(links)-1].ID)
+		v.NextURL = base + sep(base) + "after=" + url.QueryEscape(links[len(links)-1].ID)
 	}
 	h.render(c, http.StatusOK, templates.LinksView(v))
 }

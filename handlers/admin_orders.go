@@ -117,10 +117,10 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 	v := templates.OrderFilter{Status: q.Get("status"), Method: q.Get("method"), Provider: q.Get("provider"),
 		Q: strings.TrimSpace(q.Get("q")), From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
 		PaidFrom: strings.TrimSpace(q.Get("paid_from")), PaidTo: strings.TrimSpace(q.Get("paid_to")),
-		Link: strings.TrimSpace(q.Get("link")), Failure: q.Get("failure"),
+		Link: strings.TrimSpace(q.Get("link")), Merchant: strings.TrimSpace(q.Get("merchant")), Failure: q.Get("failure"),
 		FailedFrom: strings.TrimSpace(q.Get("failed_from")), FailedTo: strings.TrimSpace(q.Get("failed_to")),
 		Review: q.Get("review") != "", Stale: q.Get("stale") != ""}
-	f := payments.OrderFilter{Status: v.Status, Method: v.Method, Provider: v.Provider, Q: v.Q, Link: v.Link,
+	f := payments.OrderFilter{Status: v.Status, Method: v.Method, Provider: v.Provider, Q: v.Q, Link: v.Link, Merchant: v.Merchant,
 		Failure: v.Failure, Review: v.Review, Stale: v.Stale}
 	errs := map[string]string{}
 	statuses := make([]string, 0, len(payments.Statuses))
@@ -173,6 +173,9 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 	}) {
 		errs["link"] = "Enter a payment link id, like plink_01jq..."
 	}
+	if !plainID(v.Merchant) {
+		errs["merchant"] = "Enter a merchant id, like mer_01jq... or default."
+	}
 	if len(v.Failure) > 200 {
 		errs["failure"] = "A failure message has at most 200 characters."
 	}
@@ -189,7 +192,7 @@ func parseOrderFilter(c *gin.Context) (payments.OrderFilter, templates.OrderFilt
 func filterQuery(v templates.OrderFilter) url.Values {
 	q := url.Values{}
 	for k, val := range map[string]string{"status": v.Status, "method": v.Method, "provider": v.Provider, "q": v.Q,
-		"from": v.From, "to": v.To, "paid_from": v.PaidFrom, "paid_to": v.PaidTo, "link": v.Link, "failure": v.Failure,
+		"from": v.From, "to": v.To, "paid_from": v.PaidFrom, "paid_to": v.PaidTo, "link": v.Link, "merchant": v.Merchant, "failure": v.Failure,
 		"failed_from": v.FailedFrom, "failed_to": v.FailedTo} {
 		if val != "" {
 			q.Set(k, val)

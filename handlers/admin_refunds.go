@@ -68,7 +68,7 @@ func refundRow(r *payments.Refund) templates.TransferRow {
 // parseTransferFilter reads a list's ?status= and ?stage=; refused values
 // come back with a sentence each.
 func parseTransferFilter(c *gin.Context) (payments.TransferFilter, templates.TransferFilter, map[string]string) {
-	v := templates.TransferFilter{Status: c.Query("status"), Stage: c.Query("stage")}
+	v := templates.TransferFilter{Status: c.Query("status"), Stage: c.Query("stage"), Merchant: c.Query("merchant")}
 	errs := map[string]string{}
 	if v.Status != "" && !contains(transferStatuses, v.Status) {
 		errs["status"] = "Choose a status from the list."
@@ -76,7 +76,10 @@ func parseTransferFilter(c *gin.Context) (payments.TransferFilter, templates.Tra
 	if v.Stage != "" && !contains(transferStages, v.Stage) {
 		errs["stage"] = "Choose approval or attention from the list."
 	}
-	return payments.TransferFilter{Status: v.Status, Stage: v.Stage}, v, errs
+	if !plainID(v.Merchant) {
+		errs["merchant"] = "Enter a merchant id, like mer_01jq... or default."
+	}
+	return payments.TransferFilter{Status: v.Status, Stage: v.Stage, Merchant: v.Merchant}, v, errs
 }
 
 func contains(list []string, s string) bool {
@@ -96,6 +99,9 @@ func transferPager(v *templates.TransfersPage, base string, f templates.Transfer
 	}
 	if f.Stage != "" {
 		q.Set("stage", f.Stage)
+	}
+	if f.Merchant != "" {
+		q.Set("merchant", f.Merchant)
 	}
 	if after != "" {
 		v.FirstURL = base

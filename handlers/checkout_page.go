@@ -73,6 +73,7 @@ func (h *Handlers) checkoutView(c *gin.Context, co *payments.CheckoutPage, field
 	if step != nil {
 		v.Page = formPage(c, "Your details for "+step.Provider)
 	}
+	v.Page = h.branded(c, v.Page, co.MerchantID)
 	return v
 }
 

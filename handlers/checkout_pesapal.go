@@ -17,7 +17,7 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 		return
 	}
 	sum := pageSummary(co)
-	v := templates.PesapalFramePage{Page: page(c, "Pay with Pesapal"), Summary: sum, FrameURL: a.RedirectURL,
+	v := templates.PesapalFramePage{Page: h.branded(c, page(c, "Pay with Pesapal"), co.MerchantID), Summary: sum, FrameURL: a.RedirectURL,
 		BackURL: checkoutPath(co.ID), Status: h.statusView(&co.Checkout)}
 	// Pesapal lets the customer try again inside its own page after a
 	// decline, so this page stays through a failure and only a final status

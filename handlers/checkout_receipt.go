@@ -11,7 +11,7 @@ import (
 )
 
 func (h *Handlers) renderReceipt(c *gin.Context, co *payments.CheckoutPage) {
-	v := templates.ReceiptPage{Page: page(c, "Payment received"), Summary: pageSummary(co),
+	v := templates.ReceiptPage{Page: h.branded(c, page(c, "Payment received"), co.MerchantID), Summary: pageSummary(co),
 		Receipt: co.Receipt, Method: co.Method, Provider: co.Provider}
 	if co.PaidAt != nil {
 		v.PaidAt = co.PaidAt.In(nairobi).Format("2 Jan 2006, 15:04") + " EAT"

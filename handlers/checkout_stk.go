@@ -17,7 +17,7 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		return
 	}
 	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
-	v := templates.STKWaitPage{Page: formPage(c, "Check your phone"), Summary: pageSummary(co),
+	v := templates.STKWaitPage{Page: h.branded(c, formPage(c, "Check your phone"), co.MerchantID), Summary: pageSummary(co),
 		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(&co.Checkout),
 		RetryAction: payPath(co.ID), RetryPhone: payments.LocalPhone(a.Phone), BackURL: checkoutPath(co.ID)}
 	v.Status.PageURL = stkPath(co.ID)

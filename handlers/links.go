@@ -240,7 +240,7 @@ func (h *Handlers) renderLinkAmount(c *gin.Context, status int, l *payments.Paym
 	if m, err := h.svc.Merchant(c.Request.Context(), l.MerchantID); err == nil {
 		name = m.Name
 	}
-	v := templates.LinkAmountPage{Page: formPage(c, l.Description), MerchantName: merchantName(name),
+	v := templates.LinkAmountPage{Page: h.branded(c, formPage(c, l.Description), l.MerchantID), MerchantName: merchantName(name),
 		Description: l.Description, Currency: l.Currency, Bounds: linkBounds(l), Amount: typed, FieldErrors: errs,
 		Action: linkPath(l.ID)}
 	if prev != nil {

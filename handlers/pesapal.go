@@ -38,7 +38,7 @@ func (h *Handlers) PesapalReturn(c *gin.Context) {
 
 func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
 	sum := h.summary(c.Request.Context(), co)
-	v := templates.ResultPage{Page: page(c, "Payment status"), Summary: sum, Status: h.statusView(co), BreakOut: true}
+	v := templates.ResultPage{Page: h.branded(c, page(c, "Payment status"), co.MerchantID), Summary: sum, Status: h.statusView(co), BreakOut: true}
 	switch co.Status {
 	case payments.StatusOpen:
 		v.RetryURL = checkoutPath(co.ID)

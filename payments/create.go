@@ -100,7 +100,7 @@ func (s *Service) CreateCheckoutOnce(ctx context.Context, m *store.Merchant, req
 
 // newCheckout validates the request and builds the merchant's checkout.
 func (s *Service) newCheckout(m *store.Merchant, req CreateRequest) (*store.Checkout, error) {
-	co, err := s.validate(req)
+	co, err := s.validate(m, req)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,10 @@ func (s *Service) logCreated(ctx context.Context, co *store.Checkout) {
 	s.log.InfoContext(ctx, "checkout created", "checkout_id", co.ID, "merchant_id", co.MerchantID, "amount", gateway.Amount(co.Amount).String())
 }
 
-func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
+// validate checks req and builds the checkout it asks for, within what
+// merchant m allows (its methods) and with m's success and cancel URLs
+// where req names none.
+func (s *Service) validate(m *store.Merchant, req CreateRequest) (*store.Checkout, error) {
 	amount, err := parseAmountJSON(req.Amount)
 	if err != nil {
 		return nil, err
@@ -178,8 +181,17 @@ func (s *Service) validate(req CreateRequest) (*store.Checkout, error) {
 		}
 		*f.dst = v
 	}
+	if co.SuccessURL == "" {
+		co.SuccessURL = m.SuccessURL
+	}
+	if co.CancelURL == "" {
+		co.CancelURL = m.CancelURL
+	}
 
 	if co.Methods, err = s.checkMethods(req.Methods); err != nil {
+		return nil, err
+	}
+	if co.Methods, err = merchantMethods(m, co.Methods); err != nil {
 		return nil, err
 	}
 	if err := s.checkUsable(co.Methods, co.Currency, co.Amount); err != nil {
@@ -242,6 +254,26 @@ func (s *Service) checkMethods(methods []string) (string, error) {
 		}
 	}
 	return strings.Join(keep, ","), nil
+}
+
+// merchantMethods bounds methods (checked by checkMethods; "" for every
+// configured one) by what merchant m allows: m's own list when the request
+// names none, and a refusal (field "methods") for a method m does not
+// allow.
+func merchantMethods(m *store.Merchant, methods string) (string, error) {
+	if m.Methods == "" {
+		return methods, nil
+	}
+	if methods == "" {
+		return m.Methods, nil
+	}
+	for _, x := range strings.Split(methods, ",") {
+		if !strings.Contains(","+m.Methods+",", ","+x+",") {
+			return "", invalid("methods", fmt.Sprintf("method %q is not allowed for this merchant; it allows %s",
+				x, strings.ReplaceAll(m.Methods, ",", ", ")))
+		}
+	}
+	return methods, nil
 }
 
 // checkUsable refuses an order that no allowed method can take: none takes

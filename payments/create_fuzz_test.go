@@ -16,6 +16,7 @@ import (
 	"checkout/gateway"
 	"checkout/gateway/pesapal"
 	"checkout/gateway/pokeapay"
+	"checkout/store"
 )
 
 // amountText is what the merchant API takes as an amount once a JSON
@@ -67,7 +68,7 @@ func FuzzCreateRequest(f *testing.F) {
 			cfg.STK = &fakeSTK{}
 		}
 		s := &Service{cfg: cfg, now: func() time.Time { return now }}
-		co, err := s.validate(req)
+		co, err := s.validate(&store.Merchant{}, req)
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Field == "" || fe.Message == "" || (fe.Code != "invalid" && fe.Code != "required") {

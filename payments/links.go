@@ -99,7 +99,7 @@ func (s *Service) CreateLinkOnce(ctx context.Context, m *store.Merchant, req Lin
 }
 
 func (s *Service) newLink(m *store.Merchant, req LinkRequest, createdBy string) (*PaymentLink, error) {
-	l, err := s.validateLink(req)
+	l, err := s.validateLink(m, req)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,10 @@ func (s *Service) newLink(m *store.Merchant, req LinkRequest, createdBy string) 
 	return l, nil
 }
 
-func (s *Service) validateLink(req LinkRequest) (*PaymentLink, error) {
+// validateLink checks req and builds the link it asks for, within what
+// merchant m allows (its methods) and with m's success URL where req names
+// none.
+func (s *Service) validateLink(m *store.Merchant, req LinkRequest) (*PaymentLink, error) {
 	l := &PaymentLink{}
 	if present(req.Amount) {
 		a, err := parseAmountField("amount", req.Amount)
@@ -174,6 +177,9 @@ func (s *Service) validateLink(req LinkRequest) (*PaymentLink, error) {
 	if l.Methods, err = s.checkMethods(req.Methods); err != nil {
 		return nil, err
 	}
+	if l.Methods, err = merchantMethods(m, l.Methods); err != nil {
+		return nil, err
+	}
 	if err := s.checkUsable(l.Methods, l.Currency, l.Amount); err != nil {
 		return nil, err
 	}
@@ -182,6 +188,8 @@ func (s *Service) validateLink(req LinkRequest) (*PaymentLink, error) {
 			return nil, invalid("success_url", err.Error())
 		}
 		l.SuccessURL = v
+	} else {
+		l.SuccessURL = m.SuccessURL
 	}
 	if req.Metadata != nil {
 		md, err := flatMetadata(req.Metadata)

@@ -125,6 +125,10 @@ type Service struct {
 	bg background
 	// hooks is the webhook worker's state: what is in flight, per endpoint.
 	hooks webhookWorker
+	// keyUses bounds the writes of API keys' last use (Authenticate).
+	keyUses keyUses
+	// brands caches merchants' brands for the customer pages (Brand).
+	brands brandCache
 }
 
 // New checks the configuration and builds the service.

@@ -101,7 +101,11 @@ type PayoutRequest struct {
 }
 
 // TransferFilter narrows the admin's lists ("" = any).
-type TransferFilter struct{ Status, Stage string }
+type TransferFilter struct {
+	Status, Stage string
+	// Merchant keeps one merchant's.
+	Merchant string
+}
 
 // RefundOptions says what the admin form may offer for a checkout.
 type RefundOptions struct {
@@ -520,12 +524,12 @@ func (s *Service) CheckoutRefunds(ctx context.Context, checkoutID string) ([]Ref
 
 // AdminRefunds lists every merchant's refunds (the admin).
 func (s *Service) AdminRefunds(ctx context.Context, f TransferFilter, after string, limit int) ([]Refund, bool, error) {
-	return s.st.ListRefunds(ctx, store.TransferFilter{Status: f.Status, Stage: f.Stage}, after, limit)
+	return s.st.ListRefunds(ctx, store.TransferFilter{MerchantID: f.Merchant, Status: f.Status, Stage: f.Stage}, after, limit)
 }
 
 // AdminPayouts lists every merchant's payouts (the admin).
 func (s *Service) AdminPayouts(ctx context.Context, f TransferFilter, after string, limit int) ([]Payout, bool, error) {
-	return s.st.ListPayouts(ctx, store.TransferFilter{Status: f.Status, Stage: f.Stage}, after, limit)
+	return s.st.ListPayouts(ctx, store.TransferFilter{MerchantID: f.Merchant, Status: f.Status, Stage: f.Stage}, after, limit)
 }
 
 // AdminRefund loads any refund.

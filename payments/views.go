@@ -149,8 +149,10 @@ type OrderFilter struct {
 	CreatedFrom, CreatedTo time.Time
 	PaidFrom, PaidTo       time.Time
 	Link                   string
-	Review, Stale          bool
-	Failure                string
+	// Merchant keeps one merchant's checkouts.
+	Merchant      string
+	Review, Stale bool
+	Failure       string
 	// FailedFrom and FailedTo bound when the Failure attempt was made.
 	FailedFrom, FailedTo time.Time
 	After                string
@@ -188,7 +190,7 @@ func (f OrderFilter) storeFilter() store.OrderFilter {
 	}
 	return store.OrderFilter{Status: store.Status(f.Status), Method: f.Method, Provider: f.Provider, Q: f.Q,
 		Phone: phone, CreatedFrom: f.CreatedFrom, CreatedTo: f.CreatedTo, PaidFrom: f.PaidFrom, PaidTo: f.PaidTo,
-		Link: f.Link, Review: f.Review, Stale: f.Stale, Failure: f.Failure,
+		Link: f.Link, MerchantID: f.Merchant, Review: f.Review, Stale: f.Stale, Failure: f.Failure,
 		FailedFrom: f.FailedFrom, FailedTo: f.FailedTo, After: f.After, Limit: f.Limit}
 }
 

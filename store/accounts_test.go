@@ -16,13 +16,16 @@ func TestEnsureMerchantCreatesOnceAndFindsByAPIKey(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("first EnsureMerchant = %v, %v; want created", created, err)
 	}
-	want := Merchant{ID: "default", Name: "Duka Letu", APIKeyHash: HashAPIKey("sk_live_first_key_9f3a"),
-		APIKeyHint: "9f3a", WebhookURL: "", WebhookSecret: "", CreatedAt: t0}
+	want := Merchant{ID: "default", Name: "Duka Letu", WebhookURL: "", WebhookSecret: "", CreatedAt: t0, UpdatedAt: ptr(t0)}
 	got, err := s.MerchantByAPIKey(ctx, "sk_live_first_key_9f3a")
 	if err != nil {
 		t.Fatalf("MerchantByAPIKey: %v", err)
 	}
-	assertFields(t, "merchant by key", *got, want)
+	assertFields(t, "merchant by key", got.Merchant, want)
+	if k := got.Key; k.MerchantID != "default" || k.Name != StartupKeyName || k.KeyHash != HashAPIKey("sk_live_first_key_9f3a") ||
+		k.Hint != "9f3a" || !k.CreatedAt.Equal(t0) || k.CreatedBy != "" || k.LastUsedAt != nil || k.ExpiresAt != nil || k.RevokedAt != nil {
+		t.Errorf("the key's row = %+v", k)
+	}
 	byID, err := s.Merchant(ctx, "default")
 	if err != nil {
 		t.Fatalf("Merchant: %v", err)
@@ -38,7 +41,7 @@ func TestEnsureMerchantCreatesOnceAndFindsByAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MerchantByAPIKey: %v", err)
 	}
-	assertFields(t, "merchant after the second call", *got, want)
+	assertFields(t, "merchant after the second call", got.Merchant, want)
 
 	for _, key := range []string{"sk_live_wrong", "", "SK_LIVE_FIRST_KEY_9F3A"} {
 		if m, err := s.MerchantByAPIKey(ctx, key); !errors.Is(err, ErrNotFound) || m != nil {
@@ -69,15 +72,17 @@ func TestEnsureMerchantWithANewKeyReplacesTheOldOne(t *testing.T) {
 		t.Fatalf("EnsureMerchant with a new key = %v, %v; want not created", created, err)
 	}
 
-	if m, err := s.MerchantByAPIKey(ctx, "sk_live_old_key_1111"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("the old key still finds %v (err %v), want ErrNotFound", m, err)
+	if o, err := s.MerchantByAPIKey(ctx, "sk_live_old_key_1111"); err != nil || o.Key.RevokedAt == nil || !o.Key.RevokedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("the old key = %+v (err %v), want it revoked at the second start", o, err)
 	}
 	got, err := s.MerchantByAPIKey(ctx, "sk_live_new_key_2222")
 	if err != nil {
 		t.Fatalf("MerchantByAPIKey(new key): %v", err)
 	}
-	assertFields(t, "merchant", *got, Merchant{ID: "default", Name: "Duka Letu",
-		APIKeyHash: HashAPIKey("sk_live_new_key_2222"), APIKeyHint: "2222", CreatedAt: t0})
+	assertFields(t, "merchant", got.Merchant, Merchant{ID: "default", Name: "Duka Letu", CreatedAt: t0, UpdatedAt: ptr(t0)})
+	if got.Key.RevokedAt != nil || got.Key.Name != StartupKeyName {
+		t.Errorf("the new key = %+v, want a working start-up key", got.Key)
+	}
 }
 
 func TestHashAPIKeyIsHexSHA256(t *testing.T) {
@@ -95,8 +100,8 @@ func TestKeyHintIsTheLastFourCharactersOfLongerKeys(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := keyHint(tt.key); got != tt.want {
-			t.Errorf("keyHint(%q) = %q, want %q", tt.key, got, tt.want)
+		if got := KeyHint(tt.key); got != tt.want {
+			t.Errorf("KeyHint(%q) = %q, want %q", tt.key, got, tt.want)
 		}
 	}
 }

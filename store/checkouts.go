@@ -60,7 +60,7 @@ func (s *Store) Checkout(ctx context.Context, id string) (*Checkout, error) {
 // CheckoutPage is a checkout as its customer pages show it, with what they
 // show besides. Only the fields the customer pages read are loaded (those
 // pageFields names, TestCheckoutPageReadsThePagesFields holds the query to
-// them); the others (MerchantID, ProviderReference, CustomerName,
+// them); the others (ProviderReference, CustomerName,
 // Metadata, Review, CreatedAt, UpdatedAt) are left zero. Code that needs
 // them loads the checkout with Checkout.
 type CheckoutPage struct {
@@ -77,7 +77,7 @@ type CheckoutPage struct {
 // contact step): fixedFields, which never change once the checkout is
 // created, and liveFields.
 var (
-	fixedFields = []string{"ID", "Reference", "Description", "Amount", "Currency", "SuccessURL", "CancelURL", "Methods", "ExpiresAt"}
+	fixedFields = []string{"ID", "MerchantID", "Reference", "Description", "Amount", "Currency", "SuccessURL", "CancelURL", "Methods", "ExpiresAt"}
 	liveFields  = []string{"Status", "Method", "Provider", "Receipt", "Message", "CustomerEmail", "CustomerPhone", "PaidAt"}
 	pageFields  = append(append([]string(nil), fixedFields...), liveFields...)
 )
@@ -100,7 +100,7 @@ WHERE checkouts.id = `
 // text besides), so a page view reads no column it does not show, and no
 // column whose value it already has.
 const (
-	checkoutPageQuery = `SELECT checkouts.id, checkouts.reference, checkouts.description, checkouts.amount,
+	checkoutPageQuery = `SELECT checkouts.id, checkouts.merchant_id, checkouts.reference, checkouts.description, checkouts.amount,
 	checkouts.currency, checkouts.success_url, checkouts.cancel_url, checkouts.methods, checkouts.expires_at,
 	` + checkoutLiveColumns
 	checkoutLiveQuery = `SELECT ` + checkoutLiveColumns
@@ -189,7 +189,7 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 		return err
 	}
 	var f checkoutFixed
-	if err := stmt.QueryRowContext(ctx, id).Scan(append([]any{&co.ID, &f.Reference, &f.Description, &f.Amount,
+	if err := stmt.QueryRowContext(ctx, id).Scan(append([]any{&co.ID, &f.MerchantID, &f.Reference, &f.Description, &f.Amount,
 		&f.Currency, &f.SuccessURL, &f.CancelURL, &f.Methods, &f.ExpiresAt}, live...)...); err != nil {
 		return err
 	}
@@ -232,6 +232,8 @@ func (s *Store) placeholder(query string) string {
 // checkoutFixed is what a checkout's page shows that never changes once
 // the checkout is created: fixedFields but the id.
 type checkoutFixed struct {
+	// MerchantID says whose brand the pages show (payments.Brand).
+	MerchantID                               string
 	Reference, Description                   string
 	Amount                                   int64
 	Currency, SuccessURL, CancelURL, Methods string
@@ -239,6 +241,7 @@ type checkoutFixed struct {
 }
 
 func (f *checkoutFixed) fill(co *Checkout) {
+	co.MerchantID = f.MerchantID
 	co.Reference, co.Description, co.Amount, co.Currency = f.Reference, f.Description, f.Amount, f.Currency
 	co.SuccessURL, co.CancelURL, co.Methods, co.ExpiresAt = f.SuccessURL, f.CancelURL, f.Methods, f.ExpiresAt
 }

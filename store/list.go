@@ -32,6 +32,8 @@ type OrderFilter struct {
 	PaidFrom, PaidTo       time.Time
 	// Link is a payment link id: the checkouts made from it.
 	Link string
+	// MerchantID keeps one merchant's checkouts.
+	MerchantID string
 	// Review keeps the checkouts flagged for review.
 	Review bool
 	// Stale keeps the checkouts with an attempt still pending StaleAfter
@@ -257,6 +259,9 @@ func listQuery(db *gorm.DB, f OrderFilter, now time.Time, plan listPlan) *gorm.D
 	}
 	if f.Link != "" {
 		q = q.Where("payment_link_id = ?", f.Link)
+	}
+	if f.MerchantID != "" {
+		q = q.Where("merchant_id = ?", f.MerchantID)
 	}
 	// The column alone, as the partial review index's WHERE is written,
 	// so that the planners see the index serves it.

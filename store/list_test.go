@@ -200,6 +200,7 @@ func TestListQueryPlansUseIndexesWithoutSorting(t *testing.T) {
 		// Issue 12's filters, each alone, then a few together.
 		{"provider", OrderFilter{Provider: "pochipay"}, []string{"idx_checkouts_provider_id"}, nil},
 		{"link", OrderFilter{Link: "plink_01jp9zz0000000000000000000"}, []string{"idx_checkouts_payment_link_id"}, nil},
+		{"merchant", OrderFilter{MerchantID: "mer_01jp9zz0000000000000000000"}, []string{"idx_checkouts_merchant_id"}, nil},
 		{"review", OrderFilter{Review: true}, []string{"idx_checkouts_review"}, nil},
 		{"created_from", OrderFilter{CreatedFrom: day}, []string{pk}, nil},
 		{"created_to", OrderFilter{CreatedTo: day}, []string{pk}, nil},

@@ -18,18 +18,19 @@ type migration struct {
 	up      func(tx *gorm.DB) error
 }
 
-// ddl runs statements written with two placeholders that differ between
-// dialects: {{pk}} for an auto-increment primary key and {{time}} for a
-// timestamp column.
+// ddl runs statements written with placeholders that differ between
+// dialects: {{pk}} for an auto-increment primary key, {{time}} for a
+// timestamp column and {{blob}} for a column of bytes.
 func ddl(stmts ...string) func(tx *gorm.DB) error {
 	return func(tx *gorm.DB) error {
-		pk, ts := "INTEGER PRIMARY KEY AUTOINCREMENT", "DATETIME"
+		pk, ts, blob := "INTEGER PRIMARY KEY AUTOINCREMENT", "DATETIME", "BLOB"
 		if isPostgres(tx) {
-			pk, ts = "BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ"
+			pk, ts, blob = "BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ", "BYTEA"
 		}
 		for _, s := range stmts {
 			s = strings.ReplaceAll(s, "{{pk}}", pk)
 			s = strings.ReplaceAll(s, "{{time}}", ts)
+			s = strings.ReplaceAll(s, "{{blob}}", blob)
 			if err := tx.Exec(s).Error; err != nil {
 				return fmt.Errorf("%s: %w", firstLine(s), err)
 			}
@@ -425,6 +426,44 @@ var migrations = []migration{
 			created_at {{time}} NOT NULL
 		)`,
 		`CREATE INDEX idx_transfer_events_subject ON transfer_events (subject_id, id)`,
+	)},
+	// Merchants with their brand and defaults, and API keys of their own:
+	// several per merchant, each named, revocable, and after a rotation
+	// working until its expires_at. The keys merchants.api_key_hash held
+	// are copied in; authentication reads api_keys only, so the old
+	// column's unique index goes (new merchants leave it '').
+	{16, "merchant profiles and API keys", ddl(
+		`ALTER TABLE merchants ADD COLUMN logo {{blob}}`,
+		`ALTER TABLE merchants ADD COLUMN logo_type TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN logo_etag TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN brand_color TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN support_phone TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN support_email TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN methods TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN success_url TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN cancel_url TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE merchants ADD COLUMN updated_at {{time}}`,
+		`UPDATE merchants SET updated_at = created_at`,
+		`DROP INDEX IF EXISTS idx_merchants_api_key_hash`,
+		`CREATE TABLE api_keys (
+			id TEXT PRIMARY KEY,
+			merchant_id TEXT NOT NULL REFERENCES merchants (id),
+			name TEXT NOT NULL,
+			key_hash TEXT NOT NULL,
+			hint TEXT NOT NULL DEFAULT '',
+			created_at {{time}} NOT NULL,
+			created_by TEXT NOT NULL DEFAULT '',
+			last_used_at {{time}},
+			expires_at {{time}},
+			revoked_at {{time}}
+		)`,
+		`CREATE UNIQUE INDEX idx_api_keys_key_hash ON api_keys (key_hash)`,
+		`CREATE INDEX idx_api_keys_merchant_id ON api_keys (merchant_id, created_at)`,
+		// The admin's orders of one merchant, newest first.
+		`CREATE INDEX idx_checkouts_merchant_id ON checkouts (merchant_id, id)`,
+		`INSERT INTO api_keys (id, merchant_id, name, key_hash, hint, created_at, created_by)
+			SELECT 'key_' || id, id, 'Start-up key', api_key_hash, api_key_hint, created_at, ''
+			FROM merchants WHERE api_key_hash <> ''`,
 	)},
 	{17, "admin roles, invites and the audit log", teamAndAudit},
 	// Account security. An admin's optional TOTP second factor: its secret

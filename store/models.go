@@ -28,8 +28,11 @@ const (
 	AttemptFailed    AttemptStatus = "failed"
 )
 
-// Merchant owns checkouts and authenticates to the API with a key, of which
-// only the SHA-256 hash is stored.
+// Merchant owns checkouts and authenticates to the API with its keys
+// (APIKey). APIKeyHash and APIKeyHint are the key of before migration 16,
+// copied into api_keys then and no longer read; new merchants leave them
+// empty. The logo's bytes are not a field: they are read only to serve
+// the logo (MerchantLogo).
 type Merchant struct {
 	ID            string `gorm:"primaryKey"`
 	Name          string
@@ -37,7 +40,41 @@ type Merchant struct {
 	APIKeyHint    string
 	WebhookURL    string
 	WebhookSecret string
-	CreatedAt     time.Time
+	// LogoType is the logo's media type ("" for no logo), LogoEtag the
+	// hash of its bytes, part of its URL.
+	LogoType string
+	LogoEtag string
+	// BrandColor is "#rrggbb", or "" for the app's own colours.
+	BrandColor   string
+	SupportPhone string
+	SupportEmail string
+	// Methods is the comma-separated list of methods the merchant's
+	// checkouts may use; "" is every configured method.
+	Methods string
+	// SuccessURL and CancelURL fill a checkout's or link's when its
+	// creation names none.
+	SuccessURL string
+	CancelURL  string
+	CreatedAt  time.Time
+	UpdatedAt  *time.Time
+}
+
+// APIKey is one of a merchant's API keys. Only the SHA-256 of the key is
+// stored (KeyHash), and its last four characters (Hint) so an admin can
+// tell keys apart. A key works until it is revoked or, once a rotation
+// replaced it, until ExpiresAt.
+type APIKey struct {
+	ID         string `gorm:"primaryKey"`
+	MerchantID string
+	Name       string
+	KeyHash    string
+	Hint       string
+	CreatedAt  time.Time
+	// CreatedBy is the admin's email, "" for a key made at start-up.
+	CreatedBy  string
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
 }
 
 // AdminUser can log in to the admin pages.

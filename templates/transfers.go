@@ -25,7 +25,11 @@ type TransferRow struct {
 
 // TransferFilter is a list's filter as typed: a status and a stage
 // (approval or attention), "" for any.
-type TransferFilter struct{ Status, Stage string }
+type TransferFilter struct {
+	Status, Stage string
+	// Merchant is a merchant id: its refunds or payouts only.
+	Merchant string
+}
 
 // TransfersPage is GET /admin/refunds and GET /admin/payouts.
 type TransfersPage struct {

@@ -23,6 +23,9 @@ type Page struct {
 	// TestMode shows the "Test mode" mark: the providers are simulated and
 	// no real money moves.
 	TestMode bool
+	// Brand is the merchant's look on a customer page; admin pages leave
+	// it zero.
+	Brand Brand
 }
 
 // MethodOption is one payment method offered on the checkout page.
@@ -224,6 +227,8 @@ type AdminPage struct {
 // string's values): dates are YYYY-MM-DD.
 type OrderFilter struct {
 	Status, Method, Provider, Q, From, To, PaidFrom, PaidTo, Link, Failure string
+	// Merchant is a merchant id: its orders only.
+	Merchant string
 	// FailedFrom and FailedTo bound when the Failure attempt was made.
 	FailedFrom, FailedTo string
 	Review, Stale        bool

@@ -79,7 +79,7 @@ func newBenchApp(b testing.TB) *benchApp {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchApp{engine: engine, svc: svc, store: st, sim: sim, m: mm}
+	return &benchApp{engine: engine, svc: svc, store: st, sim: sim, m: &mm.Merchant}
 }
 
 func (a *benchApp) checkout(b testing.TB, ref string) string {

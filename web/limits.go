@@ -23,14 +23,29 @@ const (
 	// QueryLimit bounds a query string (provider returns carry a few short
 	// values; nothing of ours needs more).
 	QueryLimit = 4 << 10
+	// UploadBodyLimit bounds the one form that posts a file, the
+	// merchant's with its logo (at most 200 KB, payments.MaxLogoBytes)
+	// and its few fields.
+	UploadBodyLimit = 256 << 10
 )
 
 // Limit refuses, before any handler reads anything, a query string longer
-// than QueryLimit (414), a multipart body (415: no route takes files) and a
-// body longer than maxBody (413), each in the route group's shape. A body
-// within the limit is read here, whole, so the handler's reads cannot fail
-// halfway and a refused request has changed nothing.
+// than QueryLimit (414), a multipart body (415: only UploadLimit's routes
+// take files) and a body longer than maxBody (413), each in the route
+// group's shape. A body within the limit is read here, whole, so the
+// handler's reads cannot fail halfway and a refused request has changed
+// nothing.
 func Limit(h *handlers.Handlers, maxBody int64, shape handlers.Shape) gin.HandlerFunc {
+	return sizeLimit(h, maxBody, shape, false)
+}
+
+// UploadLimit is Limit for a route whose form posts a file: it takes a
+// multipart body too.
+func UploadLimit(h *handlers.Handlers, maxBody int64, shape handlers.Shape) gin.HandlerFunc {
+	return sizeLimit(h, maxBody, shape, true)
+}
+
+func sizeLimit(h *handlers.Handlers, maxBody int64, shape handlers.Shape, multipart bool) gin.HandlerFunc {
 	tooLarge := "The request is larger than " + strconv.FormatInt(maxBody>>10, 10) + " KB."
 	return func(c *gin.Context) {
 		r := c.Request
@@ -39,7 +54,8 @@ func Limit(h *handlers.Handlers, maxBody int64, shape handlers.Shape) gin.Handle
 				"The address is too long: its query string is over "+strconv.Itoa(QueryLimit>>10)+" KB.")
 			return
 		}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") &&
+			(!multipart || mt != "multipart/form-data") {
 			h.Refuse(c, shape, http.StatusUnsupportedMediaType, "Multipart bodies are not accepted here.")
 			return
 		}

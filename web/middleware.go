@@ -98,10 +98,13 @@ func SecurityHeaders(frameAncestors string, frameSrc, formAction []string) gin.H
 		fs = strings.Join(frameSrc, " ")
 	}
 	const mark = "\x00nonce\x00"
-	csp := "default-src 'self'; script-src 'nonce-" + mark + "'; style-src 'self'; img-src 'self' data:; " +
+	// The nonce is in style-src too: a merchant's brand colours come in a
+	// <style> carrying it (templates.brandStyle), never 'unsafe-inline'.
+	csp := "default-src 'self'; script-src 'nonce-" + mark + "'; style-src 'self' 'nonce-" + mark + "'; img-src 'self' data:; " +
 		"frame-src " + fs + "; object-src 'none'; base-uri 'none'; " +
 		"form-action 'self' " + strings.Join(formAction, " ") + "; frame-ancestors " + frameAncestors
-	before, after, _ := strings.Cut(strings.ReplaceAll(csp, " ;", ";"), mark)
+	before, rest, _ := strings.Cut(strings.ReplaceAll(csp, " ;", ";"), mark)
+	middle, after, _ := strings.Cut(rest, mark)
 	deny := frameAncestors == "'none'"
 	// The constant headers' values, shared by every answer (Header.Set
 	// would make each anew). Shared read-only: net/http and Gin replace
@@ -119,10 +122,12 @@ func SecurityHeaders(frameAncestors string, frameSrc, formAction []string) gin.H
 		// The policy with the nonce in one allocation; the nonce is a
 		// slice of it.
 		var sb strings.Builder
-		sb.Grow(len(before) + nonceLen + len(after))
+		sb.Grow(len(before) + 2*nonceLen + len(middle) + len(after))
 		sb.WriteString(before)
 		var enc [nonceLen]byte
 		base64.StdEncoding.Encode(enc[:], b[:])
+		sb.Write(enc[:])
+		sb.WriteString(middle)
 		sb.Write(enc[:])
 		sb.WriteString(after)
 		policy := sb.String()

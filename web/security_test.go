@@ -57,7 +57,7 @@ func TestCustomerPageCSPHasAFreshNonceThatItsScriptsCarry(t *testing.T) {
 		want := map[string]string{
 			"default-src":     "'self'",
 			"script-src":      "'nonce-" + nonce + "'",
-			"style-src":       "'self'",
+			"style-src":       "'self' 'nonce-" + nonce + "'",
 			"img-src":         "'self' data:",
 			"frame-src":       "'self' " + e.simSrv.URL,
 			"object-src":      "'none'",

@@ -241,6 +241,32 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	ad.POST("/account/totp/disable", h.DisableTOTP)
 	ad.POST("/account/sessions/:id/revoke", h.RevokeSession)
 
+	// Merchants and their API keys: owners only. A group of its own because the
+	// merchant form posts a logo: multipart, within UploadBodyLimit
+	// instead of the admin's 16 KB (the logo itself is at most 200 KB,
+	// checked by payments). The session is checked before the body is
+	// read: without one, a post of the larger body costs nothing.
+	uploadLimit := UploadLimit(h, UploadBodyLimit, handlers.ShapePage)
+	merchantRoute := func(limit, handler gin.HandlerFunc) []gin.HandlerFunc {
+		chain := []gin.HandlerFunc{sess.RequireAdmin(h), h.RequireRole("owner"), limit}
+		chain = append(chain, forms...)
+		return append(chain, h.AdminNav(), handler)
+	}
+	mer := r.Group("/admin/merchants", admin)
+	mer.GET("", merchantRoute(pageLimit, h.Merchants)...)
+	mer.GET("/new", merchantRoute(pageLimit, h.NewMerchant)...)
+	mer.POST("", merchantRoute(uploadLimit, h.CreateMerchant)...)
+	mer.GET("/:id", merchantRoute(pageLimit, h.Merchant)...)
+	mer.POST("/:id", merchantRoute(uploadLimit, h.UpdateMerchant)...)
+	mer.POST("/:id/keys", merchantRoute(pageLimit, h.CreateAPIKey)...)
+	mer.POST("/:id/keys/:key/rotate", merchantRoute(pageLimit, h.RotateAPIKey)...)
+	mer.POST("/:id/keys/:key/revoke", merchantRoute(pageLimit, h.RevokeAPIKey)...)
+
+	// Merchants' logos, for their customer pages: public, cached for good
+	// (a new logo has a new URL), answered from memory (see
+	// handlers.MerchantLogo).
+	r.GET("/m/:id/logo/:etag", bare, pageLimit, h.MerchantLogo)
+
 	// Simulators, in sandbox mode only. They set their own headers.
 	if cfg.Sandbox != nil {
 		r.Any("/sandbox/*path", gin.WrapH(cfg.Sandbox))

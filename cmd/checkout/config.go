@@ -34,6 +34,9 @@ type config struct {
 	SandboxExplicit bool
 	// MerchantName is the default merchant's name, shown to customers.
 	MerchantName string
+	// MerchantNameSet is true when CHECKOUT_MERCHANT_NAME gave it: only
+	// then does a start rename a merchant the admin may have renamed.
+	MerchantNameSet bool
 
 	PesapalURL            string
 	PesapalConsumerKey    string
@@ -387,6 +390,7 @@ var envVars = []envVar{
 			if n := len([]rune(v)); n > 80 {
 				return fmt.Errorf("must be at most 80 characters (got %d)", n)
 			}
+			c.MerchantNameSet = v != ""
 			if v == "" {
 				// The default depends on the mode.
 				c.MerchantName = "Demo Shop"
