@@ -426,6 +426,9 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_transfer_events_subject ON transfer_events (subject_id, id)`,
 	)},
+	{19, "checkout locale", ddl(
+		`ALTER TABLE checkouts ADD COLUMN locale TEXT NOT NULL DEFAULT ''`,
+	)},
 }
 
 // orderSearchIndexes is migration 12. On PostgreSQL the prefix searches
