@@ -16,9 +16,9 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 	if !ok {
 		return
 	}
-	sum := pageSummary(co)
-	v := templates.PesapalFramePage{Page: page(c, "Pay with Pesapal"), Summary: sum, FrameURL: a.RedirectURL,
-		BackURL: checkoutPath(co.ID), Status: h.statusView(&co.Checkout)}
+	sum := pageSummary(c, co)
+	v := templates.PesapalFramePage{Page: page(c, tr(c, "method_pesapal")), Summary: sum, FrameURL: a.RedirectURL,
+		BackURL: checkoutPath(co.ID), Status: h.statusView(c, &co.Checkout)}
 	// Pesapal lets the customer try again inside its own page after a
 	// decline, so this page stays through a failure and only a final status
 	// replaces it.

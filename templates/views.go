@@ -23,6 +23,13 @@ type Page struct {
 	// TestMode shows the "Test mode" mark: the providers are simulated and
 	// no real money moves.
 	TestMode bool
+	// Lang is the page's language, "en" or "sw" (locale.Lang); "" is
+	// English (admin pages). The page's words come from the language the
+	// render's context carries (locale.With), which is the same.
+	Lang string
+	// SwitchPath is the address the language switch links to with
+	// ?lang=en or ?lang=sw (the page's own, a GET); "" hides the switch.
+	SwitchPath string
 }
 
 // MethodOption is one payment method offered on the checkout page.
