@@ -142,14 +142,43 @@ func Format(l Lang, id string, args ...string) string {
 // fill puts the values of args (pairs of a name and its value) where
 // {{.Name}} stands in s.
 func fill(s string, args ...string) string {
-	if len(args) == 0 || !strings.Contains(s, "{{") {
+	if len(args) < 2 || !strings.Contains(s, "{{") {
 		return s
 	}
-	pairs := make([]string, 0, len(args))
-	for i := 0; i+1 < len(args); i += 2 {
-		pairs = append(pairs, "{{."+args[i]+"}}", args[i+1])
+	// One pass, one allocation (a page title costs what its concatenation
+	// did); a value is never read again for placeholders.
+	var b strings.Builder
+	n := len(s)
+	for i := 1; i < len(args); i += 2 {
+		n += len(args[i])
 	}
-	return strings.NewReplacer(pairs...).Replace(s)
+	b.Grow(n)
+	for {
+		at := strings.Index(s, "{{.")
+		if at < 0 {
+			break
+		}
+		end := strings.Index(s[at:], "}}")
+		if end < 0 {
+			break
+		}
+		name, value, found := s[at+3:at+end], "", false
+		for i := 0; i+1 < len(args); i += 2 {
+			if args[i] == name {
+				value, found = args[i+1], true
+				break
+			}
+		}
+		b.WriteString(s[:at])
+		if found {
+			b.WriteString(value)
+		} else {
+			b.WriteString(s[at : at+end+2])
+		}
+		s = s[at+end+2:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // Plural is counted message id in l for n: the plural form go-i18n's

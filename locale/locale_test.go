@@ -252,3 +252,12 @@ func TestParseTakesOnlyTheCatalogLanguages(t *testing.T) {
 }
 
 func loadedMessages(l Lang) []*goi18n.Message { return cat.all[l] }
+
+func TestFormatFillsOnceAndLeavesUnknownPlaceholders(t *testing.T) {
+	if got := Format(EN, "mail_subject", "Merchant", "{{.Amount}} Shop", "Amount", "KES 1.00"); got != "Receipt from {{.Amount}} Shop: KES 1.00" {
+		t.Errorf("a value was read for placeholders: %q", got)
+	}
+	if got := Format(SW, "mail_subject", "Merchant", "Duka"); got != "Risiti kutoka Duka: {{.Amount}}" {
+		t.Errorf("an unknown placeholder: %q", got)
+	}
+}
