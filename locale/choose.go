@@ -66,14 +66,16 @@ func FromCookieHeader(header string) (Lang, bool) {
 // clock; a fixed zone needs no tzdata on the server.
 var Nairobi = time.FixedZone("EAT", 3*60*60)
 
-// DateTime writes t for a customer in l, in Nairobi time: "5 Dec 2026,
-// 14:05 EAT" in English, "5 Desemba 2026, 14:05 EAT" in Swahili (the
-// 24-hour clock: Swahili's own hours, counted from 7 in the morning, are
-// not what receipts use in Kenya).
+// DateTime writes t for a customer in l, in Nairobi time, with the day of
+// the week: "Saturday, 5 Dec 2026, 14:05 EAT" in English, "Jumamosi, 5
+// Desemba 2026, 14:05 EAT" in Swahili (the 24-hour clock: Swahili's own
+// hours, counted from 7 in the morning, are not what receipts use in
+// Kenya).
 func DateTime(l Lang, t time.Time) string {
 	t = t.In(Nairobi)
 	month := Text(l, "month_"+strconv.Itoa(int(t.Month())))
-	return strconv.Itoa(t.Day()) + " " + month + " " + strconv.Itoa(t.Year()) + ", " + t.Format("15:04") + " EAT"
+	return Weekday(l, t) + ", " + strconv.Itoa(t.Day()) + " " + month + " " + strconv.Itoa(t.Year()) + ", " +
+		t.Format("15:04") + " EAT"
 }
 
 // Weekday names t's day of the week in l (Nairobi time).

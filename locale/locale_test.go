@@ -193,8 +193,8 @@ func TestDateTimeIsNairobiTimeInTheLanguage(t *testing.T) {
 		l             Lang
 		want, weekday string
 	}{
-		{EN, "5 Dec 2026, 14:05 EAT", "Saturday"},
-		{SW, "5 Desemba 2026, 14:05 EAT", "Jumamosi"},
+		{EN, "Saturday, 5 Dec 2026, 14:05 EAT", "Saturday"},
+		{SW, "Jumamosi, 5 Desemba 2026, 14:05 EAT", "Jumamosi"},
 	}
 	for _, tc := range cases {
 		if got := DateTime(tc.l, at); got != tc.want {
@@ -205,7 +205,7 @@ func TestDateTimeIsNairobiTimeInTheLanguage(t *testing.T) {
 		}
 	}
 	// Late evening UTC is the next day in Nairobi.
-	if got := DateTime(SW, time.Date(2026, 1, 31, 22, 30, 0, 0, time.UTC)); got != "1 Februari 2026, 01:30 EAT" {
+	if got := DateTime(SW, time.Date(2026, 1, 31, 22, 30, 0, 0, time.UTC)); got != "Jumapili, 1 Februari 2026, 01:30 EAT" {
 		t.Errorf("across midnight: %q", got)
 	}
 }

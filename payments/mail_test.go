@@ -449,7 +449,7 @@ func TestReceiptEmailIsInTheCheckoutsLocale(t *testing.T) {
 		t.Errorf("the text part lacks its first sentence:\n%s", m.Text)
 	}
 	for _, f := range []string{"Malipo yamepokelewa", "Imelipwa kwa", "Kumbukumbu",
-		"Risiti", "Wakati wa malipo", "14 Machi 2025, 12:30 EAT", "QK12345678", "https://pay.shop.test/c/" + co.ID} {
+		"Risiti", "Wakati wa malipo", "Ijumaa, 14 Machi 2025, 12:30 EAT", "QK12345678", "https://pay.shop.test/c/" + co.ID} {
 		if !strings.Contains(m.Text, f) {
 			t.Errorf("the text part lacks %q:\n%s", f, m.Text)
 		}

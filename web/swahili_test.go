@@ -237,7 +237,7 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 	if e.checkout(id2).Status != store.StatusPaid || !strings.Contains(receipt.body, "Malipo yamepokelewa") {
 		t.Fatalf("receipt:\n%s", receipt.body)
 	}
-	if paid := strings.TrimSpace(receipt.doc.Find("dd").Eq(5).Text()); !regexp.MustCompile(`^\d{1,2} (Januari|Februari|Machi|Aprili|Mei|Juni|Julai|Agosti|Septemba|Oktoba|Novemba|Desemba) \d{4}, \d\d:\d\d EAT$`).MatchString(paid) {
+	if paid := strings.TrimSpace(receipt.doc.Find("dd").Eq(5).Text()); !regexp.MustCompile(`^(Jumatatu|Jumanne|Jumatano|Alhamisi|Ijumaa|Jumamosi|Jumapili), \d{1,2} (Januari|Februari|Machi|Aprili|Mei|Juni|Julai|Agosti|Septemba|Oktoba|Novemba|Desemba) \d{4}, \d\d:\d\d EAT$`).MatchString(paid) {
 		t.Errorf("paid at %q is not a Swahili date", paid)
 	}
 	assertSwahili(t, "receipt", receipt)
