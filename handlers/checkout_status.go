@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"checkout/locale"
 	"checkout/payments"
 	"checkout/templates"
 )
@@ -32,7 +31,7 @@ func (h *Handlers) Status(c *gin.Context) {
 	// stays English, like the API.
 	h.fragmentLang(c, co.Locale)
 	if wantsJSON(c) {
-		c.Set(keyLang, locale.EN)
+		c.Set(keyLang, boxedEN)
 	}
 	v := h.statusView(c, co)
 	h.withNote(c, co, &v)

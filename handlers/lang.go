@@ -42,7 +42,7 @@ const langCookieAge = 365 * 24 * 60 * 60
 // may set.
 func (h *Handlers) customerLang(c *gin.Context, checkoutLocale string) locale.Lang {
 	l := chooseLang(c, checkoutLocale, true, strings.HasPrefix(h.svc.PublicURL(), "https://"))
-	c.Set(keyLang, l)
+	c.Set(keyLang, boxed(l))
 	return l
 }
 
@@ -51,8 +51,20 @@ func (h *Handlers) customerLang(c *gin.Context, checkoutLocale string) locale.La
 // remembered.
 func (h *Handlers) fragmentLang(c *gin.Context, checkoutLocale string) locale.Lang {
 	l := chooseLang(c, checkoutLocale, false, false)
-	c.Set(keyLang, l)
+	c.Set(keyLang, boxed(l))
 	return l
+}
+
+// boxedEN and boxedSW are the languages as the any that Gin's keys hold,
+// made once: a string put in an interface would be copied to the heap on
+// every view.
+var boxedEN, boxedSW any = locale.EN, locale.SW
+
+func boxed(l locale.Lang) any {
+	if l == locale.SW {
+		return boxedSW
+	}
+	return boxedEN
 }
 
 // chooseLang is the language of this answer; remember sets the
@@ -128,7 +140,7 @@ func noticeLang(c *gin.Context) locale.Lang {
 		return langOf(c)
 	}
 	l := chooseLang(c, "", false, false)
-	c.Set(keyLang, l)
+	c.Set(keyLang, boxed(l))
 	return l
 }
 
