@@ -22,6 +22,6 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 	// Pesapal lets the customer try again inside its own page after a
 	// decline, so this page stays through a failure and only a final status
 	// replaces it.
-	v.Status.PollURL = strings.Replace(v.Status.PollURL, "?while=pending", "", 1)
+	v.Status.PollURL = strings.Replace(v.Status.PollURL, "while=pending&", "", 1)
 	h.render(c, http.StatusOK, templates.PesapalFrameView(v))
 }

@@ -227,6 +227,11 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 		t.Fatalf("after choosing Pesapal: %d at %s", frame.status, frame.url)
 	}
 	assertSwahili(t, "Pesapal frame page", frame)
+	// The frame page polls the status through a failure (Pesapal lets the
+	// customer try again inside its page), in the page's language.
+	if poll := frame.doc.Find("#status").AttrOr("hx-get", ""); poll != "/c/"+id2+"/status?lang=sw" {
+		t.Errorf("the frame page polls %q", poll)
+	}
 	payPage := b.get(frame.doc.Find("iframe").AttrOr("src", ""))
 	result := b.submit(payPage, "form", url.Values{"action": {"pay"}})
 	if !strings.Contains(result.url, "/return/pesapal?") {
