@@ -192,6 +192,20 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 	}
 	assertSwahili(t, "form with a bad phone", badPhone)
 
+	// PokeaPay's contact step, and its fields marked.
+	idc := e.createCheckout("sw-contact")
+	pc := b.get(e.app.URL + "/c/" + idc)
+	step := b.submit(pc, "form.method-choice", url.Values{"method": {"pokeapay"}})
+	if step.doc.Find("form.contact-step").Length() != 1 {
+		t.Fatalf("no contact step: %d\n%s", step.status, step.body)
+	}
+	assertSwahili(t, "contact step", step)
+	stepBad := b.submit(step, "form.contact-step", url.Values{"customer_phone": {"0812 345"}})
+	if stepBad.doc.Find(`#customer_phone[aria-invalid=true]`).Length() != 1 {
+		t.Fatalf("contact step error not marked: %d\n%s", stepBad.status, stepBad.body)
+	}
+	assertSwahili(t, "contact step with an error", stepBad)
+
 	// "Check your phone", its polled status, then a declined prompt.
 	wait := e.pushSTK(b, id, "0712 345 678")
 	if !strings.HasSuffix(wait.url, "/c/"+id+"/stk") {
@@ -259,6 +273,13 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 	b.c.CheckRedirect = nil
 	assertSwahili(t, "cancelled notice", b.get(e.app.URL+"/c/"+obj["id"].(string)))
 	assertSwahili(t, "unknown checkout", b.get(e.app.URL+"/c/chk_nope"))
+	late := e.createCheckout("sw-4")
+	e.clock.Advance(25 * time.Hour)
+	expired := b.get(e.app.URL + "/c/" + late)
+	if expired.status != http.StatusGone || !strings.Contains(expired.body, locale.Text(locale.SW, "expired_heading")) {
+		t.Fatalf("expired checkout: %d\n%s", expired.status, expired.body)
+	}
+	assertSwahili(t, "expired notice", expired)
 	assertSwahili(t, "no such page", b.get(e.app.URL+"/nowhere"))
 
 	// Payment links: the amount page, its error, a closed link.
