@@ -197,3 +197,18 @@ func customerMessage(c *gin.Context, msg string) string {
 	}
 	return locale.Text(l, "msg_payment_failed")
 }
+
+// inPageLang is path, the page a polled fragment sends the browser to,
+// in the language of the page that polled: a browser without the
+// preference cookie (it keeps none, or never used the switch) is given
+// ?lang= with it, so the page does not change language under it. A
+// browser with the cookie needs nothing.
+func inPageLang(c *gin.Context, path string) string {
+	if _, ok := locale.FromCookieHeader(c.Request.Header.Get("Cookie")); ok {
+		return path
+	}
+	if l, ok := queryLang(c.Request.URL.RawQuery); ok {
+		return path + "?lang=" + string(l)
+	}
+	return path
+}

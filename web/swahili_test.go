@@ -224,6 +224,21 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sim.WaitIPNs()
+	// The poll that sees the prompt end sends a browser without the
+	// cookie to the checkout page in the page's language.
+	req, err := http.NewRequest(http.MethodGet, e.app.URL+poll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("HX-Request", "true")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("HX-Redirect"); got != "/c/"+id+"?lang=sw" {
+		t.Errorf("the ended poll redirects a browser without the cookie to %q", got)
+	}
 	failed := b.get(e.app.URL + "/c/" + id)
 	if !strings.Contains(failed.body, locale.Text(locale.SW, "msg_stk_1032")) {
 		t.Errorf("the declined prompt's message is not in Swahili:\n%s", failed.body)
