@@ -62,7 +62,7 @@ func (h *Handlers) Status(c *gin.Context) {
 		// phone") is replaced by the checkout page: the receipt, the notice,
 		// or, when a page waiting on a payment sees it fail, the choice again
 		// with the reason.
-		c.Header("HX-Redirect", inPageLang(c, checkoutPath(co.ID)))
+		c.Header("HX-Redirect", inPageLang(c, checkoutPath(co.ID), co.Locale))
 	}
 	h.render(c, http.StatusOK, templates.StatusPartial(v))
 }

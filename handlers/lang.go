@@ -200,15 +200,24 @@ func customerMessage(c *gin.Context, msg string) string {
 
 // inPageLang is path, the page a polled fragment sends the browser to,
 // in the language of the page that polled: a browser without the
-// preference cookie (it keeps none, or never used the switch) is given
-// ?lang= with it, so the page does not change language under it. A
-// browser with the cookie needs nothing.
-func inPageLang(c *gin.Context, path string) string {
+// preference cookie (it keeps none, or never used the switch) whose page
+// was in another language than the checkout's locale or its
+// Accept-Language would give is sent with ?lang=, so the page does not
+// change language under it. Otherwise path is enough.
+func inPageLang(c *gin.Context, path, checkoutLocale string) string {
 	if _, ok := locale.FromCookieHeader(c.Request.Header.Get("Cookie")); ok {
 		return path
 	}
-	if l, ok := queryLang(c.Request.URL.RawQuery); ok {
-		return path + "?lang=" + string(l)
+	l, ok := queryLang(c.Request.URL.RawQuery)
+	if !ok {
+		return path
 	}
-	return path
+	fallback, ok := locale.Parse(checkoutLocale)
+	if !ok {
+		fallback = locale.Negotiate(c.Request.Header.Get("Accept-Language"))
+	}
+	if l == fallback {
+		return path
+	}
+	return path + "?lang=" + string(l)
 }
