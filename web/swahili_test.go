@@ -296,6 +296,17 @@ func TestEveryCustomerPageInSwahiliHasNoEnglishLeft(t *testing.T) {
 	}
 	assertSwahili(t, "expired notice", expired)
 	assertSwahili(t, "no such page", b.get(e.app.URL+"/nowhere"))
+	bigReq, err := http.NewRequest(http.MethodPost, e.app.URL+"/c/"+id+"/pay",
+		strings.NewReader("method=stk&phone="+strings.Repeat("7", 20<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	big := b.do(bigReq)
+	if big.status != http.StatusRequestEntityTooLarge || !strings.Contains(big.body, "Ombi ni kubwa kuliko KB 16.") {
+		t.Fatalf("a form too large: %d\n%s", big.status, big.body)
+	}
+	assertSwahili(t, "a form too large", big)
 
 	// Payment links: the amount page, its error, a closed link.
 	link := e.createLink(`{"currency": "KES", "description": "Donation", "min_amount": "50"}`)
