@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"checkout/locale"
 	"checkout/money"
 	"checkout/payments"
 	"checkout/reqctx"
@@ -78,7 +79,7 @@ func linkRow(l *payments.PaymentLink, paid payments.LinkPaid, merchant string) t
 		r.Amount = money.Display(l.Currency, money.Amount(l.Amount))
 	} else {
 		r.Amount = "Customer enters"
-		if b := linkBounds(l); b != "" {
+		if b := linkBounds(locale.EN, l); b != "" {
 			r.Amount += " (" + strings.TrimSuffix(strings.ToLower(b[:1])+b[1:], ".") + ")"
 		}
 	}

@@ -246,7 +246,7 @@ func (h *Handlers) renderOrderWith(c *gin.Context, status int, flash string, st 
 		return
 	}
 	fmtTime := "2 Jan 2006 15:04:05"
-	v := templates.OrderPage{AdminPage: adminPage(c, "Order "+co.Reference), Summary: h.summary(ctx, co),
+	v := templates.OrderPage{AdminPage: adminPage(c, "Order "+co.Reference), Summary: h.summary(c, co),
 		Status: string(co.Status), Method: co.Method, Provider: co.Provider, ProviderReference: co.ProviderReference,
 		Receipt: co.Receipt, Message: co.Message, Currency: co.Currency,
 		CreatedAt: co.CreatedAt.In(nairobi).Format(fmtTime), ExpiresAt: co.ExpiresAt.In(nairobi).Format(fmtTime),

@@ -27,15 +27,15 @@ func contactStep(c *gin.Context, need *payments.ContactNeeded, back string) (int
 		Phone: need.Values[payments.FieldCustomerPhone], Email: need.Values[payments.FieldCustomerEmail]}
 	switch {
 	case step.AskPhone && step.AskEmail:
-		step.Why = "PokeaPay asks for your phone number and email address with every payment."
+		step.Why = tr(c, "why_phone_email")
 	case step.AskPhone:
-		step.Why = "PokeaPay asks for your phone number with every payment."
+		step.Why = tr(c, "why_phone")
 	default:
-		step.Why = "PokeaPay asks for your email address with every payment."
+		step.Why = tr(c, "why_email")
 	}
 	status, errs := http.StatusOK, map[string]string(nil)
 	if c.PostForm("step") == "contact" {
-		status, errs = http.StatusUnprocessableEntity, need.Errors
+		status, errs = http.StatusUnprocessableEntity, customerTexts(c, need.Errors)
 	}
 	return status, errs, step
 }

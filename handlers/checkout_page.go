@@ -9,10 +9,12 @@ import (
 	"checkout/templates"
 )
 
+// methodLabels are the catalog messages naming each method's button and
+// the line under it.
 var methodLabels = map[string][2]string{
-	payments.MethodPesapal:  {"Pay with Pesapal", "Card, M-Pesa, Airtel Money and more"},
-	payments.MethodPokeaPay: {"Pay with PokeaPay", "M-Pesa or card on PokeaPay's page"},
-	payments.MethodSTK:      {"M-Pesa on your phone", "Approve a prompt on your phone"},
+	payments.MethodPesapal:  {"method_pesapal", "method_pesapal_hint"},
+	payments.MethodPokeaPay: {"method_pokeapay", "method_pokeapay_hint"},
+	payments.MethodSTK:      {"stk_legend", "method_stk_hint"},
 }
 
 // CheckoutPage is GET /c/{id}: the order and the method choice, or the
@@ -55,23 +57,24 @@ func (h *Handlers) checkoutView(c *gin.Context, co *payments.CheckoutPage, field
 		pesapal = pesapal || m.Key == payments.MethodPesapal && m.Available
 		if m.Key == payments.MethodSTK {
 			// A form of its own: it needs the phone number.
-			stk = &templates.STKForm{Phone: stkPhone(c, co), Disabled: !m.Available, DisabledReason: m.Why}
+			stk = &templates.STKForm{Phone: stkPhone(c, co), Disabled: !m.Available, DisabledReason: customerText(c, m.Why)}
 			continue
 		}
 		l := methodLabels[m.Key]
-		methods = append(methods, templates.MethodOption{Key: m.Key, Label: l[0], Hint: l[1], Disabled: !m.Available, DisabledReason: m.Why})
+		methods = append(methods, templates.MethodOption{Key: m.Key, Label: tr(c, l[0]), Hint: tr(c, l[1]),
+			Disabled: !m.Available, DisabledReason: customerText(c, m.Why)})
 	}
-	sum := templates.Summary{ID: co.ID, MerchantName: merchantName(co.MerchantName), Description: co.Description,
+	sum := templates.Summary{ID: co.ID, MerchantName: merchantName(c, co.MerchantName), Description: co.Description,
 		Reference: co.Reference, Amount: fixed.display} // pageSummary, with the amount remembered
 	v := templates.CheckoutPage{
-		Page: formPage(c, "Pay "+sum.MerchantName), Summary: sum,
-		Methods: methods, Message: co.Message, FieldErrors: fieldErrs,
-		Pending: co.Status == payments.StatusPending, Status: h.statusView(&co.Checkout),
+		Page: formPage(c, trf(c, "pay_merchant", "Merchant", sum.MerchantName)), Summary: sum,
+		Methods: methods, Message: customerMessage(c, co.Message), FieldErrors: customerTexts(c, fieldErrs),
+		Pending: co.Status == payments.StatusPending, Status: h.statusView(c, &co.Checkout),
 		PayAction: payPath(co.ID), NeedsContact: pesapal && payments.NeedsContact(&co.Checkout), Contact: contact, STK: stk,
 		ContactStep: step,
 	}
 	if step != nil {
-		v.Page = formPage(c, "Your details for "+step.Provider)
+		v.Page = formPage(c, trf(c, "details_for", "Provider", step.Provider))
 	}
 	v.Page = h.branded(c, v.Page, co.MerchantID)
 	return v

@@ -63,14 +63,18 @@ func (h *Handlers) pay(c *gin.Context, co *payments.CheckoutPage) {
 		}
 		c.Redirect(http.StatusSeeOther, u)
 	default:
-		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "Choose one of the payment methods below."})
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": tr(c, "err_choose_method")})
 	}
 }
 
 // PayFormReload is GET /c/{id}/pay. A form shown again after an error
 // stays at its POST address; a reload of it lands on the checkout page.
 func (h *Handlers) PayFormReload(c *gin.Context) {
-	c.Redirect(http.StatusSeeOther, checkoutPath(c.Param("id")))
+	to := checkoutPath(c.Param("id"))
+	if l, ok := queryLang(c.Request.URL.RawQuery); ok {
+		to += "?lang=" + string(l) // the language switch of a form shown again
+	}
+	c.Redirect(http.StatusSeeOther, to)
 }
 
 // setRetryAfter sets Retry-After to d in whole seconds, rounded up, at
@@ -89,20 +93,18 @@ func (h *Handlers) payError(c *gin.Context, co *payments.CheckoutPage, err error
 		return false
 	case errors.As(err, &limited):
 		setRetryAfter(c, limited.RetryAfter)
-		h.renderCheckoutForm(c, http.StatusTooManyRequests, co, map[string]string{limited.Field: limited.Message}, c.PostForm("contact"))
+		h.renderCheckoutForm(c, http.StatusTooManyRequests, co, map[string]string{limited.Field: customerText(c, limited.Message)}, c.PostForm("contact"))
 	case errors.As(err, &fe):
-		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"))
+		h.renderCheckoutForm(c, http.StatusUnprocessableEntity, co, map[string]string{fe.Field: customerText(c, fe.Message)}, c.PostForm("contact"))
 	case errors.Is(err, payments.ErrMethodUnavailable):
-		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": "That payment method is not available for this order."})
+		h.renderCheckout(c, http.StatusUnprocessableEntity, co, map[string]string{"method": tr(c, "err_method_unavailable")})
 	case errors.Is(err, payments.ErrNotPayable):
 		if fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID); ferr == nil && !h.payable(c, fresh) {
 			return true
 		}
-		notice(c, http.StatusConflict, "This checkout can no longer be paid", "Ask the shop for a new payment link.")
+		customerNotice(c, http.StatusConflict, "not_payable", "not_payable_text")
 	case errors.Is(err, payments.ErrLinkUsed):
-		notice(c, http.StatusConflict, "This payment link was already used",
-			"This link takes one payment only, and it has been paid or a payment of it is under way. "+
-				"Nothing was charged now. Ask the shop for a new link if you still need to pay.")
+		customerNotice(c, http.StatusConflict, "link_used", "link_used_pay_text")
 	case errors.Is(err, payments.ErrProvider):
 		fresh, ferr := h.svc.CheckoutPage(c.Request.Context(), co.ID)
 		if ferr != nil {
@@ -110,7 +112,7 @@ func (h *Handlers) payError(c *gin.Context, co *payments.CheckoutPage, err error
 			return true
 		}
 		h.renderCheckout(c, http.StatusBadGateway, fresh, map[string]string{
-			"method": "The payment provider could not start the payment. Nothing was charged; please try again in a moment."})
+			"method": tr(c, "err_provider_start")})
 	default:
 		h.fail(c, err)
 	}

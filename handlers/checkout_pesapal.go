@@ -16,12 +16,12 @@ func (h *Handlers) PesapalFrame(c *gin.Context) {
 	if !ok {
 		return
 	}
-	sum := pageSummary(co)
-	v := templates.PesapalFramePage{Page: h.branded(c, page(c, "Pay with Pesapal"), co.MerchantID), Summary: sum, FrameURL: a.RedirectURL,
-		BackURL: checkoutPath(co.ID), Status: h.statusView(&co.Checkout)}
+	sum := pageSummary(c, co)
+	v := templates.PesapalFramePage{Page: h.branded(c, page(c, tr(c, "method_pesapal")), co.MerchantID), Summary: sum, FrameURL: a.RedirectURL,
+		BackURL: checkoutPath(co.ID), Status: h.statusView(c, &co.Checkout)}
 	// Pesapal lets the customer try again inside its own page after a
 	// decline, so this page stays through a failure and only a final status
 	// replaces it.
-	v.Status.PollURL = strings.Replace(v.Status.PollURL, "?while=pending", "", 1)
+	v.Status.PollURL = strings.Replace(v.Status.PollURL, "while=pending&", "", 1)
 	h.render(c, http.StatusOK, templates.PesapalFrameView(v))
 }

@@ -19,14 +19,21 @@ func (h *Handlers) Status(c *gin.Context) {
 			c.JSON(http.StatusNotFound, gin.H{"error": gin.H{"code": "not_found", "message": "no such checkout", "field": nil}})
 			return
 		}
-		notice(c, http.StatusNotFound, "Checkout not found", "We could not find this checkout.")
+		h.fragmentLang(c, "")
+		customerNotice(c, http.StatusNotFound, "checkout_not_found", "status_not_found_text")
 		return
 	}
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	v := h.statusView(co)
+	// The page's language, which its poll URL carries; the JSON status
+	// stays English, like the API.
+	h.fragmentLang(c, co.Locale)
+	if wantsJSON(c) {
+		c.Set(keyLang, boxedEN)
+	}
+	v := h.statusView(c, co)
 	h.withNote(c, co, &v)
 	ended := v.Status != string(payments.StatusPending)
 	if id := c.Query("attempt"); id != "" && !ended {
@@ -55,7 +62,7 @@ func (h *Handlers) Status(c *gin.Context) {
 		// phone") is replaced by the checkout page: the receipt, the notice,
 		// or, when a page waiting on a payment sees it fail, the choice again
 		// with the reason.
-		c.Header("HX-Redirect", checkoutPath(co.ID))
+		c.Header("HX-Redirect", inPageLang(c, checkoutPath(co.ID), co.Locale))
 	}
 	h.render(c, http.StatusOK, templates.StatusPartial(v))
 }

@@ -17,8 +17,8 @@ func (h *Handlers) STKWait(c *gin.Context) {
 		return
 	}
 	left := int((payments.STKPromptWindow - h.svc.Since(a.CreatedAt)).Seconds())
-	v := templates.STKWaitPage{Page: h.branded(c, formPage(c, "Check your phone"), co.MerchantID), Summary: pageSummary(co),
-		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(&co.Checkout),
+	v := templates.STKWaitPage{Page: h.branded(c, formPage(c, tr(c, "stk_title")), co.MerchantID), Summary: pageSummary(c, co),
+		Phone: payments.LocalPhone(a.Phone), Seconds: max(left, 0), Status: h.statusView(c, &co.Checkout),
 		RetryAction: payPath(co.ID), RetryPhone: payments.LocalPhone(a.Phone), BackURL: checkoutPath(co.ID)}
 	v.Status.PageURL = stkPath(co.ID)
 	h.withNote(c, &co.Checkout, &v.Status)

@@ -49,14 +49,15 @@ func (h *Handlers) open(c *gin.Context, current func(context.Context, string) (*
 func (h *Handlers) loadCheckout(c *gin.Context) (*payments.CheckoutPage, bool) {
 	co, err := h.svc.CheckoutPage(c.Request.Context(), c.Param("id"))
 	if errors.Is(err, payments.ErrNotFound) {
-		notice(c, http.StatusNotFound, "Checkout not found",
-			"We could not find this checkout. Check the link, or ask the shop for a new one.")
+		h.customerLang(c, "")
+		customerNotice(c, http.StatusNotFound, "checkout_not_found", "checkout_not_found_text")
 		return nil, false
 	}
 	if err != nil {
 		h.fail(c, err)
 		return nil, false
 	}
+	h.customerLang(c, co.Locale)
 	return co, true
 }
 
@@ -68,18 +69,13 @@ func (h *Handlers) payable(c *gin.Context, co *payments.CheckoutPage) bool {
 		h.renderReceipt(c, co)
 	case co.Status == payments.StatusExpired || h.svc.PastDeadline(&co.Checkout) && co.Status == payments.StatusOpen:
 		u, label := h.cancelReturn(c, co)
-		noticeWithLink(c, http.StatusGone, "This checkout has expired",
-			"The time to pay for this order has passed. Ask the shop for a new payment link. "+
-				"If money left your account for this order, keep your receipt: the shop will see the payment.", u, label)
+		customerNoticeWithLink(c, http.StatusGone, "expired_heading", "expired_notice", u, label)
 	case co.Status == payments.StatusCancelled:
 		u, label := h.cancelReturn(c, co)
-		noticeWithLink(c, http.StatusGone, "This checkout was cancelled",
-			"This order was cancelled. If money left your account for it, keep your receipt: the shop will see the payment.",
-			u, label)
+		customerNoticeWithLink(c, http.StatusGone, "cancelled_heading", "cancelled_notice", u, label)
 	case co.Status == payments.StatusReversed:
 		u, label := h.cancelReturn(c, co)
-		noticeWithLink(c, http.StatusGone, "This payment was reversed",
-			"The payment for this order was reversed by the provider. Contact the shop if you have questions.", u, label)
+		customerNoticeWithLink(c, http.StatusGone, "reversed_heading", "reversed_notice", u, label)
 	default:
 		return true
 	}
@@ -92,50 +88,52 @@ func (h *Handlers) cancelReturn(c *gin.Context, co *payments.CheckoutPage) (stri
 	if co.CancelURL == "" {
 		return "", ""
 	}
-	return withCheckoutID(co.CancelURL, co.ID), "Return to " + merchantName(co.MerchantName)
+	return withCheckoutID(co.CancelURL, co.ID), trf(c, "return_to", "Merchant", merchantName(c, co.MerchantName))
 }
 
 // summary is the order summary of a checkout loaded alone: it asks for the
 // merchant's name.
-func (h *Handlers) summary(ctx context.Context, co *payments.Checkout) templates.Summary {
+func (h *Handlers) summary(c *gin.Context, co *payments.Checkout) templates.Summary {
 	name := ""
-	if m, err := h.svc.Merchant(ctx, co.MerchantID); err == nil {
+	if m, err := h.svc.Merchant(c.Request.Context(), co.MerchantID); err == nil {
 		name = m.Name
 	}
-	return summaryOf(co, name)
+	return summaryOf(c, co, name)
 }
 
 // pageSummary is the order summary of a checkout loaded for its page,
 // which carries the merchant's name.
-func pageSummary(co *payments.CheckoutPage) templates.Summary {
-	return summaryOf(&co.Checkout, co.MerchantName)
+func pageSummary(c *gin.Context, co *payments.CheckoutPage) templates.Summary {
+	return summaryOf(c, &co.Checkout, co.MerchantName)
 }
 
-func summaryOf(co *payments.Checkout, merchant string) templates.Summary {
-	return templates.Summary{ID: co.ID, MerchantName: merchantName(merchant), Description: co.Description, Reference: co.Reference,
+// summaryOf is the order summary; the amount is written for Kenya, the
+// same in both languages (money.Display: "KES 1,500.00").
+func summaryOf(c *gin.Context, co *payments.Checkout, merchant string) templates.Summary {
+	return templates.Summary{ID: co.ID, MerchantName: merchantName(c, merchant), Description: co.Description, Reference: co.Reference,
 		Amount: money.Display(co.Currency, money.Amount(co.Amount))}
 }
 
 // merchantName is what the customer reads for the shop: its name, or "the
-// shop" when the merchant is gone.
-func merchantName(name string) string {
+// shop" (in the page's language) when the merchant is gone.
+func merchantName(c *gin.Context, name string) string {
 	if name == "" {
-		return "the shop"
+		return tr(c, "the_shop")
 	}
 	return name
 }
 
-func (h *Handlers) statusView(co *payments.Checkout) templates.StatusView {
+func (h *Handlers) statusView(c *gin.Context, co *payments.Checkout) templates.StatusView {
 	st := co.Status
 	if h.svc.PastDeadline(co) && st == payments.StatusOpen {
 		st = payments.StatusExpired
 	}
-	v := templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: co.Message,
+	v := templates.StatusView{ID: co.ID, Status: string(st), Method: co.Method, Receipt: co.Receipt, Message: customerMessage(c, co.Message),
 		ReceiptURL: checkoutPath(co.ID), Final: st != payments.StatusOpen && st != payments.StatusPending}
 	if st == payments.StatusPending {
 		// Polled while a payment is under way; when it ends either way the
 		// page is replaced (see Status).
-		v.PollURL = statusPath(co.ID) + "?while=pending"
+		v.PollURL = statusPath(co.ID) + "?while=pending&lang=" + string(langOf(c))
 	}
 	return v
 }
@@ -149,7 +147,7 @@ func (h *Handlers) withNote(c *gin.Context, co *payments.Checkout, v *templates.
 		h.log.WarnContext(c.Request.Context(), "waiting note", "checkout_id", co.ID, "err", err)
 		return
 	}
-	v.Note = note
+	v.Note = customerText(c, note)
 }
 
 // withCheckoutID appends checkout_id to a merchant's URL, so that the shop

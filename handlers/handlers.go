@@ -18,6 +18,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
 
+	"checkout/locale"
 	"checkout/payments"
 	"checkout/reqctx"
 	"checkout/templates"
@@ -81,8 +82,17 @@ const keyTestMode = "test_mode"
 // page fills the parts every page needs from the request. A page with a
 // form is made with formPage.
 func page(c *gin.Context, title string) templates.Page {
-	return templates.Page{Title: title, Nonce: reqctx.Nonce(c), RequestID: reqctx.RequestID(c.Request.Context()),
+	p := templates.Page{Title: title, Nonce: reqctx.Nonce(c), RequestID: reqctx.RequestID(c.Request.Context()),
 		TestMode: c.GetBool(keyTestMode)}
+	if v, ok := c.Get(keyLang); ok {
+		// A customer page (customerLang chose its language): its <html
+		// lang> and its switch, which links to the page's own address (a
+		// form shown again after a POST links to its GET, PayFormReload).
+		if l, ok := v.(locale.Lang); ok {
+			p.Lang, p.SwitchPath = string(l), c.Request.URL.Path
+		}
+	}
+	return p
 }
 
 // formPage is page for a page with a form: it carries the CSRF token, which
@@ -118,7 +128,7 @@ func (h *Handlers) Now() time.Time { return h.svc.Now() }
 func (h *Handlers) render(c *gin.Context, status int, comp templ.Component) {
 	buf := pages.Get().(*bytes.Buffer)
 	defer putPage(buf)
-	if err := comp.Render(c.Request.Context(), buf); err != nil {
+	if err := comp.Render(renderContext(c), buf); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -179,8 +189,7 @@ func (h *Handlers) fail(c *gin.Context, err error) {
 			"something went wrong on our side; quote request id "+reqctx.RequestID(c.Request.Context()), "")
 		return
 	}
-	notice(c, http.StatusInternalServerError, "Something went wrong",
-		"We could not complete this request. Please try again in a moment.")
+	customerNotice(c, http.StatusInternalServerError, "went_wrong", "went_wrong_text")
 }
 
 // notice renders the one-message page (expired, unknown, errors).
@@ -194,7 +203,7 @@ func noticeWithLink(c *gin.Context, status int, heading, text, returnURL, return
 		ReturnURL: returnURL, ReturnLabel: returnLabel}
 	buf := pages.Get().(*bytes.Buffer)
 	defer putPage(buf)
-	if err := templates.NoticeView(v).Render(c.Request.Context(), buf); err != nil {
+	if err := templates.NoticeView(v).Render(renderContext(c), buf); err != nil {
 		c.String(status, heading)
 		c.Abort()
 		return
@@ -220,8 +229,7 @@ func (h *Handlers) TooManyRequests(c *gin.Context) {
 		h.Refuse(c, ShapeProvider, http.StatusTooManyRequests, text)
 		return
 	}
-	notice(c, http.StatusTooManyRequests, "Too many requests",
-		"Too many requests came from your network. Wait a minute, then try again.")
+	customerNotice(c, http.StatusTooManyRequests, "too_many", "too_many_text")
 }
 
 func forbidden(c *gin.Context, text string) {
@@ -229,7 +237,20 @@ func forbidden(c *gin.Context, text string) {
 		apiError(c, http.StatusForbidden, "forbidden", text, "")
 		return
 	}
+	// The middleware's two refusals of a customer's form are in the
+	// catalog; any other text is shown as it is.
+	if id, ok := refusalIDs[text]; ok {
+		customerNotice(c, http.StatusForbidden, "refused", id)
+		return
+	}
 	notice(c, http.StatusForbidden, "Request refused", text)
+}
+
+// refusalIDs are the catalog messages of the texts web's CSRF checks
+// refuse a form with.
+var refusalIDs = map[string]string{
+	locale.Text(locale.EN, "form_expired"): "form_expired",
+	locale.Text(locale.EN, "cross_site"):   "cross_site",
 }
 
 func isAPI(c *gin.Context) bool {
@@ -243,5 +264,5 @@ func (h *Handlers) NotFound(c *gin.Context) {
 		apiError(c, http.StatusNotFound, "not_found", "no such endpoint", "")
 		return
 	}
-	notice(c, http.StatusNotFound, "Page not found", "There is nothing at this address. Check the link you were given.")
+	customerNotice(c, http.StatusNotFound, "page_not_found", "page_not_found_text")
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"checkout/locale"
 )
 
 // Shape is how a route group answers a request the limits middleware in web
@@ -42,6 +44,10 @@ func (h *Handlers) Refuse(c *gin.Context, shape Shape, status int, text string) 
 	case ShapeProvider:
 		c.AbortWithStatusJSON(status, gin.H{"status": "error", "message": text})
 	default:
-		notice(c, status, "Request refused", text)
+		// web's texts for a page are the catalog's msg_too_large,
+		// msg_query_too_long and msg_multipart: shown in the page's
+		// language (admin pages: English).
+		l := noticeLang(c)
+		noticeWithLink(c, status, locale.Text(l, "refused"), customerText(c, text), "", "")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"checkout/locale"
 	"checkout/money"
 	"checkout/payments"
 	"checkout/templates"
@@ -73,7 +74,7 @@ func (h *Handlers) LinkPay(c *gin.Context) {
 		a, err := h.svc.CustomerAmount(l, typed)
 		var fe *payments.FieldError
 		if errors.As(err, &fe) {
-			h.renderLinkAmount(c, http.StatusUnprocessableEntity, l, prev, typed, map[string]string{"amount": fe.Message})
+			h.renderLinkAmount(c, http.StatusUnprocessableEntity, l, prev, typed, map[string]string{"amount": customerText(c, fe.Message)})
 			return
 		}
 		if err != nil {
@@ -117,12 +118,12 @@ func (h *Handlers) LinkPay(c *gin.Context) {
 		h.renderLinkPay(c, status, l, page, typed, errs, "", step)
 		return
 	case errors.As(err, &fe):
-		h.renderLinkPay(c, http.StatusUnprocessableEntity, l, page, typed, map[string]string{fe.Field: fe.Message}, c.PostForm("contact"), nil)
+		h.renderLinkPay(c, http.StatusUnprocessableEntity, l, page, typed, map[string]string{fe.Field: customerText(c, fe.Message)}, c.PostForm("contact"), nil)
 		return
 	case errors.Is(err, payments.ErrMethodUnavailable):
-		msg := "That payment method is not available for this order."
+		msg := tr(c, "err_method_unavailable")
 		if !slices.Contains(payments.AllMethods, method) {
-			msg = "Choose one of the payment methods below."
+			msg = tr(c, "err_choose_method")
 		}
 		h.renderLinkPay(c, http.StatusUnprocessableEntity, l, page, typed, map[string]string{"method": msg}, c.PostForm("contact"), nil)
 		return
@@ -173,6 +174,7 @@ func (h *Handlers) renderLinkPay(c *gin.Context, status int, l *payments.Payment
 // is: the link makes no new checkout, but the one made earlier can be
 // paid.
 func (h *Handlers) openLink(c *gin.Context) (*payments.PaymentLink, bool) {
+	h.customerLang(c, "") // a link has no locale: the switch, the cookie or the browser
 	l, err := h.svc.OpenLink(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		if l != nil && (errors.Is(err, payments.ErrLinkInactive) || errors.Is(err, payments.ErrLinkExpired)) {
@@ -195,21 +197,15 @@ func (h *Handlers) openLink(c *gin.Context) (*payments.PaymentLink, bool) {
 func (h *Handlers) linkClosed(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, payments.ErrNotFound):
-		notice(c, http.StatusNotFound, "Payment link not found",
-			"There is no payment link at this address. Check the link you were given, or ask the shop for it again.")
+		customerNotice(c, http.StatusNotFound, "link_not_found", "link_not_found_text")
 	case errors.Is(err, payments.ErrLinkInactive):
-		notice(c, http.StatusGone, "This payment link no longer works",
-			"The shop has turned this payment link off. Nothing was charged. Ask the shop for a new link if you still need to pay.")
+		customerNotice(c, http.StatusGone, "link_inactive", "link_inactive_text")
 	case errors.Is(err, payments.ErrLinkExpired):
-		notice(c, http.StatusGone, "This payment link has expired",
-			"The time to pay with this link has passed. Nothing was charged. Ask the shop for a new link if you still need to pay.")
+		customerNotice(c, http.StatusGone, "link_expired", "link_expired_text")
 	case errors.Is(err, payments.ErrLinkBusy):
-		notice(c, http.StatusConflict, "A payment of this link is under way",
-			"This link takes one payment only, and someone is paying it now. Nothing was charged. "+
-				"Try again in a few minutes: if that payment does not go through, the link works again.")
+		customerNotice(c, http.StatusConflict, "link_busy", "link_busy_text")
 	case errors.Is(err, payments.ErrLinkUsed):
-		notice(c, http.StatusGone, "This payment link was already used",
-			"This link takes one payment only, and it has been paid. Nothing was charged now. Ask the shop if you think this is wrong.")
+		customerNotice(c, http.StatusGone, "link_used", "link_used_text")
 	default:
 		h.fail(c, err)
 	}
@@ -240,8 +236,8 @@ func (h *Handlers) renderLinkAmount(c *gin.Context, status int, l *payments.Paym
 	if m, err := h.svc.Merchant(c.Request.Context(), l.MerchantID); err == nil {
 		name = m.Name
 	}
-	v := templates.LinkAmountPage{Page: h.branded(c, formPage(c, l.Description), l.MerchantID), MerchantName: merchantName(name),
-		Description: l.Description, Currency: l.Currency, Bounds: linkBounds(l), Amount: typed, FieldErrors: errs,
+	v := templates.LinkAmountPage{Page: h.branded(c, formPage(c, l.Description), l.MerchantID), MerchantName: merchantName(c, name),
+		Description: l.Description, Currency: l.Currency, Bounds: linkBounds(langOf(c), l), Amount: typed, FieldErrors: errs,
 		Action: linkPath(l.ID)}
 	if prev != nil {
 		v.ContinueURL, v.ContinueAmount = checkoutPath(prev.ID), money.Display(prev.Currency, money.Amount(prev.Amount))
@@ -251,15 +247,15 @@ func (h *Handlers) renderLinkAmount(c *gin.Context, status int, l *payments.Paym
 }
 
 // linkBounds says a link's bounds on the customer's amount in words.
-func linkBounds(l *payments.PaymentLink) string {
+func linkBounds(lang locale.Lang, l *payments.PaymentLink) string {
 	lo, hi := money.Display(l.Currency, money.Amount(l.MinAmount)), money.Display(l.Currency, money.Amount(l.MaxAmount))
 	switch {
 	case l.MinAmount > 0 && l.MaxAmount > 0:
-		return "Between " + lo + " and " + hi + "."
+		return locale.Format(lang, "bounds_between", "Min", lo, "Max", hi)
 	case l.MinAmount > 0:
-		return "At least " + lo + "."
+		return locale.Format(lang, "bounds_at_least", "Min", lo)
 	case l.MaxAmount > 0:
-		return "At most " + hi + "."
+		return locale.Format(lang, "bounds_at_most", "Max", hi)
 	}
 	return ""
 }

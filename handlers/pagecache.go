@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"checkout/locale"
 	"checkout/templates"
 )
 
@@ -105,11 +107,13 @@ func (pc *pageCache) render(h *Handlers, c *gin.Context, status int, id string, 
 	// Rendered by templ for this answer, and cut for the next ones.
 	buf := pages.Get().(*bytes.Buffer)
 	defer putPage(buf)
-	if err := templates.CheckoutView(v).Render(c.Request.Context(), buf); err != nil {
+	// The page's words are in its language (v.Lang, part of the key).
+	ctx := locale.With(c.Request.Context(), locale.Lang(v.Lang))
+	if err := templates.CheckoutView(v).Render(ctx, buf); err != nil {
 		h.fail(c, err)
 		return
 	}
-	if p := pc.cut(c, key, vals, buf.Bytes()); p != nil {
+	if p := pc.cut(ctx, key, vals, buf.Bytes()); p != nil {
 		pc.pages.Add(id, p)
 	}
 	writeHTML(c, status, buf.Bytes())
@@ -120,11 +124,11 @@ func (pc *pageCache) render(h *Handlers, c *gin.Context, status int, id string, 
 // them are exactly want, what templ wrote for this answer: a page that holds
 // a mark's text by itself, or writes a value other than as it is, is not
 // remembered.
-func (pc *pageCache) cut(c *gin.Context, key templates.CheckoutPage, vals [answerFields]string, want []byte) *cutPage {
+func (pc *pageCache) cut(ctx context.Context, key templates.CheckoutPage, vals [answerFields]string, want []byte) *cutPage {
 	marked := key
 	setAnswerValues(&marked, pc.marks)
 	var sb strings.Builder
-	if err := templates.CheckoutView(marked).Render(c.Request.Context(), &sb); err != nil {
+	if err := templates.CheckoutView(marked).Render(ctx, &sb); err != nil {
 		return nil
 	}
 	html := sb.String()

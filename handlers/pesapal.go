@@ -22,12 +22,12 @@ func (h *Handlers) PesapalReturn(c *gin.Context) {
 	co, err := h.svc.PesapalReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrInvalidNotification):
-		notice(c, http.StatusBadRequest, "We could not read this payment",
-			"The link back from Pesapal is incomplete. If you paid, the shop will still receive your payment.")
+		h.customerLang(c, "")
+		customerNotice(c, http.StatusBadRequest, "pesapal_unreadable", "pesapal_unreadable_text")
 		return
 	case errors.Is(err, payments.ErrNotFound):
-		notice(c, http.StatusNotFound, "Payment not found",
-			"We do not know this payment. If you were charged, contact the shop with your Pesapal confirmation.")
+		h.customerLang(c, "")
+		customerNotice(c, http.StatusNotFound, "payment_not_found", "payment_not_found_text")
 		return
 	case err != nil:
 		h.fail(c, err)
@@ -37,14 +37,15 @@ func (h *Handlers) PesapalReturn(c *gin.Context) {
 }
 
 func (h *Handlers) renderResult(c *gin.Context, co *payments.Checkout) {
-	sum := h.summary(c.Request.Context(), co)
-	v := templates.ResultPage{Page: h.branded(c, page(c, "Payment status"), co.MerchantID), Summary: sum, Status: h.statusView(co), BreakOut: true}
+	h.customerLang(c, co.Locale)
+	sum := h.summary(c, co)
+	v := templates.ResultPage{Page: h.branded(c, page(c, tr(c, "result_title")), co.MerchantID), Summary: sum, Status: h.statusView(c, co), BreakOut: true}
 	switch co.Status {
 	case payments.StatusOpen:
 		v.RetryURL = checkoutPath(co.ID)
 	case payments.StatusPaid:
 		if co.SuccessURL != "" {
-			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), "Return to "+sum.MerchantName
+			v.ReturnURL, v.ReturnLabel = withCheckoutID(co.SuccessURL, co.ID), trf(c, "return_to", "Merchant", sum.MerchantName)
 		}
 	}
 	h.render(c, http.StatusOK, templates.ResultView(v))

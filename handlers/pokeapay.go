@@ -18,9 +18,8 @@ func (h *Handlers) PokeaPayReturn(c *gin.Context) {
 	co, err := h.svc.PokeaPayReturn(c.Request.Context(), c.Request.URL.Query())
 	switch {
 	case errors.Is(err, payments.ErrForged) || errors.Is(err, payments.ErrNotFound):
-		notice(c, http.StatusBadRequest, "We could not confirm this payment here",
-			"This link back from PokeaPay could not be checked. If you paid, the shop still receives your payment; "+
-				"open the payment link the shop gave you to see its status.")
+		h.customerLang(c, "")
+		customerNotice(c, http.StatusBadRequest, "pokeapay_unconfirmed", "pokeapay_unconfirmed_text")
 		return
 	case err != nil:
 		h.fail(c, err)

@@ -63,15 +63,14 @@ func pokeapayContact(co *store.Checkout, in CustomerContact) (email, phone strin
 	if c := strings.TrimSpace(in.Contact); c != "" {
 		if strings.Contains(c, "@") {
 			if checkEmail("contact", c) != nil {
-				return "", "", &FieldError{Code: "invalid", Field: "contact", Message: "That email address does not look right."}
+				return "", "", &FieldError{Code: "invalid", Field: "contact", Message: customerMsg("msg_contact_email_bad")}
 			}
 			if typedEmail == "" {
 				typedEmail = c
 			}
 		} else {
 			if _, err := NormalizePhone(c); err != nil {
-				return "", "", &FieldError{Code: "invalid", Field: "contact",
-					Message: "Enter an email address (jane@example.com) or a phone number (0712345678)."}
+				return "", "", &FieldError{Code: "invalid", Field: "contact", Message: customerMsg("msg_contact_format")}
 			}
 			if typedPhone == "" {
 				typedPhone = c
@@ -85,9 +84,9 @@ func pokeapayContact(co *store.Checkout, in CustomerContact) (email, phone strin
 		p, err := NormalizePhone(typedPhone)
 		switch {
 		case typedPhone == "":
-			need.Errors[FieldCustomerPhone] = "Enter your phone number: PokeaPay needs it with every payment."
+			need.Errors[FieldCustomerPhone] = customerMsg("msg_need_phone")
 		case err != nil:
-			need.Errors[FieldCustomerPhone] = "Enter a Kenyan mobile number such as 0712 345 678 or +254 712 345 678."
+			need.Errors[FieldCustomerPhone] = customerMsg("msg_need_phone_bad")
 		default:
 			phone = p
 		}
@@ -97,9 +96,9 @@ func pokeapayContact(co *store.Checkout, in CustomerContact) (email, phone strin
 		need.Values[FieldCustomerEmail] = typedEmail
 		switch {
 		case typedEmail == "":
-			need.Errors[FieldCustomerEmail] = "Enter your email address: PokeaPay needs it with every payment."
+			need.Errors[FieldCustomerEmail] = customerMsg("msg_need_email")
 		case checkEmail(FieldCustomerEmail, typedEmail) != nil:
-			need.Errors[FieldCustomerEmail] = "That email address does not look right. Write it like jane@example.com."
+			need.Errors[FieldCustomerEmail] = customerMsg("msg_need_email_bad")
 		default:
 			email = typedEmail
 		}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"checkout/gateway"
+	"checkout/locale"
 	"checkout/store"
 )
 
@@ -32,6 +33,9 @@ type CreateRequest struct {
 	Methods     []string                   `json:"methods"`
 	Metadata    map[string]json.RawMessage `json:"metadata"`
 	ExpiresIn   *int64                     `json:"expires_in"`
+	// Locale is the language of the customer's pages and receipt: "en"
+	// or "sw"; left out (or null), the customer's browser chooses.
+	Locale *string `json:"locale"`
 }
 
 // Customer is who pays, as far as the merchant knows.
@@ -193,6 +197,13 @@ func (s *Service) validate(m *store.Merchant, req CreateRequest) (*store.Checkou
 	}
 	if co.Methods, err = merchantMethods(m, co.Methods); err != nil {
 		return nil, err
+	}
+	if req.Locale != nil {
+		l, ok := locale.Parse(*req.Locale)
+		if !ok {
+			return nil, invalid("locale", fmt.Sprintf("locale %q is not supported; use en or sw, or leave it out", *req.Locale))
+		}
+		co.Locale = string(l)
 	}
 	if err := s.checkUsable(co.Methods, co.Currency, co.Amount); err != nil {
 		return nil, err

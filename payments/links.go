@@ -421,25 +421,25 @@ func (s *Service) CheckoutFromLink(ctx context.Context, l *PaymentLink, amount s
 func (s *Service) CustomerAmount(l *PaymentLink, typed string) (int64, error) {
 	typed = strings.TrimSpace(typed)
 	if typed == "" {
-		return 0, &FieldError{Code: "required", Field: "amount", Message: "Enter the amount you want to pay."}
+		return 0, &FieldError{Code: "required", Field: "amount", Message: customerMsg("msg_amount_required")}
 	}
 	// "1,500" is fifteen hundred; "1,5" is not read as 15.
 	typed, ok := money.Ungroup(typed)
 	if !ok {
-		return 0, invalid("amount", "Enter an amount in shillings, such as 1500 or 1,500.50 (a point before the cents).")
+		return 0, invalid("amount", customerMsg("msg_amount_grouping"))
 	}
 	a, err := gateway.ParseAmount(typed)
 	if err != nil || a <= 0 {
-		return 0, invalid("amount", "Enter an amount in shillings, such as 1500 or 1500.50.")
+		return 0, invalid("amount", customerMsg("msg_amount_invalid"))
 	}
 	switch {
 	case l.MinAmount > 0 && int64(a) < l.MinAmount:
-		return 0, invalid("amount", "The amount must be at least "+money.Display(l.Currency, money.Amount(l.MinAmount))+".")
+		return 0, invalid("amount", customerMsg("msg_amount_min", "Min", money.Display(l.Currency, money.Amount(l.MinAmount))))
 	case l.MaxAmount > 0 && int64(a) > l.MaxAmount:
-		return 0, invalid("amount", "The amount must be at most "+money.Display(l.Currency, money.Amount(l.MaxAmount))+".")
+		return 0, invalid("amount", customerMsg("msg_amount_max", "Max", money.Display(l.Currency, money.Amount(l.MaxAmount))))
 	}
 	if err := s.checkUsable(l.Methods, l.Currency, int64(a)); err != nil {
-		return 0, invalid("amount", "Enter a whole number of shillings: M-Pesa takes no cents.")
+		return 0, invalid("amount", customerMsg("msg_amount_whole"))
 	}
 	return int64(a), nil
 }

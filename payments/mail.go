@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/locale"
 	"checkout/money"
 	"checkout/store"
 )
@@ -194,23 +195,32 @@ func (s *Service) RunEmails(ctx context.Context, every time.Duration) {
 	}
 }
 
-// receiptFacts are what a receipt email says: the receipt page's facts.
+// receiptFacts are what the receipt email shows, in its language: L is
+// the catalog's messages in it, indexed by the templates.
 type receiptFacts struct {
 	Merchant, Amount, Description, Reference, Receipt, Method, PaidAt, CheckoutID, URL string
 	TestMode                                                                           bool
+	// Lang is the email's language (html lang); YouPaid is its first
+	// sentence.
+	Lang, YouPaid string
+	L             map[string]string
 }
 
-// mailMethodLabels name the payment methods for people, as the receipt
-// page does.
+// mailMethodLabels name the methods (brand names, the same in every
+// language).
 var mailMethodLabels = map[string]string{MethodPesapal: "Pesapal", MethodPokeaPay: "PokeaPay", MethodSTK: "M-Pesa"}
 
-// receiptMail renders a paid checkout's receipt email for d.
+// receiptMail is the receipt email of a paid checkout, in the checkout's
+// locale (English when it has none: the worker has no browser to ask).
+// Amounts are written for Kenya (KES 1,500.00) and the time in Nairobi
+// time, with the language's month names.
 func (s *Service) receiptMail(d *store.EmailDelivery, co *store.CheckoutPage) (gateway.Mail, error) {
+	lang := locale.Lang(co.Locale).Or()
 	f := receiptFacts{Merchant: co.MerchantName, Amount: money.Display(co.Currency, money.Amount(co.Amount)),
 		Description: co.Description, Reference: co.Reference, Receipt: co.Receipt, CheckoutID: co.ID,
-		URL: s.CheckoutURL(co.ID), TestMode: s.cfg.TestMode}
+		URL: s.CheckoutURL(co.ID), TestMode: s.cfg.TestMode, Lang: string(lang), L: locale.Catalog(lang)}
 	if f.Merchant == "" {
-		f.Merchant = "the shop"
+		f.Merchant = locale.Text(lang, "the_shop")
 	}
 	if f.Receipt == "" {
 		f.Receipt = "—"
@@ -218,12 +228,13 @@ func (s *Service) receiptMail(d *store.EmailDelivery, co *store.CheckoutPage) (g
 	if l, ok := mailMethodLabels[co.Method]; ok {
 		f.Method = l
 		if p, ok := mailMethodLabels[co.Provider]; ok && p != l {
-			f.Method += " via " + p
+			f.Method += " " + locale.Format(lang, "via", "Provider", p)
 		}
 	}
 	if co.PaidAt != nil {
-		f.PaidAt = co.PaidAt.In(eat).Format("2 Jan 2006, 15:04") + " EAT"
+		f.PaidAt = locale.DateTime(lang, *co.PaidAt)
 	}
+	f.YouPaid = locale.Format(lang, "mail_you_paid", "Amount", f.Amount, "Merchant", f.Merchant)
 	var text, html bytes.Buffer
 	if err := receiptText.Execute(&text, f); err != nil {
 		return gateway.Mail{}, fmt.Errorf("render the receipt text: %w", err)
@@ -231,9 +242,9 @@ func (s *Service) receiptMail(d *store.EmailDelivery, co *store.CheckoutPage) (g
 	if err := receiptHTML.Execute(&html, f); err != nil {
 		return gateway.Mail{}, fmt.Errorf("render the receipt HTML: %w", err)
 	}
-	subject := "Receipt from " + f.Merchant + ": " + f.Amount
+	subject := locale.Format(lang, "mail_subject", "Merchant", f.Merchant, "Amount", f.Amount)
 	if f.TestMode {
-		subject = "[Test] " + subject
+		subject = locale.Text(lang, "mail_test_subject") + subject
 	}
 	return gateway.Mail{MessageID: messageID(d.ID, s.mailFrom()), From: s.mailFrom(), To: d.Recipient,
 		Subject: subject, Text: text.String(), HTML: html.String()}, nil
@@ -260,58 +271,58 @@ func messageID(deliveryID, from string) string {
 }
 
 // receiptText is the plain text part.
-var receiptText = texttemplate.Must(texttemplate.New("text").Parse(`{{if .TestMode}}TEST MODE: no money moved.
+var receiptText = texttemplate.Must(texttemplate.New("text").Parse(`{{if .TestMode}}{{index .L "mail_test_mode"}}
 
-{{end}}Payment received
+{{end}}{{index .L "receipt_title"}}
 
-You paid {{.Amount}} to {{.Merchant}}.
+{{.YouPaid}}
 
-Paid to:   {{.Merchant}}
+{{index .L "paid_to"}}: {{.Merchant}}
 {{- if .Description}}
-For:       {{.Description}}{{end}}
+{{index .L "paid_for"}}: {{.Description}}{{end}}
 {{- if .Reference}}
-Reference: {{.Reference}}{{end}}
-Receipt:   {{.Receipt}}
+{{index .L "reference"}}: {{.Reference}}{{end}}
+{{index .L "receipt"}}: {{.Receipt}}
 {{- if .Method}}
-Method:    {{.Method}}{{end}}
+{{index .L "method"}}: {{.Method}}{{end}}
 {{- if .PaidAt}}
-Paid at:   {{.PaidAt}}{{end}}
-Checkout:  {{.CheckoutID}}
+{{index .L "paid_at"}}: {{.PaidAt}}{{end}}
+{{index .L "checkout_id"}}: {{.CheckoutID}}
 
-Keep this email as your proof of payment. The receipt is also at
+{{index .L "mail_keep"}}
 {{.URL}}
 `))
 
 // receiptHTML is the HTML part: inline styles only (mail clients drop
 // style sheets), no images, nothing loaded from anywhere.
 var receiptHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Payment received</title></head>
+<html lang="{{.Lang}}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{index .L "receipt_title"}}</title></head>
 <body style="margin:0;padding:16px;background:#ffffff;color:#111111;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.4">
 <div style="max-width:480px;margin:0 auto">
 {{- if .TestMode}}
-<p style="margin:0 0 12px;padding:6px 10px;border:2px solid #7a4d00;color:#7a4d00;font-weight:bold">Test mode: no money moved.</p>
+<p style="margin:0 0 12px;padding:6px 10px;border:2px solid #7a4d00;color:#7a4d00;font-weight:bold">{{index .L "mail_test_mode"}}</p>
 {{- end}}
-<h1 style="margin:0 0 4px;font-size:20px">Payment received</h1>
+<h1 style="margin:0 0 4px;font-size:20px">{{index .L "receipt_title"}}</h1>
 <p style="margin:0 0 16px;font-size:26px;font-weight:bold">{{.Amount}}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:collapse">
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Paid to</td><td style="padding:4px 0">{{.Merchant}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "paid_to"}}</td><td style="padding:4px 0">{{.Merchant}}</td></tr>
 {{- if .Description}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">For</td><td style="padding:4px 0">{{.Description}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "paid_for"}}</td><td style="padding:4px 0">{{.Description}}</td></tr>
 {{- end}}
 {{- if .Reference}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Reference</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace">{{.Reference}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "reference"}}</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace">{{.Reference}}</td></tr>
 {{- end}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Receipt</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace">{{.Receipt}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "receipt"}}</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace">{{.Receipt}}</td></tr>
 {{- if .Method}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Method</td><td style="padding:4px 0">{{.Method}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "method"}}</td><td style="padding:4px 0">{{.Method}}</td></tr>
 {{- end}}
 {{- if .PaidAt}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Paid at</td><td style="padding:4px 0">{{.PaidAt}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "paid_at"}}</td><td style="padding:4px 0">{{.PaidAt}}</td></tr>
 {{- end}}
-<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">Checkout</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace;word-break:break-all">{{.CheckoutID}}</td></tr>
+<tr><td style="padding:4px 12px 4px 0;color:#555555;vertical-align:top;white-space:nowrap">{{index .L "checkout_id"}}</td><td style="padding:4px 0;font-family:Consolas,Menlo,monospace;word-break:break-all">{{.CheckoutID}}</td></tr>
 </table>
-<p style="margin:16px 0 0;color:#555555;font-size:14px">Keep this email as your proof of payment. The receipt is also at <a href="{{.URL}}" style="color:#1f4e8c">{{.URL}}</a>.</p>
+<p style="margin:16px 0 0;color:#555555;font-size:14px">{{index .L "mail_keep"}} <a href="{{.URL}}" style="color:#1f4e8c">{{.URL}}</a>.</p>
 </div>
 </body>
 </html>

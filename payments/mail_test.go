@@ -410,3 +410,59 @@ func emailLines(t *testing.T, e *mailEnv, checkoutID string) []string {
 	}
 	return lines
 }
+
+// TestReceiptEmailIsInTheCheckoutsLocale: a checkout made with locale sw
+// gets its receipt in Swahili (subject, labels, the date with its Swahili
+// month, the amount written for Kenya, <html lang="sw">); its facts are
+// the same.
+func TestReceiptEmailIsInTheCheckoutsLocale(t *testing.T) {
+	e := newMailEnv(t, nil)
+	co := &store.Checkout{ID: store.NewID("chk", e.clock.now()), MerchantID: "m", Reference: "ord-sw", Description: "Two bags of maize",
+		Amount: 150000, Currency: "KES", CustomerEmail: "amina@example.com", ExpiresAt: e.clock.now().Add(time.Hour), Locale: "sw"}
+	if err := e.st.CreateCheckout(e.ctx, co, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a := &store.Attempt{ID: store.NewID("pay", e.clock.now()), CheckoutID: co.ID, Provider: ProviderPesapal, Method: MethodPesapal}
+	if err := e.st.StartAttempt(e.ctx, a, time.Hour, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.AttemptStarted(e.ctx, a.ID, "trk-ord-sw", "http://pay", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.mu.Lock()
+	e.fake.results["trk-ord-sw"] = gateway.Result{Status: gateway.StatusSucceeded, Receipt: "QK12345678",
+		Amount: 150000, HasAmount: true, Currency: "KES", Reference: a.ID}
+	e.fake.mu.Unlock()
+	e.notify("ord-sw")
+	e.send(e.svc)
+
+	mails := e.inbox.Mails()
+	if len(mails) != 1 {
+		t.Fatalf("%d emails, want 1", len(mails))
+	}
+	m := mails[0].Mail
+	if m.Subject != "Risiti kutoka Duka Bora: KES 1,500.00" {
+		t.Errorf("Subject %q", m.Subject)
+	}
+	// webhookT0 is 09:30:00 UTC on 14 March 2025: 12:30 in Nairobi.
+	if !strings.Contains(m.Text, "Umelipa KES 1,500.00 kwa Duka Bora.") {
+		t.Errorf("the text part lacks its first sentence:\n%s", m.Text)
+	}
+	for _, f := range []string{"Malipo yamepokelewa", "Imelipwa kwa", "Kumbukumbu",
+		"Risiti", "Wakati wa malipo", "Ijumaa, 14 Machi 2025, 12:30 EAT", "QK12345678", "https://pay.shop.test/c/" + co.ID} {
+		if !strings.Contains(m.Text, f) {
+			t.Errorf("the text part lacks %q:\n%s", f, m.Text)
+		}
+		if !strings.Contains(m.HTML, f) {
+			t.Errorf("the HTML part lacks %q", f)
+		}
+	}
+	if !strings.Contains(m.HTML, `<html lang="sw">`) {
+		t.Error(`the HTML part is not <html lang="sw">`)
+	}
+	for _, english := range []string{"Payment received", "You paid", "Paid to", "Keep this email", "Mar 2025"} {
+		if strings.Contains(m.Text, english) || strings.Contains(m.HTML, english) {
+			t.Errorf("English left in the Swahili receipt: %q", english)
+		}
+	}
+}

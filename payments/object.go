@@ -37,6 +37,9 @@ type CheckoutObject struct {
 	PaymentLink *string `json:"payment_link"`
 	// Livemode is false for a checkout made in test mode.
 	Livemode bool `json:"livemode"`
+	// Locale is the language the merchant chose for the customer ("en",
+	// "sw"), null when the customer's browser chooses.
+	Locale *string `json:"locale"`
 }
 
 // Object builds the API view of a checkout.
@@ -48,6 +51,7 @@ func (s *Service) Object(co *store.Checkout) (CheckoutObject, error) {
 		Method: orNull(co.Method), Provider: orNull(co.Provider), ProviderReference: orNull(co.ProviderReference),
 		Receipt: orNull(co.Receipt), Message: orNull(co.Message), PaymentLink: orNull(co.PaymentLinkID),
 		CreatedAt: rfc3339(co.CreatedAt), ExpiresAt: rfc3339(co.ExpiresAt), Livemode: s.Livemode(),
+		Locale: orNull(co.Locale),
 	}
 	if co.PaidAt != nil {
 		t := rfc3339(*co.PaidAt)

@@ -118,18 +118,16 @@ func pesapalBilling(co *store.Checkout, contact string) (pesapal.BillingAddress,
 	contact = strings.TrimSpace(contact)
 	switch {
 	case contact == "":
-		return b, &FieldError{Code: "required", Field: "contact",
-			Message: "Enter your email address or phone number so Pesapal can send your receipt."}
+		return b, &FieldError{Code: "required", Field: "contact", Message: customerMsg("msg_contact_pesapal")}
 	case strings.Contains(contact, "@"):
 		if err := checkEmail("contact", contact); err != nil {
-			return b, &FieldError{Code: "invalid", Field: "contact", Message: "That email address does not look right."}
+			return b, &FieldError{Code: "invalid", Field: "contact", Message: customerMsg("msg_contact_email_bad")}
 		}
 		b.EmailAddress = contact
 	case phonePattern.MatchString(contact):
 		b.PhoneNumber = contact
 	default:
-		return b, &FieldError{Code: "invalid", Field: "contact",
-			Message: "Enter an email address (jane@example.com) or a phone number (0712345678)."}
+		return b, &FieldError{Code: "invalid", Field: "contact", Message: customerMsg("msg_contact_format")}
 	}
 	return b, nil
 }

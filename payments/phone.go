@@ -7,7 +7,7 @@ import (
 
 // ErrPhone is the customer's sentence for a number that is not a Kenyan
 // mobile number.
-var ErrPhone = errors.New("Enter a Safaricom M-Pesa number such as 0712 345 678 or +254 712 345 678.")
+var ErrPhone = errors.New(customerMsg("msg_phone_invalid"))
 
 // NormalizePhone turns what Kenyan customers type (07XXXXXXXX, 01XXXXXXXX,
 // +2547XXXXXXXX, 2541XXXXXXXX, with spaces or dashes) into 254 followed by

@@ -8,7 +8,6 @@ package payments
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -262,9 +261,9 @@ func (s *Service) Methods(co *store.Checkout) []MethodChoice {
 		c := MethodChoice{Key: m, Available: true}
 		switch {
 		case !supports(m, co.Currency):
-			c.Available, c.Why = false, fmt.Sprintf("Not available for payments in %s.", co.Currency)
+			c.Available, c.Why = false, customerMsg("msg_why_currency", "Currency", co.Currency)
 		case m == MethodSTK && !gateway.Amount(co.Amount).Whole():
-			c.Available, c.Why = false, "M-Pesa takes whole shillings, and this amount has cents. Choose another method."
+			c.Available, c.Why = false, customerMsg("msg_why_cents")
 		}
 		out = append(out, c)
 	}

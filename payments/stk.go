@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"checkout/gateway"
+	"checkout/locale"
 	"checkout/store"
 )
 
@@ -58,15 +59,13 @@ func (s *Service) promptGuard(phone string, amount int64, now time.Time) func([]
 		for _, r := range recent {
 			reached := r.Status != store.AttemptFailed || r.ProviderReference != ""
 			if r.Amount == amount && reached && now.Sub(r.CreatedAt) < stkSameAmountWithin {
-				return refuse(r.CreatedAt.Add(stkSameAmountWithin).Sub(now), fmt.Sprintf(
-					"An M-Pesa prompt for this amount went to %s less than 2 minutes ago, and M-Pesa refuses the same payment again so soon. Wait 2 minutes, or use another number.",
-					LocalPhone(phone)))
+				return refuse(r.CreatedAt.Add(stkSameAmountWithin).Sub(now),
+					customerMsg("msg_stk_same_amount", "Phone", LocalPhone(phone)))
 			}
 		}
 		if len(recent) >= stkPhoneMax {
-			return refuse(recent[stkPhoneMax-1].CreatedAt.Add(stkPhoneWindow).Sub(now), fmt.Sprintf(
-				"You have asked for %d M-Pesa prompts on %s in the last 10 minutes. Wait a few minutes, or use another number.",
-				len(recent), LocalPhone(phone)))
+			return refuse(recent[stkPhoneMax-1].CreatedAt.Add(stkPhoneWindow).Sub(now),
+				locale.Plural(locale.EN, "msg_stk_too_many", len(recent), "Phone", LocalPhone(phone)))
 		}
 		return nil
 	}
@@ -78,12 +77,12 @@ var ErrPhoneBusy = errors.New("an M-Pesa prompt is already in progress on this p
 
 // stkMessages are the sentences customers see for M-Pesa's result codes.
 var stkMessages = map[string]string{
-	"1":    "Your M-Pesa balance is not enough for this payment. Top up or use another number, then try again.",
-	"1001": "Another M-Pesa payment is in progress on this phone. Finish it, then try again.",
-	"1019": "The M-Pesa prompt expired before it was answered. Try again and enter your PIN when it appears.",
-	"1032": "You cancelled the M-Pesa prompt. Nothing was charged; you can try again.",
-	"1037": "We could not reach your phone. Check that it is on and has signal, then try again.",
-	"2001": "The M-Pesa PIN was wrong. Nothing was charged; try again with the right PIN.",
+	"1":    customerMsg("msg_stk_1"),
+	"1001": customerMsg("msg_stk_1001"),
+	"1019": customerMsg("msg_stk_1019"),
+	"1032": customerMsg("msg_stk_1032"),
+	"1037": customerMsg("msg_stk_1037"),
+	"2001": customerMsg("msg_stk_2001"),
 }
 
 // STKMessage is the customer's sentence for an M-Pesa result code.
@@ -91,7 +90,7 @@ func STKMessage(code string) string {
 	if m, ok := stkMessages[code]; ok {
 		return m
 	}
-	return "The M-Pesa payment did not go through. Nothing was charged; you can try again."
+	return customerMsg("msg_stk_failed")
 }
 
 // STKCallbackPath is where a backend's callbacks come in.
@@ -136,9 +135,8 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 	case err != nil:
 		return nil, fmt.Errorf("payments: start stk attempt: %w", err)
 	case active != nil && active.Phone != phone:
-		return nil, &FieldError{Code: "busy", Field: "phone", Message: fmt.Sprintf(
-			"An M-Pesa prompt is already on %s. Answer or cancel it on that phone, or wait a minute, then try another number.",
-			LocalPhone(active.Phone))}
+		return nil, &FieldError{Code: "busy", Field: "phone",
+			Message: customerMsg("msg_stk_on_other_phone", "Phone", LocalPhone(active.Phone))}
 	case active != nil:
 		return active, nil // one prompt per checkout: show the one on the phone
 	}
@@ -166,10 +164,10 @@ func (s *Service) StartSTK(ctx context.Context, checkoutID, phoneInput string) (
 		return a, nil
 	}
 	if err != nil {
-		msg := "M-Pesa could not send the prompt. Nothing was charged; please try again."
+		msg := customerMsg("msg_stk_not_sent")
 		out := ErrProvider
 		if errors.Is(err, gateway.ErrSubscriberBusy) {
-			msg = "Your phone already has an M-Pesa prompt waiting. Answer or cancel it on the phone, then try again."
+			msg = customerMsg("msg_stk_phone_busy")
 			out = ErrPhoneBusy
 		}
 		s.log.WarnContext(ctx, "stk push refused", "checkout_id", co.ID, "attempt_id", a.ID, "provider", p.Name(), "err", err)
@@ -211,11 +209,11 @@ func LocalPhone(p string) string {
 // answers "pending", or nothing, or "no record" before that could mean
 // anything). The attempt stays pending and is asked about with backoff: a
 // payment the customer approved is found when the provider answers.
-const STKNoAnswer = "We have not heard back from M-Pesa yet. If you approved the payment, you do not need to pay again."
+var STKNoAnswer = customerMsg("msg_stk_no_answer")
 
 // stkNotFoundMessage is the customer's sentence when the provider has no
 // record of a prompt once it could no longer be answered.
-const stkNotFoundMessage = "M-Pesa has no record of this payment, so nothing was charged. You can try again."
+var stkNotFoundMessage = customerMsg("msg_stk_no_record")
 
 // stkResult applies the rules of an M-Pesa prompt to a provider's answer:
 //

@@ -273,13 +273,13 @@ func TestPaidCheckoutSendsOneSignedCheckoutPaidWebhookThatVerifiesIndependently(
 	}
 	for k, want := range map[string]any{"id": co.ID, "status": "paid", "amount": "1500.00", "currency": "KES",
 		"reference": "order-1", "receipt": "QK12345678", "provider": "pesapal", "message": nil,
-		"url": "http://shop.test/c/" + co.ID, "paid_at": "2025-03-14T09:30:00Z", "livemode": true, "payment_link": nil, "amount_refunded": "0.00"} {
+		"url": "http://shop.test/c/" + co.ID, "paid_at": "2025-03-14T09:30:00Z", "livemode": true, "payment_link": nil, "amount_refunded": "0.00", "locale": nil} {
 		if got, ok := body.Data[k]; !ok || got != want {
 			t.Errorf("data.%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if len(body.Data) != 19 {
-		t.Errorf("data has %d fields, want the checkout object's 19", len(body.Data))
+	if len(body.Data) != 20 {
+		t.Errorf("data has %d fields, want the checkout object's 20", len(body.Data))
 	}
 
 	ds := e.deliveries(co.ID)

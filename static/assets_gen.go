@@ -5,7 +5,7 @@ package static
 // fingerprinted maps each asset's logical name to its file name with the
 // first 10 hex digits of its content's SHA-256.
 var fingerprinted = map[string]string{
-	"app.css":            "app.d64d0d5c36.css",
+	"app.css":            "app.34c3980412.css",
 	"htmx-2.0.11.min.js": "htmx-2.0.11.min.d6fdc75f20.js",
 	"favicon.svg":        "favicon.18d25a326b.svg",
 	"copy.js":            "copy.94881b77ab.js",

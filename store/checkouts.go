@@ -77,7 +77,7 @@ type CheckoutPage struct {
 // contact step): fixedFields, which never change once the checkout is
 // created, and liveFields.
 var (
-	fixedFields = []string{"ID", "MerchantID", "Reference", "Description", "Amount", "Currency", "SuccessURL", "CancelURL", "Methods", "ExpiresAt"}
+	fixedFields = []string{"ID", "MerchantID", "Reference", "Description", "Amount", "Currency", "SuccessURL", "CancelURL", "Methods", "ExpiresAt", "Locale"}
 	liveFields  = []string{"Status", "Method", "Provider", "Receipt", "Message", "CustomerEmail", "CustomerPhone", "PaidAt"}
 	pageFields  = append(append([]string(nil), fixedFields...), liveFields...)
 )
@@ -102,7 +102,7 @@ WHERE checkouts.id = `
 const (
 	checkoutPageQuery = `SELECT checkouts.id, checkouts.merchant_id, checkouts.reference, checkouts.description, checkouts.amount,
 	checkouts.currency, checkouts.success_url, checkouts.cancel_url, checkouts.methods, checkouts.expires_at,
-	` + checkoutLiveColumns
+	checkouts.locale, ` + checkoutLiveColumns
 	checkoutLiveQuery = `SELECT ` + checkoutLiveColumns
 )
 
@@ -190,7 +190,7 @@ func (s *Store) checkoutPage(ctx context.Context, id string, p *CheckoutPage) er
 	}
 	var f checkoutFixed
 	if err := stmt.QueryRowContext(ctx, id).Scan(append([]any{&co.ID, &f.MerchantID, &f.Reference, &f.Description, &f.Amount,
-		&f.Currency, &f.SuccessURL, &f.CancelURL, &f.Methods, &f.ExpiresAt}, live...)...); err != nil {
+		&f.Currency, &f.SuccessURL, &f.CancelURL, &f.Methods, &f.ExpiresAt, &f.Locale}, live...)...); err != nil {
 		return err
 	}
 	f.fill(co)
@@ -238,12 +238,14 @@ type checkoutFixed struct {
 	Amount                                   int64
 	Currency, SuccessURL, CancelURL, Methods string
 	ExpiresAt                                time.Time
+	Locale                                   string
 }
 
 func (f *checkoutFixed) fill(co *Checkout) {
 	co.MerchantID = f.MerchantID
 	co.Reference, co.Description, co.Amount, co.Currency = f.Reference, f.Description, f.Amount, f.Currency
 	co.SuccessURL, co.CancelURL, co.Methods, co.ExpiresAt = f.SuccessURL, f.CancelURL, f.Methods, f.ExpiresAt
+	co.Locale = f.Locale
 }
 
 // fixedCacheSize bounds the fixed-fields cache: a few hundred bytes a

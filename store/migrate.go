@@ -488,6 +488,11 @@ var migrations = []migration{
 		`CREATE INDEX idx_admin_sessions_admin ON admin_sessions (admin_id, last_seen_at)`,
 		`CREATE INDEX idx_admin_sessions_last_seen ON admin_sessions (last_seen_at)`,
 	)},
+	// A checkout's language for its customer pages and receipt email
+	// ('' = the browser's).
+	{19, "checkout locale", ddl(
+		`ALTER TABLE checkouts ADD COLUMN locale TEXT NOT NULL DEFAULT ''`,
+	)},
 }
 
 // teamAndAudit is migration 17. Existing admins become owners (the column's

@@ -141,6 +141,10 @@ type Checkout struct {
 	Methods string
 	// Metadata is the merchant's flat string map, as JSON.
 	Metadata string
+	// Locale is the language the merchant chose for the customer's pages
+	// and receipt: "en", "sw", or "" (the browser's choice). Fixed once
+	// the checkout is created.
+	Locale string
 	// PaymentLinkID is the payment link the checkout was made from ("" for
 	// one made over the API).
 	PaymentLinkID string

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
+
+	"checkout/locale"
 )
 
 // escaped is a string written as HTML text, escaped exactly as templ
@@ -27,12 +29,17 @@ func (s escaped) Render(_ context.Context, w io.Writer) error {
 // appName ends every page title.
 const appName = "Checkout"
 
-// pageTitle is the <title> text: the page's own title, then the app name.
-func pageTitle(title string) string {
-	if title == "" {
-		return appName
+// pageTitle is the <title> text: the page's own title, then the app name
+// (in the page's language).
+func pageTitle(ctx context.Context, title string) string {
+	name := appName
+	if locale.From(ctx) != locale.EN {
+		name = t(ctx, "app_name")
 	}
-	return title + " · " + appName
+	if title == "" {
+		return name
+	}
+	return title + " · " + name
 }
 
 // statusLabels are the words shown in status badges. Checkout statuses
@@ -55,6 +62,16 @@ func statusLabel(status string) string {
 		return l
 	}
 	return status
+}
+
+// statusLabelIn is statusLabel in the render's language.
+func statusLabelIn(ctx context.Context, status string) string {
+	if lang := locale.From(ctx); lang != locale.EN {
+		if _, ok := statusLabels[status]; ok {
+			return locale.Text(lang, "status_"+status)
+		}
+	}
+	return statusLabel(status)
 }
 
 // badgeClass is the class list of a status badge. Only known statuses get
@@ -105,14 +122,14 @@ func statusPageURL(v StatusView) string {
 }
 
 // returnLabel is the text of the "return to the merchant" link.
-func returnLabel(label, merchant string) string {
+func returnLabel(ctx context.Context, label, merchant string) string {
 	if label != "" {
 		return label
 	}
 	if merchant != "" {
-		return "Return to " + merchant
+		return tf(ctx, "return_to", "Merchant", merchant)
 	}
-	return "Return to the shop"
+	return t(ctx, "return_to_shop")
 }
 
 // safeSrc passes a URL through templ's URL check before it goes into an
@@ -142,23 +159,23 @@ func orDash(s string) string {
 
 // noticeHeading is the heading of a notice page: its own, or one that fits
 // the HTTP status.
-func noticeHeading(v NoticePage) string {
+func noticeHeading(ctx context.Context, v NoticePage) string {
 	if v.Heading != "" {
 		return v.Heading
 	}
 	switch {
 	case v.Code == 404:
-		return "Page not found"
+		return t(ctx, "page_not_found")
 	case v.Code == 403:
-		return "Not allowed"
+		return t(ctx, "not_allowed")
 	case v.Code == 429:
-		return "Too many requests"
+		return t(ctx, "too_many")
 	case v.Code >= 500:
-		return "Something went wrong"
+		return t(ctx, "went_wrong")
 	case v.Code >= 400:
-		return "That did not work"
+		return t(ctx, "did_not_work")
 	}
-	return "Notice"
+	return t(ctx, "notice")
 }
 
 // unknownNotificationsLine is the orders page's line about notifications

@@ -143,9 +143,9 @@ func telDigits(phone string) string {
 }
 
 // supportLead opens the support line.
-func supportLead(name string) string {
+func supportLead(ctx context.Context, name string) string {
 	if name == "" {
-		return "Questions about this payment? Contact the shop: "
+		return t(ctx, "support_lead_shop") + " "
 	}
-	return "Questions about this payment? Contact " + name + ": "
+	return tf(ctx, "support_lead", "Merchant", name) + " "
 }

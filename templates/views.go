@@ -26,6 +26,13 @@ type Page struct {
 	// Brand is the merchant's look on a customer page; admin pages leave
 	// it zero.
 	Brand Brand
+	// Lang is the page's language, "en" or "sw" (locale.Lang); "" is
+	// English (admin pages). The page's words come from the language the
+	// render's context carries (locale.With), which is the same.
+	Lang string
+	// SwitchPath is the address the language switch links to with
+	// ?lang=en or ?lang=sw (the page's own, a GET); "" hides the switch.
+	SwitchPath string
 }
 
 // MethodOption is one payment method offered on the checkout page.

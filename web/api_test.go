@@ -16,7 +16,7 @@ func TestCreateCheckoutAnswersTheCheckoutObject(t *testing.T) {
 	status, obj := e.api(http.MethodPost, "/api/v1/checkouts", `{"amount": 1500.5, "currency": "KES", "reference": "inv-77",
 		"description": "Invoice 77", "customer": {"name": "Jane Wanjiku", "email": "jane@example.com", "phone": "0712 345 678"},
 		"success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/cancel", "methods": ["pesapal"],
-		"metadata": {"cart": "42"}, "expires_in": 900}`)
+		"metadata": {"cart": "42"}, "expires_in": 900, "locale": "sw"}`)
 	if status != http.StatusCreated {
 		t.Fatalf("status %d: %v", status, obj)
 	}
@@ -24,7 +24,7 @@ func TestCreateCheckoutAnswersTheCheckoutObject(t *testing.T) {
 	want := map[string]any{
 		"url": e.app.URL + "/c/" + id, "status": "open", "amount": "1500.50", "currency": "KES", "reference": "inv-77",
 		"description": "Invoice 77", "method": nil, "provider": nil, "provider_reference": nil, "receipt": nil,
-		"message": nil, "paid_at": nil,
+		"message": nil, "paid_at": nil, "locale": "sw",
 	}
 	for k, v := range want {
 		got, ok := obj[k]
@@ -49,8 +49,26 @@ func TestCreateCheckoutAnswersTheCheckoutObject(t *testing.T) {
 	}
 
 	status, again := e.api(http.MethodGet, "/api/v1/checkouts/"+id, "")
-	if status != http.StatusOK || again["id"] != id || again["amount"] != "1500.50" {
+	if status != http.StatusOK || again["id"] != id || again["amount"] != "1500.50" || again["locale"] != "sw" {
 		t.Fatalf("GET: %d %v", status, again)
+	}
+}
+
+// TestCheckoutObjectLocaleIsNullWhenLeftOut: without a locale the
+// customer's browser chooses, and the object says null (present).
+func TestCheckoutObjectLocaleIsNullWhenLeftOut(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, body := range []string{
+		`{"amount": "100", "currency": "KES", "reference": "no-locale", "description": "Tea"}`,
+		`{"amount": "100", "currency": "KES", "reference": "null-locale", "description": "Tea", "locale": null}`,
+	} {
+		status, obj := e.api(http.MethodPost, "/api/v1/checkouts", body)
+		if status != http.StatusCreated {
+			t.Fatalf("status %d: %v", status, obj)
+		}
+		if v, ok := obj["locale"]; !ok || v != nil {
+			t.Errorf("locale = %v (present %v), want null", v, ok)
+		}
 	}
 }
 
@@ -105,6 +123,10 @@ func TestCreateCheckoutRejectsBadInputNamingTheFieldAndCreatesNothing(t *testing
 		{"expires_in too short", valid(`expires_in=60`), 422, "invalid", "expires_in"},
 		{"expires_in too long", valid(`expires_in=90000`), 422, "invalid", "expires_in"},
 		{"expires_in not a number", valid(`expires_in="soon"`), 400, "malformed", "expires_in"},
+		{"unknown locale", valid(`locale="fr"`), 422, "invalid", "locale"},
+		{"locale with a region", valid(`locale="sw-KE"`), 422, "invalid", "locale"},
+		{"empty locale", valid(`locale=""`), 422, "invalid", "locale"},
+		{"locale not a string", valid(`locale=1`), 400, "malformed", "locale"},
 		{"unknown field", valid(`colour="red"`), 400, "malformed", "colour"},
 		{"not JSON", `{"amount": `, 400, "malformed", nil},
 		{"empty body", ``, 400, "malformed", nil},

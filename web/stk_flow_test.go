@@ -62,7 +62,7 @@ func TestSTKPushHappyPathTurnsTheWaitingPageIntoTheReceipt(t *testing.T) {
 			}
 		}
 		a := e.stkAttempt(id)
-		if poll := wait.doc.Find("#status").AttrOr("hx-get", ""); poll != "/c/"+id+"/status?while=pending&attempt="+a.ID {
+		if poll := wait.doc.Find("#status").AttrOr("hx-get", ""); poll != "/c/"+id+"/status?while=pending&lang=en&attempt="+a.ID {
 			t.Errorf("waiting page polls %q", poll)
 		}
 		prompt, ok := e.sim.STKPrompt(provider, a.ID)

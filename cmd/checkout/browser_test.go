@@ -843,8 +843,8 @@ func (p *browserPhone) pushSTK(co checkoutObject, shot string) {
 		p.t.Fatalf("read the status: %v", err)
 	}
 	// It waits on this prompt (&attempt=), not on the whole checkout.
-	if !strings.HasPrefix(attrs["hx-get"], "/c/"+co.ID+"/status?while=pending&attempt=pay_") || attrs["hx-trigger"] != "every 3s" {
-		p.t.Errorf("the waiting page's status polls %q on %q, want /c/%s/status?while=pending&attempt=<prompt> every 3s",
+	if !strings.HasPrefix(attrs["hx-get"], "/c/"+co.ID+"/status?while=pending&lang=en&attempt=pay_") || attrs["hx-trigger"] != "every 3s" {
+		p.t.Errorf("the waiting page's status polls %q on %q, want /c/%s/status?while=pending&lang=en&attempt=<prompt> every 3s",
 			attrs["hx-get"], attrs["hx-trigger"], co.ID)
 	}
 
