@@ -38,7 +38,7 @@ func exchange(method, target, reqBody string, status int, body string) apicheck.
 const checkoutJSON = `{"id":"chk_1","url":"http://x/c/chk_1","status":"open","amount":"1500.00","amount_refunded":"0.00",
 "currency":"KES","reference":"r1","description":"d","method":%s,"provider":null,"provider_reference":null,"receipt":null,
 "message":null,"created_at":"2026-12-05T09:00:00Z","expires_at":"2026-12-06T09:00:00Z","paid_at":null,"metadata":null,
-"payment_link":null,"livemode":false}`
+"payment_link":null,"livemode":false,"locale":null}`
 
 // TestCheckHoldsExchangesToTheDocument: the checker applies the
 // document's 3.1 schemas as kin-openapi loads them (type arrays with
