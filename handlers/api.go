@@ -280,6 +280,53 @@ func (h *Handlers) GetCheckout(c *gin.Context) {
 	h.writeCheckout(c, http.StatusOK, co)
 }
 
+// ListCheckouts is GET /api/v1/checkouts: the merchant's checkouts,
+// newest first, ?limit= after ?starting_after=, optionally only those
+// with one ?status= or the one with a ?reference=. Each item is the
+// checkout object GetCheckout answers. A starting_after that is not one
+// of the merchant's checkouts is 404 (field starting_after), as Stripe
+// answers one naming no object: another merchant's id shows nothing of
+// theirs, not even where it would fall in the list.
+func (h *Handlers) ListCheckouts(c *gin.Context) {
+	limit, ok := listLimit(c)
+	if !ok {
+		return
+	}
+	status, hasStatus := c.GetQuery("status")
+	reference, hasReference := c.GetQuery("reference")
+	cos, more, err := h.svc.MerchantCheckouts(c.Request.Context(), merchant(c).ID, payments.CheckoutList{
+		Status: status, HasStatus: hasStatus, Reference: reference, HasReference: hasReference,
+		After: c.Query("starting_after"), Limit: limit,
+	})
+	if st, answer, ok := refusal(err); ok {
+		c.AbortWithStatusJSON(st, answer)
+		return
+	}
+	if errors.Is(err, payments.ErrNotFound) {
+		apiError(c, http.StatusNotFound, "not_found",
+			"starting_after must be the id of one of your checkouts (the last of the previous page)", "starting_after")
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	out := struct {
+		Data    []payments.CheckoutObject `json:"data"`
+		HasMore bool                      `json:"has_more"`
+	}{Data: make([]payments.CheckoutObject, 0, len(cos)), HasMore: more}
+	for i := range cos {
+		obj, err := h.svc.Object(&cos[i])
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		out.Data = append(out.Data, obj)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
 func (h *Handlers) writeCheckout(c *gin.Context, status int, co *payments.Checkout) {
 	obj, err := h.svc.Object(co)
 	if err != nil {

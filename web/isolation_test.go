@@ -88,6 +88,33 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 				t.Errorf("one Idempotency-Key, two merchants: %s and %s", idA, idB)
 			}
 		},
+		"GET /api/v1/checkouts": func() {
+			st, out := call(b, http.MethodGet, "/api/v1/checkouts?limit=100", "", nil)
+			ids := apiListIDs(t, out)
+			if st != http.StatusOK || !hasID(ids, coB) || hasID(ids, coA) {
+				t.Errorf("B's checkouts %d %v: want %s and not %s", st, ids, coB, coA)
+			}
+			for _, id := range ids {
+				if e.checkout(id).MerchantID != "other" {
+					t.Errorf("B's list holds %s, not B's", id)
+				}
+			}
+			// Filtered by A's status and A's reference: still none of A's.
+			for _, q := range []string{"?status=paid", "?reference=iso-a"} {
+				st, out := call(b, http.MethodGet, "/api/v1/checkouts"+q, "", nil)
+				if ids := apiListIDs(t, out); st != http.StatusOK || hasID(ids, coA) {
+					t.Errorf("B's checkouts%s: %d %v, holds A's %s", q, st, ids, coA)
+				}
+			}
+			if st, out := call(a, http.MethodGet, "/api/v1/checkouts?reference=iso-a", "", nil); st != http.StatusOK ||
+				strings.Join(apiListIDs(t, out), ",") != coA {
+				t.Errorf("A's checkout by its reference: %d %s", st, out)
+			}
+			// B's cursor on A's checkout reveals nothing of A's: not even
+			// where it falls among B's.
+			st, out = call(b, http.MethodGet, "/api/v1/checkouts?starting_after="+coA, "", nil)
+			notFound("B starts its list after A's checkout", st, out)
+		},
 		"GET /api/v1/checkouts/:id": func() {
 			st, out := call(b, http.MethodGet, "/api/v1/checkouts/"+coA, "", nil)
 			notFound("B reads A's checkout", st, out)

@@ -142,8 +142,8 @@ func TestAPIDocsPageShowsEveryOperationParameterAnswerAndSchema(t *testing.T) {
 			}
 		}
 	}
-	if ops != 13 {
-		t.Errorf("%d operations in the document, want 13", ops)
+	if ops != 14 {
+		t.Errorf("%d operations in the document, want 14", ops)
 	}
 	for name, s := range doc.Components.Schemas {
 		sec := p.doc.Find("section#schema-" + name)
@@ -235,6 +235,10 @@ func TestEveryDocumentedOperationAnswersAsTheDocumentSays(t *testing.T) {
 	e.payByIPN(co)
 	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/checkouts/"+co, "", nil)
 	want("get paid checkout", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/checkouts?limit=1", "", nil)
+	want("list checkouts", http.StatusOK, st, b)
+	st, _, b = e.call(testAPIKey, http.MethodGet, "/api/v1/checkouts?status=paid&reference=tour-1&starting_after="+co, "", nil)
+	want("list checkouts filtered, after one", http.StatusOK, st, b)
 
 	st, _, b = e.call(testAPIKey, http.MethodPost, "/api/v1/payment_links",
 		`{"currency": "KES", "description": "Donations", "min_amount": "10", "max_amount": 5000, "reference_prefix": "don",
@@ -285,6 +289,10 @@ func TestEveryDocumentedOperationAnswersAsTheDocumentSays(t *testing.T) {
 		{http.MethodGet, "/api/v1/refunds?limit=0", "", 422},
 		{http.MethodGet, "/api/v1/payouts?limit=many", "", 422},
 		{http.MethodGet, "/api/v1/checkouts/chk_none", "", 404},
+		{http.MethodGet, "/api/v1/checkouts?limit=101", "", 422},
+		{http.MethodGet, "/api/v1/checkouts?status=refunded", "", 422},
+		{http.MethodGet, "/api/v1/checkouts?reference=", "", 422},
+		{http.MethodGet, "/api/v1/checkouts?starting_after=chk_none", "", 404},
 		{http.MethodDelete, "/api/v1/checkouts/" + co, "", 404},
 	} {
 		st, _, b := e.call(testAPIKey, tc.method, tc.path, tc.body, nil)

@@ -142,6 +142,7 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	// Merchant API.
 	api := r.Group("/api/v1", bare, apiLimit, h.APIAuth(), perAPIKey(h, lim.API))
 	api.POST("/checkouts", h.CreateCheckout)
+	api.GET("/checkouts", h.ListCheckouts)
 	api.GET("/checkouts/:id", h.GetCheckout)
 	api.POST("/payment_links", h.CreatePaymentLink)
 	api.GET("/payment_links", h.ListPaymentLinks)
