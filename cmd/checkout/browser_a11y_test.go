@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/pquerna/otp/totp"
 
 	"checkout/gateway/sandbox"
 	"checkout/payments"
@@ -481,10 +483,59 @@ func axeEveryPage(p *browserPhone, base string, sb *sandbox.Sandbox, clock *a11y
 		{name: "send money", path: "/admin/payouts/new"},
 		{name: "webhooks", path: "/admin/webhooks"},
 		{name: "deliveries", path: "/admin/deliveries"},
+		{name: "merchants", path: "/admin/merchants"},
+		{name: "new merchant", path: "/admin/merchants/new", wait: `form.merchant-form`},
+		{name: "merchant", path: "/admin/merchants/default", wait: `form.merchant-form`},
+		{name: "merchant, a key just made", wait: `#new-key`, reach: func(p *browserPhone) {
+			p.typeInto(`#f-key-name`, "Shop server")
+			p.submitForm("make a key", `form:has(#f-key-name) button[type=submit]`)
+		}},
+		{name: "team", path: "/admin/team", wait: `form.invite-form`},
+		{name: "team, an invite sent", wait: `.new-invite`, reach: func(p *browserPhone) {
+			p.typeInto(`#email`, "new.person@example.com")
+			p.submitForm("invite", `form.invite-form button[type=submit]`)
+		}},
+		{name: "audit log", path: "/admin/audit"},
+		{name: "account", path: "/admin/account", wait: `form.password-form`},
+		{name: "two-factor set-up", path: "/admin/account/totp", wait: `.totp-secret`},
+		{name: "invite", wait: `#password`, reach: func(p *browserPhone) {
+			p.step("open the invite link", chromedp.Navigate(inviteLink(p.t, sb, base, "new.person@example.com")))
+		}},
+		{name: "API reference", path: "/docs/api"},
+		{name: "two-factor login", wait: `#code`, reach: func(p *browserPhone) {
+			// Two-factor on for the admin, then a new login's second step.
+			p.step("open the set-up", chromedp.Navigate(base+"/admin/account/totp"), chromedp.WaitVisible(chromedp.CSS(`.totp-secret`)))
+			code, err := totp.GenerateCode(strings.ReplaceAll(p.text(`.totp-secret`), " ", ""), time.Now())
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			p.typeInto(`#code`, code)
+			p.submitForm("turn two-factor on", `form.totp-confirm button[type=submit]`)
+			p.submitForm("log out", `form.logout button[type=submit]`)
+			p.step("open the login", chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+			p.typeInto(`#email`, "admin@example.com")
+			p.typeInto(`#password`, browserTestPassword)
+			p.submitForm("log in", `form[action="/admin/login"] button[type=submit]`)
+		}},
 	}
 	for _, pg := range admin {
 		p.visit(base, pg, script)
 	}
+}
+
+// inviteLink is the invite link the sandbox's inbox holds for email.
+func inviteLink(t *testing.T, sb *sandbox.Sandbox, base, email string) string {
+	t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(base) + `/admin/invite/[A-Za-z0-9_-]+`)
+	for _, m := range sb.Mails() {
+		if m.To == email {
+			if l := re.FindString(m.Text); l != "" {
+				return l
+			}
+		}
+	}
+	t.Fatalf("no invite link mailed to %s", email)
+	return ""
 }
 
 // visit gets the tab to pg at the phone's size and checks it with axe, as
