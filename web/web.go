@@ -172,7 +172,9 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login.POST("/login/totp", h.LoginTOTP)
 	// Invite links: no session; limited per client IP like the login
 	// (both the page and the form: a token is guessed by trying them).
-	invite := r.Group("/admin/invite", admin, pageLimit, perIP(h, inviteRate))
+	// The token is a credential: the request line logs no path under
+	// /admin/invite/ (loggedPath) and the pages send no Referer.
+	invite := r.Group("/admin/invite", admin, NoReferrer, pageLimit, perIP(h, inviteRate))
 	invite.Use(forms...)
 	invite.GET("/:token", h.InvitePage)
 	invite.POST("/:token", h.AcceptInvite)
