@@ -38,6 +38,26 @@ func LoginLimit(h *handlers.Handlers) gin.HandlerFunc {
 	}
 }
 
+// CodeLimit is LoginLimit for the login's second step, POST
+// /admin/login/totp: a bucket per IP (apart from the password's) in front
+// of each code, which costs a read and a write. A form without a code is
+// refused by the handler without looking anything up.
+func CodeLimit(h *handlers.Handlers) gin.HandlerFunc {
+	l := newLoginLimiter()
+	return func(c *gin.Context) {
+		if strings.TrimSpace(c.PostForm("code")) == "" {
+			c.Next()
+			return
+		}
+		if !l.allow(c.ClientIP(), h.Now()) {
+			h.TOTPThrottled(c)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
 const (
 	loginBurst = 10
 	loginEvery = 6 * time.Second // one try every six seconds after the burst

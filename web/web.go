@@ -166,10 +166,11 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login.GET("/login", h.LoginPage)
 	login.POST("/login", LoginLimit(h), h.Login)
 	// The second step of a login with two-factor on: only a browser whose
-	// password was right in the last 5 minutes gets the form; wrong codes
-	// are throttled like wrong passwords (payments' login guard).
+	// password was right in the last 5 minutes gets the form. Codes are
+	// limited per IP like passwords (CodeLimit), and wrong ones throttled
+	// per client and per account (payments' login guard).
 	login.GET("/login/totp", h.LoginTOTPPage)
-	login.POST("/login/totp", h.LoginTOTP)
+	login.POST("/login/totp", CodeLimit(h), h.LoginTOTP)
 	// Invite links: no session; limited per client IP like the login
 	// (both the page and the form: a token is guessed by trying them).
 	// The token is a credential: the request line logs no path under
