@@ -213,7 +213,8 @@ func revokeInvitesBy(tx *gorm.DB, email string, now time.Time) ([]AdminInvite, e
 }
 
 // RemoveAdmin removes an admin from the team: removed_at is set and the
-// session epoch raised, so every session of theirs ends now, and the
+// session epoch raised, so every session of theirs ends now (their rows
+// are revoked too, so none is listed as live), and the
 // invites they made that are still open are revoked (returned as
 // revoked). It refuses (ErrLastOwner) to remove the last owner.
 func (s *Store) RemoveAdmin(ctx context.Context, id string) (u *AdminUser, revoked []AdminInvite, err error) {
@@ -236,6 +237,9 @@ func (s *Store) RemoveAdmin(ctx context.Context, id string) (u *AdminUser, revok
 		}
 		now := s.now()
 		if revoked, err = revokeInvitesBy(tx, u.Email, now); err != nil {
+			return err
+		}
+		if err := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
 		return tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"removed_at": now,
@@ -348,12 +352,20 @@ func (s *Store) AcceptInvite(ctx context.Context, tokenHash, newID, passwordHash
 		case u.RemovedAt == nil:
 			return ErrDuplicate
 		}
+		// The person coming back starts afresh: no two-factor secret of
+		// before (whoever held it keeps nothing of the account), no
+		// session of before left on the list.
 		u.PasswordHash, u.Role, u.RemovedAt, u.FailedLogins, u.LastFailedAt = passwordHash, inv.Role, nil, 0, nil
+		u.TOTPSecret, u.TOTPEnabledAt = "", nil
 		u.SessionEpoch++
 		u.UpdatedAt = now
-		return tx.Model(&AdminUser{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": passwordHash,
+		if err := tx.Model(&AdminUser{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": passwordHash,
 			"role": inv.Role, "removed_at": nil, "failed_logins": 0, "last_failed_at": nil,
-			"session_epoch": u.SessionEpoch, "updated_at": now}).Error
+			"totp_secret": "", "totp_enabled_at": nil,
+			"session_epoch": u.SessionEpoch, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: accept invite: %w", err)

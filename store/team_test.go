@@ -432,3 +432,45 @@ func TestRemovalOrDemotionRevokesTheOwnersOpenInvites(t *testing.T) {
 		t.Fatalf("open after the demotion: %v, want only inv_stays", got)
 	}
 }
+
+// TestAReinvitedAdminComesBackWithoutTwoFactorOrSessionsOfBefore: an admin
+// removed and invited again starts afresh: the old two-factor secret is
+// gone (whoever holds it keeps nothing of the account), and no session of
+// before is left live on the list (the removal revoked them already).
+func TestAReinvitedAdminComesBackWithoutTwoFactorOrSessionsOfBefore(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	addAdmin(t, s, "owner@example.com", RoleOwner)
+	v := addAdmin(t, s, "back@example.com", RoleManager)
+	if err := s.EnableTOTP(ctx, v, "v1.sealed-old-secret", 100); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.CreateAdminSession(ctx, "sess_before", v, "192.0.2.1", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RemoveAdmin(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := s.AdminSessionByID(ctx, sess.ID); err != nil || row.RevokedAt == nil {
+		t.Errorf("a session after the removal: %+v, %v; want revoked", row, err)
+	}
+	if err := s.CreateInvite(ctx, &AdminInvite{ID: "inv_b", Email: "back@example.com", Role: RoleViewer, TokenHash: "hb",
+		CreatedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := s.AcceptInvite(ctx, "hb", "adm_unused", "newhash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AdminByID(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TOTPSecret != "" || got.TOTPEnabledAt != nil || u.TOTPSecret != "" || u.TOTPEnabledAt != nil {
+		t.Errorf("back with two-factor of before: stored secret %q on %v (returned on %v)", got.TOTPSecret, got.TOTPEnabledAt, u.TOTPEnabledAt)
+	}
+	if row, err := s.AdminSessionByID(ctx, sess.ID); err != nil || row.RevokedAt == nil {
+		t.Errorf("the session of before: %+v, %v; want revoked", row, err)
+	}
+}
