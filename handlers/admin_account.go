@@ -57,7 +57,7 @@ func (h *Handlers) renderAccount(c *gin.Context, status int, flash string, errs 
 func (h *Handlers) ChangePassword(c *gin.Context) {
 	ctx := c.Request.Context()
 	email := reqctx.Admin(c)
-	err := h.svc.ChangePassword(ctx, email, c.PostForm("current_password"), c.PostForm("new_password"),
+	err := h.svc.ChangePassword(ctx, email, c.PostForm("current_password"), c.PostForm("current_code"), c.PostForm("new_password"),
 		c.PostForm("confirm_password"), c.ClientIP())
 	if h.accountRefused(c, err, "") {
 		return

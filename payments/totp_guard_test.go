@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -109,5 +110,39 @@ func TestWrongCodesForOneAccountWaitWhateverTheClient(t *testing.T) {
 	}
 	if _, ok, err := e.svc.LoginTOTP(ctx, testAdminEmail, u.SessionEpoch, wrongTOTPCode(t, secret, e.svc.Now()), nextIP()); ok || err != nil {
 		t.Fatalf("a wrong code after a login: ok %v err %v, want refused without a wait", ok, err)
+	}
+}
+
+// TestPasswordChangeWithTwoFactorOnTakesACurrentCode: with two-factor on,
+// the password and a session are not enough to change the password: a
+// current, unused code is needed too (none, or a wrong one, is a field
+// error on current_code and changes nothing).
+func TestPasswordChangeWithTwoFactorOnTakesACurrentCode(t *testing.T) {
+	e := newAdminEnvWith(t, Config{TOTPKey: testTOTPKey})
+	ctx := context.Background()
+	secret := enableTOTPFor(t, e)
+	const next = "a brand new long password"
+	before, err := e.st.AdminByEmail(ctx, testAdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, code := range map[string]string{"no code": "", "a wrong code": wrongTOTPCode(t, secret, e.svc.Now())} {
+		var fe *FieldError
+		if err := e.svc.ChangePassword(ctx, testAdminEmail, testAdminPassword, code, next, next, "192.0.2.3"); !errors.As(err, &fe) || fe.Field != "current_code" {
+			t.Fatalf("%s: %v, want a field error on current_code", name, err)
+		}
+		if u, _ := e.st.AdminByEmail(ctx, testAdminEmail); u.PasswordHash != before.PasswordHash {
+			t.Fatalf("%s changed the password", name)
+		}
+	}
+	right, err := totp.GenerateCode(secret, e.svc.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ChangePassword(ctx, testAdminEmail, testAdminPassword, right, next, next, "192.0.2.3"); err != nil {
+		t.Fatalf("with a current code: %v", err)
+	}
+	if u, _ := e.st.AdminByEmail(ctx, testAdminEmail); u.PasswordHash == before.PasswordHash {
+		t.Fatal("the password did not change")
 	}
 }
