@@ -161,6 +161,11 @@ type Limits struct {
 	// Docs is per client IP on the API's reference (/api/openapi.json,
 	// /docs/api): public, and the same bytes for everyone.
 	Docs Rate
+	// Logo is per client IP on a merchant's logo (/m/{id}/logo/{etag}):
+	// public, and a made-up merchant id costs a database read. Generous:
+	// browsers keep a logo for good, and many customers may share an
+	// address.
+	Logo Rate
 }
 
 // DefaultLimits are the rates in force.
@@ -172,6 +177,7 @@ var DefaultLimits = Limits{
 	Link:      Rate{Every: 3 * time.Second, Burst: 20},
 	API:       Rate{Every: 40 * time.Millisecond, Burst: 100},
 	Docs:      Rate{Every: time.Second, Burst: 30},
+	Logo:      Rate{Every: 100 * time.Millisecond, Burst: 200},
 }
 
 func (l Limits) withDefaults() Limits {
@@ -187,6 +193,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.Link, DefaultLimits.Link)
 	fill(&l.API, DefaultLimits.API)
 	fill(&l.Docs, DefaultLimits.Docs)
+	fill(&l.Logo, DefaultLimits.Logo)
 	return l
 }
 

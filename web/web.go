@@ -267,8 +267,9 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	// Merchants' logos, for their customer pages: public, cached for good
 	// (a new logo has a new URL), answered from memory (see
-	// handlers.MerchantLogo).
-	r.GET("/m/:id/logo/:etag", bare, pageLimit, h.MerchantLogo)
+	// handlers.MerchantLogo), limited per client IP: a made-up merchant
+	// id is a database read.
+	r.GET("/m/:id/logo/:etag", bare, pageLimit, perIP(h, lim.Logo), h.MerchantLogo)
 
 	// Simulators, in sandbox mode only. They set their own headers.
 	if cfg.Sandbox != nil {
