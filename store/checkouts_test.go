@@ -404,7 +404,7 @@ func TestCheckoutPageReadsThePagesFields(t *testing.T) {
 		assertFields(t, view, p.Checkout, pageOf(t, loadCheckout(t, s, co.ID)))
 		assertFields(t, view, p.Checkout, pageOf(t, co))
 	}
-	if n := len(fixedFields) + len(liveFields); n != len(pageFields) || len(pageFields) != 18 {
+	if n := len(fixedFields) + len(liveFields); n != len(pageFields) || len(pageFields) != 19 {
 		t.Errorf("pageFields has %d fields, fixed and live %d", len(pageFields), n)
 	}
 }
