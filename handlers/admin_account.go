@@ -57,7 +57,7 @@ func (h *Handlers) renderAccount(c *gin.Context, status int, flash string, errs 
 func (h *Handlers) ChangePassword(c *gin.Context) {
 	ctx := c.Request.Context()
 	email := reqctx.Admin(c)
-	err := h.svc.ChangePassword(ctx, email, c.PostForm("current_password"), c.PostForm("new_password"),
+	err := h.svc.ChangePassword(ctx, email, c.PostForm("current_password"), c.PostForm("current_code"), c.PostForm("new_password"),
 		c.PostForm("confirm_password"), c.ClientIP())
 	if h.accountRefused(c, err, "") {
 		return
@@ -139,10 +139,25 @@ func (h *Handlers) TOTPSetup(c *gin.Context) {
 func (h *Handlers) renderTOTPSetup(c *gin.Context, status int, errs map[string]string) {
 	ctx := c.Request.Context()
 	email := reqctx.Admin(c)
+	// Two-factor on already: the page shows no secret, whatever the
+	// cookie holds (an old copy of it may still carry the one now in
+	// use), and forgets the one it holds.
+	u, err := h.svc.Account(ctx, email)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if u.TOTPEnabledAt != nil {
+		if err := h.sessions.SetTOTPEnrolment(c, "", h.svc.Now()); err != nil {
+			h.fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/admin/account")
+		return
+	}
 	var en payments.TOTPEnrolment
 	secret, made := h.sessions.TOTPEnrolment(c)
 	fresh := secret != "" && h.svc.Now().Sub(made) <= payments.TOTPEnrolmentWindow && !made.After(h.svc.Now())
-	var err error
 	if fresh {
 		en, err = h.svc.TOTPEnrolmentOf(email, secret)
 	} else {
@@ -210,6 +225,13 @@ func (h *Handlers) EnableTOTP(c *gin.Context) {
 	}
 	u, err := h.svc.Account(ctx, email)
 	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	// Switching it on ended every session of the admin (copies of this
+	// cookie, which held the secret, included): this browser gets a new
+	// one, without the secret.
+	if err := h.startAdminSession(c, u); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -100,6 +100,10 @@ func (h *Handlers) setLoginWait(c *gin.Context, v *templates.LoginPage, w *payme
 	switch {
 	case w.Busy:
 		v.Error = "Too many logins are being checked right now. Try again in a few seconds."
+	case w.Account && secs <= 90:
+		v.Error = fmt.Sprintf("Too many wrong codes for this account. Try again in %d seconds.", secs)
+	case w.Account:
+		v.Error = fmt.Sprintf("Too many wrong codes for this account. Try again in %d minutes.", (secs+59)/60)
 	case secs == 1:
 		v.Error = "Too many failed logins from your network. Try again in a second."
 	case secs <= 90:

@@ -43,6 +43,14 @@ func (h *Handlers) LoginTOTPPage(c *gin.Context) {
 	h.render(c, http.StatusOK, templates.TOTPLoginView(templates.TOTPLoginPage{Page: formPage(c, "Two-factor login")}))
 }
 
+// TOTPThrottled answers a code from an address that has sent too many
+// (web.CodeLimit decides): the code form again.
+func (h *Handlers) TOTPThrottled(c *gin.Context) {
+	v := templates.TOTPLoginPage{Page: formPage(c, "Two-factor login"), FieldErrors: map[string]string{},
+		Error: "Too many codes from your network. Wait a minute and try again."}
+	h.render(c, http.StatusTooManyRequests, templates.TOTPLoginView(v))
+}
+
 // LoginTOTP is POST /admin/login/totp: the code. A wrong or replayed code
 // counts as a failed login (the same throttle as passwords); the right one
 // starts the admin session.

@@ -64,23 +64,35 @@ func (h *Handlers) renderTeam(c *gin.Context, status int, v templates.TeamPage) 
 // their own role, and the last owner cannot be demoted.
 func (h *Handlers) ChangeRole(c *gin.Context) {
 	role := c.PostForm("role")
-	u, old, err := h.svc.ChangeRole(c.Request.Context(), reqctx.AdminID(c), c.Param("id"), role)
+	ch, err := h.svc.ChangeRole(c.Request.Context(), reqctx.AdminID(c), c.Param("id"), role)
 	if h.teamRefused(c, err) {
 		return
 	}
-	h.audit(c, "team.role_change", "admin", u.ID, u.Email+": "+old+" -> "+u.Role)
+	u := ch.Admin
+	h.audit(c, "team.role_change", "admin", u.ID, u.Email+": "+ch.Old+" -> "+u.Role)
+	h.auditInvitesRevoked(c, ch.Revoked, "its maker is no longer an owner")
 	c.Redirect(http.StatusSeeOther, "/admin/team?done=role")
 }
 
 // RemoveMember is POST /admin/team/:id/remove (owners): the admin's
-// sessions end now and they cannot log in. Not oneself, not the last owner.
+// sessions end now, they cannot log in, and their open invites are
+// revoked. Not oneself, not the last owner.
 func (h *Handlers) RemoveMember(c *gin.Context) {
-	u, err := h.svc.RemoveAdmin(c.Request.Context(), reqctx.AdminID(c), c.Param("id"))
+	u, revoked, err := h.svc.RemoveAdmin(c.Request.Context(), reqctx.AdminID(c), c.Param("id"))
 	if h.teamRefused(c, err) {
 		return
 	}
 	h.audit(c, "team.remove", "admin", u.ID, u.Email+" ("+u.Role+")")
+	h.auditInvitesRevoked(c, revoked, "its maker was removed")
 	c.Redirect(http.StatusSeeOther, "/admin/team?done=removed")
+}
+
+// auditInvitesRevoked writes a team.invite_revoke entry for each invite a
+// team change revoked, saying why.
+func (h *Handlers) auditInvitesRevoked(c *gin.Context, revoked []payments.AdminInvite, why string) {
+	for _, inv := range revoked {
+		h.audit(c, "team.invite_revoke", "invite", inv.ID, inv.Email+" as "+inv.Role+" ("+why+")")
+	}
 }
 
 // teamRefused answers a refused team change (the team page with why) or

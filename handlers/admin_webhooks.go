@@ -272,7 +272,7 @@ func (h *Handlers) SendTestWebhook(c *gin.Context) {
 }
 
 // urlForAudit is a webhook URL without what may hold a credential (user
-// info, query, fragment); "" stays "(none)".
+// info, path, query, fragment): its scheme and host; "" stays "(none)".
 func urlForAudit(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
@@ -281,6 +281,12 @@ func urlForAudit(raw string) string {
 	case err != nil:
 		return "(unreadable)"
 	}
-	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
-	return u.String()
+	// Scheme and host only: receivers often carry their secret in the
+	// path (hooks.slack.com/services/T/B/<secret>), and the audit log
+	// cannot be cleaned. "/…" says a path was there.
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.Opaque != "" {
+		out += "/…"
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"checkout/store"
@@ -138,11 +139,14 @@ func PasswordProblem(password string) string {
 // ChangePassword sets the admin's password to next, once current is the
 // right one (checked under the login throttle, tried from ip: a wrong one
 // counts as a failed login) and next keeps the policy and equals confirm.
-// Every session of the admin is ended with it: the caller starts a fresh
-// one for the browser that asked (StartAdminSession). Bad input is a
-// *FieldError (current_password, new_password, confirm_password); a
-// *LoginWaitError refuses before the password is checked.
-func (s *Service) ChangePassword(ctx context.Context, email, current, next, confirm, ip string) error {
+// With two-factor login on, code must be a current, unused code too (as
+// for switching it off): a session alone, or the password alone, does not
+// change the password. Every session of the admin is ended with it: the
+// caller starts a fresh one for the browser that asked
+// (StartAdminSession). Bad input is a *FieldError (current_password,
+// current_code, new_password, confirm_password); a *LoginWaitError refuses
+// before the password or the code is checked.
+func (s *Service) ChangePassword(ctx context.Context, email, current, code, next, confirm, ip string) error {
 	switch {
 	case current == "":
 		return &FieldError{Code: "required", Field: "current_password", Message: "Enter your current password."}
@@ -155,12 +159,23 @@ func (s *Service) ChangePassword(ctx context.Context, email, current, next, conf
 	if err != nil {
 		return err
 	}
+	if u.TOTPEnabledAt != nil && strings.TrimSpace(code) == "" {
+		return &FieldError{Code: "required", Field: "current_code", Message: "Enter the code from your app."}
+	}
 	ok, err := s.checkPassword(ctx, u, current, ip)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return invalid("current_password", "That is not your current password.")
+	}
+	if u.TOTPEnabledAt != nil {
+		if ok, err = s.checkCode(ctx, u, code, ip); err != nil {
+			return err
+		}
+		if !ok {
+			return invalid("current_code", "That code is not right, or was used already. Enter the code the app shows now.")
+		}
 	}
 	var hash string
 	if err := s.login.hash(ctx, func() { hash, err = store.HashPassword(next) }); err != nil {

@@ -169,7 +169,7 @@ func TestChangePasswordChecksTheCurrentOneAndTheNewOneAndEndsEverySession(t *tes
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var fe *FieldError
-			if err := e.svc.ChangePassword(ctx, testAdminEmail, tc.current, tc.next, tc.confirm, "192.0.2.3"); !errors.As(err, &fe) || fe.Field != tc.field {
+			if err := e.svc.ChangePassword(ctx, testAdminEmail, tc.current, "", tc.next, tc.confirm, "192.0.2.3"); !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Fatalf("err %v, want a FieldError on %s", err, tc.field)
 			}
 			if got, _ := e.st.AdminByEmail(ctx, testAdminEmail); got.PasswordHash != u.PasswordHash {
@@ -180,7 +180,7 @@ func TestChangePasswordChecksTheCurrentOneAndTheNewOneAndEndsEverySession(t *tes
 	if got, _ := e.st.AdminByEmail(ctx, testAdminEmail); got.FailedLogins != 1 {
 		t.Fatalf("failed logins %d, want 1 (only the wrong current password is a guess)", got.FailedLogins)
 	}
-	if err := e.svc.ChangePassword(ctx, testAdminEmail, testAdminPassword, next, next, "192.0.2.3"); err != nil {
+	if err := e.svc.ChangePassword(ctx, testAdminEmail, testAdminPassword, "", next, next, "192.0.2.3"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := e.svc.Login(ctx, testAdminEmail, next, "192.0.2.4"); !ok || err != nil {

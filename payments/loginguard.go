@@ -18,13 +18,25 @@ import (
 // account cannot lock out the admin logging in from elsewhere. Each
 // Argon2id check takes 19 MiB, so only a few run at once; the rest wait
 // briefly and are then turned away.
+//
+// Two-factor codes are the exception: a code is six digits, and whoever
+// sends one already holds the password, so its guesses are also counted
+// per account across every client (codeFreeFailures). Past them, every
+// code for that account waits, 1 s doubling up to maxLoginWait after the
+// last wrong one: whoever floods the account can make its admin wait, a
+// bounded wait each time, never for good. A right password does not clear
+// that count; a right code does.
 const (
 	// pairFreeFailures is how many wrong passwords one client may make for
 	// one email before each further try must wait.
 	pairFreeFailures = 5
 	// ipFreeFailures is the same across every email, from one address.
 	ipFreeFailures = 20
-	maxLoginWait   = 15 * time.Minute
+	// codeFreeFailures is how many wrong two-factor codes one account
+	// takes, from every client together, before each further code must
+	// wait.
+	codeFreeFailures = 10
+	maxLoginWait     = 15 * time.Minute
 	// forgetFailures: a client that has not failed for this long starts
 	// afresh.
 	forgetFailures = 24 * time.Hour
@@ -44,11 +56,17 @@ const (
 type LoginWaitError struct {
 	RetryAfter time.Duration
 	Busy       bool
+	// Account: the account's two-factor codes wait (too many wrong ones,
+	// from any client), not this client.
+	Account bool
 }
 
 func (e *LoginWaitError) Error() string {
 	if e.Busy {
 		return "payments: login refused: password checks busy"
+	}
+	if e.Account {
+		return fmt.Sprintf("payments: code refused: too many wrong codes for the account, retry after %s", e.RetryAfter)
 	}
 	return fmt.Sprintf("payments: login refused: too many failures, retry after %s", e.RetryAfter)
 }
@@ -102,6 +120,10 @@ type loginGuard struct {
 	order *list.List // of *failures, most recently touched at the front
 	byKey map[string]*list.Element
 	size  int
+	// codes counts wrong two-factor codes per admin id: apart from the
+	// LRU, so that a flood of other keys cannot make it forget an
+	// account (it holds at most one entry per admin with two-factor on).
+	codes map[string]*failures
 
 	sem       chan struct{}
 	queueWait time.Duration
@@ -119,7 +141,7 @@ func newLoginGuard(hashes int, queueWait time.Duration) *loginGuard {
 	if queueWait <= 0 {
 		queueWait = defaultLoginQueueWait
 	}
-	return &loginGuard{order: list.New(), byKey: map[string]*list.Element{}, size: loginTableSize,
+	return &loginGuard{order: list.New(), byKey: map[string]*list.Element{}, size: loginTableSize, codes: map[string]*failures{},
 		sem: make(chan struct{}, hashes), queueWait: queueWait}
 }
 
@@ -127,6 +149,9 @@ func newLoginGuard(hashes int, queueWait time.Duration) *loginGuard {
 type loginTry struct {
 	g        *loginGuard
 	pair, ip string
+	// account is the admin id of a two-factor code's try, "" for a
+	// password.
+	account string
 }
 
 func pairKey(email, ip string) string {
@@ -141,10 +166,22 @@ func ipKey(ip string) string { return "ip\x00" + ip }
 // *LoginWaitError while the (email, IP) pair or the IP must wait;
 // otherwise it counts the try as pending under both keys.
 func (g *loginGuard) admit(email, ip string, now time.Time) (*loginTry, error) {
+	return g.admitCode("", email, ip, now)
+}
+
+// admitCode is admit for a two-factor code of admin account (an id; ""
+// for a password): also refused while the account's codes must wait,
+// whatever the client, and counted as pending under the account too.
+func (g *loginGuard) admitCode(account, email, ip string, now time.Time) (*loginTry, error) {
 	ip = clientKey(ip)
-	t := &loginTry{g: g, pair: pairKey(email, ip), ip: ipKey(ip)}
+	t := &loginTry{g: g, pair: pairKey(email, ip), ip: ipKey(ip), account: account}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if f := g.code(account, now); f != nil {
+		if left := f.last.Add(loginWait(f.n+f.pending, codeFreeFailures)).Sub(now); left > 0 {
+			return nil, &LoginWaitError{RetryAfter: left, Account: true}
+		}
+	}
 	var wait time.Duration
 	for _, k := range []struct {
 		key  string
@@ -164,16 +201,50 @@ func (g *loginGuard) admit(email, ip string, now time.Time) (*loginTry, error) {
 	for _, k := range []string{t.pair, t.ip} {
 		g.touch(k, now).pending++
 	}
+	if account != "" {
+		f := g.code(account, now)
+		if f == nil {
+			f = &failures{key: account, last: now}
+			g.codes[account] = f
+		}
+		f.pending++
+	}
 	return t, nil
 }
 
-// end records the try's outcome: a failure counts under both keys; a
-// success clears the pair (not the IP: one good account does not excuse
-// guesses at others).
+// code returns the account's live code counter, or nil; one idle for
+// forgetFailures is dropped.
+func (g *loginGuard) code(account string, now time.Time) *failures {
+	if account == "" {
+		return nil
+	}
+	f, ok := g.codes[account]
+	if !ok {
+		return nil
+	}
+	if f.pending == 0 && now.Sub(f.last) > forgetFailures {
+		delete(g.codes, account)
+		return nil
+	}
+	return f
+}
+
+// end records the try's outcome: a failure counts under both keys (and
+// the account's, for a code); a success clears the pair and the account's
+// codes (not the IP: one good account does not excuse guesses at others).
 func (t *loginTry) end(ok bool, now time.Time) {
 	g := t.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if f := g.code(t.account, now); f != nil {
+		f.pending = max(0, f.pending-1)
+		if ok {
+			delete(g.codes, t.account)
+		} else {
+			f.n++
+			f.last = now
+		}
+	}
 	for _, k := range []string{t.pair, t.ip} {
 		f := g.touch(k, now)
 		f.pending = max(0, f.pending-1)
@@ -199,6 +270,9 @@ func (t *loginTry) cancel(now time.Time) {
 		if f := g.get(k, now); f != nil {
 			f.pending = max(0, f.pending-1)
 		}
+	}
+	if f := g.code(t.account, now); f != nil {
+		f.pending = max(0, f.pending-1)
 	}
 }
 

@@ -97,29 +97,43 @@ func (s *Service) LiveAdmin(ctx context.Context, email string, seen, epoch int64
 // Team lists the admins not removed, oldest first, with their last login.
 func (s *Service) Team(ctx context.Context) ([]TeamMember, error) { return s.st.Team(ctx) }
 
-// ChangeRole sets the role of admin id, changed by admin actorID; it
-// returns the admin and the role they had. It refuses the actor's own role
-// (ErrOwnMembership) and the last owner's demotion (ErrLastOwner).
-func (s *Service) ChangeRole(ctx context.Context, actorID, id, role string) (u *AdminUser, old string, err error) {
+// RoleChange is a done role change: the admin, the role they had, and
+// the invites they had made that it revoked (an owner demoted below
+// owner can no longer invite).
+type RoleChange struct {
+	Admin   *AdminUser
+	Old     string
+	Revoked []AdminInvite
+}
+
+// ChangeRole sets the role of admin id, changed by admin actorID. It
+// refuses the actor's own role (ErrOwnMembership) and the last owner's
+// demotion (ErrLastOwner).
+func (s *Service) ChangeRole(ctx context.Context, actorID, id, role string) (*RoleChange, error) {
 	if store.RoleRank(role) == 0 {
-		return nil, "", invalid("role", "Choose owner, manager or viewer.")
+		return nil, invalid("role", "Choose owner, manager or viewer.")
 	}
 	if id == actorID {
-		return nil, "", ErrOwnMembership
+		return nil, ErrOwnMembership
 	}
-	if old, err = s.st.SetAdminRole(ctx, id, role); err != nil {
-		return nil, "", err
+	old, revoked, err := s.st.SetAdminRole(ctx, id, role)
+	if err != nil {
+		return nil, err
 	}
-	u, err = s.st.AdminByID(ctx, id)
-	return u, old, err
+	u, err := s.st.AdminByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &RoleChange{Admin: u, Old: old, Revoked: revoked}, nil
 }
 
 // RemoveAdmin removes admin id from the team, by admin actorID: their
-// sessions end at once and they cannot log in. It refuses the actor
+// sessions end at once, they cannot log in, and the invites they made
+// that were still open are revoked (returned). It refuses the actor
 // (ErrOwnMembership) and the last owner (ErrLastOwner).
-func (s *Service) RemoveAdmin(ctx context.Context, actorID, id string) (*AdminUser, error) {
+func (s *Service) RemoveAdmin(ctx context.Context, actorID, id string) (*AdminUser, []AdminInvite, error) {
 	if id == actorID {
-		return nil, ErrOwnMembership
+		return nil, nil, ErrOwnMembership
 	}
 	return s.st.RemoveAdmin(ctx, id)
 }

@@ -28,7 +28,7 @@ func TestRemovedAdminCannotLogInAndTheirSessionIsNotLive(t *testing.T) {
 	if got, live, err := e.svc.LiveAdmin(ctx, u.Email, seen, u.SessionEpoch); err != nil || !live || got.Role != RoleViewer {
 		t.Fatalf("live before removal: %+v %v %v", got, live, err)
 	}
-	if _, err := e.svc.RemoveAdmin(ctx, "adm_1", "adm_2"); err != nil {
+	if _, _, err := e.svc.RemoveAdmin(ctx, "adm_1", "adm_2"); err != nil {
 		t.Fatal(err)
 	}
 	// Even with the epoch the session had (as if the raise were lost), a
@@ -39,10 +39,10 @@ func TestRemovedAdminCannotLogInAndTheirSessionIsNotLive(t *testing.T) {
 	if _, ok, err := e.svc.Login(ctx, "gone@example.com", testAdminPassword, "192.0.2.2"); ok || err != nil {
 		t.Errorf("login after removal: ok %v err %v, want refused like a wrong password", ok, err)
 	}
-	if _, err := e.svc.RemoveAdmin(ctx, "adm_1", "adm_1"); !errors.Is(err, ErrOwnMembership) {
+	if _, _, err := e.svc.RemoveAdmin(ctx, "adm_1", "adm_1"); !errors.Is(err, ErrOwnMembership) {
 		t.Errorf("remove oneself: %v", err)
 	}
-	if _, _, err := e.svc.ChangeRole(ctx, "adm_1", "adm_1", RoleViewer); !errors.Is(err, ErrOwnMembership) {
+	if _, err := e.svc.ChangeRole(ctx, "adm_1", "adm_1", RoleViewer); !errors.Is(err, ErrOwnMembership) {
 		t.Errorf("own role: %v", err)
 	}
 }

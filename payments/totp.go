@@ -198,11 +198,12 @@ func (s *Service) LoginTOTP(ctx context.Context, email string, epoch int64, code
 }
 
 // checkCode checks a code against the admin's secret under the login
-// throttle: a code of a step at or before the last one accepted is refused
+// throttle, and the account's own count of wrong codes from every client
+// (admitCode): a code of a step at or before the last one accepted is refused
 // (each code logs in once), and the step is taken by one guarded write, so
 // of two requests sending one code only one passes.
 func (s *Service) checkCode(ctx context.Context, u *AdminUser, code, ip string) (ok bool, err error) {
-	try, err := s.login.admit(u.Email, ip, s.now())
+	try, err := s.login.admitCode(u.ID, u.Email, ip, s.now())
 	if err != nil {
 		return false, err
 	}

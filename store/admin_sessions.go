@@ -138,17 +138,28 @@ func (s *Store) SetAdminPassword(ctx context.Context, id, passwordHash string) (
 }
 
 // EnableTOTP switches two-factor login on with the sealed secret, and
-// records step as used (the code that confirmed it cannot log in). It
-// refuses (ErrConflict) when it is on already.
+// records step as used (the code that confirmed it cannot log in). In the
+// same transaction it ends every session of the admin, as a password
+// change does: a session opened with the password alone, or a copy of a
+// cookie that still holds the secret being set up, is out (the caller
+// starts a new session for the browser that switched it on). It refuses
+// (ErrConflict) when it is on already.
 func (s *Store) EnableTOTP(ctx context.Context, id, sealedSecret string, step int64) error {
-	now := s.now()
-	res := s.w.WithContext(ctx).Model(&AdminUser{}).Where("id = ? AND totp_enabled_at IS NULL", id).
-		Updates(map[string]any{"totp_secret": sealedSecret, "totp_enabled_at": now, "totp_last_step": step, "updated_at": now})
-	if res.Error != nil {
-		return fmt.Errorf("store: enable two-factor login of %s: %w", id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("store: enable two-factor login of %s: %w", id, ErrConflict)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		res := tx.Model(&AdminUser{}).Where("id = ? AND totp_enabled_at IS NULL", id).
+			Updates(map[string]any{"totp_secret": sealedSecret, "totp_enabled_at": now, "totp_last_step": step,
+				"session_epoch": gorm.Expr("session_epoch + 1"), "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrConflict
+		}
+		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: enable two-factor login of %s: %w", id, err)
 	}
 	return nil
 }

@@ -311,6 +311,13 @@ func (s *Store) RevokeAPIKey(ctx context.Context, merchantID, id string) (*APIKe
 // merchant. A merchant that exists with other keys gets this one as its
 // start-up key: the start-up keys of before are revoked (a changed
 // CHECKOUT_API_KEY replaces the old), the keys made in the admin stay.
+//
+// A start never undoes what an owner did in the admin, and never deletes
+// a key: when the key is known but no longer works because it was revoked
+// or rotated in the admin, nothing changes and the error is
+// ErrStartupKeyInactive (the process starts without it). Only a key a
+// start itself revoked (the variable changed, then changed back) works
+// again.
 func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bool, error) {
 	created := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -320,18 +327,26 @@ func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bo
 			return err
 		}
 		now := s.now()
-		var n int64
-		if err := tx.Model(&APIKey{}).Where("key_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-			HashAPIKey(apiKey), now).Count(&n).Error; err != nil {
+		var known []APIKey
+		if err := tx.Where("key_hash = ?", HashAPIKey(apiKey)).Limit(1).Find(&known).Error; err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
-		// A row of this very key that no longer works (the key configured
-		// again): it is taken back rather than added twice.
-		if err := tx.Where("key_hash = ?", HashAPIKey(apiKey)).Delete(&APIKey{}).Error; err != nil {
-			return err
+		if len(known) > 0 {
+			k := known[0]
+			expired := k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+			switch {
+			case k.RevokedAt == nil && !expired:
+				return nil
+			case expired || k.RevokedBy != RevokedByStartup || k.MerchantID != id:
+				return ErrStartupKeyInactive
+			}
+			// Revoked by a start with another key, and configured again:
+			// it is the start-up key once more.
+			if err := revokeStartupKeys(tx, id, now); err != nil {
+				return err
+			}
+			return tx.Model(&APIKey{}).Where("id = ?", k.ID).
+				Updates(map[string]any{"revoked_at": nil, "revoked_by": ""}).Error
 		}
 		var byID int64
 		if err := tx.Model(&Merchant{}).Where("id = ?", id).Count(&byID).Error; err != nil {
@@ -342,11 +357,8 @@ func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bo
 			if err := tx.Create(&Merchant{ID: id, Name: name, CreatedAt: now, UpdatedAt: &now}).Error; err != nil {
 				return err
 			}
-		} else {
-			if err := tx.Model(&APIKey{}).Where("merchant_id = ? AND name = ? AND created_by = '' AND revoked_at IS NULL",
-				id, StartupKeyName).Update("revoked_at", now).Error; err != nil {
-				return err
-			}
+		} else if err := revokeStartupKeys(tx, id, now); err != nil {
+			return err
 		}
 		return tx.Create(&APIKey{ID: NewID("key", now), MerchantID: id, Name: StartupKeyName,
 			KeyHash: HashAPIKey(apiKey), Hint: KeyHint(apiKey), CreatedAt: now}).Error
@@ -359,6 +371,18 @@ func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bo
 		return false, fmt.Errorf("store: ensure merchant %s: %w", id, err)
 	}
 	return created, nil
+}
+
+// ErrStartupKeyInactive: the configured start-up key was revoked or
+// rotated in the admin (or belongs to another merchant), so a start does
+// not make it work again.
+var ErrStartupKeyInactive = errors.New("the configured API key was revoked or replaced in the admin")
+
+// revokeStartupKeys revokes merchant id's working start-up keys, marked as
+// revoked by a start.
+func revokeStartupKeys(tx *gorm.DB, id string, now time.Time) error {
+	return tx.Model(&APIKey{}).Where("merchant_id = ? AND name = ? AND created_by = '' AND revoked_at IS NULL",
+		id, StartupKeyName).Updates(map[string]any{"revoked_at": now, "revoked_by": RevokedByStartup}).Error
 }
 
 // HasMerchant reports whether a merchant with this id exists.

@@ -493,6 +493,12 @@ var migrations = []migration{
 	{19, "checkout locale", ddl(
 		`ALTER TABLE checkouts ADD COLUMN locale TEXT NOT NULL DEFAULT ''`,
 	)},
+	// Who revoked an API key: 'start-up' when a start with another
+	// CHECKOUT_API_KEY replaced it (that key may come back if configured
+	// again), '' otherwise (the admin: it never comes back).
+	{20, "api key revoked_by", ddl(
+		`ALTER TABLE api_keys ADD COLUMN revoked_by TEXT NOT NULL DEFAULT ''`,
+	)},
 }
 
 // teamAndAudit is migration 17. Existing admins become owners (the column's

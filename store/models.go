@@ -75,7 +75,14 @@ type APIKey struct {
 	LastUsedAt *time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
+	// RevokedBy is RevokedByStartup when a start with another
+	// CHECKOUT_API_KEY revoked the key, "" otherwise.
+	RevokedBy string
 }
+
+// RevokedByStartup marks a key revoked by a start with another
+// CHECKOUT_API_KEY: the only revocation EnsureMerchant may undo.
+const RevokedByStartup = "start-up"
 
 // AdminUser can log in to the admin pages.
 type AdminUser struct {

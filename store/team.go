@@ -157,10 +157,12 @@ func activeAdmin(tx *gorm.DB, id string) (*AdminUser, error) {
 
 // SetAdminRole changes an admin's role and returns the role it had. It
 // refuses (ErrLastOwner) to demote the last owner, and gives ErrNotFound
-// for an unknown or removed admin.
-func (s *Store) SetAdminRole(ctx context.Context, id, role string) (old string, err error) {
+// for an unknown or removed admin. An owner demoted below owner can no
+// longer invite: their open invites are revoked in the same transaction
+// and returned (revoked).
+func (s *Store) SetAdminRole(ctx context.Context, id, role string) (old string, revoked []AdminInvite, err error) {
 	if RoleRank(role) == 0 {
-		return "", fmt.Errorf("store: set role of %s: unknown role %q", id, role)
+		return "", nil, fmt.Errorf("store: set role of %s: unknown role %q", id, role)
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if err := lockTeam(tx); err != nil {
@@ -179,21 +181,44 @@ func (s *Store) SetAdminRole(ctx context.Context, id, role string) (old string, 
 			if n == 0 {
 				return ErrLastOwner
 			}
+			if revoked, err = revokeInvitesBy(tx, u.Email, s.now()); err != nil {
+				return err
+			}
 		}
 		return tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"role": role, "updated_at": s.now()}).Error
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: set role of %s: %w", id, err)
+		return "", nil, fmt.Errorf("store: set role of %s: %w", id, err)
 	}
-	return old, nil
+	return old, revoked, nil
+}
+
+// revokeInvitesBy revokes the invites still open at now that the admin
+// with this email made, and returns them (revoked).
+func revokeInvitesBy(tx *gorm.DB, email string, now time.Time) ([]AdminInvite, error) {
+	var open []AdminInvite
+	if err := tx.Where("invited_by = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+		strings.ToLower(email), now).Order("created_at, id").Find(&open).Error; err != nil {
+		return nil, err
+	}
+	for i := range open {
+		res := tx.Model(&AdminInvite{}).Where("id = ? AND accepted_at IS NULL AND revoked_at IS NULL", open[i].ID).
+			Update("revoked_at", now)
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		open[i].RevokedAt = &now
+	}
+	return open, nil
 }
 
 // RemoveAdmin removes an admin from the team: removed_at is set and the
-// session epoch raised, so every session of theirs ends now. It refuses
-// (ErrLastOwner) to remove the last owner.
-func (s *Store) RemoveAdmin(ctx context.Context, id string) (*AdminUser, error) {
-	var u *AdminUser
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+// session epoch raised, so every session of theirs ends now (their rows
+// are revoked too, so none is listed as live), and the
+// invites they made that are still open are revoked (returned as
+// revoked). It refuses (ErrLastOwner) to remove the last owner.
+func (s *Store) RemoveAdmin(ctx context.Context, id string) (u *AdminUser, revoked []AdminInvite, err error) {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if err := lockTeam(tx); err != nil {
 			return err
 		}
@@ -211,13 +236,19 @@ func (s *Store) RemoveAdmin(ctx context.Context, id string) (*AdminUser, error) 
 			}
 		}
 		now := s.now()
+		if revoked, err = revokeInvitesBy(tx, u.Email, now); err != nil {
+			return err
+		}
+		if err := tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
 		return tx.Model(&AdminUser{}).Where("id = ?", id).Updates(map[string]any{"removed_at": now,
 			"session_epoch": gorm.Expr("session_epoch + 1"), "updated_at": now}).Error
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: remove admin %s: %w", id, err)
+		return nil, nil, fmt.Errorf("store: remove admin %s: %w", id, err)
 	}
-	return u, nil
+	return u, revoked, nil
 }
 
 // CreateInvite stores an invite (its token already hashed).
@@ -321,12 +352,20 @@ func (s *Store) AcceptInvite(ctx context.Context, tokenHash, newID, passwordHash
 		case u.RemovedAt == nil:
 			return ErrDuplicate
 		}
+		// The person coming back starts afresh: no two-factor secret of
+		// before (whoever held it keeps nothing of the account), no
+		// session of before left on the list.
 		u.PasswordHash, u.Role, u.RemovedAt, u.FailedLogins, u.LastFailedAt = passwordHash, inv.Role, nil, 0, nil
+		u.TOTPSecret, u.TOTPEnabledAt = "", nil
 		u.SessionEpoch++
 		u.UpdatedAt = now
-		return tx.Model(&AdminUser{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": passwordHash,
+		if err := tx.Model(&AdminUser{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": passwordHash,
 			"role": inv.Role, "removed_at": nil, "failed_logins": 0, "last_failed_at": nil,
-			"session_epoch": u.SessionEpoch, "updated_at": now}).Error
+			"totp_secret": "", "totp_enabled_at": nil,
+			"session_epoch": u.SessionEpoch, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&AdminSession{}).Where("admin_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: accept invite: %w", err)

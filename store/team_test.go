@@ -50,22 +50,22 @@ func TestLastOwnerCannotBeDemotedOrRemoved(t *testing.T) {
 	ctx := context.Background()
 	owner := addAdmin(t, s, "owner@example.com", RoleOwner)
 	mgr := addAdmin(t, s, "mgr@example.com", RoleManager)
-	if _, err := s.SetAdminRole(ctx, owner, RoleManager); !errors.Is(err, ErrLastOwner) {
+	if _, _, err := s.SetAdminRole(ctx, owner, RoleManager); !errors.Is(err, ErrLastOwner) {
 		t.Fatalf("demote the last owner: %v, want ErrLastOwner", err)
 	}
-	if _, err := s.RemoveAdmin(ctx, owner); !errors.Is(err, ErrLastOwner) {
+	if _, _, err := s.RemoveAdmin(ctx, owner); !errors.Is(err, ErrLastOwner) {
 		t.Fatalf("remove the last owner: %v, want ErrLastOwner", err)
 	}
 	// With a second owner, the first may step down.
-	old, err := s.SetAdminRole(ctx, mgr, RoleOwner)
+	old, _, err := s.SetAdminRole(ctx, mgr, RoleOwner)
 	if err != nil || old != RoleManager {
 		t.Fatalf("promote: %q %v", old, err)
 	}
-	if old, err := s.SetAdminRole(ctx, owner, RoleViewer); err != nil || old != RoleOwner {
+	if old, _, err := s.SetAdminRole(ctx, owner, RoleViewer); err != nil || old != RoleOwner {
 		t.Fatalf("demote with another owner: %q %v", old, err)
 	}
 	// Now mgr is the only owner again.
-	if _, err := s.RemoveAdmin(ctx, mgr); !errors.Is(err, ErrLastOwner) {
+	if _, _, err := s.RemoveAdmin(ctx, mgr); !errors.Is(err, ErrLastOwner) {
 		t.Fatalf("remove the new last owner: %v, want ErrLastOwner", err)
 	}
 	u, err := s.AdminByID(ctx, mgr)
@@ -84,7 +84,7 @@ func TestRemoveAdminEndsSessionsAndLeavesTheTeam(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Minute)
-	if _, err := s.RemoveAdmin(ctx, v); err != nil {
+	if _, _, err := s.RemoveAdmin(ctx, v); err != nil {
 		t.Fatal(err)
 	}
 	after, err := s.AdminByID(ctx, v)
@@ -104,10 +104,10 @@ func TestRemoveAdminEndsSessionsAndLeavesTheTeam(t *testing.T) {
 	if len(team) != 1 || team[0].Email != "owner@example.com" {
 		t.Errorf("team = %+v, want the owner alone", team)
 	}
-	if _, err := s.RemoveAdmin(ctx, v); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.RemoveAdmin(ctx, v); !errors.Is(err, ErrNotFound) {
 		t.Errorf("remove twice: %v, want ErrNotFound", err)
 	}
-	if _, err := s.SetAdminRole(ctx, v, RoleManager); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.SetAdminRole(ctx, v, RoleManager); !errors.Is(err, ErrNotFound) {
 		t.Errorf("role of a removed admin: %v, want ErrNotFound", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestInviteOfARemovedAdminBringsThemBack(t *testing.T) {
 	ctx := context.Background()
 	addAdmin(t, s, "owner@example.com", RoleOwner)
 	v := addAdmin(t, s, "back@example.com", RoleViewer)
-	if _, err := s.RemoveAdmin(ctx, v); err != nil {
+	if _, _, err := s.RemoveAdmin(ctx, v); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := s.AdminByID(ctx, v)
@@ -346,9 +346,9 @@ func TestTwoOwnersDemotingEachOtherAtOnceLeaveAnOwner(t *testing.T) {
 				<-start
 				var err error
 				if round%2 == 0 {
-					_, err = job.s.SetAdminRole(ctx, job.id, RoleViewer)
+					_, _, err = job.s.SetAdminRole(ctx, job.id, RoleViewer)
 				} else {
-					_, err = job.s.RemoveAdmin(ctx, job.id)
+					_, _, err = job.s.RemoveAdmin(ctx, job.id)
 				}
 				errs <- err
 			}()
@@ -376,5 +376,101 @@ func TestTwoOwnersDemotingEachOtherAtOnceLeaveAnOwner(t *testing.T) {
 		if err := s1.w.Exec(`UPDATE admin_users SET role = 'owner', removed_at = NULL`).Error; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRemovalOrDemotionRevokesTheOwnersOpenInvites: an owner removed, or
+// demoted below owner, leaves no invite of theirs open (they are revoked
+// in the same step and returned); other owners' invites, and ones already
+// used, stay as they were; a change among non-owners revokes nothing.
+func TestRemovalOrDemotionRevokesTheOwnersOpenInvites(t *testing.T) {
+	s, _ := newTestEnv(t)
+	ctx := context.Background()
+	addAdmin(t, s, "stays@example.com", RoleOwner)
+	gone := addAdmin(t, s, "gone@example.com", RoleOwner)
+	down := addAdmin(t, s, "down@example.com", RoleOwner)
+	mgr := addAdmin(t, s, "mgr@example.com", RoleManager)
+	for _, inv := range []struct{ id, by string }{
+		{"inv_gone1", "gone@example.com"}, {"inv_gone2", "gone@example.com"},
+		{"inv_down", "down@example.com"}, {"inv_stays", "stays@example.com"},
+	} {
+		if err := s.CreateInvite(ctx, &AdminInvite{ID: inv.id, Email: inv.id + "@example.com", Role: RoleOwner,
+			TokenHash: "h_" + inv.id, InvitedBy: inv.by, CreatedAt: s.now(), ExpiresAt: s.now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func() map[string]bool {
+		t.Helper()
+		is, err := s.PendingInvites(ctx, s.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, i := range is {
+			m[i.ID] = true
+		}
+		return m
+	}
+	if _, revoked, err := s.SetAdminRole(ctx, mgr, RoleViewer); err != nil || len(revoked) != 0 {
+		t.Fatalf("manager to viewer: revoked %+v, %v; want none", revoked, err)
+	}
+	_, revoked, err := s.RemoveAdmin(ctx, gone)
+	if err != nil || len(revoked) != 2 || revoked[0].RevokedAt == nil || revoked[1].RevokedAt == nil {
+		t.Fatalf("remove: revoked %+v, %v; want the two invites of gone@, revoked", revoked, err)
+	}
+	if got := open(); got["inv_gone1"] || got["inv_gone2"] || !got["inv_down"] || !got["inv_stays"] {
+		t.Fatalf("open after the removal: %v", got)
+	}
+	if _, revoked, err := s.SetAdminRole(ctx, down, RoleOwner); err != nil || len(revoked) != 0 {
+		t.Fatalf("owner to owner: revoked %+v, %v; want none", revoked, err)
+	}
+	_, revoked, err = s.SetAdminRole(ctx, down, RoleManager)
+	if err != nil || len(revoked) != 1 || revoked[0].ID != "inv_down" {
+		t.Fatalf("demotion: revoked %+v, %v; want inv_down", revoked, err)
+	}
+	if got := open(); len(got) != 1 || !got["inv_stays"] {
+		t.Fatalf("open after the demotion: %v, want only inv_stays", got)
+	}
+}
+
+// TestAReinvitedAdminComesBackWithoutTwoFactorOrSessionsOfBefore: an admin
+// removed and invited again starts afresh: the old two-factor secret is
+// gone (whoever holds it keeps nothing of the account), and no session of
+// before is left live on the list (the removal revoked them already).
+func TestAReinvitedAdminComesBackWithoutTwoFactorOrSessionsOfBefore(t *testing.T) {
+	s, clk := newTestEnv(t)
+	ctx := context.Background()
+	addAdmin(t, s, "owner@example.com", RoleOwner)
+	v := addAdmin(t, s, "back@example.com", RoleManager)
+	if err := s.EnableTOTP(ctx, v, "v1.sealed-old-secret", 100); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.CreateAdminSession(ctx, "sess_before", v, "192.0.2.1", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RemoveAdmin(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if row, err := s.AdminSessionByID(ctx, sess.ID); err != nil || row.RevokedAt == nil {
+		t.Errorf("a session after the removal: %+v, %v; want revoked", row, err)
+	}
+	if err := s.CreateInvite(ctx, &AdminInvite{ID: "inv_b", Email: "back@example.com", Role: RoleViewer, TokenHash: "hb",
+		CreatedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := s.AcceptInvite(ctx, "hb", "adm_unused", "newhash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AdminByID(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TOTPSecret != "" || got.TOTPEnabledAt != nil || u.TOTPSecret != "" || u.TOTPEnabledAt != nil {
+		t.Errorf("back with two-factor of before: stored secret %q on %v (returned on %v)", got.TOTPSecret, got.TOTPEnabledAt, u.TOTPEnabledAt)
+	}
+	if row, err := s.AdminSessionByID(ctx, sess.ID); err != nil || row.RevokedAt == nil {
+		t.Errorf("the session of before: %+v, %v; want revoked", row, err)
 	}
 }

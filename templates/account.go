@@ -6,7 +6,8 @@ type AccountPage struct {
 	AdminPage
 	Flash string
 	// FieldErrors marks the fields of the form that was sent back: the
-	// password form (current_password, new_password, confirm_password) or
+	// password form (current_password, current_code with two-factor on,
+	// new_password, confirm_password) or
 	// the two-factor switch-off form (disable_password, disable_code).
 	FieldErrors map[string]string
 	// TOTPOn says two-factor login is on, since TOTPSince (Nairobi time).

@@ -533,7 +533,7 @@ func TestPasswordChangeVoidsALoginWaitingForItsCode(t *testing.T) {
 
 	const next = "the new long password"
 	done := b.submit(b.get(e.app.URL+"/admin/account"), "form.password-form", url.Values{"current_password": {adminPassword},
-		"new_password": {next}, "confirm_password": {next}})
+		"current_code": {code(t, secret, e.clock.Now())}, "new_password": {next}, "confirm_password": {next}})
 	if !strings.HasSuffix(done.url, "flash=password") {
 		t.Fatalf("change: %d at %s", done.status, done.url)
 	}
@@ -543,4 +543,34 @@ func TestPasswordChangeVoidsALoginWaitingForItsCode(t *testing.T) {
 	}
 	goesToLogin(t, e, waiting, "the login that waited for its code")
 	opensAdmin(t, e, b, "the browser that changed the password")
+}
+
+// TestPasswordChangeWithTwoFactorOnAsksForACode: with two-factor on, the
+// password form asks for a code from the app too; sent without one (a
+// session and the password alone) it is refused with the code field
+// marked, and with a current code the password changes.
+func TestPasswordChangeWithTwoFactorOnAsksForACode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	id := e.createAdmin()
+	b := e.loggedIn(adminEmail, adminPassword)
+	if account := b.get(e.app.URL + "/admin/account"); account.doc.Find("form.password-form input#current_code").Length() != 0 {
+		t.Fatal("the password form asks for a code with two-factor off")
+	}
+	secret := e.enrolTOTP(b, id)
+	e.clock.Advance(30 * time.Second)
+	account := b.get(e.app.URL + "/admin/account")
+	if account.doc.Find("form.password-form input#current_code").Length() != 1 {
+		t.Fatalf("the password form has no code field with two-factor on\n%s", account.body)
+	}
+	const next = "a brand new long password"
+	r := b.submit(account, "form.password-form", url.Values{"current_password": {adminPassword},
+		"new_password": {next}, "confirm_password": {next}})
+	if r.status != http.StatusUnprocessableEntity || r.doc.Find("input#current_code").AttrOr("aria-invalid", "") != "true" {
+		t.Fatalf("no code: %d, want 422 with current_code marked\n%s", r.status, r.body)
+	}
+	done := b.submit(account, "form.password-form", url.Values{"current_password": {adminPassword},
+		"current_code": {code(t, secret, e.clock.Now())}, "new_password": {next}, "confirm_password": {next}})
+	if !strings.HasSuffix(done.url, "/admin/account?flash=password") {
+		t.Fatalf("change with a code: %d at %s", done.status, done.url)
+	}
 }

@@ -40,7 +40,8 @@ func RequestID() gin.HandlerFunc {
 
 // Logger writes one structured line per request. It logs the path without
 // the query string: provider returns carry references there, and nothing in
-// a URL is needed to follow a request. With the app's log chain (see
+// a URL is needed to follow a request. A path that carries a secret (an
+// invite link's token) is logged as its route instead (see loggedPath). With the app's log chain (see
 // requestLines) an Info line is written straight to its LogWriter, the
 // same text slog would write, at a fraction of the cost.
 func Logger(log *slog.Logger) gin.HandlerFunc {
@@ -54,17 +55,44 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 		}
 		if ctx := c.Request.Context(); lines != nil && level == slog.LevelInfo {
 			if lines.Enabled(ctx, level) {
-				_ = lines.requestLine(time.Now(), c.Request.Method, c.Request.URL.Path, c.FullPath(), c.Writer.Status(),
+				_ = lines.requestLine(time.Now(), c.Request.Method, loggedPath(c), c.FullPath(), c.Writer.Status(),
 					time.Since(start), c.ClientIP(), reqctx.RequestID(ctx)) // nowhere to report a failing log destination
 			}
 			return
 		}
 		log.LogAttrs(c.Request.Context(), level, "request",
 			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path), slog.String("route", c.FullPath()),
+			slog.String("path", loggedPath(c)), slog.String("route", c.FullPath()),
 			slog.Int("status", c.Writer.Status()), slog.Duration("took", time.Since(start)),
 			slog.String("ip", c.ClientIP()))
 	}
+}
+
+// secretPaths are the path prefixes whose rest is a credential: an invite
+// link's token makes an admin with the invite's role.
+var secretPaths = []string{"/admin/invite/"}
+
+// loggedPath is the request's path as the request line logs it: the path
+// itself, except under a secretPaths prefix, where everything after the
+// prefix is replaced (matched route or not: a mistyped or trailing-slash
+// link still carries the token).
+func loggedPath(c *gin.Context) string {
+	p := c.Request.URL.Path
+	for _, prefix := range secretPaths {
+		if strings.HasPrefix(p, prefix) {
+			return prefix + "[redacted]"
+		}
+	}
+	return p
+}
+
+// NoReferrer sets Referrer-Policy: no-referrer, for pages whose own URL is
+// a secret (an invite link): the page's stylesheet and script requests,
+// and any link followed from it, would carry it in Referer otherwise (and
+// so into proxies' logs).
+func NoReferrer(c *gin.Context) {
+	c.Writer.Header()["Referrer-Policy"] = []string{"no-referrer"}
+	c.Next()
 }
 
 // Recover turns a panic into the generic error page, with the stack in

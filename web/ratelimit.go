@@ -38,6 +38,26 @@ func LoginLimit(h *handlers.Handlers) gin.HandlerFunc {
 	}
 }
 
+// CodeLimit is LoginLimit for the login's second step, POST
+// /admin/login/totp: a bucket per IP (apart from the password's) in front
+// of each code, which costs a read and a write. A form without a code is
+// refused by the handler without looking anything up.
+func CodeLimit(h *handlers.Handlers) gin.HandlerFunc {
+	l := newLoginLimiter()
+	return func(c *gin.Context) {
+		if strings.TrimSpace(c.PostForm("code")) == "" {
+			c.Next()
+			return
+		}
+		if !l.allow(c.ClientIP(), h.Now()) {
+			h.TOTPThrottled(c)
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
 const (
 	loginBurst = 10
 	loginEvery = 6 * time.Second // one try every six seconds after the burst
@@ -141,6 +161,11 @@ type Limits struct {
 	// Docs is per client IP on the API's reference (/api/openapi.json,
 	// /docs/api): public, and the same bytes for everyone.
 	Docs Rate
+	// Logo is per client IP on a merchant's logo (/m/{id}/logo/{etag}):
+	// public, and a made-up merchant id costs a database read. Generous:
+	// browsers keep a logo for good, and many customers may share an
+	// address.
+	Logo Rate
 }
 
 // DefaultLimits are the rates in force.
@@ -152,6 +177,7 @@ var DefaultLimits = Limits{
 	Link:      Rate{Every: 3 * time.Second, Burst: 20},
 	API:       Rate{Every: 40 * time.Millisecond, Burst: 100},
 	Docs:      Rate{Every: time.Second, Burst: 30},
+	Logo:      Rate{Every: 100 * time.Millisecond, Burst: 200},
 }
 
 func (l Limits) withDefaults() Limits {
@@ -167,6 +193,7 @@ func (l Limits) withDefaults() Limits {
 	fill(&l.Link, DefaultLimits.Link)
 	fill(&l.API, DefaultLimits.API)
 	fill(&l.Docs, DefaultLimits.Docs)
+	fill(&l.Logo, DefaultLimits.Logo)
 	return l
 }
 

@@ -48,7 +48,7 @@ func (e *env) raw(method, path, ip string, header http.Header, body string) (int
 // API, a page elsewhere) and does nothing; once the wait has passed on the
 // service's clock, it answers again.
 func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
-	e := newEnv(t, envOptions{stk: "pochipay", limits: web.Limits{Notify: tight, Reference: tight, Return: tight, API: tight, Docs: tight},
+	e := newEnv(t, envOptions{stk: "pochipay", limits: web.Limits{Notify: tight, Reference: tight, Return: tight, API: tight, Docs: tight, Logo: tight},
 		trustedProxies: []string{"127.0.0.1/32", "::1/128"}})
 	apiKey := http.Header{"Authorization": {"Bearer " + testAPIKey}}
 	asJSON := http.Header{"Content-Type": {"application/json"}}
@@ -102,6 +102,10 @@ func TestEachLimitAnswers429WithRetryAfterAndRecovers(t *testing.T) {
 			path: func(int) string { return "/api/openapi.json" }},
 		{name: "API reference page per IP", method: http.MethodGet, ip: same("203.0.113.6"), says: page,
 			path: func(int) string { return "/docs/api" }},
+		{name: "merchant logo per IP, made-up merchants", method: http.MethodGet, ip: same("203.0.113.7"), says: page,
+			path: func(i int) string {
+				return "/m/m_madeup" + string(rune('a'+i)) + "/logo/0123456789abcdef0123456789abcdef"
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

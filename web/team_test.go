@@ -89,10 +89,10 @@ func TestNoOwnerChangesTheirOwnRoleAndTheLastOwnerStays(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if _, _, err := e.svc.ChangeRole(ctx, "adm_another", ownerID, store.RoleManager); !errors.Is(err, payments.ErrLastOwner) {
+	if _, err := e.svc.ChangeRole(ctx, "adm_another", ownerID, store.RoleManager); !errors.Is(err, payments.ErrLastOwner) {
 		t.Errorf("demote the last owner: %v, want ErrLastOwner", err)
 	}
-	if _, err := e.svc.RemoveAdmin(ctx, "adm_another", ownerID); !errors.Is(err, payments.ErrLastOwner) {
+	if _, _, err := e.svc.RemoveAdmin(ctx, "adm_another", ownerID); !errors.Is(err, payments.ErrLastOwner) {
 		t.Errorf("remove the last owner: %v, want ErrLastOwner", err)
 	}
 	if u := e.admin(); u.Role != store.RoleOwner || u.RemovedAt != nil {

@@ -167,13 +167,16 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 	login.GET("/login", h.LoginPage)
 	login.POST("/login", LoginLimit(h), h.Login)
 	// The second step of a login with two-factor on: only a browser whose
-	// password was right in the last 5 minutes gets the form; wrong codes
-	// are throttled like wrong passwords (payments' login guard).
+	// password was right in the last 5 minutes gets the form. Codes are
+	// limited per IP like passwords (CodeLimit), and wrong ones throttled
+	// per client and per account (payments' login guard).
 	login.GET("/login/totp", h.LoginTOTPPage)
-	login.POST("/login/totp", h.LoginTOTP)
+	login.POST("/login/totp", CodeLimit(h), h.LoginTOTP)
 	// Invite links: no session; limited per client IP like the login
 	// (both the page and the form: a token is guessed by trying them).
-	invite := r.Group("/admin/invite", admin, pageLimit, perIP(h, inviteRate))
+	// The token is a credential: the request line logs no path under
+	// /admin/invite/ (loggedPath) and the pages send no Referer.
+	invite := r.Group("/admin/invite", admin, NoReferrer, pageLimit, perIP(h, inviteRate))
 	invite.Use(forms...)
 	invite.GET("/:token", h.InvitePage)
 	invite.POST("/:token", h.AcceptInvite)
@@ -265,8 +268,9 @@ func New(h *handlers.Handlers, cfg Config) *gin.Engine {
 
 	// Merchants' logos, for their customer pages: public, cached for good
 	// (a new logo has a new URL), answered from memory (see
-	// handlers.MerchantLogo).
-	r.GET("/m/:id/logo/:etag", bare, pageLimit, h.MerchantLogo)
+	// handlers.MerchantLogo), limited per client IP: a made-up merchant
+	// id is a database read.
+	r.GET("/m/:id/logo/:etag", bare, pageLimit, perIP(h, lim.Logo), h.MerchantLogo)
 
 	// Simulators, in sandbox mode only. They set their own headers.
 	if cfg.Sandbox != nil {

@@ -68,7 +68,13 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 			// asked again, the store finds it.
 			created, err = st.EnsureMerchant(ctx, "default", cfg.MerchantName, key)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrStartupKeyInactive):
+			// An owner revoked or rotated it in the admin: a start does
+			// not bring it back. The rest of the app starts.
+			lines = append(lines, fmt.Sprintf("  API key:      CHECKOUT_API_KEY (ending %q) was revoked or replaced in the admin and is NOT active; set a new CHECKOUT_API_KEY or use a key from the Merchants page",
+				store.KeyHint(key)))
+		case err != nil:
 			return err
 		}
 		if cfg.APIKey == "" && created {

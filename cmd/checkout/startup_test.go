@@ -54,11 +54,17 @@ func sandboxEnv(t *testing.T, db string) map[string]string {
 // once ready and a stop function that returns run's error.
 func runWith(t *testing.T, env map[string]string, opt runOptions) (*app, func() error) {
 	t.Helper()
+	return runWithOut(t, env, opt, io.Discard)
+}
+
+// runWithOut is runWith with the start-up text written to out.
+func runWithOut(t *testing.T, env map[string]string, opt runOptions, out io.Writer) (*app, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *app, 1)
 	done := make(chan error, 1)
 	opt.Ready = func(a *app) { ready <- a }
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard, opt) }()
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, out, opt) }()
 	var a *app
 	select {
 	case a = <-ready:
