@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -28,9 +27,6 @@ const (
 	adminSessionKeep = time.Hour
 	// maxSessionsListed bounds the account page's list.
 	maxSessionsListed = 50
-	// MinPasswordLength is the password policy: at least this many
-	// characters, as for CHECKOUT_ADMIN_PASSWORD.
-	MinPasswordLength = 12
 )
 
 // AdminSessionRow is one of an admin's live sessions, for the account page.
@@ -127,15 +123,6 @@ func (s *Service) RevokeAccountSession(ctx context.Context, email, sessionID str
 	return s.st.RevokeAdminSession(ctx, u.ID, sessionID)
 }
 
-// PasswordProblem is what is wrong with a new password under the policy,
-// "" when nothing is.
-func PasswordProblem(password string) string {
-	if len([]rune(password)) < MinPasswordLength {
-		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
-	}
-	return ""
-}
-
 // ChangePassword sets the admin's password to next, once current is the
 // right one (checked under the login throttle, tried from ip: a wrong one
 // counts as a failed login) and next keeps the policy and equals confirm.
@@ -147,11 +134,12 @@ func PasswordProblem(password string) string {
 // current_code, new_password, confirm_password); a *LoginWaitError refuses
 // before the password or the code is checked.
 func (s *Service) ChangePassword(ctx context.Context, email, current, code, next, confirm, ip string) error {
-	switch {
+	var fe *FieldError
+	switch err := CheckNewPassword(next); {
 	case current == "":
 		return &FieldError{Code: "required", Field: "current_password", Message: "Enter your current password."}
-	case PasswordProblem(next) != "":
-		return invalid("new_password", PasswordProblem(next))
+	case errors.As(err, &fe):
+		return invalid("new_password", fe.Message)
 	case next != confirm:
 		return invalid("confirm_password", "This does not match the new password.")
 	}
