@@ -426,6 +426,11 @@ func axeEveryPage(p *browserPhone, base string, sb *sandbox.Sandbox, clock *a11y
 			p.typeInto(`#amount`, "9")
 			p.submitForm("send an amount below the least", `#main form button[type=submit]`)
 		}},
+		// In Swahili (the switch's link sets the browser's language), then
+		// back to English for the pages after.
+		{name: "payment link in Swahili", path: "/l/" + fixedLink + "?lang=sw", wait: `html[lang=sw] form.method-choice`},
+		{name: "not found in Swahili", path: "/c/co_doesnotexist0000", wait: `html[lang=sw] .notice`},
+		{name: "payment link in English again", path: "/l/" + fixedLink + "?lang=en", wait: `html[lang=en] form.method-choice`},
 	}
 	for _, pg := range customer {
 		p.visit(base, pg, script)
