@@ -43,7 +43,7 @@ func (h *Handlers) Merchants(c *gin.Context) {
 			r.LogoURL = payments.LogoPath(m.ID, m.LogoEtag)
 		}
 		for j := range keys {
-			if keyActive(&keys[j], now) {
+			if keys[j].Works(now) {
 				r.Keys++
 			}
 		}
@@ -285,15 +285,10 @@ func (h *Handlers) RevokeAPIKey(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, adminMerchantPath(id)+"?flash=revoked")
 }
 
-// keyActive reports whether k works at now.
-func keyActive(k *payments.APIKey, now time.Time) bool {
-	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
-}
-
 // keyRow is a key as its merchant's page shows it.
 func keyRow(k *payments.APIKey, merchantPath string, now time.Time) templates.APIKeyRow {
 	r := templates.APIKeyRow{ID: k.ID, Name: k.Name, Hint: k.Hint, CreatedAt: adminTimeOf(&k.CreatedAt),
-		CreatedBy: k.CreatedBy, LastUsed: adminTimeOf(k.LastUsedAt), Active: keyActive(k, now)}
+		CreatedBy: k.CreatedBy, LastUsed: adminTimeOf(k.LastUsedAt), Active: k.Works(now)}
 	switch {
 	case k.RevokedAt != nil:
 		r.State = "Revoked " + adminTimeOf(k.RevokedAt)

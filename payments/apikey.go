@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Merchant, erro
 		return nil, ErrBadAPIKey
 	}
 	now := s.now()
-	if o.Key.RevokedAt != nil || o.Key.ExpiresAt != nil && !now.Before(*o.Key.ExpiresAt) {
+	if !o.Key.Works(now) {
 		return nil, ErrBadAPIKey
 	}
 	since := now.Add(-KeyUseInterval)
@@ -131,11 +132,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, merchantID, name, createdBy 
 // It returns the old key (with its new expiry), the new one and the new
 // key itself.
 func (s *Service) RotateAPIKey(ctx context.Context, merchantID, keyID string, overlap time.Duration, createdBy string) (old, next *APIKey, key string, err error) {
-	ok := false
-	for _, d := range RotationOverlaps {
-		ok = ok || d == overlap
-	}
-	if !ok {
+	if !slices.Contains(RotationOverlaps, overlap) {
 		return nil, nil, "", &FieldError{Code: "invalid", Field: "overlap", Message: "Choose how long the old key keeps working."}
 	}
 	key = s.newAPIKey()

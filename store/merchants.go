@@ -31,10 +31,10 @@ func KeyHint(key string) string {
 const StartupKeyName = "Start-up key"
 
 // merchantColumns are the merchants columns Merchant holds: every one but
-// the logo's bytes.
-var merchantColumns = []string{"merchants.id", "merchants.name", "merchants.api_key_hash", "merchants.api_key_hint",
-	"merchants.webhook_url", "merchants.webhook_secret", "merchants.logo_type", "merchants.logo_etag",
-	"merchants.brand_color", "merchants.support_phone", "merchants.support_email", "merchants.methods",
+// the logo's bytes and the key of before migration 16 (api_keys holds the
+// keys).
+var merchantColumns = []string{"merchants.id", "merchants.name", "merchants.webhook_url", "merchants.webhook_secret",
+	"merchants.logo_type", "merchants.logo_etag", "merchants.brand_color", "merchants.support_phone", "merchants.support_email", "merchants.methods",
 	"merchants.success_url", "merchants.cancel_url", "merchants.created_at", "merchants.updated_at"}
 
 // KeyOwner is what an API key authenticates: the key's row and its
@@ -58,16 +58,19 @@ type keyOwnerRow struct {
 	KeyRevokedAt  *time.Time
 }
 
+// keyOwnerColumns are what MerchantByAPIKey reads: the merchant and the
+// key.
+var keyOwnerColumns = append(append([]string(nil), merchantColumns...), "api_keys.id AS key_id", "api_keys.name AS key_name",
+	"api_keys.key_hash AS key_hash", "api_keys.hint AS key_hint", "api_keys.created_at AS key_created_at",
+	"api_keys.created_by AS key_created_by", "api_keys.last_used_at AS key_last_used_at",
+	"api_keys.expires_at AS key_expires_at", "api_keys.revoked_at AS key_revoked_at")
+
 // MerchantByAPIKey finds the key with this hash's row and its merchant, in
 // one read. Revoked and expired keys are found too: the caller decides
 // (payments.Authenticate refuses them).
 func (s *Store) MerchantByAPIKey(ctx context.Context, key string) (*KeyOwner, error) {
 	var rows []keyOwnerRow
-	cols := append(append([]string(nil), merchantColumns...), "api_keys.id AS key_id", "api_keys.name AS key_name",
-		"api_keys.key_hash AS key_hash", "api_keys.hint AS key_hint", "api_keys.created_at AS key_created_at",
-		"api_keys.created_by AS key_created_by", "api_keys.last_used_at AS key_last_used_at",
-		"api_keys.expires_at AS key_expires_at", "api_keys.revoked_at AS key_revoked_at")
-	err := s.r.WithContext(ctx).Table("api_keys").Select(cols).
+	err := s.r.WithContext(ctx).Table("api_keys").Select(keyOwnerColumns).
 		Joins("JOIN merchants ON merchants.id = api_keys.merchant_id").
 		Where("api_keys.key_hash = ?", HashAPIKey(key)).Limit(1).Scan(&rows).Error
 	if err != nil {
@@ -251,7 +254,7 @@ func activeKey(tx *gorm.DB, merchantID, id string, now time.Time) (*APIKey, erro
 		}
 		return nil, err
 	}
-	if k.RevokedAt != nil || k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+	if !k.Works(now) {
 		return nil, ErrKeyInactive
 	}
 	return &k, nil
@@ -335,7 +338,7 @@ func (s *Store) EnsureMerchant(ctx context.Context, id, name, apiKey string) (bo
 			k := known[0]
 			expired := k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
 			switch {
-			case k.RevokedAt == nil && !expired:
+			case k.Works(now):
 				return nil
 			case expired || k.RevokedBy != RevokedByStartup || k.MerchantID != id:
 				return ErrStartupKeyInactive

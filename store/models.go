@@ -80,6 +80,12 @@ type APIKey struct {
 	RevokedBy string
 }
 
+// Works reports whether the key is accepted at now: not revoked, and not
+// past the end of a rotation's overlap.
+func (k *APIKey) Works(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
 // RevokedByStartup marks a key revoked by a start with another
 // CHECKOUT_API_KEY: the only revocation EnsureMerchant may undo.
 const RevokedByStartup = "start-up"
