@@ -307,24 +307,7 @@ func (h *Handlers) ListCheckouts(c *gin.Context) {
 			"starting_after must be the id of one of your checkouts (the last of the previous page)", "starting_after")
 		return
 	}
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	out := struct {
-		Data    []payments.CheckoutObject `json:"data"`
-		HasMore bool                      `json:"has_more"`
-	}{Data: make([]payments.CheckoutObject, 0, len(cos)), HasMore: more}
-	for i := range cos {
-		obj, err := h.svc.Object(&cos[i])
-		if err != nil {
-			h.fail(c, err)
-			return
-		}
-		out.Data = append(out.Data, obj)
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	answerList(h, c, cos, more, err, h.svc.Object)
 }
 
 func (h *Handlers) writeCheckout(c *gin.Context, status int, co *payments.Checkout) {

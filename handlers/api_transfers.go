@@ -253,7 +253,7 @@ func (h *Handlers) ListRefunds(c *gin.Context) {
 		return
 	}
 	rs, more, err := h.svc.Refunds(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
-	answerList(h, c, rs, more, err, h.svc.RefundObject)
+	answerList(h, c, rs, more, err, infallible(h.svc.RefundObject))
 }
 
 // ListPayouts is GET /api/v1/payouts, as ListRefunds.
@@ -263,11 +263,12 @@ func (h *Handlers) ListPayouts(c *gin.Context) {
 		return
 	}
 	ps, more, err := h.svc.Payouts(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
-	answerList(h, c, ps, more, err, h.svc.PayoutObject)
+	answerList(h, c, ps, more, err, infallible(h.svc.PayoutObject))
 }
 
-// answerList answers a list in the API's list format.
-func answerList[M, O any](h *Handlers, c *gin.Context, items []M, more bool, err error, object func(*M) O) {
+// answerList answers a list in the API's list format, each item as object
+// makes it.
+func answerList[M, O any](h *Handlers, c *gin.Context, items []M, more bool, err error, object func(*M) (O, error)) {
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -277,10 +278,20 @@ func answerList[M, O any](h *Handlers, c *gin.Context, items []M, more bool, err
 		HasMore bool `json:"has_more"`
 	}{Data: make([]O, 0, len(items)), HasMore: more}
 	for i := range items {
-		out.Data = append(out.Data, object(&items[i]))
+		obj, err := object(&items[i])
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		out.Data = append(out.Data, obj)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+}
+
+// infallible is an object builder that cannot fail, in answerList's shape.
+func infallible[M, O any](object func(*M) O) func(*M) (O, error) {
+	return func(m *M) (O, error) { return object(m), nil }
 }
 
 // PayoutCallback serves POST /callback/pokeapay-b2c and
