@@ -2,8 +2,6 @@ package payments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
@@ -37,9 +35,7 @@ type AdminSessionRow = store.AdminSession
 // stored). Rows of sessions long ended are pruned on the way: a failure to
 // prune is logged, the login stands.
 func (s *Service) StartAdminSession(ctx context.Context, u *AdminUser, ip, userAgent string) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails: the runtime stops the program if it cannot read
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := newToken()
 	if _, err := s.st.CreateAdminSession(ctx, store.AdminSessionID(token), u.ID, ip, userAgent); err != nil {
 		return "", err
 	}

@@ -3,9 +3,7 @@ package payments
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -182,7 +180,7 @@ func (s *Service) Invite(ctx context.Context, invitedBy, email, role string) (*I
 			return nil, invalid("email", "This email has an open invite: revoke it first to send a new one.")
 		}
 	}
-	token := newInviteToken()
+	token := newToken()
 	now := s.now()
 	inv := &AdminInvite{ID: store.NewID("inv", now), Email: email, Role: role, TokenHash: inviteTokenHash(token),
 		InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
@@ -255,20 +253,18 @@ func (s *Service) AcceptInvite(ctx context.Context, token, password string) (*Ad
 	return u, inv, err
 }
 
-// newInviteToken is a random invite token: 32 bytes, base64url.
-func newInviteToken() string {
+// newToken is a random token (an invite's, an admin session's): 32 bytes,
+// base64url.
+func newToken() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails: the runtime stops the program if it cannot read
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // inviteTokenHash is what the database keeps of a token.
-func inviteTokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func inviteTokenHash(token string) string { return store.HashAPIKey(token) }
 
-// plausibleInviteToken: 43 base64url characters, as newInviteToken makes.
+// plausibleInviteToken: 43 base64url characters, as newToken makes.
 func plausibleInviteToken(token string) bool {
 	if len(token) != 43 {
 		return false

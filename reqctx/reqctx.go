@@ -68,10 +68,6 @@ func CSRF(c *gin.Context) string {
 	return tok
 }
 
-// SetAdmin records the email of the admin whose live session made the
-// request.
-func SetAdmin(c *gin.Context, email string) { c.Set(keyAdmin, email) }
-
 // Admin is the email of the signed-in admin, "" on pages outside the admin.
 func Admin(c *gin.Context) string { return c.GetString(keyAdmin) }
 

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -15,10 +13,7 @@ const MaxUserAgent = 200
 
 // AdminSessionID is the row id of the session whose cookie carries token:
 // its SHA-256, in hex. The table never holds the token itself.
-func AdminSessionID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func AdminSessionID(token string) string { return HashAPIKey(token) }
 
 // CreateAdminSession records a new session of the admin, seen now, from
 // ip with userAgent (cut to MaxUserAgent bytes, on a character boundary).
@@ -75,18 +70,6 @@ func (s *Store) RevokeAdminSession(ctx context.Context, adminID, id string) erro
 		return fmt.Errorf("store: revoke admin session: %w", ErrNotFound)
 	}
 	return nil
-}
-
-// RevokeOtherAdminSessions ends every live session of the admin but
-// keep ("" ends them all), and returns how many it ended.
-func (s *Store) RevokeOtherAdminSessions(ctx context.Context, adminID, keep string) (int64, error) {
-	res := s.w.WithContext(ctx).Model(&AdminSession{}).
-		Where("admin_id = ? AND id <> ? AND revoked_at IS NULL", adminID, keep).
-		Update("revoked_at", s.now())
-	if res.Error != nil {
-		return 0, fmt.Errorf("store: revoke sessions of %s: %w", adminID, res.Error)
-	}
-	return res.RowsAffected, nil
 }
 
 // LiveAdminSessions lists the admin's sessions not revoked and seen since
