@@ -157,7 +157,7 @@ func (h *Handlers) renderTOTPSetup(c *gin.Context, status int, errs map[string]s
 	}
 	var en payments.TOTPEnrolment
 	secret, made := h.sessions.TOTPEnrolment(c)
-	fresh := secret != "" && h.svc.Now().Sub(made) <= payments.TOTPEnrolmentWindow && !made.After(h.svc.Now())
+	fresh := secret != "" && h.within(made, payments.TOTPEnrolmentWindow)
 	if fresh {
 		en, err = h.svc.TOTPEnrolmentOf(email, secret)
 	} else {
@@ -197,7 +197,7 @@ func (h *Handlers) EnableTOTP(c *gin.Context) {
 	ctx := c.Request.Context()
 	email := reqctx.Admin(c)
 	secret, made := h.sessions.TOTPEnrolment(c)
-	if secret == "" || h.svc.Now().Sub(made) > payments.TOTPEnrolmentWindow || made.After(h.svc.Now()) {
+	if secret == "" || !h.within(made, payments.TOTPEnrolmentWindow) {
 		if err := h.sessions.SetTOTPEnrolment(c, "", h.svc.Now()); err != nil {
 			h.fail(c, err)
 			return
@@ -252,12 +252,7 @@ func (h *Handlers) DisableTOTP(c *gin.Context) {
 	if h.accountRefused(c, err, "disable_") {
 		return
 	}
-	u, err := h.svc.Account(ctx, email)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	h.audit(c, "account.totp_disable", "admin", u.ID, "")
+	h.audit(c, "account.totp_disable", "admin", reqctx.AdminID(c), "")
 	c.Redirect(http.StatusSeeOther, "/admin/account?flash=totp_off")
 }
 

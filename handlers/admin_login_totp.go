@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,7 +22,7 @@ const wrongCode = "That code is not right, or was used already. Enter the code y
 // login form and ok is false.
 func (h *Handlers) pendingTOTPLogin(c *gin.Context) (email string, epoch int64, ok bool) {
 	email, epoch, started := h.sessions.TOTPLogin(c)
-	if email != "" && h.svc.Now().Sub(started) <= payments.TOTPLoginWindow && !started.After(h.svc.Now()) {
+	if email != "" && h.within(started, payments.TOTPLoginWindow) {
 		return email, epoch, true
 	}
 	if email != "" {
@@ -102,4 +103,11 @@ func (h *Handlers) LoginTOTP(c *gin.Context) {
 	reqctx.SetAdminUser(c, u.ID, u.Email, u.Role)
 	h.audit(c, "admin.login", "admin", u.ID, "two-factor")
 	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+// within reports whether t, a time this app stamped, is at most d ago by
+// the service's clock (and not ahead of it).
+func (h *Handlers) within(t time.Time, d time.Duration) bool {
+	now := h.svc.Now()
+	return now.Sub(t) <= d && !t.After(now)
 }

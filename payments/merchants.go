@@ -312,8 +312,13 @@ func (s *Service) Brand(ctx context.Context, id string) Brand {
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.WarnContext(ctx, "reading a merchant's brand failed", "merchant_id", id, "err", err)
 			s.brands.mu.Lock()
-			b := e.brand
+			b, never := e.brand, e.read.IsZero()
 			s.brands.mu.Unlock()
+			if never {
+				// Nothing known of it: not kept, so that made-up ids
+				// asked while the database fails cannot grow the cache.
+				s.brands.drop(id, e)
+			}
 			return b
 		}
 		// No such merchant: nothing is kept, so that asking for made-up

@@ -85,11 +85,13 @@ func bootstrap(ctx context.Context, cfg *config, st *store.Store, svc *payments.
 	// The name is applied at each start only when CHECKOUT_MERCHANT_NAME
 	// sets it; otherwise the default merchant keeps the name it was made
 	// with or the admin gave it (Merchants page).
-	if has, err := st.HasMerchant(ctx, "default"); err != nil {
-		return err
-	} else if has && cfg.MerchantNameSet {
-		if err := st.RenameMerchant(ctx, "default", cfg.MerchantName); err != nil {
+	if cfg.MerchantNameSet {
+		if has, err := st.HasMerchant(ctx, "default"); err != nil {
 			return err
+		} else if has {
+			if err := st.RenameMerchant(ctx, "default", cfg.MerchantName); err != nil {
+				return err
+			}
 		}
 	}
 
