@@ -61,9 +61,12 @@ func (s *Service) PesapalReturn(ctx context.Context, query url.Values) (*store.C
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidNotification, err)
 	}
-	co, _, err := s.PesapalNotification(ctx, n, "return:pesapal")
+	a, _, err := s.PesapalNotification(ctx, n, "return:pesapal")
+	if err == nil {
+		return s.st.Checkout(ctx, a.CheckoutID)
+	}
 	if !errors.Is(err, ErrNotConfirmed) {
-		return co, err
+		return nil, err
 	}
 	a, aerr := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
 	if errors.Is(aerr, store.ErrNotFound) {
@@ -123,7 +126,7 @@ func (s *Service) PokeaPayIPN(ctx context.Context, contentType string, body []by
 	if err := s.notificationAllowed("ipn:pokeapay", n.BillReference); err != nil {
 		return limitedReply(err, n.BillReference), err
 	}
-	_, _, err = s.pokeapayIPN(ctx, n)
+	_, err = s.pokeapayIPN(ctx, n)
 	switch {
 	case err == nil:
 		return jsonReply(http.StatusOK, map[string]any{"status": "ok", "billreference": n.BillReference}, n.BillReference), nil

@@ -138,8 +138,10 @@ func NeedsContact(co *store.Checkout) bool { return co.CustomerEmail == "" && co
 
 // PesapalNotification handles an IPN or a return to the callback URL: it
 // stores what the notification names (parsed, cut to a few KB), asks Pesapal for the status, and
-// applies what Pesapal confirms. ErrNotConfirmed means Pesapal should retry.
-func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source string) (*store.Checkout, store.Outcome, error) {
+// applies what Pesapal confirms. It returns the attempt the notification
+// named; the checkout is not read again here (an IPN answers without it, a
+// return reads it). ErrNotConfirmed means Pesapal should retry.
+func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source string) (*store.Attempt, store.Outcome, error) {
 	a, err := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
 	claimed := false
 	if errors.Is(err, store.ErrNotFound) && n.OrderMerchantReference != "" {
@@ -171,10 +173,16 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 		CheckoutID: a.CheckoutID, AttemptID: a.ID,
 		Message: fmt.Sprintf("Pesapal %s for tracking id %s", strings.ToLower(n.OrderNotificationType), n.OrderTrackingID)})
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: n.OrderTrackingID, Amount: gateway.Amount(a.Amount), Currency: a.Currency}
+	var out store.Outcome
 	if !claimed {
-		return s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source, note)
+		out, err = s.confirmAndApply(ctx, a, s.cfg.Pesapal, q, source, note)
+	} else {
+		out, err = s.confirmClaimedTrackingID(ctx, a, q, source, note)
 	}
-	return s.confirmClaimedTrackingID(ctx, a, q, source, note)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, out, nil
 }
 
 // confirmClaimedTrackingID asks Pesapal about a tracking id that only the
@@ -185,16 +193,16 @@ func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notificatio
 // and the answer asks Pesapal to notify again, by when the tracking id is
 // ours.
 func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt, q gateway.Query, source string,
-	note *store.Event) (*store.Checkout, store.Outcome, error) {
+	note *store.Event) (store.Outcome, error) {
 	if s.cfg.Pesapal == nil {
 		if err := s.storeWithNote(ctx, note); err != nil {
-			return nil, "", err
+			return "", err
 		}
-		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
+		return "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
 	}
 	res, err := s.cfg.Pesapal.Confirm(ctx, q)
 	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, source, err, note)
+		return "", s.notConfirmed(ctx, a, source, err, note)
 	}
 	if res.Reference != a.ID {
 		s.log.WarnContext(ctx, "pesapal notification names a tracking id of another order", "attempt_id", a.ID,
@@ -207,9 +215,9 @@ func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt
 		}
 		if err := s.storeWithNote(ctx, note, &store.Event{CheckoutID: a.CheckoutID, AttemptID: a.ID, Kind: store.EventError,
 			Source: source, Message: msg}); err != nil {
-			return nil, "", err
+			return "", err
 		}
-		return nil, "", fmt.Errorf("%w: tracking id %s is not known to belong to %s", ErrNotConfirmed, q.ProviderReference, a.ID)
+		return "", fmt.Errorf("%w: tracking id %s is not known to belong to %s", ErrNotConfirmed, q.ProviderReference, a.ID)
 	}
 	return s.apply(ctx, a, res, source, note)
 }
@@ -217,16 +225,16 @@ func (s *Service) confirmClaimedTrackingID(ctx context.Context, a *store.Attempt
 // confirmAndApply asks the provider about an attempt and applies the
 // answer, storing note (the notification that asked, or nil) with it.
 func (s *Service) confirmAndApply(ctx context.Context, a *store.Attempt, c gateway.Confirmer, q gateway.Query, source string,
-	note *store.Event) (*store.Checkout, store.Outcome, error) {
+	note *store.Event) (store.Outcome, error) {
 	if c == nil {
 		if err := s.storeWithNote(ctx, note); err != nil {
-			return nil, "", err
+			return "", err
 		}
-		return nil, "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
+		return "", fmt.Errorf("payments: provider %s is not configured: %w", a.Provider, ErrNotConfirmed)
 	}
 	res, err := c.Confirm(ctx, q)
 	if err != nil {
-		return nil, "", s.notConfirmed(ctx, a, source, err, note)
+		return "", s.notConfirmed(ctx, a, source, err, note)
 	}
 	return s.apply(ctx, a, res, source, note)
 }
@@ -246,7 +254,7 @@ func (s *Service) notConfirmed(ctx context.Context, a *store.Attempt, source str
 // apply hands a provider's confirmed answer to the state machine, with the
 // rules of the attempt's method (an STK prompt's in stkResult), and the
 // notification that asked (note, or nil) in the same transaction.
-func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string, note *store.Event) (*store.Checkout, store.Outcome, error) {
+func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Result, source string, note *store.Event) (store.Outcome, error) {
 	sr := storeResult(res, source)
 	if a.Method == MethodSTK {
 		sr = s.stkResult(a, res, source)
@@ -259,17 +267,13 @@ func (s *Service) apply(ctx context.Context, a *store.Attempt, res gateway.Resul
 		if nerr := s.storeWithNote(context.WithoutCancel(ctx), note); nerr != nil {
 			s.log.ErrorContext(ctx, "notification not stored", "attempt_id", a.ID, "err", nerr)
 		}
-		return nil, "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
+		return "", fmt.Errorf("payments: apply %s result for %s: %w", a.Provider, a.ID, err)
 	}
 	s.countOutcome(a, out)
 	if out != store.OutcomeUnchanged {
 		s.log.InfoContext(ctx, "payment result applied", "checkout_id", a.CheckoutID, "attempt_id", a.ID, "outcome", out, "source", source)
 	}
-	co, err := s.st.Checkout(ctx, a.CheckoutID)
-	if err != nil {
-		return nil, "", err
-	}
-	return co, out, nil
+	return out, nil
 }
 
 func storeResult(r gateway.Result, source string) store.Result {

@@ -145,9 +145,9 @@ func (s *Service) PokeaPayReturn(ctx context.Context, q url.Values) (*store.Chec
 // used nowhere else; the payment verification alone decides, and its answer
 // is applied as any other (see apply): a receipt or an amount comes only from
 // it.
-func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN) (*store.Checkout, store.Outcome, error) {
+func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN) (store.Outcome, error) {
 	if s.cfg.PokeaPay == nil {
-		return nil, "", ErrNotFound
+		return "", ErrNotFound
 	}
 	a, err := s.st.Attempt(ctx, n.BillReference)
 	if err == nil && a.Provider != ProviderPokeaPay {
@@ -156,11 +156,11 @@ func (s *Service) pokeapayIPN(ctx context.Context, n pokeapay.IPN) (*store.Check
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			if cerr := s.unknownReference(ctx, "ipn:pokeapay", n.BillReference); cerr != nil {
-				return nil, "", cerr
+				return "", cerr
 			}
-			return nil, "", ErrNotFound
+			return "", ErrNotFound
 		}
-		return nil, "", err
+		return "", err
 	}
 	note := notification(&store.Event{Kind: store.EventNotification, Source: "ipn:pokeapay", Payload: parsedPayload(n),
 		CheckoutID: a.CheckoutID, AttemptID: a.ID, Message: "PokeaPay IPN for " + n.BillReference + ipnClaims(n)})

@@ -291,7 +291,11 @@ func TestPokeaPayIPNIsAClaimAndTheVerificationDecides(t *testing.T) {
 			e.pk.answers(v)
 			n := pokeapay.IPN{BillReference: a.ID, Amount: tc.ipnAmount, ReferenceNo: tc.ipnReceipt, AccountName: "Jane",
 				AccountNo: "254712345678", Method: "MPESA", Fees: "0.00"}
-			got, out, err := e.svc.pokeapayIPN(ctx, n)
+			out, err := e.svc.pokeapayIPN(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.st.Checkout(ctx, co.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +354,10 @@ func TestPokeaPayIPNAfterAVerifiedSuccessKeepsTheVerifiedReceipt(t *testing.T) {
 	} {
 		e.pk.answers(gateway.Result{Status: gateway.StatusSucceeded, Amount: 150000, HasAmount: true, Reference: a.ID,
 			ProviderReference: a.ID, Currency: "KES", Receipt: tc.verified})
-		got, _, err := e.svc.pokeapayIPN(ctx, pokeapay.IPN{BillReference: a.ID, Amount: "1.00", ReferenceNo: tc.claimed})
+		if _, err := e.svc.pokeapayIPN(ctx, pokeapay.IPN{BillReference: a.ID, Amount: "1.00", ReferenceNo: tc.claimed}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.st.Checkout(ctx, co.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

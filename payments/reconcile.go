@@ -71,7 +71,15 @@ func (s *Service) Recheck(ctx context.Context, a *store.Attempt, source string) 
 func (s *Service) recheck(ctx context.Context, a *store.Attempt, source string, note *store.Event) (*store.Checkout, store.Outcome, error) {
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	return s.confirmAndApply(ctx, a, s.confirmer(a), q, source, note)
+	out, err := s.confirmAndApply(ctx, a, s.confirmer(a), q, source, note)
+	if err != nil {
+		return nil, "", err
+	}
+	co, err := s.st.Checkout(ctx, a.CheckoutID)
+	if err != nil {
+		return nil, "", err
+	}
+	return co, out, nil
 }
 
 // RecheckCheckout asks the provider about every attempt of a checkout that
@@ -215,7 +223,7 @@ func (s *Service) recheckWithin(bound context.Context, a *store.Attempt) error {
 	}
 	q := gateway.Query{AttemptID: a.ID, ProviderReference: a.ProviderReference, Amount: gateway.Amount(a.Amount),
 		Currency: a.Currency, Phone: a.Phone}
-	_, _, err := s.confirmAndApply(context.WithoutCancel(bound), a, c, q, "reconciler", nil)
+	_, err := s.confirmAndApply(context.WithoutCancel(bound), a, c, q, "reconciler", nil)
 	return err
 }
 

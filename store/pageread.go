@@ -22,6 +22,7 @@ typedef struct sqlite3_stmt sqlite3_stmt;
 int sqlite3_open_v2(const char *filename, sqlite3 **ppDb, int flags, const char *zVfs);
 int sqlite3_close_v2(sqlite3 *db);
 int sqlite3_busy_timeout(sqlite3 *db, int ms);
+int sqlite3_exec(sqlite3 *db, const char *sql, int (*callback)(void *, int, char **, char **), void *arg, char **errmsg);
 int sqlite3_prepare_v3(sqlite3 *db, const char *zSql, int nByte, unsigned int prepFlags,
 	sqlite3_stmt **ppStmt, const char **pzTail);
 int sqlite3_finalize(sqlite3_stmt *st);
@@ -217,6 +218,14 @@ func (r *pageReader) open() (*pageConn, error) {
 	// The read pool's busy timeout: a read waits out a checkpoint's
 	// moment of exclusive lock as it would there.
 	C.sqlite3_busy_timeout(c.db, 5000)
+	// The store's settings of every connection (sqliteconf.go).
+	pragmas := C.CString(sqliteConnPragmas)
+	defer C.free(unsafe.Pointer(pragmas))
+	if rc := C.sqlite3_exec(c.db, pragmas, nil, nil, nil); rc != 0 {
+		err := c.err(rc)
+		C.sqlite3_close_v2(c.db)
+		return nil, fmt.Errorf("open %s: %w", r.path, err)
+	}
 	q := C.CString(r.query)
 	defer C.free(unsafe.Pointer(q))
 	if rc := C.sqlite3_prepare_v3(c.db, q, -1, C.pagePrepPersistent, &c.stmt, nil); rc != 0 {

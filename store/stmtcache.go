@@ -24,10 +24,14 @@ import (
 // prepared and closed as before (the cache is not emptied when full).
 const maxCachedStmts = 256
 
-// sqliteConnector opens go-sqlite3 connections that cache their statements.
+// sqliteConnector opens go-sqlite3 connections with the store's settings
+// (sqliteConnPragmas, and pragmas of its own), caching their statements when
+// cache is set.
 type sqliteConnector struct {
-	dsn string
-	drv *sqlite3.SQLiteDriver
+	dsn     string
+	drv     *sqlite3.SQLiteDriver
+	pragmas string
+	cache   bool
 }
 
 func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
@@ -36,22 +40,32 @@ func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	sc := conn.(*sqlite3.SQLiteConn)
-	// A grouped transaction's members each run in a savepoint, whose
-	// journal (the pages' content before the member changed them) would
-	// otherwise spill to a temporary file; the writer's temporary data
-	// stays in memory (a few pages a member).
-	if _, err := sc.Exec(`PRAGMA temp_store = MEMORY`, nil); err != nil {
+	if _, err := sc.Exec(c.pragmas, nil); err != nil {
 		_ = sc.Close()
 		return nil, err
+	}
+	if !c.cache {
+		return sc, nil
 	}
 	return &cachingConn{SQLiteConn: sc, stmts: map[string]*cachedStmt{}}, nil
 }
 
 func (c sqliteConnector) Driver() driver.Driver { return c.drv }
 
-// openCachingSQLite is sql.Open("sqlite3", dsn) with the statement cache.
+// openCachingSQLite is sql.Open("sqlite3", dsn) for the writer: the store's
+// connection settings and the statement cache. A grouped transaction's
+// members each run in a savepoint, whose journal (the pages' content before
+// the member changed them) would otherwise spill to a temporary file; the
+// writer's temporary data stays in memory (a few pages a member).
 func openCachingSQLite(dsn string) *sql.DB {
-	return sql.OpenDB(sqliteConnector{dsn: dsn, drv: &sqlite3.SQLiteDriver{}})
+	return sql.OpenDB(sqliteConnector{dsn: dsn, drv: &sqlite3.SQLiteDriver{}, cache: true,
+		pragmas: "PRAGMA temp_store = MEMORY; " + sqliteConnPragmas})
+}
+
+// openReadingSQLite is sql.Open("sqlite3", dsn) for the read pool, with the
+// store's connection settings.
+func openReadingSQLite(dsn string) *sql.DB {
+	return sql.OpenDB(sqliteConnector{dsn: dsn, drv: &sqlite3.SQLiteDriver{}, pragmas: sqliteConnPragmas})
 }
 
 // cachingConn is a go-sqlite3 connection whose ExecContext and

@@ -140,23 +140,16 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 			return fmt.Errorf("store: create database folder: %w", err)
 		}
 	}
-	// mattn/go-sqlite3 reads these from the DSN and applies them to every
-	// connection: WAL and the busy timeout let readers and the one writer work
-	// side by side; _txlock=immediate takes the write lock at BEGIN, so two
-	// transactions never deadlock upgrading a read lock.
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_txlock", "immediate")
+	// mattn/go-sqlite3 reads the settings from the DSN and applies them to
+	// every connection (sqliteconf.go).
+	q := sqliteParams()
 	// Turning on WAL takes a lock that the busy timeout does not wait for,
 	// so several processes opening a new file at once retry here.
 	// The writer's connection keeps its statements prepared (stmtcache.go).
 	var w *gorm.DB
 	var wdb *sql.DB
 	err := retryLocked(ctx, func() (err error) {
-		wdb = openCachingSQLite("file:" + dsn + "?" + q.Encode())
+		wdb = openCachingSQLite(SQLiteDSN(dsn))
 		if w, err = gorm.Open(sqlite.New(sqlite.Config{Conn: wdb}), cfg()); err != nil {
 			_ = wdb.Close()
 		}
@@ -182,7 +175,7 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 
 	q.Del("_txlock")
 	q.Set("mode", "ro")
-	r, err := gorm.Open(sqlite.Open("file:"+dsn+"?"+q.Encode()), prepared(cfg()))
+	r, err := gorm.Open(sqlite.New(sqlite.Config{Conn: openReadingSQLite("file:" + dsn + "?" + q.Encode())}), prepared(cfg()))
 	if err != nil {
 		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)
@@ -464,26 +457,16 @@ func attemptAndCheckout(tx *gorm.DB, attemptID string) (*Checkout, *Attempt, err
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := tx.Raw(p.query, attemptID).Rows()
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
-		}
-		return nil, nil, fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
-	}
 	var a Attempt
 	var co Checkout
 	dests := make([]any, 0, len(p.attempt.names)+len(p.checkout.names))
 	dests = p.checkout.dests(p.attempt.dests(dests, &a), &co)
-	if err := rows.Scan(dests...); err != nil {
+	found, err := rawFirst(tx, dests, p.query, attemptID)
+	if err != nil {
 		return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, nil, fmt.Errorf("store: load attempt %s: %w", attemptID, err)
+	if !found {
+		return nil, nil, fmt.Errorf("store: attempt %s: %w", attemptID, ErrNotFound)
 	}
 	return &co, &a, nil
 }

@@ -117,14 +117,15 @@ func (s *Store) WithWebhookPayload(fn WebhookPayloadFunc) *Store {
 func (s *Store) enqueueWebhook(tx *gorm.DB, co *Checkout, eventType string) error {
 	// The merchant's webhook URL, read in the transaction: a URL changed
 	// before the change commits is the one that gets the event.
-	var urls []string
-	if err := tx.Raw(`SELECT webhook_url FROM merchants WHERE id = ?`, co.MerchantID).Scan(&urls).Error; err != nil {
+	var url string
+	found, err := rawFirst(tx, []any{&url}, `SELECT webhook_url FROM merchants WHERE id = ?`, co.MerchantID)
+	if err != nil {
 		return fmt.Errorf("store: webhook for %s: load merchant %s: %w", co.ID, co.MerchantID, err)
 	}
-	if len(urls) == 0 {
+	if !found {
 		return fmt.Errorf("store: webhook for %s: merchant %s: %w", co.ID, co.MerchantID, ErrNotFound)
 	}
-	if urls[0] == "" {
+	if url == "" {
 		return nil
 	}
 	if s.webhookPayload == nil {
