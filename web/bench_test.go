@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,12 +202,15 @@ func BenchmarkPesapalIPN(b *testing.B) {
 	b.Run("serial", func(b *testing.B) {
 		bodies := prepare(b.N)
 		b.ReportAllocs()
+		cpu0 := processCPU()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			if code := ipn(bodies[i]); code != http.StatusOK {
 				b.Fatalf("IPN: %d", code)
 			}
 		}
+		b.StopTimer()
+		reportCPU(b, cpu0)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		bodies := make(chan string, b.N)
@@ -216,6 +220,7 @@ func BenchmarkPesapalIPN(b *testing.B) {
 		close(bodies)
 		b.ReportAllocs()
 		b.SetParallelism(16)
+		cpu0 := processCPU()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -225,5 +230,24 @@ func BenchmarkPesapalIPN(b *testing.B) {
 				}
 			}
 		})
+		b.StopTimer()
+		reportCPU(b, cpu0)
 	})
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process's CPU time per operation since cpu0 (the
+// app's and, for IPNs, the simulator's, which runs in this process): what
+// to compare between two builds on a busy machine, where time per
+// operation swings with the other load.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	_ "github.com/mattn/go-sqlite3"
+
+	"checkout/store"
 )
 
 // baselineCommand is the hidden subcommand that runs the bare Gin server.
@@ -51,21 +52,21 @@ func serveBaseline() {
 
 // sqliteWrites runs one-row write transactions on a fresh SQLite file for
 // d and returns how many committed per second. The file is opened as
-// store.Open opens it: WAL, synchronous NORMAL, busy timeout, foreign keys,
-// transactions begun IMMEDIATE, one connection.
+// store.Open opens its writer (store.SQLiteDSN: WAL, synchronous NORMAL,
+// busy timeout, foreign keys, transactions begun IMMEDIATE, no per-call
+// lock; store.SQLiteConnPragmas: the memory map), on one connection; this
+// process imports the store, so SQLite's memory statistics are off here as
+// in the app.
 func sqliteWrites(path string, d time.Duration) (float64, error) {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite3", store.SQLiteDSN(path))
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(store.SQLiteConnPragmas()); err != nil {
+		return 0, err
+	}
 	if _, err := db.Exec(`CREATE TABLE events (id INTEGER PRIMARY KEY, checkout_id TEXT NOT NULL, kind TEXT NOT NULL,
 		payload TEXT NOT NULL, created_at DATETIME NOT NULL)`); err != nil {
 		return 0, err

@@ -84,3 +84,12 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianOfOddAndEvenCounts(t *testing.T) {
+	if got := median([]float64{0.7, 0.4, 0.5}); got != 0.5 {
+		t.Fatalf("median of 3 = %v, want 0.5", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Fatalf("median of 4 = %v, want 2.5", got)
+	}
+}

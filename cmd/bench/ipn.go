@@ -28,10 +28,12 @@ import (
 // customer pages; the simulator then marks them COMPLETED, and cfg.IPNClients
 // clients send one IPN each as fast as the app answers. Every IPN costs the
 // app a status query to the simulator, the transition and its outbox write.
-// The baseline is a loop of raw one-row SQLite write transactions, measured
-// first, while nothing else runs.
+// The baseline is a loop of raw one-row SQLite write transactions, run for
+// a second before the app starts and for a second after it stopped (while
+// nothing else runs), on fresh files: their mean, so that a change in the
+// machine's speed between the two is shared by the baseline too.
 func benchIPN(cfg benchConfig) ([]row, error) {
-	raw, err := sqliteWrites(cfg.Dir+"/raw.db", 2*time.Second)
+	rawBefore, err := sqliteWrites(cfg.Dir+"/raw-before.db", time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("raw SQLite writes: %w", err)
 	}
@@ -128,6 +130,12 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	app.stop()
+	rawAfter, err := sqliteWrites(cfg.Dir+"/raw-after.db", time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("raw SQLite writes: %w", err)
+	}
+	raw := (rawBefore + rawAfter) / 2
 	paid, err := countRows(db, `SELECT COUNT(*) FROM checkouts WHERE status = 'paid'`)
 	if err != nil {
 		return nil, err

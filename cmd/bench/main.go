@@ -115,9 +115,9 @@ func run(cfg benchConfig) error {
 	step("Pesapal IPNs", benchIPN)
 	step("admin orders", benchAdmin)
 
-	fmt.Printf("Measured %s on %d cores (%s, %s/%s), page load %s with %d clients after %s of warm-up.\n\n",
+	fmt.Printf("Measured %s on %d cores (%s, %s/%s), page load %s with %d clients, in %d windows alternating with the baseline's (ratios: the median of the windows'), after %s of warm-up.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		cfg.Duration, cfg.Clients, cfg.Warmup)
+		cfg.Duration, cfg.Clients, pageRounds, cfg.Warmup)
 	printTable(rows)
 	return nil
 }

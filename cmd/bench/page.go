@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -87,6 +88,56 @@ func load(url string, pid, clients int, warmup, window time.Duration) (loadResul
 	return loadResult{Requests: ok.Load(), Errors: bad.Load(), Window: elapsed, CPU: cpu1 - cpu0}, err
 }
 
+// pageRounds is how many windows the app and the baseline each get.
+const pageRounds = 5
+
+// pairedLoad loads the app's page and the baseline's in alternating
+// windows (the app's, then the baseline's, pageRounds times, each
+// cfg.Duration/pageRounds long after a short warm-up; cfg.Warmup before the
+// first of each), so that a change in the machine's speed during the run
+// (other load, another tenant of the host) touches both alike. It returns
+// the totals of each side and, as the figures, the median over the rounds
+// of each round's throughput ratio and CPU-per-request ratio.
+func pairedLoad(cfg benchConfig, appURL string, appPid int, baseURL string, basePid int) (app, base loadResult, tput, cpu float64, err error) {
+	window := cfg.Duration / pageRounds
+	var tputs, cpus []float64
+	for i := range pageRounds {
+		warm := cfg.Warmup / 4
+		if i == 0 {
+			warm = cfg.Warmup
+		}
+		a, err := load(appURL, appPid, cfg.Clients, warm, window)
+		if err != nil {
+			return app, base, 0, 0, err
+		}
+		b, err := load(baseURL, basePid, cfg.Clients, warm, window)
+		if err != nil {
+			return app, base, 0, 0, err
+		}
+		app, base = app.add(a), base.add(b)
+		if a.Requests == 0 || b.Requests == 0 || b.CPUPerRequest() == 0 {
+			return app, base, 0, 0, fmt.Errorf("page load round %d: app %d, baseline %d requests answered", i+1, a.Requests, b.Requests)
+		}
+		tputs = append(tputs, a.PerSecond()/b.PerSecond())
+		cpus = append(cpus, float64(a.CPUPerRequest())/float64(b.CPUPerRequest()))
+	}
+	return app, base, median(tputs), median(cpus), nil
+}
+
+// add is the two windows' counts together.
+func (r loadResult) add(o loadResult) loadResult {
+	return loadResult{Requests: r.Requests + o.Requests, Errors: r.Errors + o.Errors, Window: r.Window + o.Window, CPU: r.CPU + o.CPU}
+}
+
+// median of xs (not empty); xs is sorted in place.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
 // benchPage measures the checkout page: throughput and CPU per request
 // against the bare Gin baseline, RSS idle and under load, and the first
 // load's weight.
@@ -116,7 +167,12 @@ func benchPage(cfg benchConfig) ([]row, error) {
 	rows := []row{}
 	weight, werr := firstLoad(pageURL)
 
-	appLoad, err := load(pageURL, app.Pid(), cfg.Clients, cfg.Warmup, cfg.Duration)
+	base, err := startBaseline()
+	if err != nil {
+		return nil, err
+	}
+	appLoad, baseLoad, tput, cpu, err := pairedLoad(cfg, pageURL, app.Pid(), base.URL+"/", base.Pid())
+	base.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -124,21 +180,10 @@ func benchPage(cfg benchConfig) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := startBaseline()
-	if err != nil {
-		return nil, err
-	}
-	baseLoad, err := load(base.URL+"/", base.Pid(), cfg.Clients, cfg.Warmup, cfg.Duration)
-	base.stop()
-	if err != nil {
-		return nil, err
-	}
 	if appLoad.Errors > 0 || baseLoad.Errors > 0 {
 		fmt.Printf("Errors during the load: app %d, baseline %d.\n\n", appLoad.Errors, baseLoad.Errors)
 	}
 
-	tput := appLoad.PerSecond() / baseLoad.PerSecond()
-	cpu := float64(appLoad.CPUPerRequest()) / float64(baseLoad.CPUPerRequest())
 	rows = append(rows,
 		row{Figure: "checkout page `GET /c/{id}` throughput, " + strconv.Itoa(cfg.Clients) + " clients",
 			Measured: thousands(appLoad.PerSecond()) + " req/s", Baseline: thousands(baseLoad.PerSecond()) + " req/s (bare Gin)",

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,7 @@ type proc struct {
 	URL  string // http://127.0.0.1:port
 	log  string // where its stdout and stderr go ("" for the baseline)
 	done chan error
+	once sync.Once // stop's
 }
 
 // startApp starts the app binary with env (on top of PATH and HOME only, so
@@ -115,15 +117,18 @@ func (p *proc) waitReady(path string, limit time.Duration) error {
 	return fmt.Errorf("not ready after %s", limit)
 }
 
-// stop sends SIGTERM and waits for the exit (SIGKILL after 15 s).
+// stop sends SIGTERM and waits for the exit (SIGKILL after 15 s); a later
+// call returns at once.
 func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
 }
 
 // cpuTime is the process's user plus system CPU time so far, from
