@@ -139,8 +139,10 @@ func NeedsContact(co *store.Checkout) bool { return co.CustomerEmail == "" && co
 // PesapalNotification handles an IPN or a return to the callback URL: it
 // stores what the notification names (parsed, cut to a few KB), asks Pesapal for the status, and
 // applies what Pesapal confirms. It returns the attempt the notification
-// named; the checkout is not read again here (an IPN answers without it, a
-// return reads it). ErrNotConfirmed means Pesapal should retry.
+// named, as read before the answer was applied (its status may have
+// changed since); the checkout is not read again here (an IPN answers
+// without it, a return reads it). ErrNotConfirmed means Pesapal should
+// retry.
 func (s *Service) PesapalNotification(ctx context.Context, n pesapal.Notification, source string) (*store.Attempt, store.Outcome, error) {
 	a, err := s.st.AttemptByProviderReference(ctx, ProviderPesapal, n.OrderTrackingID)
 	claimed := false

@@ -98,7 +98,9 @@ func rawFirst(db *gorm.DB, dests []any, q string, args ...any) (bool, error) {
 	return true, rows.Close()
 }
 
-// rawRows runs a query written with ? placeholders. On SQLite it goes
+// rawRows runs a query written with one ? per argument, the arguments
+// plain driver values (no GORM expansion of slices, named arguments or
+// expressions). On SQLite it goes
 // straight to the connection (or transaction) db holds: GORM's Raw copies
 // the text byte by byte to rewrite placeholders, which for a SELECT of some
 // forty columns cost more CPU than SQLite's work. PostgreSQL needs that

@@ -43,9 +43,7 @@ var sqliteConnPragmas = "PRAGMA mmap_size = " + strconv.Itoa(sqliteMmapSize)
 // sqliteParams are the settings of SQLiteDSN. WAL and the busy timeout let
 // readers and the one writer work side by side; _txlock=immediate takes the
 // write lock at BEGIN, so two transactions never deadlock upgrading a read
-// lock; _mutex=no opens connections without SQLite's own lock on each
-// call, as database/sql (and the page reader) hand a connection to one
-// goroutine at a time.
+// lock.
 func sqliteParams() url.Values {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -53,6 +51,21 @@ func sqliteParams() url.Values {
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
+	return q
+}
+
+// sqliteReadParams are the read pool's settings: SQLiteDSN's, read-only,
+// and _mutex=no, without SQLite's own lock on every call (database/sql
+// hands a connection to one goroutine at a time, and the pool runs only
+// prepared statements, whose argument count database/sql checks before the
+// driver sees them). The writer keeps the lock: a query it sends with too
+// few arguments makes the driver leave a statement for the garbage
+// collector to finalize from another goroutine, which only the lock makes
+// safe; on its one connection the lock is never contended.
+func sqliteReadParams() url.Values {
+	q := sqliteParams()
+	q.Del("_txlock")
+	q.Set("mode", "ro")
 	q.Set("_mutex", "no")
 	return q
 }

@@ -141,8 +141,7 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 		}
 	}
 	// mattn/go-sqlite3 reads the settings from the DSN and applies them to
-	// every connection (sqliteconf.go).
-	q := sqliteParams()
+	// every connection (SQLiteDSN and sqliteReadParams, sqliteconf.go).
 	// Turning on WAL takes a lock that the busy timeout does not wait for,
 	// so several processes opening a new file at once retry here.
 	// The writer's connection keeps its statements prepared (stmtcache.go).
@@ -173,9 +172,8 @@ func (s *Store) openSQLite(ctx context.Context, dsn string, cfg func() *gorm.Con
 		return err
 	}
 
-	q.Del("_txlock")
-	q.Set("mode", "ro")
-	r, err := gorm.Open(sqlite.New(sqlite.Config{Conn: openReadingSQLite("file:" + dsn + "?" + q.Encode())}), prepared(cfg()))
+	r, err := gorm.Open(sqlite.New(sqlite.Config{Conn: openReadingSQLite("file:" + dsn + "?" + sqliteReadParams().Encode())}),
+		prepared(cfg()))
 	if err != nil {
 		closeW()
 		return fmt.Errorf("store: open %s for reading: %w", dsn, err)

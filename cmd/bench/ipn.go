@@ -136,6 +136,7 @@ func benchIPN(cfg benchConfig) ([]row, error) {
 		return nil, fmt.Errorf("raw SQLite writes: %w", err)
 	}
 	raw := (rawBefore + rawAfter) / 2
+	fmt.Fprintf(os.Stderr, "bench: raw SQLite writes: %s tx/s before the app, %s after\n", thousands(rawBefore), thousands(rawAfter))
 	paid, err := countRows(db, `SELECT COUNT(*) FROM checkouts WHERE status = 'paid'`)
 	if err != nil {
 		return nil, err

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,12 +108,19 @@ func pairedLoad(cfg benchConfig, appURL string, appPid int, baseURL string, base
 		if i == 0 {
 			warm = cfg.Warmup
 		}
-		a, err := load(appURL, appPid, cfg.Clients, warm, window)
-		if err != nil {
+		// The app goes first in even rounds, the baseline in odd ones, so
+		// that whatever favours one place in a round is shared.
+		var a, b loadResult
+		first, second := &a, &b
+		firstURL, firstPid, secondURL, secondPid := appURL, appPid, baseURL, basePid
+		if i%2 == 1 {
+			first, second = &b, &a
+			firstURL, firstPid, secondURL, secondPid = baseURL, basePid, appURL, appPid
+		}
+		if *first, err = load(firstURL, firstPid, cfg.Clients, warm, window); err != nil {
 			return app, base, 0, 0, err
 		}
-		b, err := load(baseURL, basePid, cfg.Clients, warm, window)
-		if err != nil {
+		if *second, err = load(secondURL, secondPid, cfg.Clients, warm, window); err != nil {
 			return app, base, 0, 0, err
 		}
 		app, base = app.add(a), base.add(b)
@@ -121,7 +130,17 @@ func pairedLoad(cfg benchConfig, appURL string, appPid int, baseURL string, base
 		tputs = append(tputs, a.PerSecond()/b.PerSecond())
 		cpus = append(cpus, float64(a.CPUPerRequest())/float64(b.CPUPerRequest()))
 	}
+	fmt.Fprintf(os.Stderr, "bench: page windows, throughput ratios %s, CPU ratios %s\n", twoDigits(tputs), twoDigits(cpus))
 	return app, base, median(tputs), median(cpus), nil
+}
+
+// twoDigits lists xs as "0.55 0.61 ...".
+func twoDigits(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return strings.Join(parts, " ")
 }
 
 // add is the two windows' counts together.
