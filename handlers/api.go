@@ -302,9 +302,7 @@ func (h *Handlers) ListCheckouts(c *gin.Context) {
 		c.AbortWithStatusJSON(st, answer)
 		return
 	}
-	if errors.Is(err, payments.ErrNotFound) {
-		apiError(c, http.StatusNotFound, "not_found",
-			"starting_after must be the id of one of your checkouts (the last of the previous page)", "starting_after")
+	if unknownCursor(c, err, "checkouts") {
 		return
 	}
 	answerList(h, c, cos, more, err, h.svc.Object)

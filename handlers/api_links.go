@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -106,19 +105,18 @@ type linkList struct {
 }
 
 // ListPaymentLinks is GET /api/v1/payment_links: the merchant's links,
-// newest first, ?limit= (1 to 100, default 20) after ?starting_after=.
+// newest first, ?limit= (1 to 100, default 20) after ?starting_after= (one
+// of the merchant's links, else 404).
 func (h *Handlers) ListPaymentLinks(c *gin.Context) {
 	ctx := c.Request.Context()
-	limit := 20
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			apiError(c, http.StatusUnprocessableEntity, "invalid", "limit must be a whole number from 1 to 100", "limit")
-			return
-		}
-		limit = n
+	limit, ok := listLimit(c)
+	if !ok {
+		return
 	}
-	links, more, err := h.svc.Links(ctx, merchant(c).ID, c.Query("starting_after"), limit)
+	links, more, err := h.svc.MerchantLinks(ctx, merchant(c).ID, c.Query("starting_after"), limit)
+	if unknownCursor(c, err, "payment links") {
+		return
+	}
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -245,14 +245,30 @@ func listLimit(c *gin.Context) (int, bool) {
 	return n, true
 }
 
+// unknownCursor answers 404 (field starting_after) when err says a list's
+// starting_after is not one of the merchant's objects (what: "checkouts",
+// "refunds"...), and reports whether it did.
+func unknownCursor(c *gin.Context, err error, what string) bool {
+	if !errors.Is(err, payments.ErrNotFound) {
+		return false
+	}
+	apiError(c, http.StatusNotFound, "not_found",
+		"starting_after must be the id of one of your "+what+" (the last of the previous page)", "starting_after")
+	return true
+}
+
 // ListRefunds is GET /api/v1/refunds: the merchant's refunds, newest
-// first, ?limit= after ?starting_after=.
+// first, ?limit= after ?starting_after= (one of the merchant's refunds,
+// else 404).
 func (h *Handlers) ListRefunds(c *gin.Context) {
 	limit, ok := listLimit(c)
 	if !ok {
 		return
 	}
 	rs, more, err := h.svc.Refunds(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
+	if unknownCursor(c, err, "refunds") {
+		return
+	}
 	answerList(h, c, rs, more, err, infallible(h.svc.RefundObject))
 }
 
@@ -263,6 +279,9 @@ func (h *Handlers) ListPayouts(c *gin.Context) {
 		return
 	}
 	ps, more, err := h.svc.Payouts(c.Request.Context(), merchant(c).ID, c.Query("starting_after"), limit)
+	if unknownCursor(c, err, "payouts") {
+		return
+	}
 	answerList(h, c, ps, more, err, infallible(h.svc.PayoutObject))
 }
 

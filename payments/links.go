@@ -224,6 +224,15 @@ func (s *Service) Links(ctx context.Context, merchantID, after string, limit int
 	return s.st.ListPaymentLinks(ctx, merchantID, after, limit)
 }
 
+// MerchantLinks is Links for the merchant API: after, when given, must be
+// one of the merchant's links (ErrNotFound otherwise; see cursor).
+func (s *Service) MerchantLinks(ctx context.Context, merchantID, after string, limit int) ([]PaymentLink, bool, error) {
+	if err := s.cursor(ctx, &store.PaymentLink{}, "payment link", merchantID, after); err != nil {
+		return nil, false, err
+	}
+	return s.st.ListPaymentLinks(ctx, merchantID, after, limit)
+}
+
 // DeactivateLink turns a link off (merchantID "": the admin, any link's).
 func (s *Service) DeactivateLink(ctx context.Context, merchantID, id string) (*PaymentLink, error) {
 	l, err := s.st.DeactivatePaymentLink(ctx, merchantID, id)

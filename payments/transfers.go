@@ -507,14 +507,39 @@ func (s *Service) PayoutFor(ctx context.Context, merchantID, id string) (*Payout
 	return p, nil
 }
 
-// Refunds lists one page of a merchant's refunds, newest first.
+// Refunds lists one page of a merchant's refunds, newest first, for the
+// merchant API: after, when given, must be one of them (see cursor).
 func (s *Service) Refunds(ctx context.Context, merchantID, after string, limit int) ([]Refund, bool, error) {
+	if err := s.cursor(ctx, &store.Refund{}, "refund", merchantID, after); err != nil {
+		return nil, false, err
+	}
 	return s.st.ListRefunds(ctx, store.TransferFilter{MerchantID: merchantID}, after, limit)
 }
 
-// Payouts lists one page of a merchant's payouts, newest first.
+// Payouts lists one page of a merchant's payouts, newest first, as Refunds.
 func (s *Service) Payouts(ctx context.Context, merchantID, after string, limit int) ([]Payout, bool, error) {
+	if err := s.cursor(ctx, &store.Payout{}, "payout", merchantID, after); err != nil {
+		return nil, false, err
+	}
 	return s.st.ListPayouts(ctx, store.TransferFilter{MerchantID: merchantID}, after, limit)
+}
+
+// cursor holds a merchant API list's starting_after (when given) to one of
+// the merchant's own objects of the list's kind: another id is ErrNotFound,
+// as Stripe answers a cursor naming no object of yours. Another merchant's
+// id shows nothing of theirs, not even where it would fall in the list.
+func (s *Service) cursor(ctx context.Context, model any, kind, merchantID, after string) error {
+	if after == "" {
+		return nil
+	}
+	ok, err := s.st.MerchantHas(ctx, model, merchantID, after)
+	if err != nil {
+		return fmt.Errorf("payments: %s list cursor: %w", kind, err)
+	}
+	if !ok {
+		return fmt.Errorf("payments: %s %s: %w", kind, after, ErrNotFound)
+	}
+	return nil
 }
 
 // CheckoutRefunds lists a checkout's refunds, oldest first.

@@ -40,11 +40,11 @@ func (s *Store) MerchantCheckouts(ctx context.Context, f MerchantCheckoutFilter)
 	}
 	db := s.r.WithContext(ctx)
 	if f.After != "" {
-		var n int64
-		if err := db.Model(&Checkout{}).Where("id = ? AND merchant_id = ?", f.After, f.MerchantID).Count(&n).Error; err != nil {
+		ok, err := s.MerchantHas(ctx, &Checkout{}, f.MerchantID, f.After)
+		if err != nil {
 			return nil, false, fmt.Errorf("store: list a merchant's checkouts: cursor: %w", err)
 		}
-		if n == 0 {
+		if !ok {
 			return nil, false, fmt.Errorf("store: checkout %s: %w", f.After, ErrNotFound)
 		}
 	}
@@ -86,4 +86,15 @@ func merchantListQuery(db *gorm.DB, f MerchantCheckoutFilter) *gorm.DB {
 		return q.Limit(f.Limit + 1)
 	}
 	return q.Order("id DESC").Limit(f.Limit + 1)
+}
+
+// MerchantHas reports whether id names one of the merchant's rows in
+// model's table (a checkout, payment link, refund or payout): what the
+// merchant API holds a list's cursor to.
+func (s *Store) MerchantHas(ctx context.Context, model any, merchantID, id string) (bool, error) {
+	var n int64
+	if err := s.r.WithContext(ctx).Model(model).Where("id = ? AND merchant_id = ?", id, merchantID).Count(&n).Error; err != nil {
+		return false, err
+	}
+	return n > 0, nil
 }

@@ -64,6 +64,23 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 		}
 	}
 
+	// A list's cursor must be one of the caller's own objects of that
+	// list: B's list after A's object is 404 naming starting_after (it
+	// reveals nothing of A's, not even where the id falls among B's), after
+	// an id that is nobody's too, and after its own object it answers.
+	cursors := func(list, foreign, own string) {
+		t.Helper()
+		for _, id := range []string{foreign, own[:len(own)-4] + "zzzz"} {
+			st, out := call(b, http.MethodGet, list+"?starting_after="+id, "", nil)
+			if code, field := errorOf(t, out); st != http.StatusNotFound || code != "not_found" || field != "starting_after" {
+				t.Errorf("B's %s after %s: %d %s, want 404 not_found starting_after", list, id, st, out)
+			}
+		}
+		if st, out := call(b, http.MethodGet, list+"?starting_after="+own, "", nil); st != http.StatusOK || hasID(apiListIDs(t, out), own) {
+			t.Errorf("B's %s after its own %s: %d %s", list, own, st, out)
+		}
+	}
+
 	// A's objects: a paid checkout with a refund, a link, a payout.
 	coA := e.createCheckout("iso-a")
 	e.payByIPN(coA)
@@ -110,10 +127,7 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 				strings.Join(apiListIDs(t, out), ",") != coA {
 				t.Errorf("A's checkout by its reference: %d %s", st, out)
 			}
-			// B's cursor on A's checkout reveals nothing of A's: not even
-			// where it falls among B's.
-			st, out = call(b, http.MethodGet, "/api/v1/checkouts?starting_after="+coA, "", nil)
-			notFound("B starts its list after A's checkout", st, out)
+			cursors("/api/v1/checkouts", coA, coB)
 		},
 		"GET /api/v1/checkouts/:id": func() {
 			st, out := call(b, http.MethodGet, "/api/v1/checkouts/"+coA, "", nil)
@@ -139,6 +153,7 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 			if ids := apiListIDs(t, out); st != http.StatusOK || strings.Join(ids, ",") != refB {
 				t.Errorf("B's refunds: %d %v, want only %s", st, ids, refB)
 			}
+			cursors("/api/v1/refunds", refA, refB)
 		},
 		"GET /api/v1/refunds/:id": func() {
 			st, out := call(b, http.MethodGet, "/api/v1/refunds/"+refA, "", nil)
@@ -162,6 +177,7 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 			if ids := apiListIDs(t, out); !hasID(ids, linkB) || hasID(ids, linkA) {
 				t.Errorf("B's links %v: want %s and not %s", ids, linkB, linkA)
 			}
+			cursors("/api/v1/payment_links", linkA, linkB)
 		},
 		"GET /api/v1/payment_links/:id": func() {
 			st, out := call(b, http.MethodGet, "/api/v1/payment_links/"+linkA, "", nil)
@@ -192,6 +208,7 @@ func TestEveryMerchantAPIRouteKeepsMerchantsApart(t *testing.T) {
 					t.Errorf("B's list holds %s, not B's (%v)", id, err)
 				}
 			}
+			cursors("/api/v1/payouts", poA, poB)
 		},
 		"GET /api/v1/payouts/:id": func() {
 			st, out := call(b, http.MethodGet, "/api/v1/payouts/"+poA, "", nil)
