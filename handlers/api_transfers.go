@@ -60,19 +60,23 @@ func amountText(raw json.RawMessage) (string, bool) {
 	return "", false
 }
 
-func decodeRefund(body []byte) (payments.RefundRequest, gin.H) {
+// decodeRefund reads a refund's body; a body it refuses comes with its
+// status: 400 for what is not the body's shape, 422 for an amount given
+// as an empty string (a field that is there but invalid, as every other).
+func decodeRefund(body []byte) (payments.RefundRequest, int, gin.H) {
 	var b refundBody
 	if code, msg, field := decodeStrict(body, &b); code != "" {
-		return payments.RefundRequest{}, errorBody(code, msg, field)
+		return payments.RefundRequest{}, http.StatusBadRequest, errorBody(code, msg, field)
 	}
 	amount, ok := amountText(b.Amount)
 	if !ok {
-		return payments.RefundRequest{}, errorBody("malformed", "amount must be a number or a string of digits", "amount")
+		return payments.RefundRequest{}, http.StatusBadRequest, errorBody("malformed", "amount must be a number or a string of digits", "amount")
 	}
 	if b.Amount != nil && amount == "" && strings.TrimSpace(string(b.Amount)) != "null" {
-		return payments.RefundRequest{}, errorBody("invalid", "amount must not be empty; leave it out to refund what is left", "amount")
+		return payments.RefundRequest{}, http.StatusUnprocessableEntity,
+			errorBody("invalid", "amount must not be empty; leave it out to refund what is left", "amount")
 	}
-	return payments.RefundRequest{Amount: amount, Reason: b.Reason}, nil
+	return payments.RefundRequest{Amount: amount, Reason: b.Reason}, 0, nil
 }
 
 func decodePayout(body []byte) (payments.PayoutRequest, gin.H) {
@@ -133,10 +137,10 @@ func (h *Handlers) CreateRefund(c *gin.Context) {
 	if hasKey {
 		scoped := append([]byte(refundKeyScope+id+"\n"), body...)
 		h.createIdempotent(c, key, scoped, func(claim *payments.IdempotencyClaim) (payments.StoredAnswer, bool, error) {
-			req, bad := decodeRefund(body)
+			req, status, bad := decodeRefund(body)
 			if bad != nil {
 				out, err := json.Marshal(bad)
-				return payments.StoredAnswer{Status: http.StatusBadRequest, Body: out}, false, err
+				return payments.StoredAnswer{Status: status, Body: out}, false, err
 			}
 			_, ans, err := h.svc.CreateRefundOnce(c.Request.Context(), merchant(c), id, req, claim,
 				func(r *payments.Refund) (int, []byte, error) {
@@ -147,9 +151,9 @@ func (h *Handlers) CreateRefund(c *gin.Context) {
 		})
 		return
 	}
-	req, bad := decodeRefund(body)
+	req, status, bad := decodeRefund(body)
 	if bad != nil {
-		c.AbortWithStatusJSON(http.StatusBadRequest, bad)
+		c.AbortWithStatusJSON(status, bad)
 		return
 	}
 	r, err := h.svc.CreateRefund(c.Request.Context(), merchant(c), id, req, "api")

@@ -116,14 +116,21 @@ func TestRefundAPIValidatesAndIsIdempotent(t *testing.T) {
 		{"unknown field", `{"amount":"10","currency":"KES"}`, http.StatusBadRequest, "malformed", "currency"},
 		{"amount not a number", `{"amount":"ten"}`, http.StatusUnprocessableEntity, "invalid", "amount"},
 		{"amount of the wrong type", `{"amount":true}`, http.StatusBadRequest, "malformed", "amount"},
+		// There but empty: an invalid field like any other (left out or
+		// null, it refunds what is left).
+		{"amount empty", `{"amount":""}`, http.StatusUnprocessableEntity, "invalid", "amount"},
 		{"more than paid", `{"amount":"1500.01"}`, http.StatusUnprocessableEntity, "invalid", "amount"},
 		// The simulator's payment is M-Pesa: Pesapal refunds it only in full.
 		{"part of a mobile money payment", `{"amount":"100"}`, http.StatusUnprocessableEntity, "invalid", "amount"},
 	} {
-		st, _, b := e.call(testAPIKey, http.MethodPost, path, tc.body, nil)
-		code, field := errorOf(t, b)
-		if st != tc.status || code != tc.code || field != tc.field {
-			t.Errorf("%s: %d %s %q, want %d %s %q", tc.name, st, code, field, tc.status, tc.code, tc.field)
+		// The same answer with an Idempotency-Key (the refusal is kept for
+		// the key, and given again).
+		for _, hdr := range []map[string]string{nil, {"Idempotency-Key": "refused-" + tc.name}, {"Idempotency-Key": "refused-" + tc.name}} {
+			st, _, b := e.call(testAPIKey, http.MethodPost, path, tc.body, hdr)
+			code, field := errorOf(t, b)
+			if st != tc.status || code != tc.code || field != tc.field {
+				t.Errorf("%s (headers %v): %d %s %q, want %d %s %q", tc.name, hdr, st, code, field, tc.status, tc.code, tc.field)
+			}
 		}
 	}
 
