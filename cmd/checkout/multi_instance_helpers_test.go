@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"testing"
+
+	"checkout/gateway/sandbox"
 )
 
 // Which process sends a request: the instances are this test's children
@@ -106,4 +110,20 @@ func hexPort(addr string) uint64 {
 		return 0
 	}
 	return p
+}
+
+// simulator serves the sandbox newSim makes (given the URL it is served
+// at) on a loopback server for the rest of the test. The handler is in
+// place before the server accepts anything: the app processes' requests
+// reach it with no Go synchronisation the race detector could see, so a
+// handler set after the server started was a data race.
+func simulator(t *testing.T, newSim func(url string) *sandbox.Sandbox) *sandbox.Sandbox {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	sim := newSim("http://" + srv.Listener.Addr().String())
+	srv.Config.Handler = sim.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(sim.Close)
+	return sim
 }

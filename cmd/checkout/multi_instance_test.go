@@ -456,13 +456,10 @@ func TestThreeInstancesPayAThousandCheckoutsOnceEachAndDeliverEveryWebhookOnce(t
 
 	// Pesapal, one for all instances (a simulator keeps its state per
 	// process, so it runs here, beside them).
-	var simHandler http.Handler
-	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { simHandler.ServeHTTP(w, r) }))
-	t.Cleanup(simSrv.Close)
-	sim := sandbox.New(sandbox.Config{PublicURL: simSrv.URL, ConsumerKey: "multi-consumer-key", ConsumerSecret: "multi-consumer-secret",
-		IPNDelay: -1, IPNRetries: -1})
-	simHandler = sim.Handler()
-	t.Cleanup(sim.Close)
+	sim := simulator(t, func(url string) *sandbox.Sandbox {
+		return sandbox.New(sandbox.Config{PublicURL: url, ConsumerKey: "multi-consumer-key", ConsumerSecret: "multi-consumer-secret",
+			IPNDelay: -1, IPNRetries: -1})
+	})
 
 	if runtime.GOOS != "linux" {
 		t.Skip("finds which instance sends a webhook through /proc (Linux)")

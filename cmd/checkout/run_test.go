@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,13 +119,10 @@ func TestOnPostgreSQLRestartAfterProviderCompletedBeforeAnyIPNEndsPaid(t *testin
 
 func restartAfterProviderCompleted(t *testing.T, db string) {
 	// Pesapal lives outside the app, so it outlives the restart.
-	var simHandler http.Handler
-	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { simHandler.ServeHTTP(w, r) }))
-	defer simSrv.Close()
-	sim := sandbox.New(sandbox.Config{PublicURL: simSrv.URL, ConsumerKey: "live-key", ConsumerSecret: "live-secret-value",
-		IPNDelay: time.Millisecond, IPNRetries: -1})
-	simHandler = sim.Handler()
-	defer sim.Close()
+	sim := simulator(t, func(url string) *sandbox.Sandbox {
+		return sandbox.New(sandbox.Config{PublicURL: url, ConsumerKey: "live-key", ConsumerSecret: "live-secret-value",
+			IPNDelay: time.Millisecond, IPNRetries: -1})
+	})
 
 	addr := freeAddr(t)
 	env := map[string]string{
