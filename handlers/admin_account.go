@@ -62,17 +62,27 @@ func (h *Handlers) ChangePassword(c *gin.Context) {
 	if h.accountRefused(c, err, "") {
 		return
 	}
-	u, err := h.svc.Account(ctx, email)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	if err := h.startAdminSession(c, u); err != nil {
-		h.fail(c, err)
+	u, ok := h.renewOwnSession(c)
+	if !ok {
 		return
 	}
 	h.audit(c, "account.password_change", "admin", u.ID, "")
 	c.Redirect(http.StatusSeeOther, "/admin/account?flash=password")
+}
+
+// renewOwnSession gives this browser a fresh session of the signed-in
+// admin, read again after a change that ended all of their sessions. It
+// answers the failure itself, and reports whether it succeeded.
+func (h *Handlers) renewOwnSession(c *gin.Context) (*payments.AdminUser, bool) {
+	u, err := h.svc.Account(c.Request.Context(), reqctx.Admin(c))
+	if err == nil {
+		err = h.startAdminSession(c, u)
+	}
+	if err != nil {
+		h.fail(c, err)
+		return nil, false
+	}
+	return u, true
 }
 
 // accountRefused answers a refused account form: the page again with the
@@ -223,16 +233,11 @@ func (h *Handlers) EnableTOTP(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/admin/account")
 		return
 	}
-	u, err := h.svc.Account(ctx, email)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	// Switching it on ended every session of the admin (copies of this
 	// cookie, which held the secret, included): this browser gets a new
 	// one, without the secret.
-	if err := h.startAdminSession(c, u); err != nil {
-		h.fail(c, err)
+	u, ok := h.renewOwnSession(c)
+	if !ok {
 		return
 	}
 	h.audit(c, "account.totp_enable", "admin", u.ID, "")
